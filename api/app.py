@@ -1,0 +1,94 @@
+"""``create_app(settings)``: the FastAPI application. No module-level engine: each app gets its components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import install_error_handlers, problem
+from api.routers import auth, cases, catalogue, detections, registry
+from offsite.bootstrap import Components, build, database_problem
+from offsite.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuse request bodies over the limit with 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        announced = dict(scope["headers"]).get(b"content-length")
+        if announced is not None and announced.isdigit() and int(announced) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the request body is larger than {self.max_bytes} bytes"
+        response = problem(413, "payload_too_large", detail, scope.get("path", ""))
+        await response(scope, receive, send)
+
+
+def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
+    components = components or build(settings)
+    app = FastAPI(
+        title="offsite — 城管非现场执法",
+        version="0.1.0",
+        description="Detections, their review, and lawful cases for city-management non-site enforcement.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.components = components
+    install_error_handlers(app)
+    for router in (auth.router, registry.router, catalogue.router, detections.router, cases.router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], response_model=None)
+    def readyz() -> Any:
+        """The database is reachable and its schema is current."""
+        reason = database_problem(components)
+        if reason is not None:
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        return {"status": "ready"}
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    return app

@@ -1,0 +1,109 @@
+"""Dependencies: the wired components, the current user, permission checks, and gateway signatures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.errors import Forbidden, GatewayRejected, NotAuthenticated
+from api.roles import Permission, allows
+from cases.errors import NotFound
+from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
+from cases.services.base import Actor
+from offsite.bootstrap import Components
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_components(request: Request) -> Components:
+    components: Components = request.app.state.components
+    return components
+
+
+ComponentsDep = Annotated[Components, Depends(get_components)]
+
+
+def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not token:
+        raise NotAuthenticated("sign in first: send Authorization: Bearer <token>", headers=challenge)
+    user = components.accounts.user_for_token(token)
+    if user is None:
+        raise NotAuthenticated("the token is unknown, expired or revoked", headers=challenge)
+    return user
+
+
+CurrentUser = Annotated[StaffUser, Depends(current_user)]
+
+
+def require(permission: Permission) -> Callable[[StaffUser], Actor]:
+    """A dependency that lets the request through only for roles that hold ``permission``."""
+
+    def check(user: CurrentUser) -> Actor:
+        if not allows(user.role, permission):
+            raise Forbidden(f"role {user.role.value} may not {permission.value.replace('_', ' ')}")
+        return Actor(user.username, user.role)
+
+    return check
+
+
+RegistryReader = Annotated[Actor, Depends(require(Permission.READ_REGISTRY))]
+RegistryManager = Annotated[Actor, Depends(require(Permission.MANAGE_REGISTRY))]
+PersonalDataReader = Annotated[Actor, Depends(require(Permission.READ_PERSONAL_DATA))]
+DetectionReader = Annotated[Actor, Depends(require(Permission.READ_DETECTIONS))]
+DetectionReviewer = Annotated[Actor, Depends(require(Permission.REVIEW_DETECTIONS))]
+CaseReader = Annotated[Actor, Depends(require(Permission.READ_CASES))]
+CaseOfficer = Annotated[Actor, Depends(require(Permission.HANDLE_CASES))]
+LegalReviewer = Annotated[Actor, Depends(require(Permission.LEGAL_REVIEW))]
+AccountManager = Annotated[Actor, Depends(require(Permission.MANAGE_ACCOUNTS))]
+
+
+def gateway_caller() -> Callable[..., Coroutine[Any, Any, str]]:
+    """Authenticate a camera gateway: HMAC-SHA256 of method, path, timestamp, nonce and body hash with the
+    device's derived secret; the timestamp within the replay window; the nonce never seen before."""
+
+    async def verify(
+        request: Request,
+        components: ComponentsDep,
+        x_gateway_id: Annotated[str | None, Header()] = None,
+        x_gateway_timestamp: Annotated[str | None, Header()] = None,
+        x_gateway_nonce: Annotated[str | None, Header()] = None,
+        x_gateway_signature: Annotated[str | None, Header()] = None,
+    ) -> str:
+        if not (x_gateway_id and x_gateway_timestamp and x_gateway_nonce and x_gateway_signature):
+            raise GatewayRejected(
+                "gateway requests carry X-Gateway-Id, X-Gateway-Timestamp, X-Gateway-Nonce and X-Gateway-Signature"
+            )
+        settings = components.settings
+        try:
+            gateway = components.accounts.get_gateway(x_gateway_id)
+        except NotFound as exc:
+            raise GatewayRejected(f"gateway {x_gateway_id!r} is not registered") from exc
+        if not gateway.active:
+            raise GatewayRejected(f"gateway {x_gateway_id!r} is disabled")
+        try:
+            sent_at = dt.datetime.fromtimestamp(int(x_gateway_timestamp), dt.UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise GatewayRejected("X-Gateway-Timestamp is not a Unix time in seconds") from exc
+        window = dt.timedelta(seconds=settings.gateway_replay_window_s)
+        if abs(components.clock.now() - sent_at) > window:
+            raise GatewayRejected(f"timestamp outside the {settings.gateway_replay_window_s} s window: check the clock")
+        if not 8 <= len(x_gateway_nonce) <= 64:
+            raise GatewayRejected("X-Gateway-Nonce must be 8 to 64 characters")
+        body = await request.body()
+        secret = gateway_secret(settings.gateway_master_key.get_secret_value(), gateway.device_id, gateway.key_version)
+        expected = gateway_signature(
+            secret, request.method, request.url.path, x_gateway_timestamp, x_gateway_nonce, body
+        )
+        if not hmac.compare_digest(expected, x_gateway_signature.lower()):
+            raise GatewayRejected("signature does not match the request")
+        if not components.accounts.remember_nonce(gateway.device_id, x_gateway_nonce, window):
+            raise GatewayRejected("this request was already received (replayed nonce)")
+        return gateway.device_id
+
+    return verify

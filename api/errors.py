@@ -1,0 +1,107 @@
+"""The API's own errors (authentication, authorisation, request size) and the one place that maps every error
+to an RFC 9457 problem response with a stable ``code``.
+
+    ApiError
+    ├── NotAuthenticated      no, expired or revoked bearer token; wrong password      (401)
+    ├── Forbidden             the role may not do this (see api/roles.py)                (403)
+    ├── GatewayRejected       bad or missing gateway signature, clock skew, replay       (401)
+    └── PayloadTooLarge       the request body exceeds the configured limit              (413)
+The domain's tree (cases.errors.OffsiteError) maps by class: NotFound 404, Conflict 409, InvalidInput and
+LawViolation 422. Malformed requests (schema validation) are 422 with code ``invalid_request``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError
+
+log = logging.getLogger("offsite.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+
+
+class NotAuthenticated(ApiError):
+    status = 401
+    code = "not_authenticated"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class GatewayRejected(ApiError):
+    status = 401
+    code = "gateway_rejected"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+def domain_status(exc: OffsiteError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, InvalidInput | LawViolation):
+        return 422
+    return 400
+
+
+def problem(
+    status: int, code: str, detail: str, instance: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": f"urn:offsite:problem:{code}",
+        "title": code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OffsiteError)
+    async def _domain(request: Request, exc: OffsiteError) -> JSONResponse:
+        return problem(domain_status(exc), exc.code, exc.message, request.url.path)
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.message, request.url.path, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem(422, "invalid_request", summary, request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "an unexpected error occurred; it has been logged", request.url.path)

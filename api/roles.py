@@ -1,0 +1,45 @@
+"""Who may do what: the role matrix, in one table. docs/roles.md shows it; tests/api/test_roles.py checks every
+cell of it against the running API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from cases.model.staff import Role
+
+
+class Permission(StrEnum):
+    READ_REGISTRY = "read_registry"  # cameras, zones, merchants and sites, personal fields masked
+    MANAGE_REGISTRY = "manage_registry"  # create, update, import
+    READ_PERSONAL_DATA = "read_personal_data"  # unmasked mobile, credit code, ID number: every read logged
+    READ_DETECTIONS = "read_detections"
+    REVIEW_DETECTIONS = "review_detections"  # confirm or reject (第四十一条 review)
+    READ_CASES = "read_cases"
+    HANDLE_CASES = "handle_cases"  # open, file, and every step an officer takes
+    LEGAL_REVIEW = "legal_review"  # approve or return a decision (第五十八条)
+    MANAGE_ACCOUNTS = "manage_accounts"  # staff users and camera gateways
+
+
+OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN = (
+    Role.OPERATOR,
+    Role.OFFICER,
+    Role.LEGAL_REVIEWER,
+    Role.SUPERVISOR,
+    Role.ADMIN,
+)
+
+ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
+    Permission.READ_REGISTRY: frozenset({OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN}),
+    Permission.MANAGE_REGISTRY: frozenset({ADMIN}),
+    Permission.READ_PERSONAL_DATA: frozenset({OFFICER, LEGAL, SUPERVISOR}),
+    Permission.READ_DETECTIONS: frozenset({OPERATOR, OFFICER, LEGAL, SUPERVISOR}),
+    Permission.REVIEW_DETECTIONS: frozenset({OPERATOR}),
+    Permission.READ_CASES: frozenset({OFFICER, LEGAL, SUPERVISOR}),
+    Permission.HANDLE_CASES: frozenset({OFFICER}),
+    Permission.LEGAL_REVIEW: frozenset({LEGAL}),
+    Permission.MANAGE_ACCOUNTS: frozenset({ADMIN}),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return role in ROLE_MATRIX[permission]

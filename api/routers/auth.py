@@ -1,0 +1,71 @@
+"""Sign in (bearer tokens), sign out, who am I; staff accounts and camera gateways for admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api import schemas
+from api.deps import AccountManager, ComponentsDep, CurrentUser, oauth2
+from api.errors import NotAuthenticated
+from cases.services.accounts import gateway_secret
+
+router = APIRouter(tags=["auth and accounts"])
+
+
+@router.post("/auth/token", response_model=schemas.TokenOut)
+def sign_in(components: ComponentsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> schemas.TokenOut:
+    """Exchange username and password (form fields) for a bearer token."""
+    user = components.accounts.authenticate(form.username, form.password)
+    if user is None:
+        raise NotAuthenticated("wrong username or password, or the account is disabled")
+    ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
+    token, expires = components.accounts.issue_token(user, ttl)
+    return schemas.TokenOut(access_token=token, expires_at=expires, username=user.username, role=user.role)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out(components: ComponentsDep, _user: CurrentUser, token: Annotated[str | None, Depends(oauth2)]) -> Response:
+    if token:
+        components.accounts.revoke_token(token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/auth/me", response_model=schemas.UserOut)
+def who_am_i(user: CurrentUser) -> schemas.UserOut:
+    return schemas.UserOut.model_validate(user)
+
+
+@router.get("/users", response_model=list[schemas.UserOut])
+def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schemas.UserOut]:
+    return [schemas.UserOut.model_validate(u) for u in components.accounts.list_users()]
+
+
+@router.post("/users", response_model=schemas.UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(components: ComponentsDep, _admin: AccountManager, body: schemas.UserIn) -> schemas.UserOut:
+    user = components.accounts.create_user(body.username, body.display_name, body.role, body.password)
+    return schemas.UserOut.model_validate(user)
+
+
+def _with_secret(components: ComponentsDep, device_id: str, name: str, version: int) -> schemas.GatewaySecretOut:
+    secret = gateway_secret(components.settings.gateway_master_key.get_secret_value(), device_id, version)
+    return schemas.GatewaySecretOut(device_id=device_id, name=name, key_version=version, active=True, secret=secret)
+
+
+@router.post("/gateways", response_model=schemas.GatewaySecretOut, status_code=status.HTTP_201_CREATED)
+def register_gateway(
+    components: ComponentsDep, _admin: AccountManager, body: schemas.GatewayIn
+) -> schemas.GatewaySecretOut:
+    """Register a camera gateway; the response carries its signing secret, once."""
+    gateway = components.accounts.register_gateway(body.device_id, body.name)
+    return _with_secret(components, gateway.device_id, gateway.name, gateway.key_version)
+
+
+@router.post("/gateways/{device_id}/rotate-key", response_model=schemas.GatewaySecretOut)
+def rotate_gateway_key(components: ComponentsDep, _admin: AccountManager, device_id: str) -> schemas.GatewaySecretOut:
+    """Issue a new secret; the old one stops working at once."""
+    gateway = components.accounts.rotate_gateway_key(device_id)
+    return _with_secret(components, gateway.device_id, gateway.name, gateway.key_version)

@@ -1,0 +1,91 @@
+"""The review queue and the review of a detection; the intake of violation events pushed by gateways."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import AwareDatetime
+
+from api import schemas
+from api.deps import ComponentsDep, DetectionReader, DetectionReviewer, gateway_caller
+from api.errors import Forbidden
+from api.views import detection_out
+from cases.errors import InvalidInput
+from cases.model.detection import DetectionStatus, ReviewChecklist
+from cases.services.detections import QueueFilter
+from vision.events import SubjectKind, SubjectRef, ViolationEvent
+
+router = APIRouter(tags=["detections"])
+
+
+@router.get("/detections", response_model=schemas.DetectionPageOut)
+def review_queue(
+    components: ComponentsDep,
+    _reader: DetectionReader,
+    status_: Annotated[DetectionStatus | None, Query(alias="status")] = DetectionStatus.PENDING_REVIEW,
+    camera_id: int | None = None,
+    violation_code: str | None = None,
+    seen_from: Annotated[AwareDatetime | None, Query()] = None,
+    seen_until: Annotated[AwareDatetime | None, Query()] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> schemas.DetectionPageOut:
+    """Newest first. Pass the returned ``next_cursor`` as ``cursor`` for the next page."""
+    criteria = QueueFilter(status_, camera_id, violation_code, seen_from, seen_until)
+    page = components.detections.queue(criteria, cursor, limit)
+    return schemas.DetectionPageOut(items=[detection_out(d) for d in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/detections/{detection_id}", response_model=schemas.DetectionOut)
+def get_detection(components: ComponentsDep, _reader: DetectionReader, detection_id: int) -> schemas.DetectionOut:
+    return detection_out(components.detections.get(detection_id))
+
+
+@router.post("/detections/{detection_id}/review", response_model=schemas.DetectionOut)
+def review_detection(
+    components: ComponentsDep, reviewer: DetectionReviewer, detection_id: int, body: schemas.ReviewIn
+) -> schemas.DetectionOut:
+    """Confirm (all four checklist points must hold) or reject (with a reason). Reviews are final."""
+    checklist = ReviewChecklist(**body.checklist.model_dump())
+    detection = components.detections.review(
+        detection_id, reviewer, body.version, body.decision == "confirm", checklist, body.reason
+    )
+    return detection_out(detection)
+
+
+@router.post(
+    "/gateway/events",
+    response_model=schemas.IntakeOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "the same event was already received; nothing changed"}},
+)
+def push_violation_event(
+    components: ComponentsDep,
+    gateway_id: Annotated[str, Depends(gateway_caller())],
+    body: schemas.ViolationEventIn,
+    response: Response,
+) -> schemas.IntakeOut:
+    """A camera gateway pushes a violation event (signed with its key). Idempotent on ``event_id``."""
+    camera = components.registry.find_camera(body.camera_id)
+    if camera.gateway_id != gateway_id:
+        raise Forbidden(f"gateway {gateway_id!r} does not serve camera {body.camera_id!r}")
+    try:
+        event = ViolationEvent(
+            event_id=body.event_id,
+            camera_id=body.camera_id,
+            zone_id=body.zone_id,
+            rule_id=body.rule_id,
+            violation_code=body.violation_code,
+            subject=SubjectRef(SubjectKind(body.subject.kind), body.subject.ref),
+            first_seen=body.first_seen,
+            last_seen=body.last_seen,
+            evidence_package_id=body.evidence_package_id,
+            confidence=body.confidence,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"violation event: {exc}") from exc
+    detection, created = components.detections.intake(event, components.registry)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return schemas.IntakeOut(detection=detection_out(detection), created=created)

@@ -1,0 +1,162 @@
+"""Cameras and zones, merchants, sites, and CSV imports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Request, UploadFile, status
+from fastapi.responses import JSONResponse
+
+from api import schemas
+from api.deps import ComponentsDep, PersonalDataReader, RegistryManager, RegistryReader
+from api.errors import PayloadTooLarge, problem
+from api.views import camera_out
+from cases.model.registry import Camera, Merchant, Site, Zone
+
+router = APIRouter(tags=["registries"])
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _changes(body: Any) -> tuple[int, dict[str, Any]]:
+    changes = body.model_dump(exclude_unset=True)
+    return changes.pop("version"), changes
+
+
+# ---- cameras and zones ------------------------------------------------------------------------------------
+@router.get("/cameras", response_model=schemas.PageOut)
+def list_cameras(
+    components: ComponentsDep, _reader: RegistryReader, offset: Offset = 0, limit: Limit = 50
+) -> schemas.PageOut:
+    page = components.registry.list_cameras(offset, limit)
+    today = components.clock.today()
+    return schemas.PageOut(
+        items=[camera_out(c, today) for c in page.items], total=page.total, offset=offset, limit=limit
+    )
+
+
+@router.post("/cameras", response_model=schemas.CameraOut, status_code=status.HTTP_201_CREATED)
+def create_camera(components: ComponentsDep, _admin: RegistryManager, body: schemas.CameraIn) -> schemas.CameraOut:
+    camera = components.registry.create_camera(Camera(**body.model_dump()))
+    return camera_out(camera, components.clock.today())
+
+
+@router.get("/cameras/{camera_id}", response_model=schemas.CameraOut)
+def get_camera(components: ComponentsDep, _reader: RegistryReader, camera_id: int) -> schemas.CameraOut:
+    return camera_out(components.registry.get_camera(camera_id), components.clock.today())
+
+
+@router.patch("/cameras/{camera_id}", response_model=schemas.CameraOut)
+def update_camera(
+    components: ComponentsDep, _admin: RegistryManager, camera_id: int, body: schemas.CameraPatch
+) -> schemas.CameraOut:
+    version, changes = _changes(body)
+    return camera_out(components.registry.update_camera(camera_id, version, changes), components.clock.today())
+
+
+@router.get("/cameras/{camera_id}/zones", response_model=list[schemas.ZoneOut])
+def list_zones(components: ComponentsDep, _reader: RegistryReader, camera_id: int) -> list[schemas.ZoneOut]:
+    return [schemas.ZoneOut.model_validate(z) for z in components.registry.list_zones(camera_id)]
+
+
+@router.post("/cameras/{camera_id}/zones", response_model=schemas.ZoneOut, status_code=status.HTTP_201_CREATED)
+def create_zone(
+    components: ComponentsDep, _admin: RegistryManager, camera_id: int, body: schemas.ZoneIn
+) -> schemas.ZoneOut:
+    zone = components.registry.create_zone(Zone(camera_id=camera_id, **body.model_dump()))
+    return schemas.ZoneOut.model_validate(zone)
+
+
+# ---- merchants --------------------------------------------------------------------------------------------
+@router.get("/merchants", response_model=schemas.PageOut)
+def search_merchants(
+    components: ComponentsDep,
+    _reader: RegistryReader,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> schemas.PageOut:
+    """Search by name, code or address. Mobile and credit code are masked here; the detail view shows them."""
+    page = components.registry.search_merchants(q, offset, limit)
+    items = [schemas.MerchantOut.model_validate(m).masked() for m in page.items]
+    return schemas.PageOut(items=items, total=page.total, offset=offset, limit=limit)
+
+
+@router.post("/merchants", response_model=schemas.MerchantOut, status_code=status.HTTP_201_CREATED)
+def create_merchant(
+    components: ComponentsDep, _admin: RegistryManager, body: schemas.MerchantIn
+) -> schemas.MerchantOut:
+    return schemas.MerchantOut.model_validate(components.registry.create_merchant(Merchant(**body.model_dump())))
+
+
+@router.get("/merchants/{merchant_id}", response_model=schemas.MerchantOut)
+def read_merchant(components: ComponentsDep, reader: PersonalDataReader, merchant_id: int) -> schemas.MerchantOut:
+    """The full record. The read is logged with who and why (规定第十六条)."""
+    merchant = components.registry.read_merchant(merchant_id, reader, f"GET /merchants/{merchant_id}")
+    return schemas.MerchantOut.model_validate(merchant)
+
+
+@router.patch("/merchants/{merchant_id}", response_model=schemas.MerchantOut)
+def update_merchant(
+    components: ComponentsDep, _admin: RegistryManager, merchant_id: int, body: schemas.MerchantPatch
+) -> schemas.MerchantOut:
+    version, changes = _changes(body)
+    merchant = components.registry.update_merchant(merchant_id, version, changes)
+    return schemas.MerchantOut.model_validate(merchant).masked()
+
+
+# ---- sites ------------------------------------------------------------------------------------------------
+@router.get("/sites", response_model=schemas.PageOut)
+def list_sites(
+    components: ComponentsDep, _reader: RegistryReader, offset: Offset = 0, limit: Limit = 50
+) -> schemas.PageOut:
+    page = components.registry.list_sites(offset, limit)
+    items = [schemas.SiteOut.model_validate(s).masked() for s in page.items]
+    return schemas.PageOut(items=items, total=page.total, offset=offset, limit=limit)
+
+
+@router.post("/sites", response_model=schemas.SiteOut, status_code=status.HTTP_201_CREATED)
+def create_site(components: ComponentsDep, _admin: RegistryManager, body: schemas.SiteIn) -> schemas.SiteOut:
+    return schemas.SiteOut.model_validate(components.registry.create_site(Site(**body.model_dump())))
+
+
+@router.get("/sites/{site_id}", response_model=schemas.SiteOut)
+def read_site(components: ComponentsDep, reader: PersonalDataReader, site_id: int) -> schemas.SiteOut:
+    return schemas.SiteOut.model_validate(components.registry.read_site(site_id, reader, f"GET /sites/{site_id}"))
+
+
+@router.patch("/sites/{site_id}", response_model=schemas.SiteOut)
+def update_site(
+    components: ComponentsDep, _admin: RegistryManager, site_id: int, body: schemas.SitePatch
+) -> schemas.SiteOut:
+    version, changes = _changes(body)
+    return schemas.SiteOut.model_validate(components.registry.update_site(site_id, version, changes)).masked()
+
+
+# ---- CSV import -------------------------------------------------------------------------------------------
+@router.post(
+    "/imports/{kind}",
+    response_model=schemas.ImportReportOut,
+    responses={422: {"description": "rows rejected: nothing written; the problem lists them in `report`"}},
+)
+async def import_csv(
+    request: Request,
+    components: ComponentsDep,
+    _admin: RegistryManager,
+    kind: str,
+    file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row")],
+    allow_partial: bool = False,
+) -> schemas.ImportReportOut | JSONResponse:
+    """Import merchants, sites or cameras. All-or-nothing unless ``allow_partial``; the report lists every
+    rejected row with its line number and reason."""
+    limit = components.settings.max_upload_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    report = schemas.ImportReportOut.model_validate(components.imports.import_csv(kind, content, allow_partial))
+    if not report.written:
+        detail = (
+            f"{len(report.rejected)} row(s) rejected; nothing was imported (send allow_partial=true to import the rest)"
+        )
+        return problem(422, "csv_rows_rejected", detail, request.url.path, report=report.model_dump(mode="json"))
+    return report

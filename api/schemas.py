@@ -1,0 +1,503 @@
+"""Request and response bodies, apart from the domain classes and the tables. Requests forbid unknown fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from cases.law.config import SubjectType
+from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
+from cases.model.detection import DetectionStatus
+from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mask_mobile
+from cases.model.staff import Role
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="identifier")]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)")]
+Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- auth and accounts ------------------------------------------------------------------------------------
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: dt.datetime
+    username: str
+    role: Role
+
+
+class UserIn(Request):
+    username: Code
+    display_name: Name
+    role: Role
+    password: Annotated[str, Field(min_length=8, max_length=200)]
+
+
+class UserOut(Response):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+
+
+class GatewayIn(Request):
+    device_id: Code
+    name: Name
+
+
+class GatewayOut(Response):
+    device_id: str
+    name: str
+    key_version: int
+    active: bool
+
+
+class GatewaySecretOut(GatewayOut):
+    secret: str = Field(description="shown once: configure it on the gateway; rotate to replace it")
+
+
+# ---- registries -------------------------------------------------------------------------------------------
+class CameraIn(Request):
+    device_id: Code
+    name: Name
+    address: Name
+    gbt28181_id: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    legal_review_date: dt.date | None = None
+    legal_review_ref: str | None = Field(None, max_length=100)
+    technical_review_date: dt.date | None = None
+    technical_review_ref: str | None = Field(None, max_length=100)
+    next_maintenance_due: dt.date | None = None
+    published: bool = False
+    status: CameraStatus = CameraStatus.ACTIVE
+    gateway_id: Code | None = None
+
+
+class CameraPatch(Request):
+    version: Version
+    name: Name | None = None
+    address: Name | None = None
+    gbt28181_id: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    legal_review_date: dt.date | None = None
+    legal_review_ref: str | None = Field(None, max_length=100)
+    technical_review_date: dt.date | None = None
+    technical_review_ref: str | None = Field(None, max_length=100)
+    next_maintenance_due: dt.date | None = None
+    published: bool | None = None
+    status: CameraStatus | None = None
+    gateway_id: Code | None = None
+
+
+class CameraOut(Response):
+    id: int
+    device_id: str
+    name: str
+    address: str
+    gbt28181_id: str | None
+    longitude: float | None
+    latitude: float | None
+    legal_review_date: dt.date | None
+    legal_review_ref: str | None
+    technical_review_date: dt.date | None
+    technical_review_ref: str | None
+    next_maintenance_due: dt.date | None
+    published: bool
+    status: CameraStatus
+    gateway_id: str | None
+    version: int
+    certification_problems: list[str] = Field(description="why its evidence of today would not count; empty if fine")
+
+
+class ZoneIn(Request):
+    code: Code
+    name: Name
+    subject: ZoneSubject
+    merchant_id: int | None = None
+    site_id: int | None = None
+    polygon: list[list[float]] | None = None
+
+
+class ZoneOut(Response):
+    id: int
+    camera_id: int
+    code: str
+    name: str
+    subject: ZoneSubject
+    merchant_id: int | None
+    site_id: int | None
+    polygon: list[list[float]] | None
+
+
+class MerchantIn(Request):
+    code: Code
+    name: Name
+    address: Name
+    uscc: str | None = None
+    mobile: str | None = None
+    e_delivery_consent: bool = False
+    consent_document_ref: str | None = Field(None, max_length=100)
+
+
+class MerchantPatch(Request):
+    version: Version
+    name: Name | None = None
+    address: Name | None = None
+    uscc: str | None = None
+    mobile: str | None = None
+    e_delivery_consent: bool | None = None
+    consent_document_ref: str | None = Field(None, max_length=100)
+
+
+class MerchantOut(Response):
+    id: int
+    code: str
+    name: str
+    address: str
+    uscc: str | None
+    mobile: str | None
+    e_delivery_consent: bool
+    consent_document_ref: str | None
+    version: int
+
+    def masked(self) -> MerchantOut:
+        return self.model_copy(update={"uscc": mask_identifier(self.uscc), "mobile": mask_mobile(self.mobile)})
+
+
+class SiteIn(Request):
+    permit_number: Code
+    name: Name
+    address: Name
+    contractor: Name
+    contractor_uscc: str | None = None
+    responsible_person: str | None = Field(None, max_length=50)
+    contact_phone: str | None = None
+
+
+class SitePatch(Request):
+    version: Version
+    name: Name | None = None
+    address: Name | None = None
+    contractor: Name | None = None
+    contractor_uscc: str | None = None
+    responsible_person: str | None = Field(None, max_length=50)
+    contact_phone: str | None = None
+
+
+class SiteOut(Response):
+    id: int
+    permit_number: str
+    name: str
+    address: str
+    contractor: str
+    contractor_uscc: str | None
+    responsible_person: str | None
+    contact_phone: str | None
+    version: int
+
+    def masked(self) -> SiteOut:
+        return self.model_copy(
+            update={
+                "contractor_uscc": mask_identifier(self.contractor_uscc),
+                "contact_phone": mask_mobile(self.contact_phone),
+            }
+        )
+
+
+class PageOut(BaseModel):
+    items: list[Any]
+    total: int
+    offset: int
+    limit: int
+
+
+class RejectedRowOut(Response):
+    line: int
+    key: str | None
+    error: str
+
+
+class ImportReportOut(Response):
+    kind: str
+    inserted: int
+    updated: int
+    written: bool
+    rejected: list[RejectedRowOut]
+
+
+# ---- the law ----------------------------------------------------------------------------------------------
+class PeriodOut(Response):
+    count: int
+    unit: str
+    legal_source: str
+
+
+class ViolationOut(Response):
+    code: str
+    name: str
+    legal_basis: str
+    penalty_basis: str
+    fine_min_yuan: int
+    fine_max_yuan: int
+    listed_for_non_site: bool
+    rectification: PeriodOut
+    subject: SubjectType
+
+
+# ---- detections -------------------------------------------------------------------------------------------
+class SubjectIn(Request):
+    kind: Literal["merchant", "site", "unknown"]
+    ref: Code | None = None
+
+
+class ViolationEventIn(Request):
+    event_id: Code
+    camera_id: Code
+    zone_id: Code
+    rule_id: Code
+    violation_code: Code
+    subject: SubjectIn
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    evidence_package_id: Code
+    confidence: float = Field(1.0, ge=0, le=1)
+
+
+class ChecklistIn(Request):
+    authentic: bool = Field(description="真实")
+    clear: bool = Field(description="清晰")
+    complete: bool = Field(description="完整")
+    accurate: bool = Field(description="准确")
+
+
+class ReviewIn(Request):
+    version: Version
+    decision: Literal["confirm", "reject"]
+    checklist: ChecklistIn
+    reason: str | None = Field(None, max_length=2000)
+
+
+class DetectionOut(Response):
+    id: int
+    event_id: str
+    camera_id: int
+    zone_id: int
+    rule_id: str
+    violation_code: str
+    subject_kind: str
+    subject_ref: str | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    dwell_seconds: float
+    evidence_package_id: str
+    confidence: float
+    received_at: dt.datetime
+    status: DetectionStatus
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+    review_reason: str | None
+    check_authentic: bool | None
+    check_clear: bool | None
+    check_complete: bool | None
+    check_accurate: bool | None
+    case_id: int | None
+    version: int
+
+
+class DetectionPageOut(BaseModel):
+    items: list[DetectionOut]
+    next_cursor: str | None
+
+
+class IntakeOut(BaseModel):
+    detection: DetectionOut
+    created: bool
+
+
+# ---- cases ------------------------------------------------------------------------------------------------
+class OpenCaseIn(Request):
+    detection_ids: Annotated[list[int], Field(min_length=1, max_length=100)]
+
+
+class StepIn(Request):
+    version: Version
+
+
+class PartyIn(StepIn):
+    kind: PartyKind
+    name: Name
+    id_number: Annotated[str, Field(min_length=15, max_length=18)]
+    contact: str | None = None
+    address: str | None = Field(None, max_length=200)
+    merchant_id: int | None = None
+    site_id: int | None = None
+    e_delivery_consent: bool = False
+    consent_document_ref: str | None = Field(None, max_length=100)
+    reason: str | None = Field(None, max_length=2000)
+
+
+class RecheckIn(StepIn):
+    outcome: RecheckOutcome
+    observed_on: dt.date | None = None
+    detection_id: int | None = None
+    inspection_note: str | None = Field(None, max_length=2000)
+
+
+class NoPenaltyIn(StepIn):
+    ground: NoPenaltyGround
+    reason: Text
+
+
+class PenaltyNoticeIn(StepIn):
+    proposed_fine_fen: Fen
+
+
+class StatementIn(StepIn):
+    text: Text
+    channel: Literal["online", "in_person", "written", "phone"] = "written"
+
+
+class StatementAnswerIn(StepIn):
+    adopted: bool
+    reply: Text
+    revised_fine_fen: Fen | None = None
+
+
+class FineIn(StepIn):
+    fine_fen: Fen
+
+
+class OpinionIn(StepIn):
+    opinion: Text
+
+
+class ReasonIn(StepIn):
+    reason: Text
+
+
+class DeliveryIn(StepIn):
+    method: DeliveryMethod
+    delivered_on: dt.date
+
+
+class PaymentIn(StepIn):
+    amount_fen: Fen
+    paid_on: dt.date
+
+
+class CloseIn(StepIn):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class CaseEventOut(Response):
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    payload: dict[str, Any]
+
+
+class CaseOut(Response):
+    id: int
+    number: str | None
+    status: CaseStatus
+    version: int
+    violation_code: str
+    camera_id: int
+    zone_id: int
+    subject_kind: str
+    subject_ref: str | None
+    officer: str
+    created_at: dt.datetime
+    party_kind: PartyKind | None
+    party_name: str | None
+    party_id_number: str | None
+    party_contact: str | None
+    party_address: str | None
+    party_merchant_id: int | None
+    party_site_id: int | None
+    party_e_delivery_consent: bool
+    filed_on: dt.date | None
+    decision_due: dt.date | None
+    rectification_deadline: dt.date | None
+    recheck_outcome: RecheckOutcome | None
+    recheck_on: dt.date | None
+    prior_violations: int | None
+    fine_tier: str | None
+    fine_band_min_fen: int | None
+    fine_band_max_fen: int | None
+    proposed_fine_fen: int | None
+    fine_ceiling_fen: int | None
+    statement_deadline: dt.date | None
+    hearing_deadline: dt.date | None
+    statement_text: str | None
+    statement_adopted: bool | None
+    review_fine_fen: int | None
+    review_requested_by: str | None
+    legal_reviewer: str | None
+    decision_kind: DecisionKind | None
+    no_penalty_ground: NoPenaltyGround | None
+    fine_fen: int | None
+    decided_on: dt.date | None
+    decided_by: str | None
+    delivery_due: dt.date | None
+    delivered_on: dt.date | None
+    delivery_method: DeliveryMethod | None
+    payment_due: dt.date | None
+    paid_on: dt.date | None
+    amount_paid_fen: int | None
+    surcharge_fen: int | None
+    publication_due: dt.date | None
+    published_on: dt.date | None
+    closed_on: dt.date | None
+    open_deadlines: dict[str, dt.date]
+
+    def masked(self) -> CaseOut:
+        return self.model_copy(
+            update={
+                "party_id_number": mask_identifier(self.party_id_number),
+                "party_contact": mask_mobile(self.party_contact),
+            }
+        )
+
+
+class CasePageOut(BaseModel):
+    items: list[CaseOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class DeadlineOut(Response):
+    case_id: int
+    number: str | None
+    status: CaseStatus
+    officer: str
+    deadline: str
+    due: dt.date
+    overdue: bool
+
+
+class AmountDueOut(BaseModel):
+    paid_on: dt.date
+    fine_fen: int
+    surcharge_fen: int
+    total_fen: int

@@ -1,0 +1,47 @@
+"""Time, injected: services ask a clock, so that tests and the demo can move it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from cases.model.staff import Act, Role
+
+
+class Clock:
+    """The system clock, read in UTC, with the local calendar day of the bureau's time zone."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        return self.local_date(self.now())
+
+    def local_date(self, instant: dt.datetime) -> dt.date:
+        return instant.astimezone(self.tz).date()
+
+    def act(self, actor: str, role: Role) -> Act:
+        now = self.now()
+        return Act(actor=actor, role=role, at=now, today=self.local_date(now))
+
+
+class ManualClock(Clock):
+    """A clock that stands still until moved: for tests and the demo's simulated days."""
+
+    def __init__(self, tz: ZoneInfo, start: dt.datetime) -> None:
+        super().__init__(tz)
+        if start.tzinfo is None:
+            raise ValueError("start must carry a time zone")
+        self._now = start
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self._now += delta
+
+    def set(self, instant: dt.datetime) -> None:
+        self._now = instant

@@ -1,0 +1,94 @@
+"""The case domain's exceptions, one tree, each with a stable ``code`` that the API puts in its problem responses.
+
+OffsiteError
+├── NotFound                      a referenced record does not exist                    (404)
+├── Conflict                                                                            (409)
+│   ├── AlreadyExists             a unique key is taken
+│   ├── ConcurrentModification    the record changed since the caller read it (version)
+│   └── IllegalTransition         the case's stage does not allow this action
+├── InvalidInput                  a value is malformed or out of bounds                 (422)
+└── LawViolation                  the action would break a rule of the law               (422)
+    ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
+    ├── NotListedForNonSite       the violation is not on the published list (规定第四条)
+    ├── ReviewRequired            evidence that has not passed human review (规定第十条)
+    ├── PartyNotConfirmed         no notice without a confirmed party
+    ├── FineOutsideRange          outside the legal range or the discretion band, or raised after a defence
+    ├── DeadlineNotReached        an action that must wait for a deadline to pass
+    ├── DeadlinePassed            an action too late for its deadline
+    ├── ConsentRequired           electronic delivery without the party's consent (规定第十三条)
+    └── FourEyesViolation         a legal reviewer reviewing their own case (第五十八条)
+"""
+
+from __future__ import annotations
+
+
+class OffsiteError(Exception):
+    code = "offsite_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(OffsiteError):
+    code = "not_found"
+
+
+class Conflict(OffsiteError):
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class ConcurrentModification(Conflict):
+    code = "version_conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class InvalidInput(OffsiteError):
+    code = "invalid_input"
+
+
+class LawViolation(OffsiteError):
+    code = "law_violation"
+
+
+class CameraNotCertified(LawViolation):
+    code = "camera_not_certified"
+
+
+class NotListedForNonSite(LawViolation):
+    code = "not_listed_for_non_site"
+
+
+class ReviewRequired(LawViolation):
+    code = "review_required"
+
+
+class PartyNotConfirmed(LawViolation):
+    code = "party_not_confirmed"
+
+
+class FineOutsideRange(LawViolation):
+    code = "fine_outside_range"
+
+
+class DeadlineNotReached(LawViolation):
+    code = "deadline_not_reached"
+
+
+class DeadlinePassed(LawViolation):
+    code = "deadline_passed"
+
+
+class ConsentRequired(LawViolation):
+    code = "consent_required"
+
+
+class FourEyesViolation(LawViolation):
+    code = "four_eyes_violation"

@@ -1,0 +1,1 @@
+"""The domain's entities, as plain dataclasses: no framework, no database. ``cases.persistence`` maps them."""

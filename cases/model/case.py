@@ -1,0 +1,723 @@
+"""A case (案件) and its lifecycle, as an explicit state machine whose every step is a recorded event.
+
+    draft ─file→ filed ─rectification notice→ notice_issued ─re-check→ corrected ─┬─no-penalty decision→ decided
+                                                                     → persisting ─┤
+                                                                                   └─pre-penalty notice→
+    penalty_notice_issued ─statement→ statement_filed ─answer→ statement_answered
+        ─request legal review→ under_legal_review ─approve→ review_approved ─decide penalty→ decided
+                                                  └─return→ review_returned ─(request again)
+    decided ─delivery→ delivered ─payment→ paid ─close→ closed      (no-penalty: delivered ─close→ closed)
+
+A penalty decision is also published (公示) within 7 working days of the decision; publication is recorded on
+the case beside the stages, because its period runs from the decision, not from closing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cases.errors import (
+    ConsentRequired,
+    DeadlineNotReached,
+    DeadlinePassed,
+    FineOutsideRange,
+    FourEyesViolation,
+    IllegalTransition,
+    InvalidInput,
+    PartyNotConfirmed,
+)
+from cases.law import Law, Violation
+from cases.law.calendar import Deadline
+from cases.model.registry import is_valid_id_card, is_valid_uscc, require_mobile
+from cases.model.staff import Act
+
+
+class CaseStatus(StrEnum):
+    DRAFT = "draft"
+    FILED = "filed"  # 立案
+    NOTICE_ISSUED = "notice_issued"  # 责令改正通知 issued, rectification deadline running
+    CORRECTED = "corrected"  # re-check found it corrected
+    PERSISTING = "persisting"  # re-check found it persisting
+    PENALTY_NOTICE_ISSUED = "penalty_notice_issued"  # 行政处罚事先告知
+    STATEMENT_FILED = "statement_filed"  # 陈述申辩 received
+    STATEMENT_ANSWERED = "statement_answered"
+    UNDER_LEGAL_REVIEW = "under_legal_review"  # 法制审核
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_RETURNED = "review_returned"
+    DECIDED = "decided"  # 处罚决定 or 不予处罚决定
+    DELIVERED = "delivered"  # 送达
+    PAID = "paid"
+    CLOSED = "closed"  # 结案
+
+
+S = CaseStatus
+_BEFORE_DECISION = frozenset(
+    {
+        S.FILED,
+        S.NOTICE_ISSUED,
+        S.CORRECTED,
+        S.PERSISTING,
+        S.PENALTY_NOTICE_ISSUED,
+        S.STATEMENT_FILED,
+        S.STATEMENT_ANSWERED,
+        S.REVIEW_RETURNED,
+    }
+)
+# Stages in which the 90-day decision period (第六十条) is still running.
+AWAITING_DECISION = _BEFORE_DECISION | {S.UNDER_LEGAL_REVIEW, S.REVIEW_APPROVED}
+# Which stages each action may start from. Anything else is an IllegalTransition.
+ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
+    "file": frozenset({S.DRAFT}),
+    "confirm_party": frozenset({S.DRAFT, S.FILED}),
+    "issue_rectification_notice": frozenset({S.FILED}),
+    "record_recheck": frozenset({S.NOTICE_ISSUED}),
+    "decide_no_penalty": _BEFORE_DECISION,
+    "issue_penalty_notice": frozenset({S.CORRECTED, S.PERSISTING}),
+    "record_statement": frozenset({S.PENALTY_NOTICE_ISSUED}),
+    "answer_statement": frozenset({S.STATEMENT_FILED}),
+    "request_legal_review": frozenset({S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_RETURNED}),
+    "approve_legal_review": frozenset({S.UNDER_LEGAL_REVIEW}),
+    "return_legal_review": frozenset({S.UNDER_LEGAL_REVIEW}),
+    "decide_penalty": frozenset({S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_APPROVED}),
+    "record_delivery": frozenset({S.DECIDED}),
+    "record_payment": frozenset({S.DELIVERED}),
+    "close": frozenset({S.DELIVERED, S.PAID}),
+    "publish": frozenset({S.DECIDED, S.DELIVERED, S.PAID, S.CLOSED}),
+}
+
+
+class PartyKind(StrEnum):
+    MERCHANT = "merchant"
+    SITE = "site"  # the contractor of a registered site
+    INDIVIDUAL = "individual"  # a person, identified by ID card number
+    ORGANISATION = "organisation"  # identified by unified social credit code
+
+
+class RecheckOutcome(StrEnum):
+    CORRECTED = "corrected"
+    PERSISTING = "persisting"
+
+
+class DecisionKind(StrEnum):
+    PENALTY = "penalty"
+    NO_PENALTY = "no_penalty"
+
+
+class NoPenaltyGround(StrEnum):
+    FIRST_OFFENCE = "first_offence"  # 初次违法且危害后果轻微并及时改正 (第三十三条第一款)
+    MINOR_CORRECTED = "minor_corrected"  # 违法行为轻微并及时改正，没有造成危害后果 (第三十三条第一款)
+    NOT_ESTABLISHED = "not_established"  # 违法事实不能成立 (第五十七条第一款第三项)
+
+
+class DeliveryMethod(StrEnum):
+    DIRECT = "direct"  # 直接送达
+    POSTAL = "postal"  # 邮寄送达
+    ELECTRONIC = "electronic"  # 电子送达: only with the party's signed consent (规定第十三条)
+    PUBLIC_NOTICE = "public_notice"  # 公告送达
+
+
+class StageDeadline(StrEnum):
+    RECTIFICATION = "rectification"
+    STATEMENT = "statement"
+    DELIVERY = "delivery"
+    PAYMENT = "payment"
+
+
+@dataclass(frozen=True)
+class Party:
+    """当事人, confirmed by an officer or taken from the registry the zone links to."""
+
+    kind: PartyKind
+    name: str
+    id_number: str  # ID card number (individual) or unified social credit code
+    contact: str | None = None  # mobile
+    address: str | None = None
+    merchant_id: int | None = None
+    site_id: int | None = None
+    e_delivery_consent: bool = False
+    consent_document_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidInput("party name is empty")
+        if self.kind is PartyKind.INDIVIDUAL:
+            if not is_valid_id_card(self.id_number):
+                raise InvalidInput(f"party id_number {self.id_number!r} is not a valid ID card number")
+        elif not is_valid_uscc(self.id_number):
+            raise InvalidInput(f"party id_number {self.id_number!r} is not a valid unified social credit code")
+        require_mobile(self.contact, "party contact")
+        if self.e_delivery_consent and not self.consent_document_ref:
+            raise InvalidInput("e-delivery consent needs the signed consent document's reference")
+
+    @property
+    def is_individual(self) -> bool:
+        return self.kind is PartyKind.INDIVIDUAL
+
+
+@dataclass
+class CaseEvent:
+    """One recorded step of a case: who, in which role, when, from which stage to which, why, and the details."""
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reason: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    case_id: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class Case:
+    violation_code: str
+    camera_id: int  # the place, for the re-check: same camera and zone
+    zone_id: int
+    subject_kind: str  # merchant / site / unknown
+    subject_ref: str | None
+    officer: str  # the case officer who handles it
+    created_at: dt.datetime
+    status: CaseStatus = CaseStatus.DRAFT
+    number: str | None = None
+    # the party (当事人)
+    party_kind: PartyKind | None = None
+    party_name: str | None = None
+    party_id_number: str | None = None
+    party_contact: str | None = None
+    party_address: str | None = None
+    party_merchant_id: int | None = None
+    party_site_id: int | None = None
+    party_e_delivery_consent: bool = False
+    party_consent_document_ref: str | None = None
+    # filing and the notice to correct
+    filed_on: dt.date | None = None
+    decision_due: dt.date | None = None
+    rectification_deadline: dt.date | None = None
+    recheck_outcome: RecheckOutcome | None = None
+    recheck_on: dt.date | None = None
+    # pre-penalty notice, statement and defence
+    prior_violations: int | None = None
+    fine_tier: str | None = None
+    fine_band_min_fen: int | None = None
+    fine_band_max_fen: int | None = None
+    proposed_fine_fen: int | None = None
+    fine_ceiling_fen: int | None = None  # the most the decision may say: never more after a defence
+    statement_deadline: dt.date | None = None
+    hearing_deadline: dt.date | None = None
+    statement_text: str | None = None
+    statement_adopted: bool | None = None
+    # legal review
+    review_fine_fen: int | None = None
+    review_requested_by: str | None = None
+    legal_reviewer: str | None = None
+    # decision, delivery, payment, publication
+    decision_kind: DecisionKind | None = None
+    no_penalty_ground: NoPenaltyGround | None = None
+    fine_fen: int | None = None
+    decided_on: dt.date | None = None
+    decided_by: str | None = None
+    delivery_due: dt.date | None = None
+    delivered_on: dt.date | None = None
+    delivery_method: DeliveryMethod | None = None
+    payment_due: dt.date | None = None
+    paid_on: dt.date | None = None
+    amount_paid_fen: int | None = None
+    surcharge_fen: int | None = None
+    publication_due: dt.date | None = None
+    published_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    # the deadline of the current stage, kept for the overdue queries
+    stage_deadline: dt.date | None = None
+    stage_deadline_kind: StageDeadline | None = None
+    events: list[CaseEvent] = field(default_factory=list)
+    id: int | None = None
+    version: int = field(default=0, compare=False)
+
+    # ---- the party -------------------------------------------------------------------------------------
+    @property
+    def party(self) -> Party | None:
+        if self.party_kind is None or self.party_name is None or self.party_id_number is None:
+            return None
+        return Party(
+            kind=self.party_kind,
+            name=self.party_name,
+            id_number=self.party_id_number,
+            contact=self.party_contact,
+            address=self.party_address,
+            merchant_id=self.party_merchant_id,
+            site_id=self.party_site_id,
+            e_delivery_consent=self.party_e_delivery_consent,
+            consent_document_ref=self.party_consent_document_ref,
+        )
+
+    def _set_party(self, party: Party) -> None:
+        self.party_kind = party.kind
+        self.party_name = party.name
+        self.party_id_number = party.id_number
+        self.party_contact = party.contact
+        self.party_address = party.address
+        self.party_merchant_id = party.merchant_id
+        self.party_site_id = party.site_id
+        self.party_e_delivery_consent = party.e_delivery_consent
+        self.party_consent_document_ref = party.consent_document_ref
+
+    # ---- the steps --------------------------------------------------------------------------------------
+    @classmethod
+    def open_draft(
+        cls,
+        act: Act,
+        *,
+        violation_code: str,
+        camera_id: int,
+        zone_id: int,
+        subject_kind: str,
+        subject_ref: str | None,
+        detection_ids: list[int],
+        party: Party | None,
+    ) -> Case:
+        case = cls(
+            violation_code=violation_code,
+            camera_id=camera_id,
+            zone_id=zone_id,
+            subject_kind=subject_kind,
+            subject_ref=subject_ref,
+            officer=act.actor,
+            created_at=act.at,
+        )
+        if party is not None:
+            case._set_party(party)
+        case._record(
+            act,
+            "open_draft",
+            None,
+            CaseStatus.DRAFT,
+            payload={"detection_ids": detection_ids, "party_from_registry": party is not None},
+        )
+        return case
+
+    def file(self, act: Act, law: Law, number: str) -> None:
+        """立案: the 90-day period for the decision starts."""
+        before = self._require("file")
+        self.number = number
+        self.filed_on = act.today
+        due = law.deadline(act.today, law.config.deadlines.filing_to_decision)
+        self.decision_due = due.due
+        self._record(act, "file", before, CaseStatus.FILED, payload={"number": number, **_due(due, "decision")})
+
+    def confirm_party(self, act: Act, party: Party, reason: str | None = None) -> None:
+        """身份确认: record who the party is (a street vendor's identity, or a correction of the registry's)."""
+        before = self._require("confirm_party")
+        self._set_party(party)
+        self._record(
+            act,
+            "confirm_party",
+            before,
+            before,
+            reason,
+            {
+                "kind": party.kind.value,
+                "name": party.name,
+                "merchant_id": party.merchant_id,
+                "site_id": party.site_id,
+            },
+        )
+
+    def issue_rectification_notice(self, act: Act, law: Law) -> Deadline:
+        """责令改正: tell the party to correct by a deadline set by the violation's rectification period."""
+        before = self._require("issue_rectification_notice")
+        self._require_party()
+        deadline = law.deadline(act.today, law.violation(self.violation_code).rectification)
+        self.rectification_deadline = deadline.due
+        self._set_stage_deadline(StageDeadline.RECTIFICATION, deadline.due)
+        self._record(act, "issue_rectification_notice", before, CaseStatus.NOTICE_ISSUED, None, _due(deadline))
+        return deadline
+
+    def record_recheck(self, act: Act, outcome: RecheckOutcome, observed_on: dt.date, source: str) -> None:
+        """复查: the same camera and zone after the deadline (or a manual inspection) shows the outcome.
+
+        A violation can only be found persisting once the rectification deadline has passed.
+        """
+        before = self._require("record_recheck")
+        assert self.rectification_deadline is not None
+        if observed_on > act.today:
+            raise InvalidInput(f"re-check observed on {observed_on} is in the future")
+        if outcome is RecheckOutcome.PERSISTING and observed_on <= self.rectification_deadline:
+            raise DeadlineNotReached(
+                f"the party may correct until {self.rectification_deadline}; a persisting finding needs an "
+                f"observation after it (observed {observed_on})"
+            )
+        self.recheck_outcome = outcome
+        self.recheck_on = observed_on
+        self._clear_stage_deadline()
+        target = CaseStatus.CORRECTED if outcome is RecheckOutcome.CORRECTED else CaseStatus.PERSISTING
+        self._record(
+            act,
+            "record_recheck",
+            before,
+            target,
+            None,
+            {"observed_on": observed_on.isoformat(), "source": source},
+        )
+
+    def decide_no_penalty(
+        self, act: Act, law: Law, ground: NoPenaltyGround, reason: str, prior_violations: int
+    ) -> None:
+        """不予行政处罚: corrected first or minor violations (第三十三条), or facts not established."""
+        before = self._require("decide_no_penalty")
+        if not reason.strip():
+            raise InvalidInput("a no-penalty decision needs its reasons")
+        if ground in (NoPenaltyGround.FIRST_OFFENCE, NoPenaltyGround.MINOR_CORRECTED) and before is not S.CORRECTED:
+            raise IllegalTransition(f"no penalty on ground {ground.value} needs a re-check that found it corrected")
+        if ground is NoPenaltyGround.FIRST_OFFENCE and prior_violations > 0:
+            raise IllegalTransition(
+                f"not a first offence: the party has {prior_violations} prior violation(s) of this type"
+            )
+        self.prior_violations = prior_violations
+        overdue = self._decide(act, law, DecisionKind.NO_PENALTY, None, ground)
+        self._record(
+            act,
+            "decide_no_penalty",
+            before,
+            CaseStatus.DECIDED,
+            reason,
+            {"ground": ground.value, "decision_overdue": overdue},
+        )
+
+    def issue_penalty_notice(self, act: Act, law: Law, proposed_fine_fen: int, prior_violations: int) -> None:
+        """行政处罚事先告知 (第四十四条): facts, basis, proposed fine and rights, with the statement deadline.
+
+        The proposed fine must lie in the discretion band for the party's prior violations.
+        """
+        before = self._require("issue_penalty_notice")
+        self._require_party()
+        if before is S.CORRECTED and prior_violations == 0:
+            raise IllegalTransition(
+                "corrected in time and no prior violation: this is decided without penalty (行政处罚法第三十三条, "
+                "规定第十五条); a corrected violation is penalised only when it repeats"
+            )
+        violation = law.violation(self.violation_code)
+        band = law.fine_band(violation, prior_violations)
+        if not band.allows(proposed_fine_fen):
+            raise FineOutsideRange(
+                f"proposed fine {_yuan(proposed_fine_fen)} is outside the discretion band {band.tier} "
+                f"({_yuan(band.min_fen)}–{_yuan(band.max_fen)}) for {prior_violations} prior violation(s)"
+            )
+        deadlines = law.config.deadlines
+        statement = law.deadline(act.today, deadlines.statement)
+        hearing = law.deadline(act.today, deadlines.hearing_request)
+        self.prior_violations = prior_violations
+        self.fine_tier = band.tier
+        self.fine_band_min_fen, self.fine_band_max_fen = band.min_fen, band.max_fen
+        self.proposed_fine_fen = self.fine_ceiling_fen = proposed_fine_fen
+        self.statement_deadline = statement.due
+        self.hearing_deadline = hearing.due if self._hearing_right(law, proposed_fine_fen) else None
+        self._set_stage_deadline(StageDeadline.STATEMENT, statement.due)
+        self._record(
+            act,
+            "issue_penalty_notice",
+            before,
+            CaseStatus.PENALTY_NOTICE_ISSUED,
+            None,
+            {
+                "proposed_fine_fen": proposed_fine_fen,
+                "tier": band.tier,
+                "prior_violations": prior_violations,
+                "statement_deadline": statement.due.isoformat(),
+                "hearing_deadline": self.hearing_deadline.isoformat() if self.hearing_deadline else None,
+            },
+        )
+
+    def record_statement(self, act: Act, text: str, channel: str) -> None:
+        """陈述申辩 received (by the party online, or written down by an officer)."""
+        before = self._require("record_statement")
+        assert self.statement_deadline is not None
+        if not text.strip():
+            raise InvalidInput("the statement is empty")
+        if act.today > self.statement_deadline:
+            raise DeadlinePassed(f"the statement period ended on {self.statement_deadline}")
+        self.statement_text = text
+        self._clear_stage_deadline()
+        self._record(act, "record_statement", before, CaseStatus.STATEMENT_FILED, None, {"channel": channel})
+
+    def answer_statement(self, act: Act, adopted: bool, reply: str, revised_fine_fen: int | None = None) -> None:
+        """复核 of the statement: adopt it where it holds; the fine may never rise because of it (第四十五条)."""
+        before = self._require("answer_statement")
+        assert self.proposed_fine_fen is not None
+        if not reply.strip():
+            raise InvalidInput("the answer to a statement needs its reasons")
+        ceiling = self.proposed_fine_fen
+        if revised_fine_fen is not None:
+            if revised_fine_fen > self.proposed_fine_fen:
+                raise FineOutsideRange(
+                    f"the fine may not rise because of a defence: {_yuan(revised_fine_fen)} is more than the "
+                    f"proposed {_yuan(self.proposed_fine_fen)} (行政处罚法第四十五条)"
+                )
+            if revised_fine_fen <= 0:
+                raise FineOutsideRange("a revised fine must be positive; decide no penalty instead")
+            ceiling = revised_fine_fen
+        self.statement_adopted = adopted
+        self.fine_ceiling_fen = ceiling
+        self._record(
+            act,
+            "answer_statement",
+            before,
+            CaseStatus.STATEMENT_ANSWERED,
+            reply,
+            {"adopted": adopted, "fine_ceiling_fen": ceiling},
+        )
+
+    def request_legal_review(self, act: Act, law: Law, fine_fen: int) -> None:
+        """Send the proposed decision to 法制审核 (第五十八条)."""
+        before = self._require("request_legal_review")
+        self._require_rights_periods_over(act.today, before)
+        self._require_fine_allowed(law, fine_fen)
+        self.review_fine_fen = fine_fen
+        self.review_requested_by = act.actor
+        self.legal_reviewer = None
+        self._clear_stage_deadline()
+        self._record(act, "request_legal_review", before, CaseStatus.UNDER_LEGAL_REVIEW, None, {"fine_fen": fine_fen})
+
+    def approve_legal_review(self, act: Act, opinion: str) -> None:
+        before = self._require("approve_legal_review")
+        self._require_four_eyes(act)
+        self.legal_reviewer = act.actor
+        self._record(
+            act,
+            "approve_legal_review",
+            before,
+            CaseStatus.REVIEW_APPROVED,
+            opinion,
+            {"fine_fen": self.review_fine_fen},
+        )
+
+    def return_legal_review(self, act: Act, reason: str) -> None:
+        before = self._require("return_legal_review")
+        self._require_four_eyes(act)
+        if not reason.strip():
+            raise InvalidInput("returning a review needs a reason")
+        self.legal_reviewer = act.actor
+        self._record(act, "return_legal_review", before, CaseStatus.REVIEW_RETURNED, reason)
+
+    def decide_penalty(self, act: Act, law: Law, fine_fen: int) -> None:
+        """行政处罚决定: within the ceiling, and after legal review where the law requires it."""
+        before = self._require("decide_penalty")
+        self._require_rights_periods_over(act.today, before)
+        self._require_fine_allowed(law, fine_fen)
+        if before is S.REVIEW_APPROVED:
+            if fine_fen != self.review_fine_fen:
+                raise FineOutsideRange(
+                    f"the decision must carry the fine the legal review approved ({_yuan(self.review_fine_fen or 0)})"
+                )
+        elif law.needs_legal_review(fine_fen):
+            raise IllegalTransition(f"a fine of {_yuan(fine_fen)} needs legal review (法制审核) before the decision")
+        overdue = self._decide(act, law, DecisionKind.PENALTY, fine_fen, None)
+        self._record(
+            act,
+            "decide_penalty",
+            before,
+            CaseStatus.DECIDED,
+            None,
+            {"fine_fen": fine_fen, "decision_overdue": overdue},
+        )
+
+    def record_delivery(self, act: Act, law: Law, method: DeliveryMethod, delivered_on: dt.date) -> None:
+        """送达 of the decision; electronic delivery only with the party's signed consent."""
+        before = self._require("record_delivery")
+        assert self.decided_on is not None
+        if not self.decided_on <= delivered_on <= act.today:
+            raise InvalidInput(
+                f"delivery date {delivered_on} must lie between the decision ({self.decided_on}) and today"
+            )
+        if method is DeliveryMethod.ELECTRONIC and not self.party_e_delivery_consent:
+            raise ConsentRequired("electronic delivery needs the party's signed consent (规定第十三条)")
+        self.delivery_method = method
+        self.delivered_on = delivered_on
+        late = self.delivery_due is not None and delivered_on > self.delivery_due
+        payload: dict[str, Any] = {"method": method.value, "delivered_on": delivered_on.isoformat(), "late": late}
+        if self.decision_kind is DecisionKind.PENALTY:
+            due = law.deadline(delivered_on, law.config.deadlines.payment)
+            self.payment_due = due.due
+            self._set_stage_deadline(StageDeadline.PAYMENT, due.due)
+            payload |= _due(due, "payment")
+        else:
+            self._clear_stage_deadline()
+        self._record(act, "record_delivery", before, CaseStatus.DELIVERED, None, payload)
+
+    def amount_due_fen(self, law: Law, paid_on: dt.date) -> tuple[int, int]:
+        """(fine, late surcharge) owed if paid on the given day."""
+        assert self.fine_fen is not None
+        assert self.payment_due is not None
+        return self.fine_fen, law.late_surcharge_fen(self.fine_fen, self.payment_due, paid_on)
+
+    def record_payment(self, act: Act, law: Law, amount_fen: int, paid_on: dt.date) -> None:
+        before = self._require("record_payment")
+        if self.decision_kind is not DecisionKind.PENALTY:
+            raise IllegalTransition("a no-penalty decision has nothing to pay")
+        assert self.delivered_on is not None
+        if not self.delivered_on <= paid_on <= act.today:
+            raise InvalidInput(f"payment date {paid_on} must lie between delivery ({self.delivered_on}) and today")
+        fine, surcharge = self.amount_due_fen(law, paid_on)
+        if amount_fen != fine + surcharge:
+            raise InvalidInput(
+                f"amount {_yuan(amount_fen)} does not match the amount due on {paid_on}: "
+                f"fine {_yuan(fine)} + late surcharge {_yuan(surcharge)}"
+            )
+        self.paid_on = paid_on
+        self.amount_paid_fen = amount_fen
+        self.surcharge_fen = surcharge
+        self._clear_stage_deadline()
+        self._record(
+            act,
+            "record_payment",
+            before,
+            CaseStatus.PAID,
+            None,
+            {"amount_fen": amount_fen, "surcharge_fen": surcharge},
+        )
+
+    def close(self, act: Act, reason: str | None = None) -> None:
+        """结案: a paid penalty, or a delivered no-penalty decision."""
+        before = self._require("close")
+        if before is S.DELIVERED and self.decision_kind is DecisionKind.PENALTY:
+            raise IllegalTransition("the fine is not paid yet; a penalty case closes after payment")
+        self.closed_on = act.today
+        self._clear_stage_deadline()
+        self._record(act, "close", before, CaseStatus.CLOSED, reason)
+
+    def publish(self, act: Act) -> None:
+        """公示 of a penalty decision's redacted record, due 7 working days after the decision."""
+        before = self._require("publish")
+        if self.decision_kind is not DecisionKind.PENALTY:
+            raise IllegalTransition("only penalty decisions are published")
+        if self.published_on is not None:
+            raise IllegalTransition(f"already published on {self.published_on}")
+        self.published_on = act.today
+        late = self.publication_due is not None and act.today > self.publication_due
+        self._record(act, "publish", before, before, None, {"late": late})
+
+    # ---- deadlines ----------------------------------------------------------------------------------------
+    def open_deadlines(self) -> dict[str, dt.date]:
+        """Every deadline still running: the decision's, the stage's, and publication's."""
+        deadlines: dict[str, dt.date] = {}
+        if self.decision_due is not None and self.status in _BEFORE_DECISION | {
+            S.UNDER_LEGAL_REVIEW,
+            S.REVIEW_APPROVED,
+        }:
+            deadlines["decision"] = self.decision_due
+        if self.stage_deadline is not None and self.stage_deadline_kind is not None:
+            deadlines[self.stage_deadline_kind.value] = self.stage_deadline
+        if self.publication_due is not None and self.published_on is None:
+            deadlines["publication"] = self.publication_due
+        return deadlines
+
+    # ---- rules shared by the steps ------------------------------------------------------------------------
+    def _require(self, action: str) -> CaseStatus:
+        allowed = ALLOWED_FROM[action]
+        if self.status not in allowed:
+            raise IllegalTransition(
+                f"cannot {action.replace('_', ' ')} a case in stage {self.status.value} "
+                f"(allowed from: {', '.join(sorted(s.value for s in allowed))})"
+            )
+        return self.status
+
+    def _require_party(self) -> None:
+        if self.party is None:
+            raise PartyNotConfirmed("the party is not confirmed yet (身份确认): record who it is first")
+
+    def _hearing_right(self, law: Law, fine_fen: int) -> bool:
+        threshold = law.config.deadlines.hearing_threshold
+        party = self.party
+        limit = threshold.individual_yuan if party is not None and party.is_individual else threshold.organisation_yuan
+        return fine_fen >= limit * 100
+
+    def _require_rights_periods_over(self, today: dt.date, stage: CaseStatus) -> None:
+        """Before a decision, the statement period (unless a statement was answered) and any hearing-request
+        period must be over (第四十四条、第六十四条)."""
+        if stage is S.PENALTY_NOTICE_ISSUED and self.statement_deadline and today <= self.statement_deadline:
+            raise DeadlineNotReached(f"the party may file a statement until {self.statement_deadline}")
+        if self.hearing_deadline and today <= self.hearing_deadline:
+            raise DeadlineNotReached(f"the party may request a hearing until {self.hearing_deadline}")
+
+    def _require_fine_allowed(self, law: Law, fine_fen: int) -> None:
+        violation: Violation = law.violation(self.violation_code)
+        if not violation.fine_min_fen <= fine_fen <= violation.fine_max_fen:
+            raise FineOutsideRange(
+                f"fine {_yuan(fine_fen)} is outside the legal range "
+                f"{_yuan(violation.fine_min_fen)}–{_yuan(violation.fine_max_fen)} ({violation.penalty_basis})"
+            )
+        if self.fine_ceiling_fen is not None and fine_fen > self.fine_ceiling_fen:
+            raise FineOutsideRange(
+                f"fine {_yuan(fine_fen)} is more than the party was told ({_yuan(self.fine_ceiling_fen)}); "
+                "a higher fine needs a new pre-penalty notice"
+            )
+
+    def _require_four_eyes(self, act: Act) -> None:
+        if act.actor in (self.officer, self.review_requested_by):
+            raise FourEyesViolation(
+                f"{act.actor} handles this case and may not review it (行政处罚法第五十八条: 法制审核 by others)"
+            )
+
+    def _decide(
+        self, act: Act, law: Law, kind: DecisionKind, fine_fen: int | None, ground: NoPenaltyGround | None
+    ) -> bool:
+        """Record the decision and start the delivery (and publication) periods. Returns whether the 90-day
+        period of 第六十条 was exceeded: the decision stands, and the record says it was late."""
+        deadlines = law.config.deadlines
+        overdue = self.decision_due is not None and act.today > self.decision_due
+        self.decision_kind = kind
+        self.fine_fen = fine_fen
+        self.no_penalty_ground = ground
+        self.decided_on = act.today
+        self.decided_by = act.actor
+        delivery = law.deadline(act.today, deadlines.decision_delivery)
+        self.delivery_due = delivery.due
+        self._set_stage_deadline(StageDeadline.DELIVERY, delivery.due)
+        if kind is DecisionKind.PENALTY:
+            self.publication_due = law.deadline(act.today, deadlines.publication).due
+        return overdue
+
+    def _set_stage_deadline(self, kind: StageDeadline, due: dt.date) -> None:
+        self.stage_deadline_kind = kind
+        self.stage_deadline = due
+
+    def _clear_stage_deadline(self) -> None:
+        self.stage_deadline_kind = None
+        self.stage_deadline = None
+
+    def _record(
+        self,
+        act: Act,
+        action: str,
+        before: CaseStatus | None,
+        after: CaseStatus,
+        reason: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        self.status = after
+        self.events.append(
+            CaseEvent(
+                seq=len(self.events) + 1,
+                at=act.at,
+                actor=act.actor,
+                role=act.role.value,
+                action=action,
+                from_status=before.value if before is not None else None,
+                to_status=after.value,
+                reason=reason,
+                payload=payload or {},
+            )
+        )
+
+
+def _due(deadline: Deadline, name: str = "deadline") -> dict[str, Any]:
+    return {f"{name}_due": deadline.due.isoformat(), f"{name}_provisional": deadline.provisional}
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:.2f} 元"

@@ -1,0 +1,94 @@
+"""A detection: one violation event from a camera, waiting for (or past) the mandatory human review.
+
+行政处罚法第四十一条 and 规定第十条: recorded content must be 真实、清晰、完整、准确 and reviewed by the agency;
+records that were not reviewed, or failed review, may not be used as evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar
+
+from cases.errors import IllegalTransition, InvalidInput
+from cases.model.staff import Act
+
+
+class DetectionStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ReviewChecklist:
+    authentic: bool  # 真实: the scene is what the camera saw, not altered
+    clear: bool  # 清晰: the violation and its place can be made out
+    complete: bool  # 完整: key frames and clip cover the whole occurrence
+    accurate: bool  # 准确: time, place and violation type are right
+
+    LABELS: ClassVar[dict[str, str]] = {"authentic": "真实", "clear": "清晰", "complete": "完整", "accurate": "准确"}
+
+    def failing(self) -> list[str]:
+        return [label for name, label in self.LABELS.items() if not getattr(self, name)]
+
+
+@dataclass
+class Detection:
+    event_id: str
+    camera_id: int
+    zone_id: int
+    rule_id: str
+    violation_code: str
+    subject_kind: str  # merchant / site / unknown, as the vision event gave it
+    subject_ref: str | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    evidence_package_id: str
+    confidence: float
+    received_at: dt.datetime
+    status: DetectionStatus = DetectionStatus.PENDING_REVIEW
+    reviewed_by: str | None = None
+    reviewed_at: dt.datetime | None = None
+    review_reason: str | None = None
+    check_authentic: bool | None = None
+    check_clear: bool | None = None
+    check_complete: bool | None = None
+    check_accurate: bool | None = None
+    case_id: int | None = None
+    id: int | None = None
+    version: int = field(default=0, compare=False)
+
+    def confirm(self, act: Act, checklist: ReviewChecklist, note: str | None = None) -> None:
+        self._require_pending()
+        failing = checklist.failing()
+        if failing:
+            raise InvalidInput(f"cannot confirm: the evidence fails {'、'.join(failing)}; reject it with a reason")
+        self._record_review(act, DetectionStatus.CONFIRMED, checklist, note)
+
+    def reject(self, act: Act, checklist: ReviewChecklist, reason: str) -> None:
+        self._require_pending()
+        if not reason.strip():
+            raise InvalidInput("a rejection needs a reason")
+        self._record_review(act, DetectionStatus.REJECTED, checklist, reason)
+
+    def _require_pending(self) -> None:
+        if self.status is not DetectionStatus.PENDING_REVIEW:
+            raise IllegalTransition(
+                f"detection {self.id} was already {self.status.value} by {self.reviewed_by}; reviews are final"
+            )
+
+    def _record_review(self, act: Act, status: DetectionStatus, checklist: ReviewChecklist, reason: str | None) -> None:
+        self.status = status
+        self.reviewed_by = act.actor
+        self.reviewed_at = act.at
+        self.review_reason = reason
+        self.check_authentic = checklist.authentic
+        self.check_clear = checklist.clear
+        self.check_complete = checklist.complete
+        self.check_accurate = checklist.accurate
+
+    @property
+    def dwell(self) -> dt.timedelta:
+        return self.last_seen - self.first_seen

@@ -1,0 +1,214 @@
+"""Registries: the cameras (and their zones), merchants and construction sites the bureau knows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from cases.errors import InvalidInput
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_GBT28181 = re.compile(r"\d{20}")
+
+
+def uscc_check_character(first17: str) -> str:
+    """The 18th character of a 统一社会信用代码 (GB 32100-2015) over its first 17."""
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(code: str) -> bool:
+    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
+        return False
+    return uscc_check_character(code[:17]) == code[17]
+
+
+def id_card_check_character(first17: str) -> str:
+    """The 18th character of a 居民身份证号码 (GB 11643-1999) over its first 17 digits."""
+    total = sum(int(c) * w for c, w in zip(first17, _ID_CARD_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11]
+
+
+def is_valid_id_card(number: str) -> bool:
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        return False
+    return id_card_check_character(number[:17]) == number[17]
+
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+
+def require_code(value: str, what: str) -> str:
+    """Identifiers (device ids, zone codes, 一店一码, permit numbers) are plain ASCII, at most 64 characters."""
+    if not _CODE.fullmatch(value):
+        raise InvalidInput(f"{what} {value!r}: letters, digits and _.:- only, at most 64 characters")
+    return value
+
+
+def require_mobile(value: str | None, what: str = "mobile") -> str | None:
+    if value is not None and not _MOBILE.fullmatch(value):
+        raise InvalidInput(f"{what} {value!r} is not an 11-digit mainland mobile number")
+    return value
+
+
+def mask_mobile(value: str | None) -> str | None:
+    return None if value is None else value[:3] + "****" + value[-4:]
+
+
+def mask_identifier(value: str | None) -> str | None:
+    """USCC or ID number with its middle hidden, for lists and published records."""
+    return None if value is None else value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+class CameraStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+@dataclass
+class Camera:
+    device_id: str
+    name: str
+    address: str
+    gbt28181_id: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    legal_review_date: dt.date | None = None  # 法制审核
+    legal_review_ref: str | None = None
+    technical_review_date: dt.date | None = None  # 技术审核
+    technical_review_ref: str | None = None
+    next_maintenance_due: dt.date | None = None
+    published: bool = False  # location published and signposted (规定第七条)
+    status: CameraStatus = CameraStatus.ACTIVE
+    gateway_id: str | None = None  # the gateway allowed to push for this camera
+    id: int | None = None
+    version: int = field(default=0, compare=False)
+
+    def validate(self) -> None:
+        require_code(self.device_id, "device_id")
+        if self.gbt28181_id is not None and not _GBT28181.fullmatch(self.gbt28181_id):
+            raise InvalidInput(f"gbt28181_id {self.gbt28181_id!r} is not a 20-digit GB/T 28181 code")
+        if self.longitude is not None and not -180 <= self.longitude <= 180:
+            raise InvalidInput(f"longitude {self.longitude} is outside -180..180")
+        if self.latitude is not None and not -90 <= self.latitude <= 90:
+            raise InvalidInput(f"latitude {self.latitude} is outside -90..90")
+        if (self.legal_review_date is None) != (self.legal_review_ref is None):
+            raise InvalidInput("legal review needs both its date and its reference")
+        if (self.technical_review_date is None) != (self.technical_review_ref is None):
+            raise InvalidInput("technical review needs both its date and its reference")
+
+    def certification_problems(self, captured_on: dt.date) -> list[str]:
+        """Why evidence captured on this day may not be used (行政处罚法第四十一条); empty when it may."""
+        problems = []
+        if self.legal_review_date is None:
+            problems.append("no legal review (法制审核) recorded")
+        elif self.legal_review_date > captured_on:
+            problems.append(f"legal review dated {self.legal_review_date} is after the capture")
+        if self.technical_review_date is None:
+            problems.append("no technical review (技术审核) recorded")
+        elif self.technical_review_date > captured_on:
+            problems.append(f"technical review dated {self.technical_review_date} is after the capture")
+        if self.next_maintenance_due is None:
+            problems.append("no maintenance schedule recorded")
+        elif self.next_maintenance_due < captured_on:
+            problems.append(f"maintenance was due {self.next_maintenance_due}: certification lapsed")
+        if not self.published:
+            problems.append("location not published")
+        if self.status is not CameraStatus.ACTIVE:
+            problems.append(f"camera is {self.status.value}")
+        return problems
+
+
+class ZoneSubject(StrEnum):
+    MERCHANT = "merchant"
+    SITE = "site"
+    PUBLIC_SPACE = "public_space"  # a road or square: whoever stalls there is an unknown vendor
+
+
+@dataclass
+class Zone:
+    """A polygon of one camera's view, watching a merchant's frontage, a site, or a public space."""
+
+    camera_id: int
+    code: str
+    name: str
+    subject: ZoneSubject
+    merchant_id: int | None = None
+    site_id: int | None = None
+    polygon: list[list[float]] | None = None  # normalised [x, y] points of the image, for the vision rules
+    id: int | None = None
+
+    def validate(self) -> None:
+        require_code(self.code, "zone code")
+        expected = {
+            ZoneSubject.MERCHANT: (True, False),
+            ZoneSubject.SITE: (False, True),
+            ZoneSubject.PUBLIC_SPACE: (False, False),
+        }[self.subject]
+        if ((self.merchant_id is not None), (self.site_id is not None)) != expected:
+            raise InvalidInput(
+                f"a {self.subject.value} zone links "
+                + {
+                    ZoneSubject.MERCHANT: "to exactly one merchant",
+                    ZoneSubject.SITE: "to exactly one site",
+                    ZoneSubject.PUBLIC_SPACE: "to no merchant or site",
+                }[self.subject]
+            )
+        if self.polygon is not None:
+            if len(self.polygon) < 3:
+                raise InvalidInput("a zone polygon needs at least 3 points")
+            if any(len(p) != 2 or not all(0.0 <= c <= 1.0 for c in p) for p in self.polygon):
+                raise InvalidInput("zone polygon points are [x, y] pairs normalised to 0..1")
+
+
+@dataclass
+class Merchant:
+    """A street-front shop in the 一店一码 registry."""
+
+    code: str  # 一店一码
+    name: str
+    address: str
+    uscc: str | None = None  # 统一社会信用代码
+    mobile: str | None = None
+    e_delivery_consent: bool = False  # 电子送达 consent (规定第十三条)
+    consent_document_ref: str | None = None  # the signed consent's reference
+    id: int | None = None
+    version: int = field(default=0, compare=False)
+
+    def validate(self) -> None:
+        require_code(self.code, "merchant code")
+        if not self.name.strip():
+            raise InvalidInput("merchant name is empty")
+        if self.uscc is not None and not is_valid_uscc(self.uscc):
+            raise InvalidInput(f"uscc {self.uscc!r} is not a valid unified social credit code")
+        require_mobile(self.mobile)
+        if self.e_delivery_consent and not self.consent_document_ref:
+            raise InvalidInput("e-delivery consent needs the signed consent document's reference")
+
+
+@dataclass
+class Site:
+    """A registered construction site; its contractor answers for it."""
+
+    permit_number: str  # 施工许可证号
+    name: str
+    address: str
+    contractor: str
+    contractor_uscc: str | None = None
+    responsible_person: str | None = None
+    contact_phone: str | None = None
+    id: int | None = None
+    version: int = field(default=0, compare=False)
+
+    def validate(self) -> None:
+        require_code(self.permit_number, "permit number")
+        if not self.contractor.strip():
+            raise InvalidInput("site contractor is empty")
+        if self.contractor_uscc is not None and not is_valid_uscc(self.contractor_uscc):
+            raise InvalidInput(f"contractor_uscc {self.contractor_uscc!r} is not a valid unified social credit code")
+        require_mobile(self.contact_phone, "contact_phone")

@@ -1,0 +1,287 @@
+"""The schema. Alembic's migrations in ``migrations/`` create it; this module is their source of truth."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from cases.model.case import (
+    CaseStatus,
+    DecisionKind,
+    DeliveryMethod,
+    NoPenaltyGround,
+    PartyKind,
+    RecheckOutcome,
+    StageDeadline,
+)
+from cases.model.detection import DetectionStatus
+from cases.model.registry import CameraStatus, ZoneSubject
+from cases.model.staff import Role
+from cases.persistence.types import JsonDocument, UtcDateTime, enum_column
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER PRIMARY KEY
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("key_version", Integer, nullable=False, default=1),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+gateway_nonces = Table(
+    "gateway_nonces",
+    metadata,
+    Column("gateway_id", String(64), ForeignKey("gateways.device_id"), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False, index=True),
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("device_id", String(64), nullable=False, unique=True),
+    Column("gbt28181_id", String(20), unique=True),
+    Column("name", String(100), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("longitude", Float),
+    Column("latitude", Float),
+    Column("legal_review_date", Date),
+    Column("legal_review_ref", String(100)),
+    Column("technical_review_date", Date),
+    Column("technical_review_ref", String(100)),
+    Column("next_maintenance_due", Date),
+    Column("published", Boolean, nullable=False),
+    Column("status", enum_column(CameraStatus), nullable=False),
+    Column("gateway_id", String(64), ForeignKey("gateways.device_id")),
+    Column("version", Integer, nullable=False),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("uscc", String(18), index=True),
+    Column("mobile", String(11)),
+    Column("e_delivery_consent", Boolean, nullable=False),
+    Column("consent_document_ref", String(100)),
+    Column("version", Integer, nullable=False),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("permit_number", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("contractor", String(200), nullable=False),
+    Column("contractor_uscc", String(18), index=True),
+    Column("responsible_person", String(50)),
+    Column("contact_phone", String(11)),
+    Column("version", Integer, nullable=False),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("camera_id", ForeignKey("cameras.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("subject", enum_column(ZoneSubject), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), index=True),
+    Column("site_id", ForeignKey("sites.id"), index=True),
+    Column("polygon", JsonDocument),
+    UniqueConstraint("camera_id", "code"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(64), unique=True),
+    Column("violation_code", String(48), nullable=False),
+    Column("camera_id", ForeignKey("cameras.id"), nullable=False),
+    Column("zone_id", ForeignKey("zones.id"), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_ref", String(64)),
+    Column("officer", String(64), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", enum_column(CaseStatus), nullable=False, index=True),
+    Column("party_kind", enum_column(PartyKind)),
+    Column("party_name", String(200)),
+    Column("party_id_number", String(18)),
+    Column("party_contact", String(11)),
+    Column("party_address", String(200)),
+    Column("party_merchant_id", ForeignKey("merchants.id")),
+    Column("party_site_id", ForeignKey("sites.id")),
+    Column("party_e_delivery_consent", Boolean, nullable=False),
+    Column("party_consent_document_ref", String(100)),
+    Column("filed_on", Date),
+    Column("decision_due", Date, index=True),
+    Column("rectification_deadline", Date),
+    Column("recheck_outcome", enum_column(RecheckOutcome)),
+    Column("recheck_on", Date),
+    Column("prior_violations", Integer),
+    Column("fine_tier", String(20)),
+    Column("fine_band_min_fen", BigInteger),
+    Column("fine_band_max_fen", BigInteger),
+    Column("proposed_fine_fen", BigInteger),
+    Column("fine_ceiling_fen", BigInteger),
+    Column("statement_deadline", Date),
+    Column("hearing_deadline", Date),
+    Column("statement_text", Text),
+    Column("statement_adopted", Boolean),
+    Column("review_fine_fen", BigInteger),
+    Column("review_requested_by", String(64)),
+    Column("legal_reviewer", String(64)),
+    Column("decision_kind", enum_column(DecisionKind)),
+    Column("no_penalty_ground", enum_column(NoPenaltyGround)),
+    Column("fine_fen", BigInteger),
+    Column("decided_on", Date),
+    Column("decided_by", String(64)),
+    Column("delivery_due", Date),
+    Column("delivered_on", Date),
+    Column("delivery_method", enum_column(DeliveryMethod)),
+    Column("payment_due", Date),
+    Column("paid_on", Date),
+    Column("amount_paid_fen", BigInteger),
+    Column("surcharge_fen", BigInteger),
+    Column("publication_due", Date, index=True),
+    Column("published_on", Date),
+    Column("closed_on", Date),
+    Column("stage_deadline", Date, index=True),
+    Column("stage_deadline_kind", enum_column(StageDeadline)),
+    Column("version", Integer, nullable=False),
+    # prior violations of a party: same party, same violation, decided within the look-back period
+    Index("ix_cases_party_history", "party_id_number", "violation_code", "decided_on"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("from_status", String(32)),
+    Column("to_status", String(32), nullable=False),
+    Column("reason", Text),
+    Column("payload", JsonDocument, nullable=False),
+    UniqueConstraint("case_id", "seq"),
+)
+
+detections = Table(
+    "detections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("camera_id", ForeignKey("cameras.id"), nullable=False),
+    Column("zone_id", ForeignKey("zones.id"), nullable=False),
+    Column("rule_id", String(64), nullable=False),
+    Column("violation_code", String(48), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_ref", String(64)),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("evidence_package_id", String(64), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("status", enum_column(DetectionStatus), nullable=False),
+    Column("reviewed_by", String(64)),
+    Column("reviewed_at", UtcDateTime),
+    Column("review_reason", Text),
+    Column("check_authentic", Boolean),
+    Column("check_clear", Boolean),
+    Column("check_complete", Boolean),
+    Column("check_accurate", Boolean),
+    Column("case_id", ForeignKey("cases.id"), index=True),
+    Column("version", Integer, nullable=False),
+    # The review queue: filter by status, and by camera or violation type, newest first, keyset pages.
+    Index("ix_detections_queue_status", "status", "first_seen", "id"),
+    Index("ix_detections_queue_camera", "camera_id", "status", "first_seen", "id"),
+    Index("ix_detections_queue_violation", "violation_code", "status", "first_seen", "id"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(48), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("last_error", Text),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("role", enum_column(Role), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
+personal_data_reads = Table(
+    "personal_data_reads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("record_type", String(32), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("fields", String(200), nullable=False),
+    Column("purpose", String(200), nullable=False),
+)

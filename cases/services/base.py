@@ -1,0 +1,66 @@
+"""What every service shares: a transaction that turns database conflicts into the domain's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases.clock import Clock
+from cases.errors import AlreadyExists, ConcurrentModification, NotFound
+from cases.law import Law
+from cases.model.staff import Role
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated person a service acts for."""
+
+    username: str
+    role: Role
+
+
+class Service:
+    def __init__(self, session_factory: sessionmaker[Session], law: Law, clock: Clock) -> None:
+        self.session_factory = session_factory
+        self.law = law
+        self.clock = clock
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error; stale versions become 409s."""
+        session = self.session_factory()
+        try:
+            with session.begin():
+                yield session
+        except StaleDataError as exc:
+            raise ConcurrentModification("the record was changed by someone else meanwhile; reload and retry") from exc
+        except IntegrityError as exc:
+            raise AlreadyExists(f"conflicts with an existing record: {_constraint(exc)}") from exc
+        finally:
+            session.close()
+
+
+def get_or_404(session: Session, cls: type[T], ident: int, what: str) -> T:
+    found = session.get(cls, ident)
+    if found is None:
+        raise NotFound(f"{what} {ident} does not exist")
+    return found
+
+
+def check_version(what: str, actual: int, expected: int | None) -> None:
+    """The caller's copy must be current: a write based on an old read is refused, never merged."""
+    if expected is not None and expected != actual:
+        raise ConcurrentModification(f"{what} is at version {actual}, the request was based on version {expected}")
+
+
+def _constraint(exc: IntegrityError) -> str:
+    message = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return message[:200]

@@ -1,0 +1,461 @@
+"""Cases: opened from confirmed detections, then driven step by step. Each step is one transaction that loads
+the case, checks the caller's version, asks the domain, and commits the new stage with its recorded event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import Clock
+from cases.errors import (
+    CameraNotCertified,
+    InvalidInput,
+    LawViolation,
+    NotFound,
+    NotListedForNonSite,
+    ReviewRequired,
+)
+from cases.law import Law
+from cases.model.case import (
+    AWAITING_DECISION,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    DecisionKind,
+    DeliveryMethod,
+    NoPenaltyGround,
+    Party,
+    PartyKind,
+    RecheckOutcome,
+)
+from cases.model.detection import Detection, DetectionStatus
+from cases.model.registry import Camera, Merchant, Site, Zone, ZoneSubject
+from cases.model.staff import Act
+from cases.persistence import tables
+from cases.services import notifications
+from cases.services.base import Actor, Service, check_version, get_or_404
+from cases.services.registry import log_personal_data_read
+
+C = tables.cases.c
+
+
+@dataclass(frozen=True)
+class DeadlineItem:
+    case_id: int
+    number: str | None
+    status: CaseStatus
+    officer: str
+    deadline: str  # decision / rectification / statement / delivery / payment / publication
+    due: dt.date
+    overdue: bool
+
+
+class CaseService(Service):
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        law: Law,
+        clock: Clock,
+        number_prefix: str = "沪城管非现",
+    ) -> None:
+        super().__init__(session_factory, law, clock)
+        self.number_prefix = number_prefix
+
+    # ---- opening a case -------------------------------------------------------------------------------
+    def open_draft(self, detection_ids: list[int], officer: Actor) -> Case:
+        """A draft from one or more confirmed detections of the same subject at the same place."""
+        if not detection_ids or len(set(detection_ids)) != len(detection_ids):
+            raise InvalidInput("give one or more distinct detection ids")
+        act = self.clock.act(officer.username, officer.role)
+        with self.transaction() as session:
+            found = [get_or_404(session, Detection, ident, "detection") for ident in detection_ids]
+            first = self._check_detections_may_open_a_case(session, found, act)
+            zone = get_or_404(session, Zone, first.zone_id, "zone")
+            case = Case.open_draft(
+                act,
+                violation_code=first.violation_code,
+                camera_id=first.camera_id,
+                zone_id=first.zone_id,
+                subject_kind=first.subject_kind,
+                subject_ref=first.subject_ref,
+                detection_ids=detection_ids,
+                party=self._party_from_registry(session, zone),
+            )
+            session.add(case)
+            session.flush()
+            for detection in found:
+                detection.case_id = case.id
+        return case
+
+    def _check_detections_may_open_a_case(self, session: Session, found: list[Detection], act: Act) -> Detection:
+        first = found[0]
+        violation = self.law.violation(first.violation_code)
+        if not violation.listed_for_non_site:
+            raise NotListedForNonSite(
+                f"{violation.name} ({violation.code}) is not on the published list of matters for non-site "
+                "enforcement (规定第四条); handle it on site"
+            )
+        barred_before = self.law.limitation_start(act.today)
+        for detection in found:
+            if detection.status is not DetectionStatus.CONFIRMED:
+                raise ReviewRequired(
+                    f"detection {detection.id} is {detection.status.value}: only reviewed and confirmed "
+                    "detections may become evidence (规定第十条)"
+                )
+            if detection.case_id is not None:
+                raise InvalidInput(f"detection {detection.id} already belongs to case {detection.case_id}")
+            same = (
+                detection.violation_code,
+                detection.zone_id,
+                detection.subject_kind,
+                detection.subject_ref,
+            )
+            if same != (first.violation_code, first.zone_id, first.subject_kind, first.subject_ref):
+                raise InvalidInput(
+                    f"detection {detection.id} is of another violation, zone or subject than detection {first.id}"
+                )
+            captured_on = self.clock.local_date(detection.first_seen)
+            if captured_on < barred_before:
+                raise LawViolation(f"detection {detection.id} of {captured_on} is time-barred (行政处罚法第三十六条)")
+            camera = get_or_404(session, Camera, detection.camera_id, "camera")
+            problems = camera.certification_problems(captured_on)
+            if problems:
+                raise CameraNotCertified(
+                    f"camera {camera.device_id} cannot contribute evidence captured on {captured_on}: "
+                    + "; ".join(problems)
+                )
+        return first
+
+    @staticmethod
+    def _party_from_registry(session: Session, zone: Zone) -> Party | None:
+        """The zone's registry link names the party, when the registry holds a valid credit code for it."""
+        if zone.subject is ZoneSubject.MERCHANT and zone.merchant_id is not None:
+            merchant = get_or_404(session, Merchant, zone.merchant_id, "merchant")
+            if merchant.uscc is None:
+                return None
+            return Party(
+                kind=PartyKind.MERCHANT,
+                name=merchant.name,
+                id_number=merchant.uscc,
+                contact=merchant.mobile,
+                address=merchant.address,
+                merchant_id=merchant.id,
+                e_delivery_consent=merchant.e_delivery_consent,
+                consent_document_ref=merchant.consent_document_ref,
+            )
+        if zone.subject is ZoneSubject.SITE and zone.site_id is not None:
+            site = get_or_404(session, Site, zone.site_id, "site")
+            if site.contractor_uscc is None:
+                return None
+            return Party(
+                kind=PartyKind.SITE,
+                name=site.contractor,
+                id_number=site.contractor_uscc,
+                contact=site.contact_phone,
+                address=site.address,
+                site_id=site.id,
+            )
+        return None
+
+    # ---- the steps --------------------------------------------------------------------------------------
+    def file(self, case_id: int, officer: Actor, version: int) -> Case:
+        def step(case: Case, act: Act, session: Session) -> None:
+            year = act.today.year
+            case.file(act, self.law, number=self._case_number(case, year))
+
+        return self._step(case_id, officer, version, step)
+
+    def _case_number(self, case: Case, year: int) -> str:
+        return f"{self.number_prefix}〔{year}〕{case.id:06d}号"
+
+    def confirm_party(self, case_id: int, officer: Actor, version: int, party: Party, reason: str | None) -> Case:
+        return self._step(case_id, officer, version, lambda case, act, _s: case.confirm_party(act, party, reason))
+
+    def issue_rectification_notice(self, case_id: int, officer: Actor, version: int) -> Case:
+        def step(case: Case, act: Act, session: Session) -> None:
+            deadline = case.issue_rectification_notice(act, self.law)
+            violation = self.law.violation(case.violation_code)
+            self._notify(
+                session,
+                case,
+                act,
+                "rectification_notice",
+                f"【城管执法】{case.party_name}：经查，您在{self._place(session, case)}存在{violation.name}行为，"
+                f"违反{violation.legal_basis}。请于{deadline.due:%Y年%m月%d日}前改正。案号{case.number}。",
+            )
+
+        return self._step(case_id, officer, version, step)
+
+    def record_recheck(
+        self,
+        case_id: int,
+        officer: Actor,
+        version: int,
+        outcome: RecheckOutcome,
+        observed_on: dt.date | None = None,
+        detection_id: int | None = None,
+        inspection_note: str | None = None,
+    ) -> Case:
+        """复查 from a later detection of the same camera and zone, or from a manual inspection's note."""
+        if (detection_id is None) == (not inspection_note):
+            raise InvalidInput("a re-check names either the detection that shows it or an inspection note")
+
+        def step(case: Case, act: Act, session: Session) -> None:
+            observed = observed_on
+            if detection_id is not None:
+                detection = get_or_404(session, Detection, detection_id, "detection")
+                self._check_recheck_detection(case, detection, outcome)
+                observed = self.clock.local_date(detection.last_seen)
+                source = f"detection:{detection_id}"
+                detection.case_id = case.id
+            else:
+                source = f"inspection:{inspection_note}"
+            if observed is None:
+                raise InvalidInput("a manual re-check needs the day it was observed")
+            case.record_recheck(act, outcome, observed, source)
+
+        return self._step(case_id, officer, version, step)
+
+    @staticmethod
+    def _check_recheck_detection(case: Case, detection: Detection, outcome: RecheckOutcome) -> None:
+        if outcome is not RecheckOutcome.PERSISTING:
+            raise InvalidInput("a detection shows a violation persisting; a correction is recorded by inspection")
+        if (detection.camera_id, detection.zone_id, detection.violation_code) != (
+            case.camera_id,
+            case.zone_id,
+            case.violation_code,
+        ):
+            raise InvalidInput(f"detection {detection.id} is not of this case's camera, zone and violation")
+        if detection.status is not DetectionStatus.CONFIRMED:
+            raise ReviewRequired(f"detection {detection.id} is {detection.status.value}, not confirmed by review")
+        if detection.case_id is not None:
+            raise InvalidInput(f"detection {detection.id} already belongs to case {detection.case_id}")
+
+    def decide_no_penalty(
+        self, case_id: int, officer: Actor, version: int, ground: NoPenaltyGround, reason: str
+    ) -> Case:
+        def step(case: Case, act: Act, session: Session) -> None:
+            priors = self.prior_violations(session, case, act.today)
+            case.decide_no_penalty(act, self.law, ground, reason, priors)
+            self._notify_decision(session, case, act)
+
+        return self._step(case_id, officer, version, step)
+
+    def issue_penalty_notice(self, case_id: int, officer: Actor, version: int, proposed_fine_fen: int) -> Case:
+        def step(case: Case, act: Act, session: Session) -> None:
+            priors = self.prior_violations(session, case, act.today)
+            case.issue_penalty_notice(act, self.law, proposed_fine_fen, priors)
+            violation = self.law.violation(case.violation_code)
+            self._notify(
+                session,
+                case,
+                act,
+                "penalty_notice",
+                f"【城管执法】{case.party_name}：您的{violation.name}行为经复查未改正，拟依据{violation.penalty_basis}"
+                f"处罚款{proposed_fine_fen / 100:.2f}元。您有权于{case.statement_deadline:%Y年%m月%d日}前陈述、申辩"
+                + (f"，于{case.hearing_deadline:%Y年%m月%d日}前要求听证" if case.hearing_deadline else "")
+                + f"。案号{case.number}。",
+            )
+
+        return self._step(case_id, officer, version, step)
+
+    def record_statement(self, case_id: int, actor: Actor, version: int, text: str, channel: str) -> Case:
+        return self._step(case_id, actor, version, lambda case, act, _s: case.record_statement(act, text, channel))
+
+    def answer_statement(
+        self,
+        case_id: int,
+        officer: Actor,
+        version: int,
+        adopted: bool,
+        reply: str,
+        revised_fine_fen: int | None,
+    ) -> Case:
+        return self._step(
+            case_id,
+            officer,
+            version,
+            lambda case, act, _s: case.answer_statement(act, adopted, reply, revised_fine_fen),
+        )
+
+    def request_legal_review(self, case_id: int, officer: Actor, version: int, fine_fen: int) -> Case:
+        return self._step(
+            case_id,
+            officer,
+            version,
+            lambda case, act, _s: case.request_legal_review(act, self.law, fine_fen),
+        )
+
+    def approve_legal_review(self, case_id: int, reviewer: Actor, version: int, opinion: str) -> Case:
+        return self._step(case_id, reviewer, version, lambda case, act, _s: case.approve_legal_review(act, opinion))
+
+    def return_legal_review(self, case_id: int, reviewer: Actor, version: int, reason: str) -> Case:
+        return self._step(case_id, reviewer, version, lambda case, act, _s: case.return_legal_review(act, reason))
+
+    def decide_penalty(self, case_id: int, officer: Actor, version: int, fine_fen: int) -> Case:
+        def step(case: Case, act: Act, session: Session) -> None:
+            case.decide_penalty(act, self.law, fine_fen)
+            self._notify_decision(session, case, act)
+
+        return self._step(case_id, officer, version, step)
+
+    def record_delivery(
+        self, case_id: int, officer: Actor, version: int, method: DeliveryMethod, delivered_on: dt.date
+    ) -> Case:
+        return self._step(
+            case_id,
+            officer,
+            version,
+            lambda case, act, _s: case.record_delivery(act, self.law, method, delivered_on),
+        )
+
+    def record_payment(self, case_id: int, officer: Actor, version: int, amount_fen: int, paid_on: dt.date) -> Case:
+        return self._step(
+            case_id,
+            officer,
+            version,
+            lambda case, act, _s: case.record_payment(act, self.law, amount_fen, paid_on),
+        )
+
+    def close(self, case_id: int, officer: Actor, version: int, reason: str | None) -> Case:
+        return self._step(case_id, officer, version, lambda case, act, _s: case.close(act, reason))
+
+    def publish(self, case_id: int, officer: Actor, version: int) -> Case:
+        return self._step(case_id, officer, version, lambda case, act, _s: case.publish(act))
+
+    # ---- reading ----------------------------------------------------------------------------------------
+    def get(self, case_id: int) -> Case:
+        with self.transaction() as session:
+            return get_or_404(session, Case, case_id, "case")
+
+    def read_with_party(self, case_id: int, reader: Actor, purpose: str) -> Case:
+        """The case with its party's identity number and contact: the read is logged (规定第十六条)."""
+        with self.transaction() as session:
+            case = get_or_404(session, Case, case_id, "case")
+            if case.party_id_number is not None:
+                log_personal_data_read(
+                    session,
+                    reader,
+                    self.clock.now(),
+                    "case_party",
+                    str(case_id),
+                    ["party_id_number", "party_contact"],
+                    purpose,
+                )
+            return case
+
+    def timeline(self, case_id: int) -> list[CaseEvent]:
+        return list(self.get(case_id).events)
+
+    def detections_of(self, case_id: int) -> list[Detection]:
+        with self.transaction() as session:
+            get_or_404(session, Case, case_id, "case")
+            query = select(Detection).where(tables.detections.c.case_id == case_id).order_by(tables.detections.c.id)
+            return list(session.scalars(query))
+
+    def amount_due(self, case_id: int, paid_on: dt.date) -> tuple[int, int]:
+        case = self.get(case_id)
+        if case.decision_kind is not DecisionKind.PENALTY or case.payment_due is None:
+            raise InvalidInput(f"case {case_id} has no fine to pay yet")
+        return case.amount_due_fen(self.law, paid_on)
+
+    def find(
+        self, status: CaseStatus | None = None, officer: str | None = None, offset: int = 0, limit: int = 50
+    ) -> tuple[list[Case], int]:
+        if not 1 <= limit <= 200 or offset < 0:
+            raise InvalidInput("limit must be 1..200 and offset not negative")
+        conditions = []
+        if status is not None:
+            conditions.append(C.status == status)
+        if officer is not None:
+            conditions.append(C.officer == officer)
+        with self.transaction() as session:
+            total = session.scalar(select(func.count()).select_from(tables.cases).where(*conditions)) or 0
+            query = select(Case).where(*conditions).order_by(C.id.desc()).offset(offset).limit(limit)
+            return list(session.scalars(query)), total
+
+    def deadlines(self, within_days: int, today: dt.date | None = None) -> list[DeadlineItem]:
+        """两超期: every running deadline that is past or falls within the next ``within_days`` days, soonest
+        first."""
+        if not 0 <= within_days <= 365:
+            raise InvalidInput("within_days must be 0..365")
+        today = today or self.clock.today()
+        horizon = today + dt.timedelta(days=within_days)
+        query = select(Case).where(
+            or_(
+                (C.decision_due <= horizon) & C.status.in_(AWAITING_DECISION),
+                C.stage_deadline <= horizon,
+                (C.publication_due <= horizon) & C.published_on.is_(None),
+            )
+        )
+        items = []
+        with self.transaction() as session:
+            for case in session.scalars(query):
+                assert case.id is not None
+                for name, due in case.open_deadlines().items():
+                    if due <= horizon:
+                        items.append(
+                            DeadlineItem(case.id, case.number, case.status, case.officer, name, due, due < today)
+                        )
+        return sorted(items, key=lambda item: (item.due, item.case_id))
+
+    def prior_violations(self, session: Session, case: Case, today: dt.date) -> int:
+        """Decided violations of the same type by the same party within the look-back period (裁量基准)."""
+        if case.party_id_number is None:
+            return 0
+        since = today - dt.timedelta(days=self.law.config.discretion.prior_lookback_days)
+        query = select(func.count()).where(
+            C.party_id_number == case.party_id_number,
+            C.violation_code == case.violation_code,
+            C.decided_on >= since,
+            C.id != case.id,
+            or_(
+                C.decision_kind == DecisionKind.PENALTY,
+                C.no_penalty_ground != NoPenaltyGround.NOT_ESTABLISHED,
+            ),
+        )
+        return session.scalar(query) or 0
+
+    # ---- shared -----------------------------------------------------------------------------------------
+    def _step(self, case_id: int, actor: Actor, version: int, step: Callable[[Case, Act, Session], Any]) -> Case:
+        act = self.clock.act(actor.username, actor.role)
+        with self.transaction() as session:
+            case = get_or_404(session, Case, case_id, "case")
+            check_version(f"case {case_id}", case.version, version)
+            step(case, act, session)
+        return case
+
+    def _notify_decision(self, session: Session, case: Case, act: Act) -> None:
+        violation = self.law.violation(case.violation_code)
+        if case.decision_kind is DecisionKind.PENALTY:
+            assert case.fine_fen is not None
+            what = f"决定对您的{violation.name}行为处罚款{case.fine_fen / 100:.2f}元"
+        else:
+            what = f"决定对您的{violation.name}行为不予行政处罚"
+        self._notify(
+            session,
+            case,
+            act,
+            "decision",
+            f"【城管执法】{case.party_name}：本局{what}，决定书将依法送达。案号{case.number}。",
+        )
+
+    @staticmethod
+    def _notify(session: Session, case: Case, act: Act, kind: str, body: str) -> None:
+        """Into the outbox, by SMS when the party has a mobile; otherwise the paper notice is the only one."""
+        if case.party_contact is None or case.id is None:
+            return
+        notifications.enqueue(session, case.id, kind, "sms", case.party_contact, body, act.at)
+
+    @staticmethod
+    def _place(session: Session, case: Case) -> str:
+        camera = session.get(Camera, case.camera_id)
+        zone = session.get(Zone, case.zone_id)
+        if camera is None or zone is None:
+            raise NotFound(f"case {case.id} refers to a missing camera or zone")
+        return f"{camera.address}（{zone.name}）"

@@ -1,0 +1,148 @@
+"""Detections: intake of violation events, the review queue, and the review itself."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from cases.errors import AlreadyExists, InvalidInput, NotFound
+from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
+from cases.model.registry import Zone
+from cases.persistence import tables
+from cases.services.base import Actor, Service, check_version, get_or_404
+from cases.services.registry import RegistryService
+from vision.events import ViolationEvent
+
+D = tables.detections.c
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: DetectionStatus | None = DetectionStatus.PENDING_REVIEW
+    camera_id: int | None = None
+    violation_code: str | None = None
+    seen_from: dt.datetime | None = None
+    seen_until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Detection]
+    next_cursor: str | None  # pass back as ``cursor`` for the next (older) page
+
+
+def encode_cursor(first_seen: dt.datetime, ident: int) -> str:
+    return base64.urlsafe_b64encode(f"{first_seen.isoformat()}|{ident}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, ident = raw.split("|")
+        first_seen = dt.datetime.fromisoformat(stamp)
+        if first_seen.tzinfo is None:
+            raise ValueError("naive")
+        return first_seen, int(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cursor {cursor!r} is not one this service issued") from exc
+
+
+class DetectionService(Service):
+    def intake(self, event: ViolationEvent, registry: RegistryService) -> tuple[Detection, bool]:
+        """Store a violation event as a detection pending review. Returns (detection, created); the same event
+        arriving again returns the stored detection and changes nothing."""
+        existing = self._by_event_id(event.event_id)
+        if existing is not None:
+            return existing, False
+        self.law.violation(event.violation_code)  # unknown violation types are refused
+        try:
+            with self.transaction() as session:
+                camera = registry.camera_by_device(session, event.camera_id)
+                zone = session.scalars(
+                    select(Zone).where(tables.zones.c.camera_id == camera.id, tables.zones.c.code == event.zone_id)
+                ).one_or_none()
+                if zone is None:
+                    raise NotFound(f"camera {event.camera_id!r} has no zone {event.zone_id!r}")
+                assert camera.id is not None
+                assert zone.id is not None
+                detection = Detection(
+                    event_id=event.event_id,
+                    camera_id=camera.id,
+                    zone_id=zone.id,
+                    rule_id=event.rule_id,
+                    violation_code=event.violation_code,
+                    subject_kind=event.subject.kind.value,
+                    subject_ref=event.subject.ref,
+                    first_seen=event.first_seen,
+                    last_seen=event.last_seen,
+                    evidence_package_id=event.evidence_package_id,
+                    confidence=event.confidence,
+                    received_at=self.clock.now(),
+                )
+                session.add(detection)
+                session.flush()
+        except AlreadyExists:
+            pass  # raced with the same event arriving concurrently; fall through to the stored one
+        else:
+            return detection, True
+        stored = self._by_event_id(event.event_id)
+        assert stored is not None
+        return stored, False
+
+    def _by_event_id(self, event_id: str) -> Detection | None:
+        with self.transaction() as session:
+            return session.scalars(select(Detection).where(D.event_id == event_id)).one_or_none()
+
+    def get(self, detection_id: int) -> Detection:
+        with self.transaction() as session:
+            return get_or_404(session, Detection, detection_id, "detection")
+
+    def queue(self, criteria: QueueFilter, cursor: str | None = None, limit: int = 50) -> QueuePage:
+        """The review queue: newest first, keyset-paged on (first_seen, id) so that page 1,000 costs what
+        page 1 costs."""
+        if not 1 <= limit <= 200:
+            raise InvalidInput("limit must be 1..200")
+        conditions = []
+        if criteria.status is not None:
+            conditions.append(D.status == criteria.status)
+        if criteria.camera_id is not None:
+            conditions.append(D.camera_id == criteria.camera_id)
+        if criteria.violation_code is not None:
+            conditions.append(D.violation_code == criteria.violation_code)
+        if criteria.seen_from is not None:
+            conditions.append(D.first_seen >= criteria.seen_from)
+        if criteria.seen_until is not None:
+            conditions.append(D.first_seen < criteria.seen_until)
+        if cursor is not None:
+            first_seen, ident = decode_cursor(cursor)
+            conditions.append(or_(D.first_seen < first_seen, and_(D.first_seen == first_seen, D.id < ident)))
+        query = select(Detection).where(*conditions).order_by(D.first_seen.desc(), D.id.desc()).limit(limit + 1)
+        with self.transaction() as session:
+            rows = list(session.scalars(query))
+        items = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit and items[-1].id is not None:
+            next_cursor = encode_cursor(items[-1].first_seen, items[-1].id)
+        return QueuePage(items=items, next_cursor=next_cursor)
+
+    def review(
+        self,
+        detection_id: int,
+        reviewer: Actor,
+        expected_version: int,
+        confirm: bool,
+        checklist: ReviewChecklist,
+        reason: str | None,
+    ) -> Detection:
+        act = self.clock.act(reviewer.username, reviewer.role)
+        with self.transaction() as session:
+            detection = get_or_404(session, Detection, detection_id, "detection")
+            check_version(f"detection {detection_id}", detection.version, expected_version)
+            if confirm:
+                detection.confirm(act, checklist, reason)
+            else:
+                detection.reject(act, checklist, reason or "")
+        return detection

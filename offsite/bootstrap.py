@@ -1,0 +1,89 @@
+"""The composition root: settings in, wired components out. Nothing else builds an engine or a session."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import Clock
+from cases.law import Law
+from cases.model.staff import Role
+from cases.persistence import migrate
+from cases.persistence.database import create_database_engine, create_session_factory
+from cases.services.accounts import AccountService
+from cases.services.cases import CaseService
+from cases.services.csv_import import CsvImportService
+from cases.services.detections import DetectionService
+from cases.services.notifications import NotificationChannel, default_channels
+from cases.services.registry import RegistryService
+from offsite.config_files import load_law
+from offsite.settings import Settings
+
+log = logging.getLogger("offsite")
+
+
+@dataclass
+class Components:
+    settings: Settings
+    law: Law
+    clock: Clock
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    registry: RegistryService
+    detections: DetectionService
+    cases: CaseService
+    accounts: AccountService
+    imports: CsvImportService
+    channels: dict[str, NotificationChannel]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Components:
+    """Validate settings and the law's configs, connect the database, and wire the services."""
+    settings.refuse_default_secrets()
+    law = Law(load_law(settings.config_dir))
+    clock = clock or Clock(settings.tz)
+    engine = create_database_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    return Components(
+        settings=settings,
+        law=law,
+        clock=clock,
+        engine=engine,
+        session_factory=sessions,
+        registry=RegistryService(sessions, law, clock),
+        detections=DetectionService(sessions, law, clock),
+        cases=CaseService(sessions, law, clock, number_prefix=settings.case_number_prefix),
+        accounts=AccountService(sessions, law, clock),
+        imports=CsvImportService(sessions, law, clock),
+        channels=default_channels(),
+    )
+
+
+def prepare_database(components: Components) -> None:
+    """Bring the schema to the newest migration and make sure the first admin account exists."""
+    migrate.upgrade(components.engine)
+    if not components.accounts.list_users():
+        components.accounts.create_user(
+            "admin", "系统管理员", Role.ADMIN, components.settings.admin_password.get_secret_value()
+        )
+        log.info("created the first admin account 'admin'")
+
+
+def database_problem(components: Components) -> str | None:
+    """Why the service is not ready to serve requests, or None when it is."""
+    try:
+        with components.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current = migrate.current_revision(components.engine)
+    except Exception as exc:  # readiness reports any failure to reach the database
+        return f"database unreachable: {exc.__class__.__name__}"
+    head = migrate.head_revision(components.engine)
+    if current != head:
+        return f"database schema at {current}, code expects {head}: run `offsite db upgrade`"
+    return None

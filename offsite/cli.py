@@ -1,0 +1,221 @@
+"""``offsite``: the command line. Every command has --help; only commands that work are here."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cases.errors import OffsiteError
+from cases.model.staff import Role
+from offsite.config_files import ConfigError
+from offsite.settings import InsecureSettingsError, Settings
+
+if TYPE_CHECKING:
+    from offsite.bootstrap import Components
+
+app = typer.Typer(help="offsite — non-site enforcement for city management (城管非现场执法).", no_args_is_help=True)
+db_app = typer.Typer(help="The case database: migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+config_app = typer.Typer(help="The law's configuration files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(config_app, name="config")
+
+
+def _components(settings: Settings | None = None) -> Components:
+    """Build the components, turning configuration problems into a clear message and exit code 2."""
+    from offsite.bootstrap import build
+
+    try:
+        return build(settings or Settings())
+    except (ConfigError, InsecureSettingsError, ValueError) as exc:
+        typer.secho(f"offsite: cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: OffsiteError) -> typer.Exit:
+    typer.secho(f"offsite: {exc.code}: {exc.message}", fg="red", err=True)
+    return typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database (OFFSITE_DATABASE_URL)."""
+    from offsite.bootstrap import prepare_database
+
+    components = _components()
+    prepare_database(components)
+    typer.echo(f"database at {components.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the code's."""
+    from cases.persistence import migrate
+
+    components = _components()
+    typer.echo(
+        f"database: {migrate.current_revision(components.engine)}  code: {migrate.head_revision(components.engine)}"
+    )
+
+
+@config_app.command("check")
+def config_check(
+    config_dir: Annotated[Path | None, typer.Option(help="Folder of YAML configs (default: the settings')")] = None,
+) -> None:
+    """Validate the law's configs; print what they define. Exit code 2 names the file and field at fault."""
+    from cases.law import Law
+    from offsite.config_files import load_law
+
+    folder = config_dir or Settings().config_dir
+    try:
+        law = Law(load_law(folder))
+    except ConfigError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    for violation in law.config.catalogue.violations:
+        listed = "listed" if violation.listed_for_non_site else "NOT listed"
+        typer.echo(
+            f"{violation.code:36} {violation.name:16} {violation.fine_min_yuan}–{violation.fine_max_yuan} 元  {listed}"
+        )
+    years = ", ".join(str(y) for y in sorted(law.config.calendar.years))
+    typer.echo(f"calendar years: {years}")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="operator, officer, legal_reviewer, supervisor or admin")],
+    display_name: Annotated[str, typer.Option(help="Name shown in the console and the case record")],
+) -> None:
+    """Create a staff account; the password is asked for (or read from OFFSITE_NEW_PASSWORD)."""
+    import os
+
+    password = os.environ.get("OFFSITE_NEW_PASSWORD") or getpass.getpass("password: ")
+    try:
+        user = _components().accounts.create_user(username, display_name, role, password)
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"created {user.username} ({user.role.value})")
+
+
+@app.command("import")
+def import_csv(
+    kind: Annotated[str, typer.Argument(help="merchants, sites or cameras")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    allow_partial: Annotated[bool, typer.Option(help="Import the good rows even if some are rejected")] = False,
+) -> None:
+    """Bulk import a registry from CSV (UTF-8, header row). All-or-nothing unless --allow-partial."""
+    try:
+        report = _components().imports.import_csv(kind, file.read_bytes(), allow_partial)
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    for row in report.rejected:
+        typer.secho(f"line {row.line} ({row.key}): {row.error}", fg="yellow", err=True)
+    typer.echo(
+        f"{kind}: {report.inserted} inserted, {report.updated} updated, {len(report.rejected)} rejected"
+        + ("" if report.written else " — nothing written")
+    )
+    if not report.written:
+        raise typer.Exit(1)
+
+
+@app.command("notify")
+def notify() -> None:
+    """Send the pending notifications of the outbox through the channel adapters once."""
+    from cases.services import notifications
+
+    components = _components()
+    sent, failed = notifications.dispatch(components.session_factory, components.channels, components.clock.now())
+    typer.echo(f"sent {sent}, failed {failed} (failed ones stay pending)")
+
+
+def _serve(components: Components, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from cases.services import notifications
+
+    stop = threading.Event()
+
+    def dispatch_forever() -> None:
+        while not stop.wait(15):
+            try:
+                notifications.dispatch(components.session_factory, components.channels, components.clock.now())
+            except Exception:  # keep dispatching: one failed round must not end notifications for good
+                logging.getLogger("offsite.notifications").exception("dispatch round failed")
+
+    threading.Thread(target=dispatch_forever, name="notification-dispatch", daemon=True).start()
+    try:
+        uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        components.close()
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the API (and OpenAPI docs at /docs). The database must be migrated (offsite db upgrade)."""
+    from offsite.bootstrap import database_problem
+
+    components = _components()
+    problem = database_problem(components)
+    if problem is not None:
+        typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
+        raise typer.Exit(2)
+    _serve(components, host, port)
+
+
+@app.command("demo")
+def demo(
+    once: Annotated[bool, typer.Option("--once", help="Build the demo data, print a summary, do not serve")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object on the last line")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="Where the demo database lives (default var/demo)")
+    ] = None,
+) -> None:
+    """Build a fresh demo database (SQLite, var/demo/) with registries, detections and cases walked through the
+    law's stages, then serve the API on it."""
+    from offsite.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    components, summary = run_demo(folder)
+    if as_json:
+        typer.echo(json.dumps(summary.as_json(), ensure_ascii=False))
+    else:
+        typer.echo(f"Demo database: {components.engine.url.database}")
+        typer.echo(
+            f"  {summary.detections} detections ({summary.pending_review} waiting for review), "
+            f"cases by stage {summary.cases}, {summary.case_events} recorded case events, "
+            f"{summary.notifications_sent} notifications sent through the logging adapter."
+        )
+    if once:
+        components.close()
+        return
+    base = f"http://{host}:{port}"
+    typer.echo(f"\nServing the API at {base}  —  interactive docs: {base}/docs")
+    typer.echo("Demo accounts (password for each: " + DEMO_PASSWORD + "):")
+    for role, (username, name) in DEMO_ACCOUNTS.items():
+        typer.echo(f"  {role.value:15} {username:12} {name}")
+    typer.echo(f"  {'admin':15} {'admin':12} 系统管理员 (password: OFFSITE_ADMIN_PASSWORD, default offsite-admin)")
+    typer.echo("Press Ctrl+C to stop.")
+    sys.stdout.flush()
+    _serve(components, host, port)
+
+
+if __name__ == "__main__":
+    app()

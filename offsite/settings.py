@@ -1,0 +1,100 @@
+"""Settings from the environment (prefix ``OFFSITE_``), validated at start-up.
+
+Everything that differs between a developer's laptop and a bureau's servers lives here; what the law says
+(deadlines, fines, the catalogue) lives in ``configs/`` instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Development values. Outside development the service refuses to start while any secret still has one.
+DEV_GATEWAY_MASTER_KEY = "development-only-gateway-master-key"
+DEV_ADMIN_PASSWORD = "offsite-admin"
+
+
+class InsecureSettingsError(ValueError):
+    """A secret still has its development value outside development."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OFFSITE_", extra="forbid", env_file=None)
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="Development allows the built-in secrets; production refuses them."
+    )
+    database_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / 'var' / 'offsite.db'}",
+        description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://… in production.",
+    )
+    config_dir: Path = Field(PROJECT_ROOT / "configs", description="Folder with the law's YAML configs.")
+    timezone: str = Field("Asia/Shanghai", description="Local time zone: deadlines count local calendar days.")
+
+    evidence_backend: Literal["local", "s3"] = Field("local", description="Where sealed evidence is stored.")
+    evidence_dir: Path = Field(PROJECT_ROOT / "var" / "evidence", description="Local evidence directory.")
+    s3_endpoint: str | None = Field(None, description="S3 endpoint host:port, for evidence_backend=s3.")
+    s3_bucket: str | None = Field(None, description="Bucket created with Object Lock.")
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secure: bool = Field(True, description="Use TLS to reach the S3 endpoint.")
+
+    gateway_master_key: SecretStr = Field(
+        SecretStr(DEV_GATEWAY_MASTER_KEY),
+        description="Master key from which each camera gateway's HMAC secret is derived.",
+    )
+    gateway_replay_window_s: int = Field(300, ge=10, le=3600, description="Accepted clock skew and nonce memory.")
+    admin_password: SecretStr = Field(
+        SecretStr(DEV_ADMIN_PASSWORD),
+        description="Password of the first admin account, created on first start.",
+    )
+    token_ttl_minutes: int = Field(720, ge=5, le=7 * 24 * 60, description="Lifetime of a bearer token.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
+    case_number_prefix: str = Field("沪城管非现", min_length=1, max_length=20, description="Case number prefix.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        if self.evidence_backend == "s3":
+            missing = [
+                name
+                for name in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"evidence_backend=s3 needs {', '.join('OFFSITE_' + m.upper() for m in missing)}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def refuse_default_secrets(self) -> None:
+        """Outside development, refuse to run with any secret left at its built-in development value."""
+        if self.environment == "development":
+            return
+        weak = []
+        if self.gateway_master_key.get_secret_value() == DEV_GATEWAY_MASTER_KEY:
+            weak.append("OFFSITE_GATEWAY_MASTER_KEY")
+        if self.admin_password.get_secret_value() == DEV_ADMIN_PASSWORD:
+            weak.append("OFFSITE_ADMIN_PASSWORD")
+        if len(self.gateway_master_key.get_secret_value()) < 32:
+            weak.append("OFFSITE_GATEWAY_MASTER_KEY (shorter than 32 characters)")
+        if weak:
+            raise InsecureSettingsError(
+                f"refusing to start in {self.environment}: set {', '.join(sorted(set(weak)))} to a real secret"
+            )

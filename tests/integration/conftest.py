@@ -1,0 +1,150 @@
+"""The same integration suite runs against SQLite and PostgreSQL.
+
+PostgreSQL is found at OFFSITE_TEST_POSTGRES_URL (default: the local server, user postgres). Without it, the
+PostgreSQL half is skipped with the reason shown, unless OFFSITE_REQUIRE_SERVICES=1 (as in CI), where a
+missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from cases.clock import ManualClock
+from cases.model.staff import Role
+from cases.persistence import migrate
+from cases.persistence.database import create_database_engine
+from cases.persistence.tables import metadata
+from cases.services import accounts as accounts_module
+from cases.services.base import Actor
+from offsite.bootstrap import Components, build
+from offsite.settings import Settings
+from tests.conftest import SHANGHAI
+from tests.integration.world import world  # noqa: F401  (a fixture)
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REQUIRE_SERVICES = os.environ.get("OFFSITE_REQUIRE_SERVICES") == "1"
+# A Monday, with the 2026 calendar in force: 10:00 in Shanghai.
+START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+
+
+def _postgres_or_skip() -> str:
+    admin_url = os.environ.get("OFFSITE_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    try:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        reason = f"PostgreSQL not reachable at {make_url(admin_url).render_as_string()}: {exc.__class__.__name__}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason} (OFFSITE_REQUIRE_SERVICES=1: integration services are required)")
+        pytest.skip(reason)
+    return admin_url
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database of each kind, for the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'offsite-test.db'}"
+        engine = create_database_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    admin_url = _postgres_or_skip()
+    name = f"offsite_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_database_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty_all_tables(components: Components) -> None:
+    names = [table.name for table in reversed(metadata.sorted_tables)]
+    with components.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                connection.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(SHANGHAI, START.astimezone(dt.UTC))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(environment="development", database_url=database_url, evidence_dir=tmp_path / "evidence")
+
+
+@pytest.fixture
+def components(settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Components]:
+    """Wired components on an emptied database. Password hashing is memoised: scrypt is slow on purpose."""
+    monkeypatch.setattr(accounts_module, "hash_password", functools.lru_cache(accounts_module.hash_password))
+    built = build(settings, clock=clock)
+    _empty_all_tables(built)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(settings: Settings, components: Components) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, components)) as test_client:
+        yield test_client
+
+
+@dataclass
+class Staff:
+    """One signed-in account per role: ``staff.headers(Role.OFFICER)``, or a second officer by name."""
+
+    components: Components
+
+    def headers(self, role: Role, username: str | None = None) -> dict[str, str]:
+        username = username or f"{role.value}1"
+        user = self.components.accounts.find_user(username) or self.components.accounts.create_user(
+            username, f"{role.value} {username}", role, "password-1234"
+        )
+        token, _ = self.components.accounts.issue_token(user, dt.timedelta(days=365))  # tests move the clock by days
+        return {"Authorization": f"Bearer {token}"}
+
+    @staticmethod
+    def actor(role: Role, username: str | None = None) -> Actor:
+        return Actor(username or f"{role.value}1", role)
+
+
+@pytest.fixture
+def staff(components: Components) -> Staff:
+    return Staff(components)
+
+
+def problem_of(response: Any) -> dict[str, Any]:
+    """The problem document of an error response, checked to be RFC 9457 problem+json."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= set(body), body
+    assert body["status"] == response.status_code
+    return body

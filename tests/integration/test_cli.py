@@ -1,0 +1,115 @@
+"""The `offsite` command line, run as a user runs it: the installed console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offsite.settings import PROJECT_ROOT
+
+OFFSITE = str(Path(sys.executable).parent / "offsite")
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFSITE_")} | (env or {})
+    return subprocess.run(
+        [OFFSITE, *args], capture_output=True, text=True, env=environment, timeout=120, cwd=cwd or PROJECT_ROOT
+    )
+
+
+def test_the_demo_walks_cases_through_the_law_and_reports_what_it_did(tmp_path: Path) -> None:
+    result = run("demo", "--once", "--json", "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["detections"] == 9
+    assert summary["pending_review"] == 4
+    assert summary["cases"] == {"closed": 2, "notice_issued": 1, "draft": 1}
+    assert summary["case_events"] == 14 + 8 + 3 + 1  # penalty path, no-penalty path with identity, notice, draft
+    assert summary["notifications_sent"] > 0
+    assert (tmp_path / "offsite-demo.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["demo"],
+        ["serve"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["users", "create"],
+        ["import"],
+        ["notify"],
+        ["config", "check"],
+    ],
+)
+def test_every_command_explains_itself(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_a_bad_config_stops_start_up_naming_the_file_and_the_field(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    shutil.copytree(PROJECT_ROOT / "configs", configs)
+    text = (configs / "deadlines.yaml").read_text(encoding="utf-8")
+    (configs / "deadlines.yaml").write_text(
+        text.replace("percent_per_day: 3", "percent_per_day: lots"), encoding="utf-8"
+    )
+    result = run("config", "check", "--config-dir", str(configs))
+    assert result.returncode == 2
+    assert "deadlines.yaml" in result.stderr
+    assert "late_surcharge.percent_per_day" in result.stderr
+    upgrade = run(
+        "db", "upgrade", env={"OFFSITE_CONFIG_DIR": str(configs), "OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
+    assert upgrade.returncode == 2
+    assert "late_surcharge.percent_per_day" in upgrade.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_production_refuses_to_start_with_development_secrets(tmp_path: Path) -> None:
+    result = run(
+        "db", "upgrade", env={"OFFSITE_ENVIRONMENT": "production", "OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/p.db"}
+    )
+    assert result.returncode == 2
+    assert "OFFSITE_GATEWAY_MASTER_KEY" in result.stderr
+    assert "OFFSITE_ADMIN_PASSWORD" in result.stderr
+    secrets = {"OFFSITE_GATEWAY_MASTER_KEY": "k" * 40, "OFFSITE_ADMIN_PASSWORD": "a-real-admin-password"}
+    ok = run(
+        "db",
+        "upgrade",
+        env={"OFFSITE_ENVIRONMENT": "production", "OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/p.db", **secrets},
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: Path) -> None:
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}
+    refused = run("serve", "--port", "0", env=env)
+    assert refused.returncode == 2
+    assert "offsite db upgrade" in refused.stderr
+    assert run("db", "upgrade", env=env).returncode == 0
+    current = run("db", "current", env=env)
+    assert current.stdout.count("0001") == 2
+
+
+def test_import_reports_rejected_rows_and_writes_nothing_unless_partial(tmp_path: Path) -> None:
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/i.db"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    csv = tmp_path / "shops.csv"
+    csv.write_text("code,name,address,mobile\nS-1,甲店,一号,13800138000\nS-2,乙店,二号,12345\n", encoding="utf-8")
+    strict = run("import", "merchants", str(csv), env=env)
+    assert strict.returncode == 1
+    assert "line 3 (S-2)" in strict.stderr
+    assert "nothing written" in strict.stdout
+    partial = run("import", "merchants", str(csv), "--allow-partial", env=env)
+    assert partial.returncode == 0
+    assert "1 inserted, 0 updated, 1 rejected" in partial.stdout

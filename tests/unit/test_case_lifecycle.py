@@ -1,0 +1,995 @@
+"""The case's lifecycle as the law orders it, walked on Case objects directly (no database).
+
+The standard case below: a cross-door shop (跨门经营), filed Monday 2026-03-02 (decision due 90 days later, Sunday
+05-31 → Monday 06-01), ordered to correct by 03-03 (one calendar day), found persisting 03-04, told of a 100 元
+fine on 03-04 (statement until 03-09: three working days), statement 03-05, answered 03-06, legal review requested
+03-06 and approved 03-09, decided 03-10 (delivery and publication due 03-19: seven working days), delivered 03-11
+(payment due 03-26: fifteen calendar days), paid and closed 03-18, published 03-19.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from cases.errors import (
+    ConsentRequired,
+    DeadlineNotReached,
+    DeadlinePassed,
+    FineOutsideRange,
+    FourEyesViolation,
+    IllegalTransition,
+    InvalidInput,
+    PartyNotConfirmed,
+)
+from cases.law import Law
+from cases.model.case import (
+    ALLOWED_FROM,
+    Case,
+    CaseStatus,
+    DecisionKind,
+    DeliveryMethod,
+    NoPenaltyGround,
+    Party,
+    RecheckOutcome,
+)
+from cases.model.staff import Role
+from tests.unit.helpers import (
+    OFFICER,
+    OTHER_OFFICER,
+    REVIEWER,
+    contractor,
+    law_with_review_from,
+    officer,
+    reviewer,
+    shop,
+    vendor,
+)
+
+D = dt.date
+S = CaseStatus
+FILED_ON = D(2026, 3, 2)
+DECISION_DUE = D(2026, 6, 1)
+NOTICE_DAY = D(2026, 3, 4)
+STATEMENT_DUE = D(2026, 3, 9)
+FINE = 10_000  # 100 元, inside the 首次 band 50–200 元 of cross_door
+DECIDED_ON = D(2026, 3, 10)
+DELIVERED_ON = D(2026, 3, 11)
+PAYMENT_DUE = D(2026, 3, 26)
+PUBLICATION_DUE = D(2026, 3, 19)
+PAID_ON = D(2026, 3, 18)
+
+
+# ---- walking a case to a stage ------------------------------------------------------------------------------
+def draft(code: str = "cross_door", party: Party | None = None) -> Case:
+    return Case.open_draft(
+        officer(FILED_ON),
+        violation_code=code,
+        camera_id=1,
+        zone_id=2,
+        subject_kind="merchant",
+        subject_ref="SHOP-0007",
+        detection_ids=[11, 12],
+        party=party,
+    )
+
+
+def filed(law: Law, code: str = "cross_door", party: Party | None = None) -> Case:
+    case = draft(code, party or shop())
+    case.file(officer(FILED_ON), law, "沪城管非现〔2026〕0001号")
+    return case
+
+
+def notice_issued(law: Law, code: str = "cross_door", party: Party | None = None) -> Case:
+    case = filed(law, code, party)
+    case.issue_rectification_notice(officer(FILED_ON), law)
+    return case
+
+
+def rechecked(law: Law, outcome: RecheckOutcome, code: str = "cross_door", party: Party | None = None) -> Case:
+    """Corrected on the deadline day; persisting the day after it."""
+    case = notice_issued(law, code, party)
+    assert case.rectification_deadline is not None
+    observed = case.rectification_deadline + dt.timedelta(days=outcome is RecheckOutcome.PERSISTING)
+    case.record_recheck(officer(observed), outcome, observed, "camera 1, zone 2")
+    return case
+
+
+def corrected(law: Law) -> Case:
+    return rechecked(law, RecheckOutcome.CORRECTED)
+
+
+def persisting(law: Law, code: str = "cross_door", party: Party | None = None) -> Case:
+    return rechecked(law, RecheckOutcome.PERSISTING, code, party)
+
+
+def penalty_noticed(
+    law: Law, fine: int = FINE, priors: int = 0, code: str = "cross_door", party: Party | None = None
+) -> Case:
+    case = persisting(law, code, party)
+    assert case.recheck_on is not None
+    case.issue_penalty_notice(officer(case.recheck_on), law, fine, priors)
+    return case
+
+
+def statement_filed(law: Law) -> Case:
+    case = penalty_noticed(law)
+    case.record_statement(officer(D(2026, 3, 5)), "货架当天已搬回店内，请求从轻处理", "online")
+    return case
+
+
+def statement_answered(law: Law, revised: int | None = None) -> Case:
+    case = statement_filed(law)
+    case.answer_statement(officer(D(2026, 3, 6)), True, "当事人已改正，予以采纳", revised)
+    return case
+
+
+def under_review(law: Law, requester: str = OFFICER, fine: int = FINE) -> Case:
+    case = statement_answered(law)
+    case.request_legal_review(officer(D(2026, 3, 6), requester), law, fine)
+    return case
+
+
+def review_approved(law: Law) -> Case:
+    case = under_review(law)
+    case.approve_legal_review(reviewer(D(2026, 3, 9)), "事实清楚，证据确凿，裁量适当")
+    return case
+
+
+def review_returned(law: Law) -> Case:
+    case = under_review(law)
+    case.return_legal_review(reviewer(D(2026, 3, 9)), "请补充复查截图")
+    return case
+
+
+def decided(law: Law, party: Party | None = None) -> Case:
+    case = review_approved(law) if party is None else _approved_for(law, party)
+    case.decide_penalty(officer(DECIDED_ON), law, FINE)
+    return case
+
+
+def _approved_for(law: Law, party: Party) -> Case:
+    case = penalty_noticed(law, party=party)
+    case.request_legal_review(officer(D(2026, 3, 10)), law, FINE)
+    case.approve_legal_review(reviewer(D(2026, 3, 10)), "同意")
+    return case
+
+
+def delivered(law: Law) -> Case:
+    case = decided(law)
+    case.record_delivery(officer(DELIVERED_ON), law, DeliveryMethod.DIRECT, DELIVERED_ON)
+    return case
+
+
+def paid(law: Law) -> Case:
+    case = delivered(law)
+    case.record_payment(officer(PAID_ON), law, FINE, PAID_ON)
+    return case
+
+
+def closed(law: Law) -> Case:
+    case = paid(law)
+    case.close(officer(PAID_ON))
+    return case
+
+
+def no_penalty_decided(law: Law) -> Case:
+    case = corrected(law)
+    case.decide_no_penalty(officer(NOTICE_DAY), law, NoPenaltyGround.FIRST_OFFENCE, "首次违法，已及时改正", 0)
+    return case
+
+
+def no_penalty_delivered(law: Law) -> Case:
+    case = no_penalty_decided(law)
+    case.record_delivery(officer(D(2026, 3, 5)), law, DeliveryMethod.POSTAL, D(2026, 3, 5))
+    return case
+
+
+def bare(status: CaseStatus, party: Party | None = None) -> Case:
+    """A case put straight into a stage, for the rules that look at nothing but the stage (and the party)."""
+    case = Case(
+        violation_code="cross_door",
+        camera_id=1,
+        zone_id=2,
+        subject_kind="merchant",
+        subject_ref=None,
+        officer=OFFICER,
+        created_at=officer(FILED_ON).at,
+        status=status,
+    )
+    if party is not None:
+        case.party_kind, case.party_name, case.party_id_number = party.kind, party.name, party.id_number
+    return case
+
+
+# ---- the full penalty path ----------------------------------------------------------------------------------
+def walk_penalty_path(law: Law) -> Case:
+    case = closed(law)
+    case.publish(officer(PUBLICATION_DUE))
+    return case
+
+
+EXPECTED_PENALTY_EVENTS = [
+    ("open_draft", OFFICER, "officer", None, "draft"),
+    ("file", OFFICER, "officer", "draft", "filed"),
+    ("issue_rectification_notice", OFFICER, "officer", "filed", "notice_issued"),
+    ("record_recheck", OFFICER, "officer", "notice_issued", "persisting"),
+    ("issue_penalty_notice", OFFICER, "officer", "persisting", "penalty_notice_issued"),
+    ("record_statement", OFFICER, "officer", "penalty_notice_issued", "statement_filed"),
+    ("answer_statement", OFFICER, "officer", "statement_filed", "statement_answered"),
+    ("request_legal_review", OFFICER, "officer", "statement_answered", "under_legal_review"),
+    ("approve_legal_review", REVIEWER, "legal_reviewer", "under_legal_review", "review_approved"),
+    ("decide_penalty", OFFICER, "officer", "review_approved", "decided"),
+    ("record_delivery", OFFICER, "officer", "decided", "delivered"),
+    ("record_payment", OFFICER, "officer", "delivered", "paid"),
+    ("close", OFFICER, "officer", "paid", "closed"),
+    ("publish", OFFICER, "officer", "closed", "closed"),
+]
+
+
+def test_the_full_penalty_path_records_every_step_with_who_and_from_where_to_where(law: Law) -> None:
+    case = walk_penalty_path(law)
+    steps = [(e.action, e.actor, e.role, e.from_status, e.to_status) for e in case.events]
+    assert steps == EXPECTED_PENALTY_EVENTS
+    assert case.status is S.CLOSED
+
+
+def test_events_are_numbered_in_order_and_carry_the_time_of_their_act(law: Law) -> None:
+    events = walk_penalty_path(law).events
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert all(earlier.at <= later.at for earlier, later in itertools.pairwise(events))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("number", "沪城管非现〔2026〕0001号"),
+        ("filed_on", FILED_ON),
+        ("decision_due", DECISION_DUE),
+        ("rectification_deadline", D(2026, 3, 3)),
+        ("recheck_outcome", RecheckOutcome.PERSISTING),
+        ("fine_tier", "首次"),
+        ("statement_deadline", STATEMENT_DUE),
+        ("hearing_deadline", None),  # 100 元 for a shop is far below the 较大数额 of 50,000 元
+        ("statement_adopted", True),
+        ("legal_reviewer", REVIEWER),
+        ("decision_kind", DecisionKind.PENALTY),
+        ("fine_fen", FINE),
+        ("decided_on", DECIDED_ON),
+        ("delivery_due", PUBLICATION_DUE),
+        ("publication_due", PUBLICATION_DUE),
+        ("delivered_on", DELIVERED_ON),
+        ("payment_due", PAYMENT_DUE),
+        ("paid_on", PAID_ON),
+        ("amount_paid_fen", FINE),
+        ("surcharge_fen", 0),
+        ("closed_on", PAID_ON),
+        ("published_on", PUBLICATION_DUE),
+        ("stage_deadline", None),
+    ],
+)
+def test_the_penalty_path_leaves_the_case_record_complete(law: Law, field: str, value: object) -> None:
+    assert getattr(walk_penalty_path(law), field) == value
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("open_draft", {"detection_ids": [11, 12], "party_from_registry": True}),
+        ("file", {"number": "沪城管非现〔2026〕0001号", "decision_due": "2026-06-01", "decision_provisional": False}),
+        ("issue_rectification_notice", {"deadline_due": "2026-03-03", "deadline_provisional": False}),
+        ("decide_penalty", {"fine_fen": FINE, "decision_overdue": False}),
+        ("record_payment", {"amount_fen": FINE, "surcharge_fen": 0}),
+        ("publish", {"late": False}),
+    ],
+)
+def test_each_step_records_its_details(law: Law, action: str, payload: dict[str, object]) -> None:
+    (event,) = [e for e in walk_penalty_path(law).events if e.action == action]
+    assert event.payload == payload
+
+
+# ---- the no-penalty path (第三十三条; 第五十七条) --------------------------------------------------------------
+def test_a_corrected_first_offence_is_decided_without_penalty_delivered_and_closed(law: Law) -> None:
+    case = no_penalty_delivered(law)
+    case.close(officer(D(2026, 3, 5)), "不予处罚决定已送达")
+    assert [(e.action, e.to_status) for e in case.events[-4:]] == [
+        ("record_recheck", "corrected"),
+        ("decide_no_penalty", "decided"),
+        ("record_delivery", "delivered"),
+        ("close", "closed"),
+    ]
+    assert (case.decision_kind, case.no_penalty_ground, case.fine_fen) == (
+        DecisionKind.NO_PENALTY,
+        NoPenaltyGround.FIRST_OFFENCE,
+        None,
+    )
+    assert (case.payment_due, case.publication_due) == (None, None)
+
+
+STAGES: dict[str, Callable[[Law], Case]] = {
+    "filed": filed,
+    "notice_issued": notice_issued,
+    "corrected": corrected,
+    "persisting": persisting,
+    "penalty_notice_issued": penalty_noticed,
+    "statement_filed": statement_filed,
+    "statement_answered": statement_answered,
+    "under_legal_review": under_review,
+    "review_approved": review_approved,
+    "review_returned": review_returned,
+    "decided": decided,
+    "delivered": delivered,
+    "paid": paid,
+    "closed": closed,
+}
+
+
+@pytest.mark.parametrize(
+    ("ground", "stage", "priors"),
+    [
+        (NoPenaltyGround.FIRST_OFFENCE, "corrected", 0),
+        (NoPenaltyGround.MINOR_CORRECTED, "corrected", 0),
+        (NoPenaltyGround.MINOR_CORRECTED, "corrected", 2),
+        (NoPenaltyGround.NOT_ESTABLISHED, "filed", 0),
+        (NoPenaltyGround.NOT_ESTABLISHED, "notice_issued", 1),
+        (NoPenaltyGround.NOT_ESTABLISHED, "persisting", 2),
+        (NoPenaltyGround.NOT_ESTABLISHED, "statement_answered", 0),
+        (NoPenaltyGround.NOT_ESTABLISHED, "review_returned", 0),
+    ],
+)
+def test_no_penalty_is_decided_on_its_grounds(law: Law, ground: NoPenaltyGround, stage: str, priors: int) -> None:
+    case = STAGES[stage](law)
+    case.decide_no_penalty(officer(D(2026, 3, 10)), law, ground, "理由", priors)
+    assert (case.status, case.decision_kind, case.no_penalty_ground) == (S.DECIDED, DecisionKind.NO_PENALTY, ground)
+    assert case.events[-1].payload == {"ground": ground.value, "decision_overdue": False}
+
+
+@pytest.mark.parametrize(
+    ("ground", "stage", "priors", "message"),
+    [
+        (NoPenaltyGround.FIRST_OFFENCE, "corrected", 1, "not a first offence: the party has 1 prior"),
+        (NoPenaltyGround.FIRST_OFFENCE, "corrected", 3, "not a first offence: the party has 3 prior"),
+        (NoPenaltyGround.FIRST_OFFENCE, "persisting", 0, "needs a re-check that found it corrected"),
+        (NoPenaltyGround.MINOR_CORRECTED, "persisting", 0, "needs a re-check that found it corrected"),
+        (NoPenaltyGround.MINOR_CORRECTED, "notice_issued", 0, "needs a re-check that found it corrected"),
+        (NoPenaltyGround.FIRST_OFFENCE, "statement_answered", 0, "needs a re-check that found it corrected"),
+    ],
+)
+def test_no_penalty_for_correction_needs_a_corrected_recheck_and_for_a_first_offence_no_priors(
+    law: Law, ground: NoPenaltyGround, stage: str, priors: int, message: str
+) -> None:
+    case = STAGES[stage](law)
+    with pytest.raises(IllegalTransition, match=message):
+        case.decide_no_penalty(officer(D(2026, 3, 10)), law, ground, "理由", priors)
+    assert case.status.value == stage
+
+
+def test_a_no_penalty_decision_needs_its_reasons(law: Law) -> None:
+    with pytest.raises(InvalidInput, match="needs its reasons"):
+        corrected(law).decide_no_penalty(officer(NOTICE_DAY), law, NoPenaltyGround.FIRST_OFFENCE, "  ", 0)
+
+
+def test_a_corrected_first_offence_may_not_be_penalised(law: Law) -> None:
+    case = corrected(law)
+    with pytest.raises(IllegalTransition, match="corrected in time and no prior violation"):
+        case.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0)
+    assert case.status is S.CORRECTED
+
+
+def test_a_corrected_repeat_violation_may_be_penalised(law: Law) -> None:
+    case = corrected(law)
+    case.issue_penalty_notice(officer(NOTICE_DAY), law, 20_000, 1)
+    assert case.status is S.PENALTY_NOTICE_ISSUED
+
+
+# ---- the transition table ------------------------------------------------------------------------------------
+def test_the_transition_table_is_the_one_the_law_orders() -> None:
+    before_decision = {
+        S.FILED,
+        S.NOTICE_ISSUED,
+        S.CORRECTED,
+        S.PERSISTING,
+        S.PENALTY_NOTICE_ISSUED,
+        S.STATEMENT_FILED,
+        S.STATEMENT_ANSWERED,
+        S.REVIEW_RETURNED,
+    }
+    expected = {
+        "file": {S.DRAFT},
+        "confirm_party": {S.DRAFT, S.FILED},
+        "issue_rectification_notice": {S.FILED},
+        "record_recheck": {S.NOTICE_ISSUED},
+        "decide_no_penalty": before_decision,
+        "issue_penalty_notice": {S.CORRECTED, S.PERSISTING},
+        "record_statement": {S.PENALTY_NOTICE_ISSUED},
+        "answer_statement": {S.STATEMENT_FILED},
+        "request_legal_review": {S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_RETURNED},
+        "approve_legal_review": {S.UNDER_LEGAL_REVIEW},
+        "return_legal_review": {S.UNDER_LEGAL_REVIEW},
+        "decide_penalty": {S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_APPROVED},
+        "record_delivery": {S.DECIDED},
+        "record_payment": {S.DELIVERED},
+        "close": {S.DELIVERED, S.PAID},
+        "publish": {S.DECIDED, S.DELIVERED, S.PAID, S.CLOSED},
+    }
+    assert expected == ALLOWED_FROM
+
+
+ACTIONS: dict[str, Callable[[Case, Law], object]] = {
+    "file": lambda c, law: c.file(officer(NOTICE_DAY), law, "X-1"),
+    "confirm_party": lambda c, law: c.confirm_party(officer(NOTICE_DAY), vendor()),
+    "issue_rectification_notice": lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law),
+    "record_recheck": lambda c, law: c.record_recheck(officer(NOTICE_DAY), RecheckOutcome.CORRECTED, NOTICE_DAY, "x"),
+    "decide_no_penalty": lambda c, law: c.decide_no_penalty(
+        officer(NOTICE_DAY), law, NoPenaltyGround.NOT_ESTABLISHED, "理由", 0
+    ),
+    "issue_penalty_notice": lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0),
+    "record_statement": lambda c, law: c.record_statement(officer(NOTICE_DAY), "申辩", "online"),
+    "answer_statement": lambda c, law: c.answer_statement(officer(NOTICE_DAY), True, "采纳"),
+    "request_legal_review": lambda c, law: c.request_legal_review(officer(NOTICE_DAY), law, FINE),
+    "approve_legal_review": lambda c, law: c.approve_legal_review(reviewer(NOTICE_DAY), "同意"),
+    "return_legal_review": lambda c, law: c.return_legal_review(reviewer(NOTICE_DAY), "退回"),
+    "decide_penalty": lambda c, law: c.decide_penalty(officer(NOTICE_DAY), law, FINE),
+    "record_delivery": lambda c, law: c.record_delivery(officer(NOTICE_DAY), law, DeliveryMethod.DIRECT, NOTICE_DAY),
+    "record_payment": lambda c, law: c.record_payment(officer(NOTICE_DAY), law, FINE, NOTICE_DAY),
+    "close": lambda c, law: c.close(officer(NOTICE_DAY)),
+    "publish": lambda c, law: c.publish(officer(NOTICE_DAY)),
+}
+
+
+def test_every_action_of_the_table_is_tried() -> None:
+    assert set(ACTIONS) == set(ALLOWED_FROM)
+
+
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [(action, status) for action, allowed in ALLOWED_FROM.items() for status in CaseStatus if status not in allowed],
+)
+def test_an_action_from_a_stage_that_does_not_allow_it_is_an_illegal_transition(
+    law: Law, action: str, status: CaseStatus
+) -> None:
+    case = bare(status, shop())
+    with pytest.raises(IllegalTransition, match=f"cannot {action.replace('_', ' ')} a case in stage {status.value}"):
+        ACTIONS[action](case, law)
+    assert (case.status, case.events) == (status, [])
+
+
+# ---- the party (身份确认) -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("status", "notice"),
+    [
+        (S.FILED, lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law)),
+        (S.PERSISTING, lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0)),
+        (S.CORRECTED, lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 1)),
+    ],
+)
+def test_no_notice_without_a_confirmed_party(
+    law: Law, status: CaseStatus, notice: Callable[[Case, Law], object]
+) -> None:
+    case = bare(status)
+    with pytest.raises(PartyNotConfirmed, match="party is not confirmed"):
+        notice(case, law)
+    assert case.status is status
+
+
+def test_a_street_vendor_once_identified_can_be_told_to_correct(law: Law) -> None:
+    case = draft("street_stall", party=None)
+    case.file(officer(FILED_ON), law, "沪城管非现〔2026〕0002号")
+    case.confirm_party(officer(FILED_ON), vendor(), "经回访确认摊主身份")
+    case.issue_rectification_notice(officer(FILED_ON), law)
+    confirm = case.events[2]
+    assert (confirm.action, confirm.from_status, confirm.to_status, confirm.reason) == (
+        "confirm_party",
+        "filed",
+        "filed",
+        "经回访确认摊主身份",
+    )
+    assert case.party == vendor()
+    assert case.status is S.NOTICE_ISSUED
+
+
+# ---- the notice to correct and the re-check (第二十八条; 第三十三条) ------------------------------------------
+@pytest.mark.parametrize(
+    ("code", "party", "notice_day", "deadline"),
+    [
+        ("street_stall", vendor(), D(2026, 3, 2), D(2026, 3, 2)),  # 立即改正: the same day
+        ("street_stall", vendor(), D(2026, 3, 7), D(2026, 3, 9)),  # a Saturday: the Monday
+        ("cross_door", shop(), D(2026, 3, 2), D(2026, 3, 3)),  # one calendar day
+        ("cross_door", shop(), D(2026, 9, 30), D(2026, 10, 8)),  # one day, into 国庆 → after it
+        ("construction_dust", contractor(), D(2026, 3, 2), D(2026, 3, 5)),  # three working days
+        ("construction_dust", contractor(), D(2026, 9, 30), D(2026, 10, 10)),  # three working days over 国庆
+    ],
+)
+def test_the_rectification_deadline_follows_the_violations_period(
+    law: Law, code: str, party: Party, notice_day: dt.date, deadline: dt.date
+) -> None:
+    case = draft(code, party)
+    case.file(officer(notice_day), law, "X-1")
+    case.issue_rectification_notice(officer(notice_day), law)
+    assert case.rectification_deadline == deadline
+    assert case.open_deadlines()["rectification"] == deadline
+
+
+@pytest.mark.parametrize(
+    ("code", "party", "observed_on", "accepted"),
+    [
+        ("street_stall", vendor(), D(2026, 3, 2), False),  # deadline 03-02: on it
+        ("street_stall", vendor(), D(2026, 3, 3), True),
+        ("cross_door", shop(), D(2026, 3, 2), False),  # deadline 03-03: before it
+        ("cross_door", shop(), D(2026, 3, 3), False),  # on it
+        ("cross_door", shop(), D(2026, 3, 4), True),  # after it
+        ("construction_dust", contractor(), D(2026, 3, 5), False),  # deadline 03-05
+        ("construction_dust", contractor(), D(2026, 3, 6), True),
+    ],
+)
+def test_persisting_can_only_be_found_after_the_rectification_deadline(
+    law: Law, code: str, party: Party, observed_on: dt.date, accepted: bool
+) -> None:
+    case = notice_issued(law, code, party)
+
+    def recheck() -> None:
+        case.record_recheck(officer(observed_on), RecheckOutcome.PERSISTING, observed_on, "camera")
+
+    if accepted:
+        recheck()
+        assert (case.status, case.recheck_on) == (S.PERSISTING, observed_on)
+    else:
+        with pytest.raises(DeadlineNotReached, match=f"may correct until {case.rectification_deadline}"):
+            recheck()
+        assert case.status is S.NOTICE_ISSUED
+
+
+@pytest.mark.parametrize("observed_on", [D(2026, 3, 2), D(2026, 3, 3), D(2026, 3, 10)])
+def test_corrected_can_be_found_any_time(law: Law, observed_on: dt.date) -> None:
+    case = notice_issued(law)
+    case.record_recheck(officer(observed_on), RecheckOutcome.CORRECTED, observed_on, "camera")
+    assert case.status is S.CORRECTED
+
+
+def test_a_recheck_cannot_be_observed_in_the_future(law: Law) -> None:
+    with pytest.raises(InvalidInput, match="is in the future"):
+        notice_issued(law).record_recheck(officer(D(2026, 3, 4)), RecheckOutcome.PERSISTING, D(2026, 3, 5), "x")
+
+
+# ---- the pre-penalty notice and the fine (裁量基准) -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("priors", "fine", "accepted"),
+    [
+        (0, 4_999, False),
+        (0, 5_000, True),
+        (0, 20_000, True),
+        (0, 20_001, False),
+        (1, 19_999, False),
+        (1, 20_000, True),
+        (1, 35_000, True),
+        (1, 35_001, False),
+        (2, 34_999, False),
+        (2, 50_000, True),
+        (5, 50_001, False),
+    ],
+)
+def test_the_proposed_fine_must_lie_in_the_discretion_band_for_the_priors(
+    law: Law, priors: int, fine: int, accepted: bool
+) -> None:
+    case = persisting(law)
+    if accepted:
+        case.issue_penalty_notice(officer(NOTICE_DAY), law, fine, priors)
+        assert (case.proposed_fine_fen, case.fine_ceiling_fen) == (fine, fine)
+    else:
+        with pytest.raises(FineOutsideRange, match=f"outside the discretion band .* for {priors} prior"):
+            case.issue_penalty_notice(officer(NOTICE_DAY), law, fine, priors)
+        assert case.status is S.PERSISTING
+
+
+@pytest.mark.parametrize(
+    ("party", "fine", "hearing_deadline"),
+    [
+        (vendor(), 500_000, D(2026, 3, 13)),  # an individual, 5,000 元: a 较大数额, five working days to ask
+        (vendor(), 499_999, None),
+        (contractor(), 500_000, None),  # an organisation's threshold is 50,000 元
+    ],
+)
+def test_a_large_fine_gives_the_right_to_a_hearing(
+    law: Law, party: Party, fine: int, hearing_deadline: dt.date | None
+) -> None:
+    # site materials: deadline 03-05, persisting 03-06 (Friday), notice the same day
+    case = penalty_noticed(law, fine, 0, "site_materials_outside_enclosure", party)
+    assert (case.statement_deadline, case.hearing_deadline) == (D(2026, 3, 11), hearing_deadline)
+
+
+@pytest.mark.parametrize(("day", "accepted"), [(D(2026, 3, 13), False), (D(2026, 3, 16), True)])
+def test_no_decision_while_the_party_may_still_request_a_hearing(law: Law, day: dt.date, accepted: bool) -> None:
+    case = penalty_noticed(law, 500_000, 0, "site_materials_outside_enclosure", vendor())
+    case.record_statement(officer(D(2026, 3, 9)), "申辩", "online")
+    case.answer_statement(officer(D(2026, 3, 10)), False, "不予采纳")
+    if accepted:
+        case.request_legal_review(officer(day), law, 500_000)
+        assert case.status is S.UNDER_LEGAL_REVIEW
+    else:
+        with pytest.raises(DeadlineNotReached, match="request a hearing until 2026-03-13"):
+            case.request_legal_review(officer(day), law, 500_000)
+
+
+# ---- statement and defence (第四十四、四十五条) ---------------------------------------------------------------
+@pytest.mark.parametrize("day", [NOTICE_DAY, STATEMENT_DUE])
+def test_a_statement_is_received_until_its_deadline(law: Law, day: dt.date) -> None:
+    case = penalty_noticed(law)
+    case.record_statement(officer(day), "申辩", "sms")
+    assert (case.status, case.statement_text) == (S.STATEMENT_FILED, "申辩")
+
+
+def test_a_statement_after_its_deadline_is_refused(law: Law) -> None:
+    with pytest.raises(DeadlinePassed, match="statement period ended on 2026-03-09"):
+        penalty_noticed(law).record_statement(officer(D(2026, 3, 10)), "申辩", "sms")
+
+
+@pytest.mark.parametrize("revised", [FINE + 1, FINE * 2])
+def test_a_fine_may_not_rise_because_of_a_defence(law: Law, revised: int) -> None:
+    case = statement_filed(law)
+    with pytest.raises(FineOutsideRange, match="may not rise because of a defence"):
+        case.answer_statement(officer(D(2026, 3, 6)), False, "不予采纳", revised)
+    assert case.status is S.STATEMENT_FILED
+
+
+@pytest.mark.parametrize(("revised", "ceiling"), [(None, FINE), (FINE, FINE), (8_000, 8_000), (5_000, 5_000)])
+def test_an_answered_defence_sets_the_ceiling_of_the_decision(law: Law, revised: int | None, ceiling: int) -> None:
+    case = statement_answered(law, revised)
+    assert case.fine_ceiling_fen == ceiling
+    assert case.events[-1].payload == {"adopted": True, "fine_ceiling_fen": ceiling}
+
+
+@pytest.mark.parametrize("revised", [0, -100])
+def test_a_defence_cannot_revise_the_fine_to_nothing(law: Law, revised: int) -> None:
+    with pytest.raises(FineOutsideRange, match="decide no penalty instead"):
+        statement_filed(law).answer_statement(officer(D(2026, 3, 6)), True, "采纳", revised)
+
+
+def test_an_answer_to_a_statement_needs_its_reasons(law: Law) -> None:
+    with pytest.raises(InvalidInput, match="needs its reasons"):
+        statement_filed(law).answer_statement(officer(D(2026, 3, 6)), True, " ")
+
+
+# ---- the fine of the decision -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("revised", "fine"), [(None, FINE + 1), (8_000, 8_001), (8_000, FINE)])
+def test_a_decision_may_not_exceed_what_the_party_was_told(law: Law, revised: int | None, fine: int) -> None:
+    case = statement_answered(law, revised)
+    with pytest.raises(FineOutsideRange, match="more than the party was told"):
+        case.request_legal_review(officer(D(2026, 3, 6)), law, fine)
+    with pytest.raises(FineOutsideRange, match="more than the party was told"):
+        case.decide_penalty(officer(D(2026, 3, 6)), law_with_review_from(law, 10_000), fine)
+
+
+@pytest.mark.parametrize("fine", [4_999, 3_000, 1])
+def test_a_decision_must_lie_in_the_legal_range(law: Law, fine: int) -> None:
+    case = statement_answered(law, revised=3_000)  # a defence may lower the ceiling below the legal minimum
+    with pytest.raises(FineOutsideRange, match=r"outside the legal range 50\.00 元–500\.00 元"):
+        case.request_legal_review(officer(D(2026, 3, 6)), law, fine)
+
+
+@pytest.mark.parametrize(("day", "accepted"), [(D(2026, 3, 5), False), (STATEMENT_DUE, False), (D(2026, 3, 10), True)])
+def test_no_decision_before_the_statement_period_is_over(law: Law, day: dt.date, accepted: bool) -> None:
+    no_review = law_with_review_from(law, 10_000)
+    steps: list[Callable[[Case], None]] = [
+        lambda c: c.request_legal_review(officer(day), law, FINE),
+        lambda c: c.decide_penalty(officer(day), no_review, FINE),
+    ]
+    for step in steps:
+        case = penalty_noticed(law)
+        if accepted:
+            step(case)
+            assert case.status in (S.UNDER_LEGAL_REVIEW, S.DECIDED)
+        else:
+            with pytest.raises(DeadlineNotReached, match="may file a statement until 2026-03-09"):
+                step(case)
+
+
+def test_an_answered_statement_ends_the_wait_for_the_statement_period(law: Law) -> None:
+    case = statement_answered(law)  # answered 03-06, the period runs to 03-09
+    case.decide_penalty(officer(D(2026, 3, 6)), law_with_review_from(law, 10_000), FINE)
+    assert case.status is S.DECIDED
+
+
+# ---- legal review (第五十八条) ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("requester", "approver", "allowed"),
+    [
+        (OFFICER, OFFICER, False),  # the case officer reviews their own case
+        (OTHER_OFFICER, OTHER_OFFICER, False),  # the requester reviews their own request
+        (OTHER_OFFICER, OFFICER, False),  # the case officer, though someone else asked
+        (OFFICER, REVIEWER, True),
+        (OTHER_OFFICER, REVIEWER, True),
+    ],
+)
+@pytest.mark.parametrize("decision", ["approve", "return"])
+def test_legal_review_needs_a_second_pair_of_eyes(
+    law: Law, requester: str, approver: str, allowed: bool, decision: str
+) -> None:
+    case = under_review(law, requester)
+    act = reviewer(D(2026, 3, 9), approver)
+
+    def review() -> None:
+        if decision == "approve":
+            case.approve_legal_review(act, "同意")
+        else:
+            case.return_legal_review(act, "补充证据")
+
+    if allowed:
+        review()
+        assert case.legal_reviewer == approver
+        assert case.status in (S.REVIEW_APPROVED, S.REVIEW_RETURNED)
+    else:
+        with pytest.raises(FourEyesViolation, match=f"{approver} handles this case and may not review it"):
+            review()
+        assert case.status is S.UNDER_LEGAL_REVIEW
+
+
+def test_a_returned_review_needs_a_reason(law: Law) -> None:
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        under_review(law).return_legal_review(reviewer(D(2026, 3, 9)), "  ")
+
+
+def test_a_returned_review_can_be_requested_again_and_approved(law: Law) -> None:
+    case = review_returned(law)
+    case.request_legal_review(officer(D(2026, 3, 10)), law, 8_000)
+    assert (case.status, case.review_fine_fen, case.legal_reviewer) == (S.UNDER_LEGAL_REVIEW, 8_000, None)
+    case.approve_legal_review(reviewer(D(2026, 3, 10)), "同意")
+    assert case.status is S.REVIEW_APPROVED
+
+
+@pytest.mark.parametrize("stage", ["statement_answered", "penalty_notice_issued"])
+def test_with_the_shipped_rule_no_penalty_decision_without_legal_review(law: Law, stage: str) -> None:
+    case = STAGES[stage](law)
+    with pytest.raises(IllegalTransition, match=r"100\.00 元 needs legal review"):
+        case.decide_penalty(officer(D(2026, 3, 10)), law, FINE)
+
+
+@pytest.mark.parametrize(("fine", "needs_review"), [(99_999, False), (100_000, True)])
+def test_legal_review_is_required_from_the_configured_amount(law: Law, fine: int, needs_review: bool) -> None:
+    law_1000 = law_with_review_from(law, 1_000)
+    # construction dust, 首次 band 300–1,000 元: deadline 03-05, persisting 03-06, statement until 03-11
+    case = penalty_noticed(law_1000, fine, 0, "construction_dust", contractor())
+
+    def decide() -> None:
+        case.decide_penalty(officer(D(2026, 3, 12)), law_1000, fine)
+
+    if needs_review:
+        with pytest.raises(IllegalTransition, match="needs legal review"):
+            decide()
+    else:
+        decide()
+        assert (case.status, case.fine_fen) == (S.DECIDED, fine)
+
+
+@pytest.mark.parametrize("fine", [FINE - 1, 5_000])
+def test_the_decision_carries_the_fine_the_legal_review_approved(law: Law, fine: int) -> None:
+    case = review_approved(law)
+    with pytest.raises(FineOutsideRange, match=r"the fine the legal review approved \(100\.00 元\)"):
+        case.decide_penalty(officer(DECIDED_ON), law, fine)
+    assert case.status is S.REVIEW_APPROVED
+
+
+# ---- delivery (第六十一条; 规定第十三条) --------------------------------------------------------------------------
+@pytest.mark.parametrize("method", [DeliveryMethod.DIRECT, DeliveryMethod.POSTAL, DeliveryMethod.PUBLIC_NOTICE])
+def test_delivery_other_than_electronic_needs_no_consent(law: Law, method: DeliveryMethod) -> None:
+    case = decided(law)
+    case.record_delivery(officer(DELIVERED_ON), law, method, DELIVERED_ON)
+    assert (case.status, case.delivery_method, case.payment_due) == (S.DELIVERED, method, PAYMENT_DUE)
+
+
+def test_electronic_delivery_without_the_partys_consent_is_refused(law: Law) -> None:
+    case = decided(law)
+    with pytest.raises(ConsentRequired, match="signed consent"):
+        case.record_delivery(officer(DELIVERED_ON), law, DeliveryMethod.ELECTRONIC, DELIVERED_ON)
+    assert case.status is S.DECIDED
+
+
+def test_electronic_delivery_with_the_partys_consent_is_accepted(law: Law) -> None:
+    case = decided(law, party=shop(consent=True))
+    case.record_delivery(officer(DELIVERED_ON), law, DeliveryMethod.ELECTRONIC, DELIVERED_ON)
+    assert (case.status, case.delivery_method) == (S.DELIVERED, DeliveryMethod.ELECTRONIC)
+
+
+@pytest.mark.parametrize("delivered_on", [D(2026, 3, 9), D(2026, 3, 12)])  # before the decision; after today
+def test_delivery_lies_between_the_decision_and_today(law: Law, delivered_on: dt.date) -> None:
+    with pytest.raises(InvalidInput, match="must lie between the decision"):
+        decided(law).record_delivery(officer(DELIVERED_ON), law, DeliveryMethod.DIRECT, delivered_on)
+
+
+# ---- payment (第六十七、七十二条) ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("paid_on", "amount", "surcharge"),
+    [
+        (D(2026, 3, 11), FINE, 0),  # the delivery day
+        (PAYMENT_DUE, FINE, 0),  # the due day
+        (D(2026, 3, 30), FINE + 1_200, 1_200),  # 4 days late: 12%
+        (D(2026, 5, 5), 2 * FINE, FINE),  # 40 days late: capped at the fine
+    ],
+)
+def test_the_payment_is_the_fine_plus_the_late_surcharge(
+    law: Law, paid_on: dt.date, amount: int, surcharge: int
+) -> None:
+    case = delivered(law)
+    assert case.amount_due_fen(law, paid_on) == (FINE, surcharge)
+    case.record_payment(officer(paid_on), law, amount, paid_on)
+    assert (case.status, case.amount_paid_fen, case.surcharge_fen) == (S.PAID, amount, surcharge)
+
+
+@pytest.mark.parametrize(
+    ("paid_on", "amount"),
+    [(D(2026, 3, 20), FINE - 1), (D(2026, 3, 20), FINE + 1), (D(2026, 3, 30), FINE), (D(2026, 5, 5), 3 * FINE)],
+)
+def test_a_payment_of_any_other_amount_is_refused(law: Law, paid_on: dt.date, amount: int) -> None:
+    case = delivered(law)
+    with pytest.raises(InvalidInput, match=f"does not match the amount due on {paid_on}"):
+        case.record_payment(officer(paid_on), law, amount, paid_on)
+    assert case.status is S.DELIVERED
+
+
+@pytest.mark.parametrize("paid_on", [D(2026, 3, 10), D(2026, 3, 21)])  # before delivery; after today (03-20)
+def test_payment_lies_between_delivery_and_today(law: Law, paid_on: dt.date) -> None:
+    with pytest.raises(InvalidInput, match="must lie between delivery"):
+        delivered(law).record_payment(officer(D(2026, 3, 20)), law, FINE, paid_on)
+
+
+def test_a_no_penalty_decision_has_nothing_to_pay(law: Law) -> None:
+    with pytest.raises(IllegalTransition, match="nothing to pay"):
+        no_penalty_delivered(law).record_payment(officer(D(2026, 3, 6)), law, FINE, D(2026, 3, 6))
+
+
+# ---- closing and publication ------------------------------------------------------------------------------------
+def test_a_penalty_case_cannot_close_unpaid(law: Law) -> None:
+    case = delivered(law)
+    with pytest.raises(IllegalTransition, match="not paid yet"):
+        case.close(officer(D(2026, 3, 20)))
+    assert case.status is S.DELIVERED
+
+
+def test_a_no_penalty_case_closes_after_delivery(law: Law) -> None:
+    case = no_penalty_delivered(law)
+    case.close(officer(D(2026, 3, 6)))
+    assert (case.status, case.closed_on) == (S.CLOSED, D(2026, 3, 6))
+
+
+@pytest.mark.parametrize("stage", ["decided", "delivered", "paid", "closed"])
+def test_a_penalty_decision_is_published_from_any_stage_after_it(law: Law, stage: str) -> None:
+    case = STAGES[stage](law)
+    case.publish(officer(D(2026, 3, 20)))
+    assert case.published_on == D(2026, 3, 20)
+    assert (case.events[-1].from_status, case.events[-1].to_status) == (stage, stage)
+
+
+def test_a_no_penalty_decision_is_not_published(law: Law) -> None:
+    with pytest.raises(IllegalTransition, match="only penalty decisions are published"):
+        no_penalty_decided(law).publish(officer(D(2026, 3, 5)))
+
+
+def test_a_decision_is_published_only_once(law: Law) -> None:
+    case = decided(law)
+    case.publish(officer(D(2026, 3, 11)))
+    with pytest.raises(IllegalTransition, match="already published on 2026-03-11"):
+        case.publish(officer(D(2026, 3, 12)))
+
+
+@pytest.mark.parametrize(("day", "late"), [(DECIDED_ON, False), (PUBLICATION_DUE, False), (D(2026, 3, 20), True)])
+def test_publication_after_seven_working_days_is_recorded_as_late(law: Law, day: dt.date, late: bool) -> None:
+    case = decided(law)
+    case.publish(officer(day))
+    assert case.events[-1].payload == {"late": late}
+
+
+# ---- the 90-day decision period (第六十条) and the running deadlines ----------------------------------------------
+@pytest.mark.parametrize(
+    ("filed_on", "due", "provisional"),
+    [
+        (D(2026, 3, 2), D(2026, 6, 1), False),  # ends Sunday 05-31
+        (D(2026, 7, 4), D(2026, 10, 8), False),  # ends 10-02 in 国庆
+        (D(2026, 10, 6), D(2027, 1, 4), True),  # reaches 2027, not in the calendar yet
+    ],
+)
+def test_the_decision_is_due_ninety_days_after_filing(
+    law: Law, filed_on: dt.date, due: dt.date, provisional: bool
+) -> None:
+    case = draft()
+    case.file(officer(filed_on), law, "X-1")
+    assert case.decision_due == due
+    assert case.events[-1].payload["decision_provisional"] is provisional
+
+
+OPEN_DEADLINES: list[tuple[str, dict[str, dt.date]]] = [
+    ("filed", {"decision": DECISION_DUE}),
+    ("notice_issued", {"decision": DECISION_DUE, "rectification": D(2026, 3, 3)}),
+    ("corrected", {"decision": DECISION_DUE}),
+    ("persisting", {"decision": DECISION_DUE}),
+    ("penalty_notice_issued", {"decision": DECISION_DUE, "statement": STATEMENT_DUE}),
+    ("statement_filed", {"decision": DECISION_DUE}),
+    ("statement_answered", {"decision": DECISION_DUE}),
+    ("under_legal_review", {"decision": DECISION_DUE}),
+    ("review_approved", {"decision": DECISION_DUE}),
+    ("review_returned", {"decision": DECISION_DUE}),
+    ("decided", {"delivery": PUBLICATION_DUE, "publication": PUBLICATION_DUE}),
+    ("delivered", {"payment": PAYMENT_DUE, "publication": PUBLICATION_DUE}),
+    ("paid", {"publication": PUBLICATION_DUE}),
+    ("closed", {"publication": PUBLICATION_DUE}),
+]
+
+
+def test_a_draft_has_no_running_deadline() -> None:
+    assert draft().open_deadlines() == {}
+
+
+@pytest.mark.parametrize(("stage", "deadlines"), OPEN_DEADLINES)
+def test_the_running_deadlines_of_each_stage(law: Law, stage: str, deadlines: dict[str, dt.date]) -> None:
+    case = STAGES[stage](law)
+    assert case.status.value == stage
+    assert case.open_deadlines() == deadlines
+
+
+def test_a_published_closed_case_has_no_running_deadline(law: Law) -> None:
+    assert walk_penalty_path(law).open_deadlines() == {}
+
+
+@pytest.mark.parametrize(
+    ("stage", "deadlines"),
+    [
+        ("decided", {"delivery": D(2026, 3, 13)}),  # decided 03-04: seven working days
+        ("delivered", {}),
+    ],
+)
+def test_a_no_penalty_decision_runs_only_the_delivery_deadline(
+    law: Law, stage: str, deadlines: dict[str, dt.date]
+) -> None:
+    case = no_penalty_decided(law) if stage == "decided" else no_penalty_delivered(law)
+    assert case.open_deadlines() == deadlines
+
+
+@pytest.mark.parametrize("then", ["request", "approve", "return"])
+def test_a_case_sent_to_legal_review_after_the_statement_period_has_no_statement_deadline_open(
+    law: Law, then: str
+) -> None:
+    case = penalty_noticed(law)  # no statement filed; the period ends 03-09
+    case.request_legal_review(officer(D(2026, 3, 10)), law, FINE)
+    if then == "approve":
+        case.approve_legal_review(reviewer(D(2026, 3, 11)), "同意")
+    elif then == "return":
+        case.return_legal_review(reviewer(D(2026, 3, 11)), "补充证据")
+    assert case.open_deadlines() == {"decision": DECISION_DUE}
+
+
+@pytest.mark.parametrize(("day", "overdue"), [(DECISION_DUE, False), (D(2026, 6, 2), True), (D(2026, 9, 1), True)])
+def test_a_penalty_decision_after_ninety_days_is_allowed_but_recorded_as_overdue(
+    law: Law, day: dt.date, overdue: bool
+) -> None:
+    case = review_approved(law)
+    case.decide_penalty(officer(day), law, FINE)
+    assert case.status is S.DECIDED
+    assert case.events[-1].payload["decision_overdue"] is overdue
+
+
+@pytest.mark.parametrize(("day", "overdue"), [(DECISION_DUE, False), (D(2026, 6, 2), True)])
+def test_a_no_penalty_decision_after_ninety_days_is_recorded_as_overdue(law: Law, day: dt.date, overdue: bool) -> None:
+    case = filed(law)
+    case.decide_no_penalty(officer(day), law, NoPenaltyGround.NOT_ESTABLISHED, "违法事实不能成立", 0)
+    assert case.status is S.DECIDED
+    assert case.events[-1].payload == {"ground": "not_established", "decision_overdue": overdue}
+
+
+def test_the_act_records_the_role_it_was_done_in(law: Law) -> None:
+    case = under_review(law)
+    case.approve_legal_review(reviewer(D(2026, 3, 9)), "同意")
+    assert (case.events[-1].role, case.events[-1].reason) == (Role.LEGAL_REVIEWER.value, "同意")
+
+
+@pytest.mark.parametrize(
+    ("delivered_on", "late"),
+    [(DELIVERED_ON, False), (D(2026, 3, 19), False), (D(2026, 3, 20), True)],  # due 7 working days after 03-10
+)
+def test_a_delivery_after_the_seven_working_days_stands_and_is_recorded_as_late(
+    law: Law, delivered_on: dt.date, late: bool
+) -> None:
+    case = decided(law)
+    assert case.delivery_due == D(2026, 3, 19)
+    case.record_delivery(officer(D(2026, 3, 20)), law, DeliveryMethod.DIRECT, delivered_on)
+    assert case.events[-1].payload["late"] is late

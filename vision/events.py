@@ -1,0 +1,61 @@
+"""``ViolationEvent``: what the vision pipeline hands to its sink when a violation has stayed long enough.
+
+A frozen dataclass because it crosses thread and process boundaries; validated on construction so that a
+malformed event is refused where it is made, not three stages later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+
+class SubjectKind(StrEnum):
+    MERCHANT = "merchant"  # the zone watches a registered shop front: ref is its 一店一码 code
+    SITE = "site"  # the zone watches a registered construction site: ref is its permit number
+    UNKNOWN = "unknown"  # a street vendor not yet identified: ref is None
+
+
+@dataclass(frozen=True)
+class SubjectRef:
+    kind: SubjectKind
+    ref: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is SubjectKind.UNKNOWN) != (self.ref is None):
+            raise ValueError(f"subject {self.kind.value} needs {'no' if self.ref is None else 'a'} reference")
+
+
+@dataclass(frozen=True)
+class ViolationEvent:
+    event_id: str  # stable for one occurrence: the same event sent twice has the same id
+    camera_id: str  # the camera's device id
+    zone_id: str  # the zone's code within that camera
+    rule_id: str  # the rule that fired
+    violation_code: str  # a code of the violation catalogue
+    subject: SubjectRef
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    evidence_package_id: str  # the sealed evidence package holding key frames and clip
+    confidence: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("event_id", "camera_id", "zone_id", "rule_id", "violation_code", "evidence_package_id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _CODE.fullmatch(value):
+                raise ValueError(f"{name} {value!r} is not a valid identifier")
+        for name in ("first_seen", "last_seen"):
+            if getattr(self, name).tzinfo is None:
+                raise ValueError(f"{name} must carry a time zone")
+        if self.last_seen < self.first_seen:
+            raise ValueError("last_seen is before first_seen")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence {self.confidence} is outside 0..1")
+
+    @property
+    def dwell(self) -> dt.timedelta:
+        return self.last_seen - self.first_seen
