@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases.clock import Clock
-from cases.errors import AlreadyExists, ConcurrentModification, NotFound
+from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound
 from cases.law import Law
 from cases.model.staff import Role
 
@@ -43,7 +43,11 @@ class Service:
         except StaleDataError as exc:
             raise ConcurrentModification("the record was changed by someone else meanwhile; reload and retry") from exc
         except IntegrityError as exc:
-            raise AlreadyExists(f"conflicts with an existing record: {_constraint(exc)}") from exc
+            if _is_unique_violation(exc):
+                raise AlreadyExists(f"conflicts with an existing record: {_constraint(exc)}") from exc
+            raise InvalidInput(
+                f"refers to a missing record or leaves out a required value: {_constraint(exc)}"
+            ) from exc
         finally:
             session.close()
 
@@ -59,6 +63,11 @@ def check_version(what: str, actual: int, expected: int | None) -> None:
     """The caller's copy must be current: a write based on an old read is refused, never merged."""
     if expected is not None and expected != actual:
         raise ConcurrentModification(f"{what} is at version {actual}, the request was based on version {expected}")
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    """PostgreSQL says SQLSTATE 23505; SQLite says so in words."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 def _constraint(exc: IntegrityError) -> str:

@@ -51,11 +51,23 @@ class RegistryService(Service):
     def create_camera(self, camera: Camera) -> Camera:
         camera.validate()
         with self.transaction() as session:
+            self._require_gateway(session, camera.gateway_id)
             session.add(camera)
         return camera
 
     def update_camera(self, camera_id: int, expected_version: int, changes: dict[str, Any]) -> Camera:
+        if changes.get("gateway_id") is not None:
+            with self.transaction() as session:
+                self._require_gateway(session, changes["gateway_id"])
         return self._update(Camera, camera_id, expected_version, changes, "camera")
+
+    @staticmethod
+    def _require_gateway(session: Session, gateway_id: str | None) -> None:
+        if gateway_id is None:
+            return
+        query = select(tables.gateways.c.device_id).where(tables.gateways.c.device_id == gateway_id)
+        if session.execute(query).one_or_none() is None:
+            raise NotFound(f"gateway {gateway_id!r} is not registered")
 
     def get_camera(self, camera_id: int) -> Camera:
         with self.transaction() as session:
@@ -151,10 +163,15 @@ class RegistryService(Service):
 
     # ---- shared -----------------------------------------------------------------------------------------
     def _update(self, cls: type[R], ident: int, expected_version: int, changes: dict[str, Any], what: str) -> R:
-        editable = {f.name for f in fields(cls)} - {"id", "version"}
-        unknown = sorted(set(changes) - editable)
+        editable = {f.name: f for f in fields(cls) if f.name not in ("id", "version")}
+        unknown = sorted(set(changes) - set(editable))
         if unknown:
             raise InvalidInput(f"{what} has no editable field(s): {', '.join(unknown)}")
+        cleared = sorted(
+            name for name, value in changes.items() if value is None and "None" not in str(editable[name].type)
+        )
+        if cleared:
+            raise InvalidInput(f"{what} field(s) {', '.join(cleared)} cannot be emptied")
         with self.transaction() as session:
             record = get_or_404(session, cls, ident, what)
             check_version(f"{what} {ident}", record.version, expected_version)
