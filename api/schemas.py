@@ -44,6 +44,10 @@ class UserIn(Request):
     password: Annotated[str, Field(min_length=8, max_length=200)]
 
 
+class UserActiveIn(Request):
+    active: bool
+
+
 class UserOut(Response):
     id: int
     username: str

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api import schemas
 from api.deps import AccountManager, ComponentsDep, CurrentUser, oauth2
 from api.errors import NotAuthenticated
+from cases.errors import InvalidInput
 from cases.services.accounts import gateway_secret
 
 router = APIRouter(tags=["auth and accounts"])
@@ -48,6 +49,16 @@ def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schema
 def create_user(components: ComponentsDep, _admin: AccountManager, body: schemas.UserIn) -> schemas.UserOut:
     user = components.accounts.create_user(body.username, body.display_name, body.role, body.password)
     return schemas.UserOut.model_validate(user)
+
+
+@router.patch("/users/{username}", response_model=schemas.UserOut)
+def set_user_active(
+    components: ComponentsDep, admin: AccountManager, username: str, body: schemas.UserActiveIn
+) -> schemas.UserOut:
+    """Disable (or re-enable) an account. Disabling signs it out everywhere at once."""
+    if username == admin.username and not body.active:
+        raise InvalidInput("an admin cannot disable their own account")
+    return schemas.UserOut.model_validate(components.accounts.set_active(username, body.active))
 
 
 def _with_secret(components: ComponentsDep, device_id: str, name: str, version: int) -> schemas.GatewaySecretOut:

@@ -109,6 +109,17 @@ class AccountService(Service):
             rows = session.execute(select(tables.users).order_by(U.id)).all()
         return [StaffUser(r.id, r.username, r.display_name, r.role, r.active) for r in rows]
 
+    def set_active(self, username: str, active: bool) -> StaffUser:
+        """Enable or disable an account; disabling also revokes every token it holds."""
+        with self.transaction() as session:
+            row = session.execute(select(tables.users).where(U.username == username)).one_or_none()
+            if row is None:
+                raise NotFound(f"user {username!r} does not exist")
+            session.execute(update(tables.users).where(U.id == row.id).values(active=active))
+            if not active:
+                session.execute(update(tables.api_tokens).where(T.user_id == row.id).values(revoked=True))
+        return StaffUser(row.id, row.username, row.display_name, row.role, active)
+
     def authenticate(self, username: str, password: str) -> StaffUser | None:
         with self.transaction() as session:
             row = session.execute(select(tables.users).where(U.username == username)).one_or_none()
