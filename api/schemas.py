@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -26,6 +26,21 @@ class Request(BaseModel):
 
 class Response(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class WithPersonalData(Response):
+    """A response carrying an identity number and a mobile: lists show them masked (规定第十六条)."""
+
+    identity_field: ClassVar[str]
+    mobile_field: ClassVar[str]
+
+    def masked(self) -> Self:
+        return self.model_copy(
+            update={
+                self.identity_field: mask_identifier(getattr(self, self.identity_field)),
+                self.mobile_field: mask_mobile(getattr(self, self.mobile_field)),
+            }
+        )
 
 
 # ---- auth and accounts ------------------------------------------------------------------------------------
@@ -167,7 +182,10 @@ class MerchantPatch(Request):
     consent_document_ref: str | None = Field(None, max_length=100)
 
 
-class MerchantOut(Response):
+class MerchantOut(WithPersonalData):
+    identity_field = "uscc"
+    mobile_field = "mobile"
+
     id: int
     code: str
     name: str
@@ -177,9 +195,6 @@ class MerchantOut(Response):
     e_delivery_consent: bool
     consent_document_ref: str | None
     version: int
-
-    def masked(self) -> MerchantOut:
-        return self.model_copy(update={"uscc": mask_identifier(self.uscc), "mobile": mask_mobile(self.mobile)})
 
 
 class SiteIn(Request):
@@ -202,7 +217,10 @@ class SitePatch(Request):
     contact_phone: str | None = None
 
 
-class SiteOut(Response):
+class SiteOut(WithPersonalData):
+    identity_field = "contractor_uscc"
+    mobile_field = "contact_phone"
+
     id: int
     permit_number: str
     name: str
@@ -212,14 +230,6 @@ class SiteOut(Response):
     responsible_person: str | None
     contact_phone: str | None
     version: int
-
-    def masked(self) -> SiteOut:
-        return self.model_copy(
-            update={
-                "contractor_uscc": mask_identifier(self.contractor_uscc),
-                "contact_phone": mask_mobile(self.contact_phone),
-            }
-        )
 
 
 class PageOut(BaseModel):
@@ -419,7 +429,10 @@ class CaseEventOut(Response):
     payload: dict[str, Any]
 
 
-class CaseOut(Response):
+class CaseOut(WithPersonalData):
+    identity_field = "party_id_number"
+    mobile_field = "party_contact"
+
     id: int
     number: str | None
     status: CaseStatus
@@ -473,14 +486,6 @@ class CaseOut(Response):
     published_on: dt.date | None
     closed_on: dt.date | None
     open_deadlines: dict[str, dt.date]
-
-    def masked(self) -> CaseOut:
-        return self.model_copy(
-            update={
-                "party_id_number": mask_identifier(self.party_id_number),
-                "party_contact": mask_mobile(self.party_contact),
-            }
-        )
 
 
 class CasePageOut(BaseModel):
