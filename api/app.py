@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import install_error_handlers, problem
+from api.metrics import install_metrics
 from api.routers import auth, cases, catalogue, detections, registry
 from offsite.bootstrap import Components, build, database_problem
 from offsite.settings import Settings
@@ -90,5 +91,6 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return {"status": "ready"}
 
+    install_metrics(app, components)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

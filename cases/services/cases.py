@@ -379,6 +379,11 @@ class CaseService(Service):
             query = select(Case).where(*conditions).order_by(C.id.desc()).offset(offset).limit(limit)
             return list(session.scalars(query)), total
 
+    def count_by_status(self) -> dict[str, int]:
+        with self.transaction() as session:
+            rows = session.execute(select(C.status, func.count()).group_by(C.status)).all()
+        return {status.value: count for status, count in rows}
+
     def deadlines(self, within_days: int, today: dt.date | None = None) -> list[DeadlineItem]:
         """两超期: every running deadline that is past or falls within the next ``within_days`` days, soonest
         first."""

@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from cases.errors import AlreadyExists, InvalidInput, NotFound
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
@@ -95,6 +95,11 @@ class DetectionService(Service):
     def _by_event_id(self, event_id: str) -> Detection | None:
         with self.transaction() as session:
             return session.scalars(select(Detection).where(D.event_id == event_id)).one_or_none()
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.transaction() as session:
+            rows = session.execute(select(D.status, func.count()).group_by(D.status)).all()
+        return {status.value: count for status, count in rows}
 
     def get(self, detection_id: int) -> Detection:
         with self.transaction() as session:
