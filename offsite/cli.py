@@ -32,9 +32,12 @@ app.add_typer(config_app, name="config")
 def _components(settings: Settings | None = None) -> Components:
     """Build the components, turning configuration problems into a clear message and exit code 2."""
     from offsite.bootstrap import build
+    from offsite.logs import configure_logging
 
     try:
-        return build(settings or Settings())
+        settings = settings or Settings()
+        configure_logging(settings.log_level, settings.log_format == "json")
+        return build(settings)
     except (ConfigError, InsecureSettingsError, ValueError) as exc:
         typer.secho(f"offsite: cannot start: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -191,9 +194,11 @@ def demo(
     """Build a fresh demo database (SQLite, var/demo/) with registries, detections and cases walked through the
     law's stages, then serve the API on it."""
     from offsite.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, run_demo
+    from offsite.logs import configure_logging
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("warning", json_lines=False)
     components, summary = run_demo(folder)
+    logging.getLogger().setLevel(logging.INFO)  # the demo's own steps are quiet; the server's requests are not
     if as_json:
         typer.echo(json.dumps(summary.as_json(), ensure_ascii=False))
     else:

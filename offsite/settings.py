@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(720, ge=5, le=7 * 24 * 60, description="Lifetime of a bearer token.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged")
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
     case_number_prefix: str = Field("沪城管非现", min_length=1, max_length=20, description="Case number prefix.")
 
     @field_validator("timezone")

@@ -4,6 +4,7 @@ the case, checks the caller's version, asks the domain, and commits the new stag
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ from cases.services.base import Actor, Service, check_version, get_or_404
 from cases.services.registry import log_personal_data_read
 
 C = tables.cases.c
+log = logging.getLogger("offsite.cases")
 
 
 @dataclass(frozen=True)
@@ -433,6 +435,17 @@ class CaseService(Service):
             case = get_or_404(session, Case, case_id, "case")
             check_version(f"case {case_id}", case.version, version)
             step(case, act, session)
+        event = case.events[-1]
+        log.info(
+            "case %s: %s by %s (%s) %s → %s",
+            case_id,
+            event.action,
+            event.actor,
+            event.role,
+            event.from_status,
+            event.to_status,
+            extra={"case_id": case_id, "action": event.action, "actor": event.actor, "to_status": event.to_status},
+        )
         return case
 
     def _notify_decision(self, session: Session, case: Case, act: Act) -> None:

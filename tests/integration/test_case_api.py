@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from cases.clock import ManualClock
@@ -269,3 +271,13 @@ def test_a_closed_penalty_case_not_yet_published_stays_on_the_deadline_view(
     assert [(d["case_id"], d["deadline"], d["due"], d["overdue"]) for d in listed] == [
         (case["id"], "publication", "2026-03-19", True)
     ]
+
+
+def test_every_case_step_is_logged_with_its_case_action_and_actor(
+    client: TestClient, world: World, staff: Staff, caplog: pytest.LogCaptureFixture
+) -> None:
+    case = world.draft("cross_door")
+    with caplog.at_level(logging.INFO, logger="offsite.cases"):
+        _step(client, staff.headers(Role.OFFICER), {"id": case.id, "version": case.version}, "file")
+    (record,) = [r for r in caplog.records if r.name == "offsite.cases"]
+    assert (record.case_id, record.action, record.actor, record.to_status) == (case.id, "file", "officer1", "filed")  # type: ignore[attr-defined]
