@@ -17,12 +17,12 @@ from offsite.settings import Settings
 API_PREFIX = "/api/v1"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
-    """Refuse request bodies over the limit with 413, whether announced by Content-Length or streamed."""
+    """Refuse request bodies over the limit with 413, whether announced by Content-Length or streamed.
+
+    A streamed body is counted as it arrives; once over the limit the middleware answers 413 itself and tells
+    the application the client left, dropping whatever the application then tries to send.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -37,26 +37,33 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
             return
         received = 0
-        started = False
+        started = refused = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise BodyTooLarge
+                refused = True
+                if not started:
+                    await self._refuse(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"the request body is larger than {self.max_bytes} bytes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
 from cases.services.base import Actor
 from offsite.bootstrap import Components
 
+HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -93,8 +95,10 @@ def gateway_caller() -> Callable[..., Coroutine[Any, Any, str]]:
         window = dt.timedelta(seconds=settings.gateway_replay_window_s)
         if abs(components.clock.now() - sent_at) > window:
             raise GatewayRejected(f"timestamp outside the {settings.gateway_replay_window_s} s window: check the clock")
-        if not 8 <= len(x_gateway_nonce) <= 64:
-            raise GatewayRejected("X-Gateway-Nonce must be 8 to 64 characters")
+        if not 8 <= len(x_gateway_nonce) <= 64 or not x_gateway_nonce.isascii():
+            raise GatewayRejected("X-Gateway-Nonce must be 8 to 64 ASCII characters")
+        if not HEX_SHA256.fullmatch(x_gateway_signature):
+            raise GatewayRejected("the signature (X-Gateway-Signature) must be 64 hexadecimal digits, HMAC-SHA256")
         body = await request.body()
         secret = gateway_secret(settings.gateway_master_key.get_secret_value(), gateway.device_id, gateway.key_version)
         expected = gateway_signature(

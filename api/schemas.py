@@ -16,6 +16,7 @@ from cases.model.staff import Role
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="identifier")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+ShortName = Annotated[str, Field(min_length=1, max_length=100)]
 Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)")]
 Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409")]
 
@@ -54,7 +55,7 @@ class TokenOut(BaseModel):
 
 class UserIn(Request):
     username: Code
-    display_name: Name
+    display_name: ShortName
     role: Role
     password: Annotated[str, Field(min_length=8, max_length=200)]
 
@@ -73,7 +74,7 @@ class UserOut(Response):
 
 class GatewayIn(Request):
     device_id: Code
-    name: Name
+    name: ShortName
 
 
 class GatewayOut(Response):
@@ -90,7 +91,7 @@ class GatewaySecretOut(GatewayOut):
 # ---- registries -------------------------------------------------------------------------------------------
 class CameraIn(Request):
     device_id: Code
-    name: Name
+    name: ShortName
     address: Name
     gbt28181_id: str | None = None
     longitude: float | None = None
@@ -107,7 +108,7 @@ class CameraIn(Request):
 
 class CameraPatch(Request):
     version: Version
-    name: Name | None = None
+    name: ShortName | None = None
     address: Name | None = None
     gbt28181_id: str | None = None
     longitude: float | None = None
@@ -144,7 +145,7 @@ class CameraOut(Response):
 
 class ZoneIn(Request):
     code: Code
-    name: Name
+    name: ShortName
     subject: ZoneSubject
     merchant_id: int | None = None
     site_id: int | None = None

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.persistence.limits import enforce_lengths
 from cases.persistence.orm import start_mappers
 
 
@@ -43,4 +44,6 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    enforce_lengths(factory)
+    return factory

@@ -19,6 +19,7 @@ from cases.errors import AlreadyExists, InvalidInput, NotFound
 from cases.model.registry import require_code
 from cases.model.staff import Role
 from cases.persistence import tables
+from cases.persistence.limits import check_lengths
 from cases.services.base import Service
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -82,6 +83,7 @@ class AccountService(Service):
     # ---- staff --------------------------------------------------------------------------------------------
     def create_user(self, username: str, display_name: str, role: Role, password: str) -> StaffUser:
         require_code(username, "username")
+        check_lengths(tables.users, {"username": username, "display_name": display_name})
         if len(password) < 8:
             raise InvalidInput("a password needs at least 8 characters")
         with self.transaction() as session:
@@ -161,6 +163,7 @@ class AccountService(Service):
     # ---- gateways -----------------------------------------------------------------------------------------
     def register_gateway(self, device_id: str, name: str) -> Gateway:
         require_code(device_id, "gateway device_id")
+        check_lengths(tables.gateways, {"device_id": device_id, "name": name})
         with self.transaction() as session:
             session.execute(
                 insert(tables.gateways).values(
@@ -189,12 +192,15 @@ class AccountService(Service):
         return Gateway(row.device_id, row.name, row.key_version, row.active)
 
     def remember_nonce(self, device_id: str, nonce: str, window: dt.timedelta) -> bool:
-        """Record a request's nonce; False when it was seen within the window (a replay). Forgets old ones."""
+        """Record a request's nonce; False when it was seen before (a replay).
+
+        A timestamp is accepted up to one window either side of now, so a request first seen now can pass the
+        timestamp check until two windows from now: its nonce is kept that long, then forgotten."""
         nonces = tables.gateway_nonces
         now = self.clock.now()
         try:
             with self.transaction() as session:
-                session.execute(delete(nonces).where(nonces.c.seen_at < now - window))
+                session.execute(delete(nonces).where(nonces.c.seen_at < now - 2 * window))
                 seen = session.execute(
                     select(nonces.c.nonce).where(nonces.c.gateway_id == device_id, nonces.c.nonce == nonce)
                 ).one_or_none()

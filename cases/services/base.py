@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,6 +42,8 @@ class Service:
                 yield session
         except StaleDataError as exc:
             raise ConcurrentModification("the record was changed by someone else meanwhile; reload and retry") from exc
+        except DataError as exc:
+            raise InvalidInput(f"a value does not fit its field: {_constraint(exc)}") from exc
         except IntegrityError as exc:
             if _is_unique_violation(exc):
                 raise AlreadyExists(f"conflicts with an existing record: {_constraint(exc)}") from exc
@@ -70,6 +72,6 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
-def _constraint(exc: IntegrityError) -> str:
+def _constraint(exc: IntegrityError | DataError) -> str:
     message = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     return message[:200]

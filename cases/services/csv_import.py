@@ -20,6 +20,7 @@ from sqlalchemy import Table, insert, select, update
 from cases.errors import InvalidInput, OffsiteError
 from cases.model.registry import Camera, CameraStatus, Merchant, Site
 from cases.persistence import tables
+from cases.persistence.limits import check_lengths
 from cases.services.base import Service
 
 MAX_ROWS = 200_000
@@ -165,6 +166,7 @@ class CsvImportService(Service):
                 values = {name: spec.columns[name](raw.get(name) or "") for name in header}
                 record = spec.record(**values)
                 record.validate()
+                check_lengths(spec.table, values)
             except (OffsiteError, ValueError, TypeError) as exc:
                 report.rejected.append(RejectedRow(number, key, getattr(exc, "message", str(exc))))
                 continue

@@ -1,0 +1,697 @@
+"""Every bad input gets a clear RFC 9457 problem with a stable code, and changes nothing: no row added, no case
+or detection moved, no version bumped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from cases.clock import ManualClock
+from cases.model.case import Case
+from cases.model.staff import Role
+from cases.persistence import tables
+from offsite.bootstrap import Components, build
+from offsite.settings import Settings
+from tests.integration.conftest import Staff, problem_of
+from tests.integration.world import World, uscc
+
+SMALL_LIMIT = 2048
+
+
+# ---- helpers ----------------------------------------------------------------------------------------------------
+def counts(components: Components) -> dict[str, int]:
+    """Rows per table that a refused request could have added to."""
+    watched = [
+        tables.merchants,
+        tables.sites,
+        tables.cameras,
+        tables.zones,
+        tables.detections,
+        tables.cases,
+        tables.case_events,
+        tables.notifications,
+        tables.users,
+    ]
+    with components.engine.connect() as connection:
+        return {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one()) for t in watched}
+
+
+def case_state(components: Components, case_id: int | None) -> tuple[Any, ...]:
+    assert case_id is not None
+    case = components.cases.get(case_id)
+    return case.status, case.version, len(case.events), case.stage_deadline, case.number
+
+
+def detection_state(components: Components, detection_id: int | None) -> tuple[Any, ...]:
+    assert detection_id is not None
+    detection = components.detections.get(detection_id)
+    return detection.status, detection.version, detection.reviewed_by, detection.case_id
+
+
+def refused(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = problem_of(response)
+    assert body["code"] == code, body
+    return body
+
+
+def _step(client: TestClient, headers: dict[str, str], case_id: int | None, path: str, **body: Any) -> dict[str, Any]:
+    version = client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["version"]
+    response = client.post(f"/api/v1/cases/{case_id}/{path}", json={"version": version, **body}, headers=headers)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.fixture
+def officer(staff: Staff) -> dict[str, str]:
+    return staff.headers(Role.OFFICER)
+
+
+@pytest.fixture
+def admin(staff: Staff) -> dict[str, str]:
+    return staff.headers(Role.ADMIN)
+
+
+@pytest.fixture
+def operator(staff: Staff) -> dict[str, str]:
+    return staff.headers(Role.OPERATOR)
+
+
+@pytest.fixture
+def draft(world: World) -> Case:
+    return world.draft("cross_door")
+
+
+@pytest.fixture
+def small_client(settings: Settings, components: Components, clock: ManualClock) -> Iterator[TestClient]:
+    """An app whose settings accept request bodies of at most 2 KiB, on the same database."""
+    small = settings.model_copy(update={"max_upload_bytes": SMALL_LIMIT})
+    built = build(small, clock=clock)
+    try:
+        with TestClient(create_app(small, built)) as test_client:
+            yield test_client
+    finally:
+        built.close()
+
+
+# ---- malformed bodies -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        (b'{"version": 1', "application/json", "JSON decode error"),
+        (b'{"version": 1,}', "application/json", "JSON decode error"),
+        (b"version=1", "application/json", "JSON decode error"),
+        (b'{"version": 1}', None, "valid dictionary"),
+        (b'[{"version": 1}]', "application/json", "valid dictionary"),
+    ],
+    ids=["truncated", "trailing-comma", "not-json", "no-content-type", "array-not-object"],
+)
+def test_a_malformed_json_body_is_an_invalid_request_and_moves_nothing(
+    client: TestClient,
+    world: World,
+    draft: Case,
+    officer: dict[str, str],
+    content: bytes,
+    content_type: str | None,
+    message: str,
+) -> None:
+    before, rows = case_state(world.components, draft.id), counts(world.components)
+    headers = {**officer, **({"Content-Type": content_type} if content_type else {})}
+    response = client.post(f"/api/v1/cases/{draft.id}/file", content=content, headers=headers)
+    body = refused(response, 422, "invalid_request")
+    assert message in body["detail"]
+    assert body["errors"], body
+    assert case_state(world.components, draft.id) == before
+    assert counts(world.components) == rows
+
+
+def _merchant(**changes: Any) -> dict[str, Any]:
+    return {
+        "code": "SHOP-2",
+        "name": "新开小店",
+        "address": "商城路 700 号",
+        "uscc": uscc(3),
+        "mobile": "13700137000",
+        **changes,
+    }
+
+
+def _review(version: int = 1, **changes: Any) -> dict[str, Any]:
+    checklist = {"authentic": True, "clear": True, "complete": True, "accurate": True}
+    return {"version": version, "decision": "confirm", "checklist": checklist, **changes}
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "field"),
+    [
+        ("case_file", {"version": 1, "force": True}, "body.force"),
+        ("merchants", _merchant(owner="王老板"), "body.owner"),
+        (
+            "review",
+            _review(checklist={"authentic": True, "clear": True, "complete": True, "accurate": True, "sharp": True}),
+            "body.checklist.sharp",
+        ),
+        ("cases", {"detection_ids": [1], "officer": "officer2"}, "body.officer"),
+    ],
+    ids=["case-step", "merchant", "nested-checklist", "open-case"],
+)
+def test_an_unknown_field_is_refused_and_named(
+    client: TestClient,
+    world: World,
+    staff: Staff,
+    draft: Case,
+    target: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    pending = world.detection("stall", confirmed=False)
+    path_and_role = {
+        "case_file": (f"/api/v1/cases/{draft.id}/file", Role.OFFICER),
+        "merchants": ("/api/v1/merchants", Role.ADMIN),
+        "review": (f"/api/v1/detections/{pending.id}/review", Role.OPERATOR),
+        "cases": ("/api/v1/cases", Role.OFFICER),
+    }
+    path, role = path_and_role[target]
+    headers = staff.headers(role)
+    before = (
+        case_state(world.components, draft.id),
+        detection_state(world.components, pending.id),
+        counts(world.components),
+    )
+    response = client.post(path, json=body, headers=headers)
+    problem = refused(response, 422, "invalid_request")
+    assert field in problem["detail"]
+    assert field in [error["field"] for error in problem["errors"]]
+    after = (
+        case_state(world.components, draft.id),
+        detection_state(world.components, pending.id),
+        counts(world.components),
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/api/v1/cases/{case}/file", {"version": "one"}, "body.version"),
+        ("POST", "/api/v1/cases/{case}/file", {"version": 0}, "body.version"),
+        ("POST", "/api/v1/cases/{case}/file", {}, "body.version"),
+        (
+            "POST",
+            "/api/v1/cases/{case}/penalty-notice",
+            {"version": 1, "proposed_fine_fen": -100},
+            "body.proposed_fine_fen",
+        ),
+        (
+            "POST",
+            "/api/v1/cases/{case}/penalty-notice",
+            {"version": 1, "proposed_fine_fen": 99.5},
+            "body.proposed_fine_fen",
+        ),
+        (
+            "POST",
+            "/api/v1/cases/{case}/delivery",
+            {"version": 1, "method": "pigeon", "delivered_on": "2026-03-02"},
+            "body.method",
+        ),
+        (
+            "POST",
+            "/api/v1/cases/{case}/delivery",
+            {"version": 1, "method": "direct", "delivered_on": "2026-02-30"},
+            "body.delivered_on",
+        ),
+        (
+            "POST",
+            "/api/v1/cases/{case}/recheck",
+            {"version": 1, "outcome": "maybe", "inspection_note": "x"},
+            "body.outcome",
+        ),
+        ("POST", "/api/v1/cases/abc/file", {"version": 1}, "path.case_id"),
+        ("POST", "/api/v1/cases", {"detection_ids": "1"}, "body.detection_ids"),
+        ("POST", "/api/v1/cases", {"detection_ids": []}, "body.detection_ids"),
+        ("POST", "/api/v1/cases", {"detection_ids": ["first"]}, "body.detection_ids.0"),
+        ("GET", "/api/v1/cases?status=bogus", None, "query.status"),
+        ("GET", "/api/v1/cases?limit=0", None, "query.limit"),
+        ("GET", "/api/v1/cases/deadlines?within_days=400", None, "query.within_days"),
+        ("GET", "/api/v1/cases/{case}/amount-due?paid_on=tomorrow", None, "query.paid_on"),
+    ],
+    ids=[
+        "version-string",
+        "version-zero",
+        "version-missing",
+        "fine-negative",
+        "fine-fraction",
+        "delivery-method-unknown",
+        "date-impossible",
+        "recheck-outcome-unknown",
+        "case-id-not-int",
+        "detection-ids-not-list",
+        "detection-ids-empty",
+        "detection-id-not-int",
+        "status-unknown",
+        "limit-zero",
+        "within-days-too-many",
+        "paid-on-not-date",
+    ],
+)
+def test_a_value_of_the_wrong_type_or_range_is_refused_and_named(
+    client: TestClient,
+    world: World,
+    draft: Case,
+    officer: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
+) -> None:
+    before, rows = case_state(world.components, draft.id), counts(world.components)
+    response = client.request(method, path.format(case=draft.id), json=body, headers=officer)
+    problem = refused(response, 422, "invalid_request")
+    assert field in [error["field"] for error in problem["errors"]], problem
+    assert case_state(world.components, draft.id) == before
+    assert counts(world.components) == rows
+
+
+# ---- unknown things ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "named"),
+    [
+        (Role.OFFICER, "GET", "/api/v1/cases/999999", None, "case 999999"),
+        (Role.OFFICER, "GET", "/api/v1/cases/999999/timeline", None, "case 999999"),
+        (Role.OFFICER, "POST", "/api/v1/cases/999999/file", {"version": 1}, "case 999999"),
+        (Role.OFFICER, "POST", "/api/v1/cases", {"detection_ids": [999999]}, "detection 999999"),
+        (Role.OPERATOR, "GET", "/api/v1/detections/999999", None, "detection 999999"),
+        (Role.OPERATOR, "POST", "/api/v1/detections/999999/review", _review(), "detection 999999"),
+        (Role.OFFICER, "GET", "/api/v1/cameras/999999", None, "camera 999999"),
+        (Role.OFFICER, "GET", "/api/v1/cameras/999999/zones", None, "camera 999999"),
+        (Role.ADMIN, "PATCH", "/api/v1/cameras/999999", {"version": 1, "name": "x"}, "camera 999999"),
+        (
+            Role.ADMIN,
+            "POST",
+            "/api/v1/cameras/999999/zones",
+            {"code": "Z-1", "name": "x", "subject": "public_space"},
+            "camera 999999",
+        ),
+        (Role.OFFICER, "GET", "/api/v1/merchants/999999", None, "merchant 999999"),
+        (Role.ADMIN, "PATCH", "/api/v1/merchants/999999", {"version": 1, "name": "x"}, "merchant 999999"),
+        (Role.OFFICER, "GET", "/api/v1/sites/999999", None, "site 999999"),
+        (Role.OFFICER, "GET", "/api/v1/catalogue/jaywalking", None, "jaywalking"),
+        (Role.ADMIN, "POST", "/api/v1/gateways/gw-404/rotate-key", None, "gw-404"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and value.startswith("/") else None,
+)
+def test_an_unknown_id_is_not_found_and_changes_nothing(
+    client: TestClient,
+    world: World,
+    staff: Staff,
+    role: Role,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    named: str,
+) -> None:
+    headers = staff.headers(role)
+    rows = counts(world.components)
+    response = client.request(method, path, json=body, headers=headers)
+    assert named in refused(response, 404, "not_found")["detail"]
+    assert counts(world.components) == rows
+
+
+def test_an_unknown_path_and_a_wrong_method_are_problems_too(client: TestClient, officer: dict[str, str]) -> None:
+    refused(client.get("/api/v1/nowhere", headers=officer), 404, "not_found")
+    refused(client.delete("/api/v1/cases", headers=officer), 405, "method_not_allowed")
+
+
+def test_a_cursor_the_service_did_not_issue_is_refused(client: TestClient, operator: dict[str, str]) -> None:
+    response = client.get("/api/v1/detections?cursor=not-a-cursor", headers=operator)
+    assert "cursor" in refused(response, 422, "invalid_input")["detail"]
+
+
+def test_a_case_cannot_be_opened_from_the_same_detection_twice_in_one_request(
+    client: TestClient, world: World, officer: dict[str, str]
+) -> None:
+    detection = world.detection("cross_door")
+    rows = counts(world.components)
+    response = client.post("/api/v1/cases", json={"detection_ids": [detection.id, detection.id]}, headers=officer)
+    refused(response, 422, "invalid_input")
+    assert counts(world.components) == rows
+    assert detection_state(world.components, detection.id)[3] is None
+
+
+# ---- the state machine and versions -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("role", "step", "body"),
+    [
+        (Role.OFFICER, "rectification-notice", {}),
+        (Role.OFFICER, "recheck", {"outcome": "corrected", "observed_on": "2026-03-02", "inspection_note": "已改正"}),
+        (Role.OFFICER, "no-penalty-decision", {"ground": "first_offence", "reason": "首违"}),
+        (Role.OFFICER, "penalty-notice", {"proposed_fine_fen": 10000}),
+        (Role.OFFICER, "statement", {"text": "我已改正"}),
+        (Role.OFFICER, "statement-answer", {"adopted": True, "reply": "采纳"}),
+        (Role.OFFICER, "legal-review", {"fine_fen": 10000}),
+        (Role.LEGAL_REVIEWER, "legal-review/approve", {"opinion": "同意"}),
+        (Role.LEGAL_REVIEWER, "legal-review/return", {"reason": "证据不足"}),
+        (Role.OFFICER, "penalty-decision", {"fine_fen": 10000}),
+        (Role.OFFICER, "delivery", {"method": "direct", "delivered_on": "2026-03-02"}),
+        (Role.OFFICER, "payment", {"amount_fen": 10000, "paid_on": "2026-03-02"}),
+        (Role.OFFICER, "close", {}),
+        (Role.OFFICER, "publication", {}),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_a_step_the_drafts_stage_does_not_allow_is_an_illegal_transition_naming_the_stage(
+    client: TestClient, world: World, staff: Staff, draft: Case, role: Role, step: str, body: dict[str, Any]
+) -> None:
+    headers = staff.headers(role)
+    before, rows = case_state(world.components, draft.id), counts(world.components)
+    response = client.post(f"/api/v1/cases/{draft.id}/{step}", json={"version": draft.version, **body}, headers=headers)
+    problem = refused(response, 409, "illegal_transition")
+    assert "stage draft" in problem["detail"]
+    assert "allowed from" in problem["detail"]
+    assert case_state(world.components, draft.id) == before
+    assert counts(world.components) == rows
+
+
+def test_filing_a_case_twice_is_an_illegal_transition(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str]
+) -> None:
+    filed = _step(client, officer, draft.id, "file")
+    before = case_state(world.components, draft.id)
+    response = client.post(f"/api/v1/cases/{draft.id}/file", json={"version": filed["version"]}, headers=officer)
+    assert "stage filed" in refused(response, 409, "illegal_transition")["detail"]
+    assert case_state(world.components, draft.id) == before
+    assert world.components.cases.get(draft.id or 0).number == filed["number"]
+
+
+def test_a_step_based_on_a_stale_version_is_a_version_conflict(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str]
+) -> None:
+    read = client.get(f"/api/v1/cases/{draft.id}", headers=officer).json()
+    _step(client, officer, draft.id, "file")  # someone else moves the case meanwhile
+    before, rows = case_state(world.components, draft.id), counts(world.components)
+
+    response = client.post(
+        f"/api/v1/cases/{draft.id}/rectification-notice", json={"version": read["version"]}, headers=officer
+    )
+    problem = refused(response, 409, "version_conflict")
+    assert f"version {read['version']}" in problem["detail"]
+    assert case_state(world.components, draft.id) == before
+    assert counts(world.components) == rows
+
+
+def test_a_version_from_the_future_is_a_version_conflict_too(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str]
+) -> None:
+    before = case_state(world.components, draft.id)
+    response = client.post(f"/api/v1/cases/{draft.id}/file", json={"version": draft.version + 5}, headers=officer)
+    refused(response, 409, "version_conflict")
+    assert case_state(world.components, draft.id) == before
+
+
+def test_a_review_based_on_a_stale_version_is_a_version_conflict(
+    client: TestClient, world: World, operator: dict[str, str]
+) -> None:
+    pending = world.detection("stall", confirmed=False)
+    before = detection_state(world.components, pending.id)
+    response = client.post(
+        f"/api/v1/detections/{pending.id}/review", json=_review(pending.version + 1), headers=operator
+    )
+    refused(response, 409, "version_conflict")
+    assert detection_state(world.components, pending.id) == before
+
+
+# ---- size -------------------------------------------------------------------------------------------------------
+def test_a_body_over_the_upload_limit_is_refused_with_413(
+    small_client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    rows = counts(world.components)
+    oversize = _merchant(address="长" * SMALL_LIMIT)
+    response = small_client.post("/api/v1/merchants", json=oversize, headers=admin)
+    assert str(SMALL_LIMIT) in refused(response, 413, "payload_too_large")["detail"]
+    assert counts(world.components) == rows
+
+    fits = small_client.post("/api/v1/merchants", json=_merchant(), headers=admin)
+    assert fits.status_code == 201, fits.text
+
+
+def test_a_csv_upload_over_the_limit_is_refused_with_413(
+    small_client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    rows = counts(world.components)
+    content = "code,name,address\n" + "".join(f"BIG-{n},店{n},路{n}号\n" for n in range(200))
+    assert len(content.encode()) > SMALL_LIMIT
+    files = {"file": ("shops.csv", content.encode(), "text/csv")}
+    response = small_client.post("/api/v1/imports/merchants", files=files, headers=admin)
+    refused(response, 413, "payload_too_large")
+    assert counts(world.components) == rows
+
+
+def test_a_streamed_body_over_the_upload_limit_is_refused_with_413(
+    small_client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    rows = counts(world.components)
+    payload = b'{"code": "SHOP-9", "name": "' + b"x" * (SMALL_LIMIT * 2) + b'", "address": "a"}'
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield payload
+
+    response = small_client.post(
+        "/api/v1/merchants", content=chunks(), headers={**admin, "Content-Type": "application/json"}
+    )
+    assert counts(world.components) == rows
+    refused(response, 413, "payload_too_large")
+
+
+# ---- registry values --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("changes", "code", "field"),
+    [
+        ({"uscc": uscc(3)[:17] + ("0" if uscc(3)[17] != "0" else "1")}, "invalid_input", "uscc"),
+        ({"uscc": "91310115MA1K0000"}, "invalid_input", "uscc"),
+        ({"uscc": uscc(3).lower()}, "invalid_input", "uscc"),
+        ({"uscc": "91310115MA1K0000I"[:17] + "0"}, "invalid_input", "uscc"),
+        ({"mobile": "12345"}, "invalid_input", "mobile"),
+        ({"mobile": "1380013800"}, "invalid_input", "mobile"),
+        ({"mobile": "23800138000"}, "invalid_input", "mobile"),
+        ({"mobile": "+8613800138000"}, "invalid_input", "mobile"),
+        ({"e_delivery_consent": True}, "invalid_input", "consent"),
+        ({"code": "SHOP 2"}, "invalid_request", "body.code"),
+        ({"name": ""}, "invalid_request", "body.name"),
+        ({"e_delivery_consent": "maybe"}, "invalid_request", "body.e_delivery_consent"),
+    ],
+    ids=[
+        "uscc-check-character",
+        "uscc-too-short",
+        "uscc-lowercase",
+        "uscc-letter-I",
+        "mobile-short",
+        "mobile-10-digits",
+        "mobile-not-1x",
+        "mobile-with-country-code",
+        "consent-without-document",
+        "code-with-space",
+        "name-empty",
+        "consent-not-bool",
+    ],
+)
+def test_an_invalid_merchant_is_refused_naming_the_field(
+    client: TestClient, world: World, admin: dict[str, str], changes: dict[str, Any], code: str, field: str
+) -> None:
+    rows = counts(world.components)
+    response = client.post("/api/v1/merchants", json=_merchant(**changes), headers=admin)
+    assert field in refused(response, 422, code)["detail"]
+    assert counts(world.components) == rows
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"mobile": "12345"}, "mobile"),
+        ({"uscc": "91310115MA1K00000X"}, "uscc"),
+        ({"name": None}, "name"),
+        ({"code": "SHOP-X"}, "code"),
+    ],
+    ids=["bad-mobile", "bad-uscc", "name-emptied", "code-not-editable"],
+)
+def test_an_invalid_merchant_update_is_refused_and_keeps_the_record(
+    client: TestClient, world: World, admin: dict[str, str], changes: dict[str, Any], field: str
+) -> None:
+    merchant = world.merchant
+    assert merchant is not None
+    response = client.patch(
+        f"/api/v1/merchants/{merchant.id}", json={"version": merchant.version, **changes}, headers=admin
+    )
+    assert response.status_code == 422, response.text
+    assert field in problem_of(response)["detail"]
+    with world.components.engine.connect() as connection:
+        row = connection.execute(select(tables.merchants).where(tables.merchants.c.id == merchant.id)).one()
+    assert (row.code, row.name, row.mobile, row.uscc, row.version) == (
+        merchant.code,
+        merchant.name,
+        merchant.mobile,
+        merchant.uscc,
+        merchant.version,
+    )
+
+
+def test_a_duplicate_merchant_code_already_exists(client: TestClient, world: World, admin: dict[str, str]) -> None:
+    rows = counts(world.components)
+    response = client.post("/api/v1/merchants", json=_merchant(code="SHOP-1", name="冒名小店"), headers=admin)
+    refused(response, 409, "already_exists")
+    assert counts(world.components) == rows
+    listed = client.get("/api/v1/merchants?q=SHOP-1", headers=admin).json()
+    assert [m["name"] for m in listed["items"]] == ["浦东小面馆"]
+
+
+# ---- review -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("point", "label"),
+    [("authentic", "真实"), ("clear", "清晰"), ("complete", "完整"), ("accurate", "准确")],
+)
+def test_a_confirmation_with_a_failing_checklist_point_is_refused_naming_it(
+    client: TestClient, world: World, operator: dict[str, str], point: str, label: str
+) -> None:
+    pending = world.detection("stall", confirmed=False)
+    before = detection_state(world.components, pending.id)
+    body = _review(pending.version)
+    body["checklist"][point] = False
+    response = client.post(f"/api/v1/detections/{pending.id}/review", json=body, headers=operator)
+    assert label in refused(response, 422, "invalid_input")["detail"]
+    assert detection_state(world.components, pending.id) == before
+
+
+def test_a_rejection_needs_a_reason(client: TestClient, world: World, operator: dict[str, str]) -> None:
+    pending = world.detection("stall", confirmed=False)
+    before = detection_state(world.components, pending.id)
+    body = _review(pending.version, decision="reject", reason="   ")
+    body["checklist"]["clear"] = False
+    response = client.post(f"/api/v1/detections/{pending.id}/review", json=body, headers=operator)
+    assert "reason" in refused(response, 422, "invalid_input")["detail"]
+    assert detection_state(world.components, pending.id) == before
+
+
+@pytest.mark.parametrize("second_decision", ["confirm", "reject"])
+def test_a_detection_is_reviewed_once_and_a_second_review_is_refused(
+    client: TestClient, world: World, staff: Staff, second_decision: str
+) -> None:
+    pending = world.detection("stall", confirmed=False)
+    first = client.post(
+        f"/api/v1/detections/{pending.id}/review", json=_review(pending.version), headers=staff.headers(Role.OPERATOR)
+    )
+    assert first.status_code == 200, first.text
+    before = detection_state(world.components, pending.id)
+
+    again = _review(first.json()["version"], decision=second_decision, reason="改判")
+    response = client.post(
+        f"/api/v1/detections/{pending.id}/review", json=again, headers=staff.headers(Role.OPERATOR, "operator2")
+    )
+    problem = refused(response, 409, "illegal_transition")
+    assert "already confirmed by operator1" in problem["detail"]
+    assert detection_state(world.components, pending.id) == before
+
+
+# ---- the law ----------------------------------------------------------------------------------------------------
+def _persisting_cross_door_case(client: TestClient, world: World, officer: dict[str, str], clock: ManualClock) -> int:
+    case = world.draft("cross_door")
+    _step(client, officer, case.id, "file")
+    _step(client, officer, case.id, "rectification-notice")  # cross-door: correct within 1 calendar day
+    clock.advance(dt.timedelta(days=2))
+    today = clock.today().isoformat()
+    _step(client, officer, case.id, "recheck", outcome="persisting", observed_on=today, inspection_note="货架仍在")
+    assert case.id is not None
+    return case.id
+
+
+@pytest.mark.parametrize(
+    "fine_fen",
+    [4_999, 20_001, 30_000, 50_001, 1],
+    ids=["below-first-band", "above-first-band", "legal-but-outside-band", "above-legal-maximum", "one-fen"],
+)
+def test_a_proposed_fine_outside_the_range_is_refused(
+    client: TestClient, world: World, officer: dict[str, str], clock: ManualClock, fine_fen: int
+) -> None:
+    case_id = _persisting_cross_door_case(client, world, officer, clock)
+    before, rows = case_state(world.components, case_id), counts(world.components)
+    version = before[1]
+    response = client.post(
+        f"/api/v1/cases/{case_id}/penalty-notice",
+        json={"version": version, "proposed_fine_fen": fine_fen},
+        headers=officer,
+    )
+    problem = refused(response, 422, "fine_outside_range")
+    assert "首次" in problem["detail"]
+    assert case_state(world.components, case_id) == before
+    assert counts(world.components) == rows
+
+
+def test_electronic_delivery_without_the_partys_consent_is_refused(
+    client: TestClient, world: World, officer: dict[str, str]
+) -> None:
+    assert world.merchant is not None
+    assert world.merchant.e_delivery_consent is False
+    case = world.draft("cross_door")
+    today = world.components.clock.today().isoformat()
+    for path, body in [
+        ("file", {}),
+        ("rectification-notice", {}),
+        ("recheck", {"outcome": "corrected", "observed_on": today, "inspection_note": "已收回"}),
+        ("no-penalty-decision", {"ground": "first_offence", "reason": "初次违法并及时改正"}),
+    ]:
+        _step(client, officer, case.id, path, **body)
+    before, rows = case_state(world.components, case.id), counts(world.components)
+
+    response = client.post(
+        f"/api/v1/cases/{case.id}/delivery",
+        json={"version": before[1], "method": "electronic", "delivered_on": today},
+        headers=officer,
+    )
+    assert "consent" in refused(response, 422, "consent_required")["detail"]
+    assert case_state(world.components, case.id) == before
+    assert counts(world.components) == rows
+
+    delivered = _step(client, officer, case.id, "delivery", method="direct", delivered_on=today)
+    assert delivered["status"] == "delivered"
+
+
+# ---- text lengths -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/cameras", {"device_id": "cam-long", "name": "长" * 150, "address": "示范路"}, "name"),
+        ("/api/v1/cameras/{camera}/zones", {"code": "Z-LONG", "name": "长" * 150, "subject": "public_space"}, "name"),
+        (
+            "/api/v1/users",
+            {"username": "long", "display_name": "长" * 150, "role": "officer", "password": "password-1234"},
+            "display_name",
+        ),
+    ],
+    ids=["camera-name", "zone-name", "user-display-name"],
+)
+def test_a_text_the_schema_accepts_is_stored_whole_or_refused_never_a_server_error(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    components: Components,
+    world: World,
+    admin: dict[str, str],
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    rows = counts(world.components)
+    with TestClient(create_app(settings, components), raise_server_exceptions=False) as client:
+        response = client.post(path.format(camera=world.cameras["main"].id), json=body, headers=admin)
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:
+        assert f"body.{field}" in [e["field"] for e in problem_of(response)["errors"]]
+        assert counts(world.components) == rows
+    else:
+        assert response.json()[field] == body[field]

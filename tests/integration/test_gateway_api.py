@@ -1,0 +1,362 @@
+"""Camera gateways push violation events to POST /api/v1/gateway/events, each request signed with the gateway's
+derived key: HMAC-SHA256 over ``METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nSHA256(body)``. What is signed correctly,
+fresh and from the camera's own gateway becomes a detection pending review, once; anything else stores nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from cases.clock import ManualClock
+from cases.model.staff import Role
+from cases.persistence import tables
+from cases.services.accounts import gateway_secret, gateway_signature
+from offsite.bootstrap import Components
+from tests.integration.conftest import Staff, problem_of
+from tests.integration.world import World
+
+PATH = "/api/v1/gateway/events"
+
+
+def secret_of(components: Components, device_id: str, key_version: int = 1) -> str:
+    """The secret a gateway holds, derived from the master key exactly as the service derives it."""
+    return gateway_secret(components.settings.gateway_master_key.get_secret_value(), device_id, key_version)
+
+
+def event_body(world: World, kind: str = "stall", **changes: Any) -> dict[str, Any]:
+    event = world.event(kind)
+    body = {
+        "event_id": event.event_id,
+        "camera_id": event.camera_id,
+        "zone_id": event.zone_id,
+        "rule_id": event.rule_id,
+        "violation_code": event.violation_code,
+        "subject": {"kind": event.subject.kind.value, "ref": event.subject.ref},
+        "first_seen": event.first_seen.isoformat(),
+        "last_seen": event.last_seen.isoformat(),
+        "evidence_package_id": event.evidence_package_id,
+        "confidence": event.confidence,
+    }
+    return {**body, **changes}
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def signed_headers(
+    components: Components,
+    content: bytes,
+    gateway: str = "gw-1",
+    *,
+    secret: str | None = None,
+    nonce: str | None = None,
+    timestamp: int | None = None,
+    method: str = "POST",
+    path: str = PATH,
+) -> dict[str, str]:
+    secret = secret or secret_of(components, gateway)
+    nonce = nonce or secrets.token_hex(12)
+    stamp = str(timestamp if timestamp is not None else int(components.clock.now().timestamp()))
+    return {
+        "Content-Type": "application/json",
+        "X-Gateway-Id": gateway,
+        "X-Gateway-Timestamp": stamp,
+        "X-Gateway-Nonce": nonce,
+        "X-Gateway-Signature": gateway_signature(secret, method, path, stamp, nonce, content),
+    }
+
+
+def push(client: TestClient, components: Components, body: dict[str, Any], **signing: Any) -> Any:
+    content = encode(body)
+    return client.post(PATH, content=content, headers=signed_headers(components, content, **signing))
+
+
+def detection_count(components: Components) -> int:
+    with components.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(tables.detections)).scalar_one())
+
+
+def assert_rejected(response: Any, status: int = 401, code: str = "gateway_rejected") -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = problem_of(response)
+    assert body["code"] == code
+    return body
+
+
+# ---- accepted -------------------------------------------------------------------------------------------------
+def test_a_correctly_signed_event_becomes_a_detection_pending_review(
+    client: TestClient, world: World, staff: Staff, clock: ManualClock
+) -> None:
+    body = event_body(world, "cross_door")
+    response = push(client, world.components, body)
+    assert response.status_code == 201, response.text
+    intake = response.json()
+    assert intake["created"] is True
+    detection = intake["detection"]
+    assert detection["event_id"] == body["event_id"]
+    assert detection["camera_id"] == world.cameras["main"].id
+    assert detection["zone_id"] == world.zones["shop"].id
+    assert (detection["subject_kind"], detection["subject_ref"]) == ("merchant", "SHOP-1")
+    assert (detection["status"], detection["reviewed_by"], detection["case_id"]) == ("pending_review", None, None)
+    assert detection["dwell_seconds"] == 600
+    assert dt.datetime.fromisoformat(detection["received_at"]) == clock.now()
+
+    queue = client.get("/api/v1/detections", headers=staff.headers(Role.OPERATOR)).json()
+    assert [d["id"] for d in queue["items"]] == [detection["id"]]
+
+
+def test_the_same_event_sent_again_changes_nothing_and_answers_200(client: TestClient, world: World) -> None:
+    body = event_body(world)
+    first = push(client, world.components, body)
+    assert first.status_code == 201, first.text
+
+    again = push(client, world.components, body)  # a retry: same event, fresh nonce and signature
+    assert again.status_code == 200, again.text
+    assert again.json()["created"] is False
+    assert again.json()["detection"] == first.json()["detection"]
+    assert detection_count(world.components) == 1
+
+
+def test_a_timestamp_just_inside_the_replay_window_is_accepted(client: TestClient, world: World) -> None:
+    window = world.components.settings.gateway_replay_window_s
+    now = int(world.components.clock.now().timestamp())
+    assert push(client, world.components, event_body(world), timestamp=now - window + 1).status_code == 201
+    assert push(client, world.components, event_body(world), timestamp=now + window - 1).status_code == 201
+    assert detection_count(world.components) == 2
+
+
+# ---- refused: authentication --------------------------------------------------------------------------------
+def test_a_signature_made_with_the_wrong_key_is_rejected(client: TestClient, world: World) -> None:
+    response = push(client, world.components, event_body(world), secret="not-the-gateway-secret")
+    assert "signature" in assert_rejected(response)["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_a_replayed_request_is_rejected_and_stores_nothing_new(client: TestClient, world: World) -> None:
+    content = encode(event_body(world))
+    headers = signed_headers(world.components, content)
+    assert client.post(PATH, content=content, headers=headers).status_code == 201
+
+    replay = client.post(PATH, content=content, headers=headers)
+    assert "replayed" in assert_rejected(replay)["detail"]
+
+    other = encode(event_body(world))  # a new event, correctly signed, but reusing the nonce
+    reused = signed_headers(world.components, other, nonce=headers["X-Gateway-Nonce"])
+    assert_rejected(client.post(PATH, content=other, headers=reused))
+    assert detection_count(world.components) == 1
+
+
+@pytest.mark.parametrize(
+    "skew_s", [-301, 301, -86_400, 86_400], ids=["301s-old", "301s-ahead", "a-day-old", "a-day-ahead"]
+)
+def test_a_timestamp_outside_the_replay_window_is_rejected(client: TestClient, world: World, skew_s: int) -> None:
+    now = int(world.components.clock.now().timestamp())
+    response = push(client, world.components, event_body(world), timestamp=now + skew_s)
+    assert "window" in assert_rejected(response)["detail"]
+    assert detection_count(world.components) == 0
+
+
+@pytest.mark.parametrize("header", ["X-Gateway-Id", "X-Gateway-Timestamp", "X-Gateway-Nonce", "X-Gateway-Signature"])
+def test_a_request_missing_a_signing_header_is_rejected(client: TestClient, world: World, header: str) -> None:
+    content = encode(event_body(world))
+    headers = signed_headers(world.components, content)
+    del headers[header]
+    response = client.post(PATH, content=content, headers=headers)
+    assert header in assert_rejected(response)["detail"]
+    assert detection_count(world.components) == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "reason"),
+    [
+        ("X-Gateway-Timestamp", "yesterday", "Unix time"),
+        ("X-Gateway-Timestamp", "99999999999999999999", "Unix time"),
+        ("X-Gateway-Nonce", "short", "8 to 64"),
+        ("X-Gateway-Nonce", "n" * 65, "8 to 64"),
+        ("X-Gateway-Signature", "0" * 64, "signature"),
+        ("X-Gateway-Signature", "not hex at all", "signature"),
+    ],
+    ids=["timestamp-words", "timestamp-overflow", "nonce-short", "nonce-long", "signature-zeros", "signature-not-hex"],
+)
+def test_a_malformed_signing_header_is_rejected(
+    client: TestClient, world: World, header: str, value: str, reason: str
+) -> None:
+    content = encode(event_body(world))
+    headers = signed_headers(world.components, content)
+    headers[header] = value
+    response = client.post(PATH, content=content, headers=headers)
+    assert reason in assert_rejected(response)["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_a_signature_header_with_non_ascii_bytes_is_rejected_not_a_server_error(
+    client: TestClient, world: World
+) -> None:
+    content = encode(event_body(world))
+    headers: dict[str, Any] = signed_headers(world.components, content)
+    headers["X-Gateway-Signature"] = ("é" * 64).encode("latin-1")
+    response = client.post(PATH, content=content, headers=headers)
+    assert_rejected(response)
+    assert detection_count(world.components) == 0
+
+
+def test_an_unregistered_gateway_is_rejected_even_with_a_key_derived_for_it(client: TestClient, world: World) -> None:
+    response = push(client, world.components, event_body(world), gateway="gw-404")
+    assert "not registered" in assert_rejected(response)["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_one_gateway_may_not_sign_with_another_gateways_key(client: TestClient, world: World) -> None:
+    secret_of_gw2 = secret_of(world.components, "gw-2")
+    response = push(client, world.components, event_body(world), gateway="gw-1", secret=secret_of_gw2)
+    assert_rejected(response)
+    assert detection_count(world.components) == 0
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["body", "method", "path", "timestamp", "nonce"],
+    ids=lambda part: f"{part}-changed-after-signing",
+)
+def test_a_request_changed_after_signing_is_rejected(client: TestClient, world: World, tamper: str) -> None:
+    body = event_body(world)
+    content = encode(body)
+    now = int(world.components.clock.now().timestamp())
+    signing: dict[str, Any] = {
+        "method": "GET" if tamper == "method" else "POST",
+        "path": "/api/v1/gateway/other" if tamper == "path" else PATH,
+        "timestamp": now,
+        "nonce": "nonce-original",
+    }
+    headers = signed_headers(world.components, content, **signing)
+    if tamper == "body":
+        content = encode({**body, "violation_code": "cross_door", "zone_id": "Z-SHOP"})
+    if tamper == "timestamp":
+        headers["X-Gateway-Timestamp"] = str(now - 10)
+    if tamper == "nonce":
+        headers["X-Gateway-Nonce"] = "nonce-tampered"
+    response = client.post(PATH, content=content, headers=headers)
+    assert "signature" in assert_rejected(response)["detail"]
+    assert detection_count(world.components) == 0
+
+
+# ---- refused: authorisation and content ---------------------------------------------------------------------
+def test_a_gateway_may_push_only_for_its_own_cameras(client: TestClient, world: World) -> None:
+    world.components.accounts.register_gateway("gw-east", "gateway east")
+    response = push(client, world.components, event_body(world), gateway="gw-east")  # cam-1 belongs to gw-1
+    body = assert_rejected(response, 403, "forbidden")
+    assert "gw-east" in body["detail"]
+    assert "cam-1" in body["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_after_a_key_rotation_the_old_secret_fails_and_the_new_one_works(
+    client: TestClient, world: World, staff: Staff
+) -> None:
+    rotated = client.post("/api/v1/gateways/gw-1/rotate-key", headers=staff.headers(Role.ADMIN))
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()
+    assert (new["device_id"], new["key_version"], new["active"]) == ("gw-1", 2, True)
+    assert new["secret"] == secret_of(world.components, "gw-1", 2)
+    assert new["secret"] != secret_of(world.components, "gw-1", 1)
+
+    old_key = push(client, world.components, event_body(world), secret=secret_of(world.components, "gw-1", 1))
+    assert_rejected(old_key)
+    assert detection_count(world.components) == 0
+
+    new_key = push(client, world.components, event_body(world), secret=new["secret"])
+    assert new_key.status_code == 201, new_key.text
+    assert detection_count(world.components) == 1
+
+
+def test_only_an_admin_rotates_a_gateway_key(client: TestClient, world: World, staff: Staff) -> None:
+    refused = client.post("/api/v1/gateways/gw-1/rotate-key", headers=staff.headers(Role.OFFICER))
+    assert_rejected(refused, 403, "forbidden")
+    assert world.components.accounts.get_gateway("gw-1").key_version == 1
+
+
+def test_a_gateway_registered_through_the_api_signs_with_the_secret_it_was_given(
+    client: TestClient, world: World, staff: Staff
+) -> None:
+    admin = staff.headers(Role.ADMIN)
+    created = client.post("/api/v1/gateways", json={"device_id": "gw-new", "name": "新网关"}, headers=admin)
+    assert created.status_code == 201, created.text
+    secret = created.json()["secret"]
+    camera = world.cameras["main"]
+    patched = client.patch(
+        f"/api/v1/cameras/{camera.id}", json={"version": camera.version, "gateway_id": "gw-new"}, headers=admin
+    )
+    assert patched.status_code == 200, patched.text
+
+    response = push(client, world.components, event_body(world), gateway="gw-new", secret=secret)
+    assert response.status_code == 201, response.text
+    assert_rejected(push(client, world.components, event_body(world), gateway="gw-1"), 403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"camera_id": "cam-404"}, "cam-404"),
+        ({"zone_id": "Z-NOWHERE"}, "Z-NOWHERE"),
+        ({"violation_code": "jaywalking"}, "jaywalking"),
+    ],
+    ids=["unknown-camera", "unknown-zone", "unknown-violation"],
+)
+def test_an_event_naming_something_unknown_is_not_found(
+    client: TestClient, world: World, changes: dict[str, Any], named: str
+) -> None:
+    response = push(client, world.components, event_body(world, **changes))
+    assert named in assert_rejected(response, 404, "not_found")["detail"]
+    assert detection_count(world.components) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "named"),
+    [
+        (
+            {"last_seen": "2026-03-02T08:00:00+08:00", "first_seen": "2026-03-02T09:00:00+08:00"},
+            "invalid_input",
+            "last_seen",
+        ),
+        ({"subject": {"kind": "merchant", "ref": None}}, "invalid_input", "subject"),
+        ({"first_seen": "2026-03-02T09:00:00"}, "invalid_request", "first_seen"),
+        ({"confidence": 1.5}, "invalid_request", "confidence"),
+        ({"event_id": "evt with spaces"}, "invalid_request", "event_id"),
+        ({"operator_note": "hello"}, "invalid_request", "operator_note"),
+    ],
+    ids=[
+        "last-before-first",
+        "merchant-without-ref",
+        "naive-time",
+        "confidence-over-1",
+        "bad-event-id",
+        "unknown-field",
+    ],
+)
+def test_a_signed_but_malformed_event_is_refused_with_422(
+    client: TestClient, world: World, changes: dict[str, Any], code: str, named: str
+) -> None:
+    response = push(client, world.components, event_body(world, **changes))
+    assert named in assert_rejected(response, 422, code)["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_a_request_replayed_while_its_timestamp_is_still_fresh_is_rejected(
+    client: TestClient, world: World, clock: ManualClock
+) -> None:
+    window = world.components.settings.gateway_replay_window_s
+    content = encode(event_body(world))
+    stamped_ahead = int(clock.now().timestamp()) + window - 1  # a gateway clock running ahead, still accepted
+    headers = signed_headers(world.components, content, timestamp=stamped_ahead)
+    assert client.post(PATH, content=content, headers=headers).status_code == 201
+
+    clock.advance(dt.timedelta(seconds=window + 1))  # the timestamp is 2 s old now: well inside the window
+    replay = client.post(PATH, content=content, headers=headers)
+    assert_rejected(replay)
