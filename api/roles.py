@@ -1,4 +1,4 @@
-"""Who may do what: the role matrix, in one table. docs/roles.md shows it; tests/api/test_roles.py checks every
+"""Who may do what: the role matrix, in one table. docs/roles.md shows it; tests/integration/test_roles.py checks every
 cell of it against the running API."""
 
 from __future__ import annotations

@@ -330,6 +330,7 @@ class DetectionOut(Response):
     check_complete: bool | None
     check_accurate: bool | None
     case_id: int | None
+    certification_problems: list[str] | None = Field(description="as the camera stood at capture; empty: it counts")
     version: int
 
 
@@ -377,13 +378,19 @@ class NoPenaltyIn(StepIn):
     reason: Text
 
 
-class PenaltyNoticeIn(StepIn):
+class NoticeIn(StepIn):
+    method: DeliveryMethod = Field(description="how the notice was served; electronic needs the party's consent")
+    served_on: dt.date | None = Field(None, description="the day it reached the party (default: today)")
+
+
+class PenaltyNoticeIn(NoticeIn):
     proposed_fine_fen: Fen
 
 
 class StatementIn(StepIn):
     text: Text
     channel: Literal["online", "in_person", "written", "phone"] = "written"
+    received_on: dt.date | None = Field(None, description="the day it was received or posted (default: today)")
 
 
 class StatementAnswerIn(StepIn):
@@ -453,8 +460,11 @@ class CaseOut(WithPersonalData):
     party_merchant_id: int | None
     party_site_id: int | None
     party_e_delivery_consent: bool
+    violation_on: dt.date | None
     filed_on: dt.date | None
     decision_due: dt.date | None
+    rectification_served_on: dt.date | None
+    rectification_service_method: DeliveryMethod | None
     rectification_deadline: dt.date | None
     recheck_outcome: RecheckOutcome | None
     recheck_on: dt.date | None
@@ -463,6 +473,8 @@ class CaseOut(WithPersonalData):
     fine_band_min_fen: int | None
     fine_band_max_fen: int | None
     proposed_fine_fen: int | None
+    penalty_notice_served_on: dt.date | None
+    penalty_notice_service_method: DeliveryMethod | None
     fine_ceiling_fen: int | None
     statement_deadline: dt.date | None
     hearing_deadline: dt.date | None
@@ -511,3 +523,13 @@ class AmountDueOut(BaseModel):
     fine_fen: int
     surcharge_fen: int
     total_fen: int
+
+
+# ---- password change, gateway state -----------------------------------------------------------------------
+class PasswordChangeIn(Request):
+    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Annotated[str, Field(min_length=12, max_length=200, description="at least 12 characters")]
+
+
+class GatewayActiveIn(Request):
+    active: bool

@@ -65,6 +65,7 @@ CASES = 200
 OPERATOR = Actor("bench_operator", Role.OPERATOR)
 OFFICER = Actor("bench_officer", Role.OFFICER)
 LEGAL = Actor("bench_legal_reviewer", Role.LEGAL_REVIEWER)
+DIRECT = DeliveryMethod.DIRECT
 ALL_PASS = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=True)
 
 
@@ -434,7 +435,7 @@ def walk_cases(components: Components, clock: ManualClock, n: int) -> tuple[int,
 
     current = walk.opened(lambda: [cases.open_draft([ident], OFFICER) for ident in detection_ids])
     current = walk.stage(current, lambda c: cases.file(_id(c), OFFICER, c.version))
-    current = walk.stage(current, lambda c: cases.issue_rectification_notice(_id(c), OFFICER, c.version))
+    current = walk.stage(current, lambda c: cases.issue_rectification_notice(_id(c), OFFICER, c.version, DIRECT))
     _move_past(clock, max(c.rectification_deadline or clock.today() for c in current))
     current = walk.stage(
         current,
@@ -442,7 +443,7 @@ def walk_cases(components: Components, clock: ManualClock, n: int) -> tuple[int,
             _id(c), OFFICER, c.version, RecheckOutcome.PERSISTING, clock.today(), inspection_note="复查：仍在门外经营"
         ),
     )
-    current = walk.stage(current, lambda c: cases.issue_penalty_notice(_id(c), OFFICER, c.version, fine))
+    current = walk.stage(current, lambda c: cases.issue_penalty_notice(_id(c), OFFICER, c.version, fine, DIRECT))
     _move_past(clock, max(_rights_period_end(c) for c in current))
     current = walk.stage(current, lambda c: cases.request_legal_review(_id(c), OFFICER, c.version, fine))
     current = walk.stage(current, lambda c: cases.approve_legal_review(_id(c), LEGAL, c.version, "同意"))

@@ -265,7 +265,7 @@ class _DemoStory:
         # 跨门经营, persisting after the notice: the whole penalty path, paid and published.
         noodle = cases.open_draft([self.detection_ids["noodle-1"]], officer)
         noodle = self._step(cases.file, noodle, officer)
-        noodle = self._step(cases.issue_rectification_notice, noodle, officer)
+        noodle = self._step(cases.issue_rectification_notice, noodle, officer, DeliveryMethod.ELECTRONIC)
         self._advance_days(2)
         noodle = self._step(
             cases.record_recheck,
@@ -276,7 +276,7 @@ class _DemoStory:
             None,
             "复查时货架仍摆放在人行道上",
         )
-        noodle = self._step(cases.issue_penalty_notice, noodle, officer, 15000)
+        noodle = self._step(cases.issue_penalty_notice, noodle, officer, 15000, DeliveryMethod.ELECTRONIC)
         self._advance_days(1)
         noodle = self._step(
             cases.record_statement, noodle, officer, "店内空间狭小，已于次日收回货架，请求从轻处罚。", "online"
@@ -298,7 +298,7 @@ class _DemoStory:
         vendor = Party(PartyKind.INDIVIDUAL, "刘某某", _id_card(17), "13700137004", "浦东新区张杨路 1 号")
         stall = self._step(cases.confirm_party, stall, officer, vendor, "现场走访，经辨认确认摊主身份")
         stall = self._step(cases.file, stall, officer)
-        stall = self._step(cases.issue_rectification_notice, stall, officer)
+        stall = self._step(cases.issue_rectification_notice, stall, officer, DeliveryMethod.DIRECT)
         stall = self._step(
             cases.record_recheck,
             stall,
@@ -317,7 +317,7 @@ class _DemoStory:
         # Construction dust: notice issued, waiting for the re-check after the deadline.
         dust = cases.open_draft([self.detection_ids["dust-1"]], officer)
         dust = self._step(cases.file, dust, officer)
-        self._step(cases.issue_rectification_notice, dust, officer)
+        self._step(cases.issue_rectification_notice, dust, officer, DeliveryMethod.POSTAL)
         # 鲜果铺 stays a draft for the officer to file; the fruit detection is in it.
         cases.open_draft([self.detection_ids["fruit-1"]], officer)
         self._receive_fresh_detections()

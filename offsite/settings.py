@@ -96,6 +96,8 @@ class Settings(BaseSettings):
             weak.append("OFFSITE_ADMIN_PASSWORD")
         if len(self.gateway_master_key.get_secret_value()) < 32:
             weak.append("OFFSITE_GATEWAY_MASTER_KEY (shorter than 32 characters)")
+        if len(self.admin_password.get_secret_value()) < 12:
+            weak.append("OFFSITE_ADMIN_PASSWORD (shorter than 12 characters)")
         if weak:
             raise InsecureSettingsError(
                 f"refusing to start in {self.environment}: set {', '.join(sorted(set(weak)))} to a real secret"

@@ -1,6 +1,8 @@
 """Cases: open from confirmed detections, read, and drive through each lawful step.
 
 Every step takes the ``version`` the caller read; if the case changed meanwhile the step is refused with 409.
+Steps answer with the party's identity number and mobile masked; ``GET /cases/{id}`` shows them in full to
+roles that may read personal data, and logs the read (规定第十六条).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ CaseOut = schemas.CaseOut
 @router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
 def open_case(components: ComponentsDep, officer: CaseOfficer, body: schemas.OpenCaseIn) -> CaseOut:
     """A draft from confirmed detections of one subject at one place; the party comes from the registry link."""
-    return case_out(components.cases.open_draft(body.detection_ids, officer), unmasked=True)
+    return case_out(components.cases.open_draft(body.detection_ids, officer), unmasked=False)
 
 
 @router.get("", response_model=schemas.CasePageOut)
@@ -83,22 +85,30 @@ def amount_due(
 @router.post("/{case_id}/file", response_model=CaseOut)
 def file_case(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StepIn) -> CaseOut:
     """立案: gives the case its number and starts the 90-day decision period."""
-    return case_out(components.cases.file(case_id, officer, body.version), unmasked=True)
+    return case_out(components.cases.file(case_id, officer, body.version), unmasked=False)
 
 
 @router.post("/{case_id}/party", response_model=CaseOut)
 def confirm_party(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.PartyIn) -> CaseOut:
     """身份确认: record who the party is."""
     party = Party(**body.model_dump(exclude={"version", "reason"}))
-    return case_out(components.cases.confirm_party(case_id, officer, body.version, party, body.reason), unmasked=True)
+    return case_out(components.cases.confirm_party(case_id, officer, body.version, party, body.reason), unmasked=False)
+
+
+@router.post("/{case_id}/withdraw", response_model=CaseOut)
+def withdraw(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.ReasonIn) -> CaseOut:
+    """不予立案: close a draft that will not become a case, with the reason."""
+    return case_out(components.cases.withdraw(case_id, officer, body.version, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/rectification-notice", response_model=CaseOut)
 def rectification_notice(
-    components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StepIn
+    components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoticeIn
 ) -> CaseOut:
-    """责令改正: sets the rectification deadline and notifies the party."""
-    return case_out(components.cases.issue_rectification_notice(case_id, officer, body.version), unmasked=True)
+    """责令改正, recorded as served (method and day): the rectification period runs from service. The party is
+    also notified through the outbox when a mobile is known."""
+    case = components.cases.issue_rectification_notice(case_id, officer, body.version, body.method, body.served_on)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/recheck", response_model=CaseOut)
@@ -107,14 +117,14 @@ def recheck(components: ComponentsDep, officer: CaseOfficer, case_id: int, body:
     case = components.cases.record_recheck(
         case_id, officer, body.version, body.outcome, body.observed_on, body.detection_id, body.inspection_note
     )
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/no-penalty-decision", response_model=CaseOut)
 def no_penalty(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoPenaltyIn) -> CaseOut:
     """不予行政处罚决定."""
     case = components.cases.decide_no_penalty(case_id, officer, body.version, body.ground, body.reason)
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/penalty-notice", response_model=CaseOut)
@@ -122,15 +132,17 @@ def penalty_notice(
     components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.PenaltyNoticeIn
 ) -> CaseOut:
     """行政处罚事先告知: the proposed fine must lie in the discretion band for the party's prior violations."""
-    case = components.cases.issue_penalty_notice(case_id, officer, body.version, body.proposed_fine_fen)
-    return case_out(case, unmasked=True)
+    case = components.cases.issue_penalty_notice(
+        case_id, officer, body.version, body.proposed_fine_fen, body.method, body.served_on
+    )
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/statement", response_model=CaseOut)
 def statement(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StatementIn) -> CaseOut:
     """陈述申辩 received, before the statement deadline."""
-    case = components.cases.record_statement(case_id, officer, body.version, body.text, body.channel)
-    return case_out(case, unmasked=True)
+    case = components.cases.record_statement(case_id, officer, body.version, body.text, body.channel, body.received_on)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/statement-answer", response_model=CaseOut)
@@ -141,7 +153,7 @@ def statement_answer(
     case = components.cases.answer_statement(
         case_id, officer, body.version, body.adopted, body.reply, body.revised_fine_fen
     )
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/legal-review", response_model=CaseOut)
@@ -150,7 +162,7 @@ def request_legal_review(
 ) -> CaseOut:
     """Send the proposed decision to 法制审核."""
     case = components.cases.request_legal_review(case_id, officer, body.version, body.fine_fen)
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/legal-review/approve", response_model=CaseOut)
@@ -158,7 +170,7 @@ def approve_legal_review(
     components: ComponentsDep, reviewer: LegalReviewer, case_id: int, body: schemas.OpinionIn
 ) -> CaseOut:
     case = components.cases.approve_legal_review(case_id, reviewer, body.version, body.opinion)
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/legal-review/return", response_model=CaseOut)
@@ -166,36 +178,42 @@ def return_legal_review(
     components: ComponentsDep, reviewer: LegalReviewer, case_id: int, body: schemas.ReasonIn
 ) -> CaseOut:
     case = components.cases.return_legal_review(case_id, reviewer, body.version, body.reason)
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/penalty-decision", response_model=CaseOut)
 def penalty_decision(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.FineIn) -> CaseOut:
     """行政处罚决定."""
-    return case_out(components.cases.decide_penalty(case_id, officer, body.version, body.fine_fen), unmasked=True)
+    return case_out(components.cases.decide_penalty(case_id, officer, body.version, body.fine_fen), unmasked=False)
 
 
 @router.post("/{case_id}/delivery", response_model=CaseOut)
 def delivery(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.DeliveryIn) -> CaseOut:
     """送达 of the decision; electronic delivery only with the party's consent."""
     case = components.cases.record_delivery(case_id, officer, body.version, body.method, body.delivered_on)
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/payment", response_model=CaseOut)
 def payment(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.PaymentIn) -> CaseOut:
     """The amount must equal the fine plus any late surcharge on the day paid."""
     case = components.cases.record_payment(case_id, officer, body.version, body.amount_fen, body.paid_on)
-    return case_out(case, unmasked=True)
+    return case_out(case, unmasked=False)
+
+
+@router.post("/{case_id}/enforcement", response_model=CaseOut)
+def enforcement(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.ReasonIn) -> CaseOut:
+    """Unpaid after the payment deadline: apply to the people's court for enforcement (第七十二条)."""
+    return case_out(components.cases.refer_for_enforcement(case_id, officer, body.version, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/close", response_model=CaseOut)
 def close(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.CloseIn) -> CaseOut:
     """结案."""
-    return case_out(components.cases.close(case_id, officer, body.version, body.reason), unmasked=True)
+    return case_out(components.cases.close(case_id, officer, body.version, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/publication", response_model=CaseOut)
 def publication(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StepIn) -> CaseOut:
     """公示 of a penalty decision (due 7 working days after it)."""
-    return case_out(components.cases.publish(case_id, officer, body.version), unmasked=True)
+    return case_out(components.cases.publish(case_id, officer, body.version), unmasked=False)

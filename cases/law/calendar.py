@@ -6,6 +6,8 @@ Two counting rules from the law:
 - Other periods count calendar days; when the last day falls on a rest day, the period ends on the next
   working day (the general rule for periods in Chinese procedure law).
 
+A period of 0 days ("immediately") ends the same day, rest day or not.
+
 Years the calendar does not cover count only weekends as rest days, and the deadline says it is provisional.
 """
 
@@ -21,9 +23,6 @@ from cases.law.config import CalendarConfig, DayUnit, Period
 class Deadline:
     due: dt.date
     provisional: bool  # True when a year on the way is not in the calendar config
-
-    def is_overdue(self, today: dt.date) -> bool:
-        return today > self.due
 
 
 class WorkingCalendar:
@@ -64,17 +63,11 @@ class WorkingCalendar:
         return day
 
     def deadline(self, start: dt.date, period: Period) -> Deadline:
-        if period.unit is DayUnit.WORKING_DAYS:
+        if period.count == 0:
+            due = start  # "immediately" (立即改正): the same day, whatever day it is
+        elif period.unit is DayUnit.WORKING_DAYS:
             due = self.add_working_days(start, period.count)
         else:
             due = self.next_working_day_on_or_after(start + dt.timedelta(days=period.count))
         provisional = not all(self.covers(year) for year in range(start.year, due.year + 1))
         return Deadline(due=due, provisional=provisional)
-
-    def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days after ``start`` up to and including ``end``."""
-        count, day = 0, start
-        while day < end:
-            day += dt.timedelta(days=1)
-            count += self.is_working_day(day)
-        return count

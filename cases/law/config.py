@@ -47,6 +47,9 @@ class Violation(_Strict):
     fine_min_yuan: Yuan
     fine_max_yuan: Yuan
     listed_for_non_site: bool = Field(description="On the published 非现场执法事项清单 (规定第四条)")
+    first_offence_exempt: bool = Field(
+        description="On the 首违不罚 list: a first offence corrected in time is not penalised (第三十三条第一款)"
+    )
     rectification: Period = Field(description="Time given by the notice to correct (责令改正)")
     subject: SubjectType
 

@@ -7,6 +7,9 @@
         ─request legal review→ under_legal_review ─approve→ review_approved ─decide penalty→ decided
                                                   └─return→ review_returned ─(request again)
     decided ─delivery→ delivered ─payment→ paid ─close→ closed      (no-penalty: delivered ─close→ closed)
+                       delivered ─unpaid after the deadline→ enforcement_requested ─(payment)→ paid / ─close→ closed
+    draft ─withdraw (不予立案)→ closed;  review_returned ─new pre-penalty notice→ penalty_notice_issued
+    Notices count their periods from the day they are served on the party, by a recorded method.
 
 A penalty decision is also published (公示) within 7 working days of the decision; publication is recorded on
 the case beside the stages, because its period runs from the decision, not from closing.
@@ -49,8 +52,9 @@ class CaseStatus(StrEnum):
     REVIEW_RETURNED = "review_returned"
     DECIDED = "decided"  # 处罚决定 or 不予处罚决定
     DELIVERED = "delivered"  # 送达
+    ENFORCEMENT_REQUESTED = "enforcement_requested"  # unpaid after the deadline: 申请人民法院强制执行 (第七十二条)
     PAID = "paid"
-    CLOSED = "closed"  # 结案
+    CLOSED = "closed"  # 结案 (also: a draft withdrawn, 不予立案)
 
 
 S = CaseStatus
@@ -70,12 +74,13 @@ _BEFORE_DECISION = frozenset(
 AWAITING_DECISION = _BEFORE_DECISION | {S.UNDER_LEGAL_REVIEW, S.REVIEW_APPROVED}
 # Which stages each action may start from. Anything else is an IllegalTransition.
 ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
+    "withdraw": frozenset({S.DRAFT}),
     "file": frozenset({S.DRAFT}),
     "confirm_party": frozenset({S.DRAFT, S.FILED}),
     "issue_rectification_notice": frozenset({S.FILED}),
     "record_recheck": frozenset({S.NOTICE_ISSUED}),
-    "decide_no_penalty": _BEFORE_DECISION,
-    "issue_penalty_notice": frozenset({S.CORRECTED, S.PERSISTING}),
+    "decide_no_penalty": _BEFORE_DECISION | {S.REVIEW_APPROVED},
+    "issue_penalty_notice": frozenset({S.CORRECTED, S.PERSISTING, S.REVIEW_RETURNED}),
     "record_statement": frozenset({S.PENALTY_NOTICE_ISSUED}),
     "answer_statement": frozenset({S.STATEMENT_FILED}),
     "request_legal_review": frozenset({S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_RETURNED}),
@@ -83,9 +88,10 @@ ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
     "return_legal_review": frozenset({S.UNDER_LEGAL_REVIEW}),
     "decide_penalty": frozenset({S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_APPROVED}),
     "record_delivery": frozenset({S.DECIDED}),
-    "record_payment": frozenset({S.DELIVERED}),
-    "close": frozenset({S.DELIVERED, S.PAID}),
-    "publish": frozenset({S.DECIDED, S.DELIVERED, S.PAID, S.CLOSED}),
+    "refer_for_enforcement": frozenset({S.DELIVERED}),
+    "record_payment": frozenset({S.DELIVERED, S.ENFORCEMENT_REQUESTED}),
+    "close": frozenset({S.DELIVERED, S.PAID, S.ENFORCEMENT_REQUESTED}),
+    "publish": frozenset({S.DECIDED, S.DELIVERED, S.ENFORCEMENT_REQUESTED, S.PAID, S.CLOSED}),
 }
 
 
@@ -195,9 +201,12 @@ class Case:
     party_site_id: int | None = None
     party_e_delivery_consent: bool = False
     party_consent_document_ref: str | None = None
+    violation_on: dt.date | None = None  # the local day the violation was first seen: priors count before it
     # filing and the notice to correct
     filed_on: dt.date | None = None
     decision_due: dt.date | None = None
+    rectification_served_on: dt.date | None = None
+    rectification_service_method: DeliveryMethod | None = None
     rectification_deadline: dt.date | None = None
     recheck_outcome: RecheckOutcome | None = None
     recheck_on: dt.date | None = None
@@ -207,6 +216,8 @@ class Case:
     fine_band_min_fen: int | None = None
     fine_band_max_fen: int | None = None
     proposed_fine_fen: int | None = None
+    penalty_notice_served_on: dt.date | None = None
+    penalty_notice_service_method: DeliveryMethod | None = None
     fine_ceiling_fen: int | None = None  # the most the decision may say: never more after a defence
     statement_deadline: dt.date | None = None
     hearing_deadline: dt.date | None = None
@@ -280,9 +291,11 @@ class Case:
         subject_ref: str | None,
         detection_ids: list[int],
         party: Party | None,
+        violation_on: dt.date,
     ) -> Case:
         case = cls(
             violation_code=violation_code,
+            violation_on=violation_on,
             camera_id=camera_id,
             zone_id=zone_id,
             subject_kind=subject_kind,
@@ -301,6 +314,15 @@ class Case:
         )
         return case
 
+    def withdraw(self, act: Act, reason: str) -> None:
+        """不予立案: a draft that will not become a case (the vendor cannot be identified, the evidence does not
+        hold up). Its detections stay linked to it, as the record of why."""
+        before = self._require("withdraw")
+        if not reason.strip():
+            raise InvalidInput("withdrawing a draft needs a reason")
+        self.closed_on = act.today
+        self._record(act, "withdraw", before, CaseStatus.CLOSED, reason)
+
     def file(self, act: Act, law: Law, number: str) -> None:
         """立案: the 90-day period for the decision starts."""
         before = self._require("file")
@@ -313,29 +335,25 @@ class Case:
     def confirm_party(self, act: Act, party: Party, reason: str | None = None) -> None:
         """身份确认: record who the party is (a street vendor's identity, or a correction of the registry's)."""
         before = self._require("confirm_party")
+        previous = self.party
         self._set_party(party)
         self._record(
-            act,
-            "confirm_party",
-            before,
-            before,
-            reason,
-            {
-                "kind": party.kind.value,
-                "name": party.name,
-                "merchant_id": party.merchant_id,
-                "site_id": party.site_id,
-            },
+            act, "confirm_party", before, before, reason, {"party": _identity(party), "previous": _identity(previous)}
         )
 
-    def issue_rectification_notice(self, act: Act, law: Law) -> Deadline:
-        """责令改正: tell the party to correct by a deadline set by the violation's rectification period."""
+    def issue_rectification_notice(
+        self, act: Act, law: Law, method: DeliveryMethod, served_on: dt.date | None = None
+    ) -> Deadline:
+        """责令改正, recorded once served on the party: the rectification period runs from the day of service."""
         before = self._require("issue_rectification_notice")
         self._require_party()
-        deadline = law.deadline(act.today, law.violation(self.violation_code).rectification)
+        served = self._served(act, method, served_on)
+        deadline = law.deadline(served, law.violation(self.violation_code).rectification)
+        self.rectification_served_on, self.rectification_service_method = served, method
         self.rectification_deadline = deadline.due
         self._set_stage_deadline(StageDeadline.RECTIFICATION, deadline.due)
-        self._record(act, "issue_rectification_notice", before, CaseStatus.NOTICE_ISSUED, None, _due(deadline))
+        payload = {"method": method.value, "served_on": served.isoformat(), **_due(deadline)}
+        self._record(act, "issue_rectification_notice", before, CaseStatus.NOTICE_ISSUED, None, payload)
         return deadline
 
     def record_recheck(self, act: Act, outcome: RecheckOutcome, observed_on: dt.date, source: str) -> None:
@@ -372,7 +390,8 @@ class Case:
         before = self._require("decide_no_penalty")
         if not reason.strip():
             raise InvalidInput("a no-penalty decision needs its reasons")
-        if ground in (NoPenaltyGround.FIRST_OFFENCE, NoPenaltyGround.MINOR_CORRECTED) and before is not S.CORRECTED:
+        corrected = self.recheck_outcome is RecheckOutcome.CORRECTED
+        if ground in (NoPenaltyGround.FIRST_OFFENCE, NoPenaltyGround.MINOR_CORRECTED) and not corrected:
             raise IllegalTransition(f"no penalty on ground {ground.value} needs a re-check that found it corrected")
         if ground is NoPenaltyGround.FIRST_OFFENCE and prior_violations > 0:
             raise IllegalTransition(
@@ -389,28 +408,49 @@ class Case:
             {"ground": ground.value, "decision_overdue": overdue},
         )
 
-    def issue_penalty_notice(self, act: Act, law: Law, proposed_fine_fen: int, prior_violations: int) -> None:
+    def issue_penalty_notice(
+        self,
+        act: Act,
+        law: Law,
+        proposed_fine_fen: int,
+        prior_violations: int,
+        method: DeliveryMethod,
+        served_on: dt.date | None = None,
+    ) -> None:
         """行政处罚事先告知 (第四十四条): facts, basis, proposed fine and rights, with the statement deadline.
 
         The proposed fine must lie in the discretion band for the party's prior violations.
         """
         before = self._require("issue_penalty_notice")
         self._require_party()
-        if before is S.CORRECTED and prior_violations == 0:
-            raise IllegalTransition(
-                "corrected in time and no prior violation: this is decided without penalty (行政处罚法第三十三条, "
-                "规定第十五条); a corrected violation is penalised only when it repeats"
-            )
         violation = law.violation(self.violation_code)
+        corrected = self.recheck_outcome is RecheckOutcome.CORRECTED
+        if corrected and prior_violations == 0 and violation.first_offence_exempt:
+            raise IllegalTransition(
+                f"corrected in time, no prior violation, and {violation.name} is on the first-offence exemption list: "
+                "this is decided without penalty (行政处罚法第三十三条, 规定第十五条)"
+            )
+        if (
+            self.statement_text is not None
+            and self.fine_ceiling_fen is not None
+            and proposed_fine_fen > self.fine_ceiling_fen
+        ):
+            raise FineOutsideRange(
+                f"after the party's statement the fine may not rise above {_yuan(self.fine_ceiling_fen)} "
+                "(行政处罚法第四十五条)"
+            )
         band = law.fine_band(violation, prior_violations)
         if not band.allows(proposed_fine_fen):
             raise FineOutsideRange(
                 f"proposed fine {_yuan(proposed_fine_fen)} is outside the discretion band {band.tier} "
                 f"({_yuan(band.min_fen)}–{_yuan(band.max_fen)}) for {prior_violations} prior violation(s)"
             )
+        served = self._served(act, method, served_on)
         deadlines = law.config.deadlines
-        statement = law.deadline(act.today, deadlines.statement)
-        hearing = law.deadline(act.today, deadlines.hearing_request)
+        statement = law.deadline(served, deadlines.statement)
+        hearing = law.deadline(served, deadlines.hearing_request)
+        self.penalty_notice_served_on, self.penalty_notice_service_method = served, method
+        self.review_fine_fen = self.review_requested_by = self.legal_reviewer = None
         self.prior_violations = prior_violations
         self.fine_tier = band.tier
         self.fine_band_min_fen, self.fine_band_max_fen = band.min_fen, band.max_fen
@@ -426,6 +466,8 @@ class Case:
             None,
             {
                 "proposed_fine_fen": proposed_fine_fen,
+                "method": method.value,
+                "served_on": served.isoformat(),
                 "tier": band.tier,
                 "prior_violations": prior_violations,
                 "statement_deadline": statement.due.isoformat(),
@@ -433,17 +475,22 @@ class Case:
             },
         )
 
-    def record_statement(self, act: Act, text: str, channel: str) -> None:
-        """陈述申辩 received (by the party online, or written down by an officer)."""
+    def record_statement(self, act: Act, text: str, channel: str, received_on: dt.date | None = None) -> None:
+        """陈述申辩 received (online, in person, or by post: then the day it was sent, which counts)."""
         before = self._require("record_statement")
         assert self.statement_deadline is not None
+        assert self.penalty_notice_served_on is not None
+        received = received_on or act.today
         if not text.strip():
             raise InvalidInput("the statement is empty")
-        if act.today > self.statement_deadline:
+        if not self.penalty_notice_served_on <= received <= act.today:
+            raise InvalidInput(f"a statement received on {received} lies outside the notice's service and today")
+        if received > self.statement_deadline:
             raise DeadlinePassed(f"the statement period ended on {self.statement_deadline}")
         self.statement_text = text
         self._clear_stage_deadline()
-        self._record(act, "record_statement", before, CaseStatus.STATEMENT_FILED, None, {"channel": channel})
+        payload = {"channel": channel, "received_on": received.isoformat()}
+        self._record(act, "record_statement", before, CaseStatus.STATEMENT_FILED, None, payload)
 
     def answer_statement(self, act: Act, adopted: bool, reply: str, revised_fine_fen: int | None = None) -> None:
         """复核 of the statement: adopt it where it holds; the fine may never rise because of it (第四十五条)."""
@@ -581,11 +628,27 @@ class Case:
             {"amount_fen": amount_fen, "surcharge_fen": surcharge},
         )
 
+    def refer_for_enforcement(self, act: Act, reason: str) -> None:
+        """The fine is unpaid after its deadline: 加处罚款 runs on, and the bureau applies to the people's court
+        for enforcement (行政处罚法第七十二条, 行政强制法第五十三条). Payment can still be recorded later."""
+        before = self._require("refer_for_enforcement")
+        if self.decision_kind is not DecisionKind.PENALTY:
+            raise IllegalTransition("a no-penalty decision has nothing to enforce")
+        assert self.payment_due is not None
+        if act.today <= self.payment_due:
+            raise DeadlineNotReached(f"the party may pay until {self.payment_due}")
+        if not reason.strip():
+            raise InvalidInput("a referral for enforcement needs its reasons")
+        self._clear_stage_deadline()
+        self._record(act, "refer_for_enforcement", before, CaseStatus.ENFORCEMENT_REQUESTED, reason)
+
     def close(self, act: Act, reason: str | None = None) -> None:
-        """结案: a paid penalty, or a delivered no-penalty decision."""
+        """结案: a paid penalty, a delivered no-penalty decision, or an enforcement that has ended."""
         before = self._require("close")
         if before is S.DELIVERED and self.decision_kind is DecisionKind.PENALTY:
-            raise IllegalTransition("the fine is not paid yet; a penalty case closes after payment")
+            raise IllegalTransition("the fine is not paid yet; a penalty case closes after payment or enforcement")
+        if before is S.ENFORCEMENT_REQUESTED and not (reason or "").strip():
+            raise InvalidInput("closing an enforcement needs its outcome (执行完毕 or 终结执行)")
         self.closed_on = act.today
         self._clear_stage_deadline()
         self._record(act, "close", before, CaseStatus.CLOSED, reason)
@@ -625,6 +688,17 @@ class Case:
                 f"(allowed from: {', '.join(sorted(s.value for s in allowed))})"
             )
         return self.status
+
+    def _served(self, act: Act, method: DeliveryMethod, served_on: dt.date | None) -> dt.date:
+        """The day a notice reached the party: not before filing, not after today; electronically only with
+        the party's signed consent (规定第十三条)."""
+        served = served_on or act.today
+        assert self.filed_on is not None
+        if not self.filed_on <= served <= act.today:
+            raise InvalidInput(f"a notice served on {served} lies outside the filing ({self.filed_on}) and today")
+        if method is DeliveryMethod.ELECTRONIC and not self.party_e_delivery_consent:
+            raise ConsentRequired("electronic service needs the party's signed consent (规定第十三条)")
+        return served
 
     def _require_party(self) -> None:
         if self.party is None:
@@ -713,6 +787,19 @@ class Case:
                 payload=payload or {},
             )
         )
+
+
+def _identity(party: Party | None) -> dict[str, Any] | None:
+    if party is None:
+        return None
+    return {
+        "kind": party.kind.value,
+        "name": party.name,
+        "id_number": party.id_number,
+        "contact": party.contact,
+        "merchant_id": party.merchant_id,
+        "site_id": party.site_id,
+    }
 
 
 def _due(deadline: Deadline, name: str = "deadline") -> dict[str, Any]:

@@ -57,6 +57,8 @@ class Detection:
     check_complete: bool | None = None
     check_accurate: bool | None = None
     case_id: int | None = None
+    # why the camera's evidence would not count, as its certification stood at capture (empty: it counts)
+    certification_problems: list[str] | None = None
     id: int | None = None
     version: int = field(default=0, compare=False)
 

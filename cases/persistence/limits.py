@@ -19,6 +19,8 @@ def check_lengths(table: Table, values: Mapping[str, Any]) -> None:
     for name, value in values.items():
         if not isinstance(value, str) or name not in table.c:
             continue
+        if "\x00" in value:  # PostgreSQL refuses NUL in text; SQLite would store it
+            raise InvalidInput(f"{table.name}.{name} contains a NUL character")
         column_type = table.c[name].type
         limit = column_type.length if isinstance(column_type, String) else None
         if limit is not None and len(value) > limit:

@@ -42,6 +42,8 @@ class Service:
                 yield session
         except StaleDataError as exc:
             raise ConcurrentModification("the record was changed by someone else meanwhile; reload and retry") from exc
+        except OverflowError as exc:  # SQLite's driver cannot bind integers beyond 64 bits
+            raise InvalidInput("a number is out of range") from exc
         except DataError as exc:
             raise InvalidInput(f"a value does not fit its field: {_constraint(exc)}") from exc
         except IntegrityError as exc:

@@ -80,6 +80,7 @@ class CaseService(Service):
             zone = get_or_404(session, Zone, first.zone_id, "zone")
             case = Case.open_draft(
                 act,
+                violation_on=min(self.clock.local_date(d.first_seen) for d in found),
                 violation_code=first.violation_code,
                 camera_id=first.camera_id,
                 zone_id=first.zone_id,
@@ -102,7 +103,6 @@ class CaseService(Service):
                 f"{violation.name} ({violation.code}) is not on the published list of matters for non-site "
                 "enforcement (规定第四条); handle it on site"
             )
-        barred_before = self.law.limitation_start(act.today)
         for detection in found:
             if detection.status is not DetectionStatus.CONFIRMED:
                 raise ReviewRequired(
@@ -121,17 +121,33 @@ class CaseService(Service):
                 raise InvalidInput(
                     f"detection {detection.id} is of another violation, zone or subject than detection {first.id}"
                 )
-            captured_on = self.clock.local_date(detection.first_seen)
-            if captured_on < barred_before:
-                raise LawViolation(f"detection {detection.id} of {captured_on} is time-barred (行政处罚法第三十六条)")
-            camera = get_or_404(session, Camera, detection.camera_id, "camera")
-            problems = camera.certification_problems(captured_on)
-            if problems:
-                raise CameraNotCertified(
-                    f"camera {camera.device_id} cannot contribute evidence captured on {captured_on}: "
-                    + "; ".join(problems)
-                )
+            self._check_not_time_barred(detection)
+            self._check_certified_at_capture(session, detection)
         return first
+
+    def _check_not_time_barred(self, detection: Detection) -> None:
+        """第三十六条: not discovered within two years of the day the violation ended."""
+        ended_on = self.clock.local_date(detection.last_seen)
+        discovered_on = self.clock.local_date(detection.received_at)
+        if ended_on < self.law.limitation_start(discovered_on):
+            raise LawViolation(
+                f"detection {detection.id}: the violation ended {ended_on} and was discovered {discovered_on}, "
+                "more than the limitation period later (行政处罚法第三十六条)"
+            )
+
+    def _check_certified_at_capture(self, session: Session, detection: Detection) -> None:
+        """第四十一条: the camera's certification as it stood when the evidence was captured, recorded at intake;
+        a later review or maintenance neither cures nor spoils it."""
+        camera = get_or_404(session, Camera, detection.camera_id, "camera")
+        captured_on = self.clock.local_date(detection.first_seen)
+        problems = detection.certification_problems
+        if problems is None:  # no snapshot recorded at intake: judge by the camera's record now
+            problems = camera.certification_problems(captured_on)
+        if problems:
+            raise CameraNotCertified(
+                f"camera {camera.device_id} cannot contribute evidence captured on {captured_on}: "
+                + "; ".join(problems)
+            )
 
     @staticmethod
     def _party_from_registry(session: Session, zone: Zone) -> Party | None:
@@ -178,9 +194,14 @@ class CaseService(Service):
     def confirm_party(self, case_id: int, officer: Actor, version: int, party: Party, reason: str | None) -> Case:
         return self._step(case_id, officer, version, lambda case, act, _s: case.confirm_party(act, party, reason))
 
-    def issue_rectification_notice(self, case_id: int, officer: Actor, version: int) -> Case:
+    def withdraw(self, case_id: int, officer: Actor, version: int, reason: str) -> Case:
+        return self._step(case_id, officer, version, lambda case, act, _s: case.withdraw(act, reason))
+
+    def issue_rectification_notice(
+        self, case_id: int, officer: Actor, version: int, method: DeliveryMethod, served_on: dt.date | None = None
+    ) -> Case:
         def step(case: Case, act: Act, session: Session) -> None:
-            deadline = case.issue_rectification_notice(act, self.law)
+            deadline = case.issue_rectification_notice(act, self.law, method, served_on)
             violation = self.law.violation(case.violation_code)
             self._notify(
                 session,
@@ -212,6 +233,7 @@ class CaseService(Service):
             if detection_id is not None:
                 detection = get_or_404(session, Detection, detection_id, "detection")
                 self._check_recheck_detection(case, detection, outcome)
+                self._check_certified_at_capture(session, detection)
                 observed = self.clock.local_date(detection.last_seen)
                 source = f"detection:{detection_id}"
                 detection.case_id = case.id
@@ -248,17 +270,26 @@ class CaseService(Service):
 
         return self._step(case_id, officer, version, step)
 
-    def issue_penalty_notice(self, case_id: int, officer: Actor, version: int, proposed_fine_fen: int) -> Case:
+    def issue_penalty_notice(
+        self,
+        case_id: int,
+        officer: Actor,
+        version: int,
+        proposed_fine_fen: int,
+        method: DeliveryMethod,
+        served_on: dt.date | None = None,
+    ) -> Case:
         def step(case: Case, act: Act, session: Session) -> None:
             priors = self.prior_violations(session, case, act.today)
-            case.issue_penalty_notice(act, self.law, proposed_fine_fen, priors)
+            case.issue_penalty_notice(act, self.law, proposed_fine_fen, priors, method, served_on)
             violation = self.law.violation(case.violation_code)
+            found = "经复查未改正" if case.recheck_outcome is RecheckOutcome.PERSISTING else "虽已改正，但属再次违法"
             self._notify(
                 session,
                 case,
                 act,
                 "penalty_notice",
-                f"【城管执法】{case.party_name}：您的{violation.name}行为经复查未改正，拟依据{violation.penalty_basis}"
+                f"【城管执法】{case.party_name}：您的{violation.name}行为{found}，拟依据{violation.penalty_basis}"
                 f"处罚款{proposed_fine_fen / 100:.2f}元。您有权于{case.statement_deadline:%Y年%m月%d日}前陈述、申辩"
                 + (f"，于{case.hearing_deadline:%Y年%m月%d日}前要求听证" if case.hearing_deadline else "")
                 + f"。案号{case.number}。",
@@ -266,8 +297,12 @@ class CaseService(Service):
 
         return self._step(case_id, officer, version, step)
 
-    def record_statement(self, case_id: int, actor: Actor, version: int, text: str, channel: str) -> Case:
-        return self._step(case_id, actor, version, lambda case, act, _s: case.record_statement(act, text, channel))
+    def record_statement(
+        self, case_id: int, actor: Actor, version: int, text: str, channel: str, received_on: dt.date | None = None
+    ) -> Case:
+        return self._step(
+            case_id, actor, version, lambda case, act, _s: case.record_statement(act, text, channel, received_on)
+        )
 
     def answer_statement(
         self,
@@ -309,12 +344,21 @@ class CaseService(Service):
     def record_delivery(
         self, case_id: int, officer: Actor, version: int, method: DeliveryMethod, delivered_on: dt.date
     ) -> Case:
-        return self._step(
-            case_id,
-            officer,
-            version,
-            lambda case, act, _s: case.record_delivery(act, self.law, method, delivered_on),
-        )
+        def step(case: Case, act: Act, session: Session) -> None:
+            self._refresh_consent(session, case)
+            case.record_delivery(act, self.law, method, delivered_on)
+
+        return self._step(case_id, officer, version, step)
+
+    @staticmethod
+    def _refresh_consent(session: Session, case: Case) -> None:
+        """A shop's e-delivery consent is read from the registry at delivery, not from the draft's snapshot: it
+        may have been given, or revoked, since."""
+        if case.party_merchant_id is None:
+            return
+        merchant = get_or_404(session, Merchant, case.party_merchant_id, "merchant")
+        case.party_e_delivery_consent = merchant.e_delivery_consent
+        case.party_consent_document_ref = merchant.consent_document_ref
 
     def record_payment(self, case_id: int, officer: Actor, version: int, amount_fen: int, paid_on: dt.date) -> Case:
         return self._step(
@@ -323,6 +367,9 @@ class CaseService(Service):
             version,
             lambda case, act, _s: case.record_payment(act, self.law, amount_fen, paid_on),
         )
+
+    def refer_for_enforcement(self, case_id: int, officer: Actor, version: int, reason: str) -> Case:
+        return self._step(case_id, officer, version, lambda case, act, _s: case.refer_for_enforcement(act, reason))
 
     def close(self, case_id: int, officer: Actor, version: int, reason: str | None) -> Case:
         return self._step(case_id, officer, version, lambda case, act, _s: case.close(act, reason))
@@ -412,14 +459,17 @@ class CaseService(Service):
         return sorted(items, key=lambda item: (item.due, item.case_id))
 
     def prior_violations(self, session: Session, case: Case, today: dt.date) -> int:
-        """Decided violations of the same type by the same party within the look-back period (裁量基准)."""
+        """Violations of the same type by the same party, decided in the look-back period before this violation
+        was committed (裁量基准): what was decided after it is not a prior."""
         if case.party_id_number is None:
             return 0
-        since = today - dt.timedelta(days=self.law.config.discretion.prior_lookback_days)
+        reference = case.violation_on or today
+        since = reference - dt.timedelta(days=self.law.config.discretion.prior_lookback_days)
         query = select(func.count()).where(
             C.party_id_number == case.party_id_number,
             C.violation_code == case.violation_code,
             C.decided_on >= since,
+            C.decided_on <= reference,
             C.id != case.id,
             or_(
                 C.decision_kind == DecisionKind.PENALTY,

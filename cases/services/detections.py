@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, tuple_
 
-from cases.errors import AlreadyExists, InvalidInput, NotFound
+from cases.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Zone
 from cases.persistence import tables
@@ -17,6 +17,7 @@ from cases.services.registry import RegistryService
 from vision.events import ViolationEvent
 
 D = tables.detections.c
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)  # a camera's clock may run this far ahead of ours
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,11 @@ class DetectionService(Service):
     def intake(self, event: ViolationEvent, registry: RegistryService) -> tuple[Detection, bool]:
         """Store a violation event as a detection pending review. Returns (detection, created); the same event
         arriving again returns the stored detection and changes nothing."""
+        if event.first_seen > self.clock.now() + CLOCK_TOLERANCE:
+            raise InvalidInput(f"first_seen {event.first_seen.isoformat()} is in the future: check the sender's clock")
         existing = self._by_event_id(event.event_id)
         if existing is not None:
-            return existing, False
+            return self._same_occurrence(existing, event, registry), False
         self.law.violation(event.violation_code)  # unknown violation types are refused
         try:
             with self.transaction() as session:
@@ -81,6 +84,7 @@ class DetectionService(Service):
                     evidence_package_id=event.evidence_package_id,
                     confidence=event.confidence,
                     received_at=self.clock.now(),
+                    certification_problems=camera.certification_problems(self.clock.local_date(event.first_seen)),
                 )
                 session.add(detection)
                 session.flush()
@@ -90,7 +94,20 @@ class DetectionService(Service):
             return detection, True
         stored = self._by_event_id(event.event_id)
         assert stored is not None
-        return stored, False
+        return self._same_occurrence(stored, event, registry), False
+
+    def _same_occurrence(self, stored: Detection, event: ViolationEvent, registry: RegistryService) -> Detection:
+        """An event id seen before is a re-send only if it describes the same occurrence; anything else reusing
+        the id is refused, never answered with another camera's detection."""
+        camera = registry.find_camera(event.camera_id)
+        same = (
+            stored.camera_id == camera.id
+            and stored.violation_code == event.violation_code
+            and stored.first_seen == event.first_seen
+        )
+        if not same:
+            raise Conflict(f"event id {event.event_id!r} was already used for a different occurrence")
+        return stored
 
     def _by_event_id(self, event_id: str) -> Detection | None:
         with self.transaction() as session:

@@ -349,10 +349,10 @@ def test_a_case_cannot_be_opened_from_the_same_detection_twice_in_one_request(
 @pytest.mark.parametrize(
     ("role", "step", "body"),
     [
-        (Role.OFFICER, "rectification-notice", {}),
+        (Role.OFFICER, "rectification-notice", {"method": "direct"}),
         (Role.OFFICER, "recheck", {"outcome": "corrected", "observed_on": "2026-03-02", "inspection_note": "已改正"}),
         (Role.OFFICER, "no-penalty-decision", {"ground": "first_offence", "reason": "首违"}),
-        (Role.OFFICER, "penalty-notice", {"proposed_fine_fen": 10000}),
+        (Role.OFFICER, "penalty-notice", {"proposed_fine_fen": 10000, "method": "direct"}),
         (Role.OFFICER, "statement", {"text": "我已改正"}),
         (Role.OFFICER, "statement-answer", {"adopted": True, "reply": "采纳"}),
         (Role.OFFICER, "legal-review", {"fine_fen": 10000}),
@@ -398,7 +398,9 @@ def test_a_step_based_on_a_stale_version_is_a_version_conflict(
     before, rows = case_state(world.components, draft.id), counts(world.components)
 
     response = client.post(
-        f"/api/v1/cases/{draft.id}/rectification-notice", json={"version": read["version"]}, headers=officer
+        f"/api/v1/cases/{draft.id}/rectification-notice",
+        json={"version": read["version"], "method": "direct"},
+        headers=officer,
     )
     problem = refused(response, 409, "version_conflict")
     assert f"version {read['version']}" in problem["detail"]
@@ -601,7 +603,9 @@ def test_a_detection_is_reviewed_once_and_a_second_review_is_refused(
 def _persisting_cross_door_case(client: TestClient, world: World, officer: dict[str, str], clock: ManualClock) -> int:
     case = world.draft("cross_door")
     _step(client, officer, case.id, "file")
-    _step(client, officer, case.id, "rectification-notice")  # cross-door: correct within 1 calendar day
+    _step(
+        client, officer, case.id, "rectification-notice", method="direct"
+    )  # cross-door: correct within 1 calendar day
     clock.advance(dt.timedelta(days=2))
     today = clock.today().isoformat()
     _step(client, officer, case.id, "recheck", outcome="persisting", observed_on=today, inspection_note="货架仍在")
@@ -622,7 +626,7 @@ def test_a_proposed_fine_outside_the_range_is_refused(
     version = before[1]
     response = client.post(
         f"/api/v1/cases/{case_id}/penalty-notice",
-        json={"version": version, "proposed_fine_fen": fine_fen},
+        json={"version": version, "proposed_fine_fen": fine_fen, "method": "direct"},
         headers=officer,
     )
     problem = refused(response, 422, "fine_outside_range")
@@ -640,7 +644,7 @@ def test_electronic_delivery_without_the_partys_consent_is_refused(
     today = world.components.clock.today().isoformat()
     for path, body in [
         ("file", {}),
-        ("rectification-notice", {}),
+        ("rectification-notice", {"method": "direct"}),
         ("recheck", {"outcome": "corrected", "observed_on": today, "inspection_note": "已收回"}),
         ("no-penalty-decision", {"ground": "first_offence", "reason": "初次违法并及时改正"}),
     ]:

@@ -51,7 +51,7 @@ def test_a_persisting_cross_door_violation_goes_from_detection_to_paid_published
     case = _step(client, officer, case, "file")
     assert case["number"].endswith(f"{case['id']:06d}号")
     assert case["decision_due"] == "2026-06-01"  # 90 days end on Sunday 05-31: the next working day
-    case = _step(client, officer, case, "rectification-notice")
+    case = _step(client, officer, case, "rectification-notice", method="direct")
     assert case["rectification_deadline"] == "2026-03-03"  # cross-door: 1 calendar day
 
     clock.advance(dt.timedelta(days=2))
@@ -59,7 +59,7 @@ def test_a_persisting_cross_door_violation_goes_from_detection_to_paid_published
         client, officer, case, "recheck", outcome="persisting", observed_on="2026-03-04", inspection_note="货架仍在"
     )
     assert case["status"] == "persisting"
-    case = _step(client, officer, case, "penalty-notice", proposed_fine_fen=15000)
+    case = _step(client, officer, case, "penalty-notice", method="direct", proposed_fine_fen=15000)
     assert (case["fine_tier"], case["statement_deadline"]) == ("首次", "2026-03-09")
     case = _step(client, officer, case, "statement", text="已经改正，请求从轻。", channel="online")
     case = _step(client, officer, case, "statement-answer", adopted=True, reply="采纳", revised_fine_fen=10000)
@@ -111,14 +111,16 @@ def test_an_unknown_vendor_gets_no_notice_until_an_officer_confirms_who_it_is(
     case = _step(client, officer, case, "file")
 
     refused = client.post(
-        f"/api/v1/cases/{case['id']}/rectification-notice", json={"version": case["version"]}, headers=officer
+        f"/api/v1/cases/{case['id']}/rectification-notice",
+        json={"version": case["version"], "method": "direct"},
+        headers=officer,
     )
     assert refused.status_code == 422
     assert problem_of(refused)["code"] == "party_not_confirmed"
 
     party = {"kind": "individual", "name": "刘某某", "id_number": id_card(7), "contact": "13700137000"}
     case = _step(client, officer, case, "party", **party, reason="现场核实")
-    case = _step(client, officer, case, "rectification-notice")
+    case = _step(client, officer, case, "rectification-notice", method="direct")
     assert case["status"] == "notice_issued"
     assert case["rectification_deadline"] == "2026-03-02"  # a stall must be removed at once
 
@@ -130,7 +132,7 @@ def test_a_corrected_first_offence_is_not_penalised(client: TestClient, world: W
     ).json()
     for path, body in [
         ("file", {}),
-        ("rectification-notice", {}),
+        ("rectification-notice", {"method": "direct"}),
         ("recheck", {"outcome": "corrected", "observed_on": "2026-03-02", "inspection_note": "已收回"}),
         ("no-penalty-decision", {"ground": "first_offence", "reason": "初次违法并及时改正"}),
         ("delivery", {"method": "direct", "delivered_on": "2026-03-02"}),
@@ -150,7 +152,7 @@ def test_a_second_offence_within_a_year_is_no_first_offence_and_lands_in_a_highe
             "/api/v1/cases", json={"detection_ids": [world.detection("cross_door").id]}, headers=officer
         ).json()
         case = _step(client, officer, case, "file")
-        case = _step(client, officer, case, "rectification-notice")
+        case = _step(client, officer, case, "rectification-notice", method="direct")
         today = world.components.clock.today().isoformat()
         return _step(client, officer, case, "recheck", outcome="corrected", observed_on=today, inspection_note="已改正")
 
@@ -167,11 +169,11 @@ def test_a_second_offence_within_a_year_is_no_first_offence_and_lands_in_a_highe
     assert "prior violation" in problem_of(refused)["detail"]
     below_band = client.post(
         f"/api/v1/cases/{second['id']}/penalty-notice",
-        json={"version": second["version"], "proposed_fine_fen": 10000},
+        json={"version": second["version"], "proposed_fine_fen": 10000, "method": "direct"},
         headers=officer,
     )
     assert problem_of(below_band)["code"] == "fine_outside_range"
-    noticed = _step(client, officer, second, "penalty-notice", proposed_fine_fen=25000)
+    noticed = _step(client, officer, second, "penalty-notice", method="direct", proposed_fine_fen=25000)
     assert (noticed["prior_violations"], noticed["fine_tier"]) == (1, "再次")
 
 
@@ -184,14 +186,14 @@ def test_a_legal_reviewer_may_not_review_a_case_they_requested(
     ).json()
     for path, body in [
         ("file", {}),
-        ("rectification-notice", {}),
+        ("rectification-notice", {"method": "direct"}),
     ]:
         case = _step(client, officer, case, path, **body)
     clock.advance(dt.timedelta(days=2))
     case = _step(
         client, officer, case, "recheck", outcome="persisting", observed_on="2026-03-04", inspection_note="仍在"
     )
-    case = _step(client, officer, case, "penalty-notice", proposed_fine_fen=10000)
+    case = _step(client, officer, case, "penalty-notice", method="direct", proposed_fine_fen=10000)
     clock.advance(dt.timedelta(days=7))
     case = _step(client, officer, case, "legal-review", fine_fen=10000)
     # The officer's colleague in the legal-review role is someone else; the officer's own account holds no
@@ -237,7 +239,9 @@ def test_the_deadline_view_lists_what_is_due_soon_and_what_is_overdue(
     officer = staff.headers(Role.OFFICER)
     case = client.post("/api/v1/cases", json={"detection_ids": [world.detection("dust").id]}, headers=officer).json()
     case = _step(client, officer, case, "file")
-    case = _step(client, officer, case, "rectification-notice")  # dust: 3 working days → Thursday 2026-03-05
+    case = _step(
+        client, officer, case, "rectification-notice", method="direct"
+    )  # dust: 3 working days → Thursday 2026-03-05
     soon = client.get("/api/v1/cases/deadlines?within_days=3", headers=officer).json()
     assert [(d["deadline"], d["due"], d["overdue"]) for d in soon] == [("rectification", "2026-03-05", False)]
     clock.advance(dt.timedelta(days=4))
@@ -253,12 +257,12 @@ def test_a_closed_penalty_case_not_yet_published_stays_on_the_deadline_view(
         "/api/v1/cases", json={"detection_ids": [world.detection("cross_door").id]}, headers=officer
     ).json()
     case = _step(client, officer, case, "file")
-    case = _step(client, officer, case, "rectification-notice")
+    case = _step(client, officer, case, "rectification-notice", method="direct")
     clock.advance(dt.timedelta(days=2))
     case = _step(
         client, officer, case, "recheck", outcome="persisting", observed_on="2026-03-04", inspection_note="仍在"
     )
-    case = _step(client, officer, case, "penalty-notice", proposed_fine_fen=10000)
+    case = _step(client, officer, case, "penalty-notice", method="direct", proposed_fine_fen=10000)
     clock.advance(dt.timedelta(days=6))  # 2026-03-10, the statement period over
     case = _step(client, officer, case, "legal-review", fine_fen=10000)
     case = _step(client, legal, case, "legal-review/approve", opinion="同意")

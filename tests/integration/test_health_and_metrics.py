@@ -33,7 +33,9 @@ def test_metrics_count_requests_by_route_and_show_the_work_waiting(
     case = world.draft("dust")
     client.post(f"/api/v1/cases/{case.id}/file", json={"version": case.version}, headers=officer)
     notice = client.post(
-        f"/api/v1/cases/{case.id}/rectification-notice", json={"version": case.version + 1}, headers=officer
+        f"/api/v1/cases/{case.id}/rectification-notice",
+        json={"version": case.version + 1, "method": "direct"},
+        headers=officer,
     )
     assert notice.status_code == 200
     client.get("/api/v1/cases/999", headers=officer)

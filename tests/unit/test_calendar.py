@@ -103,16 +103,12 @@ def test_calendar_day_periods_end_on_the_next_working_day_when_they_end_on_a_res
 
 
 @pytest.mark.parametrize(
-    ("start", "due"),
-    [
-        (D(2026, 3, 4), D(2026, 3, 4)),  # a working day: today
-        (D(2026, 3, 7), D(2026, 3, 9)),  # a Saturday: the Monday
-        (D(2026, 10, 3), D(2026, 10, 8)),  # in 国庆: the first working day after it
-        (D(2026, 10, 10), D(2026, 10, 10)),  # a make-up Saturday: today
-    ],
+    "start",
+    [D(2026, 3, 4), D(2026, 3, 7), D(2026, 10, 3), D(2026, 10, 10)],  # a weekday, a Saturday, 国庆, a make-up Saturday
 )
-def test_a_zero_day_period_ends_today_or_on_the_next_working_day(law: Law, start: dt.date, due: dt.date) -> None:
-    assert law.deadline(start, calendar(0)) == Deadline(due=due, provisional=False)
+def test_an_immediate_period_ends_the_same_day_even_on_a_rest_day(law: Law, start: dt.date) -> None:
+    """立即改正 is not a party's filing period: the rest-day extension does not stretch it."""
+    assert law.deadline(start, calendar(0)) == Deadline(due=start, provisional=False)
 
 
 def test_a_zero_working_day_period_ends_on_its_start_day(law: Law) -> None:
@@ -160,29 +156,6 @@ def test_a_deadline_inside_the_calendar_is_final(law: Law, start: dt.date, perio
 def test_the_shipped_periods_count_as_the_law_says(law: Law, name: str, start: dt.date, due: dt.date) -> None:
     period = getattr(law.config.deadlines, name)
     assert law.deadline(start, period).due == due
-
-
-@pytest.mark.parametrize(
-    ("today", "overdue"),
-    [(D(2026, 3, 18), False), (D(2026, 3, 19), False), (D(2026, 3, 20), True)],
-)
-def test_a_deadline_is_overdue_only_after_its_day(today: dt.date, overdue: bool) -> None:
-    assert Deadline(due=D(2026, 3, 19), provisional=False).is_overdue(today) is overdue
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "count"),
-    [
-        (D(2026, 3, 4), D(2026, 3, 4), 0),
-        (D(2026, 3, 4), D(2026, 3, 13), 7),
-        (D(2026, 9, 30), D(2026, 10, 15), 7),
-        (D(2026, 2, 13), D(2026, 2, 24), 2),  # Saturday 02-14 and 02-24
-    ],
-)
-def test_working_days_between_counts_after_the_start_up_to_the_end(
-    law: Law, start: dt.date, end: dt.date, count: int
-) -> None:
-    assert law.calendar.working_days_between(start, end) == count
 
 
 @pytest.mark.parametrize(("year", "covered"), [(2025, False), (2026, True), (2027, False)])

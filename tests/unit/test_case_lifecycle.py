@@ -51,6 +51,7 @@ from tests.unit.helpers import (
 
 D = dt.date
 S = CaseStatus
+DIRECT = DeliveryMethod.DIRECT
 FILED_ON = D(2026, 3, 2)
 DECISION_DUE = D(2026, 6, 1)
 NOTICE_DAY = D(2026, 3, 4)
@@ -74,6 +75,7 @@ def draft(code: str = "cross_door", party: Party | None = None) -> Case:
         subject_ref="SHOP-0007",
         detection_ids=[11, 12],
         party=party,
+        violation_on=FILED_ON,
     )
 
 
@@ -85,7 +87,7 @@ def filed(law: Law, code: str = "cross_door", party: Party | None = None) -> Cas
 
 def notice_issued(law: Law, code: str = "cross_door", party: Party | None = None) -> Case:
     case = filed(law, code, party)
-    case.issue_rectification_notice(officer(FILED_ON), law)
+    case.issue_rectification_notice(officer(FILED_ON), law, DIRECT)
     return case
 
 
@@ -111,7 +113,7 @@ def penalty_noticed(
 ) -> Case:
     case = persisting(law, code, party)
     assert case.recheck_on is not None
-    case.issue_penalty_notice(officer(case.recheck_on), law, fine, priors)
+    case.issue_penalty_notice(officer(case.recheck_on), law, fine, priors, DIRECT)
     return case
 
 
@@ -280,7 +282,10 @@ def test_the_penalty_path_leaves_the_case_record_complete(law: Law, field: str, 
     [
         ("open_draft", {"detection_ids": [11, 12], "party_from_registry": True}),
         ("file", {"number": "沪城管非现〔2026〕0001号", "decision_due": "2026-06-01", "decision_provisional": False}),
-        ("issue_rectification_notice", {"deadline_due": "2026-03-03", "deadline_provisional": False}),
+        (
+            "issue_rectification_notice",
+            {"method": "direct", "served_on": "2026-03-02", "deadline_due": "2026-03-03", "deadline_provisional": False},
+        ),
         ("decide_penalty", {"fine_fen": FINE, "decision_overdue": False}),
         ("record_payment", {"amount_fen": FINE, "surcharge_fen": 0}),
         ("publish", {"late": False}),
@@ -374,14 +379,14 @@ def test_a_no_penalty_decision_needs_its_reasons(law: Law) -> None:
 
 def test_a_corrected_first_offence_may_not_be_penalised(law: Law) -> None:
     case = corrected(law)
-    with pytest.raises(IllegalTransition, match="corrected in time and no prior violation"):
-        case.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0)
+    with pytest.raises(IllegalTransition, match="on the first-offence exemption list"):
+        case.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0, DIRECT)
     assert case.status is S.CORRECTED
 
 
 def test_a_corrected_repeat_violation_may_be_penalised(law: Law) -> None:
     case = corrected(law)
-    case.issue_penalty_notice(officer(NOTICE_DAY), law, 20_000, 1)
+    case.issue_penalty_notice(officer(NOTICE_DAY), law, 20_000, 1, DIRECT)
     assert case.status is S.PENALTY_NOTICE_ISSUED
 
 
@@ -398,12 +403,13 @@ def test_the_transition_table_is_the_one_the_law_orders() -> None:
         S.REVIEW_RETURNED,
     }
     expected = {
+        "withdraw": {S.DRAFT},  # 不予立案
         "file": {S.DRAFT},
         "confirm_party": {S.DRAFT, S.FILED},
         "issue_rectification_notice": {S.FILED},
         "record_recheck": {S.NOTICE_ISSUED},
-        "decide_no_penalty": before_decision,
-        "issue_penalty_notice": {S.CORRECTED, S.PERSISTING},
+        "decide_no_penalty": before_decision | {S.REVIEW_APPROVED},  # new facts after the review
+        "issue_penalty_notice": {S.CORRECTED, S.PERSISTING, S.REVIEW_RETURNED},  # a new notice after a return
         "record_statement": {S.PENALTY_NOTICE_ISSUED},
         "answer_statement": {S.STATEMENT_FILED},
         "request_legal_review": {S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_RETURNED},
@@ -411,22 +417,24 @@ def test_the_transition_table_is_the_one_the_law_orders() -> None:
         "return_legal_review": {S.UNDER_LEGAL_REVIEW},
         "decide_penalty": {S.PENALTY_NOTICE_ISSUED, S.STATEMENT_ANSWERED, S.REVIEW_APPROVED},
         "record_delivery": {S.DECIDED},
-        "record_payment": {S.DELIVERED},
-        "close": {S.DELIVERED, S.PAID},
-        "publish": {S.DECIDED, S.DELIVERED, S.PAID, S.CLOSED},
+        "refer_for_enforcement": {S.DELIVERED},  # unpaid after the deadline (第七十二条)
+        "record_payment": {S.DELIVERED, S.ENFORCEMENT_REQUESTED},
+        "close": {S.DELIVERED, S.PAID, S.ENFORCEMENT_REQUESTED},
+        "publish": {S.DECIDED, S.DELIVERED, S.ENFORCEMENT_REQUESTED, S.PAID, S.CLOSED},
     }
     assert expected == ALLOWED_FROM
 
 
 ACTIONS: dict[str, Callable[[Case, Law], object]] = {
+    "withdraw": lambda c, law: c.withdraw(officer(NOTICE_DAY), "无法确认当事人"),
     "file": lambda c, law: c.file(officer(NOTICE_DAY), law, "X-1"),
     "confirm_party": lambda c, law: c.confirm_party(officer(NOTICE_DAY), vendor()),
-    "issue_rectification_notice": lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law),
+    "issue_rectification_notice": lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law, DIRECT),
     "record_recheck": lambda c, law: c.record_recheck(officer(NOTICE_DAY), RecheckOutcome.CORRECTED, NOTICE_DAY, "x"),
     "decide_no_penalty": lambda c, law: c.decide_no_penalty(
         officer(NOTICE_DAY), law, NoPenaltyGround.NOT_ESTABLISHED, "理由", 0
     ),
-    "issue_penalty_notice": lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0),
+    "issue_penalty_notice": lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0, DIRECT),
     "record_statement": lambda c, law: c.record_statement(officer(NOTICE_DAY), "申辩", "online"),
     "answer_statement": lambda c, law: c.answer_statement(officer(NOTICE_DAY), True, "采纳"),
     "request_legal_review": lambda c, law: c.request_legal_review(officer(NOTICE_DAY), law, FINE),
@@ -435,6 +443,7 @@ ACTIONS: dict[str, Callable[[Case, Law], object]] = {
     "decide_penalty": lambda c, law: c.decide_penalty(officer(NOTICE_DAY), law, FINE),
     "record_delivery": lambda c, law: c.record_delivery(officer(NOTICE_DAY), law, DeliveryMethod.DIRECT, NOTICE_DAY),
     "record_payment": lambda c, law: c.record_payment(officer(NOTICE_DAY), law, FINE, NOTICE_DAY),
+    "refer_for_enforcement": lambda c, law: c.refer_for_enforcement(officer(NOTICE_DAY), "逾期未缴纳"),
     "close": lambda c, law: c.close(officer(NOTICE_DAY)),
     "publish": lambda c, law: c.publish(officer(NOTICE_DAY)),
 }
@@ -461,9 +470,9 @@ def test_an_action_from_a_stage_that_does_not_allow_it_is_an_illegal_transition(
 @pytest.mark.parametrize(
     ("status", "notice"),
     [
-        (S.FILED, lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law)),
-        (S.PERSISTING, lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0)),
-        (S.CORRECTED, lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 1)),
+        (S.FILED, lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law, DIRECT)),
+        (S.PERSISTING, lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0, DIRECT)),
+        (S.CORRECTED, lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 1, DIRECT)),
     ],
 )
 def test_no_notice_without_a_confirmed_party(
@@ -479,7 +488,7 @@ def test_a_street_vendor_once_identified_can_be_told_to_correct(law: Law) -> Non
     case = draft("street_stall", party=None)
     case.file(officer(FILED_ON), law, "沪城管非现〔2026〕0002号")
     case.confirm_party(officer(FILED_ON), vendor(), "经回访确认摊主身份")
-    case.issue_rectification_notice(officer(FILED_ON), law)
+    case.issue_rectification_notice(officer(FILED_ON), law, DIRECT)
     confirm = case.events[2]
     assert (confirm.action, confirm.from_status, confirm.to_status, confirm.reason) == (
         "confirm_party",
@@ -496,7 +505,7 @@ def test_a_street_vendor_once_identified_can_be_told_to_correct(law: Law) -> Non
     ("code", "party", "notice_day", "deadline"),
     [
         ("street_stall", vendor(), D(2026, 3, 2), D(2026, 3, 2)),  # 立即改正: the same day
-        ("street_stall", vendor(), D(2026, 3, 7), D(2026, 3, 9)),  # a Saturday: the Monday
+        ("street_stall", vendor(), D(2026, 3, 7), D(2026, 3, 7)),  # a Saturday: still the same day
         ("cross_door", shop(), D(2026, 3, 2), D(2026, 3, 3)),  # one calendar day
         ("cross_door", shop(), D(2026, 9, 30), D(2026, 10, 8)),  # one day, into 国庆 → after it
         ("construction_dust", contractor(), D(2026, 3, 2), D(2026, 3, 5)),  # three working days
@@ -508,7 +517,7 @@ def test_the_rectification_deadline_follows_the_violations_period(
 ) -> None:
     case = draft(code, party)
     case.file(officer(notice_day), law, "X-1")
-    case.issue_rectification_notice(officer(notice_day), law)
+    case.issue_rectification_notice(officer(notice_day), law, DIRECT)
     assert case.rectification_deadline == deadline
     assert case.open_deadlines()["rectification"] == deadline
 
@@ -576,11 +585,11 @@ def test_the_proposed_fine_must_lie_in_the_discretion_band_for_the_priors(
 ) -> None:
     case = persisting(law)
     if accepted:
-        case.issue_penalty_notice(officer(NOTICE_DAY), law, fine, priors)
+        case.issue_penalty_notice(officer(NOTICE_DAY), law, fine, priors, DIRECT)
         assert (case.proposed_fine_fen, case.fine_ceiling_fen) == (fine, fine)
     else:
         with pytest.raises(FineOutsideRange, match=f"outside the discretion band .* for {priors} prior"):
-            case.issue_penalty_notice(officer(NOTICE_DAY), law, fine, priors)
+            case.issue_penalty_notice(officer(NOTICE_DAY), law, fine, priors, DIRECT)
         assert case.status is S.PERSISTING
 
 
@@ -993,3 +1002,109 @@ def test_a_delivery_after_the_seven_working_days_stands_and_is_recorded_as_late(
     assert case.delivery_due == D(2026, 3, 19)
     case.record_delivery(officer(D(2026, 3, 20)), law, DeliveryMethod.DIRECT, delivered_on)
     assert case.events[-1].payload["late"] is late
+
+
+# ---- rules added after review: service of notices, dead ends, grounds ----------------------------------------
+def test_a_draft_that_will_not_become_a_case_is_withdrawn_with_its_reason() -> None:
+    case = draft("street_stall")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        case.withdraw(officer(FILED_ON), " ")
+    case.withdraw(officer(FILED_ON), "无法确认摊主身份")
+    assert (case.status, case.closed_on, case.events[-1].reason) == (S.CLOSED, FILED_ON, "无法确认摊主身份")
+
+
+@pytest.mark.parametrize(
+    ("served_on", "statement_due"),
+    [(D(2026, 3, 4), D(2026, 3, 9)), (D(2026, 3, 5), D(2026, 3, 10))],  # 3 working days from service
+)
+def test_the_statement_period_runs_from_the_day_the_notice_is_served(
+    law: Law, served_on: dt.date, statement_due: dt.date
+) -> None:
+    case = persisting(law)
+    case.issue_penalty_notice(officer(D(2026, 3, 5)), law, FINE, 0, DeliveryMethod.POSTAL, served_on)
+    assert (case.penalty_notice_served_on, case.statement_deadline) == (served_on, statement_due)
+    assert case.events[-1].payload["method"] == "postal"
+
+
+@pytest.mark.parametrize("served_on", [D(2026, 3, 1), D(2026, 3, 6)])  # before filing; after today
+def test_a_notice_is_served_between_filing_and_today(law: Law, served_on: dt.date) -> None:
+    case = filed(law)
+    with pytest.raises(InvalidInput, match="lies outside the filing"):
+        case.issue_rectification_notice(officer(D(2026, 3, 5)), law, DIRECT, served_on)
+    assert case.status is S.FILED
+
+
+def test_electronic_service_of_a_notice_needs_the_partys_consent(law: Law) -> None:
+    with pytest.raises(ConsentRequired):
+        filed(law).issue_rectification_notice(officer(FILED_ON), law, DeliveryMethod.ELECTRONIC)
+    case = filed(law, party=shop(consent=True))
+    case.issue_rectification_notice(officer(FILED_ON), law, DeliveryMethod.ELECTRONIC)
+    assert case.rectification_service_method is DeliveryMethod.ELECTRONIC
+
+
+def test_a_statement_posted_within_the_period_counts_even_if_entered_later(law: Law) -> None:
+    case = penalty_noticed(law)  # statement period ends 03-09
+    case.record_statement(officer(D(2026, 3, 11)), "邮寄的申辩书", "written", received_on=D(2026, 3, 9))
+    assert case.events[-1].payload["received_on"] == "2026-03-09"
+    late = penalty_noticed(law)
+    with pytest.raises(DeadlinePassed):
+        late.record_statement(officer(D(2026, 3, 11)), "逾期申辩", "written", received_on=D(2026, 3, 10))
+
+
+def test_a_corrected_repeat_offence_with_an_adopted_defence_may_still_be_decided_without_penalty(law: Law) -> None:
+    case = rechecked(law, RecheckOutcome.CORRECTED)
+    case.issue_penalty_notice(officer(NOTICE_DAY), law, 20_000, 1, DIRECT)  # a repeat: 再次 band
+    case.record_statement(officer(D(2026, 3, 5)), "已改正，情节轻微", "online")
+    case.answer_statement(officer(D(2026, 3, 6)), True, "采纳")
+    case.decide_no_penalty(officer(D(2026, 3, 6)), law, NoPenaltyGround.MINOR_CORRECTED, "轻微并及时改正", 1)
+    assert (case.status, case.no_penalty_ground) == (S.DECIDED, NoPenaltyGround.MINOR_CORRECTED)
+
+
+def test_facts_found_not_established_after_the_legal_review_end_without_penalty(law: Law) -> None:
+    case = review_approved(law)
+    case.decide_no_penalty(officer(D(2026, 3, 10)), law, NoPenaltyGround.NOT_ESTABLISHED, "新证据表明非当事人所为", 0)
+    assert (case.status, case.decision_kind) == (S.DECIDED, DecisionKind.NO_PENALTY)
+
+
+def test_a_returned_review_may_lead_to_a_new_pre_penalty_notice_but_never_above_the_defence_ceiling(law: Law) -> None:
+    case = statement_answered(law, revised=8_000)
+    case.request_legal_review(officer(D(2026, 3, 9)), law, 8_000)
+    case.return_legal_review(reviewer(D(2026, 3, 9)), "告知内容有误，重新告知")
+    with pytest.raises(FineOutsideRange, match="第四十五条"):
+        case.issue_penalty_notice(officer(D(2026, 3, 10)), law, FINE, 0, DIRECT)
+    case.issue_penalty_notice(officer(D(2026, 3, 10)), law, 8_000, 0, DIRECT)
+    assert (case.status, case.statement_deadline, case.review_fine_fen) == (S.PENALTY_NOTICE_ISSUED, D(2026, 3, 13), None)
+
+
+def test_a_violation_off_the_first_offence_list_may_be_penalised_though_corrected(law: Law) -> None:
+    case = rechecked(law, RecheckOutcome.CORRECTED, code="site_materials_outside_enclosure", party=contractor())
+    case.issue_penalty_notice(officer(D(2026, 3, 9)), law, 300_000, 0, DIRECT)
+    assert case.status is S.PENALTY_NOTICE_ISSUED
+
+
+def test_an_unpaid_fine_is_referred_for_enforcement_only_after_its_deadline_and_may_still_be_paid(law: Law) -> None:
+    case = delivered(law)  # payment due 03-26
+    with pytest.raises(DeadlineNotReached, match="may pay until 2026-03-26"):
+        case.refer_for_enforcement(officer(D(2026, 3, 26)), "逾期未缴")
+    case.refer_for_enforcement(officer(D(2026, 3, 30)), "逾期未缴纳，申请人民法院强制执行")
+    assert case.status is S.ENFORCEMENT_REQUESTED
+    fine, surcharge = case.amount_due_fen(law, D(2026, 4, 2))
+    case.record_payment(officer(D(2026, 4, 2)), law, fine + surcharge, D(2026, 4, 2))
+    assert (case.status, case.surcharge_fen) == (S.PAID, FINE * 3 * 7 // 100)
+
+
+def test_an_enforcement_closes_only_with_its_outcome(law: Law) -> None:
+    case = delivered(law)
+    case.refer_for_enforcement(officer(D(2026, 3, 30)), "逾期未缴纳")
+    with pytest.raises(InvalidInput, match="执行完毕"):
+        case.close(officer(D(2026, 9, 1)))
+    case.close(officer(D(2026, 9, 1)), "终结执行：当事人下落不明")
+    assert case.status is S.CLOSED
+
+
+def test_a_corrected_identity_keeps_the_previous_one_in_the_record() -> None:
+    case = draft("street_stall", party=vendor())
+    case.confirm_party(officer(FILED_ON), shop(), "核实后更正为商户")
+    payload = case.events[-1].payload
+    assert payload["previous"]["id_number"] == vendor().id_number
+    assert payload["party"]["id_number"] == shop().id_number

@@ -284,3 +284,15 @@ def test_a_key_written_twice_is_refused_rather_than_silently_overwritten(configs
     with pytest.raises(ConfigError, match=r"legal_review\.yaml") as raised:
         load_law(configs)
     assert "found the key 'min_fine_yuan' twice" in str(raised.value)
+
+
+def test_production_refuses_an_admin_password_too_short_to_create_the_account() -> None:
+    from pydantic import SecretStr
+
+    from offsite.settings import InsecureSettingsError, Settings
+
+    settings = Settings(
+        environment="production", gateway_master_key=SecretStr("k" * 40), admin_password=SecretStr("short-pass")
+    )
+    with pytest.raises(InsecureSettingsError, match="OFFSITE_ADMIN_PASSWORD"):
+        settings.refuse_default_secrets()
