@@ -57,7 +57,7 @@ class UserIn(Request):
     username: Code
     display_name: ShortName
     role: Role
-    password: Annotated[str, Field(min_length=8, max_length=200)]
+    password: Annotated[str, Field(min_length=12, max_length=200)]
 
 
 class UserActiveIn(Request):

@@ -111,7 +111,7 @@ def users_create(
 
 @app.command("import")
 def import_csv(
-    kind: Annotated[str, typer.Argument(help="merchants, sites or cameras")],
+    kind: Annotated[str, typer.Argument(help="merchants, sites, cameras or zones")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     allow_partial: Annotated[bool, typer.Option(help="Import the good rows even if some are rejected")] = False,
 ) -> None:

@@ -1,4 +1,4 @@
-"""Sign in (bearer tokens), sign out, who am I; staff accounts and camera gateways for admins."""
+"""Sign in (bearer tokens), sign out, who am I, change your password; staff accounts and camera gateways for admins."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from api import schemas
 from api.deps import AccountManager, ComponentsDep, CurrentUser, oauth2
 from api.errors import NotAuthenticated
 from cases.errors import InvalidInput
-from cases.services.accounts import gateway_secret
+from cases.services.accounts import Gateway, gateway_secret
 
 router = APIRouter(tags=["auth and accounts"])
 
@@ -32,6 +32,23 @@ def sign_in(components: ComponentsDep, form: Annotated[OAuth2PasswordRequestForm
 def sign_out(components: ComponentsDep, _user: CurrentUser, token: Annotated[str | None, Depends(oauth2)]) -> Response:
     if token:
         components.accounts.revoke_token(token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(
+    components: ComponentsDep,
+    user: CurrentUser,
+    token: Annotated[str | None, Depends(oauth2)],
+    body: schemas.PasswordChangeIn,
+) -> Response:
+    """Change your own password: the current one, and a new one of at least 12 characters. 204 when done.
+
+    A wrong current password is 422 ``invalid_input`` ("the current password is wrong"), not 401: the bearer
+    token of the request is valid, and a 401 would tell a client to sign in again. Every other token of the
+    account is revoked, so that a session opened elsewhere with the old password ends; the token this request
+    came with stays valid."""
+    components.accounts.change_password(user.id, body.current_password, body.new_password, keep_token=token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -61,9 +78,16 @@ def set_user_active(
     return schemas.UserOut.model_validate(components.accounts.set_active(username, body.active))
 
 
-def _with_secret(components: ComponentsDep, device_id: str, name: str, version: int) -> schemas.GatewaySecretOut:
-    secret = gateway_secret(components.settings.gateway_master_key.get_secret_value(), device_id, version)
-    return schemas.GatewaySecretOut(device_id=device_id, name=name, key_version=version, active=True, secret=secret)
+def _with_secret(components: ComponentsDep, gateway: Gateway) -> schemas.GatewaySecretOut:
+    master_key = components.settings.gateway_master_key.get_secret_value()
+    secret = gateway_secret(master_key, gateway.device_id, gateway.key_version)
+    return schemas.GatewaySecretOut(
+        device_id=gateway.device_id,
+        name=gateway.name,
+        key_version=gateway.key_version,
+        active=gateway.active,
+        secret=secret,
+    )
 
 
 @router.post("/gateways", response_model=schemas.GatewaySecretOut, status_code=status.HTTP_201_CREATED)
@@ -72,11 +96,20 @@ def register_gateway(
 ) -> schemas.GatewaySecretOut:
     """Register a camera gateway; the response carries its signing secret, once."""
     gateway = components.accounts.register_gateway(body.device_id, body.name)
-    return _with_secret(components, gateway.device_id, gateway.name, gateway.key_version)
+    return _with_secret(components, gateway)
 
 
 @router.post("/gateways/{device_id}/rotate-key", response_model=schemas.GatewaySecretOut)
 def rotate_gateway_key(components: ComponentsDep, _admin: AccountManager, device_id: str) -> schemas.GatewaySecretOut:
     """Issue a new secret; the old one stops working at once."""
     gateway = components.accounts.rotate_gateway_key(device_id)
-    return _with_secret(components, gateway.device_id, gateway.name, gateway.key_version)
+    return _with_secret(components, gateway)
+
+
+@router.patch("/gateways/{device_id}", response_model=schemas.GatewayOut)
+def set_gateway_active(
+    components: ComponentsDep, _admin: AccountManager, device_id: str, body: schemas.GatewayActiveIn
+) -> schemas.GatewayOut:
+    """Disable (or re-enable) a camera gateway. A disabled gateway's signed requests are refused with 401
+    ``gateway_rejected`` at once; its key is kept, so re-enabling it needs no new secret."""
+    return schemas.GatewayOut.model_validate(components.accounts.set_gateway_active(device_id, body.active))

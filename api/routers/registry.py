@@ -147,7 +147,7 @@ async def import_csv(
     file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row")],
     allow_partial: bool = False,
 ) -> schemas.ImportReportOut | JSONResponse:
-    """Import merchants, sites or cameras. All-or-nothing unless ``allow_partial``; the report lists every
+    """Import merchants, sites, cameras or zones (shop-to-zone links by natural keys). All-or-nothing unless ``allow_partial``; the report lists every
     rejected row with its line number and reason."""
     limit = components.settings.max_upload_bytes
     content = await file.read(limit + 1)

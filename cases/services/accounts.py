@@ -12,10 +12,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from cases.errors import AlreadyExists, InvalidInput, NotFound
+from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound
 from cases.model.registry import require_code
 from cases.model.staff import Role
 from cases.persistence import tables
@@ -23,6 +23,17 @@ from cases.persistence.limits import check_lengths
 from cases.services.base import Service
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_NEW_PASSWORD = 12  # every staff password: at creation and when changed
+
+
+def _dummy_hash() -> str:
+    """A hash in the current format that no password matches: random salt, random digest."""
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${secrets.token_hex(16)}${secrets.token_hex(32)}"
+
+
+# Checked against when the username is unknown, so that a sign-in costs one scrypt run of the same parameters
+# whether or not the account exists.
+_DUMMY_HASH = _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -84,8 +95,8 @@ class AccountService(Service):
     def create_user(self, username: str, display_name: str, role: Role, password: str) -> StaffUser:
         require_code(username, "username")
         check_lengths(tables.users, {"username": username, "display_name": display_name})
-        if len(password) < 8:
-            raise InvalidInput("a password needs at least 8 characters")
+        if len(password) < MIN_NEW_PASSWORD:
+            raise InvalidInput(f"a password needs at least {MIN_NEW_PASSWORD} characters")
         with self.transaction() as session:
             ident = session.execute(
                 insert(tables.users)
@@ -123,14 +134,45 @@ class AccountService(Service):
         return StaffUser(row.id, row.username, row.display_name, row.role, active)
 
     def authenticate(self, username: str, password: str) -> StaffUser | None:
+        """The account, if the password is right and the account enabled. Every attempt costs exactly one scrypt
+        run (an unknown username is checked against a dummy hash, a disabled account's password is checked too),
+        so the time a sign-in takes does not tell which accounts exist or are disabled."""
         with self.transaction() as session:
             row = session.execute(select(tables.users).where(U.username == username)).one_or_none()
-        if row is None:
-            verify_password(password, hash_password("timing-equaliser"))  # same cost whether or not the user exists
-            return None
-        if not row.active or not verify_password(password, row.password_hash):
+        matches = verify_password(password, _DUMMY_HASH if row is None else row.password_hash)
+        if row is None or not row.active or not matches:
             return None
         return StaffUser(row.id, row.username, row.display_name, row.role, row.active)
+
+    def change_password(self, user_id: int, current_password: str, new_password: str, keep_token: str | None) -> None:
+        """Replace a signed-in user's password, after checking the current one (a wrong one is InvalidInput).
+
+        Every other token of the account is revoked, so that a session opened elsewhere with the old password
+        ends; the token ``keep_token`` (the one the request came with) stays valid."""
+        if len(new_password) < MIN_NEW_PASSWORD:
+            raise InvalidInput(f"the new password needs at least {MIN_NEW_PASSWORD} characters")
+        if new_password == current_password:
+            raise InvalidInput("the new password must differ from the current one")
+        with self.transaction() as session:
+            row = session.execute(select(U.password_hash, U.active).where(U.id == user_id)).one_or_none()
+        if row is None or not row.active:
+            raise NotFound(f"user {user_id} does not exist or is disabled")
+        if not verify_password(current_password, row.password_hash):  # scrypt runs outside any transaction
+            raise InvalidInput("the current password is wrong")
+        new_hash = hash_password(new_password)
+        with self.transaction() as session:
+            result = session.execute(
+                update(tables.users)
+                .where(U.id == user_id, U.password_hash == row.password_hash, U.active.is_(True))
+                .values(password_hash=new_hash)
+            )
+            assert isinstance(result, CursorResult)
+            if result.rowcount != 1:
+                raise ConcurrentModification("the account changed meanwhile (password changed or account disabled)")
+            revoke = update(tables.api_tokens).where(T.user_id == user_id, T.revoked.is_(False))
+            if keep_token is not None:
+                revoke = revoke.where(T.token_hash != token_digest(keep_token))
+            session.execute(revoke.values(revoked=True))
 
     def issue_token(self, user: StaffUser, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
         token = secrets.token_urlsafe(32)
@@ -179,6 +221,13 @@ class AccountService(Service):
                 update(tables.gateways).where(G.device_id == device_id).values(key_version=gateway.key_version + 1)
             )
         return Gateway(gateway.device_id, gateway.name, gateway.key_version + 1, gateway.active)
+
+    def set_gateway_active(self, device_id: str, active: bool) -> Gateway:
+        """Disable (or re-enable) a gateway: a disabled gateway's signed requests are refused (api/deps.py)."""
+        with self.transaction() as session:
+            gateway = self._gateway(session, device_id)
+            session.execute(update(tables.gateways).where(G.device_id == device_id).values(active=active))
+        return Gateway(gateway.device_id, gateway.name, gateway.key_version, active)
 
     def get_gateway(self, device_id: str) -> Gateway:
         with self.transaction() as session:

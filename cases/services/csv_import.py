@@ -1,9 +1,16 @@
-"""Bulk import of registries from CSV (a district holds ~17,000 shops).
+"""Bulk import of registries from CSV (a district holds ~17,000 shops and thousands of shop-to-zone links).
 
-Rows are keyed by their natural code (一店一码, permit number, device id): a new code is inserted, a known one
-updated. Every row is validated first. By default the import is all-or-nothing: one bad row and nothing is
-written, and the report names every bad row by line. With ``allow_partial`` the good rows are written and the
-bad ones reported.
+Rows are keyed by their natural key (一店一码, permit number, device id; a zone by its camera's device id and its
+code): a new key is inserted, a known one updated. An update may carry only some of the columns: the row is
+merged over the stored record and the merged record is validated, so that a partial update cannot leave a record
+the registry would refuse (e-delivery consent without its consent document, say). Every row is validated before
+anything is written. By default the import is all-or-nothing: one bad row and nothing is written, and the report
+names every bad row by line. With ``allow_partial`` the good rows are written and the bad ones reported.
+
+An update is written only if the record is still as it was read: merchants, sites and cameras carry the version
+read (``WHERE key = :key AND version = :version_read``), and a record changed meanwhile aborts the whole import
+with ConcurrentModification, nothing written. Zones have no version column: the zones an import may update are
+locked when read (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite's transactions hold the write lock from BEGIN).
 """
 
 from __future__ import annotations
@@ -11,19 +18,22 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Column, CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
-from cases.errors import InvalidInput, OffsiteError
-from cases.model.registry import Camera, CameraStatus, Merchant, Site
+from cases.errors import ConcurrentModification, InvalidInput, OffsiteError
+from cases.model.registry import Camera, CameraStatus, Merchant, Site, Zone, ZoneSubject
 from cases.persistence import tables
 from cases.persistence.limits import check_lengths
 from cases.services.base import Service
 
 MAX_ROWS = 200_000
+CHUNK = 5000  # keys per SELECT ... IN (...) when loading the stored records
 
 
 def _text(value: str) -> str:
@@ -49,6 +59,29 @@ def _date(value: str) -> dt.date | None:
 
 def _float(value: str) -> float | None:
     return float(value) if value.strip() else None
+
+
+def _subject(value: str) -> ZoneSubject:
+    try:
+        return ZoneSubject(value.strip())
+    except ValueError:
+        raise ValueError(f"subject {value.strip()!r}: one of {', '.join(s.value for s in ZoneSubject)}") from None
+
+
+def _polygon(value: str) -> list[list[float]] | None:
+    """A JSON list of [x, y] points, e.g. ``[[0.1, 0.2], [0.6, 0.2], [0.6, 0.9]]``; empty for none."""
+    if not value.strip():
+        return None
+    try:
+        points = json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"polygon is not JSON: {exc}") from None
+    if not isinstance(points, list) or not all(
+        isinstance(point, list) and all(isinstance(c, int | float) and not isinstance(c, bool) for c in point)
+        for point in points
+    ):
+        raise ValueError("polygon is a JSON list of [x, y] points, e.g. [[0.1, 0.2], [0.6, 0.2], [0.6, 0.9]]")
+    return [[float(c) for c in point] for point in points]
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,19 @@ SPECS: dict[str, CsvSpec] = {
     ),
 }
 
+# Zones: keyed by (camera_device_id, code); the camera, merchant and site are named by their natural keys.
+ZONE_COLUMNS: dict[str, Callable[[str], Any]] = {
+    "camera_device_id": _text,
+    "code": _text,
+    "name": _text,
+    "subject": _subject,
+    "merchant_code": _optional,  # 一店一码 of the merchant a merchant zone watches
+    "permit_number": _optional,  # 施工许可证号 of the site a site zone watches
+    "polygon": _polygon,
+}
+ZONE_REQUIRED = ("camera_device_id", "code", "name", "subject")
+KINDS = (*SPECS, "zones")
+
 
 @dataclass(frozen=True)
 class RejectedRow:
@@ -131,73 +177,252 @@ class ImportReport:
     written: bool = False
 
 
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    key: str | None
+    values: dict[str, Any]  # parsed, one entry per column of the file's header
+
+
+def _reason(exc: Exception) -> str:
+    return str(getattr(exc, "message", exc))
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    raw: dict[str | Any, Any]  # csv.DictReader's row: surplus cells under the key None
+
+    def cell(self, name: str) -> str:
+        value = self.raw.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def surplus(self, header: list[str]) -> str | None:
+        """Why the row does not fit the header, if it has more cells than the header has columns."""
+        extra = self.raw.get(None)
+        if extra:
+            return (
+                f"{len(header) + len(extra)} cells but {len(header)} columns in the header "
+                "(quote a value that contains a comma)"
+            )
+        return None
+
+
+def _read(content: bytes, columns: Collection[str], required: Iterable[str]) -> tuple[list[str], list[_Line]]:
+    """The header and the data rows with their line numbers; a bad encoding or header refuses the file."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = list(reader.fieldnames or [])
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in columns]
+    if missing or unknown:
+        raise InvalidInput(
+            f"CSV header: missing column(s) {missing or 'none'}, unknown column(s) {unknown or 'none'}; "
+            f"expected {', '.join(columns)}"
+        )
+    lines: list[_Line] = []
+    for number, raw in enumerate(reader, start=2):
+        if number - 1 > MAX_ROWS:
+            raise InvalidInput(f"more than {MAX_ROWS} rows; split the file")
+        lines.append(_Line(number, raw))
+    return header, lines
+
+
+def _parse(line: _Line, header: list[str], columns: Mapping[str, Callable[[str], Any]]) -> dict[str, Any]:
+    surplus = line.surplus(header)
+    if surplus is not None:
+        raise InvalidInput(surplus)
+    return {name: columns[name](line.raw.get(name) or "") for name in header}
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def _load(session: Session, table: Table, column: Column[Any], keys: Collection[Any], lock: bool = False) -> list[Any]:
+    """The stored rows whose ``column`` is one of ``keys``, read in chunks."""
+    ordered = list(keys)
+    found: list[Any] = []
+    for start in range(0, len(ordered), CHUNK):
+        query = select(table).where(column.in_(ordered[start : start + CHUNK]))
+        if lock:
+            query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE: detections may still reference them
+        found.extend(session.execute(query).mappings())
+    return found
+
+
 class CsvImportService(Service):
     def import_csv(self, kind: str, content: bytes, allow_partial: bool = False) -> ImportReport:
+        if kind == "zones":
+            return self._import_zones(content, allow_partial)
         spec = SPECS.get(kind)
         if spec is None:
-            raise InvalidInput(f"no CSV import for {kind!r}; one of: {', '.join(SPECS)}")
+            raise InvalidInput(f"no CSV import for {kind!r}; one of: {', '.join(KINDS)}")
+        return self._import_records(kind, spec, content, allow_partial)
+
+    # ---- merchants, sites, cameras --------------------------------------------------------------------------
+    def _import_records(self, kind: str, spec: CsvSpec, content: bytes, allow_partial: bool) -> ImportReport:
         report = ImportReport(kind)
-        rows = self._parse(spec, content, report)
-        if report.rejected and not allow_partial:
-            return report
-        self._write(spec, rows, report)
+        header, lines = _read(content, spec.columns, spec.required)
+        rows: list[_Row] = []
+        first_line: dict[str, int] = {}
+        for line in lines:
+            key = line.cell(spec.key) or None
+            if key is not None and key in first_line:
+                error = f"{spec.key} {key!r} appears twice in the file (first on line {first_line[key]})"
+                report.rejected.append(RejectedRow(line.number, key, error))
+                continue
+            if key is not None:
+                first_line[key] = line.number
+            try:
+                rows.append(_Row(line.number, key, _parse(line, header, spec.columns)))
+            except (OffsiteError, ValueError, TypeError) as exc:
+                report.rejected.append(RejectedRow(line.number, key, _reason(exc)))
+
+        table = spec.table
+        key_column = table.c[spec.key]
+        record_fields = [f.name for f in fields(spec.record)]
+        with self.transaction() as session:
+            stored = {row[spec.key]: row for row in _load(session, table, key_column, [r.key for r in rows if r.key])}
+            new: list[dict[str, Any]] = []
+            changed: list[tuple[_Row, int]] = []
+            for row in rows:
+                current = stored.get(row.key)
+                # a known key: the file's columns over the stored record, so that the whole record is checked
+                merged = {**({} if current is None else {name: current[name] for name in record_fields}), **row.values}
+                try:
+                    record = spec.record(**merged)
+                    record.validate()
+                    check_lengths(table, merged)
+                except (OffsiteError, ValueError, TypeError) as exc:
+                    report.rejected.append(RejectedRow(row.line, row.key, _reason(exc)))
+                    continue
+                if current is None:
+                    new.append(
+                        {**{name: getattr(record, name) for name in record_fields if name != "id"}, "version": 1}
+                    )
+                else:
+                    changed.append((row, current["version"]))
+            report.rejected.sort(key=lambda r: r.line)
+            if report.rejected and not allow_partial:
+                return report
+            if new:
+                session.execute(insert(table), new)  # one executemany for the whole file
+            if changed:
+                # one executemany; each row only if still at the version it was validated against
+                statement = update(table).where(
+                    key_column == bindparam("key_read"), table.c.version == bindparam("version_read")
+                )
+                params = [
+                    {**row.values, "key_read": row.key, "version_read": version, "version": version + 1}
+                    for row, version in changed
+                ]
+                savepoint = session.begin_nested()
+                if _rowcount(session.execute(statement, params)) == len(changed):
+                    savepoint.commit()
+                else:  # someone else changed a record meanwhile: find it, one update at a time, to name it
+                    savepoint.rollback()
+                    for (row, _), one in zip(changed, params, strict=True):
+                        if _rowcount(session.execute(statement, one)) != 1:
+                            raise ConcurrentModification(
+                                f"{spec.key} {row.key!r} (line {row.line}) was changed by someone else during the "
+                                "import; nothing was imported: run the import again"
+                            )
+                    raise ConcurrentModification("a record was changed by someone else during the import; run it again")
+        report.inserted, report.updated, report.written = len(new), len(changed), True
         return report
 
-    def _parse(self, spec: CsvSpec, content: bytes, report: ImportReport) -> dict[str, dict[str, Any]]:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from exc
-        reader = csv.DictReader(io.StringIO(text))
-        header = reader.fieldnames or []
-        missing = [c for c in spec.required if c not in header]
-        unknown = [c for c in header if c not in spec.columns]
-        if missing or unknown:
-            raise InvalidInput(
-                f"CSV header: missing column(s) {missing or 'none'}, unknown column(s) {unknown or 'none'}; "
-                f"expected {', '.join(spec.columns)}"
-            )
-        rows: dict[str, dict[str, Any]] = {}
-        for number, raw in enumerate(reader, start=2):
-            if number - 1 > MAX_ROWS:
-                raise InvalidInput(f"more than {MAX_ROWS} rows; split the file")
-            key = (raw.get(spec.key) or "").strip() or None
+    # ---- zones ----------------------------------------------------------------------------------------------
+    def _import_zones(self, content: bytes, allow_partial: bool) -> ImportReport:
+        report = ImportReport("zones")
+        header, lines = _read(content, ZONE_COLUMNS, ZONE_REQUIRED)
+        rows: list[_Row] = []
+        first_line: dict[tuple[str, str], int] = {}
+        for line in lines:
+            device_id, code = line.cell("camera_device_id"), line.cell("code")
+            key = f"{device_id}/{code}" if device_id or code else None
+            if device_id and code and (device_id, code) in first_line:
+                first = first_line[device_id, code]
+                error = f"zone {code!r} of camera {device_id!r} appears twice in the file (first on line {first})"
+                report.rejected.append(RejectedRow(line.number, key, error))
+                continue
+            if device_id and code:
+                first_line[device_id, code] = line.number
             try:
-                values = {name: spec.columns[name](raw.get(name) or "") for name in header}
-                record = spec.record(**values)
-                record.validate()
-                check_lengths(spec.table, values)
+                rows.append(_Row(line.number, key, _parse(line, header, ZONE_COLUMNS)))
             except (OffsiteError, ValueError, TypeError) as exc:
-                report.rejected.append(RejectedRow(number, key, getattr(exc, "message", str(exc))))
-                continue
-            if key in rows:
-                report.rejected.append(RejectedRow(number, key, f"{spec.key} {key!r} appears twice in the file"))
-                continue
-            assert key is not None
-            rows[key] = {f.name: getattr(record, f.name) for f in fields(record) if f.name in header}
-        return rows
+                report.rejected.append(RejectedRow(line.number, key, _reason(exc)))
 
-    def _write(self, spec: CsvSpec, rows: dict[str, dict[str, Any]], report: ImportReport) -> None:
-        key_column = spec.table.c[spec.key]
-        defaults = {f.name: f.default for f in fields(spec.record) if f.name not in ("id", "version")}
+        def wanted(column: str) -> set[str]:
+            return {r.values[column] for r in rows if r.values.get(column)}
+
+        zone_fields = [f.name for f in fields(Zone)]
         with self.transaction() as session:
-            existing: dict[str, int] = {}
-            keys = list(rows)
-            for start in range(0, len(keys), 5000):
-                chunk = keys[start : start + 5000]
-                for code, version in session.execute(
-                    select(key_column, spec.table.c.version).where(key_column.in_(chunk))
-                ):
-                    existing[code] = version
-            new = [{**defaults, **values, "version": 1} for key, values in rows.items() if key not in existing]
-            new = [{k: v for k, v in row.items() if k in spec.table.c} for row in new]
+            cameras = {
+                r["device_id"]: r["id"]
+                for r in _load(session, tables.cameras, tables.cameras.c.device_id, wanted("camera_device_id"))
+            }
+            merchants = {
+                r["code"]: r["id"]
+                for r in _load(session, tables.merchants, tables.merchants.c.code, wanted("merchant_code"))
+            }
+            sites = {
+                r["permit_number"]: r["id"]
+                for r in _load(session, tables.sites, tables.sites.c.permit_number, wanted("permit_number"))
+            }
+            stored = {
+                (r["camera_id"], r["code"]): r
+                for r in _load(session, tables.zones, tables.zones.c.camera_id, set(cameras.values()), lock=True)
+            }
+            new: list[dict[str, Any]] = []
+            changed: list[tuple[int, dict[str, Any]]] = []
+            for row in rows:
+                values = row.values
+                try:
+                    changes = {
+                        "camera_id": _known(cameras, values["camera_device_id"], "camera", "camera_device_id"),
+                        "code": values["code"],
+                        "name": values["name"],
+                        "subject": values["subject"],
+                    }
+                    if "merchant_code" in values:
+                        changes["merchant_id"] = _known(merchants, values["merchant_code"], "merchant", "merchant_code")
+                    if "permit_number" in values:
+                        changes["site_id"] = _known(sites, values["permit_number"], "site", "permit_number")
+                    if "polygon" in values:
+                        changes["polygon"] = values["polygon"]
+                    current = stored.get((changes["camera_id"], changes["code"]))
+                    merged = {**({} if current is None else {n: current[n] for n in zone_fields}), **changes}
+                    zone = Zone(**merged)
+                    zone.validate()
+                    check_lengths(tables.zones, merged)
+                except (OffsiteError, ValueError, TypeError) as exc:
+                    report.rejected.append(RejectedRow(row.line, row.key, _reason(exc)))
+                    continue
+                if current is None:
+                    new.append({name: getattr(zone, name) for name in zone_fields if name != "id"})
+                else:
+                    changed.append((current["id"], changes))
+            report.rejected.sort(key=lambda r: r.line)
+            if report.rejected and not allow_partial:
+                return report
             if new:
-                session.execute(insert(spec.table), new)
-            for key, values in rows.items():
-                if key in existing:
-                    session.execute(
-                        update(spec.table).where(key_column == key).values(**values, version=existing[key] + 1)
-                    )
-        report.inserted = len(rows) - len(existing)
-        report.updated = len(existing)
-        report.written = True
+                session.execute(insert(tables.zones), new)
+            if changed:  # the zones read are locked until the commit: one executemany, by id
+                statement = update(tables.zones).where(tables.zones.c.id == bindparam("zone_id"))
+                session.execute(statement, [{**changes, "zone_id": zone_id} for zone_id, changes in changed])
+        report.inserted, report.updated, report.written = len(new), len(changed), True
+        return report
+
+
+def _known(ids: Mapping[str, int], key: str | None, what: str, column: str) -> int | None:
+    """The id of the record a natural key names; None for an empty cell."""
+    if key is None:
+        return None
+    if key not in ids:
+        raise InvalidInput(f"{what} {key!r} ({column}) is not registered")
+    return ids[key]

@@ -98,7 +98,7 @@ def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: 
     assert "offsite db upgrade" in refused.stderr
     assert run("db", "upgrade", env=env).returncode == 0
     current = run("db", "current", env=env)
-    assert current.stdout.count("0001") == 2
+    assert current.stdout.count("0002") == 2
 
 
 def test_import_reports_rejected_rows_and_writes_nothing_unless_partial(tmp_path: Path) -> None:

@@ -284,7 +284,12 @@ def test_the_penalty_path_leaves_the_case_record_complete(law: Law, field: str, 
         ("file", {"number": "沪城管非现〔2026〕0001号", "decision_due": "2026-06-01", "decision_provisional": False}),
         (
             "issue_rectification_notice",
-            {"method": "direct", "served_on": "2026-03-02", "deadline_due": "2026-03-03", "deadline_provisional": False},
+            {
+                "method": "direct",
+                "served_on": "2026-03-02",
+                "deadline_due": "2026-03-03",
+                "deadline_provisional": False,
+            },
         ),
         ("decide_penalty", {"fine_fen": FINE, "decision_overdue": False}),
         ("record_payment", {"amount_fen": FINE, "surcharge_fen": 0}),
@@ -1073,7 +1078,11 @@ def test_a_returned_review_may_lead_to_a_new_pre_penalty_notice_but_never_above_
     with pytest.raises(FineOutsideRange, match="第四十五条"):
         case.issue_penalty_notice(officer(D(2026, 3, 10)), law, FINE, 0, DIRECT)
     case.issue_penalty_notice(officer(D(2026, 3, 10)), law, 8_000, 0, DIRECT)
-    assert (case.status, case.statement_deadline, case.review_fine_fen) == (S.PENALTY_NOTICE_ISSUED, D(2026, 3, 13), None)
+    assert (case.status, case.statement_deadline, case.review_fine_fen) == (
+        S.PENALTY_NOTICE_ISSUED,
+        D(2026, 3, 13),
+        None,
+    )
 
 
 def test_a_violation_off_the_first_offence_list_may_be_penalised_though_corrected(law: Law) -> None:
