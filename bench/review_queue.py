@@ -36,7 +36,6 @@ from cases.model.detection import DetectionStatus, ReviewChecklist
 from cases.model.registry import Camera, Merchant, Zone, ZoneSubject, uscc_check_character
 from cases.model.staff import Role
 from cases.persistence import migrate, tables
-from cases.persistence.database import create_database_engine
 from cases.services.base import Actor
 from cases.services.detections import QueueFilter, encode_cursor
 from offsite.bootstrap import Components, build
@@ -98,14 +97,16 @@ def run(
         admin.dispose()
 
 
-def _run_on(url: str, rows: int, queries: int, rng: random.Random, cases: int) -> dict[str, Any]:
-    engine = create_database_engine(url)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
+def _migrated_components(url: str) -> tuple[Components, ManualClock]:
+    """The services on a freshly migrated database, on a clock the benchmark moves."""
     clock = ManualClock(SHANGHAI, START.astimezone(dt.UTC))
     components = build(Settings(environment="development", database_url=url), clock=clock)
+    migrate.upgrade(components.engine)
+    return components, clock
+
+
+def _run_on(url: str, rows: int, queries: int, rng: random.Random, cases: int) -> dict[str, Any]:
+    components, clock = _migrated_components(url)
     try:
         started = time.perf_counter()
         populate(components, rows)
@@ -553,14 +554,7 @@ def _confirmed_detections(components: Components, violation_code: str, n: int) -
 
 def _walk_on_sqlite(n: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory(prefix="offsite-bench-") as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        engine = create_database_engine(url)
-        try:
-            migrate.upgrade(engine)
-        finally:
-            engine.dispose()
-        clock = ManualClock(SHANGHAI, START.astimezone(dt.UTC))
-        components = build(Settings(environment="development", database_url=url), clock=clock)
+        components, clock = _migrated_components(f"sqlite:///{Path(folder) / 'bench.db'}")
         try:
             return walk_cases(components, clock, n)
         finally:
