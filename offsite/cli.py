@@ -24,9 +24,11 @@ app = typer.Typer(help="offsite â€” non-site enforcement for city management (åŸ
 db_app = typer.Typer(help="The case database: migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 config_app = typer.Typer(help="The law's configuration files.", no_args_is_help=True)
+model_app = typer.Typer(help="The detector's data: generated training sets and labelled videos.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
+app.add_typer(model_app, name="model")
 
 
 def _components(settings: Settings | None = None) -> Components:
@@ -220,6 +222,64 @@ def demo(
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     _serve(components, host, port)
+
+
+@model_app.command("dataset")
+def model_dataset(
+    out: Annotated[Path, typer.Option(help="Folder to write (must be new or empty)")],
+    images: Annotated[int, typer.Option(help="How many images")] = 1000,
+    val_fraction: Annotated[float, typer.Option(help="Share of images held out for validation")] = 0.2,
+    imgsz: Annotated[int, typer.Option(help="Image width in pixels (height 9/16 or 3/4 of it)")] = 640,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same dataset")] = 0,
+) -> None:
+    """Generate a labelled YOLO dataset of street scenes (images/, labels/, data.yaml)."""
+    from rich.progress import Progress
+
+    from vision.synthetic import DatasetSpec, SyntheticInputError, write_dataset
+
+    try:
+        spec = DatasetSpec(out, images, val_fraction, imgsz, seed)
+    except SyntheticInputError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    with Progress(transient=True) as progress:
+        task = progress.add_task("rendering scenes", total=images)
+        summary = write_dataset(spec, lambda: progress.advance(task))
+    typer.echo(
+        f"wrote {summary.train_images} train + {summary.val_images} val images to {summary.root} "
+        f"in {summary.seconds:.1f} s"
+    )
+    typer.echo("boxes: " + ", ".join(f"{name} {count}" for name, count in summary.boxes_per_class.items()))
+    typer.echo(f"data.yaml: {summary.root / 'data.yaml'}")
+
+
+@model_app.command("video")
+def model_video(
+    out: Annotated[Path, typer.Option(help="The MP4 to write; the ground truth goes next to it as .json")],
+    scenario: Annotated[str, typer.Option(help="stall, goods, dust, street, quiet or random")] = "street",
+    seconds: Annotated[float, typer.Option(help="Length of the video")] = 60.0,
+    fps: Annotated[int, typer.Option(help="Frames per second")] = 25,
+    width: Annotated[int, typer.Option(help="Frame width (even)")] = 1280,
+    height: Annotated[int, typer.Option(help="Frame height (even)")] = 720,
+    keyframe_seconds: Annotated[float, typer.Option(help="Seconds between key frames")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same video")] = 0,
+) -> None:
+    """Render a labelled street video (H.264 MP4) and its ground truth: zones, violation timeline, boxes."""
+    from rich.progress import Progress
+
+    from vision.synthetic import SyntheticInputError, VideoSpec, render_video
+
+    try:
+        spec = VideoSpec(out, scenario, seconds, fps, width, height, keyframe_seconds, seed)
+    except SyntheticInputError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    with Progress(transient=True) as progress:
+        task = progress.add_task("rendering frames", total=spec.frame_count)
+        summary = render_video(spec, lambda: progress.advance(task))
+    typer.echo(f"wrote {summary.video} ({summary.frames} frames in {summary.seconds:.1f} s) and {summary.sidecar}")
+    for violation in summary.violations:
+        typer.echo(f"  {violation}")
 
 
 if __name__ == "__main__":
