@@ -7,8 +7,9 @@ import json
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -20,11 +21,12 @@ from offsite.settings import InsecureSettingsError, Settings
 if TYPE_CHECKING:
     from offsite.bootstrap import Components
 
+T = TypeVar("T")
 app = typer.Typer(help="offsite — non-site enforcement for city management (城管非现场执法).", no_args_is_help=True)
 db_app = typer.Typer(help="The case database: migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 config_app = typer.Typer(help="The law's configuration files.", no_args_is_help=True)
-model_app = typer.Typer(help="The detector's data: generated training sets and labelled videos.", no_args_is_help=True)
+model_app = typer.Typer(help="The detector: generated data, training, export and evaluation.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
@@ -251,6 +253,70 @@ def model_dataset(
     )
     typer.echo("boxes: " + ", ".join(f"{name} {count}" for name, count in summary.boxes_per_class.items()))
     typer.echo(f"data.yaml: {summary.root / 'data.yaml'}")
+
+
+def _training(call: Callable[[], T]) -> T:
+    """Run a training-extra function, turning a missing extra into a clear message and exit code 2."""
+    from vision.training import TrainingUnavailable
+
+    try:
+        return call()
+    except TrainingUnavailable as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+@model_app.command("train")
+def model_train(
+    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A YOLO data.yaml")],
+    workdir: Annotated[Path, typer.Option(help="Where runs and weights go")] = Path("var/train"),
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (from scratch)")] = 40,
+    imgsz: Annotated[int, typer.Option(min=32, help="Input size, a multiple of 32")] = 320,
+    batch: Annotated[int, typer.Option(min=1)] = 16,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train the detector from scratch on CPU, offline (needs the train extra). Prints the best weights."""
+    from vision import training
+
+    best, seconds = _training(lambda: training.train(data, workdir, epochs, imgsz, batch, seed))
+    typer.echo(f"trained in {seconds:.0f} s: {best}")
+
+
+@model_app.command("eval")
+def model_eval(
+    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Weights (.pt) or an exported .onnx")],
+    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A YOLO data.yaml: its val split")],
+    imgsz: Annotated[int, typer.Option(min=32)] = 320,
+    workdir: Annotated[Path, typer.Option()] = Path("var/train"),
+) -> None:
+    """mAP50, mAP50-95 and per-class precision/recall, as JSON on the last line (needs the train extra)."""
+    from vision import training
+
+    evaluation = _training(lambda: training.evaluate(model, data, imgsz, workdir))
+    typer.echo(json.dumps(evaluation.as_dict(), ensure_ascii=False))
+
+
+@model_app.command("export")
+def model_export(
+    weights: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Trained weights (.pt)")],
+    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The data.yaml it was trained on")],
+    name: Annotated[str, typer.Option(help="Model name: NAME.onnx and NAME.manifest.json")] = "offsite-street",
+    out: Annotated[Path, typer.Option(help="Folder for the model and its manifest")] = Path("models"),
+    imgsz: Annotated[int, typer.Option(min=32)] = 320,
+    epochs: Annotated[int, typer.Option(help="Recorded in the manifest")] = 0,
+    workdir: Annotated[Path, typer.Option()] = Path("var/train"),
+) -> None:
+    """Export to ONNX (opset 18) with a manifest: classes, input size, SHA-256, training data, metrics."""
+    from vision import training
+
+    def run() -> Path:
+        evaluation = training.evaluate(weights, data, imgsz, workdir)
+        description = training.dataset_description(data.parent)
+        return training.export(
+            weights, out, name, imgsz, description, {"epochs": epochs, "imgsz": imgsz}, evaluation, workdir
+        )
+
+    typer.echo(f"wrote {_training(run)}")
 
 
 @model_app.command("video")

@@ -1,0 +1,150 @@
+"""Training, export and evaluation of the detector with Ultralytics (the ``train`` extra: torch CPU + ultralytics).
+
+Everything runs offline: Ultralytics is told not to download or install anything, its settings live in a folder
+of the project's, and the font its dataset check would fetch is copied there from matplotlib. Nothing here is
+needed to run the service or its tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vision.manifest import ClassMetrics, ModelManifest, manifest_path_for, sha256_of
+
+ARCHITECTURE = "yolov8n.yaml"  # trained from scratch: no pretrained weights can be fetched here
+OPSET = 18
+
+
+class TrainingUnavailable(RuntimeError):
+    """The ``train`` extra is not installed."""
+
+
+def _ultralytics(settings_dir: Path) -> Any:
+    """Import Ultralytics with offline settings and the torchvision shim in place."""
+    settings_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update({"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "0", "YOLO_CONFIG_DIR": str(settings_dir)})
+    try:
+        import matplotlib
+
+        from vision import torch_compat
+
+        torch_compat.install()
+        import ultralytics
+    except ImportError as exc:
+        raise TrainingUnavailable(
+            "training needs the train extra: pip install torch==2.13.0 (the CPU build), then "
+            "pip install --no-deps torchvision==0.28.0 ultralytics==8.4.190 and their requirements"
+        ) from exc
+    fonts = settings_dir / "Ultralytics"
+    fonts.mkdir(exist_ok=True)
+    dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):  # the dataset check downloads these otherwise
+        if not (fonts / name).exists():
+            shutil.copyfile(dejavu, fonts / name)
+    return ultralytics
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    map50: float
+    map50_95: float
+    per_class: dict[str, ClassMetrics]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "map50": round(self.map50, 4),
+            "map50_95": round(self.map50_95, 4),
+            "per_class": {name: {k: round(v, 4) for k, v in vars(m).items()} for name, m in self.per_class.items()},
+        }
+
+
+def train(
+    data_yaml: Path, workdir: Path, epochs: int, imgsz: int, batch: int = 16, seed: int = 0
+) -> tuple[Path, float]:
+    """Train from scratch; returns the best weights and the seconds it took."""
+    if epochs < 1 or imgsz % 32:
+        raise ValueError("epochs must be at least 1 and imgsz a multiple of 32")
+    ultralytics = _ultralytics(workdir / "settings")
+    model = ultralytics.YOLO(ARCHITECTURE)
+    started = time.perf_counter()
+    model.train(
+        data=str(data_yaml),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=batch,
+        seed=seed,
+        device="cpu",
+        workers=0,
+        project=str(workdir),
+        name="train",
+        exist_ok=True,
+        pretrained=False,
+        amp=False,
+        cache="ram",  # decode each image once: on two CPU cores, JPEG decoding would otherwise dominate an epoch
+        plots=False,
+        verbose=False,
+    )
+    best = workdir / "train" / "weights" / "best.pt"
+    if not best.exists():
+        raise RuntimeError(f"training finished without {best}")
+    return best, time.perf_counter() - started
+
+
+def evaluate(model_path: Path, data_yaml: Path, imgsz: int, workdir: Path) -> Evaluation:
+    """mAP50, mAP50-95 and per-class precision/recall on the dataset's validation split (.pt or .onnx)."""
+    ultralytics = _ultralytics(workdir / "settings")
+    results = ultralytics.YOLO(str(model_path), task="detect").val(
+        data=str(data_yaml), imgsz=imgsz, batch=1, device="cpu", workers=0, plots=False, verbose=False,
+        project=str(workdir), name="val", exist_ok=True,
+    )  # fmt: skip
+    box = results.box
+    names = results.names
+    per_class = {
+        names[int(index)]: ClassMetrics(
+            precision=float(box.p[i]), recall=float(box.r[i]), map50=float(box.ap50[i]), map50_95=float(box.ap[i])
+        )
+        for i, index in enumerate(box.ap_class_index)
+    }
+    return Evaluation(float(box.map50), float(box.map), per_class)
+
+
+def export(
+    weights: Path, out_dir: Path, name: str, imgsz: int, training_data: dict[str, Any], training: dict[str, Any],
+    evaluation: Evaluation, workdir: Path,
+) -> Path:  # fmt: skip
+    """ONNX (opset 18) plus its manifest in ``out_dir``; returns the manifest's path."""
+    ultralytics = _ultralytics(workdir / "settings")
+    model = ultralytics.YOLO(str(weights))
+    exported = Path(model.export(format="onnx", imgsz=imgsz, opset=OPSET, simplify=True, dynamic=False))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.onnx"
+    shutil.copyfile(exported, target)
+    names = model.names
+    manifest = ModelManifest(
+        name=name,
+        file=target.name,
+        sha256=sha256_of(target),
+        classes=tuple(names[i] for i in sorted(names)),
+        input_size=imgsz,
+        architecture=ARCHITECTURE.removesuffix(".yaml"),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        training_data=training_data,
+        training=training,
+        metrics=evaluation.as_dict(),
+    )
+    path = manifest_path_for(target)
+    manifest.write(path)
+    return path
+
+
+def dataset_description(dataset_dir: Path) -> dict[str, Any]:
+    """What a generated dataset says about itself (vision.synthetic writes generator.json beside data.yaml)."""
+    info = dataset_dir / "generator.json"
+    return json.loads(info.read_text(encoding="utf-8")) if info.exists() else {"path": str(dataset_dir)}
