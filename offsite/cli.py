@@ -316,7 +316,8 @@ def model_export(
             weights, out, name, imgsz, description, {"epochs": epochs, "imgsz": imgsz}, evaluation, workdir
         )
 
-    typer.echo(f"wrote {_training(run)}")
+    manifest = _training(run)
+    typer.echo(f"wrote {manifest} and {training.write_model_card(manifest)}")
 
 
 @model_app.command("video")
