@@ -57,7 +57,3 @@ class Detections:
         """Where an object stands on the ground: the anchor that zone rules test."""
         x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
         return np.stack([x, self.xyxy[:, 3]], axis=1).astype(np.float32)
-
-    @property
-    def area(self) -> FloatArray:
-        return ((self.xyxy[:, 2] - self.xyxy[:, 0]) * (self.xyxy[:, 3] - self.xyxy[:, 1])).astype(np.float32)

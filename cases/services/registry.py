@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
@@ -56,10 +57,10 @@ class RegistryService(Service):
         return camera
 
     def update_camera(self, camera_id: int, expected_version: int, changes: dict[str, Any]) -> Camera:
-        if changes.get("gateway_id") is not None:
-            with self.transaction() as session:
-                self._require_gateway(session, changes["gateway_id"])
-        return self._update(Camera, camera_id, expected_version, changes, "camera")
+        def gateway_exists(session: Session) -> None:
+            self._require_gateway(session, changes.get("gateway_id"))
+
+        return self._update(Camera, camera_id, expected_version, changes, "camera", gateway_exists)
 
     @staticmethod
     def _require_gateway(session: Session, gateway_id: str | None) -> None:
@@ -162,7 +163,17 @@ class RegistryService(Service):
         return self._page(Site, tables.sites.c.id, offset, limit)
 
     # ---- shared -----------------------------------------------------------------------------------------
-    def _update(self, cls: type[R], ident: int, expected_version: int, changes: dict[str, Any], what: str) -> R:
+    def _update(
+        self,
+        cls: type[R],
+        ident: int,
+        expected_version: int,
+        changes: dict[str, Any],
+        what: str,
+        check: Callable[[Session], None] | None = None,
+    ) -> R:
+        """Apply ``changes`` to a versioned record, validated as a whole; ``check`` runs first, in the same
+        transaction (references that must exist)."""
         editable = {f.name: f for f in fields(cls) if f.name not in ("id", "version")}
         unknown = sorted(set(changes) - set(editable))
         if unknown:
@@ -173,6 +184,8 @@ class RegistryService(Service):
         if cleared:
             raise InvalidInput(f"{what} field(s) {', '.join(cleared)} cannot be emptied")
         with self.transaction() as session:
+            if check is not None:
+                check(session)
             record = get_or_404(session, cls, ident, what)
             check_version(f"{what} {ident}", record.version, expected_version)
             candidate = replace(record, **changes)
