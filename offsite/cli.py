@@ -274,11 +274,15 @@ def model_train(
     imgsz: Annotated[int, typer.Option(min=32, help="Input size, a multiple of 32")] = 320,
     batch: Annotated[int, typer.Option(min=1)] = 16,
     seed: Annotated[int, typer.Option()] = 0,
+    hours: Annotated[float | None, typer.Option(min=0.01, help="Train for this long instead of --epochs")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads (default: cores minus one)")] = None,
 ) -> None:
     """Train the detector from scratch on CPU, offline (needs the train extra). Prints the best weights."""
     from vision import training
 
-    best, seconds = _training(lambda: training.train(data, workdir, epochs, imgsz, batch, seed))
+    best, seconds = _training(
+        lambda: training.train(data, workdir, epochs, imgsz, batch, seed, hours=hours, threads=threads)
+    )
     typer.echo(f"trained in {seconds:.0f} s: {best}")
 
 

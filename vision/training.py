@@ -66,12 +66,32 @@ class Evaluation:
 
 
 def train(
-    data_yaml: Path, workdir: Path, epochs: int, imgsz: int, batch: int = 16, seed: int = 0
+    data_yaml: Path,
+    workdir: Path,
+    epochs: int,
+    imgsz: int,
+    batch: int = 16,
+    seed: int = 0,
+    hours: float | None = None,
+    threads: int | None = None,
 ) -> tuple[Path, float]:
-    """Train from scratch; returns the best weights and the seconds it took."""
+    """Train from scratch; returns the best weights and the seconds it took.
+
+    ``hours`` bounds the run by time instead of epochs: Ultralytics re-estimates the epoch count after each epoch
+    and fits its learning-rate schedule to the time, so a run planned for a sitting ends with a finished schedule.
+    ``threads`` overrides Ultralytics' choice of cores minus one, which leaves one of two cores idle.
+    """
     if epochs < 1 or imgsz % 32:
         raise ValueError("epochs must be at least 1 and imgsz a multiple of 32")
+    if hours is not None and not hours > 0:
+        raise ValueError("hours must be positive")
+    if threads is not None and threads < 1:
+        raise ValueError("threads must be at least 1")
     ultralytics = _ultralytics(workdir / "settings")
+    if threads is not None:
+        from ultralytics.utils import torch_utils
+
+        torch_utils.NUM_THREADS = threads  # select_device() applies it with torch.set_num_threads
     model = ultralytics.YOLO(ARCHITECTURE)
     started = time.perf_counter()
     model.train(
@@ -90,6 +110,7 @@ def train(
         cache="ram",  # decode each image once: on two CPU cores, JPEG decoding would otherwise dominate an epoch
         plots=False,
         verbose=False,
+        **({"time": hours} if hours is not None else {}),
     )
     best = workdir / "train" / "weights" / "best.pt"
     if not best.exists():

@@ -1,0 +1,301 @@
+"""Violation rules: zones of a camera's picture, and how long something must stay in one before it is a violation.
+
+Everything is in seconds of capture time, never in frames. For each rule and zone the engine keeps at most one
+*occurrence*: it starts when a matching object is first seen in the zone, survives gaps shorter than the rule's
+``inertia_s`` (a passer-by hiding the stall for a moment does not end it), and is *confirmed* once it has lasted
+``min_dwell_s`` with a median detection score of at least ``min_median_score``. An occurrence is confirmed once;
+after it ends, what reappears in the same zone within ``cooldown_s`` continues it rather than raising a second
+event. So one occurrence gives one event, whatever the sampling rate.
+
+Matching, by rule kind (objects are placed by their bottom-centre anchor, where they meet the ground):
+- ``stall``: a stall (or goods) standing in a no-vending zone;
+- ``cross_door``: goods in a shop's sidewalk strip, on the street side of its shop-front line;
+- ``dust``: a plume standing in a site, or reaching past its boundary (a bottom corner of the plume outside it);
+- ``bare_pile``: an uncovered pile in a site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import statistics
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from vision.detections import Detections
+from vision.events import SubjectRef
+from vision.zones import FrontLine, PolygonZone, ZoneError
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+class RuleError(ValueError):
+    """A rule or zone configuration that cannot work, with the reason (unknown class, unknown zone...)."""
+
+
+class RuleKind(StrEnum):
+    STALL = "stall"
+    CROSS_DOOR = "cross_door"
+    DUST = "dust"
+    BARE_PILE = "bare_pile"
+
+
+class ZoneKind(StrEnum):
+    NO_VENDING = "no_vending"
+    SHOP_STRIP = "shop_strip"
+    SITE = "site"
+
+
+ZONE_KIND_OF_RULE = {
+    RuleKind.STALL: ZoneKind.NO_VENDING,
+    RuleKind.CROSS_DOOR: ZoneKind.SHOP_STRIP,
+    RuleKind.DUST: ZoneKind.SITE,
+    RuleKind.BARE_PILE: ZoneKind.SITE,
+}
+
+
+@dataclass(frozen=True)
+class Zone:
+    zone_id: str
+    kind: ZoneKind
+    polygon: PolygonZone
+    subject: SubjectRef
+    front_line: FrontLine | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is ZoneKind.SHOP_STRIP) != (self.front_line is not None):
+            raise ZoneError(f"zone {self.zone_id}: a shop strip, and only a shop strip, has a shop-front line")
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    kind: RuleKind
+    violation_code: str
+    classes: tuple[str, ...]
+    zones: tuple[str, ...]  # the zone ids it watches
+    min_dwell_s: float
+    inertia_s: float = 30.0
+    min_median_score: float = 0.3
+    cooldown_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            raise RuleError(f"rule {self.rule_id}: names no classes")
+        if not self.zones:
+            raise RuleError(f"rule {self.rule_id}: watches no zones")
+        if self.min_dwell_s < 0 or self.inertia_s < 0 or self.cooldown_s < 0:
+            raise RuleError(f"rule {self.rule_id}: min_dwell_s, inertia_s and cooldown_s must not be negative")
+        if not 0 <= self.min_median_score < 1:
+            raise RuleError(f"rule {self.rule_id}: min_median_score must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """The best matching detection of an occurrence in one frame."""
+
+    ts: dt.datetime
+    box: tuple[float, float, float, float]  # pixels of the frame
+    score: float
+    class_name: str
+    track_id: int | None
+    crosses_boundary: bool = False
+
+
+@dataclass
+class Occurrence:
+    occurrence_id: int
+    rule: Rule
+    zone: Zone
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    scores: list[float] = field(default_factory=list)
+    track_ids: set[int] = field(default_factory=set)
+    first_sighting: Sighting | None = None
+    last_sighting: Sighting | None = None
+    crossed_at: dt.datetime | None = None  # a plume first reaching past the site boundary
+    confirmed_at: dt.datetime | None = None
+    suppressed: bool = False  # within the cooldown of a confirmed occurrence in the same zone: never confirms
+
+    @property
+    def dwell_s(self) -> float:
+        return (self.last_seen - self.first_seen).total_seconds()
+
+    @property
+    def median_score(self) -> float:
+        return float(statistics.median(self.scores)) if self.scores else 0.0
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """An occurrence that has just become a violation: what the pipeline turns into evidence and an event."""
+
+    occurrence_id: int
+    rule: Rule
+    zone: Zone
+    first_seen: dt.datetime
+    confirmed_at: dt.datetime
+    median_score: float
+    track_ids: tuple[int, ...]
+    first_sighting: Sighting
+    confirming_sighting: Sighting
+    crossed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one frame did to the occurrences: the runner keeps key frames of those seen, and seals the confirmed."""
+
+    seen: tuple[Occurrence, ...]
+    confirmed: tuple[Confirmation, ...]
+    ended: tuple[Occurrence, ...]
+
+
+class RuleEngine:
+    """One camera's rules over its zones; fed tracked detections frame by frame, in capture order."""
+
+    def __init__(self, zones: list[Zone], rules: list[Rule], class_names: tuple[str, ...]) -> None:
+        self.zones = {zone.zone_id: zone for zone in zones}
+        if len(self.zones) != len(zones):
+            raise RuleError("two zones share an id")
+        self.rules = rules
+        self.class_names = class_names
+        for rule in rules:
+            unknown = [name for name in rule.classes if name not in class_names]
+            if unknown:
+                raise RuleError(f"rule {rule.rule_id}: unknown classes {unknown}; the model knows {list(class_names)}")
+            for zone_id in rule.zones:
+                zone = self.zones.get(zone_id)
+                if zone is None:
+                    raise RuleError(f"rule {rule.rule_id}: unknown zone {zone_id!r}")
+                if zone.kind is not ZONE_KIND_OF_RULE[rule.kind]:
+                    raise RuleError(
+                        f"rule {rule.rule_id} ({rule.kind.value}) needs {ZONE_KIND_OF_RULE[rule.kind].value} "
+                        f"zones; zone {zone_id} is {zone.kind.value}"
+                    )
+        self._class_ids = {rule.rule_id: self._ids(rule.classes) for rule in rules}
+        self.active: dict[tuple[str, str], Occurrence] = {}
+        self._cooldown_until: dict[tuple[str, str], dt.datetime] = {}
+        self._ids_counter = itertools.count(1)
+        self._last_ts: dt.datetime | None = None
+
+    def _ids(self, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
+        return np.array([self.class_names.index(name) for name in names], np.int64)
+
+    def observe(self, ts: dt.datetime, detections: Detections, frame_size: tuple[int, int]) -> Step:
+        if self._last_ts is not None and ts < self._last_ts:
+            raise RuleError(f"frame at {ts.isoformat()} is older than the last one ({self._last_ts.isoformat()})")
+        self._last_ts = ts
+        seen: list[Occurrence] = []
+        confirmed: list[Confirmation] = []
+        for rule in self.rules:
+            of_class = detections[np.isin(detections.class_id, self._class_ids[rule.rule_id])]
+            for zone_id in rule.zones:
+                sighting = self._best_sighting(rule, self.zones[zone_id], of_class, frame_size, ts)
+                if sighting is None:
+                    continue
+                occurrence = self._occurrence(rule, zone_id, ts, sighting)
+                seen.append(occurrence)
+                confirmation = self._maybe_confirm(occurrence)
+                if confirmation is not None:
+                    confirmed.append(confirmation)
+        return Step(tuple(seen), tuple(confirmed), tuple(self._end_stale(ts)))
+
+    def _best_sighting(
+        self, rule: Rule, zone: Zone, detections: Detections, frame_size: tuple[int, int], ts: dt.datetime
+    ) -> Sighting | None:
+        if len(detections) == 0:
+            return None
+        inside, crosses = self._match(rule, zone, detections, frame_size)
+        if not inside.any():
+            return None
+        index = int(np.flatnonzero(inside)[np.argmax(detections.confidence[inside])])
+        x1, y1, x2, y2 = (float(v) for v in detections.xyxy[index])
+        track = None if detections.tracker_id is None else int(detections.tracker_id[index])
+        name = self.class_names[int(detections.class_id[index])]
+        return Sighting(ts, (x1, y1, x2, y2), float(detections.confidence[index]), name, track, bool(crosses[index]))
+
+    @staticmethod
+    def _match(
+        rule: Rule, zone: Zone, detections: Detections, frame_size: tuple[int, int]
+    ) -> tuple[BoolArray, BoolArray]:
+        width, height = frame_size
+        scale = np.array([width, height], np.float32)
+        anchors = detections.bottom_centers / scale
+        inside = zone.polygon.contains(anchors)
+        crosses = np.zeros(len(detections), np.bool_)
+        if rule.kind is RuleKind.CROSS_DOOR and zone.front_line is not None:
+            inside &= zone.front_line.beyond(anchors)
+        elif rule.kind is RuleKind.DUST:
+            left = detections.xyxy[:, [0, 3]] / scale
+            right = detections.xyxy[:, [2, 3]] / scale
+            left_in, right_in = zone.polygon.contains(left), zone.polygon.contains(right)
+            touching = inside | left_in | right_in
+            crosses = touching & ~(left_in & right_in)
+            inside = touching
+        return inside, crosses
+
+    def _occurrence(self, rule: Rule, zone_id: str, ts: dt.datetime, sighting: Sighting) -> Occurrence:
+        key = (rule.rule_id, zone_id)
+        occurrence = self.active.get(key)
+        if occurrence is None:
+            cooldown = self._cooldown_until.get(key)
+            occurrence = Occurrence(
+                next(self._ids_counter), rule, self.zones[zone_id], ts, ts,
+                first_sighting=sighting, suppressed=cooldown is not None and ts <= cooldown,
+            )  # fmt: skip
+            self.active[key] = occurrence
+        occurrence.last_seen = ts
+        occurrence.last_sighting = sighting
+        occurrence.scores.append(sighting.score)
+        if sighting.track_id is not None:
+            occurrence.track_ids.add(sighting.track_id)
+        if sighting.crosses_boundary and occurrence.crossed_at is None:
+            occurrence.crossed_at = ts
+        return occurrence
+
+    @staticmethod
+    def _maybe_confirm(occurrence: Occurrence) -> Confirmation | None:
+        rule = occurrence.rule
+        if occurrence.confirmed_at is not None or occurrence.suppressed:
+            return None
+        if occurrence.dwell_s < rule.min_dwell_s or occurrence.median_score < rule.min_median_score:
+            return None
+        assert occurrence.first_sighting is not None
+        assert occurrence.last_sighting is not None
+        occurrence.confirmed_at = occurrence.last_seen
+        return Confirmation(
+            occurrence.occurrence_id,
+            rule,
+            occurrence.zone,
+            occurrence.first_seen,
+            occurrence.last_seen,
+            occurrence.median_score,
+            tuple(sorted(occurrence.track_ids)),
+            occurrence.first_sighting,
+            occurrence.last_sighting,
+            occurrence.crossed_at,
+        )
+
+    def _end_stale(self, now: dt.datetime) -> list[Occurrence]:
+        ended = []
+        for key, occurrence in list(self.active.items()):
+            if (now - occurrence.last_seen).total_seconds() > occurrence.rule.inertia_s:
+                del self.active[key]
+                ended.append(occurrence)
+                if occurrence.confirmed_at is not None or occurrence.suppressed:
+                    self._cooldown_until[key] = occurrence.last_seen + dt.timedelta(seconds=occurrence.rule.cooldown_s)
+        return ended
+
+    def finish(self) -> list[Occurrence]:
+        """End every occurrence (the source has ended)."""
+        ended = list(self.active.values())
+        self.active.clear()
+        return ended
+
+    def is_present(self, rule_id: str, zone_id: str) -> bool:
+        """Whether an occurrence of the rule in the zone is going on now (the re-check's question)."""
+        return (rule_id, zone_id) in self.active
