@@ -31,6 +31,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(model_app, name="model")
+bench_app = typer.Typer(help="Benchmarks: figures against a baseline measured in the same run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+camera_app = typer.Typer(help="The camera pipeline: from stream to violation events.", no_args_is_help=True)
+app.add_typer(camera_app, name="camera")
 
 
 def _components(settings: Settings | None = None) -> Components:
@@ -355,3 +359,18 @@ def model_video(
 
 if __name__ == "__main__":
     app()
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(
+    as_json: Annotated[bool, typer.Option("--json", help="End with one line of JSON holding every figure")] = False,
+    quick: Annotated[bool, typer.Option(help="Short videos: checks that it runs, figures not for the record")] = False,
+    root: Annotated[Path, typer.Option(help="Where the generated videos are cached")] = Path("var/bench"),
+) -> None:
+    """Pipeline fps against a bare ONNX Runtime loop, Ultralytics' tracker, cameras per core, event accuracy."""
+    from bench import pipeline
+
+    result = pipeline.run(root, quick=quick, progress=lambda text: typer.echo(text + " …", err=True))
+    typer.echo(pipeline.summary(result))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))

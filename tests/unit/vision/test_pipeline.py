@@ -1,0 +1,300 @@
+"""The camera pipeline from a generated video to violation events with their evidence.
+
+The rules are checked against the video's own ground truth with an *oracle* detector that reads the true boxes
+from the video's sidecar: the detector is not what these tests test (its own tests run the real model), so any
+disagreement here is the pipeline's. One test runs the real shipped model end to end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from bench.pipeline import SHORT_TIMES, T0, match_events
+from vision.capture import CapturedEvidence
+from vision.config import ConfigError, build_pipeline, camera_from_sidecar, camera_spec
+from vision.detections import Detections
+from vision.detector import DetectorConfig, OnnxDetector
+from vision.events import SubjectKind, ViolationEvent
+from vision.frames import Frame
+from vision.pipeline import CameraPipeline, DropPolicy, Runner
+from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
+
+MODEL = Path(__file__).resolve().parents[3] / "models" / "offsite-street.onnx"
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    video = tmp_path_factory.mktemp("video") / "street.mp4"
+    render_video(VideoSpec(out=video, scenario="street", seconds=50, width=640, height=360, seed=21))
+    return video
+
+
+class OracleDetector:
+    """Answers each frame with the sidecar's true boxes at that frame's time."""
+
+    class_names = CLASS_NAMES
+
+    def __init__(self, video: Path) -> None:
+        sidecar = json.loads(video.with_suffix(".json").read_text())
+        self.frames, self.fps = sidecar["frames"], sidecar["fps"]
+        self.size = (sidecar["width"], sidecar["height"])
+        self.clock: dict[int, dt.datetime] = {}  # each image's frame time, fed by the test's source wrapper
+
+    def detect(self, image: Any) -> Detections:
+        ts = self.clock.pop(id(image))
+        index = min(len(self.frames) - 1, round((ts - T0).total_seconds() * self.fps))
+        boxes = self.frames[index]
+        if not boxes:
+            return Detections.empty()
+        width, height = self.size
+        xyxy = np.array([[b[2] * width, b[3] * height, b[4] * width, b[5] * height] for b in boxes], np.float32)
+        return Detections(xyxy, np.full(len(boxes), 0.9, np.float32), np.array([b[1] for b in boxes], np.int64))
+
+
+class Clocked:
+    """A source wrapper telling the oracle which frame is being analysed."""
+
+    def __init__(self, inner: Any, oracle: OracleDetector) -> None:
+        self.inner, self.oracle, self.camera_id = inner, oracle, inner.camera_id
+
+    @property
+    def clip_buffer(self) -> Any:
+        return self.inner.clip_buffer
+
+    def frames(self) -> Iterator[Frame]:
+        for frame in self.inner.frames():
+            self.oracle.clock[id(frame.image)] = frame.ts
+            yield frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class FolderSeal:
+    def __init__(self, root: Path) -> None:
+        self.root, self.sealed = root, []
+
+    def seal(self, evidence: CapturedEvidence) -> str:
+        package = f"pkg-{len(self.sealed) + 1}"
+        target = self.root / package
+        target.mkdir(parents=True)
+        for item in evidence.items:
+            (target / item.name).write_bytes(item.path.read_bytes())
+        self.sealed.append(evidence)
+        return package
+
+
+def oracle_run(video: Path, tmp_path: Path, interval_s: float = 1.0) -> tuple[list[ViolationEvent], FolderSeal]:
+    sidecar = json.loads(video.with_suffix(".json").read_text())
+    spec = camera_spec(camera_from_sidecar(sidecar, "cam-1", video, SHORT_TIMES, interval_s, T0), CLASS_NAMES)
+    oracle, seal, events = OracleDetector(video), FolderSeal(tmp_path / "sealed"), []
+    pipeline = build_pipeline(spec, oracle, seal, lambda event, _: events.append(event), tmp_path)
+    pipeline.source = Clocked(pipeline.source, oracle)
+    runner = Runner([pipeline])
+    runner.start()
+    assert runner.wait(120), "the pipeline did not finish"
+    assert pipeline.metrics.failed is None
+    return events, seal
+
+
+def truth_of(video: Path) -> list[dict[str, Any]]:
+    sidecar = json.loads(video.with_suffix(".json").read_text())
+    return [v for v in sidecar["violations"] if v["dwell_s"] >= SHORT_TIMES[v["kind"]].min_dwell_s]
+
+
+@pytest.mark.parametrize("interval_s", [1.0, 2.0])
+def test_with_true_boxes_every_violation_of_the_timeline_gives_exactly_one_event(
+    street: Path, tmp_path: Path, interval_s: float
+) -> None:
+    events, _ = oracle_run(street, tmp_path, interval_s)
+    truth = truth_of(street)
+    correct, found = match_events(events, truth)
+    assert {v["kind"] for v in truth} >= {"stall", "cross_door", "dust", "bare_pile"}
+    assert (correct, found) == (len(events), len(truth)), (events, truth)
+    assert len({e.event_id for e in events}) == len(events)
+
+
+def test_each_event_carries_key_frames_annotated_frames_a_clip_and_quality_figures(
+    street: Path, tmp_path: Path
+) -> None:
+    events, _ = oracle_run(street, tmp_path)
+    stall = next(e for e in events if e.violation_code == "street_stall")
+    assert stall.subject.kind is SubjectKind.UNKNOWN
+    folder = tmp_path / "sealed" / stall.evidence_package_id
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(
+        [f"{kind}-{role}.jpg" for kind in ("frame", "annotated") for role in ("first", "middle", "confirming")]
+        + ["clip.mp4", "quality.json"]
+    )
+    first = cv2.imread(str(folder / "frame-first.jpg"))
+    assert first.shape == (360, 640, 3)
+    assert not np.array_equal(first, cv2.imread(str(folder / "annotated-first.jpg")))
+    with av.open(str(folder / "clip.mp4")) as clip:
+        stream = clip.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        frames = sum(1 for _ in clip.decode(stream))
+    assert frames >= 25 * 10  # pre 10 s + post 5 s at the camera's full 25 fps, from a key frame on
+    quality = json.loads((folder / "quality.json").read_text())
+    assert quality["clip_error"] is None
+    assert quality["first"]["sharpness"] > 0
+    assert 0 < quality["confirming"]["brightness"] < 255
+
+
+def test_a_quiet_street_raises_nothing(tmp_path: Path) -> None:
+    video = tmp_path / "quiet.mp4"
+    render_video(VideoSpec(out=video, scenario="quiet", seconds=30, width=480, height=270, seed=5))
+    sidecar = json.loads(video.with_suffix(".json").read_text())
+    assert sidecar["violations"] == []
+    events, _ = oracle_run(video, tmp_path)
+    assert events == []
+
+
+def test_the_shipped_model_runs_the_whole_pipeline(street: Path, tmp_path: Path) -> None:
+    detector = OnnxDetector(DetectorConfig(MODEL, threads=1))
+    sidecar = json.loads(street.with_suffix(".json").read_text())
+    spec = camera_spec(camera_from_sidecar(sidecar, "cam-1", street, SHORT_TIMES, 2.0, T0), detector.class_names)
+    events: list[ViolationEvent] = []
+    pipeline = build_pipeline(spec, detector, FolderSeal(tmp_path / "s"), lambda e, _: events.append(e), tmp_path)
+    runner = Runner([pipeline])
+    runner.start()
+    assert runner.wait(120)
+    metrics = pipeline.metrics
+    assert metrics.failed is None
+    assert metrics.frames_analysed == metrics.frames_in == 25  # one key frame every 2 s of 50 s
+    assert metrics.frames_dropped == 0
+    assert metrics.inference_ms_mean > 0
+    correct, _ = match_events(events, truth_of(street))
+    assert correct == len(events)  # whatever it finds is real
+
+
+class SlowDetector:
+    class_names = CLASS_NAMES
+
+    def detect(self, image: Any) -> Detections:
+        time.sleep(0.05)
+        return Detections.empty()
+
+
+class BurstSource:
+    """A live source that delivers 40 frames at once, faster than the detector can take them."""
+
+    camera_id = "cam-live"
+    clip_buffer = None
+
+    def frames(self) -> Iterator[Frame]:
+        image = np.zeros((36, 64, 3), np.uint8)
+        for seq in range(40):
+            yield Frame(self.camera_id, seq, T0 + dt.timedelta(seconds=seq), image)
+
+    def close(self) -> None:
+        pass
+
+
+class BrokenSource(BurstSource):
+    camera_id = "cam-broken"
+
+    def frames(self) -> Iterator[Frame]:
+        yield from list(super().frames())[:2]
+        raise OSError("stream reset by peer")
+
+
+def live_pipeline(source: Any, tmp_path: Path, policy: DropPolicy = DropPolicy.DROP_OLDEST) -> CameraPipeline:
+    sidecar = {"zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]}]}
+    spec = camera_spec(camera_from_sidecar(sidecar, source.camera_id, Path("live"), SHORT_TIMES), CLASS_NAMES)
+    pipeline = build_pipeline(spec, SlowDetector(), FolderSeal(tmp_path), lambda e, _: None, tmp_path, source=source)
+    pipeline.drop_policy = policy
+    return pipeline
+
+
+def test_a_live_camera_that_outruns_its_detector_drops_its_oldest_frames_and_counts_them(tmp_path: Path) -> None:
+    pipeline = live_pipeline(BurstSource(), tmp_path)
+    runner = Runner([pipeline])
+    runner.start()
+    assert runner.wait(30)
+    metrics = pipeline.metrics
+    assert metrics.frames_in == 40
+    assert metrics.frames_dropped > 0
+    assert metrics.frames_analysed + metrics.frames_dropped == 40
+
+
+def test_a_file_blocks_instead_of_dropping(tmp_path: Path) -> None:
+    pipeline = live_pipeline(BurstSource(), tmp_path, DropPolicy.BLOCK)
+    runner = Runner([pipeline])
+    runner.start()
+    assert runner.wait(30)
+    assert (pipeline.metrics.frames_analysed, pipeline.metrics.frames_dropped) == (40, 0)
+
+
+def test_one_cameras_failure_leaves_the_others_running(tmp_path: Path) -> None:
+    broken = live_pipeline(BrokenSource(), tmp_path / "b", DropPolicy.BLOCK)
+    healthy = live_pipeline(BurstSource(), tmp_path / "h", DropPolicy.BLOCK)
+    runner = Runner([broken, healthy])
+    runner.start()
+    assert runner.wait(30)
+    assert broken.metrics.failed == "OSError: stream reset by peer"
+    assert healthy.metrics.failed is None
+    assert healthy.metrics.frames_analysed == 40
+
+
+def test_stop_ends_every_camera_promptly(tmp_path: Path) -> None:
+    class Endless(BurstSource):
+        def __init__(self) -> None:
+            self.closed = threading.Event()
+
+        def frames(self) -> Iterator[Frame]:
+            seq = 0
+            while not self.closed.is_set():
+                yield Frame(self.camera_id, seq, T0 + dt.timedelta(seconds=seq), np.zeros((8, 8, 3), np.uint8))
+                seq += 1
+                time.sleep(0.01)
+
+        def close(self) -> None:
+            self.closed.set()
+
+    runner = Runner([live_pipeline(Endless(), tmp_path)])
+    runner.start()
+    time.sleep(0.3)
+    assert runner.stop(timeout_s=10)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rules": [{"id": "r", "kind": "stall", "zones": ["A"], "classes": ["cart"]}]}, "unknown classes ['cart']"),
+        ({"rules": [{"id": "r", "kind": "stall", "zones": ["B"]}]}, "unknown zone 'B'"),
+        (
+            {"zones": [{"id": "A", "kind": "no_vending", "polygon": [[0, 0], [1, 1], [1, 0], [0, 1]]}]},
+            "not simple",
+        ),
+        (
+            {"zones": [{"id": "A", "kind": "no_vending", "polygon": [[0, 0], [1.5, 0], [1, 1]]}]},
+            "less than or equal to 1",
+        ),
+        ({"source": {"url": "x.mp4", "interval_s": 0}}, "interval_s"),
+        ({"surprise": 1}, "Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_camera_configuration_is_refused_naming_the_camera_and_the_problem(
+    change: dict[str, Any], message: str
+) -> None:
+    entry = {
+        "camera_id": "cam-9",
+        "source": {"url": "x.mp4"},
+        "zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]}],
+        "rules": [{"id": "stall-A", "kind": "stall", "zones": ["A"]}],
+    } | change
+    with pytest.raises(ConfigError) as caught:
+        camera_spec(entry, CLASS_NAMES)
+    assert "camera cam-9" in str(caught.value)
+    assert message in str(caught.value)

@@ -1,0 +1,298 @@
+"""The camera pipeline, from frames to violation events with their evidence; and the runner for many cameras.
+
+Per camera, two threads joined by a bounded queue (Frigate's capture → detect split):
+- the *reader* pulls frames from the source (decoding only what the sampling needs) into the queue;
+- the *analyser* takes them out: detect → track → rules; keeps key frames of each occurrence going on; when one is
+  confirmed, waits for the clip's post-seconds, captures the evidence, has it sealed, and emits the event.
+A full queue follows the camera's drop policy: a live stream drops its oldest frame (the newest wins, and the drop is
+counted), a file blocks the reader (no frame is lost when nothing is live). One camera's failure is logged and
+marks that camera failed; the others go on. ``Runner.stop()`` closes the sources, lets the analysers finish what is
+queued and pending, and joins the threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from vision.capture import CaptureConfig, CapturedEvidence, KeyFrameKeeper, capture
+from vision.clips import ClipBuffer, FrameClipBuffer
+from vision.detections import Detections
+from vision.events import ViolationEvent
+from vision.frames import Frame, FrameSource, Image
+from vision.rules import Confirmation, Occurrence, RuleEngine, Step
+from vision.tracking import Tracker
+
+log = logging.getLogger("offsite.vision.pipeline")
+
+
+class Detector(Protocol):
+    class_names: tuple[str, ...]
+
+    def detect(self, frame: Image) -> Detections: ...
+
+
+class Sealer(Protocol):
+    """Seals captured evidence and answers the package id (the evidence store's job)."""
+
+    def seal(self, evidence: CapturedEvidence) -> str: ...
+
+
+EventSink = Callable[[ViolationEvent, CapturedEvidence], None]
+
+
+class DropPolicy(StrEnum):
+    DROP_OLDEST = "drop_oldest"  # live: the newest frame wins
+    BLOCK = "block"  # files: the reader waits
+
+
+@dataclass
+class CameraMetrics:
+    frames_in: int = 0
+    frames_dropped: int = 0
+    frames_analysed: int = 0
+    inference_ms_total: float = 0.0
+    events: int = 0
+    evidence_failures: int = 0
+    online: bool = False
+    failed: str | None = None  # why the camera stopped, when it did
+
+    @property
+    def inference_ms_mean(self) -> float:
+        return self.inference_ms_total / self.frames_analysed if self.frames_analysed else 0.0
+
+
+@dataclass
+class _Pending:
+    confirmation: Confirmation
+    keeper: KeyFrameKeeper
+    due: dt.datetime  # when the clip's post-seconds have been recorded
+
+
+@dataclass
+class CameraPipeline:
+    camera_id: str
+    source: FrameSource
+    detector: Detector
+    tracker: Tracker
+    rules: RuleEngine
+    sealer: Sealer
+    emit: EventSink
+    work_dir: Path
+    capture_config: CaptureConfig = field(default_factory=CaptureConfig)
+    queue_size: int = 4
+    drop_policy: DropPolicy = DropPolicy.DROP_OLDEST
+    inference_lock: threading.Semaphore | None = None  # shared by cameras: at most N inferences at once
+    metrics: CameraMetrics = field(default_factory=CameraMetrics)
+
+    def __post_init__(self) -> None:
+        if self.queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self._queue: queue.Queue[Frame | None] = queue.Queue(self.queue_size)
+        self._keepers: dict[int, KeyFrameKeeper] = {}
+        self._pending: list[_Pending] = []
+        self._frame_clips: FrameClipBuffer | None = None
+        self._stopping = threading.Event()
+
+    # -- reader ------------------------------------------------------------------------------------------------------
+
+    def read(self) -> None:
+        """Pull frames into the queue until the source ends or is closed; always ends the queue."""
+        try:
+            for frame in self.source.frames():
+                self.metrics.frames_in += 1
+                self.metrics.online = True
+                self._enqueue(frame)
+                if self._stopping.is_set():
+                    break
+        except Exception as exc:  # isolate this camera: record why, let the others run
+            self.metrics.failed = f"{exc.__class__.__name__}: {exc}"
+            log.error("camera %s stopped: %s", self.camera_id, self.metrics.failed)
+        finally:
+            self.metrics.online = False
+            self._queue.put(None)
+
+    def _enqueue(self, frame: Frame) -> None:
+        if self.drop_policy is DropPolicy.BLOCK:
+            while not self._stopping.is_set():
+                try:
+                    self._queue.put(frame, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            return
+        while True:
+            try:
+                self._queue.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.metrics.frames_dropped += 1
+                except queue.Empty:
+                    pass
+
+    # -- analyser ----------------------------------------------------------------------------------------------------
+
+    def analyse_all(self) -> None:
+        """Analyse queued frames until the reader ends the queue; then flush what is pending."""
+        last: Frame | None = None
+        try:
+            while (frame := self._queue.get()) is not None:
+                self.analyse(frame)
+                last = frame
+        except Exception as exc:
+            self.metrics.failed = f"{exc.__class__.__name__}: {exc}"
+            log.exception("camera %s analysis stopped", self.camera_id)
+            self.source.close()
+            while self._queue.get() is not None:  # let the reader finish
+                pass
+        finally:
+            self.finish(last)
+
+    def analyse(self, frame: Frame) -> Step:
+        detections = self._detect(frame)
+        tracked = self.tracker.update(detections)
+        step = self.rules.observe(frame.ts, tracked, frame.size)
+        self.metrics.frames_analysed += 1
+        if self._clip_buffer() is self._frame_clips and self._frame_clips is not None:
+            self._frame_clips.add(frame)
+        for occurrence in step.seen:
+            if occurrence.last_sighting is not None:
+                self._keeper(occurrence).offer(frame, occurrence.last_sighting)
+        for confirmation in step.confirmed:
+            keeper = self._keepers[confirmation.occurrence_id]
+            keeper.offer(frame, confirmation.confirming_sighting, force=True)
+            due = confirmation.confirmed_at + dt.timedelta(seconds=self.capture_config.post_s)
+            self._pending.append(_Pending(confirmation, keeper, due))
+        for occurrence in step.ended:
+            if not any(p.confirmation.occurrence_id == occurrence.occurrence_id for p in self._pending):
+                self._keepers.pop(occurrence.occurrence_id, None)
+        self._complete_due(frame.ts)
+        return step
+
+    def _detect(self, frame: Frame) -> Detections:
+        started = time.perf_counter()
+        if self.inference_lock is None:
+            detections = self.detector.detect(frame.image)
+        else:
+            with self.inference_lock:
+                detections = self.detector.detect(frame.image)
+        self.metrics.inference_ms_total += (time.perf_counter() - started) * 1000
+        return detections
+
+    def _keeper(self, occurrence: Occurrence) -> KeyFrameKeeper:
+        return self._keepers.setdefault(occurrence.occurrence_id, KeyFrameKeeper())
+
+    def _clip_buffer(self) -> ClipBuffer | None:
+        buffer: ClipBuffer | None = getattr(self.source, "clip_buffer", None)
+        if buffer is not None:
+            return buffer
+        if self._frame_clips is None:  # a source without packets (pushed JPEGs): keep decoded frames instead
+            keep = self.capture_config.pre_s + self.capture_config.post_s + 5
+            self._frame_clips = FrameClipBuffer(keep)
+        return self._frame_clips
+
+    def _complete_due(self, now: dt.datetime, force: bool = False) -> None:
+        clips = self._clip_buffer()
+        covered = clips.covered_until if clips is not None else None
+        still: list[_Pending] = []
+        for pending in self._pending:
+            recorded = covered is not None and covered >= pending.due
+            if force or recorded or now >= pending.due + dt.timedelta(seconds=30):
+                self._complete(pending, clips)
+            else:
+                still.append(pending)
+        self._pending = still
+
+    def _complete(self, pending: _Pending, clips: ClipBuffer | None) -> None:
+        confirmation = pending.confirmation
+        folder = Path(tempfile.mkdtemp(prefix="capture-", dir=self.work_dir))
+        try:
+            evidence = capture(
+                self.camera_id, confirmation, pending.keeper, clips, self.capture_config, folder / "items"
+            )
+            package_id = self.sealer.seal(evidence)
+            self.emit(self._event(confirmation, package_id), evidence)
+            self.metrics.events += 1
+        except Exception:  # a failed capture or seal loses this event's evidence, never the camera
+            self.metrics.evidence_failures += 1
+            log.exception("camera %s: evidence for %s failed", self.camera_id, confirmation.rule.rule_id)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            self._keepers.pop(confirmation.occurrence_id, None)
+
+    def _event(self, confirmation: Confirmation, package_id: str) -> ViolationEvent:
+        return ViolationEvent(
+            event_id=event_id(self.camera_id, confirmation),
+            camera_id=self.camera_id,
+            zone_id=confirmation.zone.zone_id,
+            rule_id=confirmation.rule.rule_id,
+            violation_code=confirmation.rule.violation_code,
+            subject=confirmation.zone.subject,
+            first_seen=confirmation.first_seen,
+            last_seen=confirmation.confirmed_at,
+            evidence_package_id=package_id,
+            confidence=round(min(1.0, max(0.0, confirmation.median_score)), 4),
+        )
+
+    def finish(self, last: Frame | None) -> None:
+        """The source has ended: complete every pending capture with what was recorded."""
+        self._complete_due(last.ts if last is not None else dt.datetime.now(dt.UTC), force=True)
+        self.rules.finish()
+        self.source.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.source.close()
+
+
+def event_id(camera_id: str, confirmation: Confirmation) -> str:
+    """Stable for one occurrence: the same camera, rule, zone and first sighting give the same id."""
+    key = f"{camera_id}|{confirmation.rule.rule_id}|{confirmation.zone.zone_id}|{confirmation.first_seen.isoformat()}"
+    return "ev-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class Runner:
+    """Runs many camera pipelines: two threads each, failures isolated, one shared limit on inference."""
+
+    def __init__(self, pipelines: list[CameraPipeline]) -> None:
+        ids = [p.camera_id for p in pipelines]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two pipelines watch the same camera")
+        self.pipelines = {p.camera_id: p for p in pipelines}
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for pipeline in self.pipelines.values():
+            for role, target in (("read", pipeline.read), ("analyse", pipeline.analyse_all)):
+                thread = threading.Thread(target=target, name=f"{pipeline.camera_id}-{role}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for every source to end; True when all threads finished within the timeout."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for thread in self._threads:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        for pipeline in self.pipelines.values():
+            pipeline.stop()
+        return self.wait(timeout_s)
+
+    def metrics(self) -> dict[str, CameraMetrics]:
+        return {camera_id: p.metrics for camera_id, p in self.pipelines.items()}
