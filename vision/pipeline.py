@@ -31,7 +31,7 @@ from vision.clips import ClipBuffer, FrameClipBuffer
 from vision.detections import Detections
 from vision.events import ViolationEvent
 from vision.frames import Frame, FrameSource, Image
-from vision.rules import Confirmation, Occurrence, RuleEngine, Step
+from vision.rules import Confirmation, Occurrence, PresenceLog, RuleEngine, Step
 from vision.tracking import Tracker
 
 log = logging.getLogger("offsite.vision.pipeline")
@@ -95,6 +95,7 @@ class CameraPipeline:
     drop_policy: DropPolicy = DropPolicy.DROP_OLDEST
     inference_lock: threading.Semaphore | None = None  # shared by cameras: at most N inferences at once
     metrics: CameraMetrics = field(default_factory=CameraMetrics)
+    presence: PresenceLog = field(default_factory=PresenceLog)  # for re-checks of past moments
 
     def __post_init__(self) -> None:
         if self.queue_size < 1:
@@ -169,6 +170,7 @@ class CameraPipeline:
         if self._clip_buffer() is self._frame_clips and self._frame_clips is not None:
             self._frame_clips.add(frame)
         for occurrence in step.seen:
+            self.presence.seen(occurrence)
             if occurrence.last_sighting is not None:
                 self._keeper(occurrence).offer(frame, occurrence.last_sighting)
         for confirmation in step.confirmed:
@@ -177,6 +179,7 @@ class CameraPipeline:
             due = confirmation.confirmed_at + dt.timedelta(seconds=self.capture_config.post_s)
             self._pending.append(_Pending(confirmation, keeper, due))
         for occurrence in step.ended:
+            self.presence.ended(occurrence)
             if not any(p.confirmation.occurrence_id == occurrence.occurrence_id for p in self._pending):
                 self._keepers.pop(occurrence.occurrence_id, None)
         self._complete_due(frame.ts)
@@ -250,7 +253,8 @@ class CameraPipeline:
     def finish(self, last: Frame | None) -> None:
         """The source has ended: complete every pending capture with what was recorded."""
         self._complete_due(last.ts if last is not None else dt.datetime.now(dt.UTC), force=True)
-        self.rules.finish()
+        for occurrence in self.rules.finish():
+            self.presence.ended(occurrence)
         self.source.close()
 
     def stop(self) -> None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import statistics
+import threading
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -299,3 +301,41 @@ class RuleEngine:
     def is_present(self, rule_id: str, zone_id: str) -> bool:
         """Whether an occurrence of the rule in the zone is going on now (the re-check's question)."""
         return (rule_id, zone_id) in self.active
+
+
+@dataclass(frozen=True)
+class Presence:
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    confirmed: bool
+
+
+class PresenceLog:
+    """When each rule's occurrences went on in each zone (the newest ``keep`` per rule and zone)."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self._spans: dict[tuple[str, str], deque[Presence]] = {}
+        self._open: dict[tuple[str, str], Occurrence] = {}
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def seen(self, occurrence: Occurrence) -> None:
+        with self._lock:
+            self._open[(occurrence.rule.rule_id, occurrence.zone.zone_id)] = occurrence
+
+    def ended(self, occurrence: Occurrence) -> None:
+        key = (occurrence.rule.rule_id, occurrence.zone.zone_id)
+        with self._lock:
+            self._open.pop(key, None)
+            spans = self._spans.setdefault(key, deque(maxlen=self._keep))
+            spans.append(Presence(occurrence.first_seen, occurrence.last_seen, occurrence.confirmed_at is not None))
+
+    def present(self, rule_id: str, zone_id: str, at: dt.datetime, tolerance_s: float = 0.0) -> bool:
+        """Whether an occurrence of the rule in the zone went on at ``at`` (give or take ``tolerance_s``)."""
+        slack = dt.timedelta(seconds=tolerance_s)
+        with self._lock:
+            spans = list(self._spans.get((rule_id, zone_id), ()))
+            current = self._open.get((rule_id, zone_id))
+        if current is not None:
+            spans.append(Presence(current.first_seen, current.last_seen, current.confirmed_at is not None))
+        return any(span.first_seen - slack <= at <= span.last_seen + slack for span in spans)

@@ -298,3 +298,53 @@ def test_a_bad_camera_configuration_is_refused_naming_the_camera_and_the_problem
         camera_spec(entry, CLASS_NAMES)
     assert "camera cam-9" in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_the_pipeline_remembers_when_each_violation_was_present(street: Path, tmp_path: Path) -> None:
+    sidecar = json.loads(street.with_suffix(".json").read_text())
+    spec = camera_spec(camera_from_sidecar(sidecar, "cam-1", street, SHORT_TIMES, 1.0, T0), CLASS_NAMES)
+    oracle = OracleDetector(street)
+    pipeline = build_pipeline(spec, oracle, FolderSeal(tmp_path / "s"), lambda e, _: None, tmp_path)
+    pipeline.source = Clocked(pipeline.source, oracle)
+    runner = Runner([pipeline])
+    runner.start()
+    assert runner.wait(120)
+    stall = next(v for v in sidecar["violations"] if v["kind"] == "stall")
+    inside = T0 + dt.timedelta(seconds=(stall["start_s"] + stall["end_s"]) / 2)
+    after = T0 + dt.timedelta(seconds=stall["end_s"] + 5)
+    assert pipeline.presence.present("stall-A", "A", inside)
+    assert not pipeline.presence.present("stall-A", "A", after)
+
+
+@pytest.mark.parametrize(("offset_s", "window_s", "expected"), [("start", 12.0, True), ("end", 8.0, False)])
+def test_a_recheck_looks_again_at_the_zone_and_tells_whether_the_violation_persists(
+    street: Path, offset_s: str, window_s: float, expected: bool
+) -> None:
+    from vision.recheck import recheck
+    from vision.rules import RuleEngine
+    from vision.sources import VideoSource
+
+    sidecar = json.loads(street.with_suffix(".json").read_text())
+    spec = camera_spec(camera_from_sidecar(sidecar, "cam-1", street, SHORT_TIMES, 1.0, T0), CLASS_NAMES)
+    stall = next(v for v in sidecar["violations"] if v["kind"] == "stall")
+    at = T0 + dt.timedelta(seconds=stall["start_s"] + 2 if offset_s == "start" else stall["end_s"] + 1)
+    oracle = OracleDetector(street)
+    source = Clocked(VideoSource(spec.source), oracle)
+    result = recheck(source, oracle, RuleEngine(spec.zones, spec.rules, CLASS_NAMES), "stall-A", "A", at, window_s, 1.0)
+    assert result.present is expected
+    assert result.frames_checked >= window_s - 1
+    if expected:
+        assert result.seen_s >= window_s / 2
+
+
+def test_a_recheck_of_a_rule_the_camera_does_not_have_is_refused(street: Path) -> None:
+    from vision.recheck import recheck
+    from vision.rules import RuleEngine, RuleError
+
+    sidecar = json.loads(street.with_suffix(".json").read_text())
+    spec = camera_spec(camera_from_sidecar(sidecar, "cam-1", street, SHORT_TIMES, 1.0, T0), CLASS_NAMES)
+    engine = RuleEngine(spec.zones, spec.rules, CLASS_NAMES)
+    with pytest.raises(RuleError, match="no rule 'stall-Z'"):
+        recheck(BurstSource(), OracleDetector(street), engine, "stall-Z", "A", T0)
+    with pytest.raises(RuleError, match="does not watch zone 'S1'"):
+        recheck(BurstSource(), OracleDetector(street), engine, "stall-A", "S1", T0)
