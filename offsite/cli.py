@@ -20,6 +20,8 @@ from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
     from offsite.bootstrap import Components
+    from vision.capture import CapturedEvidence
+    from vision.events import ViolationEvent
 
 T = TypeVar("T")
 app = typer.Typer(help="offsite — non-site enforcement for city management (城管非现场执法).", no_args_is_help=True)
@@ -374,3 +376,80 @@ def bench_pipeline(
     typer.echo(pipeline.summary(result))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+
+
+@camera_app.command("run")
+def camera_run(
+    cameras: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A cameras YAML (configs/cameras.*)")],
+    model: Annotated[Path, typer.Option(help="ONNX model with its manifest beside it")] = Path(
+        "models/offsite-street.onnx"
+    ),
+    only: Annotated[list[str] | None, typer.Option("--camera", help="Run only these camera ids")] = None,
+    record: Annotated[bool, typer.Option(help="Record events as detections pending review")] = True,
+    threads: Annotated[int, typer.Option(min=0, help="Inference threads (0: ONNX Runtime decides)")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
+) -> None:
+    """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
+    from evidence_store.local import LocalEvidenceStore
+    from offsite.cameras import build_runner, intake_sink
+    from vision.config import ConfigError as CameraConfigError
+    from vision.config import load_cameras
+    from vision.detector import DetectorConfig, ModelError, OnnxDetector
+
+    components = _components()
+    try:
+        detector = OnnxDetector(DetectorConfig(model, threads=threads))
+        specs = [s for s in load_cameras(cameras, detector.class_names) if not only or s.camera_id in only]
+    except (ModelError, CameraConfigError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    if not specs:
+        typer.secho(f"offsite: no camera to run in {cameras}", fg="red", err=True)
+        raise typer.Exit(2)
+    record_event = intake_sink(lambda event: components.detections.intake(event, components.registry))
+
+    def emit(event: ViolationEvent, evidence: CapturedEvidence) -> None:
+        if record:
+            record_event(event, evidence)
+        if as_json:
+            typer.echo(json.dumps(_event_json(event), ensure_ascii=False))
+
+    store = LocalEvidenceStore(components.settings.evidence_dir)
+    try:
+        runner = build_runner(specs, detector, store, emit, components.settings.evidence_dir.parent / "work")
+    except ValueError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    runner.start()
+    try:
+        runner.wait()
+    except KeyboardInterrupt:
+        typer.echo("stopping …", err=True)
+        runner.stop()
+    finally:
+        components.close()
+    summary = {camera_id: vars(m) for camera_id, m in runner.metrics().items()}
+    typer.echo(json.dumps({"cameras": summary}, ensure_ascii=False) if as_json else _metrics_text(summary))
+
+
+def _event_json(event: ViolationEvent) -> dict[str, object]:
+    return {
+        "event_id": event.event_id,
+        "camera_id": event.camera_id,
+        "zone_id": event.zone_id,
+        "rule_id": event.rule_id,
+        "violation_code": event.violation_code,
+        "subject": {"kind": event.subject.kind.value, "ref": event.subject.ref},
+        "first_seen": event.first_seen.isoformat(),
+        "last_seen": event.last_seen.isoformat(),
+        "evidence_package_id": event.evidence_package_id,
+        "confidence": event.confidence,
+    }
+
+
+def _metrics_text(summary: dict[str, dict[str, object]]) -> str:
+    return "\n".join(
+        f"{camera_id}: {m['frames_in']} frames in, {m['frames_analysed']} analysed, {m['frames_dropped']} dropped, "
+        f"{m['events']} events" + (f", failed: {m['failed']}" if m["failed"] else "")
+        for camera_id, m in summary.items()
+    )

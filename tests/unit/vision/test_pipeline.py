@@ -45,7 +45,8 @@ class OracleDetector:
 
     class_names = CLASS_NAMES
 
-    def __init__(self, video: Path) -> None:
+    def __init__(self, video: Path, origin: dt.datetime = T0) -> None:
+        self.origin = origin  # the capture time of the video's first frame
         sidecar = json.loads(video.with_suffix(".json").read_text())
         self.frames, self.fps = sidecar["frames"], sidecar["fps"]
         self.size = (sidecar["width"], sidecar["height"])
@@ -53,7 +54,7 @@ class OracleDetector:
 
     def detect(self, image: Any) -> Detections:
         ts = self.clock.pop(id(image))
-        index = min(len(self.frames) - 1, round((ts - T0).total_seconds() * self.fps))
+        index = min(len(self.frames) - 1, round((ts - self.origin).total_seconds() * self.fps))
         boxes = self.frames[index]
         if not boxes:
             return Detections.empty()

@@ -1,0 +1,107 @@
+"""Wiring the camera pipelines: the configured cameras, the detector, the evidence store and the detection intake.
+
+Each confirmed violation's evidence is sealed into the evidence store with its context (camera, zone, rule, times,
+the model's SHA-256 and the hash of the camera's rules), and the event becomes a detection pending review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from evidence_store.local import ItemIn, LocalEvidenceStore
+from vision.capture import CapturedEvidence
+from vision.config import CameraSpec, build_pipeline
+from vision.detector import OnnxDetector
+from vision.events import ViolationEvent
+from vision.frames import FrameSource
+from vision.pipeline import EventSink, Runner
+
+log = logging.getLogger("offsite.cameras")
+
+
+def rules_hash(spec: CameraSpec) -> str:
+    """SHA-256 of the camera's zones and rules as configured: sealed with every package they produced."""
+    raw = spec.raw.model_dump(mode="json", include={"camera_id", "zones", "rules", "source"})
+    raw["source"] = {k: v for k, v in raw["source"].items() if k in ("interval_s", "decode")}
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass
+class PipelineSealer:
+    """Seals a pipeline's captured evidence in the local evidence store."""
+
+    store: LocalEvidenceStore
+    model_name: str
+    model_sha256: str
+    rules_sha256: dict[str, str]  # camera id → hash of its rules
+    producer: str = field(default_factory=lambda: f"offsite {version('offsite')}")
+
+    def seal(self, evidence: CapturedEvidence) -> str:
+        confirmation = evidence.confirmation
+        context = {
+            "camera_id": evidence.camera_id,
+            "zone_id": confirmation.zone.zone_id,
+            "rule_id": confirmation.rule.rule_id,
+            "violation_code": confirmation.rule.violation_code,
+            "subject": {"kind": confirmation.zone.subject.kind.value, "ref": confirmation.zone.subject.ref},
+            "first_seen": confirmation.first_seen.isoformat(),
+            "confirmed_at": confirmation.confirmed_at.isoformat(),
+            "crossed_boundary_at": None if confirmation.crossed_at is None else confirmation.crossed_at.isoformat(),
+            "median_score": f"{confirmation.median_score:.4f}",
+            "track_ids": list(confirmation.track_ids),
+            "model": {"name": self.model_name, "sha256": self.model_sha256},
+            "rules_sha256": self.rules_sha256[evidence.camera_id],
+            "producer": self.producer,
+            "clip_error": evidence.clip_error,
+        }
+        items = [ItemIn(item.name, item.media_type, item.path) for item in evidence.items]
+        return self.store.seal(items, context).package_id
+
+
+def build_runner(
+    specs: list[CameraSpec],
+    detector: OnnxDetector,
+    store: LocalEvidenceStore,
+    emit: EventSink,
+    work_dir: Path,
+    pushed_source: Callable[[str], FrameSource] | None = None,
+    inference_slots: int = 1,
+) -> Runner:
+    """One pipeline per camera; pushed cameras read from ``pushed_source(camera_id)``."""
+    sealer = PipelineSealer(
+        store,
+        detector.manifest.name,
+        detector.manifest.sha256,
+        {spec.camera_id: rules_hash(spec) for spec in specs},
+    )
+    slots = threading.Semaphore(inference_slots)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    pipelines = []
+    for spec in specs:
+        source = None
+        if spec.pushed:
+            if pushed_source is None:
+                raise ValueError(f"camera {spec.camera_id} takes pushed frames, which only `offsite serve` receives")
+            source = pushed_source(spec.camera_id)
+        pipelines.append(build_pipeline(spec, detector, sealer, emit, work_dir, source, inference_lock=slots))
+    return Runner(pipelines)
+
+
+def intake_sink(intake: Callable[[ViolationEvent], object]) -> EventSink:
+    """An event sink recording each event as a detection pending review; a refused event is logged, not fatal."""
+
+    def emit(event: ViolationEvent, evidence: CapturedEvidence) -> None:
+        try:
+            intake(event)
+            log.info("camera %s: %s in zone %s → detection", event.camera_id, event.violation_code, event.zone_id)
+        except Exception as exc:  # an unregistered camera or zone must not stop the camera
+            log.error("camera %s: event %s refused by the case system: %s", event.camera_id, event.event_id, exc)
+
+    return emit
