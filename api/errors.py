@@ -5,7 +5,13 @@ to an RFC 9457 problem response with a stable ``code``.
     ├── NotAuthenticated      no, expired or revoked bearer token; wrong password      (401)
     ├── Forbidden             the role may not do this (see api/roles.py)                (403)
     ├── GatewayRejected       bad or missing gateway signature, clock skew, replay       (401)
-    └── PayloadTooLarge       the request body exceeds the configured limit              (413)
+    ├── PayloadTooLarge       the request body exceeds the configured limit, or a pushed frame
+    │                         its byte or pixel limit                                    (413)
+    ├── UnsupportedMediaType  the body is not of the content type the route takes        (415)
+    ├── BadFrame              a pushed frame that is not a whole JPEG, or a bad capture time (422)
+    ├── CameraInactive        the camera is suspended: it takes no frames                (409)
+    ├── NoPipeline            no pipeline takes pushed frames of the camera now          (409)
+    └── FrameQueueFull        the camera's frame queue is full; retry after Retry-After   (429)
 The domain's tree (cases.errors.OffsiteError) maps by class: NotFound 404, Conflict 409, InvalidInput and
 LawViolation 422. Malformed requests (schema validation) are 422 with code ``invalid_request``.
 """
@@ -54,6 +60,31 @@ class GatewayRejected(ApiError):
 class PayloadTooLarge(ApiError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class BadFrame(ApiError):
+    status = 422
+    code = "bad_frame"
+
+
+class CameraInactive(ApiError):
+    status = 409
+    code = "camera_inactive"
+
+
+class NoPipeline(ApiError):
+    status = 409
+    code = "no_pipeline"
+
+
+class FrameQueueFull(ApiError):
+    status = 429
+    code = "frame_queue_full"
 
 
 def domain_status(exc: OffsiteError) -> int:

@@ -21,6 +21,7 @@ from cases.services.notifications import NotificationChannel, default_channels
 from cases.services.registry import RegistryService
 from offsite.config_files import load_law
 from offsite.settings import Settings
+from vision.pushed import FrameIntake, FrameLimits
 
 log = logging.getLogger("offsite")
 
@@ -38,8 +39,10 @@ class Components:
     accounts: AccountService
     imports: CsvImportService
     channels: dict[str, NotificationChannel]
+    frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
 
     def close(self) -> None:
+        self.frames.close()
         self.engine.dispose()
 
 
@@ -62,6 +65,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         accounts=AccountService(sessions, law, clock),
         imports=CsvImportService(sessions, law, clock),
         channels=default_channels(),
+        # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
+        frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),
     )
 
 

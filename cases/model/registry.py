@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
 
 from cases.errors import InvalidInput
 
@@ -65,6 +67,51 @@ def mask_identifier(value: str | None) -> str | None:
     return None if value is None else value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+STREAM_URL_MAX_LENGTH = 1024
+SAMPLE_INTERVAL_BOUNDS_S = (0.04, 3600.0)
+_SECRET_QUERY_KEY = re.compile(r"user|pass|pwd|token|secret|key|auth|sig", re.IGNORECASE)
+
+
+def mask_stream_url(url: str | None) -> str | None:
+    """A stream address fit to show or log: the user and password (``user:pass@``) replaced by ``***``, and so are
+    query values that look like credentials (``password=``, ``token=``...)."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"  # not even parseable: show nothing of it
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{key}=***" if sep and _SECRET_QUERY_KEY.search(key) else f"{key}{sep}{value}"
+        for key, sep, value in (pair.partition("=") for pair in parts.query.split("&"))
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query if parts.query else "", parts.fragment))
+
+
+def stream_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a camera's stream address (the message shows it masked), or None when it can."""
+    shown = mask_stream_url(url)
+    if len(url) > STREAM_URL_MAX_LENGTH:
+        return f"stream URL is longer than {STREAM_URL_MAX_LENGTH} characters"
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        return f"stream URL {shown!r} must be ASCII without spaces or control characters (percent-encode them)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (parsing the port is the check)
+    except ValueError:
+        return f"stream URL {shown!r} is not a valid URL (check the host and port)"
+    if parts.scheme.lower() not in STREAM_SCHEMES:
+        scheme = parts.scheme or "none"
+        return f"stream URL scheme {scheme!r} is not one of {', '.join(STREAM_SCHEMES)}"
+    if not parts.hostname:
+        return f"stream URL {shown!r} has no host"
+    return None
+
+
 class CameraStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
@@ -86,6 +133,8 @@ class Camera:
     published: bool = False  # location published and signposted (规定第七条)
     status: CameraStatus = CameraStatus.ACTIVE
     gateway_id: str | None = None  # the gateway allowed to push for this camera
+    stream_url: str | None = None  # where the service pulls the camera's video (rtsp/http); may hold credentials
+    sample_interval_s: float | None = None  # seconds between the stream's frames the pipeline samples
     id: int | None = None
     version: int = field(default=0, compare=False)
 
@@ -101,6 +150,14 @@ class Camera:
             raise InvalidInput("legal review needs both its date and its reference")
         if (self.technical_review_date is None) != (self.technical_review_ref is None):
             raise InvalidInput("technical review needs both its date and its reference")
+        if self.stream_url is not None and (problem := stream_url_problem(self.stream_url)):
+            raise InvalidInput(problem)
+        if self.sample_interval_s is not None:
+            low, high = SAMPLE_INTERVAL_BOUNDS_S
+            if not (math.isfinite(self.sample_interval_s) and low <= self.sample_interval_s <= high):
+                raise InvalidInput(f"sample_interval_s {self.sample_interval_s} is outside {low}..{high} seconds")
+            if self.stream_url is None:
+                raise InvalidInput("a sample interval needs a stream URL to sample")
 
     def certification_problems(self, captured_on: dt.date) -> list[str]:
         """Why evidence captured on this day may not be used (行政处罚法第四十一条); empty when it may."""

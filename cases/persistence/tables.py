@@ -28,7 +28,7 @@ from cases.model.case import (
     StageDeadline,
 )
 from cases.model.detection import DetectionStatus
-from cases.model.registry import CameraStatus, ZoneSubject
+from cases.model.registry import STREAM_URL_MAX_LENGTH, CameraStatus, ZoneSubject
 from cases.model.staff import Role
 from cases.persistence.types import JsonDocument, UtcDateTime, enum_column
 
@@ -79,6 +79,8 @@ cameras = Table(
     Column("published", Boolean, nullable=False),
     Column("status", enum_column(CameraStatus), nullable=False),
     Column("gateway_id", String(64), ForeignKey("gateways.device_id")),
+    Column("stream_url", String(STREAM_URL_MAX_LENGTH)),
+    Column("sample_interval_s", Float),
     Column("version", Integer, nullable=False),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
@@ -11,11 +12,12 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cases.errors import InvalidInput, NotFound
-from cases.model.registry import Camera, Merchant, Site, Zone
+from cases.model.registry import Camera, Merchant, Site, Zone, mask_stream_url
 from cases.persistence import tables
 from cases.services.base import Actor, Service, check_version, get_or_404
 
 R = TypeVar("R", Camera, Merchant, Site)
+log = logging.getLogger("offsite.registry")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,29 @@ class RegistryService(Service):
         query = select(tables.gateways.c.device_id).where(tables.gateways.c.device_id == gateway_id)
         if session.execute(query).one_or_none() is None:
             raise NotFound(f"gateway {gateway_id!r} is not registered")
+
+    def set_camera_stream(
+        self,
+        device_id: str,
+        stream_url: str,
+        sample_interval_s: float | None,
+        expected_version: int | None = None,
+    ) -> Camera:
+        """Where the service pulls the camera's video from, and how often it samples it (as the camera's gateway
+        registers them). Validated with the whole record; the URL may hold credentials, so only its masked form
+        is ever logged."""
+        with self.transaction() as session:
+            camera = self.camera_by_device(session, device_id)
+            check_version(f"camera {device_id!r}", camera.version, expected_version)
+            replace(camera, stream_url=stream_url, sample_interval_s=sample_interval_s).validate()
+            camera.stream_url, camera.sample_interval_s = stream_url, sample_interval_s
+        log.info(
+            "camera %s streams from %s",
+            device_id,
+            mask_stream_url(stream_url),
+            extra={"camera": device_id, "sample_interval_s": sample_interval_s},
+        )
+        return camera
 
     def get_camera(self, camera_id: int) -> Camera:
         with self.transaction() as session:

@@ -1,0 +1,161 @@
+"""Camera gateways push JPEG frames into a camera's pipeline, and register the stream address the service pulls.
+
+Both routes are signed like every gateway request (``api.deps.gateway_caller``) and serve only the camera's own
+gateway. A frame is accepted (202) only whole: refused, it leaves the camera's queue as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ComponentsDep, gateway_caller
+from api.errors import (
+    BadFrame,
+    CameraInactive,
+    Forbidden,
+    FrameQueueFull,
+    NoPipeline,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from cases.model.registry import (
+    SAMPLE_INTERVAL_BOUNDS_S,
+    STREAM_SCHEMES,
+    STREAM_URL_MAX_LENGTH,
+    Camera,
+    CameraStatus,
+    mask_stream_url,
+)
+from offsite.bootstrap import Components
+from vision import pushed
+
+router = APIRouter(tags=["gateway"])
+Gateway = Annotated[str, Depends(gateway_caller())]
+UNIX_SECONDS = re.compile(r"(\d{1,11})(?:\.(\d{1,9}))?")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class FrameAcceptedOut(BaseModel):
+    camera_id: str = Field(description="the camera's device id")
+    seq: int = Field(description="the frame's place in the camera's pushed frames, counting from 0")
+
+
+class StreamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        min_length=1,
+        max_length=STREAM_URL_MAX_LENGTH,
+        description=f"the address the service pulls: {', '.join(STREAM_SCHEMES)}; credentials (user:password@) "
+        "are kept for pulling and never shown again",
+    )
+    sample_interval_s: float | None = Field(
+        None,
+        ge=SAMPLE_INTERVAL_BOUNDS_S[0],
+        le=SAMPLE_INTERVAL_BOUNDS_S[1],
+        description="seconds between the frames the pipeline samples; the pipeline's default when left out",
+    )
+
+
+class StreamOut(BaseModel):
+    camera_id: str
+    url: str | None = Field(description="credentials masked as ***; null when no stream is registered")
+    sample_interval_s: float | None
+
+
+# ---- frames ---------------------------------------------------------------------------------------------------
+async def jpeg_body(request: Request) -> bytes:
+    """The raw request body (already read, and so cached, by the signature check)."""
+    return await request.body()
+
+
+def capture_time(value: str | None) -> dt.datetime:
+    """X-Frame-Timestamp: ISO 8601 with its UTC offset, or Unix seconds with an optional fraction."""
+    if not value:
+        raise BadFrame("X-Frame-Timestamp is missing: send the capture time (ISO 8601 with offset, or Unix seconds)")
+    value = value.strip()
+    if match := UNIX_SECONDS.fullmatch(value):
+        whole, fraction = match.group(1), (match.group(2) or "").ljust(6, "0")[:6]
+        return EPOCH + dt.timedelta(seconds=int(whole), microseconds=int(fraction))
+    try:
+        return dt.datetime.fromisoformat(value)  # a naive time is refused by the intake, naming the problem
+    except ValueError as exc:
+        raise BadFrame(
+            f"X-Frame-Timestamp {value[:40]!r} is neither ISO 8601 (2026-03-02T10:00:00.250+08:00) nor Unix seconds"
+        ) from exc
+
+
+def own_camera(components: Components, gateway_id: str, device_id: str) -> Camera:
+    camera = components.registry.find_camera(device_id)
+    if camera.gateway_id != gateway_id:
+        raise Forbidden(f"gateway {gateway_id!r} does not serve camera {device_id!r}")
+    return camera
+
+
+@router.post(
+    "/gateway/cameras/{device_id}/frames",
+    response_model=FrameAcceptedOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        409: {"description": "the camera is suspended (camera_inactive) or no pipeline takes its frames (no_pipeline)"},
+        413: {"description": "over the frame's byte or pixel limit"},
+        415: {"description": "the body is not image/jpeg"},
+        422: {"description": "not a whole JPEG, or a missing or unusable X-Frame-Timestamp (bad_frame)"},
+        429: {"description": "the camera's frame queue is full: retry after Retry-After seconds"},
+    },
+)
+def push_frame(
+    components: ComponentsDep,
+    gateway_id: Gateway,
+    device_id: str,
+    jpeg: Annotated[bytes, Depends(jpeg_body)],
+    content_type: Annotated[str | None, Header()] = None,
+    x_frame_timestamp: Annotated[str | None, Header()] = None,
+) -> FrameAcceptedOut:
+    """A camera's gateway pushes one JPEG frame (the raw body, ``Content-Type: image/jpeg``) captured at
+    ``X-Frame-Timestamp``. Accepted frames enter the camera's pipeline in order; nothing is dropped: a full queue
+    answers 429 with ``Retry-After``."""
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    if media_type != "image/jpeg":
+        raise UnsupportedMediaType(f"a frame is sent as Content-Type image/jpeg, not {media_type or 'none'!r}")
+    camera = own_camera(components, gateway_id, device_id)
+    if camera.status is not CameraStatus.ACTIVE:
+        raise CameraInactive(f"camera {device_id!r} is {camera.status.value}: it takes no frames")
+    ts = capture_time(x_frame_timestamp)
+    try:
+        seq = components.frames.push(device_id, jpeg, ts)
+    except pushed.NoPipeline as exc:
+        raise NoPipeline(f"{exc}: start the camera's pipeline, or register its stream to be pulled instead") from exc
+    except pushed.FrameQueueFull as exc:
+        wait_s = max(1, math.ceil(exc.retry_after_s))
+        raise FrameQueueFull(str(exc), headers={"Retry-After": str(wait_s)}) from exc
+    except pushed.PushedFrameError as exc:
+        raise (PayloadTooLarge if exc.too_large else BadFrame)(str(exc)) from exc
+    return FrameAcceptedOut(camera_id=device_id, seq=seq)
+
+
+# ---- stream address -------------------------------------------------------------------------------------------
+def stream_out(camera: Camera) -> StreamOut:
+    return StreamOut(
+        camera_id=camera.device_id, url=mask_stream_url(camera.stream_url), sample_interval_s=camera.sample_interval_s
+    )
+
+
+@router.put("/gateway/cameras/{device_id}/stream", response_model=StreamOut)
+def register_stream(components: ComponentsDep, gateway_id: Gateway, device_id: str, body: StreamIn) -> StreamOut:
+    """The camera's gateway says where the service pulls the camera's video from (replacing what was there)."""
+    own_camera(components, gateway_id, device_id)
+    camera = components.registry.set_camera_stream(device_id, body.url, body.sample_interval_s)
+    return stream_out(camera)
+
+
+@router.get("/gateway/cameras/{device_id}/stream", response_model=StreamOut)
+def read_stream(components: ComponentsDep, gateway_id: Gateway, device_id: str) -> StreamOut:
+    """The stream address registered for the camera, credentials masked."""
+    return stream_out(own_camera(components, gateway_id, device_id))
