@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint typecheck contracts pytest clean
+TRAIN_VENV := .venv-train
+TRAIN_STAMP := $(TRAIN_VENV)/.installed
+
+.PHONY: demo test venv lint typecheck contracts pytest clean train-env bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +17,24 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Training, and the benchmark's Ultralytics comparison, need torch's CPU build and Ultralytics: an environment
+# of their own, never needed to run or test. torchvision, Ultralytics and supervision go in without their
+# dependencies (they would pull CUDA torch and the GUI OpenCV); the rest is listed here.
+$(TRAIN_STAMP): pyproject.toml constraints.txt
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps torchvision==0.28.0 ultralytics==8.4.190 \
+		-c constraints.txt supervision
+	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e . onnx==1.23.2 \
+		onnxslim==0.1.98 polars psutil ultralytics-thop lap
+	touch $(TRAIN_STAMP)
+
+train-env: $(TRAIN_STAMP)
+
+# The pipeline benchmark, Ultralytics included; prints one JSON object on its last line.
+bench: train-env
+	$(TRAIN_VENV)/bin/offsite bench pipeline --json
 
 demo: venv
 	$(BIN)/offsite demo

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
@@ -21,7 +21,7 @@ class WorkCollector(Collector):
     def __init__(self, components: Components) -> None:
         self.components = components
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         detections = GaugeMetricFamily("offsite_detections", "Detections by review status", labels=["status"])
         for status, count in self.components.detections.count_by_status().items():
             detections.add_metric([status], count)
@@ -38,6 +38,34 @@ class WorkCollector(Collector):
         for deadline, count in counts.items():
             overdue.add_metric([deadline], count)
         yield overdue
+        yield from self.camera_metrics()
+
+    def camera_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """Per camera, when this process runs the pipelines: frames in, dropped, analysed, inference, events."""
+        cameras = self.components.cameras
+        if cameras is None:
+            return
+        figures = cameras.metrics()
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
+            "frames_in": CounterMetricFamily("offsite_camera_frames", "Frames read from the source", labels=["camera"]),
+            "frames_dropped": CounterMetricFamily(
+                "offsite_camera_frames_dropped", "Frames dropped because the analyser fell behind", labels=["camera"]
+            ),
+            "frames_analysed": CounterMetricFamily(
+                "offsite_camera_frames_analysed", "Frames detected, tracked and ruled on", labels=["camera"]
+            ),
+            "events": CounterMetricFamily("offsite_camera_events", "Violation events emitted", labels=["camera"]),
+            "inference_ms_mean": GaugeMetricFamily(
+                "offsite_camera_inference_ms", "Mean inference time per analysed frame", labels=["camera"]
+            ),
+            "online": GaugeMetricFamily(
+                "offsite_camera_online", "1 while the source delivers frames", labels=["camera"]
+            ),
+        }
+        for camera_id, m in figures.items():
+            for name, family in families.items():
+                family.add_metric([camera_id], float(getattr(m, name)))
+        yield from families.values()
 
 
 def install_metrics(app: FastAPI, components: Components) -> None:

@@ -36,6 +36,7 @@ from vision.pipeline import Runner
 from vision.rules import RuleKind
 from vision.sources import DecodeMode, SourceConfig, VideoSource
 from vision.synthetic import VideoSpec, render_video
+from vision.zones import PolygonZone
 
 MODEL = Path("models/offsite-street.onnx")
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -134,9 +135,9 @@ def ultralytics_fps(video: Path, frames: int = 60) -> tuple[float | None, str | 
     except Exception as exc:  # the train extra is optional
         return None, f"Ultralytics is not installed ({exc.__class__.__name__}); install the train extra"
     sidecar = json.loads(video.with_suffix(".json").read_text())
-    zone = np.array(sidecar["zones"][0]["polygon"], np.float32) * np.array([sidecar["width"], sidecar["height"]])
+    zone = PolygonZone("A", tuple(tuple(p) for p in sidecar["zones"][0]["polygon"]))
+    scale = np.array([sidecar["width"], sidecar["height"]], np.float32)
     model = ultralytics.YOLO(str(MODEL), task="detect")
-    import cv2
 
     source = VideoSource(SourceConfig("bench", str(video), interval_s=0.04, decode=DecodeMode.ALL, start=T0))
     images = []
@@ -149,8 +150,9 @@ def ultralytics_fps(video: Path, frames: int = 60) -> tuple[float | None, str | 
     started = time.perf_counter()
     for image in images:
         result = model.track(image, persist=True, verbose=False, imgsz=model_input_size(), device="cpu")[0]
-        for x1, _, x2, y2 in result.boxes.xyxy.numpy():
-            cv2.pointPolygonTest(zone, (float((x1 + x2) / 2), float(y2)), False)
+        xyxy = result.boxes.xyxy.numpy()
+        anchors = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1) / scale
+        zone.contains(anchors.astype(np.float32))
     return len(images) / (time.perf_counter() - started), None
 
 

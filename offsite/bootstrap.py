@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,9 @@ from offsite.config_files import load_law
 from offsite.settings import Settings
 from vision.pushed import FrameIntake, FrameLimits
 
+if TYPE_CHECKING:
+    from offsite.cameras import CameraSupervisor
+
 log = logging.getLogger("offsite")
 
 
@@ -40,8 +44,11 @@ class Components:
     imports: CsvImportService
     channels: dict[str, NotificationChannel]
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
+    cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
 
     def close(self) -> None:
+        if self.cameras is not None:
+            self.cameras.stop()
         self.frames.close()
         self.engine.dispose()
 

@@ -6,6 +6,7 @@ the model's SHA-256 and the hash of the camera's rules), and the event becomes a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,7 +22,9 @@ from vision.config import CameraSpec, build_pipeline
 from vision.detector import OnnxDetector
 from vision.events import ViolationEvent
 from vision.frames import FrameSource
-from vision.pipeline import EventSink, Runner
+from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner
+from vision.pushed import FrameIntake
+from vision.sources import open_source
 
 log = logging.getLogger("offsite.cameras")
 
@@ -105,3 +108,77 @@ def intake_sink(intake: Callable[[ViolationEvent], object]) -> EventSink:
             log.error("camera %s: event %s refused by the case system: %s", event.camera_id, event.event_id, exc)
 
     return emit
+
+
+class CameraSupervisor:
+    """The server's camera pipelines (``offsite serve --cameras FILE``).
+
+    A camera configured with ``url: push`` reads the frames its gateway pushes; one with ``url: gateway`` pulls the
+    stream address its gateway registered, and is restarted when the gateway registers a new one; any other
+    address is pulled as configured. Events become detections pending review.
+    """
+
+    def __init__(
+        self,
+        specs: list[CameraSpec],
+        detector: OnnxDetector,
+        store: LocalEvidenceStore,
+        emit: EventSink,
+        work_dir: Path,
+        frames: FrameIntake,
+        registered_stream: Callable[[str], tuple[str | None, float | None]],
+        inference_slots: int = 1,
+    ) -> None:
+        self.specs = {spec.camera_id: spec for spec in specs}
+        self.detector, self.store, self.emit, self.work_dir = detector, store, emit, work_dir
+        self.frames = frames
+        self.registered_stream = registered_stream
+        self.sealer = PipelineSealer(
+            store, detector.manifest.name, detector.manifest.sha256, {s.camera_id: rules_hash(s) for s in specs}
+        )
+        self.slots = threading.Semaphore(inference_slots)
+        self.runner = Runner([])
+        self.waiting: set[str] = set()  # gateway-stream cameras whose gateway has registered no address yet
+        work_dir.mkdir(parents=True, exist_ok=True)
+
+    def _pipeline(self, spec: CameraSpec) -> CameraPipeline | None:
+        source: FrameSource | None = None
+        if spec.pushed:
+            source = self.frames.open(spec.camera_id, capacity=spec.queue_size)
+        elif spec.gateway_stream:
+            url, interval = self.registered_stream(spec.camera_id)
+            if url is None:
+                return None
+            config = dataclasses.replace(spec.source, url=url, interval_s=interval or spec.source.interval_s)
+            source = open_source(config)
+        return build_pipeline(
+            spec, self.detector, self.sealer, self.emit, self.work_dir, source, inference_lock=self.slots
+        )
+
+    def start(self) -> None:
+        for spec in self.specs.values():
+            pipeline = self._pipeline(spec)
+            if pipeline is None:
+                self.waiting.add(spec.camera_id)
+                log.warning("camera %s waits for its gateway to register a stream address", spec.camera_id)
+            else:
+                self.runner.replace(pipeline)
+
+    def stream_changed(self, camera_id: str) -> bool:
+        """The gateway registered a new address: (re)start the camera's pipeline on it. True when one started."""
+        spec = self.specs.get(camera_id)
+        if spec is None or not spec.gateway_stream:
+            return False
+        pipeline = self._pipeline(spec)
+        if pipeline is None:
+            return False
+        self.waiting.discard(camera_id)
+        self.runner.replace(pipeline)
+        log.info("camera %s: pulling its newly registered stream", camera_id)
+        return True
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        return self.runner.stop(timeout_s)
+
+    def metrics(self) -> dict[str, CameraMetrics]:
+        return self.runner.metrics()

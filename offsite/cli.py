@@ -20,7 +20,10 @@ from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
     from offsite.bootstrap import Components
+    from offsite.cameras import CameraSupervisor
     from vision.capture import CapturedEvidence
+    from vision.config import CameraSpec
+    from vision.detector import OnnxDetector
     from vision.events import ViolationEvent
 
 T = TypeVar("T")
@@ -37,6 +40,7 @@ bench_app = typer.Typer(help="Benchmarks: figures against a baseline measured in
 app.add_typer(bench_app, name="bench")
 camera_app = typer.Typer(help="The camera pipeline: from stream to violation events.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
+DEFAULT_MODEL = Path("models/offsite-street.onnx")
 
 
 def _components(settings: Settings | None = None) -> Components:
@@ -177,8 +181,15 @@ def _serve(components: Components, host: str, port: int) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    cameras: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Also run these cameras' pipelines")
+    ] = None,
+    model: Annotated[Path, typer.Option(help="ONNX model for the cameras")] = DEFAULT_MODEL,
 ) -> None:
-    """Serve the API (and OpenAPI docs at /docs). The database must be migrated (offsite db upgrade)."""
+    """Serve the API (and OpenAPI docs at /docs). The database must be migrated (offsite db upgrade).
+
+    With --cameras the same process runs the camera pipelines: pushed frames reach them through the gateway
+    routes, and a gateway's newly registered stream address is pulled at once."""
     from offsite.bootstrap import database_problem
 
     components = _components()
@@ -186,7 +197,44 @@ def serve(
     if problem is not None:
         typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
         raise typer.Exit(2)
+    if cameras is not None:
+        components.cameras = _camera_supervisor(components, cameras, model)
+        components.cameras.start()
     _serve(components, host, port)
+
+
+def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
+    from evidence_store.local import LocalEvidenceStore
+    from offsite.cameras import CameraSupervisor, intake_sink
+
+    detector, specs = _detector_and_cameras(model, cameras)
+
+    def registered_stream(camera_id: str) -> tuple[str | None, float | None]:
+        camera = components.registry.find_camera(camera_id)
+        return camera.stream_url, camera.sample_interval_s
+
+    return CameraSupervisor(
+        specs,
+        detector,
+        LocalEvidenceStore(components.settings.evidence_dir),
+        intake_sink(lambda event: components.detections.intake(event, components.registry)),
+        components.settings.evidence_dir.parent / "work",
+        components.frames,
+        registered_stream,
+    )
+
+
+def _detector_and_cameras(model: Path, cameras: Path, threads: int = 0) -> tuple[OnnxDetector, list[CameraSpec]]:
+    from vision.config import ConfigError as CameraConfigError
+    from vision.config import load_cameras
+    from vision.detector import DetectorConfig, ModelError, OnnxDetector
+
+    try:
+        detector = OnnxDetector(DetectorConfig(model, threads=threads))
+        return detector, load_cameras(cameras, detector.class_names)
+    except (ModelError, CameraConfigError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("demo")
@@ -381,9 +429,7 @@ def bench_pipeline(
 @camera_app.command("run")
 def camera_run(
     cameras: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A cameras YAML (configs/cameras.*)")],
-    model: Annotated[Path, typer.Option(help="ONNX model with its manifest beside it")] = Path(
-        "models/offsite-street.onnx"
-    ),
+    model: Annotated[Path, typer.Option(help="ONNX model with its manifest beside it")] = DEFAULT_MODEL,
     only: Annotated[list[str] | None, typer.Option("--camera", help="Run only these camera ids")] = None,
     record: Annotated[bool, typer.Option(help="Record events as detections pending review")] = True,
     threads: Annotated[int, typer.Option(min=0, help="Inference threads (0: ONNX Runtime decides)")] = 0,

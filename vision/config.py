@@ -97,7 +97,11 @@ class RuleIn(_Model):
 
 
 class SourceIn(_Model):
-    url: str = Field(min_length=1, description="a video file, or an rtsp/http(s) address; 'push' for pushed JPEGs")
+    url: str = Field(
+        min_length=1,
+        description="a video file or an rtsp/http(s) address; 'push': frames pushed by the camera's gateway; "
+        "'gateway': the stream address the camera's gateway registers",
+    )
     interval_s: float = Field(default=2.0, ge=0.01, le=3600, description="one analysed frame this often")
     decode: DecodeMode = DecodeMode.AUTO
     start: dt.datetime | None = Field(default=None, description="capture time of a file's first frame")
@@ -126,6 +130,7 @@ class CameraSpec:
         self.camera_id = camera.camera_id
         self.raw = camera
         self.pushed = camera.source.url == "push"
+        self.gateway_stream = camera.source.url == "gateway"  # pulled from the address its gateway registers
         self.source = SourceConfig(
             camera.camera_id,
             camera.source.url,
@@ -139,7 +144,7 @@ class CameraSpec:
         self.tracker = TrackerConfig(interval_s=camera.source.interval_s, lost_s=camera.lost_s)
         self.capture = CaptureConfig(camera.pre_s, camera.post_s)
         self.queue_size = camera.queue_size
-        live = self.pushed or self.source.is_stream
+        live = self.pushed or self.gateway_stream or self.source.is_stream
         self.drop_policy = camera.drop_policy or (DropPolicy.DROP_OLDEST if live else DropPolicy.BLOCK)
         RuleEngine(self.zones, self.rules, class_names)  # refuses unknown zones, classes and mismatched kinds
 
@@ -241,8 +246,8 @@ def build_pipeline(
 ) -> CameraPipeline:
     """A camera's pipeline from its spec; ``source`` overrides the configured one (pushed frames, tests)."""
     if source is None:
-        if spec.pushed:
-            raise ConfigError(f"camera {spec.camera_id}: a pushed camera needs its frame intake as source")
+        if spec.pushed or spec.gateway_stream:
+            raise ConfigError(f"camera {spec.camera_id}: its source comes from its gateway, which only a server has")
         source = open_source(spec.source, **stream_options)
     return CameraPipeline(
         camera_id=spec.camera_id,

@@ -276,25 +276,47 @@ class Runner:
         if len(set(ids)) != len(ids):
             raise ValueError("two pipelines watch the same camera")
         self.pipelines = {p.camera_id: p for p in pipelines}
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[str, list[threading.Thread]] = {}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        for pipeline in self.pipelines.values():
-            for role, target in (("read", pipeline.read), ("analyse", pipeline.analyse_all)):
-                thread = threading.Thread(target=target, name=f"{pipeline.camera_id}-{role}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+        for pipeline in list(self.pipelines.values()):
+            self._start(pipeline)
+
+    def _start(self, pipeline: CameraPipeline) -> None:
+        threads = [
+            threading.Thread(target=target, name=f"{pipeline.camera_id}-{role}", daemon=True)
+            for role, target in (("read", pipeline.read), ("analyse", pipeline.analyse_all))
+        ]
+        with self._lock:
+            self._threads[pipeline.camera_id] = threads
+        for thread in threads:
+            thread.start()
+
+    def replace(self, pipeline: CameraPipeline, timeout_s: float = 30.0) -> None:
+        """Stop the camera's running pipeline, if any, and start this one in its place (a new stream address)."""
+        old = self.pipelines.get(pipeline.camera_id)
+        if old is not None:
+            old.stop()
+            for thread in self._threads.get(pipeline.camera_id, []):
+                thread.join(timeout_s)
+        self.pipelines[pipeline.camera_id] = pipeline
+        self._start(pipeline)
+
+    def _all_threads(self) -> list[threading.Thread]:
+        with self._lock:
+            return [thread for threads in self._threads.values() for thread in threads]
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait for every source to end; True when all threads finished within the timeout."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        for thread in self._threads:
+        for thread in self._all_threads():
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             thread.join(left)
-        return not any(thread.is_alive() for thread in self._threads)
+        return not any(thread.is_alive() for thread in self._all_threads())
 
     def stop(self, timeout_s: float = 30.0) -> bool:
-        for pipeline in self.pipelines.values():
+        for pipeline in list(self.pipelines.values()):
             pipeline.stop()
         return self.wait(timeout_s)
 

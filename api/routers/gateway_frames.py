@@ -152,6 +152,8 @@ def register_stream(components: ComponentsDep, gateway_id: Gateway, device_id: s
     """The camera's gateway says where the service pulls the camera's video from (replacing what was there)."""
     own_camera(components, gateway_id, device_id)
     camera = components.registry.set_camera_stream(device_id, body.url, body.sample_interval_s)
+    if components.cameras is not None:  # a server running the camera's pipeline pulls the new address now
+        components.cameras.stream_changed(device_id)
     return stream_out(camera)
 
 
