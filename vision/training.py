@@ -102,7 +102,7 @@ def train(
         seed=seed,
         device="cpu",
         workers=0,
-        project=str(workdir),
+        project=str(workdir.resolve()),  # Ultralytics puts a relative project under runs/detect/
         name="train",
         exist_ok=True,
         pretrained=False,
@@ -112,7 +112,7 @@ def train(
         verbose=False,
         **({"time": hours} if hours is not None else {}),
     )
-    best = workdir / "train" / "weights" / "best.pt"
+    best = Path(model.trainer.save_dir) / "weights" / "best.pt"
     if not best.exists():
         raise RuntimeError(f"training finished without {best}")
     return best, time.perf_counter() - started
@@ -123,7 +123,7 @@ def evaluate(model_path: Path, data_yaml: Path, imgsz: int, workdir: Path) -> Ev
     ultralytics = _ultralytics(workdir / "settings")
     results = ultralytics.YOLO(str(model_path), task="detect").val(
         data=str(data_yaml), imgsz=imgsz, batch=1, device="cpu", workers=0, plots=False, verbose=False,
-        project=str(workdir), name="val", exist_ok=True,
+        project=str(workdir.resolve()), name="val", exist_ok=True,
     )  # fmt: skip
     box = results.box
     names = results.names
