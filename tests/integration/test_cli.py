@@ -48,6 +48,9 @@ def test_the_demo_walks_cases_through_the_law_and_reports_what_it_did(tmp_path: 
         ["import"],
         ["notify"],
         ["config", "check"],
+        ["camera", "run"],
+        ["bench", "pipeline"],
+        ["model", "train"],
     ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:
@@ -114,3 +117,38 @@ def test_import_reports_rejected_rows_and_writes_nothing_unless_partial(tmp_path
     partial = run("import", "merchants", str(csv), "--allow-partial", env=env)
     assert partial.returncode == 0
     assert "1 inserted, 0 updated, 1 rejected" in partial.stdout
+
+
+def test_camera_run_reads_a_video_and_prints_its_events_and_figures(tmp_path: Path) -> None:
+    from vision.synthetic import VideoSpec, render_video
+
+    video = tmp_path / "stall.mp4"
+    render_video(VideoSpec(out=video, scenario="stall", seconds=12, width=320, height=180, seed=4))
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n"
+        "  - camera_id: cam-1\n"
+        f"    source: {{url: {video}, interval_s: 2.0, start: '2026-11-30T08:00:00+08:00'}}\n"
+        "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
+        "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD], min_dwell_s: 4, min_median_score: 0.01}]\n"
+    )
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    result = run("camera", "run", str(cameras), "--no-record", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    *events, summary = (json.loads(line) for line in result.stdout.strip().splitlines())
+    figures = summary["cameras"]["cam-1"]
+    assert figures["frames_in"] == figures["frames_analysed"] == 6  # a key frame every 2 s of 12 s
+    assert figures["failed"] is None
+    assert figures["events"] == len(events)
+    for event in events:
+        assert (tmp_path / "evidence" / "packages" / f"{event['evidence_package_id']}.json").exists()
+
+
+def test_camera_run_names_a_bad_cameras_file(tmp_path: Path) -> None:
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text("cameras:\n  - camera_id: cam-1\n    source: {url: x.mp4}\n    zones: []\n    rules: []\n")
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"}
+    result = run("camera", "run", str(cameras), env=env)
+    assert result.returncode == 2
+    assert "camera cam-1" in result.stderr
+    assert "zones" in result.stderr

@@ -349,3 +349,23 @@ def test_a_recheck_of_a_rule_the_camera_does_not_have_is_refused(street: Path) -
         recheck(BurstSource(), OracleDetector(street), engine, "stall-Z", "A", T0)
     with pytest.raises(RuleError, match="does not watch zone 'S1'"):
         recheck(BurstSource(), OracleDetector(street), engine, "stall-A", "S1", T0)
+
+
+def test_the_example_cameras_file_loads() -> None:
+    from vision.config import load_cameras
+
+    specs = load_cameras(MODEL.parents[1] / "configs" / "cameras.example.yaml", CLASS_NAMES)
+    assert [s.camera_id for s in specs] == ["cam-zhangyang-001", "cam-qiantan-site-002"]
+    assert specs[0].gateway_stream
+    assert specs[1].pushed
+    assert specs[0].drop_policy is DropPolicy.DROP_OLDEST
+
+
+def test_a_cameras_file_naming_a_camera_twice_is_refused(tmp_path: Path) -> None:
+    from vision.config import load_cameras
+
+    text = (MODEL.parents[1] / "configs" / "cameras.example.yaml").read_text()
+    doubled = tmp_path / "cameras.yaml"
+    doubled.write_text(text.replace("cam-qiantan-site-002", "cam-zhangyang-001"))
+    with pytest.raises(ConfigError, match=r"cameras \['cam-zhangyang-001'\] appear more than once"):
+        load_cameras(doubled, CLASS_NAMES)
