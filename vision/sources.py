@@ -60,6 +60,7 @@ class SourceConfig:
     start: dt.datetime | None = None  # capture time of a file's first frame (default: the file's mtime, UTC)
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
+    realtime: bool = False  # play a file at its own pace, as a camera would send it (demos, load benchmarks)
 
     def __post_init__(self) -> None:
         if not 0.01 <= self.interval_s <= 3600:
@@ -221,6 +222,7 @@ class _Sampler:
         self.group_s = 0.0
         self.group_due = False
         self.held: list[Any] | None = None  # AUTO: the packets since the last key frame, for a switch to ALL
+        self.wall_start: float | None = None  # realtime: the wall clock's reading for the first packet
 
     def run(self, packets: Iterable[Any]) -> Iterator[Frame]:
         for packet in packets:
@@ -230,6 +232,8 @@ class _Sampler:
                 if not packet.is_keyframe:
                     continue  # joined mid-GOP: nothing decodes before the first key frame
                 self.origin, self.first_s = self.source._origin(pts_s), pts_s
+            if self.source.config.realtime:
+                self._pace(pts_s)
             if self.source.clip_buffer is not None:
                 self.source.clip_buffer.add(packet, self.origin + dt.timedelta(seconds=pts_s))
             if self.decode_all:
@@ -241,6 +245,14 @@ class _Sampler:
         yield from self._decode_key_group()
         if self.decode_all:
             yield from self._pick(self._decode([], drain=True))  # the pictures still in the reorder delay
+
+    def _pace(self, pts_s: float) -> None:
+        """Wait until the packet's time has come on the wall clock (the first packet sets the clock)."""
+        if self.wall_start is None:
+            self.wall_start = time.monotonic() - (pts_s - self.first_s)
+        delay = self.wall_start + (pts_s - self.first_s) - time.monotonic()
+        if delay > 0:
+            self.source._closed.wait(delay)
 
     @property
     def frame_ticks(self) -> int:

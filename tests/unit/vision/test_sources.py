@@ -397,3 +397,17 @@ def test_an_open_error_shows_the_address_without_its_credentials() -> None:
 
     assert "s3cret" not in str(raised.value)
     assert "rtsp://***@127.0.0.1:9/cam1" in str(raised.value)
+
+
+def test_a_file_played_in_real_time_takes_its_own_duration(street_video: Path) -> None:
+    import time as wall
+
+    source = VideoSource(SourceConfig("cam-1", str(street_video), interval_s=2.0, realtime=True, start=START))
+    started = wall.monotonic()
+    frames = []
+    for frame in source.frames():
+        frames.append(frame)
+        if len(frames) == 3:  # the key frames at 0, 2 and 4 s
+            break
+    source.close()
+    assert 3.8 <= wall.monotonic() - started <= 6.0
