@@ -361,7 +361,7 @@ def model_export(
     name: Annotated[str, typer.Option(help="Model name: NAME.onnx and NAME.manifest.json")] = "offsite-street",
     out: Annotated[Path, typer.Option(help="Folder for the model and its manifest")] = Path("models"),
     imgsz: Annotated[int, typer.Option(min=32)] = 320,
-    epochs: Annotated[int, typer.Option(help="Recorded in the manifest")] = 0,
+    epochs: Annotated[int, typer.Option(help="Epochs to record (default: counted from the run's results.csv)")] = 0,
     workdir: Annotated[Path, typer.Option()] = Path("var/train"),
 ) -> None:
     """Export to ONNX (opset 18) with a manifest: classes, input size, SHA-256, training data, metrics."""
@@ -370,9 +370,8 @@ def model_export(
     def run() -> Path:
         evaluation = training.evaluate(weights, data, imgsz, workdir)
         description = training.dataset_description(data.parent)
-        return training.export(
-            weights, out, name, imgsz, description, {"epochs": epochs, "imgsz": imgsz}, evaluation, workdir
-        )
+        record = training.training_record(weights) | ({"epochs": epochs} if epochs else {}) | {"imgsz": imgsz}
+        return training.export(weights, out, name, imgsz, description, record, evaluation, workdir)
 
     manifest = _training(run)
     typer.echo(f"wrote {manifest} and {training.write_model_card(manifest)}")

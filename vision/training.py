@@ -165,6 +165,28 @@ def export(
     return path
 
 
+def training_record(weights: Path) -> dict[str, Any]:
+    """What the run that made ``weights`` did, from the files Ultralytics left beside them (args.yaml, results.csv):
+    epochs completed, input size, batch, seed, time limit, wall seconds and the device."""
+    run = weights.parent.parent
+    record: dict[str, Any] = {}
+    args_file = run / "args.yaml"
+    if args_file.exists():
+        import yaml
+
+        args = yaml.safe_load(args_file.read_text(encoding="utf-8")) or {}
+        record |= {key: args[key] for key in ("imgsz", "batch", "seed", "time", "model") if args.get(key) is not None}
+    results = run / "results.csv"
+    if results.exists():
+        rows = [line.split(",") for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
+        header, body = [h.strip() for h in rows[0]], rows[1:]
+        record["epochs"] = len(body)
+        if body and "time" in header:
+            record["seconds"] = round(float(body[-1][header.index("time")]))
+    record["device"] = f"cpu ({os.cpu_count()} cores)"
+    return record
+
+
 def dataset_description(dataset_dir: Path) -> dict[str, Any]:
     """What a generated dataset says about itself (vision.synthetic writes generator.json beside data.yaml)."""
     info = dataset_dir / "generator.json"
