@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import install_error_handlers, problem
 from api.metrics import install_metrics
-from api.routers import auth, cases, catalogue, detections, gateway_frames, registry
+from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
 from offsite.bootstrap import Components, build, database_problem
 from offsite.settings import Settings
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     for router in (auth.router, registry.router, catalogue.router, detections.router, cases.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(gateway_frames.router, prefix=API_PREFIX)
+    app.include_router(evidence.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
@@ -25,6 +26,7 @@ from offsite.settings import Settings
 from vision.pushed import FrameIntake, FrameLimits
 
 if TYPE_CHECKING:
+    from evidence_store.store import EvidenceStore
     from offsite.cameras import CameraSupervisor
 
 log = logging.getLogger("offsite")
@@ -45,11 +47,24 @@ class Components:
     channels: dict[str, NotificationChannel]
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
     cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
+    _evidence: EvidenceStore | None = None
+    _evidence_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def evidence(self) -> EvidenceStore:
+        """The evidence store, opened on first use (it holds the Merkle log: only processes that seal or verify)."""
+        with self._evidence_lock:
+            if self._evidence is None:
+                from offsite.evidence import open_evidence
+
+                self._evidence = open_evidence(self.settings)
+            return self._evidence
 
     def close(self) -> None:
         if self.cameras is not None:
             self.cameras.stop()
         self.frames.close()
+        if self._evidence is not None:
+            self._evidence.log.close()
         self.engine.dispose()
 
 

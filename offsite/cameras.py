@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-from evidence_store.local import ItemIn, LocalEvidenceStore
+from evidence_store.store import EvidenceStore, ItemIn
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, build_pipeline
 from vision.detector import OnnxDetector
@@ -40,7 +40,7 @@ def rules_hash(spec: CameraSpec) -> str:
 class PipelineSealer:
     """Seals a pipeline's captured evidence in the local evidence store."""
 
-    store: LocalEvidenceStore
+    store: EvidenceStore
     model_name: str
     model_sha256: str
     rules_sha256: dict[str, str]  # camera id → hash of its rules
@@ -65,13 +65,17 @@ class PipelineSealer:
             "clip_error": evidence.clip_error,
         }
         items = [ItemIn(item.name, item.media_type, item.path) for item in evidence.items]
-        return self.store.seal(items, context).package_id
+        sealed = self.store.seal(items, context)
+        log.info(
+            "camera %s: sealed package %s (log entry %d)", evidence.camera_id, sealed.package_id, sealed.leaf_index
+        )
+        return sealed.package_id
 
 
 def build_runner(
     specs: list[CameraSpec],
     detector: OnnxDetector,
-    store: LocalEvidenceStore,
+    store: EvidenceStore,
     emit: EventSink,
     work_dir: Path,
     pushed_source: Callable[[str], FrameSource] | None = None,
@@ -122,7 +126,7 @@ class CameraSupervisor:
         self,
         specs: list[CameraSpec],
         detector: OnnxDetector,
-        store: LocalEvidenceStore,
+        store: EvidenceStore,
         emit: EventSink,
         work_dir: Path,
         frames: FrameIntake,

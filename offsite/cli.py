@@ -19,6 +19,7 @@ from offsite.config_files import ConfigError
 from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
+    from evidence_store.store import EvidenceStore
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
     from vision.capture import CapturedEvidence
@@ -41,6 +42,10 @@ app.add_typer(bench_app, name="bench")
 camera_app = typer.Typer(help="The camera pipeline: from stream to violation events.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
 DEFAULT_MODEL = Path("models/offsite-street.onnx")
+evidence_app = typer.Typer(help="Sealed evidence: keys, sealing, verification, export.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+keys_app = typer.Typer(help="The instance's Ed25519 signing keys.", no_args_is_help=True)
+evidence_app.add_typer(keys_app, name="keys")
 
 
 def _components(settings: Settings | None = None) -> Components:
@@ -204,8 +209,8 @@ def serve(
 
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
-    from evidence_store.local import LocalEvidenceStore
     from offsite.cameras import CameraSupervisor, intake_sink
+    from offsite.evidence import open_evidence
 
     detector, specs = _detector_and_cameras(model, cameras)
 
@@ -216,7 +221,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
     return CameraSupervisor(
         specs,
         detector,
-        LocalEvidenceStore(components.settings.evidence_dir),
+        open_evidence(components.settings),
         intake_sink(lambda event: components.detections.intake(event, components.registry)),
         components.settings.evidence_dir.parent / "work",
         components.frames,
@@ -425,6 +430,26 @@ def bench_pipeline(
         typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
 
 
+@bench_app.command("evidence")
+def bench_evidence(
+    as_json: Annotated[bool, typer.Option("--json", help="End with one line of JSON holding every figure")] = False,
+    quick: Annotated[bool, typer.Option(help="Two packages and a 10,000-entry log: checks that it runs")] = False,
+    s3: Annotated[
+        bool, typer.Option(help="Also seal to a real S3 server (S3_ENDPOINT, or Ceph RGW started here)")
+    ] = True,
+    root: Annotated[Path, typer.Option(help="Where the generated files and the log are kept")] = Path(
+        "var/bench/evidence"
+    ),
+) -> None:
+    """Sealing MB/s against sha256sum over the same bytes, inclusion proofs in a log of 1,000,000, S3 sealing."""
+    from bench import evidence
+
+    result = evidence.run(root, quick=quick, with_s3=s3)
+    typer.echo(evidence.summary(result))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+
+
 @camera_app.command("run")
 def camera_run(
     cameras: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A cameras YAML (configs/cameras.*)")],
@@ -435,8 +460,8 @@ def camera_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
 ) -> None:
     """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
-    from evidence_store.local import LocalEvidenceStore
     from offsite.cameras import build_runner, intake_sink
+    from offsite.evidence import open_evidence
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
     from vision.detector import DetectorConfig, ModelError, OnnxDetector
@@ -459,7 +484,7 @@ def camera_run(
         if as_json:
             typer.echo(json.dumps(_event_json(event), ensure_ascii=False))
 
-    store = LocalEvidenceStore(components.settings.evidence_dir)
+    store = open_evidence(components.settings)
     try:
         runner = build_runner(specs, detector, store, emit, components.settings.evidence_dir.parent / "work")
     except ValueError as exc:
@@ -498,3 +523,138 @@ def _metrics_text(summary: dict[str, dict[str, object]]) -> str:
         f"{m['events']} events" + (f", failed: {m['failed']}" if m["failed"] else "")
         for camera_id, m in summary.items()
     )
+
+
+def _evidence() -> EvidenceStore:
+    from offsite.evidence import open_evidence
+
+    settings = _settings()
+    try:
+        return open_evidence(settings)
+    except Exception as exc:  # a backend or key problem: say which, exit 2
+        typer.secho(f"offsite: cannot open the evidence store: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        typer.secho(f"offsite: cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every signing key: id, created, retired (old public keys stay published so old packages verify)."""
+    from evidence_store.keys import KeyRing
+
+    for key in KeyRing(_settings().evidence_dir / "keys").entries():
+        typer.echo(f"{key.key_id}  created {key.created}  " + ("active" if key.active else f"retired {key.retired}"))
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Generate a new active signing key (the first one, or a rotation: the old key is retired, not deleted)."""
+    from evidence_store.keys import KeyRing
+
+    key = KeyRing(_settings().evidence_dir / "keys").generate()
+    typer.echo(f"generated {key.key_id}: now the active signing key")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Retire the active key and sign from now on with a new one."""
+    keys_generate()
+
+
+@evidence_app.command("seal")
+def evidence_seal(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Files to seal as one package")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="End with package_id, manifest_sha256, leaf_index as JSON")
+    ] = False,
+    note: Annotated[str | None, typer.Option(help="A description recorded in the manifest's context")] = None,
+) -> None:
+    """Seal arbitrary files (documents, corrections) as one package: hashed, signed, logged, written once."""
+    import mimetypes
+
+    from evidence_store.store import EvidenceError, ItemIn
+
+    store = _evidence()
+    items = [ItemIn(f.name, mimetypes.guess_type(f.name)[0] or "application/octet-stream", f) for f in files]
+    try:
+        sealed = store.seal(items, {"kind": "files", "note": note})
+    except (EvidenceError, ValueError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        f"{'sealed' if sealed.created else 'already sealed'} {sealed.package_id} (log entry {sealed.leaf_index})"
+    )
+    if as_json:
+        typer.echo(json.dumps({"package_id": sealed.package_id, "manifest_sha256": sealed.manifest_sha256,
+                               "leaf_index": sealed.leaf_index}))  # fmt: skip
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    package_id: Annotated[str | None, typer.Argument(help="The package to verify")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every package, the whole log and every tree head")] = False,
+) -> None:
+    """Recompute item hashes, the signature, the inclusion proof and consistency; name whatever is wrong."""
+    if (package_id is None) == (not every):
+        typer.secho("offsite: give a PACKAGE_ID or --all", fg="red", err=True)
+        raise typer.Exit(2)
+    store = _evidence()
+    ids = list(store.package_ids()) if every else [package_id or ""]
+    bad = 0
+    for pid in ids:
+        report = store.verify(pid)
+        if report.ok:
+            typer.echo(f"OK   {pid}: " + ", ".join(report.checks))
+        else:
+            bad += 1
+            typer.secho(f"FAIL {pid}", fg="red")
+            for problem in report.problems:
+                typer.echo(f"     {problem}")
+    if every:
+        problems = store.verify_log()
+        for problem in problems:
+            typer.secho(f"FAIL log: {problem}", fg="red")
+        bad += len(problems)
+        typer.echo(f"{len(ids)} packages, log of {store.log.size} entries, {len(store.heads())} tree heads")
+    raise typer.Exit(1 if bad else 0)
+
+
+@evidence_app.command("export")
+def evidence_export(
+    package_id: Annotated[str, typer.Argument(help="The package to export")],
+    out: Annotated[Path, typer.Option(help="A new or empty folder for the bundle")],
+) -> None:
+    """A self-contained bundle for a court or a third party, with VERIFY.md (sha256sum, openssl, RFC 9162)."""
+    from evidence_store.export import export_package
+    from evidence_store.store import EvidenceError
+
+    try:
+        bundle = export_package(_evidence(), package_id, out)
+    except EvidenceError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {bundle} (see {bundle / 'VERIFY.md'})")
+
+
+@evidence_app.command("backlog")
+def evidence_backlog(
+    flush: Annotated[bool, typer.Option(help="Try to upload what waits, in order")] = False,
+) -> None:
+    """Sealed objects waiting in the local spool for the S3 store to come back."""
+    from evidence_store.spool import SpooledBackend
+
+    backend = _evidence().backend
+    if not isinstance(backend, SpooledBackend):
+        typer.echo("the evidence backend is local: nothing is ever spooled")
+        return
+    if flush:
+        typer.echo(f"uploaded {backend.flush()}")
+    waiting = backend.backlog()
+    typer.echo(f"{len(waiting)} objects waiting" + "".join(f"\n  {key}" for key in waiting))

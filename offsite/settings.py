@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None
     s3_secure: bool = Field(True, description="Use TLS to reach the S3 endpoint.")
+    s3_retention_days: int = Field(
+        3650, ge=1, le=36500, description="COMPLIANCE retention of every evidence object, in days."
+    )
 
     gateway_master_key: SecretStr = Field(
         SecretStr(DEV_GATEWAY_MASTER_KEY),

@@ -11,10 +11,10 @@ import pytest
 
 from bench.pipeline import SHORT_TIMES
 from cases.services.detections import QueueFilter
-from evidence_store.local import LocalEvidenceStore
 from offsite.bootstrap import Components
 from offsite.cameras import build_runner, intake_sink, rules_hash
 from tests.integration.world import World
+from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked, OracleDetector
 from vision.config import camera_from_sidecar, camera_spec
 from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
@@ -47,7 +47,7 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
     entry["rules"] = [r | {"id": "stall-road", "zones": ["Z-ROAD"]} for r in entry["rules"] if r["kind"] == "stall"]
     spec = camera_spec(entry, CLASS_NAMES)
     oracle = SealedOracle(stall_video, origin=start)
-    store = LocalEvidenceStore(tmp_path / "evidence")
+    store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     runner = build_runner([spec], oracle, store, intake, tmp_path / "work")  # type: ignore[arg-type]
     pipeline = runner.pipelines["cam-1"]
@@ -63,14 +63,14 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
     assert detection.rule_id == "stall-road"
     assert abs((detection.first_seen - start).total_seconds() - truth["start_s"]) <= 2.5
     assert detection.certification_problems == []
-    package = store.read(detection.evidence_package_id)
-    assert store.verify_items(package.package_id) == []
-    context = package.manifest["context"]
+    assert store.verify(detection.evidence_package_id).ok
+    manifest = store.manifest(detection.evidence_package_id)
+    context = manifest["context"]
     assert context["camera_id"] == "cam-1"
     assert context["zone_id"] == "Z-ROAD"
     assert context["rules_sha256"] == rules_hash(spec)
     assert context["model"] == {"name": "oracle", "sha256": "0" * 64}
-    names = {item["name"] for item in package.manifest["items"]}
+    names = {item["name"] for item in manifest["items"]}
     assert {"frame-first.jpg", "annotated-confirming.jpg", "clip.mp4", "quality.json"} <= names
 
 
@@ -83,7 +83,7 @@ def test_the_same_video_run_again_records_nothing_new(
     entry["zones"] = [z | {"id": REGISTERED[z["id"]]} for z in entry["zones"] if z["id"] in REGISTERED]
     entry["rules"] = [r | {"id": "stall-road", "zones": ["Z-ROAD"]} for r in entry["rules"] if r["kind"] == "stall"]
     spec = camera_spec(entry, CLASS_NAMES)
-    store = LocalEvidenceStore(tmp_path / "evidence")
+    store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     for _ in range(2):
         oracle = SealedOracle(stall_video, origin=start)
@@ -92,4 +92,5 @@ def test_the_same_video_run_again_records_nothing_new(
         runner.start()
         assert runner.wait(120)
     assert len(components.detections.queue(QueueFilter()).items) == 1
-    assert len(list(store.packages.iterdir())) == 1
+    assert len(list(store.package_ids())) == 1
+    assert store.log.size == 1

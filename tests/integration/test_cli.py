@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -141,7 +142,7 @@ def test_camera_run_reads_a_video_and_prints_its_events_and_figures(tmp_path: Pa
     assert figures["failed"] is None
     assert figures["events"] == len(events)
     for event in events:
-        assert (tmp_path / "evidence" / "packages" / f"{event['evidence_package_id']}.json").exists()
+        assert (tmp_path / "evidence" / "objects" / "packages" / f"{event['evidence_package_id']}.json").exists()
 
 
 def test_camera_run_names_a_bad_cameras_file(tmp_path: Path) -> None:
@@ -152,3 +153,36 @@ def test_camera_run_names_a_bad_cameras_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "camera cam-1" in result.stderr
     assert "zones" in result.stderr
+
+
+def test_evidence_seal_verify_tamper_and_export_from_the_command_line(tmp_path: Path) -> None:
+    env = {"OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    (tmp_path / "notice.pdf").write_bytes(b"%PDF-1.7 the notice")
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8 the photo")
+    sealed = run("evidence", "seal", str(tmp_path / "notice.pdf"), str(tmp_path / "photo.jpg"), "--json", env=env)
+    assert sealed.returncode == 0, sealed.stderr
+    result = json.loads(sealed.stdout.strip().splitlines()[-1])
+    assert result["leaf_index"] == 0
+    assert result["package_id"] == result["manifest_sha256"]
+    package = result["package_id"]
+
+    assert run("evidence", "keys", "rotate", env=env).returncode == 0
+    ok = run("evidence", "verify", "--all", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"OK   {package}" in ok.stdout
+    assert len(run("evidence", "keys", "list", env=env).stdout.strip().splitlines()) == 2
+
+    bundle = run("evidence", "export", package, "--out", str(tmp_path / "bundle"), env=env)
+    assert bundle.returncode == 0, bundle.stderr
+    assert (tmp_path / "bundle" / "VERIFY.md").exists()
+
+    photo = tmp_path / "evidence" / "objects" / "items" / hashlib.sha256(b"\xff\xd8 the photo").hexdigest()
+    os.chmod(photo, 0o644)
+    photo.write_bytes(b"\xff\xd8 another photo")
+    bad = run("evidence", "verify", package, env=env)
+    assert bad.returncode == 1
+    assert "item photo.jpg: SHA-256" in bad.stdout
+    refused = run("evidence", "export", package, "--out", str(tmp_path / "bundle2"), env=env)
+    assert refused.returncode == 2
+    assert "does not verify" in refused.stderr
+    assert run("evidence", "verify", env=env).returncode == 2  # neither an id nor --all

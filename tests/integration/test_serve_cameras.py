@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from evidence_store.local import LocalEvidenceStore
 from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor
 from tests.integration.test_gateway_frames import call_stream, jpeg, push_frame
 from tests.integration.world import World
+from tests.unit.evidence.test_store import open_store
 from vision.config import camera_spec
 from vision.detections import Detections
 from vision.sources import StreamSource
@@ -54,7 +54,7 @@ def supervisor(components: Components, tmp_path: Path, url: str) -> tuple[Camera
         return camera.stream_url, camera.sample_interval_s
 
     cameras = CameraSupervisor(
-        [spec], detector, LocalEvidenceStore(tmp_path / "evidence"), lambda e, _: None,  # type: ignore[arg-type]
+        [spec], detector, open_store(tmp_path / "evidence"), lambda e, _: None,  # type: ignore[arg-type]
         tmp_path / "work", components.frames, registered,
     )  # fmt: skip
     components.cameras = cameras

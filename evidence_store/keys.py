@@ -1,0 +1,175 @@
+"""The instance's Ed25519 signing keys: generated, listed and rotated; old public keys stay published.
+
+Layout (in the evidence directory's ``keys/``)::
+
+    keyring.json             every key: id, created, retired (null while active); exactly one active
+    public/<key_id>.pem      SubjectPublicKeyInfo PEM, kept for ever so old packages keep verifying
+    private/<key_id>.pem     PKCS#8 PEM, mode 0600; encrypted when OFFSITE_EVIDENCE_KEY_PASSPHRASE is set
+
+A key's id is the first 16 hex digits of the SHA-256 of its raw 32-byte public key, so anyone holding the
+public key can check which key an id names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PASSPHRASE_ENV = "OFFSITE_EVIDENCE_KEY_PASSPHRASE"
+
+
+class SigningKeyError(RuntimeError):
+    """A key that is missing, unreadable or unknown; names the key id."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    created: str
+    retired: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.retired is None
+
+
+def key_id_of(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def public_pem(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_public_pem(data: bytes, where: str = "public key") -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise SigningKeyError(f"{where}: not a PEM public key ({exc})") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise SigningKeyError(f"{where}: not an Ed25519 key")
+    return key
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class KeyRing:
+    def __init__(self, folder: Path, passphrase: bytes | None = None) -> None:
+        self.folder = folder
+        env = os.environ.get(PASSPHRASE_ENV)
+        self.passphrase = passphrase if passphrase is not None else (env.encode() if env else None)
+        self._lock = threading.Lock()
+        self._private: dict[str, Ed25519PrivateKey] = {}
+
+    @property
+    def _ring_path(self) -> Path:
+        return self.folder / "keyring.json"
+
+    def entries(self) -> list[KeyInfo]:
+        if not self._ring_path.exists():
+            return []
+        try:
+            entries = json.loads(self._ring_path.read_text(encoding="utf-8"))["keys"]
+            return [KeyInfo(e["key_id"], e["created"], e["retired"]) for e in entries]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SigningKeyError(f"{self._ring_path}: unreadable key ring ({exc})") from exc
+
+    def _save(self, keys: list[KeyInfo]) -> None:
+        data = {"keys": [{"key_id": k.key_id, "created": k.created, "retired": k.retired} for k in keys]}
+        _write_atomic(self._ring_path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
+
+    def generate(self) -> KeyInfo:
+        """A new active key; the previously active one is retired (its public key stays published)."""
+        with self._lock:
+            private = Ed25519PrivateKey.generate()
+            public = private.public_key()
+            key_id = key_id_of(public)
+            encryption: serialization.KeySerializationEncryption = (
+                serialization.BestAvailableEncryption(self.passphrase)
+                if self.passphrase
+                else serialization.NoEncryption()
+            )
+            pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+            _write_atomic(self.folder / "private" / f"{key_id}.pem", pem, 0o600)
+            _write_atomic(self.folder / "public" / f"{key_id}.pem", public_pem(public), 0o444)
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            keys = [KeyInfo(k.key_id, k.created, k.retired or now) for k in self.entries()]
+            info = KeyInfo(key_id, now, None)
+            self._save([*keys, info])
+            self._private[key_id] = private
+            return info
+
+    rotate = generate
+
+    def active(self) -> KeyInfo:
+        active = [k for k in self.entries() if k.active]
+        if not active:
+            raise SigningKeyError(f"no active signing key in {self.folder}: run `offsite evidence keys generate`")
+        return active[-1]
+
+    def ensure(self) -> KeyInfo:
+        """The active key, generating the first one when the ring is empty."""
+        return self.active() if self.entries() else self.generate()
+
+    def _private_key(self, key_id: str) -> Ed25519PrivateKey:
+        if key_id not in self._private:
+            path = self.folder / "private" / f"{key_id}.pem"
+            try:
+                key = serialization.load_pem_private_key(path.read_bytes(), password=self.passphrase)
+            except FileNotFoundError as exc:
+                raise SigningKeyError(f"private key {key_id} is missing ({path})") from exc
+            except (ValueError, TypeError) as exc:
+                raise SigningKeyError(f"private key {key_id} cannot be read: {exc}") from exc
+            if not isinstance(key, Ed25519PrivateKey):
+                raise SigningKeyError(f"private key {key_id} is not an Ed25519 key")
+            self._private[key_id] = key
+        return self._private[key_id]
+
+    def sign(self, data: bytes) -> tuple[str, bytes]:
+        """(key id, 64-byte Ed25519 signature) with the active key."""
+        key_id = self.active().key_id
+        return key_id, self._private_key(key_id).sign(data)
+
+    def public_key_pem(self, key_id: str) -> bytes:
+        path = self.folder / "public" / f"{key_id}.pem"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise SigningKeyError(f"key {key_id} is not published in {self.folder / 'public'}") from exc
+
+    def public_key(self, key_id: str) -> Ed25519PublicKey:
+        key = load_public_pem(self.public_key_pem(key_id), f"public key {key_id}")
+        if key_id_of(key) != key_id:
+            raise SigningKeyError(f"public key file {key_id}.pem holds key {key_id_of(key)}: replaced")
+        return key
+
+    def verify(self, key_id: str, data: bytes, signature: bytes) -> bool:
+        try:
+            self.public_key(key_id).verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True

@@ -1,0 +1,471 @@
+"""Sealing and verifying evidence packages: hashed items, a signed canonical manifest, an append-only Merkle log.
+
+Sealing a package, in this order (each object write-once on the backend):
+
+1. every item is stored under its SHA-256 (``items/<sha256>``);
+2. the manifest — canonical JSON listing each item (name, media type, size, SHA-256, and the SHA-256 of each
+   1 MiB chunk, so damage can be located) with the context it is given — is stored as
+   ``packages/<package_id>.json``, where the package id is the SHA-256 of the manifest bytes;
+3. the manifest bytes are signed with the instance's Ed25519 key (``signatures/<package_id>.json``);
+4. the manifest's SHA-256 is appended to the Merkle log (RFC 9162), and a new tree head (size, root, time) is
+   signed and stored (``heads/<size>.json`` on the backend, and in the local ``heads.jsonl``).
+
+A marker in ``pending/`` is written before step 2 and removed after step 4, so a process killed mid-seal is
+completed when the store opens again: a package that can be seen is complete, and one that never got its
+manifest is simply absent. The same content sealed twice gives the same package and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import itertools
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidence_store.backends import EvidenceBackend, ObjectExists, ObjectMissing
+from evidence_store.canonical import canonical_json
+from evidence_store.keys import KeyRing, SigningKeyError, key_id_of, load_public_pem
+from evidence_store.merkle import MerkleLog, ProofError, leaf_hash, verify_consistency, verify_inclusion
+
+MANIFEST_FORMAT = "offsite-evidence-package/1"
+CHUNK_SIZE = 1 << 20
+_HEX64 = frozenset("0123456789abcdef")
+
+
+class EvidenceError(RuntimeError):
+    """Evidence that cannot be sealed, found or exported; names the package or item."""
+
+
+@dataclass(frozen=True)
+class ItemIn:
+    name: str  # "frame-first.jpg"
+    media_type: str  # "image/jpeg"
+    path: Path
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    tree_size: int
+    root_hash: bytes
+    timestamp: str  # ISO 8601, UTC
+    key_id: str
+    signature: bytes
+
+    @staticmethod
+    def signed_bytes_of(tree_size: int, root_hash: bytes, timestamp: str) -> bytes:
+        """What a tree head's signature covers: canonical JSON of its size, root (hex) and time."""
+        return canonical_json({"root_hash": root_hash.hex(), "timestamp": timestamp, "tree_size": tree_size})
+
+    @property
+    def signed_bytes(self) -> bytes:
+        return self.signed_bytes_of(self.tree_size, self.root_hash, self.timestamp)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash.hex(),
+            "timestamp": self.timestamp,
+            "key_id": self.key_id,
+            "signature": self.signature.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TreeHead:
+        return cls(
+            int(data["tree_size"]),
+            bytes.fromhex(data["root_hash"]),
+            str(data["timestamp"]),
+            str(data["key_id"]),
+            bytes.fromhex(data["signature"]),
+        )
+
+
+@dataclass(frozen=True)
+class SealedPackage:
+    package_id: str  # = SHA-256 of the manifest bytes
+    leaf_index: int
+    tree_head: TreeHead
+    created: bool  # False when the same content had been sealed before
+
+    @property
+    def manifest_sha256(self) -> str:
+        return self.package_id
+
+
+@dataclass
+class Verification:
+    package_id: str
+    problems: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def passed(self, what: str) -> None:
+        self.checks.append(what)
+
+    def failed(self, what: str) -> None:
+        self.problems.append(what)
+
+
+def chunk_hashes(data: bytes) -> list[str]:
+    view = memoryview(data)
+    return [hashlib.sha256(view[i : i + CHUNK_SIZE]).hexdigest() for i in range(0, len(data), CHUNK_SIZE)]
+
+
+def check_package_id(package_id: str) -> str:
+    if len(package_id) != 64 or not set(package_id) <= _HEX64:
+        raise EvidenceError(f"package id {package_id!r} is not 64 lowercase hex digits")
+    return package_id
+
+
+class EvidenceStore:
+    """The instance's evidence: objects on a backend, the Merkle log and tree heads in a local state folder."""
+
+    def __init__(
+        self,
+        backend: EvidenceBackend,
+        state_dir: Path,
+        keys: KeyRing,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.state_dir = state_dir
+        self.keys = keys
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / "pending").mkdir(exist_ok=True)
+        self.log = MerkleLog.open(state_dir / "log")
+        self._heads_path = state_dir / "heads.jsonl"
+        self._lock = threading.RLock()
+        self._published: set[str] = set()
+        self.keys.ensure()
+        self._recover()
+
+    # -- sealing -----------------------------------------------------------------------------------------------------
+
+    def seal(self, items: list[ItemIn], context: dict[str, Any]) -> SealedPackage:
+        names = [item.name for item in items]
+        if not items:
+            raise EvidenceError("a package needs at least one item")
+        if len(set(names)) != len(names):
+            raise EvidenceError(f"item names must be distinct, got {sorted(n for n in names if names.count(n) > 1)}")
+        for item in items:
+            if not item.path.is_file():
+                raise EvidenceError(f"item {item.name}: {item.path} is not a readable file")
+        manifest = {"format": MANIFEST_FORMAT, "items": [self._store_item(item) for item in items], "context": context}
+        data = canonical_json(manifest)
+        package_id = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            index = self.log.find(bytes.fromhex(package_id))
+            if index is not None:  # the log takes a manifest only once it is stored
+                return SealedPackage(package_id, index, self.latest_head(), created=False)
+            marker = self.state_dir / "pending" / package_id
+            marker.write_bytes(data)
+            self._complete(package_id, data)
+            marker.unlink()
+            index = self.log.find(bytes.fromhex(package_id))
+            assert index is not None
+            return SealedPackage(package_id, index, self.latest_head(), created=True)
+
+    def _store_item(self, item: ItemIn) -> dict[str, Any]:
+        """Read once, hash once: what is hashed is exactly what is stored."""
+        data = item.path.read_bytes()
+        chunks = chunk_hashes(data)
+        digest = chunks[0] if len(chunks) == 1 else hashlib.sha256(data).hexdigest()
+        self.backend.put(f"items/{digest}", data, item.media_type)
+        return {
+            "name": item.name,
+            "media_type": item.media_type,
+            "size": len(data),
+            "sha256": digest,
+            "chunk_size": CHUNK_SIZE,
+            "chunks": chunks if len(chunks) > 1 else [],
+        }
+
+    def _complete(self, package_id: str, data: bytes) -> None:
+        """Steps 2–4 for a manifest; each is harmless when already done, so it also finishes a crashed seal.
+
+        Needs nothing read back from the backend (which may be an S3 store behind a spool, unreachable now):
+        Ed25519 signatures are deterministic, so signing again gives the same bytes, and the log says whether
+        the manifest was appended."""
+        self.backend.put(f"packages/{package_id}.json", data, "application/json")
+        key_id, signature = self.keys.sign(data)
+        self._publish_key(key_id)
+        record = {"algorithm": "Ed25519", "key_id": key_id, "signature": signature.hex()}
+        with contextlib.suppress(ObjectExists):  # signed before a key rotation, then interrupted: the first stands
+            self.backend.put(f"signatures/{package_id}.json", canonical_json(record), "application/json")
+        if self.log.find(bytes.fromhex(package_id)) is None:
+            self.log.append(bytes.fromhex(package_id))
+            self._sign_tree_head()
+
+    def _publish_key(self, key_id: str) -> None:
+        if key_id not in self._published:
+            self.backend.put(f"keys/{key_id}.pem", self.keys.public_key_pem(key_id), "application/x-pem-file")
+            self._published.add(key_id)
+
+    def _sign_tree_head(self) -> TreeHead:
+        size = self.log.size
+        root = self.log.root(size)
+        timestamp = self.clock().astimezone(dt.UTC).isoformat(timespec="microseconds")
+        key_id, signature = self.keys.sign(TreeHead.signed_bytes_of(size, root, timestamp))
+        self._publish_key(key_id)
+        head = TreeHead(size, root, timestamp, key_id, signature)
+        line = canonical_json(head.as_json())
+        self.backend.put(f"heads/{size:012d}.json", line, "application/json")
+        with self._heads_path.open("ab") as out:
+            out.write(line + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        return head
+
+    def _recover(self) -> None:
+        """Finish seals a killed process left half done (their manifest bytes wait in pending/)."""
+        for marker in sorted((self.state_dir / "pending").iterdir()):
+            if marker.name.startswith("."):
+                continue
+            data = marker.read_bytes()
+            if hashlib.sha256(data).hexdigest() == marker.name:
+                self._complete(marker.name, data)
+            marker.unlink()
+        if self.log.size and (not self.heads() or self.heads()[-1].tree_size < self.log.size):
+            self._sign_tree_head()  # the log grew but its tree head was never written
+
+    # -- reading -----------------------------------------------------------------------------------------------------
+
+    def heads(self) -> list[TreeHead]:
+        if not self._heads_path.exists():
+            return []
+        lines = self._heads_path.read_bytes().splitlines()
+        heads = []
+        for line in lines:
+            try:
+                heads.append(TreeHead.from_json(json.loads(line)))
+            except (ValueError, KeyError):
+                continue  # a torn last line: verify reports heads that do not check out
+        return heads
+
+    def latest_head(self) -> TreeHead:
+        heads = self.heads()
+        if not heads:
+            raise EvidenceError("the log has no signed tree head yet: nothing has been sealed")
+        return heads[-1]
+
+    def manifest_bytes(self, package_id: str) -> bytes:
+        try:
+            return self.backend.get(f"packages/{check_package_id(package_id)}.json")
+        except ObjectMissing as exc:
+            raise EvidenceError(f"package {package_id} does not exist") from exc
+
+    def manifest(self, package_id: str) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.manifest_bytes(package_id))
+        return parsed
+
+    def signature(self, package_id: str) -> tuple[str, bytes]:
+        record = json.loads(self.backend.get(f"signatures/{check_package_id(package_id)}.json"))
+        return str(record["key_id"]), bytes.fromhex(record["signature"])
+
+    def package_ids(self) -> Iterator[str]:
+        for key in self.backend.keys("packages/"):
+            yield key.removeprefix("packages/").removesuffix(".json")
+
+    def proof(self, package_id: str, head: TreeHead | None = None) -> dict[str, Any]:
+        """The inclusion proof of a package against a tree head (the latest by default), as exported."""
+        head = head or self.latest_head()
+        index = self.log.find(bytes.fromhex(check_package_id(package_id)))
+        if index is None or index >= head.tree_size:
+            raise EvidenceError(f"package {package_id} is not in the log at tree size {head.tree_size}")
+        path = self.log.inclusion_proof(index, head.tree_size)
+        return {
+            "leaf_index": index,
+            "tree_size": head.tree_size,
+            "audit_path": [node.hex() for node in path],
+            "root_hash": head.root_hash.hex(),
+        }
+
+    # -- verification ------------------------------------------------------------------------------------------------
+
+    def verify(self, package_id: str) -> Verification:
+        """Every check a third party could make, each named when it fails."""
+        report = Verification(package_id)
+        try:
+            data = self.manifest_bytes(package_id)
+        except EvidenceError as exc:
+            report.failed(str(exc))
+            return report
+        self._verify_manifest(report, package_id, data)
+        self._verify_signature(report, package_id, data)
+        self._verify_in_log(report, package_id)
+        return report
+
+    def _verify_manifest(self, report: Verification, package_id: str, data: bytes) -> None:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != package_id:
+            report.failed(f"manifest: its bytes hash to {actual[:16]}…, not to the package id (edited)")
+        try:
+            manifest = json.loads(data)
+            items = manifest["items"]
+        except (ValueError, KeyError, TypeError) as exc:
+            report.failed(f"manifest: not a readable package manifest ({exc})")
+            return
+        report.passed("manifest hash" if actual == package_id else "manifest read")
+        for item in items:
+            self._verify_item(report, item)
+
+    def _verify_item(self, report: Verification, item: dict[str, Any]) -> None:
+        name, digest = item.get("name", "?"), item.get("sha256", "")
+        try:
+            data = self.backend.get(f"items/{digest}")
+        except (ObjectMissing, ValueError) as exc:
+            report.failed(f"item {name}: missing ({exc})")
+            return
+        if hashlib.sha256(data).hexdigest() == digest and len(data) == item.get("size"):
+            report.passed(f"item {name}")
+            return
+        problem = f"item {name}: SHA-256 {hashlib.sha256(data).hexdigest()[:16]}… ≠ {digest[:16]}… listed"
+        if len(data) != item.get("size"):
+            problem += f"; {len(data)} bytes, {item.get('size')} listed (truncated or extended)"
+        bad = [
+            i
+            for i, (now, then) in enumerate(zip(chunk_hashes(data), item.get("chunks", []), strict=False))
+            if now != then
+        ]
+        if bad:
+            ranges = ", ".join(f"{i * CHUNK_SIZE}–{min(len(data), (i + 1) * CHUNK_SIZE) - 1}" for i in bad[:5])
+            problem += f"; altered bytes in {ranges}"
+        report.failed(problem)
+
+    def _verify_signature(self, report: Verification, package_id: str, data: bytes) -> None:
+        try:
+            key_id, signature = self.signature(package_id)
+        except (ObjectMissing, ValueError, KeyError) as exc:
+            report.failed(f"signature: missing or unreadable ({exc})")
+            return
+        key = self._published_key(report, key_id)
+        if key is None:
+            return
+        try:
+            key.verify(signature, data)
+        except Exception:  # cryptography's InvalidSignature: the manifest or the signature was altered
+            report.failed(f"signature: the Ed25519 signature by key {key_id} does not match the manifest bytes")
+            return
+        report.passed(f"signature by key {key_id}")
+
+    def _published_key(self, report: Verification, key_id: str) -> Any:
+        """The public key as published on the backend, checked against the local key ring's copy."""
+        try:
+            published = self.backend.get(f"keys/{key_id}.pem")
+            key = load_public_pem(published, f"published key {key_id}")
+        except (ObjectMissing, SigningKeyError) as exc:
+            report.failed(f"signature: key {key_id} is not published ({exc})")
+            return None
+        if key_id_of(key) != key_id:
+            report.failed(f"signature: the published key {key_id} has been replaced (it is key {key_id_of(key)})")
+            return None
+        try:
+            if self.keys.public_key_pem(key_id) != published:
+                report.failed(f"signature: key {key_id} differs between the key ring and the store")
+                return None
+        except SigningKeyError as exc:
+            report.failed(f"signature: {exc}")
+            return None
+        return key
+
+    def _verify_in_log(self, report: Verification, package_id: str) -> None:
+        heads = self.heads()
+        if not heads:
+            report.failed("log: no signed tree head")
+            return
+        head = heads[-1]
+        if not self._verify_head(report, head):
+            return
+        if self.log.size < head.tree_size:
+            report.failed(
+                f"log: it holds {self.log.size} entries but tree head {head.tree_size} was signed: rolled back"
+            )
+            return
+        try:
+            proof = self.proof(package_id, head)
+            path = [bytes.fromhex(node) for node in proof["audit_path"]]
+            verify_inclusion(
+                leaf_hash(bytes.fromhex(package_id)), proof["leaf_index"], head.tree_size, path, head.root_hash
+            )
+        except (EvidenceError, ProofError) as exc:
+            report.failed(f"log: inclusion proof against tree head {head.tree_size}: {exc}")
+            return
+        if self.log.leaf_input(proof["leaf_index"]).hex() != package_id:
+            report.failed(f"log: entry {proof['leaf_index']} is not this package's manifest hash")
+            return
+        report.passed(f"inclusion in tree head {head.tree_size} (leaf {proof['leaf_index']})")
+        sealed_in = next((h for h in heads if h.tree_size > proof["leaf_index"]), head)
+        self._verify_consistency(report, sealed_in, head)
+
+    def _verify_head(self, report: Verification, head: TreeHead) -> bool:
+        key = self._published_key(report, head.key_id)
+        if key is None:
+            return False
+        try:
+            key.verify(head.signature, head.signed_bytes)
+        except Exception:
+            report.failed(f"tree head {head.tree_size}: its signature does not match (edited)")
+            return False
+        if head.tree_size <= self.log.size and self.log.root(head.tree_size) != head.root_hash:
+            report.failed(
+                f"log: root at size {head.tree_size} is {self.log.root(head.tree_size).hex()[:16]}…, the signed tree "
+                f"head says {head.root_hash.hex()[:16]}… (entries dropped, reordered or inserted)"
+            )
+            return False
+        return True
+
+    def _verify_consistency(self, report: Verification, old: TreeHead, new: TreeHead) -> None:
+        if old.tree_size == new.tree_size:
+            return
+        try:
+            proof = self.log.consistency_proof(old.tree_size, new.tree_size)
+            verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
+        except ProofError as exc:
+            report.failed(f"log: tree heads {old.tree_size} → {new.tree_size} are not consistent: {exc}")
+            return
+        report.passed(f"consistency {old.tree_size} → {new.tree_size}")
+
+    def verify_log(self) -> list[str]:
+        """The whole log: stored levels, every tree head's signature and root, consistency of each with the next,
+        the backend's copy of every head, and a package for every entry."""
+        report = Verification("log")
+        problems = []
+        stored = self.log.check()
+        if stored:
+            problems.append(
+                "log: leaves.bin disagrees with the log's stored hashes (entries dropped, reordered or inserted): "
+                + "; ".join(stored[:5])
+            )
+        heads = self.heads()
+        on_backend = {int(k.removeprefix("heads/").removesuffix(".json")) for k in self.backend.keys("heads/")}
+        local_sizes = {h.tree_size for h in heads}
+        missing = sorted(on_backend - local_sizes)
+        if missing:
+            problems.append(f"tree heads {missing[:5]} are stored on the backend but not in heads.jsonl (rolled back)")
+        if on_backend and max(on_backend) > self.log.size:
+            problems.append(
+                f"the log holds {self.log.size} entries but a tree head of {max(on_backend)} was signed: rolled back"
+            )
+        for head in heads:
+            self._verify_head(report, head)
+        for old, new in itertools.pairwise(heads):
+            if new.tree_size < old.tree_size:
+                problems.append(f"tree head {new.tree_size} follows {old.tree_size}: the log shrank")
+            elif new.tree_size <= self.log.size:
+                self._verify_consistency(report, old, new)
+        for index in range(self.log.size):
+            package_id = self.log.leaf_input(index).hex()
+            if not self.backend.exists(f"packages/{package_id}.json"):
+                problems.append(f"log entry {index} names package {package_id[:16]}…, which does not exist")
+        return problems + report.problems
