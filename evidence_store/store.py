@@ -152,7 +152,9 @@ class EvidenceStore:
 
     # -- sealing -----------------------------------------------------------------------------------------------------
 
-    def seal(self, items: list[ItemIn], context: dict[str, Any]) -> SealedPackage:
+    def seal(self, items: list[ItemIn], context: dict[str, Any], links: dict[str, str] | None = None) -> SealedPackage:
+        """Seal items as a package. ``links`` relates it to earlier packages ({"corrects": package_id}): a
+        package is never changed after sealing; a correction is a new package that names the one it corrects."""
         names = [item.name for item in items]
         if not items:
             raise EvidenceError("a package needs at least one item")
@@ -161,7 +163,12 @@ class EvidenceStore:
         for item in items:
             if not item.path.is_file():
                 raise EvidenceError(f"item {item.name}: {item.path} is not a readable file")
+        for relation, linked in (links or {}).items():
+            if self.log.find(bytes.fromhex(check_package_id(linked))) is None:
+                raise EvidenceError(f"link {relation}: package {linked} is not in this store's log")
         manifest = {"format": MANIFEST_FORMAT, "items": [self._store_item(item) for item in items], "context": context}
+        if links:
+            manifest["links"] = dict(links)
         data = canonical_json(manifest)
         package_id = hashlib.sha256(data).hexdigest()
         with self._lock:
@@ -319,6 +326,12 @@ class EvidenceStore:
         report.passed("manifest hash" if actual == package_id else "manifest read")
         for item in items:
             self._verify_item(report, item)
+        for relation, linked in (manifest.get("links") or {}).items():
+            try:
+                self.manifest_bytes(linked)
+                report.passed(f"link {relation} {linked[:12]}…")
+            except EvidenceError as exc:
+                report.failed(f"link {relation}: {exc}")
 
     def _verify_item(self, report: Verification, item: dict[str, Any]) -> None:
         name, digest = item.get("name", "?"), item.get("sha256", "")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from evidence_store.store import EvidenceStore, ItemIn
 from vision.capture import CapturedEvidence
@@ -44,6 +45,7 @@ class PipelineSealer:
     model_name: str
     model_sha256: str
     rules_sha256: dict[str, str]  # camera id → hash of its rules
+    certification: Callable[[str], dict[str, Any]] | None = None  # the camera's review, as the registry has it
     producer: str = field(default_factory=lambda: f"offsite {version('offsite')}")
 
     def seal(self, evidence: CapturedEvidence) -> str:
@@ -61,6 +63,9 @@ class PipelineSealer:
             "track_ids": list(confirmation.track_ids),
             "model": {"name": self.model_name, "sha256": self.model_sha256},
             "rules_sha256": self.rules_sha256[evidence.camera_id],
+            "camera_certification": (
+                self.certification(evidence.camera_id) if self.certification else {"registered": False}
+            ),
             "producer": self.producer,
             "clip_error": evidence.clip_error,
         }
@@ -80,6 +85,7 @@ def build_runner(
     work_dir: Path,
     pushed_source: Callable[[str], FrameSource] | None = None,
     inference_slots: int = 1,
+    certification: Callable[[str], dict[str, Any]] | None = None,
 ) -> Runner:
     """One pipeline per camera; pushed cameras read from ``pushed_source(camera_id)``."""
     sealer = PipelineSealer(
@@ -87,6 +93,7 @@ def build_runner(
         detector.manifest.name,
         detector.manifest.sha256,
         {spec.camera_id: rules_hash(spec) for spec in specs},
+        certification,
     )
     slots = threading.Semaphore(inference_slots)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -132,14 +139,16 @@ class CameraSupervisor:
         frames: FrameIntake,
         registered_stream: Callable[[str], tuple[str | None, float | None]],
         inference_slots: int = 1,
+        certification: Callable[[str], dict[str, Any]] | None = None,
     ) -> None:
         self.specs = {spec.camera_id: spec for spec in specs}
         self.detector, self.store, self.emit, self.work_dir = detector, store, emit, work_dir
         self.frames = frames
         self.registered_stream = registered_stream
         self.sealer = PipelineSealer(
-            store, detector.manifest.name, detector.manifest.sha256, {s.camera_id: rules_hash(s) for s in specs}
-        )
+            store, detector.manifest.name, detector.manifest.sha256, {s.camera_id: rules_hash(s) for s in specs},
+            certification,
+        )  # fmt: skip
         self.slots = threading.Semaphore(inference_slots)
         self.runner = Runner([])
         self.waiting: set[str] = set()  # gateway-stream cameras whose gateway has registered no address yet
@@ -186,3 +195,21 @@ class CameraSupervisor:
 
     def metrics(self) -> dict[str, CameraMetrics]:
         return self.runner.metrics()
+
+
+def registry_certification(find_camera: Callable[[str], Any]) -> Callable[[str], dict[str, Any]]:
+    """The camera's legal and technical review, maintenance and publication as the registry holds them now: sealed
+    with its evidence (规定第七、十条), as strings so the manifest stays canonical."""
+
+    def certification(camera_id: str) -> dict[str, Any]:
+        try:
+            camera = find_camera(camera_id)
+        except Exception:  # an unregistered camera's evidence still seals; the review will see it
+            return {"registered": False}
+        fields = ("legal_review_date", "legal_review_ref", "technical_review_date", "technical_review_ref",
+                  "next_maintenance_due")  # fmt: skip
+        return {"registered": True, "published": bool(camera.published), "status": str(camera.status)} | {
+            name: None if getattr(camera, name) is None else str(getattr(camera, name)) for name in fields
+        }
+
+    return certification

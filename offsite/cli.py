@@ -209,7 +209,7 @@ def serve(
 
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
-    from offsite.cameras import CameraSupervisor, intake_sink
+    from offsite.cameras import CameraSupervisor, intake_sink, registry_certification
     from offsite.evidence import open_evidence
 
     detector, specs = _detector_and_cameras(model, cameras)
@@ -226,6 +226,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         components.settings.evidence_dir.parent / "work",
         components.frames,
         registered_stream,
+        certification=registry_certification(components.registry.find_camera),
     )
 
 
@@ -460,7 +461,7 @@ def camera_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
 ) -> None:
     """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
-    from offsite.cameras import build_runner, intake_sink
+    from offsite.cameras import build_runner, intake_sink, registry_certification
     from offsite.evidence import open_evidence
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
@@ -486,7 +487,10 @@ def camera_run(
 
     store = open_evidence(components.settings)
     try:
-        runner = build_runner(specs, detector, store, emit, components.settings.evidence_dir.parent / "work")
+        runner = build_runner(
+            specs, detector, store, emit, components.settings.evidence_dir.parent / "work",
+            certification=registry_certification(components.registry.find_camera),
+        )  # fmt: skip
     except ValueError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -575,6 +579,9 @@ def evidence_seal(
         bool, typer.Option("--json", help="End with package_id, manifest_sha256, leaf_index as JSON")
     ] = False,
     note: Annotated[str | None, typer.Option(help="A description recorded in the manifest's context")] = None,
+    corrects: Annotated[
+        str | None, typer.Option(help="The package this one corrects (sealed packages are never changed)")
+    ] = None,
 ) -> None:
     """Seal arbitrary files (documents, corrections) as one package: hashed, signed, logged, written once."""
     import mimetypes
@@ -584,7 +591,7 @@ def evidence_seal(
     store = _evidence()
     items = [ItemIn(f.name, mimetypes.guess_type(f.name)[0] or "application/octet-stream", f) for f in files]
     try:
-        sealed = store.seal(items, {"kind": "files", "note": note})
+        sealed = store.seal(items, {"kind": "files", "note": note}, {"corrects": corrects} if corrects else None)
     except (EvidenceError, ValueError) as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc

@@ -12,7 +12,7 @@ import pytest
 from bench.pipeline import SHORT_TIMES
 from cases.services.detections import QueueFilter
 from offsite.bootstrap import Components
-from offsite.cameras import build_runner, intake_sink, rules_hash
+from offsite.cameras import build_runner, intake_sink, registry_certification, rules_hash
 from tests.integration.world import World
 from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked, OracleDetector
@@ -49,7 +49,8 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
     oracle = SealedOracle(stall_video, origin=start)
     store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
-    runner = build_runner([spec], oracle, store, intake, tmp_path / "work")  # type: ignore[arg-type]
+    certification = registry_certification(components.registry.find_camera)
+    runner = build_runner([spec], oracle, store, intake, tmp_path / "work", certification=certification)  # type: ignore[arg-type]
     pipeline = runner.pipelines["cam-1"]
     pipeline.source = Clocked(pipeline.source, oracle)
     runner.start()
@@ -70,6 +71,11 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
     assert context["zone_id"] == "Z-ROAD"
     assert context["rules_sha256"] == rules_hash(spec)
     assert context["model"] == {"name": "oracle", "sha256": "0" * 64}
+    cert = context["camera_certification"]
+    assert cert["registered"] is True
+    assert cert["published"] is True
+    assert cert["legal_review_ref"] == "法审 1"
+    assert cert["technical_review_date"] is not None
     names = {item["name"] for item in manifest["items"]}
     assert {"frame-first.jpg", "annotated-confirming.jpg", "clip.mp4", "quality.json"} <= names
 

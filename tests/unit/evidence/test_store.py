@@ -295,3 +295,15 @@ def rfc9162_root(package_id: str, proof: dict[str, object]) -> str:
         fn, sn = fn >> 1, sn >> 1
     assert sn == 0
     return r.hex()
+
+
+def test_a_correction_is_a_new_package_linked_to_the_one_it_corrects(store: EvidenceStore, tmp_path: Path) -> None:
+    original = store.seal(make_items(tmp_path / "in"), CONTEXT)
+    (tmp_path / "note.txt").write_text("the camera clock was 2 minutes fast")
+    note = [ItemIn("correction.txt", "text/plain", tmp_path / "note.txt")]
+    correction = store.seal(note, {"kind": "correction"}, {"corrects": original.package_id})
+    assert store.manifest(correction.package_id)["links"] == {"corrects": original.package_id}
+    assert store.verify(correction.package_id).ok
+    assert store.verify(original.package_id).ok  # the original is untouched
+    with pytest.raises(EvidenceError, match="is not in this store's log"):
+        store.seal(note, {"kind": "correction"}, {"corrects": "f" * 64})
