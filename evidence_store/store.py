@@ -246,6 +246,21 @@ class EvidenceStore:
         if self.log.size and (not self.heads() or self.heads()[-1].tree_size < self.log.size):
             self._sign_tree_head()  # the log grew but its tree head was never written
 
+    def set_legal_hold(self, package_id: str, on: bool) -> list[str]:
+        """Place or lift an S3 legal hold on every object of a package (a case under litigation); returns the keys.
+
+        A hold keeps an object even after its retention ends, until it is lifted."""
+        backend: Any = self.backend
+        backend = getattr(backend, "remote", backend)  # through the spool, to the store itself
+        if not hasattr(backend, "set_legal_hold"):
+            raise EvidenceError("this evidence backend has no legal hold (only S3 with Object Lock has)")
+        manifest = self.manifest(package_id)
+        keys = [f"packages/{package_id}.json", f"signatures/{package_id}.json"]
+        keys += [f"items/{item['sha256']}" for item in manifest["items"]]
+        for key in keys:
+            backend.set_legal_hold(key, on)
+        return keys
+
     # -- reading -----------------------------------------------------------------------------------------------------
 
     def heads(self) -> list[TreeHead]:

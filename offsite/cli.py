@@ -650,6 +650,22 @@ def evidence_export(
     typer.echo(f"wrote {bundle} (see {bundle / 'VERIFY.md'})")
 
 
+@evidence_app.command("hold")
+def evidence_hold(
+    package_id: Annotated[str, typer.Argument(help="The package of a case under litigation")],
+    on: Annotated[bool, typer.Option("--on/--off", help="Place or lift the legal hold")] = True,
+) -> None:
+    """Place (or lift) an S3 legal hold on every object of a package: kept even past its retention."""
+    from evidence_store.store import EvidenceError
+
+    try:
+        keys = _evidence().set_legal_hold(package_id, on)
+    except EvidenceError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"legal hold {'placed on' if on else 'lifted from'} {len(keys)} objects of {package_id}")
+
+
 @evidence_app.command("backlog")
 def evidence_backlog(
     flush: Annotated[bool, typer.Option(help="Try to upload what waits, in order")] = False,

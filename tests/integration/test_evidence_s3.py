@@ -59,11 +59,11 @@ def test_a_package_sealed_on_s3_verifies_and_every_object_is_locked(
 def test_a_package_under_litigation_is_held(s3: S3Backend, tmp_path: Path) -> None:
     store = store_on(s3, tmp_path)
     sealed = store.seal(make_items(tmp_path / "in"), CONTEXT)
-    key = f"packages/{sealed.package_id}.json"
-    s3.set_legal_hold(key, True)
-    assert s3.legal_hold(key)
-    s3.set_legal_hold(key, False)
-    assert not s3.legal_hold(key)
+    keys = store.set_legal_hold(sealed.package_id, True)
+    assert len(keys) == 4  # manifest, signature, two items
+    assert all(s3.legal_hold(key) for key in keys)
+    store.set_legal_hold(sealed.package_id, False)
+    assert not any(s3.legal_hold(key) for key in keys)
 
 
 class Outage:

@@ -307,3 +307,9 @@ def test_a_correction_is_a_new_package_linked_to_the_one_it_corrects(store: Evid
     assert store.verify(original.package_id).ok  # the original is untouched
     with pytest.raises(EvidenceError, match="is not in this store's log"):
         store.seal(note, {"kind": "correction"}, {"corrects": "f" * 64})
+
+
+def test_the_local_backend_has_no_legal_hold_and_says_so(store: EvidenceStore, tmp_path: Path) -> None:
+    sealed = store.seal(make_items(tmp_path / "in"), CONTEXT)
+    with pytest.raises(EvidenceError, match="has no legal hold"):
+        store.set_legal_hold(sealed.package_id, True)
