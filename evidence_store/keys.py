@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 PASSPHRASE_ENV = "OFFSITE_EVIDENCE_KEY_PASSPHRASE"
+ENDORSEMENT = b"offsite-key-endorsement/1\n"  # signed by the outgoing key, followed by the new raw public key
 
 
 class SigningKeyError(RuntimeError):
@@ -117,6 +119,11 @@ class KeyRing:
             _write_atomic(self.folder / "private" / f"{key_id}.pem", pem, 0o600)
             _write_atomic(self.folder / "public" / f"{key_id}.pem", public_pem(public), 0o444)
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            previous = [k for k in self.entries() if k.active]
+            if previous:  # the outgoing key vouches for its successor: a key slipped into the ring has no such word
+                raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+                endorsement = self._private_key(previous[-1].key_id).sign(ENDORSEMENT + raw)
+                _write_atomic(self.folder / "endorsements" / f"{key_id}.sig", endorsement, 0o444)
             keys = [KeyInfo(k.key_id, k.created, k.retired or now) for k in self.entries()]
             info = KeyInfo(key_id, now, None)
             self._save([*keys, info])
@@ -166,6 +173,35 @@ class KeyRing:
         if key_id_of(key) != key_id:
             raise SigningKeyError(f"public key file {key_id}.pem holds key {key_id_of(key)}: replaced")
         return key
+
+    def endorsement(self, key_id: str) -> bytes | None:
+        path = self.folder / "endorsements" / f"{key_id}.sig"
+        return path.read_bytes() if path.exists() else None
+
+    def trust_problem(self, key_id: str, at: str | None = None) -> str | None:
+        """Why a signature by ``key_id`` (made at ``at``, ISO 8601, when known) is not to be trusted, or None.
+
+        The key must be in the ring, every key after the first endorsed by the one before it, and ``at`` within
+        the key's active time. The first key is the trust anchor: publish its id where the parties can see it."""
+        entries = self.entries()
+        ids = [k.key_id for k in entries]
+        if key_id not in ids:
+            return f"key {key_id} is not one of this instance's signing keys"
+        for before, key in itertools.pairwise(entries):
+            endorsement = self.endorsement(key.key_id)
+            raw = self.public_key(key.key_id).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            try:
+                if endorsement is None:
+                    raise InvalidSignature
+                self.public_key(before.key_id).verify(endorsement, ENDORSEMENT + raw)
+            except InvalidSignature:
+                return f"key {key.key_id} is not endorsed by key {before.key_id}, which it claims to follow"
+            if key.key_id == key_id:
+                break
+        info = entries[ids.index(key_id)]
+        if at is not None and (at < info.created or (info.retired is not None and at > info.retired)):
+            return f"key {key_id} was not active at {at} (active {info.created} to {info.retired or 'now'})"
+        return None
 
     def verify(self, key_id: str, data: bytes, signature: bytes) -> bool:
         try:

@@ -206,8 +206,9 @@ class MerkleLog:
     answering roots and proofs, so that their O(log n) cost can be observed.
     """
 
-    def __init__(self, folder: Path, leaves_fd: int) -> None:
+    def __init__(self, folder: Path, leaves_fd: int, read_only: bool = False) -> None:
         self.folder = folder
+        self.read_only = read_only
         self._leaves_fd = leaves_fd
         self._level_fds: dict[int, int] = {}
         self._lock = threading.RLock()
@@ -218,9 +219,19 @@ class MerkleLog:
         self.nodes_hashed = 0
 
     @classmethod
-    def open(cls, folder: Path | str) -> MerkleLog:
-        """Open (or create) the log in ``folder``, repairing torn records and out-of-step level files."""
+    def open(cls, folder: Path | str, read_only: bool = False) -> MerkleLog:
+        """Open (or create) the log in ``folder``, repairing torn records and out-of-step level files.
+
+        ``read_only`` (a verifier beside the process that appends): nothing is created, repaired or written; a
+        torn last record is simply not counted."""
         folder = Path(folder)
+        if read_only:
+            leaves = folder / _LEAVES_FILE
+            if not leaves.exists():
+                raise FileNotFoundError(f"no Merkle log in {folder}")
+            ro = cls(folder, os.open(leaves, os.O_RDONLY), read_only=True)
+            ro._size = os.fstat(ro._leaves_fd).st_size // HASH_SIZE
+            return ro
         folder.mkdir(parents=True, exist_ok=True)
         leaves_path = folder / _LEAVES_FILE
         created = not leaves_path.exists()
@@ -266,6 +277,8 @@ class MerkleLog:
 
         Each level gains the blocks the batch completes; a block's left half may be a hash already stored.
         """
+        if self.read_only:
+            raise PermissionError(f"the log in {self.folder} was opened read-only")
         batch = list(leaf_inputs)
         for position, value in enumerate(batch):
             _check_leaf_input(value, f"leaf input {position} of the batch")
@@ -402,6 +415,10 @@ class MerkleLog:
         fd = self._level_fds.get(level)
         if fd is None:
             path = self._level_path(level)
+            if self.read_only:
+                fd = os.open(path, os.O_RDONLY)
+                self._level_fds[level] = fd
+                return fd
             created = not path.exists()
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
             if created:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence_store.backends import EvidenceBackend, ObjectExists, ObjectMissing
+from evidence_store.backends import BackendError, EvidenceBackend, ObjectExists, ObjectMissing
 from evidence_store.canonical import canonical_json
 from evidence_store.keys import KeyRing, SigningKeyError, key_id_of, load_public_pem
 from evidence_store.merkle import MerkleLog, ProofError, leaf_hash, verify_consistency, verify_inclusion
@@ -121,6 +121,40 @@ def chunk_hashes(data: bytes) -> list[str]:
     return [hashlib.sha256(view[i : i + CHUNK_SIZE]).hexdigest() for i in range(0, len(data), CHUNK_SIZE)]
 
 
+class StoreBusy(EvidenceError):
+    """Another process holds the evidence state folder: one sealing process per folder."""
+
+
+def _lock_folder(folder: Path) -> int:
+    import fcntl
+
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise StoreBusy(
+            f"the evidence store in {folder} is in use by process {holder}; verify and export read-only, "
+            "or stop that process"
+        ) from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def check_package_id(package_id: str) -> str:
     if len(package_id) != 64 or not set(package_id) <= _HEX64:
         raise EvidenceError(f"package id {package_id!r} is not 64 lowercase hex digits")
@@ -136,19 +170,37 @@ class EvidenceStore:
         state_dir: Path,
         keys: KeyRing,
         clock: Callable[[], dt.datetime] | None = None,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: a verifier or exporter beside the sealing process — it takes no lock, repairs, signs
+        or creates nothing. Otherwise the store takes the state folder's lock: one sealing process per folder."""
         self.backend = backend
         self.state_dir = state_dir
         self.keys = keys
+        self.read_only = read_only
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        state_dir.mkdir(parents=True, exist_ok=True)
-        (state_dir / "pending").mkdir(exist_ok=True)
-        self.log = MerkleLog.open(state_dir / "log")
         self._heads_path = state_dir / "heads.jsonl"
         self._lock = threading.RLock()
         self._published: set[str] = set()
+        self._lock_fd: int | None = None
+        if read_only:
+            try:
+                self.log = MerkleLog.open(state_dir / "log", read_only=True)
+            except FileNotFoundError as exc:
+                raise EvidenceError(f"no evidence log in {state_dir}: nothing has been sealed there") from exc
+            return
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / "pending").mkdir(exist_ok=True)
+        self._lock_fd = _lock_folder(state_dir)
+        self.log = MerkleLog.open(state_dir / "log")
         self.keys.ensure()
         self._recover()
+
+    def close(self) -> None:
+        self.log.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     # -- sealing -----------------------------------------------------------------------------------------------------
 
@@ -175,8 +227,10 @@ class EvidenceStore:
             index = self.log.find(bytes.fromhex(package_id))
             if index is not None:  # the log takes a manifest only once it is stored
                 return SealedPackage(package_id, index, self.latest_head(), created=False)
+            if self.read_only:
+                raise EvidenceError("this evidence store was opened read-only")
             marker = self.state_dir / "pending" / package_id
-            marker.write_bytes(data)
+            _write_synced(marker, data)
             self._complete(package_id, data)
             marker.unlink()
             index = self.log.find(bytes.fromhex(package_id))
@@ -227,11 +281,11 @@ class EvidenceStore:
         self._publish_key(key_id)
         head = TreeHead(size, root, timestamp, key_id, signature)
         line = canonical_json(head.as_json())
-        self.backend.put(f"heads/{size:012d}.json", line, "application/json")
-        with self._heads_path.open("ab") as out:
+        with self._heads_path.open("ab") as out:  # the local record first: recovery re-publishes it as it is
             out.write(line + b"\n")
             out.flush()
             os.fsync(out.fileno())
+        self.backend.put(f"heads/{size:012d}.json", line, "application/json")
         return head
 
     def _recover(self) -> None:
@@ -243,8 +297,11 @@ class EvidenceStore:
             if hashlib.sha256(data).hexdigest() == marker.name:
                 self._complete(marker.name, data)
             marker.unlink()
-        if self.log.size and (not self.heads() or self.heads()[-1].tree_size < self.log.size):
+        heads = self.heads()
+        if self.log.size and (not heads or heads[-1].tree_size < self.log.size):
             self._sign_tree_head()  # the log grew but its tree head was never written
+        elif heads:  # written locally, perhaps never reached the backend: publish the same bytes
+            self.backend.put(f"heads/{heads[-1].tree_size:012d}.json", canonical_json(heads[-1].as_json()))
 
     def set_legal_hold(self, package_id: str, on: bool) -> list[str]:
         """Place or lift an S3 legal hold on every object of a package (a case under litigation); returns the keys.
@@ -335,24 +392,33 @@ class EvidenceStore:
         try:
             manifest = json.loads(data)
             items = manifest["items"]
-        except (ValueError, KeyError, TypeError) as exc:
+            links = manifest.get("links") or {}
+            if not isinstance(items, list) or not isinstance(links, dict):
+                raise TypeError("items must be a list and links an object")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             report.failed(f"manifest: not a readable package manifest ({exc})")
             return
         report.passed("manifest hash" if actual == package_id else "manifest read")
         for item in items:
             self._verify_item(report, item)
-        for relation, linked in (manifest.get("links") or {}).items():
+        for relation, linked in links.items():
             try:
-                self.manifest_bytes(linked)
+                self.manifest_bytes(str(linked))
                 report.passed(f"link {relation} {linked[:12]}…")
             except EvidenceError as exc:
                 report.failed(f"link {relation}: {exc}")
 
-    def _verify_item(self, report: Verification, item: dict[str, Any]) -> None:
-        name, digest = item.get("name", "?"), item.get("sha256", "")
+    def _verify_item(self, report: Verification, item: Any) -> None:
+        if not isinstance(item, dict) or not isinstance(item.get("sha256"), str):
+            report.failed(f"manifest: an item entry is malformed ({str(item)[:80]})")
+            return
+        name, digest = item.get("name", "?"), item["sha256"]
+        if len(digest) != 64 or not set(digest) <= _HEX64:
+            report.failed(f"item {name}: its listed SHA-256 {digest[:70]!r} is not 64 hex digits")
+            return
         try:
             data = self.backend.get(f"items/{digest}")
-        except (ObjectMissing, ValueError) as exc:
+        except (BackendError, ValueError) as exc:
             report.failed(f"item {name}: missing ({exc})")
             return
         if hashlib.sha256(data).hexdigest() == digest and len(data) == item.get("size"):
@@ -374,7 +440,9 @@ class EvidenceStore:
     def _verify_signature(self, report: Verification, package_id: str, data: bytes) -> None:
         try:
             key_id, signature = self.signature(package_id)
-        except (ObjectMissing, ValueError, KeyError) as exc:
+            if len(key_id) != 16 or not set(key_id) <= _HEX64:
+                raise ValueError(f"key id {key_id[:40]!r} is not 16 hex digits")
+        except (BackendError, ValueError, KeyError, TypeError) as exc:
             report.failed(f"signature: missing or unreadable ({exc})")
             return
         key = self._published_key(report, key_id)
@@ -387,13 +455,21 @@ class EvidenceStore:
             return
         report.passed(f"signature by key {key_id}")
 
-    def _published_key(self, report: Verification, key_id: str) -> Any:
-        """The public key as published on the backend, checked against the local key ring's copy."""
+    def _published_key(self, report: Verification, key_id: str, at: str | None = None) -> Any:
+        """The public key as published on the backend, checked against the key ring: one of its keys, endorsed
+        by its predecessor, active at ``at``."""
         try:
             published = self.backend.get(f"keys/{key_id}.pem")
             key = load_public_pem(published, f"published key {key_id}")
-        except (ObjectMissing, SigningKeyError) as exc:
+        except (BackendError, SigningKeyError) as exc:
             report.failed(f"signature: key {key_id} is not published ({exc})")
+            return None
+        try:
+            distrust = self.keys.trust_problem(key_id, at)
+        except SigningKeyError as exc:
+            distrust = str(exc)
+        if distrust is not None:
+            report.failed(f"signature: {distrust}")
             return None
         if key_id_of(key) != key_id:
             report.failed(f"signature: the published key {key_id} has been replaced (it is key {key_id_of(key)})")
@@ -437,7 +513,7 @@ class EvidenceStore:
         self._verify_consistency(report, sealed_in, head)
 
     def _verify_head(self, report: Verification, head: TreeHead) -> bool:
-        key = self._published_key(report, head.key_id)
+        key = self._published_key(report, head.key_id, head.timestamp[:19] + "+00:00")
         if key is None:
             return False
         try:

@@ -59,12 +59,21 @@ class Components:
                 self._evidence = open_evidence(self.settings)
             return self._evidence
 
+    def evidence_reader(self) -> EvidenceStore:
+        """This process's sealing store when it has one, else a fresh read-only view (another process seals)."""
+        with self._evidence_lock:
+            if self._evidence is not None:
+                return self._evidence
+        from offsite.evidence import open_evidence
+
+        return open_evidence(self.settings, read_only=True)
+
     def close(self) -> None:
         if self.cameras is not None:
             self.cameras.stop()
         self.frames.close()
         if self._evidence is not None:
-            self._evidence.log.close()
+            self._evidence.close()
         self.engine.dispose()
 
 

@@ -152,6 +152,7 @@ class CameraSupervisor:
         self.slots = threading.Semaphore(inference_slots)
         self.runner = Runner([])
         self.waiting: set[str] = set()  # gateway-stream cameras whose gateway has registered no address yet
+        self._restart_lock = threading.Lock()
         work_dir.mkdir(parents=True, exist_ok=True)
 
     def _pipeline(self, spec: CameraSpec) -> CameraPipeline | None:
@@ -177,18 +178,29 @@ class CameraSupervisor:
             else:
                 self.runner.replace(pipeline)
 
-    def stream_changed(self, camera_id: str) -> bool:
-        """The gateway registered a new address: (re)start the camera's pipeline on it. True when one started."""
+    def stream_changed(self, camera_id: str, wait: bool = False) -> bool:
+        """The gateway registered a new address: (re)start the camera's pipeline on it, on a thread of its own
+        so the gateway's request does not wait for the old stream to close. True when a restart was started."""
         spec = self.specs.get(camera_id)
         if spec is None or not spec.gateway_stream:
             return False
-        pipeline = self._pipeline(spec)
-        if pipeline is None:
-            return False
-        self.waiting.discard(camera_id)
-        self.runner.replace(pipeline)
-        log.info("camera %s: pulling its newly registered stream", camera_id)
+        thread = threading.Thread(target=self._restart, args=(spec,), name=f"{camera_id}-restart", daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
         return True
+
+    def _restart(self, spec: CameraSpec) -> None:
+        with self._restart_lock:  # one restart at a time: two quick registrations end on the second address
+            try:
+                pipeline = self._pipeline(spec)
+                if pipeline is None:
+                    return
+                self.waiting.discard(spec.camera_id)
+                self.runner.replace(pipeline)
+                log.info("camera %s: pulling its newly registered stream", spec.camera_id)
+            except Exception:  # the request has been answered: a failed restart is logged, the others run on
+                log.exception("camera %s: restarting on the new stream failed", spec.camera_id)
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         return self.runner.stop(timeout_s)

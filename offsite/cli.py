@@ -210,7 +210,6 @@ def serve(
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
     from offsite.cameras import CameraSupervisor, intake_sink, registry_certification
-    from offsite.evidence import open_evidence
 
     detector, specs = _detector_and_cameras(model, cameras)
 
@@ -221,7 +220,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
     return CameraSupervisor(
         specs,
         detector,
-        open_evidence(components.settings),
+        components.evidence(),
         intake_sink(lambda event: components.detections.intake(event, components.registry)),
         components.settings.evidence_dir.parent / "work",
         components.frames,
@@ -412,10 +411,6 @@ def model_video(
         typer.echo(f"  {violation}")
 
 
-if __name__ == "__main__":
-    app()
-
-
 @bench_app.command("pipeline")
 def bench_pipeline(
     as_json: Annotated[bool, typer.Option("--json", help="End with one line of JSON holding every figure")] = False,
@@ -462,7 +457,6 @@ def camera_run(
 ) -> None:
     """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
     from offsite.cameras import build_runner, intake_sink, registry_certification
-    from offsite.evidence import open_evidence
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
     from vision.detector import DetectorConfig, ModelError, OnnxDetector
@@ -485,7 +479,7 @@ def camera_run(
         if as_json:
             typer.echo(json.dumps(_event_json(event), ensure_ascii=False))
 
-    store = open_evidence(components.settings)
+    store = components.evidence()
     try:
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",
@@ -529,12 +523,12 @@ def _metrics_text(summary: dict[str, dict[str, object]]) -> str:
     )
 
 
-def _evidence() -> EvidenceStore:
+def _evidence(read_only: bool = False) -> EvidenceStore:
     from offsite.evidence import open_evidence
 
     settings = _settings()
     try:
-        return open_evidence(settings)
+        return open_evidence(settings, read_only=read_only)
     except Exception as exc:  # a backend or key problem: say which, exit 2
         typer.secho(f"offsite: cannot open the evidence store: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -612,7 +606,7 @@ def evidence_verify(
     if (package_id is None) == (not every):
         typer.secho("offsite: give a PACKAGE_ID or --all", fg="red", err=True)
         raise typer.Exit(2)
-    store = _evidence()
+    store = _evidence(read_only=True)
     ids = list(store.package_ids()) if every else [package_id or ""]
     bad = 0
     for pid in ids:
@@ -643,7 +637,7 @@ def evidence_export(
     from evidence_store.store import EvidenceError
 
     try:
-        bundle = export_package(_evidence(), package_id, out)
+        bundle = export_package(_evidence(read_only=True), package_id, out)
     except EvidenceError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -659,7 +653,7 @@ def evidence_hold(
     from evidence_store.store import EvidenceError
 
     try:
-        keys = _evidence().set_legal_hold(package_id, on)
+        keys = _evidence(read_only=True).set_legal_hold(package_id, on)
     except EvidenceError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -672,8 +666,9 @@ def evidence_backlog(
 ) -> None:
     """Sealed objects waiting in the local spool for the S3 store to come back."""
     from evidence_store.spool import SpooledBackend
+    from offsite.evidence import evidence_backend
 
-    backend = _evidence().backend
+    backend = evidence_backend(_settings())
     if not isinstance(backend, SpooledBackend):
         typer.echo("the evidence backend is local: nothing is ever spooled")
         return
@@ -681,3 +676,7 @@ def evidence_backlog(
         typer.echo(f"uploaded {backend.flush()}")
     waiting = backend.backlog()
     typer.echo(f"{len(waiting)} objects waiting" + "".join(f"\n  {key}" for key in waiting))
+
+
+if __name__ == "__main__":
+    app()

@@ -32,8 +32,9 @@ def evidence_backend(settings: Settings) -> EvidenceBackend:
     return SpooledBackend(settings.evidence_dir / "spool", remote)
 
 
-def open_evidence(settings: Settings) -> EvidenceStore:
-    """The store: objects on the backend; the Merkle log, tree heads and keys in the evidence directory."""
-    return EvidenceStore(
-        evidence_backend(settings), settings.evidence_dir / "state", KeyRing(settings.evidence_dir / "keys")
-    )
+def open_evidence(settings: Settings, read_only: bool = False) -> EvidenceStore:
+    """The store: objects on the backend; the Merkle log, tree heads and keys in the evidence directory.
+
+    One process seals (it holds the state folder's lock); verifiers and exporters open it ``read_only``."""
+    keys = KeyRing(settings.evidence_dir / "keys")
+    return EvidenceStore(evidence_backend(settings), settings.evidence_dir / "state", keys, read_only=read_only)

@@ -52,23 +52,29 @@ class KeyFrameKeeper:
     def __init__(self, limit: int = KEEP_FRAMES) -> None:
         self.limit = max(3, limit)
         self.frames: list[KeptFrame] = []
+        self.confirming: KeptFrame | None = None
         self._spacing = dt.timedelta(0)
 
-    def offer(self, frame: Frame, sighting: Sighting, force: bool = False) -> None:
-        if self.frames and not force and frame.ts - self.frames[-1].ts < self._spacing:
+    def offer(self, frame: Frame, sighting: Sighting) -> None:
+        if self.frames and frame.ts - self.frames[-1].ts < self._spacing:
             return
         self.frames.append(KeptFrame(frame.ts, encode_jpeg(frame.image), sighting, frame.size))
-        if len(self.frames) > self.limit:  # keep the first and every other one after it, and space them wider
-            self.frames = [self.frames[0], *self.frames[2::2]]
+        if len(self.frames) > self.limit:  # keep the first, then every other one counting back from the newest
+            self.frames = [self.frames[0], *self.frames[1:][::-1][::2][::-1]]
             self._spacing = max(self._spacing * 2, (self.frames[-1].ts - self.frames[0].ts) / self.limit)
 
+    def confirm(self, frame: Frame, sighting: Sighting) -> None:
+        """The frame in which the occurrence became a violation, kept apart from the thinning."""
+        self.confirming = KeptFrame(frame.ts, encode_jpeg(frame.image), sighting, frame.size)
+
     def key_frames(self) -> tuple[KeptFrame, KeptFrame, KeptFrame]:
-        """First seen, the one nearest the middle, and the last (the confirming frame)."""
-        if not self.frames:
+        """First seen, the one nearest the middle, and the confirming frame (the last kept, if none)."""
+        if not self.frames and self.confirming is None:
             raise ValueError("no frames kept")
-        first, last = self.frames[0], self.frames[-1]
+        last = self.confirming or self.frames[-1]
+        first = self.frames[0] if self.frames else last
         middle_ts = first.ts + (last.ts - first.ts) / 2
-        middle = min(self.frames, key=lambda kept: abs((kept.ts - middle_ts).total_seconds()))
+        middle = min(self.frames or [last], key=lambda kept: abs((kept.ts - middle_ts).total_seconds()))
         return first, middle, last
 
 

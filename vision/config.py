@@ -144,7 +144,9 @@ class CameraSpec:
         self.tracker = TrackerConfig(interval_s=camera.source.interval_s, lost_s=camera.lost_s)
         self.capture = CaptureConfig(camera.pre_s, camera.post_s)
         self.queue_size = camera.queue_size
-        live = self.pushed or self.gateway_stream or self.source.is_stream
+        # A pulled live stream lets the newest frame win; a file waits; pushed frames wait too, because their own
+        # bounded queue refuses the gateway (429) rather than losing a frame it accepted.
+        live = self.gateway_stream or self.source.is_stream
         self.drop_policy = camera.drop_policy or (DropPolicy.DROP_OLDEST if live else DropPolicy.BLOCK)
         RuleEngine(self.zones, self.rules, class_names)  # refuses unknown zones, classes and mismatched kinds
 

@@ -62,6 +62,7 @@ class CameraMetrics:
     frames_in: int = 0
     frames_dropped: int = 0
     frames_analysed: int = 0
+    frames_stale: int = 0  # older than a frame already analysed (a camera clock stepping back): skipped
     inference_ms_total: float = 0.0
     events: int = 0
     evidence_failures: int = 0
@@ -78,6 +79,7 @@ class _Pending:
     confirmation: Confirmation
     keeper: KeyFrameKeeper
     due: dt.datetime  # when the clip's post-seconds have been recorded
+    clips: ClipBuffer | None  # the buffer of the connection that saw it (a reconnect brings a new one)
 
 
 @dataclass
@@ -105,11 +107,14 @@ class CameraPipeline:
         self._pending: list[_Pending] = []
         self._frame_clips: FrameClipBuffer | None = None
         self._stopping = threading.Event()
+        self._last_ts: dt.datetime | None = None
 
     # -- reader ------------------------------------------------------------------------------------------------------
 
     def read(self) -> None:
         """Pull frames into the queue until the source ends or is closed; always ends the queue."""
+        if hasattr(self.source, "on_status") and getattr(self.source, "on_status", None) is None:
+            self.source.on_status = self._status  # a stream tells when it goes offline and back
         try:
             for frame in self.source.frames():
                 self.metrics.frames_in += 1
@@ -123,6 +128,9 @@ class CameraPipeline:
         finally:
             self.metrics.online = False
             self._queue.put(None)
+
+    def _status(self, camera_id: str, online: bool, reason: str) -> None:
+        self.metrics.online = online
 
     def _enqueue(self, frame: Frame) -> None:
         if self.drop_policy is DropPolicy.BLOCK:
@@ -162,7 +170,12 @@ class CameraPipeline:
         finally:
             self.finish(last)
 
-    def analyse(self, frame: Frame) -> Step:
+    def analyse(self, frame: Frame) -> Step | None:
+        """One frame through detect → track → rules; None when the frame is older than one already analysed."""
+        if self._last_ts is not None and frame.ts < self._last_ts:
+            self.metrics.frames_stale += 1  # rules reason forward in time: a frame from the past is skipped
+            return None
+        self._last_ts = frame.ts
         detections = self._detect(frame)
         tracked = self.tracker.update(detections)
         step = self.rules.observe(frame.ts, tracked, frame.size)
@@ -171,13 +184,13 @@ class CameraPipeline:
             self._frame_clips.add(frame)
         for occurrence in step.seen:
             self.presence.seen(occurrence)
-            if occurrence.last_sighting is not None:
+            if occurrence.last_sighting is not None and occurrence.confirmed_at is None:
                 self._keeper(occurrence).offer(frame, occurrence.last_sighting)
         for confirmation in step.confirmed:
             keeper = self._keepers[confirmation.occurrence_id]
-            keeper.offer(frame, confirmation.confirming_sighting, force=True)
+            keeper.confirm(frame, confirmation.confirming_sighting)
             due = confirmation.confirmed_at + dt.timedelta(seconds=self.capture_config.post_s)
-            self._pending.append(_Pending(confirmation, keeper, due))
+            self._pending.append(_Pending(confirmation, keeper, due, self._clip_buffer()))
         for occurrence in step.ended:
             self.presence.ended(occurrence)
             if not any(p.confirmation.occurrence_id == occurrence.occurrence_id for p in self._pending):
@@ -208,13 +221,12 @@ class CameraPipeline:
         return self._frame_clips
 
     def _complete_due(self, now: dt.datetime, force: bool = False) -> None:
-        clips = self._clip_buffer()
-        covered = clips.covered_until if clips is not None else None
         still: list[_Pending] = []
         for pending in self._pending:
+            covered = pending.clips.covered_until if pending.clips is not None else None
             recorded = covered is not None and covered >= pending.due
             if force or recorded or now >= pending.due + dt.timedelta(seconds=30):
-                self._complete(pending, clips)
+                self._complete(pending, pending.clips)
             else:
                 still.append(pending)
         self._pending = still

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -39,6 +40,7 @@ from vision.frames import Frame, SourceError
 log = logging.getLogger("offsite.vision.sources")
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+SECRET_QUERY_KEY = re.compile(r"user|pass|pwd|token|key|secret|auth|sig", re.IGNORECASE)
 SPARSE_KEYS = 1.5  # AUTO decodes every frame once key frames are more than this many sampling intervals apart
 DUE_SLACK = 0.4  # a picture this share of a spacing (between key frames, or frames) early still counts as due
 HELD_PACKETS = 1500  # at most this many packets held for a switch to decoding every frame (a minute at 25 fps)
@@ -57,7 +59,7 @@ class SourceConfig:
     interval_s: float = 2.0  # one analysed frame this often
     decode: DecodeMode = DecodeMode.AUTO
     clip_keep_s: float = 0.0  # seconds of packets kept for clips (0: none)
-    start: dt.datetime | None = None  # capture time of a file's first frame (default: the file's mtime, UTC)
+    start: dt.datetime | None = None  # capture time of a file's first frame (default: its mtime less its length)
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
     realtime: bool = False  # play a file at its own pace, as a camera would send it (demos, load benchmarks)
@@ -122,8 +124,10 @@ class VideoSource:
             return self.config.start - dt.timedelta(seconds=first_pts_s)
         if self.config.is_stream:  # live: the first packet is now
             return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=first_pts_s)
-        mtime = Path(self.config.url).stat().st_mtime
-        return dt.datetime.fromtimestamp(mtime, dt.UTC) - dt.timedelta(seconds=first_pts_s)
+        # a recording is written as it goes: the file was last modified when its last frame was captured
+        ended = dt.datetime.fromtimestamp(Path(self.config.url).stat().st_mtime, dt.UTC)
+        duration = float(self._container.duration or 0) / 1_000_000 if self._container is not None else 0.0
+        return ended - dt.timedelta(seconds=duration) - dt.timedelta(seconds=first_pts_s)
 
     def frames(self) -> Iterator[Frame]:
         self._io.acquire()
@@ -450,6 +454,9 @@ class StreamSource:
                     yield dataclasses.replace(frame, seq=seq_base + frame.seq) if seq_base else frame
             except SourceError as exc:
                 reason = str(exc)
+            except Exception as exc:  # anything else from a live connection is one more failure to retry
+                reason = redact(f"{exc.__class__.__name__}: {exc}")
+                log.exception("camera %s: unexpected error reading the stream", self.camera_id)
             finally:
                 source.close()
             if self._closed.is_set():
@@ -475,18 +482,35 @@ def open_source(config: SourceConfig, **stream_options: Any) -> VideoSource | St
 
 
 def redact(url: str) -> str:
-    """An address without its user and password, for logs and messages."""
+    """An address without its user and password, and without query values that look like credentials, for logs
+    and messages."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
     authority = rest.split("/", 1)[0]
+    if "@" not in rest:
+        return _mask_query(url)
     if "@" in authority:  # the last @ ends the credentials: a password may hold an unescaped @
         at = authority.rindex("@")
     elif ":" in authority:  # user:pa/ss@host, a password with an unescaped /: cut at the last @ before any query
         at = rest.rfind("@", 0, min([rest.find(c) for c in "?#" if c in rest], default=len(rest)))
     else:
+        return _mask_query(url)
+    shown = url if at < 0 else f"{scheme}://***@{rest[at + 1 :]}"
+    return _mask_query(shown)
+
+
+def _mask_query(url: str) -> str:
+    """Query values that look like credentials (``password=``, ``token=``…, as Hikvision and Dahua URLs carry)."""
+    base, sep, query = url.partition("?")
+    if not sep:
         return url
-    return url if at < 0 else f"{scheme}://***@{rest[at + 1 :]}"
+    query, hash_sep, fragment = query.partition("#")
+    masked = "&".join(
+        f"{key}=***" if eq and SECRET_QUERY_KEY.search(key) else f"{key}{eq}{value}"
+        for key, eq, value in (pair.partition("=") for pair in query.split("&"))
+    )
+    return f"{base}?{masked}{hash_sep}{fragment}"
 
 
 def wall_clock_pacer(speed: float = 1.0) -> Callable[[Frame], None]:

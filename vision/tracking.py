@@ -41,7 +41,6 @@ class Tracker:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self._by_class: dict[int, sv.ByteTrack] = {}
-        self._global_ids: dict[tuple[int, int], int] = {}
 
     def _tracker(self, class_id: int) -> sv.ByteTrack:
         if class_id not in self._by_class:
@@ -88,8 +87,7 @@ class Tracker:
             np.concatenate([p.tracker_id for p in parts if p.tracker_id is not None]),
         )
 
-    def _global_id(self, class_id: int, local_id: int) -> int:
-        key = (class_id, local_id)
-        if key not in self._global_ids:
-            self._global_ids[key] = len(self._global_ids) + 1
-        return self._global_ids[key]
+    @staticmethod
+    def _global_id(class_id: int, local_id: int) -> int:
+        """Unique across the camera's classes, derived rather than remembered (a camera runs for months)."""
+        return (class_id << 32) | local_id

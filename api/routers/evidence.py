@@ -37,8 +37,8 @@ def evidence_package(components: ComponentsDep, _reader: DetectionReader, packag
         check_package_id(package_id)
     except EvidenceError as exc:
         raise InvalidInput(str(exc)) from exc
-    store = components.evidence()
     try:
+        store = components.evidence_reader()
         manifest = json.loads(store.manifest_bytes(package_id))
     except EvidenceError as exc:
         raise NotFound(str(exc)) from exc

@@ -98,12 +98,14 @@ def test_a_newly_registered_stream_address_is_pulled_at_once(
         address = "rtsp://127.0.0.1:9/cam1"  # nothing listens there: the camera goes offline and retries
         response = call_stream(client, components, "PUT", {"url": address, "sample_interval_s": 2.0})
         assert response.status_code == 200, response.text
-        assert cameras.waiting == set()
+        assert until(lambda: cameras.waiting == set())
+        assert until(lambda: "cam-1" in cameras.runner.pipelines)
         source = cameras.runner.pipelines["cam-1"].source
         assert isinstance(source, StreamSource)
         assert (source.config.url, source.config.interval_s) == (address, 2.0)
         assert until(lambda: source.reconnects >= 1)
         assert not cameras.metrics()["cam-1"].online
+        assert until(lambda: not source.online)
     finally:
         assert cameras.stop(10)
 

@@ -147,6 +147,7 @@ def test_a_dropped_reordered_or_inserted_log_entry_is_named(tmp_path: Path, tamp
     else:
         entries.insert(2, hashlib.sha256(b"forged").digest())
     leaves.write_bytes(b"".join(entries))
+    store.close()
     reopened = open_store(root)
     problems = reopened.verify(ids[0]).problems + reopened.verify_log()
     named = " ".join(problems)
@@ -161,6 +162,7 @@ def test_a_log_rolled_back_to_an_older_state_is_named(tmp_path: Path) -> None:
     saved = tmp_path / "saved-state"
     shutil.copytree(root / "state", saved)
     store.seal(make_items(tmp_path / "in2", "2"), CONTEXT)
+    store.close()
     shutil.rmtree(root / "state")
     shutil.copytree(saved, root / "state")  # the log and its tree heads as they were two packages ago
     problems = open_store(root).verify_log()
@@ -313,3 +315,63 @@ def test_the_local_backend_has_no_legal_hold_and_says_so(store: EvidenceStore, t
     sealed = store.seal(make_items(tmp_path / "in"), CONTEXT)
     with pytest.raises(EvidenceError, match="has no legal hold"):
         store.set_legal_hold(sealed.package_id, True)
+
+
+def test_a_second_sealing_process_is_refused_and_a_reader_is_not(store: EvidenceStore, tmp_path: Path) -> None:
+    from evidence_store.store import StoreBusy
+
+    sealed = store.seal(make_items(tmp_path / "in"), CONTEXT)
+    root = store.state_dir.parent
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, '.');"
+         "from pathlib import Path; from tests.unit.evidence.test_store import open_store;"
+         f"open_store(Path({str(root)!r}))"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[3],
+    )  # fmt: skip
+    assert child.returncode != 0
+    assert "is in use by process" in child.stderr
+    reader = EvidenceStore(store.backend, store.state_dir, store.keys, read_only=True)
+    assert reader.verify(sealed.package_id).ok
+    with pytest.raises(EvidenceError, match="opened read-only"):
+        reader.seal(make_items(tmp_path / "other", "x"), CONTEXT)
+    assert StoreBusy.__mro__[1] is EvidenceError
+
+
+def test_a_key_slipped_into_the_published_keys_is_not_trusted(store: EvidenceStore, tmp_path: Path) -> None:
+    """A forger with write access but without the instance's private key: own key, own manifest, own log entry."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from evidence_store.canonical import canonical_json
+    from evidence_store.store import TreeHead
+
+    store.seal(make_items(tmp_path / "in"), CONTEXT)
+    forger = Ed25519PrivateKey.generate()
+    forged_id = key_id_of(forger.public_key())
+    pem = public_pem(forger.public_key())
+    (store.keys.folder / "public" / f"{forged_id}.pem").write_bytes(pem)
+    store.backend.put(f"keys/{forged_id}.pem", pem)
+    manifest = canonical_json({"format": "offsite-evidence-package/1", "items": [], "context": {"forged": True}})
+    package_id = hashlib.sha256(manifest).hexdigest()
+    store.backend.put(f"packages/{package_id}.json", manifest)
+    record = {"algorithm": "Ed25519", "key_id": forged_id, "signature": forger.sign(manifest).hex()}
+    store.backend.put(f"signatures/{package_id}.json", canonical_json(record))
+    store.log.append(bytes.fromhex(package_id))
+    size, root = store.log.size, store.log.root()
+    stamp = "2026-12-01T08:00:00.000000+00:00"
+    head = TreeHead(size, root, stamp, forged_id, forger.sign(TreeHead.signed_bytes_of(size, root, stamp)))
+    with (store.state_dir / "heads.jsonl").open("ab") as out:
+        out.write(canonical_json(head.as_json()) + b"\n")
+    problems = store.verify(package_id).problems
+    assert any(f"key {forged_id} is not one of this instance's signing keys" in p for p in problems), problems
+    assert any("is not one of this instance's signing keys" in p for p in store.verify_log())
+
+
+def test_a_key_added_to_the_ring_without_its_predecessors_endorsement_is_not_trusted(
+    store: EvidenceStore, tmp_path: Path
+) -> None:
+    store.seal(make_items(tmp_path / "in"), CONTEXT)
+    rotated = store.keys.rotate()
+    (store.keys.folder / "endorsements" / f"{rotated.key_id}.sig").unlink()
+    sealed = store.seal(make_items(tmp_path / "in2", "2"), CONTEXT)
+    problems = store.verify(sealed.package_id).problems
+    assert any(f"key {rotated.key_id} is not endorsed by key" in p for p in problems), problems

@@ -369,3 +369,68 @@ def test_a_cameras_file_naming_a_camera_twice_is_refused(tmp_path: Path) -> None
     doubled.write_text(text.replace("cam-qiantan-site-002", "cam-zhangyang-001"))
     with pytest.raises(ConfigError, match=r"cameras \['cam-zhangyang-001'\] appear more than once"):
         load_cameras(doubled, CLASS_NAMES)
+
+
+def test_pushed_frames_are_never_dropped_behind_a_slow_detector(tmp_path: Path) -> None:
+    from vision.pushed import FrameQueueFull, PushedFrames
+
+    intake = PushedFrames("cam-push", capacity=2)
+    sidecar = {"zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]}]}
+    entry = camera_from_sidecar(sidecar, "cam-push", Path("push"), SHORT_TIMES)
+    entry["source"]["url"] = "push"
+    spec = camera_spec(entry, CLASS_NAMES)
+    assert spec.drop_policy is DropPolicy.BLOCK
+    pipeline = build_pipeline(spec, SlowDetector(), FolderSeal(tmp_path), lambda e, _: None, tmp_path, source=intake)
+    runner = Runner([pipeline])
+    runner.start()
+    _ok, encoded = cv2.imencode(".jpg", np.zeros((36, 64, 3), np.uint8))
+    accepted = refused = 0
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    for second in range(40):
+        try:
+            intake.push(encoded.tobytes(), start + dt.timedelta(seconds=second))
+            accepted += 1
+        except FrameQueueFull:
+            refused += 1
+    deadline = time.monotonic() + 20
+    while pipeline.metrics.frames_analysed < accepted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    intake.close()
+    assert runner.wait(20)
+    assert refused > 0  # the gateway was told to wait (429)
+    assert pipeline.metrics.frames_dropped == 0
+    assert pipeline.metrics.frames_analysed == accepted
+
+
+def test_a_frame_from_the_past_is_skipped_and_the_camera_goes_on(tmp_path: Path) -> None:
+    class SteppingBack(BurstSource):
+        camera_id = "cam-back"
+
+        def frames(self) -> Iterator[Frame]:
+            image = np.zeros((8, 8, 3), np.uint8)
+            for second in (0, 1, 2, 1, 3, 4):  # the camera's clock steps back once
+                yield Frame(self.camera_id, second, T0 + dt.timedelta(seconds=second), image)
+
+    pipeline = live_pipeline(SteppingBack(), tmp_path, DropPolicy.BLOCK)
+    runner = Runner([pipeline])
+    runner.start()
+    assert runner.wait(30)
+    assert pipeline.metrics.failed is None
+    assert (pipeline.metrics.frames_analysed, pipeline.metrics.frames_stale) == (5, 1)
+
+
+def test_the_confirming_key_frame_is_the_frame_of_the_confirmation() -> None:
+    from vision.capture import KeyFrameKeeper
+    from vision.rules import Sighting
+
+    keeper = KeyFrameKeeper(limit=4)
+    sighting = Sighting(T0, (0, 0, 4, 4), 0.9, "stall", 1)
+    for second in range(20):
+        image = np.full((8, 8, 3), second, np.uint8)
+        keeper.offer(Frame("cam", second, T0 + dt.timedelta(seconds=second), image), sighting)
+    assert keeper.frames[-1].ts >= T0 + dt.timedelta(seconds=16)  # thinning keeps the newest, not the oldest
+    confirming = Frame("cam", 20, T0 + dt.timedelta(seconds=20), np.full((8, 8, 3), 200, np.uint8))
+    keeper.confirm(confirming, sighting)
+    first, middle, last = keeper.key_frames()
+    assert (first.ts, last.ts) == (T0, T0 + dt.timedelta(seconds=20))
+    assert T0 < middle.ts < last.ts
