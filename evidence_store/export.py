@@ -22,12 +22,13 @@ VERIFY_MD = """# Verifying evidence package {package_id}
 Everything needed is in this folder; nothing here needs the system that produced it.
 
 ## 1. The items are the ones the manifest lists
-`manifest.json` lists every item with its SHA-256. Each item is stored as `items/<sha256>`:
+`manifest.json` lists every item (`items`: name, media type, size, SHA-256). Each is stored as
+`items/<sha256>`; this checks every listed item, and only those, against its listed hash:
 
-    cd items && for f in *; do echo "$f  $f"; done | sha256sum -c
+    python3 -c 'import json; [print(i["sha256"] + "  items/" + i["sha256"]) for i in json.load(open("manifest.json"))["items"]]' | sha256sum -c
 
-Every line must end in `OK`. An item over 1 MiB also lists the SHA-256 of each 1 MiB chunk (`chunks`), which
-locates damage to a byte range.
+Every line must end in `OK`, and there must be one line per listed item. An item over 1 MiB also lists the
+SHA-256 of each 1 MiB chunk (`chunks`), which locates damage to a byte range.
 
 ## 2. The package id is the manifest's hash
 The package id is the SHA-256 of the exact bytes of `manifest.json` (canonical JSON, RFC 8785):
@@ -68,8 +69,9 @@ written here as `tree_head.signed`:
     xxd -r -p <<< "$(python3 -c 'import json;print(json.load(open("tree_head.json"))["signature"])')" > tree_head.sig
     openssl pkeyutl -verify -pubin -inkey tree_head_key.pem -rawin -in tree_head.signed -sigfile tree_head.sig
 
-A later tree head of the same log must be consistent with this one (RFC 9162 §2.1.4): the bureau answers
-consistency proofs between any two tree heads, so this package can never be removed from the log unnoticed.
+A later tree head of the same log must be consistent with this one (RFC 9162 §2.1.4): the bureau gives a
+consistency proof between any two tree sizes (`offsite evidence consistency OLD NEW`), so this package can never
+be removed from the log unnoticed.
 """
 
 

@@ -644,6 +644,28 @@ def evidence_export(
     typer.echo(f"wrote {bundle} (see {bundle / 'VERIFY.md'})")
 
 
+@evidence_app.command("consistency")
+def evidence_consistency(
+    old_size: Annotated[int, typer.Argument(min=1, help="The earlier tree size (from a tree_head.json)")],
+    new_size: Annotated[int | None, typer.Argument(min=1, help="The later tree size (default: the latest)")] = None,
+) -> None:
+    """An RFC 9162 consistency proof between two tree sizes, as JSON, checked before it is printed."""
+    from evidence_store.merkle import ProofError, verify_consistency
+
+    store = _evidence(read_only=True)
+    new = new_size or store.log.size
+    try:
+        proof = store.log.consistency_proof(old_size, new)
+        verify_consistency(old_size, new, store.log.root(old_size), store.log.root(new), proof)
+    except (ValueError, ProofError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps({
+        "old_size": old_size, "new_size": new, "old_root": store.log.root(old_size).hex(),
+        "new_root": store.log.root(new).hex(), "proof": [node.hex() for node in proof],
+    }, indent=2))  # fmt: skip
+
+
 @evidence_app.command("hold")
 def evidence_hold(
     package_id: Annotated[str, typer.Argument(help="The package of a case under litigation")],

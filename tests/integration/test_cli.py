@@ -175,6 +175,19 @@ def test_evidence_seal_verify_tamper_and_export_from_the_command_line(tmp_path: 
     bundle = run("evidence", "export", package, "--out", str(tmp_path / "bundle"), env=env)
     assert bundle.returncode == 0, bundle.stderr
     assert (tmp_path / "bundle" / "VERIFY.md").exists()
+    listed = subprocess.run(  # VERIFY.md's step 1, as written there
+        "python3 -c 'import json; [print(i[\"sha256\"] + \"  items/\" + i[\"sha256\"]) for i in "
+        "json.load(open(\"manifest.json\"))[\"items\"]]' | sha256sum -c",
+        shell=True, cwd=tmp_path / "bundle", capture_output=True, text=True,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert listed.stdout.count(": OK") == 2
+
+    sealed_again = run("evidence", "seal", str(tmp_path / "notice.pdf"), "--json", env=env)
+    assert sealed_again.returncode == 0
+    consistency = run("evidence", "consistency", "1", env=env)
+    assert consistency.returncode == 0, consistency.stderr
+    assert json.loads(consistency.stdout)["new_size"] == 2
 
     photo = tmp_path / "evidence" / "objects" / "items" / hashlib.sha256(b"\xff\xd8 the photo").hexdigest()
     os.chmod(photo, 0o644)
