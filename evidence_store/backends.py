@@ -11,12 +11,12 @@ fsyncs the folder, so a crash leaves either the whole object or nothing under it
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
+
+from evidence_store.durable import write_atomic
 
 _KEY = re.compile(r"[a-z0-9_-]+(/[A-Za-z0-9_.-]+)+")
 
@@ -53,14 +53,6 @@ class EvidenceBackend(Protocol):
         ...
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class LocalBackend:
     """The local evidence directory (the embedded default)."""
 
@@ -77,19 +69,7 @@ class LocalBackend:
             if hashlib.sha256(target.read_bytes()).digest() != hashlib.sha256(data).digest():
                 raise ObjectExists(f"{key} already holds other bytes: evidence is never overwritten")
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o444)
-            os.replace(temporary, target)
-            _fsync_dir(target.parent)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data)
 
     def get(self, key: str) -> bytes:
         try:

@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from evidence_store.durable import write_atomic
 
 PASSPHRASE_ENV = "OFFSITE_EVIDENCE_KEY_PASSPHRASE"
 ENDORSEMENT = b"offsite-key-endorsement/1\n"  # signed by the outgoing key, followed by the new raw public key
@@ -64,21 +65,6 @@ def load_public_pem(data: bytes, where: str = "public key") -> Ed25519PublicKey:
     return key
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class KeyRing:
     def __init__(self, folder: Path, passphrase: bytes | None = None) -> None:
         self.folder = folder
@@ -102,7 +88,7 @@ class KeyRing:
 
     def _save(self, keys: list[KeyInfo]) -> None:
         data = {"keys": [{"key_id": k.key_id, "created": k.created, "retired": k.retired} for k in keys]}
-        _write_atomic(self._ring_path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
+        write_atomic(self._ring_path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
 
     def generate(self) -> KeyInfo:
         """A new active key; the previously active one is retired (its public key stays published)."""
@@ -116,14 +102,14 @@ class KeyRing:
                 else serialization.NoEncryption()
             )
             pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-            _write_atomic(self.folder / "private" / f"{key_id}.pem", pem, 0o600)
-            _write_atomic(self.folder / "public" / f"{key_id}.pem", public_pem(public), 0o444)
+            write_atomic(self.folder / "private" / f"{key_id}.pem", pem, 0o600)
+            write_atomic(self.folder / "public" / f"{key_id}.pem", public_pem(public), 0o444)
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             previous = [k for k in self.entries() if k.active]
             if previous:  # the outgoing key vouches for its successor: a key slipped into the ring has no such word
                 raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
                 endorsement = self._private_key(previous[-1].key_id).sign(ENDORSEMENT + raw)
-                _write_atomic(self.folder / "endorsements" / f"{key_id}.sig", endorsement, 0o444)
+                write_atomic(self.folder / "endorsements" / f"{key_id}.sig", endorsement, 0o444)
             keys = [KeyInfo(k.key_id, k.created, k.retired or now) for k in self.entries()]
             info = KeyInfo(key_id, now, None)
             self._save([*keys, info])

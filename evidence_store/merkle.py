@@ -39,6 +39,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from evidence_store.durable import fsync_folder
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 _LEAF_PREFIX = b"\x00"
@@ -237,7 +239,7 @@ class MerkleLog:
         created = not leaves_path.exists()
         fd = os.open(leaves_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         if created:
-            _fsync_folder(folder)
+            fsync_folder(folder)
         log = cls(folder, fd)
         try:
             log._recover()
@@ -381,7 +383,7 @@ class MerkleLog:
                 computed = _hash_nodes(computed[: len(computed) // (2 * HASH_SIZE) * 2 * HASH_SIZE])
                 level += 1
             self._remove_levels_from(level)
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
 
     # -- internals ---------------------------------------------------------------------------------------------
 
@@ -422,7 +424,7 @@ class MerkleLog:
             created = not path.exists()
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
             if created:
-                _fsync_folder(self.folder)
+                fsync_folder(self.folder)
             self._level_fds[level] = fd
         return fd
 
@@ -593,11 +595,3 @@ def _replace_file(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(temporary, path)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

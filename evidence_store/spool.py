@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evidence_store.backends import BackendError, EvidenceBackend, ObjectExists, ObjectMissing, check_key
+from evidence_store.durable import fsync_folder
 from evidence_store.s3 import BackendUnavailable
 
 log = logging.getLogger("evidence_store.spool")
@@ -61,14 +62,6 @@ class SpooledObject:
     sha256: str
     size: int
     path: Path
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SpooledBackend:
@@ -182,7 +175,7 @@ class SpooledBackend:
                 continue
             self._failed_at = None
             entry.path.unlink()
-            _fsync_dir(self.spool_dir)
+            fsync_folder(self.spool_dir)
             uploaded += 1
         return uploaded
 
@@ -191,8 +184,8 @@ class SpooledBackend:
         folder.mkdir(exist_ok=True)
         target = folder / entry.path.name
         os.rename(entry.path, target)
-        _fsync_dir(folder)
-        _fsync_dir(self.spool_dir)
+        fsync_folder(folder)
+        fsync_folder(self.spool_dir)
         log.error(
             "%s: the remote holds other bytes under this key; the spooled object is kept in %s", entry.key, target
         )
@@ -221,7 +214,7 @@ class SpooledBackend:
                 os.fsync(out.fileno())
             os.chmod(temporary, 0o444)
             os.replace(temporary, target)
-            _fsync_dir(self.spool_dir)
+            fsync_folder(self.spool_dir)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

@@ -31,6 +31,7 @@ from typing import Any
 
 from evidence_store.backends import BackendError, EvidenceBackend, ObjectExists, ObjectMissing
 from evidence_store.canonical import canonical_json
+from evidence_store.durable import write_atomic
 from evidence_store.keys import KeyRing, SigningKeyError, key_id_of, load_public_pem
 from evidence_store.merkle import MerkleLog, ProofError, leaf_hash, verify_consistency, verify_inclusion
 
@@ -143,18 +144,6 @@ def _lock_folder(folder: Path) -> int:
     return fd
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def check_package_id(package_id: str) -> str:
     if len(package_id) != 64 or not set(package_id) <= _HEX64:
         raise EvidenceError(f"package id {package_id!r} is not 64 lowercase hex digits")
@@ -230,7 +219,7 @@ class EvidenceStore:
             if self.read_only:
                 raise EvidenceError("this evidence store was opened read-only")
             marker = self.state_dir / "pending" / package_id
-            _write_synced(marker, data)
+            write_atomic(marker, data, 0o644)
             self._complete(package_id, data)
             marker.unlink()
             index = self.log.find(bytes.fromhex(package_id))

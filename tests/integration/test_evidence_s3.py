@@ -111,6 +111,6 @@ def test_during_an_outage_packages_wait_in_the_spool_and_go_up_in_order_afterwar
     assert uploaded == len(waiting)
     assert spooled.backlog() == []
     assert sorted(s3.keys("packages/")) == sorted(f"packages/{pid}.json" for pid in ids)
-    fresh = store_on(s3, tmp_path)  # straight from S3 now
+    fresh = EvidenceStore(s3, tmp_path / "state", KeyRing(tmp_path / "keys"), read_only=True)  # straight from S3
     assert all(fresh.verify(pid).ok for pid in ids)
     assert not os.listdir(tmp_path / "state" / "pending")

@@ -54,10 +54,11 @@ def test_a_writer_killed_mid_object_leaves_nothing_under_its_key(tmp_path: Path)
         "import os, sys, time\n"
         "from pathlib import Path\n"
         "import evidence_store.backends as backends\n"
-        "real = backends.os.fsync\n"
+        "import evidence_store.durable as durable\n"
+        "real = durable.os.fsync\n"
         "def slow(fd):\n"
         "    print('writing', flush=True); time.sleep(30); real(fd)\n"
-        "backends.os.fsync = slow\n"
+        "durable.os.fsync = slow\n"
         f"backends.LocalBackend(Path({str(tmp_path)!r})).put('items/big', os.urandom(1 << 20) * 32)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
