@@ -28,7 +28,7 @@ from typing import Any
 
 import cv2
 
-from bench.pipeline import machine
+from bench.machine import machine
 from evidence_store.backends import EvidenceBackend, LocalBackend
 from evidence_store.keys import KeyRing
 from evidence_store.merkle import MerkleLog, verify_inclusion

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.machine import machine
 from vision.capture import CapturedEvidence
 from vision.config import DEFAULT_TIMES, RuleTimes, build_pipeline, camera_from_sidecar, camera_spec
 from vision.detector import DetectorConfig, OnnxDetector
@@ -279,18 +278,6 @@ def run(
         "video": inputs.video_1080p.name,
         "machine": machine(),
     }
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version()}
 
 
 def summary(r: dict[str, Any]) -> str:

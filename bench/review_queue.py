@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import platform
 import random
 import tempfile
 import time
@@ -29,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from bench.machine import machine
 from cases.clock import ManualClock
 from cases.law.config import SubjectType
 from cases.model.case import Case, DeliveryMethod, RecheckOutcome
@@ -569,21 +568,7 @@ def describe_machine(engine: Engine) -> dict[str, Any]:
             name: connection.scalar(text(f"SHOW {name}"))
             for name in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit")
         }
-    return {
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+    return machine() | {
         "postgresql": server,
         "postgresql_settings": settings,
     }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()

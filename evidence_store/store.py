@@ -172,6 +172,7 @@ class EvidenceStore:
         self._lock = threading.RLock()
         self._published: set[str] = set()
         self._lock_fd: int | None = None
+        self._latest: TreeHead | None = None  # the sealing process's newest tree head, kept off the hot path
         if read_only:
             try:
                 self.log = MerkleLog.open(state_dir / "log", read_only=True)
@@ -275,6 +276,7 @@ class EvidenceStore:
             out.flush()
             os.fsync(out.fileno())
         self.backend.put(f"heads/{size:012d}.json", line, "application/json")
+        self._latest = head
         return head
 
     def _recover(self) -> None:
@@ -291,6 +293,7 @@ class EvidenceStore:
             self._sign_tree_head()  # the log grew but its tree head was never written
         elif heads:  # written locally, perhaps never reached the backend: publish the same bytes
             self.backend.put(f"heads/{heads[-1].tree_size:012d}.json", canonical_json(heads[-1].as_json()))
+            self._latest = heads[-1]
 
     def set_legal_hold(self, package_id: str, on: bool) -> list[str]:
         """Place or lift an S3 legal hold on every object of a package (a case under litigation); returns the keys.
@@ -322,6 +325,8 @@ class EvidenceStore:
         return heads
 
     def latest_head(self) -> TreeHead:
+        if self._latest is not None and not self.read_only:  # only this process appends: no need to read the file
+            return self._latest
         heads = self.heads()
         if not heads:
             raise EvidenceError("the log has no signed tree head yet: nothing has been sealed")

@@ -477,7 +477,7 @@ def camera_run(
         if record:
             record_event(event, evidence)
         if as_json:
-            typer.echo(json.dumps(_event_json(event), ensure_ascii=False))
+            typer.echo(json.dumps(event.as_json(), ensure_ascii=False))
 
     store = components.evidence()
     try:
@@ -498,21 +498,6 @@ def camera_run(
         components.close()
     summary = {camera_id: vars(m) for camera_id, m in runner.metrics().items()}
     typer.echo(json.dumps({"cameras": summary}, ensure_ascii=False) if as_json else _metrics_text(summary))
-
-
-def _event_json(event: ViolationEvent) -> dict[str, object]:
-    return {
-        "event_id": event.event_id,
-        "camera_id": event.camera_id,
-        "zone_id": event.zone_id,
-        "rule_id": event.rule_id,
-        "violation_code": event.violation_code,
-        "subject": {"kind": event.subject.kind.value, "ref": event.subject.ref},
-        "first_seen": event.first_seen.isoformat(),
-        "last_seen": event.last_seen.isoformat(),
-        "evidence_package_id": event.evidence_package_id,
-        "confidence": event.confidence,
-    }
 
 
 def _metrics_text(summary: dict[str, dict[str, object]]) -> str:

@@ -59,3 +59,18 @@ class ViolationEvent:
     @property
     def dwell(self) -> dt.timedelta:
         return self.last_seen - self.first_seen
+
+    def as_json(self) -> dict[str, object]:
+        """The event as the gateway route takes it (and ``offsite camera run --json`` prints it)."""
+        return {
+            "event_id": self.event_id,
+            "camera_id": self.camera_id,
+            "zone_id": self.zone_id,
+            "rule_id": self.rule_id,
+            "violation_code": self.violation_code,
+            "subject": {"kind": self.subject.kind.value, "ref": self.subject.ref},
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "evidence_package_id": self.evidence_package_id,
+            "confidence": self.confidence,
+        }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from offsite.cameras import build_runner, intake_sink, registry_certification, r
 from tests.integration.world import World
 from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked, OracleDetector
-from vision.config import camera_from_sidecar, camera_spec
+from vision.config import CameraSpec, camera_from_sidecar, camera_spec
 from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
 
 REGISTERED = {"A": "Z-ROAD"}  # the video's zone A is the registered camera's no-vending zone
@@ -27,6 +28,14 @@ def stall_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     video = tmp_path_factory.mktemp("stall") / "stall.mp4"
     render_video(VideoSpec(out=video, scenario="stall", seconds=40, width=480, height=270, seed=31))
     return video
+
+
+def registered_stall_camera(sidecar: dict[str, Any], video: Path, start: dt.datetime) -> CameraSpec:
+    """cam-1 watching the video, its zone A being the registry's Z-ROAD, with only the stall rule."""
+    entry = camera_from_sidecar(sidecar, "cam-1", video, SHORT_TIMES, 1.0, start)
+    entry["zones"] = [z | {"id": REGISTERED[z["id"]]} for z in entry["zones"] if z["id"] in REGISTERED]
+    entry["rules"] = [r | {"id": "stall-road", "zones": ["Z-ROAD"]} for r in entry["rules"] if r["kind"] == "stall"]
+    return camera_spec(entry, CLASS_NAMES)
 
 
 class SealedOracle(OracleDetector):
@@ -42,10 +51,7 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
 ) -> None:
     sidecar = json.loads(stall_video.with_suffix(".json").read_text())
     start = components.clock.now() - dt.timedelta(hours=1)
-    entry = camera_from_sidecar(sidecar, "cam-1", stall_video, SHORT_TIMES, 1.0, start)
-    entry["zones"] = [z | {"id": REGISTERED[z["id"]]} for z in entry["zones"] if z["id"] in REGISTERED]
-    entry["rules"] = [r | {"id": "stall-road", "zones": ["Z-ROAD"]} for r in entry["rules"] if r["kind"] == "stall"]
-    spec = camera_spec(entry, CLASS_NAMES)
+    spec = registered_stall_camera(sidecar, stall_video, start)
     oracle = SealedOracle(stall_video, origin=start)
     store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
@@ -85,10 +91,7 @@ def test_the_same_video_run_again_records_nothing_new(
 ) -> None:
     sidecar = json.loads(stall_video.with_suffix(".json").read_text())
     start = components.clock.now() - dt.timedelta(hours=1)
-    entry = camera_from_sidecar(sidecar, "cam-1", stall_video, SHORT_TIMES, 1.0, start)
-    entry["zones"] = [z | {"id": REGISTERED[z["id"]]} for z in entry["zones"] if z["id"] in REGISTERED]
-    entry["rules"] = [r | {"id": "stall-road", "zones": ["Z-ROAD"]} for r in entry["rules"] if r["kind"] == "stall"]
-    spec = camera_spec(entry, CLASS_NAMES)
+    spec = registered_stall_camera(sidecar, stall_video, start)
     store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     for _ in range(2):
