@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.machine import machine
 from vision.capture import CapturedEvidence
-from vision.config import DEFAULT_TIMES, RuleTimes, build_pipeline, camera_from_sidecar, camera_spec
+from vision.config import DEFAULT_TIMES, MINUTE_VIDEO_TIMES, RuleTimes, build_pipeline, camera_from_sidecar, camera_spec
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.events import ViolationEvent
 from vision.pipeline import Runner
@@ -40,12 +40,7 @@ from vision.zones import PolygonZone
 MODEL = Path("models/offsite-street.onnx")
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 # Videos for accuracy are a minute or two, so the rules' times are scaled down from minutes to seconds.
-SHORT_TIMES: dict[RuleKind, RuleTimes] = {
-    RuleKind.STALL: RuleTimes(min_dwell_s=20, inertia_s=12, min_median_score=0.3, cooldown_s=120),
-    RuleKind.CROSS_DOOR: RuleTimes(min_dwell_s=15, inertia_s=12, min_median_score=0.3, cooldown_s=120),
-    RuleKind.DUST: RuleTimes(min_dwell_s=8, inertia_s=8, min_median_score=0.3, cooldown_s=120),
-    RuleKind.BARE_PILE: RuleTimes(min_dwell_s=20, inertia_s=12, min_median_score=0.3, cooldown_s=600),
-}
+SHORT_TIMES = MINUTE_VIDEO_TIMES
 TRUTH_KIND = {"stall": "stall", "cross_door": "cross_door", "dust": "dust", "bare_pile": "bare_pile"}
 EVENT_SEEDS = (9101, 9102, 9103, 9104, 9105, 9106)  # held out: the training sets use seeds 2026 and 2027
 EVENT_SCENARIOS = ("stall", "goods", "dust", "street", "quiet", "random")

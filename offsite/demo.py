@@ -1,15 +1,20 @@
-"""The demo: a fresh SQLite database seeded with a district's worth of examples, and cases walked through the
-law's stages on a simulated calendar, so that every screen and route has something real to show.
+"""The demo: the whole loop on embedded defaults (SQLite, a local evidence folder).
 
-Until the vision pipeline lands, the detections come from violation events written here (as a camera gateway
-would push them); everything after the intake runs through the real services.
+Generated street videos from three cameras (a road junction, a row of shops, a construction site) run through the
+camera pipeline with the shipped ONNX model; every violation's evidence is sealed and arrives as a detection
+pending review. Operators' reviews and officers' cases are then walked through the law's stages on a simulated
+calendar, and when the dust notice's rectification deadline has passed the service re-checks the site camera on
+its own. What the pipeline found is compared with the videos' ground truth.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,16 @@ from cases.model.registry import (
 from cases.model.staff import Role
 from cases.services.base import Actor
 from offsite.bootstrap import Components, build, prepare_database
+from offsite.cameras import build_runner, registry_certification
+from offsite.footage import Footage, matches
+from offsite.rechecks import run_due_rechecks
 from offsite.settings import PROJECT_ROOT, Settings
-from vision.events import SubjectKind, SubjectRef, ViolationEvent
+from vision.capture import CapturedEvidence
+from vision.config import CameraSpec
+from vision.detector import DetectorConfig, OnnxDetector
+from vision.events import ViolationEvent
+
+log = logging.getLogger("offsite.demo")
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_ACCOUNTS = {
@@ -40,6 +53,26 @@ DEMO_ACCOUNTS = {
     Role.SUPERVISOR: ("supervisor1", "科室负责人 张伟"),
 }
 PASS_ALL = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=True)
+MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
+FOOTAGE_CACHE = PROJECT_ROOT / "var" / "footage"
+
+ROAD, SHOPS, SITE = "cam-zhangyang-01", "cam-shangcheng-02", "cam-site-03"
+# Seeds whose scenes hold each violation long enough for the rules; one set forty days ago, one set today.
+WATCHES = {ROAD: ("no_vending",), SHOPS: ("shop_strip",), SITE: ("site",)}
+EARLIER = tuple(
+    Footage(camera, scenario, seed, watches=WATCHES[camera])
+    for camera, scenario, seed in ((ROAD, "stall", 5001), (SHOPS, "goods", 5012), (SITE, "dust", 5025))
+)
+TODAY = tuple(
+    Footage(camera, scenario, seed, watches=WATCHES[camera])
+    for camera, scenario, seed in ((ROAD, "stall", 5002), (SHOPS, "goods", 5013), (SITE, "dust", 5031))
+)
+MERCHANTS = {  # the generated row of shops, by zone code
+    "S1": ("SH-PD-000101", "浦东小面馆", "浦东新区商城路 602 号", "13800138001", "电子送达确认书 2026-001"),
+    "S2": ("SH-PD-000102", "鲜果铺", "浦东新区商城路 606 号", "13800138002", None),
+    "S3": ("SH-PD-000103", "便民五金店", "浦东新区商城路 610 号", "13800138003", None),
+    "S4": ("SH-PD-000104", "老街烟纸店", "浦东新区商城路 614 号", "13800138004", None),
+}
 
 
 def demo_settings(folder: Path | None = None) -> Settings:
@@ -53,21 +86,35 @@ def demo_settings(folder: Path | None = None) -> Settings:
 
 @dataclass
 class DemoSummary:
+    events: dict[str, int] = field(default_factory=dict)  # by violation code, from the pipeline
+    ground_truth: dict[str, int] = field(default_factory=dict)  # the videos' true violations, by code
+    events_matching_truth: int = 0
+    true_violations_found: int = 0
     detections: int = 0
     pending_review: int = 0
+    packages_sealed: int = 0
+    verify_ok: bool = False
     cases: dict[str, int] = field(default_factory=dict)
     case_events: int = 0
+    automatic_rechecks: list[dict[str, Any]] = field(default_factory=list)
     notifications_sent: int = 0
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "events": self.events,
             "detections": self.detections,
+            "packages_sealed": self.packages_sealed,
+            "verify_ok": self.verify_ok,
+            "seconds": round(self.seconds, 3),
+            "ground_truth": self.ground_truth,
+            "events_matching_truth": self.events_matching_truth,
+            "true_violations_found": self.true_violations_found,
             "pending_review": self.pending_review,
             "cases": self.cases,
             "case_events": self.case_events,
+            "automatic_rechecks": self.automatic_rechecks,
             "notifications_sent": self.notifications_sent,
-            "seconds": round(self.seconds, 3),
         }
 
 
@@ -90,34 +137,58 @@ def _id(record: Camera | Merchant | Site) -> int:
 
 
 def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tuple[Components, DemoSummary]:
-    """Build a fresh demo database and walk cases through it; returns the wired components (on the real clock
-    again) and what was done."""
+    """Build a fresh demo database and evidence folder, run the cameras and walk cases through it; returns the
+    wired components (on the real clock again) and what was done."""
     started = time.perf_counter()
     settings = demo_settings(folder)
-    database = Path(settings.database_url.removeprefix("sqlite:///"))
-    for stale in database.parent.glob(database.name + "*"):
-        stale.unlink()
+    _clear(settings)
     real_now = now or dt.datetime.now(dt.UTC)
     clock = ManualClock(settings.tz, real_now - dt.timedelta(days=40))
     components = build(settings, clock=clock)
     prepare_database(components)
-    story = _DemoStory(components, clock)
+    story = _DemoStory(components, clock, OnnxDetector(DetectorConfig(MODEL)))
     story.seed_registry_and_accounts()
-    story.receive_detections()
+    story.run_cameras(EARLIER, ago=dt.timedelta(hours=3))
     story.walk_cases()
+    clock.set(real_now - dt.timedelta(hours=2))
+    story.run_cameras(TODAY, ago=dt.timedelta(hours=1, minutes=30))
+    story.review_todays_detections()
     clock.set(real_now)
+    story.run_automatic_rechecks()
     summary = story.summary()
     summary.seconds = time.perf_counter() - started
     return components, summary
 
 
+def _clear(settings: Settings) -> None:
+    """Remove what an earlier demo left in its folder: the database, the evidence and the cameras' work files."""
+    database = Path(settings.database_url.removeprefix("sqlite:///"))
+    for stale in database.parent.glob(database.name + "*"):
+        stale.unlink()
+    for owned in (settings.evidence_dir, settings.evidence_dir.parent / "work"):
+        shutil.rmtree(owned, ignore_errors=True)
+
+
+@dataclass
+class _Found:
+    """What one camera run produced: the event and the detection it became."""
+
+    footage: Footage
+    event: ViolationEvent
+    detection_id: int
+    matches_truth: bool
+
+
 class _DemoStory:
-    def __init__(self, components: Components, clock: ManualClock) -> None:
+    def __init__(self, components: Components, clock: ManualClock, detector: OnnxDetector) -> None:
         self.c = components
         self.clock = clock
+        self.detector = detector
         self.actors = {role: Actor(username, role) for role, (username, _name) in DEMO_ACCOUNTS.items()}
-        self.zones: dict[str, Zone] = {}
-        self.detection_ids: dict[str, int] = {}
+        self.found: list[_Found] = []
+        self.truth: list[dict[str, Any]] = []
+        self.truth_found: set[tuple[str, int, int]] = set()
+        self.specs: dict[str, CameraSpec] = {}  # each camera as it runs now: the automatic re-check looks here
 
     # ---- registry -------------------------------------------------------------------------------------------
     def seed_registry_and_accounts(self) -> None:
@@ -125,31 +196,15 @@ class _DemoStory:
             self.c.accounts.create_user(username, name, role, DEMO_PASSWORD)
         self.c.accounts.register_gateway("gw-pudong-01", "浦东新区视频网关 01")
         road = self.c.registry.create_camera(
-            self._certified_camera("cam-zhangyang-01", "张杨路东方路口", "浦东新区张杨路东方路口", 1, 121.5271, 31.2292)
+            self._certified_camera(ROAD, "张杨路东方路口", "浦东新区张杨路东方路口", 1, 121.5271, 31.2292)
         )
-        street = self.c.registry.create_camera(
-            self._certified_camera(
-                "cam-shangcheng-02", "商城路沿街商铺", "浦东新区商城路 600 弄口", 2, 121.5235, 31.2311
-            )
+        shops = self.c.registry.create_camera(
+            self._certified_camera(SHOPS, "商城路沿街商铺", "浦东新区商城路 600 弄口", 2, 121.5235, 31.2311)
         )
-        site_cam = self.c.registry.create_camera(
-            self._certified_camera("cam-site-03", "前滩工地东门", "浦东新区前滩大道 200 号工地", 3, 121.4632, 31.1558)
+        site_camera = self.c.registry.create_camera(
+            self._certified_camera(SITE, "前滩工地东门", "浦东新区前滩大道 200 号工地", 3, 121.4632, 31.1558)
         )
         self.c.registry.create_camera(Camera("cam-uncertified-04", "临时布控点（未审核）", "浦东新区世纪大道 100 号"))
-        noodle = self.c.registry.create_merchant(
-            Merchant(
-                "SH-PD-000101",
-                "浦东小面馆",
-                "浦东新区商城路 602 号",
-                _uscc("noodle"),
-                "13800138001",
-                True,
-                "电子送达确认书 2026-001",
-            )
-        )
-        fruit = self.c.registry.create_merchant(
-            Merchant("SH-PD-000102", "鲜果铺", "浦东新区商城路 606 号", _uscc("fruit"), "13800138002")
-        )
         site = self.c.registry.create_site(
             Site(
                 "310115202601010101",
@@ -161,13 +216,32 @@ class _DemoStory:
                 "13900139003",
             )
         )
-        for key, zone in {
-            "road": Zone(_id(road), "Z1", "路口东北角禁止设摊区", ZoneSubject.PUBLIC_SPACE),
-            "noodle": Zone(_id(street), "Z-602", "浦东小面馆门前人行道", ZoneSubject.MERCHANT, merchant_id=_id(noodle)),
-            "fruit": Zone(_id(street), "Z-606", "鲜果铺门前人行道", ZoneSubject.MERCHANT, merchant_id=_id(fruit)),
-            "site": Zone(_id(site_cam), "Z-GATE", "工地东门及围挡外", ZoneSubject.SITE, site_id=_id(site)),
-        }.items():
-            self.zones[key] = self.c.registry.create_zone(zone)
+        cameras = {ROAD: road, SHOPS: shops, SITE: site_camera}
+        zones: dict[tuple[str, str], dict[str, Any]] = {}
+        for footage in (*EARLIER, *TODAY):
+            for zone in footage.sidecar(FOOTAGE_CACHE)["zones"]:
+                zones.setdefault((footage.camera_id, zone["id"]), zone)
+        for (camera_id, code), zone in sorted(zones.items()):
+            camera_db_id = _id(cameras[camera_id])
+            polygon = [list(point) for point in zone["polygon"]]
+            if zone["kind"] == "no_vending":
+                record = Zone(camera_db_id, code, "路口东北角禁止设摊区", ZoneSubject.PUBLIC_SPACE, polygon=polygon)
+            elif zone["kind"] == "shop_strip":
+                merchant = self._merchant(code)
+                record = Zone(camera_db_id, code, f"{merchant.name}门前人行道", ZoneSubject.MERCHANT,
+                              merchant_id=_id(merchant), polygon=polygon)  # fmt: skip
+            else:
+                record = Zone(camera_db_id, code, "工地围挡内及东门", ZoneSubject.SITE, site_id=_id(site),
+                              polygon=polygon)  # fmt: skip
+            self.c.registry.create_zone(record)
+
+    def _merchant(self, zone_code: str) -> Merchant:
+        licence, name, address, mobile, consent = MERCHANTS.get(
+            zone_code, (f"SH-PD-9{zone_code}", f"沿街商铺 {zone_code}", "浦东新区商城路", None, None)
+        )
+        return self.c.registry.create_merchant(
+            Merchant(licence, name, address, _uscc(name), mobile, consent is not None, consent)
+        )
 
     def _certified_camera(self, device_id: str, name: str, address: str, n: int, lon: float, lat: float) -> Camera:
         reviewed = self.clock.today() - dt.timedelta(days=200)
@@ -187,166 +261,142 @@ class _DemoStory:
             gateway_id="gw-pudong-01",
         )
 
-    # ---- detections -------------------------------------------------------------------------------------------
-    def _event(
-        self, key: str, camera: str, zone: str, code: str, subject: SubjectRef, minutes: int, ago: dt.timedelta
-    ) -> int:
-        first_seen = self.clock.now() - ago
-        event = ViolationEvent(
-            event_id=f"evt-{key}",
-            camera_id=camera,
-            zone_id=zone,
-            rule_id=f"{code}-dwell",
-            violation_code=code,
-            subject=subject,
-            first_seen=first_seen,
-            last_seen=first_seen + dt.timedelta(minutes=minutes),
-            evidence_package_id=f"pkg-{hashlib.sha256(key.encode()).hexdigest()[:24]}",
-            confidence=0.91,
-        )
-        detection, _created = self.c.detections.intake(event, self.c.registry)
-        assert detection.id is not None
-        self.detection_ids[key] = detection.id
-        return detection.id
+    # ---- the cameras ----------------------------------------------------------------------------------------
+    def run_cameras(self, footage: tuple[Footage, ...], ago: dt.timedelta) -> None:
+        """Run the cameras over their videos, captured from ``ago`` before now: events are sealed and become
+        detections pending review."""
+        start = self.clock.now() - ago
+        by_camera = {item.camera_id: item for item in footage}
+        specs = [item.camera(FOOTAGE_CACHE, start, self.detector.class_names) for item in footage]
+        self.specs.update({spec.camera_id: spec for spec in specs})
+        for item in footage:
+            self.truth.extend(v | {"camera_id": item.camera_id, "start": start} for v in item.true_violations(
+                FOOTAGE_CACHE))  # fmt: skip
 
-    def receive_detections(self) -> None:
-        hour = dt.timedelta(hours=1)
-        unknown = SubjectRef(SubjectKind.UNKNOWN)
-        self._event("stall-1", "cam-zhangyang-01", "Z1", "street_stall", unknown, 12, 2 * hour)
-        self._event(
-            "noodle-1",
-            "cam-shangcheng-02",
-            "Z-602",
-            "cross_door",
-            SubjectRef(SubjectKind.MERCHANT, "SH-PD-000101"),
-            45,
-            3 * hour,
-        )
-        self._event(
-            "fruit-1",
-            "cam-shangcheng-02",
-            "Z-606",
-            "cross_door",
-            SubjectRef(SubjectKind.MERCHANT, "SH-PD-000102"),
-            30,
-            4 * hour,
-        )
-        self._event(
-            "dust-1",
-            "cam-site-03",
-            "Z-GATE",
-            "construction_dust",
-            SubjectRef(SubjectKind.SITE, "310115202601010101"),
-            20,
-            5 * hour,
-        )
-        self._event("stall-false", "cam-zhangyang-01", "Z1", "street_stall", unknown, 6, 6 * hour)
+        def emit(event: ViolationEvent, _evidence: CapturedEvidence) -> None:
+            detection, _created = self.c.detections.intake(event, self.c.registry)
+            assert detection.id is not None
+            self.found.append(_Found(by_camera[event.camera_id], event, detection.id, self._matches(event, start)))
 
-    # ---- cases ------------------------------------------------------------------------------------------------
-    def _advance_days(self, days: int) -> None:
-        self.clock.advance(dt.timedelta(days=days))
+        runner = build_runner(
+            specs,
+            self.detector,
+            self.c.evidence(),
+            emit,
+            self.c.settings.evidence_dir.parent / "work",
+            certification=registry_certification(self.c.registry.find_camera),
+        )
+        runner.start()
+        runner.wait()
 
-    def _confirm(self, key: str) -> None:
-        operator = self.actors[Role.OPERATOR]
-        detection = self.c.detections.get(self.detection_ids[key])
-        self.c.detections.review(detection.id or 0, operator, detection.version, True, PASS_ALL, "四项核查通过")
+    def _matches(self, event: ViolationEvent, start: dt.datetime) -> bool:
+        begin = (event.first_seen - start).total_seconds()
+        end = (event.last_seen - start).total_seconds()
+        hit = False
+        for truth in self.truth:
+            if (
+                truth["camera_id"] == event.camera_id
+                and truth["start"] == start
+                and matches(truth, event.zone_id, event.violation_code, begin, end)
+            ):
+                self.truth_found.add((event.camera_id, int(start.timestamp()), truth["object"]))
+                hit = True
+        return hit
+
+    def _detection(self, camera_id: str, zone: str, code: str, since: dt.datetime) -> int | None:
+        """The first detection of this camera, zone and violation captured after ``since``."""
+        for found in self.found:
+            event = found.event
+            if (event.camera_id, event.zone_id, event.violation_code) == (camera_id, zone, code) and (
+                event.first_seen >= since
+            ):
+                return found.detection_id
+        log.warning("the cameras found no %s in %s/%s: that part of the story is left out", code, camera_id, zone)
+        return None
+
+    # ---- reviews and cases ----------------------------------------------------------------------------------
+    def _confirm(self, detection_id: int) -> None:
+        detection = self.c.detections.get(detection_id)
+        self.c.detections.review(detection_id, self.actors[Role.OPERATOR], detection.version, True, PASS_ALL,
+                                 "四项核查通过")  # fmt: skip
 
     def walk_cases(self) -> None:
-        officer, legal = self.actors[Role.OFFICER], self.actors[Role.LEGAL_REVIEWER]
-        cases = self.c.cases
-        for key in ("stall-1", "noodle-1", "fruit-1", "dust-1"):
-            self._confirm(key)
-        false_alarm = self.c.detections.get(self.detection_ids["stall-false"])
-        self.c.detections.review(
-            false_alarm.id or 0, self.actors[Role.OPERATOR], false_alarm.version, False,
-            ReviewChecklist(authentic=True, clear=False, complete=True, accurate=False), "行人短暂停留，非设摊",
-        )  # fmt: skip
+        since = self.clock.now() - dt.timedelta(days=1)
+        noodle = self._detection(SHOPS, "S1", "cross_door", since)
+        stall = self._detection(ROAD, "A", "street_stall", since)
+        dust = self._detection(SITE, "site-1", "construction_dust", since)
+        fruit = self._detection(SHOPS, "S2", "cross_door", since)
+        pile = self._detection(SITE, "site-1", "bare_soil_uncovered", since)
+        for detection_id in (noodle, stall, dust, fruit, pile):
+            if detection_id is not None:
+                self._confirm(detection_id)
+        if noodle is not None:
+            self._penalty_path(noodle)
+        if stall is not None:
+            self._no_penalty_path(stall)
+        if dust is not None:  # notice issued; the re-check comes after the deadline
+            officer = self.actors[Role.OFFICER]
+            case = self.c.cases.open_draft([dust], officer)
+            case = self._step(self.c.cases.file, case, officer)
+            self._step(self.c.cases.issue_rectification_notice, case, officer, DeliveryMethod.POSTAL)
+        if fruit is not None:  # a draft for the officer to file
+            self.c.cases.open_draft([fruit], self.actors[Role.OFFICER])
+        # the bare pile stays a confirmed detection, for the officer to open a case from
 
-        # 跨门经营, persisting after the notice: the whole penalty path, paid and published.
-        noodle = cases.open_draft([self.detection_ids["noodle-1"]], officer)
-        noodle = self._step(cases.file, noodle, officer)
-        noodle = self._step(cases.issue_rectification_notice, noodle, officer, DeliveryMethod.ELECTRONIC)
+    def _penalty_path(self, detection_id: int) -> None:
+        """跨门经营, persisting after the notice: the whole penalty path, paid, published and closed."""
+        officer, legal, cases = self.actors[Role.OFFICER], self.actors[Role.LEGAL_REVIEWER], self.c.cases
+        case = cases.open_draft([detection_id], officer)
+        case = self._step(cases.file, case, officer)
+        case = self._step(cases.issue_rectification_notice, case, officer, DeliveryMethod.ELECTRONIC)
         self._advance_days(2)
-        noodle = self._step(
-            cases.record_recheck,
-            noodle,
-            officer,
-            RecheckOutcome.PERSISTING,
-            self.clock.today(),
-            None,
-            "复查时货架仍摆放在人行道上",
-        )
-        noodle = self._step(cases.issue_penalty_notice, noodle, officer, 15000, DeliveryMethod.ELECTRONIC)
+        case = self._step(cases.record_recheck, case, officer, RecheckOutcome.PERSISTING, self.clock.today(), None,
+                          "复查时货架仍摆放在人行道上")  # fmt: skip
+        case = self._step(cases.issue_penalty_notice, case, officer, 15000, DeliveryMethod.ELECTRONIC)
         self._advance_days(1)
-        noodle = self._step(
-            cases.record_statement, noodle, officer, "店内空间狭小，已于次日收回货架，请求从轻处罚。", "online"
-        )
-        noodle = self._step(
-            cases.answer_statement, noodle, officer, True, "当事人已改正，采纳，罚款减为一百元。", 10000
-        )
-        noodle = self._step(cases.request_legal_review, noodle, officer, 10000)
-        noodle = self._step(cases.approve_legal_review, noodle, legal, "事实清楚，证据确凿，适用依据正确，程序合法。")
-        noodle = self._step(cases.decide_penalty, noodle, officer, 10000)
-        noodle = self._step(cases.record_delivery, noodle, officer, DeliveryMethod.ELECTRONIC, self.clock.today())
-        noodle = self._step(cases.publish, noodle, officer)
+        case = self._step(cases.record_statement, case, officer, "店内空间狭小，已于次日收回货架，请求从轻处罚。",
+                          "online")  # fmt: skip
+        case = self._step(cases.answer_statement, case, officer, True, "当事人已改正，采纳，罚款减为一百元。", 10000)
+        case = self._step(cases.request_legal_review, case, officer, 10000)
+        case = self._step(cases.approve_legal_review, case, legal, "事实清楚，证据确凿，适用依据正确，程序合法。")
+        case = self._step(cases.decide_penalty, case, officer, 10000)
+        case = self._step(cases.record_delivery, case, officer, DeliveryMethod.ELECTRONIC, self.clock.today())
+        case = self._step(cases.publish, case, officer)
         self._advance_days(3)
-        noodle = self._step(cases.record_payment, noodle, officer, 10000, self.clock.today())
-        self._step(cases.close, noodle, officer, "罚款已缴纳")
+        case = self._step(cases.record_payment, case, officer, 10000, self.clock.today())
+        self._step(cases.close, case, officer, "罚款已缴纳")
 
-        # 无序设摊 by an unknown vendor: identified, corrected in time, first offence: no penalty.
-        stall = cases.open_draft([self.detection_ids["stall-1"]], officer)
+    def _no_penalty_path(self, detection_id: int) -> None:
+        """无序设摊 by an unknown vendor: identified, corrected in time, first offence: no penalty."""
+        officer, cases = self.actors[Role.OFFICER], self.c.cases
+        case = cases.open_draft([detection_id], officer)
         vendor = Party(PartyKind.INDIVIDUAL, "刘某某", _id_card(17), "13700137004", "浦东新区张杨路 1 号")
-        stall = self._step(cases.confirm_party, stall, officer, vendor, "现场走访，经辨认确认摊主身份")
-        stall = self._step(cases.file, stall, officer)
-        stall = self._step(cases.issue_rectification_notice, stall, officer, DeliveryMethod.DIRECT)
-        stall = self._step(
-            cases.record_recheck,
-            stall,
-            officer,
-            RecheckOutcome.CORRECTED,
-            self.clock.today(),
-            None,
-            "当日复查，摊位已撤离",
-        )
-        stall = self._step(
-            cases.decide_no_penalty, stall, officer, NoPenaltyGround.FIRST_OFFENCE, "初次违法，危害后果轻微并及时改正"
-        )
-        stall = self._step(cases.record_delivery, stall, officer, DeliveryMethod.DIRECT, self.clock.today())
-        self._step(cases.close, stall, officer, "不予处罚决定已送达")
+        case = self._step(cases.confirm_party, case, officer, vendor, "现场走访，经辨认确认摊主身份")
+        case = self._step(cases.file, case, officer)
+        case = self._step(cases.issue_rectification_notice, case, officer, DeliveryMethod.DIRECT)
+        case = self._step(cases.record_recheck, case, officer, RecheckOutcome.CORRECTED, self.clock.today(), None,
+                          "当日复查，摊位已撤离")  # fmt: skip
+        case = self._step(cases.decide_no_penalty, case, officer, NoPenaltyGround.FIRST_OFFENCE,
+                          "初次违法，危害后果轻微并及时改正")  # fmt: skip
+        case = self._step(cases.record_delivery, case, officer, DeliveryMethod.DIRECT, self.clock.today())
+        self._step(cases.close, case, officer, "不予处罚决定已送达")
 
-        # Construction dust: notice issued, waiting for the re-check after the deadline.
-        dust = cases.open_draft([self.detection_ids["dust-1"]], officer)
-        dust = self._step(cases.file, dust, officer)
-        self._step(cases.issue_rectification_notice, dust, officer, DeliveryMethod.POSTAL)
-        # 鲜果铺 stays a draft for the officer to file; the fruit detection is in it.
-        cases.open_draft([self.detection_ids["fruit-1"]], officer)
-        self._receive_fresh_detections()
+    def review_todays_detections(self) -> None:
+        """Today's detections wait in the operators' queue; one has already been turned down, and stays findable."""
+        pile = self._detection(SITE, "site-1", "bare_soil_uncovered", self.clock.now() - dt.timedelta(hours=3))
+        if pile is None:
+            return
+        detection = self.c.detections.get(pile)
+        checklist = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=False)
+        self.c.detections.review(pile, self.actors[Role.OPERATOR], detection.version, False, checklist,
+                                 "现场核实：土方已按要求覆盖防尘网，画面为覆盖前的短暂作业")  # fmt: skip
 
-    def _receive_fresh_detections(self) -> None:
-        """Detections of today, left in the operators' queue."""
-        minute = dt.timedelta(minutes=1)
-        unknown = SubjectRef(SubjectKind.UNKNOWN)
-        self.clock.advance(dt.timedelta(days=30))
-        self._event("stall-today-1", "cam-zhangyang-01", "Z1", "street_stall", unknown, 9, 90 * minute)
-        self._event("stall-today-2", "cam-zhangyang-01", "Z1", "street_stall", unknown, 15, 50 * minute)
-        self._event(
-            "noodle-today",
-            "cam-shangcheng-02",
-            "Z-602",
-            "cross_door",
-            SubjectRef(SubjectKind.MERCHANT, "SH-PD-000101"),
-            25,
-            30 * minute,
-        )
-        self._event(
-            "dust-today",
-            "cam-site-03",
-            "Z-GATE",
-            "construction_dust",
-            SubjectRef(SubjectKind.SITE, "310115202601010101"),
-            18,
-            20 * minute,
-        )
+    def run_automatic_rechecks(self) -> None:
+        """The dust notice's deadline has passed: the service looks at the site camera again on its own."""
+        self.rechecks = run_due_rechecks(self.c, self.detector, self.specs.get)
+
+    def _advance_days(self, days: int) -> None:
+        self.clock.advance(dt.timedelta(days=days))
 
     @staticmethod
     def _step(method: Any, case: Case, actor: Actor, *args: Any) -> Case:
@@ -361,13 +411,22 @@ class _DemoStory:
         pending = self.c.detections.queue(QueueFilter(), limit=200).items
         everything = self.c.detections.queue(QueueFilter(status=None), limit=200).items
         found, _total = self.c.cases.find(limit=200)
-        by_status: dict[str, int] = {}
-        for case in found:
-            by_status[case.status.value] = by_status.get(case.status.value, 0) + 1
+        store = self.c.evidence()
+        packages = list(store.package_ids())
         return DemoSummary(
+            events=dict(sorted(Counter(f.event.violation_code for f in self.found).items())),
+            ground_truth=dict(sorted(Counter(t["violation_code"] for t in self.truth).items())),
+            events_matching_truth=sum(f.matches_truth for f in self.found),
+            true_violations_found=len(self.truth_found),
             detections=len(everything),
             pending_review=len(pending),
-            cases=by_status,
+            packages_sealed=len(packages),
+            verify_ok=bool(packages) and all(store.verify(package_id).ok for package_id in packages),
+            cases=dict(sorted(Counter(case.status.value for case in found).items())),
             case_events=sum(len(case.events) for case in found),
+            automatic_rechecks=[
+                {"case_id": r.case_id, "camera_id": r.camera_id, "zone_id": r.zone_id, "present": r.present}
+                for r in getattr(self, "rechecks", [])
+            ],
             notifications_sent=sent,
         )

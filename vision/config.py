@@ -51,6 +51,13 @@ DEFAULT_TIMES: dict[RuleKind, RuleTimes] = {
     RuleKind.DUST: RuleTimes(min_dwell_s=30, inertia_s=20, min_median_score=0.3, cooldown_s=900),
     RuleKind.BARE_PILE: RuleTimes(min_dwell_s=1800, inertia_s=300, min_median_score=0.3, cooldown_s=86400),
 }
+# Generated videos (the demo, the benchmark) last a minute or two: the same rules with minutes scaled to seconds.
+MINUTE_VIDEO_TIMES: dict[RuleKind, RuleTimes] = {
+    RuleKind.STALL: RuleTimes(min_dwell_s=20, inertia_s=12, min_median_score=0.3, cooldown_s=120),
+    RuleKind.CROSS_DOOR: RuleTimes(min_dwell_s=15, inertia_s=12, min_median_score=0.3, cooldown_s=120),
+    RuleKind.DUST: RuleTimes(min_dwell_s=8, inertia_s=8, min_median_score=0.3, cooldown_s=120),
+    RuleKind.BARE_PILE: RuleTimes(min_dwell_s=20, inertia_s=12, min_median_score=0.3, cooldown_s=600),
+}
 DEFAULT_CLASSES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.STALL: ("stall",),
     RuleKind.CROSS_DOOR: ("goods",),

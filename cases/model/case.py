@@ -79,6 +79,7 @@ ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
     "confirm_party": frozenset({S.DRAFT, S.FILED}),
     "issue_rectification_notice": frozenset({S.FILED}),
     "record_recheck": frozenset({S.NOTICE_ISSUED}),
+    "note_automatic_recheck": frozenset({S.NOTICE_ISSUED}),
     "decide_no_penalty": _BEFORE_DECISION | {S.REVIEW_APPROVED},
     "issue_penalty_notice": frozenset({S.CORRECTED, S.PERSISTING, S.REVIEW_RETURNED}),
     "record_statement": frozenset({S.PENALTY_NOTICE_ISSUED}),
@@ -382,6 +383,26 @@ class Case:
             None,
             {"observed_on": observed_on.isoformat(), "source": source},
         )
+
+    def note_automatic_recheck(self, act: Act, present: bool, details: dict[str, Any]) -> None:
+        """自动复查: once the rectification deadline has passed, the service looks again at the same camera and
+        zone. The result is noted on the case, stage unchanged, for the officer to confirm with
+        ``record_recheck``: a machine's look is not the agency's finding."""
+        before = self._require("note_automatic_recheck")
+        if self.rectification_deadline is None or act.today <= self.rectification_deadline:
+            raise DeadlineNotReached(f"the party may correct until {self.rectification_deadline}")
+        self._record(act, "automatic_recheck", before, before, None, {"present": present} | details)
+
+    @property
+    def automatic_recheck(self) -> dict[str, Any] | None:
+        """The latest automatic re-check waiting for the officer: noted after the notice and not yet followed by
+        the officer's own re-check."""
+        for event in reversed(self.events):
+            if event.action == "automatic_recheck":
+                return event.payload | {"at": event.at.isoformat()}
+            if event.action in ("record_recheck", "issue_rectification_notice"):
+                return None
+        return None
 
     def decide_no_penalty(
         self, act: Act, law: Law, ground: NoPenaltyGround, reason: str, prior_violations: int

@@ -13,6 +13,7 @@ class Role(StrEnum):
     LEGAL_REVIEWER = "legal_reviewer"  # 法制审核人员: approves decisions
     SUPERVISOR = "supervisor"  # 科室负责人: reads everything, watches deadlines
     ADMIN = "admin"  # maintains registries, users and gateways
+    SYSTEM = "system"  # the service itself (the automatic re-check); no account may hold it
 
 
 @dataclass(frozen=True)

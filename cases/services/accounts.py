@@ -97,6 +97,8 @@ class AccountService(Service):
         check_lengths(tables.users, {"username": username, "display_name": display_name})
         if len(password) < MIN_NEW_PASSWORD:
             raise InvalidInput(f"a password needs at least {MIN_NEW_PASSWORD} characters")
+        if role is Role.SYSTEM:
+            raise InvalidInput("the system role belongs to the service itself; no account may hold it")
         with self.transaction() as session:
             ident = session.execute(
                 insert(tables.users)

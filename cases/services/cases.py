@@ -36,13 +36,14 @@ from cases.model.case import (
 )
 from cases.model.detection import Detection, DetectionStatus
 from cases.model.registry import Camera, Merchant, Site, Zone, ZoneSubject
-from cases.model.staff import Act
+from cases.model.staff import Act, Role
 from cases.persistence import tables
 from cases.services import notifications
 from cases.services.base import Actor, Service, check_version, get_or_404
 from cases.services.registry import log_personal_data_read
 
 C = tables.cases.c
+SYSTEM = Actor("system", Role.SYSTEM)  # the service acting on its own: the automatic re-check
 log = logging.getLogger("offsite.cases")
 
 
@@ -244,6 +245,22 @@ class CaseService(Service):
             case.record_recheck(act, outcome, observed, source)
 
         return self._step(case_id, officer, version, step)
+
+    def note_automatic_recheck(self, case_id: int, version: int, present: bool, details: dict[str, Any]) -> Case:
+        """The service's own look at the camera after the deadline, noted on the case for the officer."""
+
+        def step(case: Case, act: Act, session: Session) -> None:
+            case.note_automatic_recheck(act, present, details)
+
+        return self._step(case_id, SYSTEM, version, step)
+
+    def due_for_automatic_recheck(self, today: dt.date | None = None) -> list[Case]:
+        """Cases whose rectification deadline has passed with no re-check yet, automatic or the officer's."""
+        today = today or self.clock.today()
+        query = select(Case).where(C.status == CaseStatus.NOTICE_ISSUED, C.rectification_deadline < today)
+        with self.transaction() as session:
+            found = list(session.scalars(query.order_by(C.id)))
+        return [case for case in found if case.automatic_recheck is None]
 
     @staticmethod
     def _check_recheck_detection(case: Case, detection: Detection, outcome: RecheckOutcome) -> None:

@@ -36,7 +36,8 @@ from cases.model.case import (
     Party,
     RecheckOutcome,
 )
-from cases.model.staff import Role
+from cases.model.staff import Act, Role
+from tests.conftest import act_on
 from tests.unit.helpers import (
     OFFICER,
     OTHER_OFFICER,
@@ -413,6 +414,7 @@ def test_the_transition_table_is_the_one_the_law_orders() -> None:
         "confirm_party": {S.DRAFT, S.FILED},
         "issue_rectification_notice": {S.FILED},
         "record_recheck": {S.NOTICE_ISSUED},
+        "note_automatic_recheck": {S.NOTICE_ISSUED},  # the service's look, for the officer to confirm
         "decide_no_penalty": before_decision | {S.REVIEW_APPROVED},  # new facts after the review
         "issue_penalty_notice": {S.CORRECTED, S.PERSISTING, S.REVIEW_RETURNED},  # a new notice after a return
         "record_statement": {S.PENALTY_NOTICE_ISSUED},
@@ -436,6 +438,9 @@ ACTIONS: dict[str, Callable[[Case, Law], object]] = {
     "confirm_party": lambda c, law: c.confirm_party(officer(NOTICE_DAY), vendor()),
     "issue_rectification_notice": lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law, DIRECT),
     "record_recheck": lambda c, law: c.record_recheck(officer(NOTICE_DAY), RecheckOutcome.CORRECTED, NOTICE_DAY, "x"),
+    "note_automatic_recheck": lambda c, law: c.note_automatic_recheck(
+        act_on(D(2026, 6, 1), "system", Role.SYSTEM), True, {}
+    ),
     "decide_no_penalty": lambda c, law: c.decide_no_penalty(
         officer(NOTICE_DAY), law, NoPenaltyGround.NOT_ESTABLISHED, "理由", 0
     ),
@@ -1117,3 +1122,37 @@ def test_a_corrected_identity_keeps_the_previous_one_in_the_record() -> None:
     payload = case.events[-1].payload
     assert payload["previous"]["id_number"] == vendor().id_number
     assert payload["party"]["id_number"] == shop().id_number
+
+
+# ---- the automatic re-check (自动复查) --------------------------------------------------------------------------
+def system(day: dt.date) -> Act:
+    return act_on(day, "system", Role.SYSTEM)
+
+
+def test_the_service_may_look_again_only_after_the_rectification_deadline(law: Law) -> None:
+    case = notice_issued(law)
+    assert case.rectification_deadline is not None
+    with pytest.raises(DeadlineNotReached, match="may correct until"):
+        case.note_automatic_recheck(system(case.rectification_deadline), True, {"camera_id": "cam-1"})
+    assert case.automatic_recheck is None
+    assert len(case.events) == 3
+
+
+def test_an_automatic_recheck_waits_on_the_case_for_the_officer_and_changes_no_stage(law: Law) -> None:
+    case = notice_issued(law)
+    assert case.rectification_deadline is not None
+    after = case.rectification_deadline + dt.timedelta(days=1)
+    case.note_automatic_recheck(system(after), True, {"camera_id": "cam-1", "seen_s": 42.0})
+    assert case.status is S.NOTICE_ISSUED
+    last = case.events[-1]
+    assert (last.action, last.actor, last.role, last.from_status, last.to_status) == (
+        "automatic_recheck", "system", "system", "notice_issued", "notice_issued",
+    )  # fmt: skip
+    assert case.automatic_recheck is not None
+    assert case.automatic_recheck["present"] is True
+    assert case.automatic_recheck["seen_s"] == 42.0
+    # the officer's own re-check is the finding; the automatic one is then no longer waiting
+    case.record_recheck(officer(after), RecheckOutcome.PERSISTING, after, "依自动复查结果确认")
+    assert case.automatic_recheck is None
+    with pytest.raises(IllegalTransition, match="cannot note automatic recheck"):
+        case.note_automatic_recheck(system(after), True, {})
