@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-.PHONY: demo test venv lint typecheck contracts pytest clean train-env bench
+.PHONY: demo test venv system-packages lint typecheck contracts pytest clean train-env bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt supervision
 	touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) system-packages
+
+# What the project needs from Debian beside Python: the CJK font its documents are set in, and Chromium for the
+# browser tests. Installed once when missing (as root); never downloaded at run time.
+FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+system-packages:
+	@missing=""; test -f $(FONT) || missing="$$missing fonts-wqy-zenhei"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; apt-get update -q && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		else echo "offsite needs the Debian packages$$missing: sudo apt-get install$$missing" >&2; exit 1; fi; \
+	fi
 
 # Training, and the benchmark's Ultralytics comparison, need torch's CPU build and Ultralytics: an environment
 # of their own, never needed to run or test. torchvision, Ultralytics and supervision go in without their

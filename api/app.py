@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.console import install_console
 from api.errors import install_error_handlers, problem
 from api.metrics import install_metrics
 from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
@@ -100,6 +101,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return {"status": "ready"}
 
+    install_console(app)
     install_metrics(app, components)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -346,6 +346,17 @@ class EvidenceStore:
         record = json.loads(self.backend.get(f"signatures/{check_package_id(package_id)}.json"))
         return str(record["key_id"]), bytes.fromhex(record["signature"])
 
+    def item(self, package_id: str, name: str) -> tuple[str, bytes]:
+        """One item of a package by its name: (media type, bytes), checked against its SHA-256 as it is read, so
+        a viewer is never shown what the package does not hold."""
+        entry = next((i for i in self.manifest(package_id)["items"] if i.get("name") == name), None)
+        if entry is None:
+            raise EvidenceError(f"package {package_id[:12]}… has no item {name!r}")
+        data = self.backend.get(f"items/{entry['sha256']}")
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise EvidenceError(f"item {name} of package {package_id[:12]}… does not match its SHA-256")
+        return str(entry["media_type"]), data
+
     def package_ids(self) -> Iterator[str]:
         for key in self.backend.keys("packages/"):
             yield key.removeprefix("packages/").removesuffix(".json")

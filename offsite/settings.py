@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
     case_number_prefix: str = Field("沪城管非现", min_length=1, max_length=20, description="Case number prefix.")
+    agency_name: str = Field(
+        "上海市浦东新区城市管理行政执法局", min_length=2, max_length=60, description="The agency named on documents."
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        pattern=r"^https?://[^/\s]+$",
+        description="Where the public pages are reached: documents print its verification and party-page links.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -14,6 +14,10 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"  # 科室负责人: reads everything, watches deadlines
     ADMIN = "admin"  # maintains registries, users and gateways
     SYSTEM = "system"  # the service itself (the automatic re-check); no account may hold it
+    PARTY = "party"  # the party (当事人) on the public party page; no account may hold it
+
+
+NOT_STAFF = frozenset({Role.SYSTEM, Role.PARTY})  # roles the record knows that no staff account may hold
 
 
 @dataclass(frozen=True)

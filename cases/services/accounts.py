@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound
 from cases.model.registry import require_code
-from cases.model.staff import Role
+from cases.model.staff import NOT_STAFF, Role
 from cases.persistence import tables
 from cases.persistence.limits import check_lengths
 from cases.services.base import Service
@@ -97,8 +97,10 @@ class AccountService(Service):
         check_lengths(tables.users, {"username": username, "display_name": display_name})
         if len(password) < MIN_NEW_PASSWORD:
             raise InvalidInput(f"a password needs at least {MIN_NEW_PASSWORD} characters")
-        if role is Role.SYSTEM:
-            raise InvalidInput("the system role belongs to the service itself; no account may hold it")
+        if role in NOT_STAFF:
+            raise InvalidInput(
+                f"no staff account may hold the role {role.value}: it belongs to the {role.value} itself"
+            )
         with self.transaction() as session:
             ident = session.execute(
                 insert(tables.users)

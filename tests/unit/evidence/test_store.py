@@ -375,3 +375,15 @@ def test_a_key_added_to_the_ring_without_its_predecessors_endorsement_is_not_tru
     sealed = store.seal(make_items(tmp_path / "in2", "2"), CONTEXT)
     problems = store.verify(sealed.package_id).problems
     assert any(f"key {rotated.key_id} is not endorsed by key" in p for p in problems), problems
+
+
+def test_an_item_is_read_back_by_name_only_while_it_matches_its_hash(store: EvidenceStore, tmp_path: Path) -> None:
+    sealed = store.seal(make_items(tmp_path / "in"), CONTEXT)
+    media_type, data = store.item(sealed.package_id, "frame-first.jpg")
+    assert (media_type, data) == ("image/jpeg", b"\xff\xd8first frame")
+    with pytest.raises(EvidenceError, match=r"has no item 'nothing\.jpg'"):
+        store.item(sealed.package_id, "nothing.jpg")
+    first = next(i for i in store.manifest(sealed.package_id)["items"] if i["name"] == "frame-first.jpg")
+    writable(store.backend.path(f"items/{first['sha256']}")).write_bytes(b"\xff\xd8other")  # type: ignore[attr-defined]
+    with pytest.raises(EvidenceError, match="does not match its SHA-256"):
+        store.item(sealed.package_id, "frame-first.jpg")

@@ -1,0 +1,44 @@
+"""The web console (server-rendered, Chinese labels, no assets from elsewhere) and the public pages: a document's
+evidence verification and the party's page. Served by the same app as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.console import cases, documents, evidence, registry, review, signin, statistics
+from api.console.web import LoginRequired, PageForbidden, login_redirect, page
+from api.errors import domain_status, problem
+from cases.errors import OffsiteError
+
+PAGES = ("/console", "/party", "/verify")
+
+
+def install_console(app: FastAPI) -> None:
+    for module in (signin, review, cases, documents, evidence, registry, statistics):
+        app.include_router(module.router, prefix="/console", include_in_schema=False)
+    app.include_router(evidence.public, include_in_schema=False)
+    app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=303)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(request)
+
+    @app.exception_handler(PageForbidden)
+    async def _forbidden(request: Request, exc: PageForbidden) -> Response:
+        return page(request, "message.html", status_code=403, heading="无权操作", detail=exc.message)
+
+    @app.exception_handler(OffsiteError)
+    async def _domain(request: Request, exc: OffsiteError) -> Response:
+        """Pages answer a domain error with a page; the API keeps its problem responses."""
+        status = domain_status(exc)
+        if request.url.path.startswith(PAGES):
+            return page(request, "message.html", status_code=status, heading="无法完成", detail=exc.message)
+        return problem(status, exc.code, exc.message, request.url.path)

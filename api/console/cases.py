@@ -1,0 +1,385 @@
+"""Case officers' and legal reviewers' pages: the case list with its deadlines, a case with its timeline, evidence,
+documents and the form of each step its stage allows; the legal-review queue.
+
+Each step form posts to ``/console/cases/{id}/steps/{action}``, which calls the same service as the API; a step
+the law refuses comes back with the domain's message and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.console.web import (
+    DEADLINE_LABELS,
+    DELIVERY_LABELS,
+    GROUND_LABELS,
+    PARTY_KIND_LABELS,
+    RECHECK_LABELS,
+    back,
+    components_of,
+    date_of,
+    fen_of,
+    form_of,
+    local,
+    page,
+    permitted,
+    yuan,
+)
+from api.roles import Permission
+from cases.documents import available as documents_available
+from cases.errors import InvalidInput, OffsiteError
+from cases.model.case import (
+    ALLOWED_FROM,
+    Case,
+    CaseStatus,
+    DeliveryMethod,
+    NoPenaltyGround,
+    Party,
+    PartyKind,
+    RecheckOutcome,
+)
+from cases.model.staff import Role
+from cases.services.base import Actor
+from evidence_store.store import EvidenceError
+from offsite.bootstrap import Components
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text, textarea, date, money, select, checkbox
+    options: dict[str, str] | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    role: Role
+    fields: tuple[Field, ...]
+    run: Callable[[Components, Case, Actor, dict[str, Any]], Case]
+
+
+def _text(form: dict[str, Any], name: str) -> str:
+    return str(form.get(name, "")).strip()
+
+
+def _delivery(form: dict[str, Any]) -> DeliveryMethod:
+    return DeliveryMethod(_text(form, "method"))
+
+
+def _party(form: dict[str, Any]) -> Party:
+    return Party(
+        kind=PartyKind(_text(form, "kind")),
+        name=_text(form, "name"),
+        id_number=_text(form, "id_number"),
+        contact=_text(form, "contact") or None,
+        address=_text(form, "address") or None,
+    )
+
+
+def _optional_date(form: dict[str, Any], name: str, what: str) -> Any:
+    return date_of(form.get(name), what) if _text(form, name) else None
+
+
+METHOD = Field("method", "送达方式", "select", {m.value: label for m, label in DELIVERY_LABELS.items()})
+SERVED = Field("served_on", "送达日期（默认今天）", "date", required=False)
+S = CaseStatus
+STEPS: dict[str, Step] = {
+    "file": Step("立案", Role.OFFICER, (), lambda c, case, a, f: c.cases.file(case.id or 0, a, case.version)),
+    "confirm_party": Step(
+        "确认当事人身份",
+        Role.OFFICER,
+        (
+            Field("kind", "当事人类型", "select", {k.value: v for k, v in PARTY_KIND_LABELS.items()}),
+            Field("name", "姓名或名称"),
+            Field("id_number", "身份证号或统一社会信用代码"),
+            Field("contact", "手机号", required=False),
+            Field("address", "地址", required=False),
+            Field("reason", "确认依据", "textarea"),
+        ),
+        lambda c, case, a, f: c.cases.confirm_party(case.id or 0, a, case.version, _party(f), _text(f, "reason")),
+    ),
+    "withdraw": Step(
+        "不予立案",
+        Role.OFFICER,
+        (Field("reason", "理由", "textarea"),),
+        lambda c, case, a, f: c.cases.withdraw(case.id or 0, a, case.version, _text(f, "reason")),
+    ),
+    "issue_rectification_notice": Step(
+        "发出责令改正通知书",
+        Role.OFFICER,
+        (METHOD, SERVED),
+        lambda c, case, a, f: c.cases.issue_rectification_notice(
+            case.id or 0, a, case.version, _delivery(f), _optional_date(f, "served_on", "送达日期")
+        ),
+    ),
+    "record_recheck": Step(
+        "记录复查结果",
+        Role.OFFICER,
+        (
+            Field("outcome", "复查结果", "select", {o.value: label for o, label in RECHECK_LABELS.items()}),
+            Field("observed_on", "复查日期（默认今天）", "date", required=False),
+            Field("note", "复查记录", "textarea"),
+        ),
+        lambda c, case, a, f: c.cases.record_recheck(
+            case.id or 0,
+            a,
+            case.version,
+            RecheckOutcome(_text(f, "outcome")),
+            date_of(f.get("observed_on"), "复查日期", c.clock.today()),
+            None,
+            _text(f, "note"),
+        ),
+    ),
+    "decide_no_penalty": Step(
+        "作出不予行政处罚决定",
+        Role.OFFICER,
+        (
+            Field("ground", "不予处罚理由", "select", {g.value: label for g, label in GROUND_LABELS.items()}),
+            Field("reason", "说明", "textarea"),
+        ),
+        lambda c, case, a, f: c.cases.decide_no_penalty(
+            case.id or 0, a, case.version, NoPenaltyGround(_text(f, "ground")), _text(f, "reason")
+        ),
+    ),
+    "issue_penalty_notice": Step(
+        "发出行政处罚事先告知书",
+        Role.OFFICER,
+        (Field("fine", "拟罚款（元）", "money"), METHOD, SERVED),
+        lambda c, case, a, f: c.cases.issue_penalty_notice(
+            case.id or 0,
+            a,
+            case.version,
+            fen_of(f.get("fine"), "拟罚款"),
+            _delivery(f),
+            _optional_date(f, "served_on", "送达日期"),
+        ),
+    ),
+    "record_statement": Step(
+        "登记陈述申辩",
+        Role.OFFICER,
+        (
+            Field("text", "陈述申辩内容", "textarea"),
+            Field("channel", "方式", "select", {"in_person": "当面", "post": "邮寄", "phone": "电话记录"}),
+            Field("received_on", "收到日期（默认今天）", "date", required=False),
+        ),
+        lambda c, case, a, f: c.cases.record_statement(
+            case.id or 0,
+            a,
+            case.version,
+            _text(f, "text"),
+            _text(f, "channel"),
+            _optional_date(f, "received_on", "收到日期"),
+        ),
+    ),
+    "answer_statement": Step(
+        "复核陈述申辩",
+        Role.OFFICER,
+        (
+            Field("adopted", "采纳", "checkbox", required=False),
+            Field("reply", "复核意见", "textarea"),
+            Field("fine", "调整后罚款（元，可空）", "money", required=False),
+        ),
+        lambda c, case, a, f: c.cases.answer_statement(
+            case.id or 0,
+            a,
+            case.version,
+            f.get("adopted") == "on",
+            _text(f, "reply"),
+            fen_of(f.get("fine"), "调整后罚款") if _text(f, "fine") else None,
+        ),
+    ),
+    "request_legal_review": Step(
+        "提交法制审核",
+        Role.OFFICER,
+        (Field("fine", "拟决定罚款（元）", "money"),),
+        lambda c, case, a, f: c.cases.request_legal_review(
+            case.id or 0, a, case.version, fen_of(f.get("fine"), "罚款")
+        ),
+    ),
+    "approve_legal_review": Step(
+        "审核通过",
+        Role.LEGAL_REVIEWER,
+        (Field("opinion", "审核意见", "textarea"),),
+        lambda c, case, a, f: c.cases.approve_legal_review(case.id or 0, a, case.version, _text(f, "opinion")),
+    ),
+    "return_legal_review": Step(
+        "退回",
+        Role.LEGAL_REVIEWER,
+        (Field("reason", "退回理由", "textarea"),),
+        lambda c, case, a, f: c.cases.return_legal_review(case.id or 0, a, case.version, _text(f, "reason")),
+    ),
+    "decide_penalty": Step(
+        "作出行政处罚决定",
+        Role.OFFICER,
+        (Field("fine", "罚款（元）", "money"),),
+        lambda c, case, a, f: c.cases.decide_penalty(case.id or 0, a, case.version, fen_of(f.get("fine"), "罚款")),
+    ),
+    "record_delivery": Step(
+        "登记送达",
+        Role.OFFICER,
+        (METHOD, Field("delivered_on", "送达日期（默认今天）", "date", required=False)),
+        lambda c, case, a, f: c.cases.record_delivery(
+            case.id or 0, a, case.version, _delivery(f), date_of(f.get("delivered_on"), "送达日期", c.clock.today())
+        ),
+    ),
+    "refer_for_enforcement": Step(
+        "申请人民法院强制执行",
+        Role.OFFICER,
+        (Field("reason", "理由", "textarea"),),
+        lambda c, case, a, f: c.cases.refer_for_enforcement(case.id or 0, a, case.version, _text(f, "reason")),
+    ),
+    "record_payment": Step(
+        "登记缴款",
+        Role.OFFICER,
+        (Field("amount", "缴纳金额（元）", "money"), Field("paid_on", "缴款日期（默认今天）", "date", required=False)),
+        lambda c, case, a, f: c.cases.record_payment(
+            case.id or 0,
+            a,
+            case.version,
+            fen_of(f.get("amount"), "缴纳金额"),
+            date_of(f.get("paid_on"), "缴款日期", c.clock.today()),
+        ),
+    ),
+    "close": Step(
+        "结案",
+        Role.OFFICER,
+        (Field("reason", "结案理由", "textarea", required=False),),
+        lambda c, case, a, f: c.cases.close(case.id or 0, a, case.version, _text(f, "reason") or None),
+    ),
+    "publish": Step("公示决定", Role.OFFICER, (), lambda c, case, a, f: c.cases.publish(case.id or 0, a, case.version)),
+}
+
+
+ACTION_LABELS = {name: step.label for name, step in STEPS.items()} | {
+    "open_draft": "生成案件草稿",
+    "automatic_recheck": "系统自动复查",
+    "issue_rectification_notice": "责令改正",
+    "e_delivery_consent": "当事人同意电子送达",
+}
+
+
+def steps_for(case: Case, role: Role) -> list[tuple[str, Step]]:
+    """The steps the case's stage allows that this role takes, in the order of the law."""
+    return [(name, step) for name, step in STEPS.items() if case.status in ALLOWED_FROM[name] and step.role is role]
+
+
+def _deadlines(components: Components, case: Case) -> list[dict[str, Any]]:
+    today = components.clock.today()
+    return [
+        {"name": DEADLINE_LABELS.get(name, name), "due": due, "overdue": due < today, "days": (due - today).days}
+        for name, due in sorted(case.open_deadlines().items(), key=lambda item: item[1])
+    ]
+
+
+def _verified(components: Components, package_id: str) -> dict[str, Any]:
+    """The package verified now; a store that cannot be read is a failed verification, named, not a crash."""
+    try:
+        report = components.evidence_reader().verify(package_id)
+    except EvidenceError as exc:
+        return {"ok": False, "problems": [str(exc)]}
+    return {"ok": report.ok, "problems": report.problems}
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request) -> Response:
+    permitted(request, Permission.READ_CASES)
+    components = components_of(request)
+    status_text = request.query_params.get("status") or ""
+    status = CaseStatus(status_text) if status_text in CaseStatus._value2member_map_ else None
+    found, total = components.cases.find(status=status, limit=200)
+    rows = [{"case": case, "deadlines": _deadlines(components, case)} for case in found]
+    overdue = [item for item in components.cases.deadlines(within_days=3) if item.overdue]
+    return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
+                counts=components.cases.count_by_status())  # fmt: skip
+
+
+@router.get("/legal", response_class=HTMLResponse)
+def legal_queue(request: Request) -> Response:
+    permitted(request, Permission.LEGAL_REVIEW)
+    components = components_of(request)
+    found, _total = components.cases.find(status=CaseStatus.UNDER_LEGAL_REVIEW, limit=200)
+    rows = [{"case": case, "deadlines": _deadlines(components, case)} for case in found]
+    return page(request, "legal.html", rows=rows)
+
+
+@router.post("/cases", response_model=None)
+async def open_case(request: Request) -> Response:
+    _user, actor = permitted(request, Permission.HANDLE_CASES)
+    form = await form_of(request)
+    components = components_of(request)
+    try:
+        detection_id = int(str(form.get("detection_id", "")))
+    except ValueError:
+        return back("/console/cases", error="请选择要立案的检测记录")
+    try:
+        case = components.cases.open_draft([detection_id], actor)
+    except OffsiteError as exc:
+        return back(f"/console/detections/{detection_id}", error=exc.message)
+    return back(f"/console/cases/{case.id}", message="已生成案件草稿")
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int) -> Response:
+    user, _actor = permitted(request, Permission.READ_CASES)
+    components = components_of(request)
+    case = components.cases.get(case_id)
+    detections = components.cases.detections_of(case_id)
+    evidence = [
+        {"d": d, "first_seen": local(components, d.first_seen)} | _verified(components, d.evidence_package_id)
+        for d in detections
+    ]
+    camera = components.registry.get_camera(case.camera_id)
+    zone = next((z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id), None)
+    amount_due = None
+    if case.payment_due is not None and case.fine_fen is not None and case.paid_on is None:
+        fine, surcharge = case.amount_due_fen(components.law, components.clock.today())
+        amount_due = {"fine": yuan(fine), "surcharge": yuan(surcharge), "total": yuan(fine + surcharge)}
+    return page(
+        request,
+        "case.html",
+        case=case,
+        camera=camera,
+        zone=zone,
+        evidence=evidence,
+        deadlines=_deadlines(components, case),
+        steps=steps_for(case, user.role),
+        documents=documents_available(case) if case.number else [],
+        events=[(event, local(components, event.at)) for event in case.events],
+        automatic_recheck=case.automatic_recheck,
+        amount_due=amount_due,
+        yuan=yuan,
+        action_labels=ACTION_LABELS,
+    )
+
+
+@router.post("/cases/{case_id}/steps/{action}", response_model=None)
+async def take_step(request: Request, case_id: int, action: str) -> Response:
+    here = f"/console/cases/{case_id}"
+    step = STEPS.get(action)
+    permission = Permission.LEGAL_REVIEW if step and step.role is Role.LEGAL_REVIEWER else Permission.HANDLE_CASES
+    _user, actor = permitted(request, permission)
+    form = await form_of(request)
+    if step is None:
+        return back(here, error=f"未知的办案步骤 {action!r}")
+    components = components_of(request)
+    try:
+        case = components.cases.get(case_id)
+        if str(form.get("version", case.version)) != str(case.version):
+            raise InvalidInput("案件已被他人更新，请刷新页面后重试")
+        missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
+        if missing:
+            raise InvalidInput("请填写：" + "、".join(missing))
+        step.run(components, case, actor, form)
+    except (OffsiteError, ValueError) as exc:
+        return back(here, error=getattr(exc, "message", str(exc)))
+    return back(here, message=f"已完成：{step.label}")

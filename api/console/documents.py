@@ -1,0 +1,31 @@
+"""A case's documents as PDFs: rendered from the record and sealed as evidence when opened (the same bytes every
+time, so the same package)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.console.web import components_of, page, permitted
+from api.roles import Permission
+from cases.documents import DocumentKind
+from cases.errors import OffsiteError
+from offsite.issued import issue
+
+router = APIRouter()
+
+
+@router.get("/cases/{case_id}/documents/{kind}.pdf", response_model=None)
+def document(request: Request, case_id: int, kind: str) -> Response:
+    permitted(request, Permission.READ_CASES)
+    if kind not in DocumentKind._value2member_map_:
+        return page(request, "not_found.html", status_code=404, what=f"文书 {kind}", detail="没有这种文书")
+    try:
+        issued = issue(components_of(request), case_id, DocumentKind(kind))
+    except OffsiteError as exc:
+        return page(request, "message.html", status_code=422, heading="无法生成文书", detail=exc.message)
+    headers = {
+        "X-Evidence-Package": issued.package_id,
+        "Content-Disposition": f'inline; filename="{kind}-{case_id}.pdf"',
+    }
+    return Response(issued.pdf, media_type="application/pdf", headers=headers)

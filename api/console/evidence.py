@@ -1,0 +1,104 @@
+"""Evidence packages: staff see every item; anyone holding a package id (the QR code on a document) sees its
+hashes, signature and inclusion proof and can have it verified now, without the pictures in it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.console.web import components_of, form_of, page, permitted, signed_in
+from api.roles import Permission, allows
+from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
+
+router = APIRouter()
+public = APIRouter()
+
+
+class PackageMissing(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _store(request: Request) -> EvidenceStore:
+    return components_of(request).evidence_reader()
+
+
+def package_view(store: EvidenceStore, package_id: str) -> dict[str, Any]:
+    """Everything a reader checks a package by: its manifest's items and hashes, the signature, the signed tree
+    head and the inclusion proof that ties the package to it."""
+    try:
+        check_package_id(package_id)
+        manifest_bytes = store.manifest_bytes(package_id)
+    except EvidenceError as exc:
+        raise PackageMissing(str(exc)) from exc
+    manifest = json.loads(manifest_bytes)
+    try:
+        key_id, signature = store.signature(package_id)
+        signed: dict[str, str] = {"algorithm": "Ed25519", "key_id": key_id, "signature": signature.hex()}
+    except Exception:  # a missing signature is what the verification reports
+        signed = {}
+    try:
+        head = store.latest_head()
+        proof: dict[str, Any] | None = store.proof(package_id, head)
+        tree_head: dict[str, Any] | None = head.as_json()
+    except EvidenceError:
+        proof, tree_head = None, None
+    return {
+        "package_id": package_id,
+        "manifest": manifest,
+        "context": manifest.get("context", {}),
+        "files": manifest.get("items", []),
+        "signature": signed,
+        "tree_head": tree_head,
+        "proof": proof,
+    }
+
+
+def _show(request: Request, package_id: str, template: str, verify: bool) -> Response:
+    try:
+        view = package_view(_store(request), package_id)
+    except PackageMissing as exc:
+        return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=exc.message)
+    verification = _store(request).verify(package_id) if verify else None
+    return page(request, template, view=view, verification=verification)
+
+
+@router.get("/evidence/{package_id}", response_class=HTMLResponse)
+def evidence_page(request: Request, package_id: str) -> Response:
+    _staff(request)
+    return _show(request, package_id, "evidence.html", verify=False)
+
+
+@router.post("/evidence/{package_id}/verify", response_class=HTMLResponse)
+async def verify_now(request: Request, package_id: str) -> Response:
+    _staff(request)
+    await form_of(request)
+    return _show(request, package_id, "evidence.html", verify=True)
+
+
+@router.get("/evidence/{package_id}/items/{name}", response_model=None)
+def evidence_item(request: Request, package_id: str, name: str) -> Response:
+    _staff(request)
+    try:
+        check_package_id(package_id)
+        media_type, data = _store(request).item(package_id, name)
+    except EvidenceError as exc:
+        return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _staff(request: Request) -> None:
+    """Detections' readers and cases' readers may see evidence."""
+    user = signed_in(request)
+    if not (allows(user.role, Permission.READ_DETECTIONS) or allows(user.role, Permission.READ_CASES)):
+        permitted(request, Permission.READ_DETECTIONS)  # raises with the reason
+
+
+@public.get("/verify/{package_id}", response_class=HTMLResponse)
+def public_verification(request: Request, package_id: str, now: bool = False) -> Response:
+    """The page a document's QR code opens: hashes, signature, proof, and (with ?now=1) a fresh verification."""
+    return _show(request, package_id, "verify.html", verify=now)

@@ -1,0 +1,64 @@
+"""Registry pages: cameras with their certification, merchants and sites (personal fields masked), and the CSV
+import with its report of rejected rows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.console.web import components_of, csrf_token, page, permitted
+from api.roles import Permission
+from cases.errors import OffsiteError
+from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
+from cases.services.csv_import import KINDS
+
+router = APIRouter()
+
+
+@router.get("/registry/cameras", response_class=HTMLResponse)
+def cameras(request: Request) -> Response:
+    permitted(request, Permission.READ_REGISTRY)
+    components = components_of(request)
+    today = components.clock.today()
+    rows = []
+    for camera in components.registry.list_cameras(limit=500).items:
+        rows.append({"c": camera, "problems": camera.certification_problems(today),
+                     "stream": mask_stream_url(camera.stream_url),
+                     "zones": components.registry.list_zones(camera.id or 0)})  # fmt: skip
+    return page(request, "registry_cameras.html", rows=rows, kinds=KINDS)
+
+
+@router.get("/registry/merchants", response_class=HTMLResponse)
+def merchants(request: Request) -> Response:
+    permitted(request, Permission.READ_REGISTRY)
+    query = request.query_params.get("q") or None
+    found = components_of(request).registry.search_merchants(query, limit=500).items
+    rows = [{"m": m, "uscc": mask_identifier(m.uscc), "mobile": mask_mobile(m.mobile)} for m in found]
+    return page(request, "registry_merchants.html", rows=rows, q=query or "", kinds=KINDS)
+
+
+@router.get("/registry/sites", response_class=HTMLResponse)
+def sites(request: Request) -> Response:
+    permitted(request, Permission.READ_REGISTRY)
+    found = components_of(request).registry.list_sites(limit=500).items
+    rows = [{"s": s, "uscc": mask_identifier(s.contractor_uscc), "phone": mask_mobile(s.contact_phone)} for s in found]
+    return page(request, "registry_sites.html", rows=rows, kinds=KINDS)
+
+
+@router.post("/registry/import", response_class=HTMLResponse)
+async def import_csv(request: Request) -> Response:
+    permitted(request, Permission.MANAGE_REGISTRY)
+    form = await request.form()
+    if form.get("csrf") != csrf_token(request):
+        return page(request, "message.html", status_code=403, heading="无权操作", detail="表单已过期，请刷新页面后重试")
+    kind = str(form.get("kind", ""))
+    upload = form.get("file")
+    if kind not in KINDS or upload is None or isinstance(upload, str):
+        return page(request, "import_report.html", status_code=422, report=None, kind=kind,
+                    error=f"请选择登记类型（{'、'.join(KINDS)}）和 CSV 文件")  # fmt: skip
+    content = await upload.read()
+    try:
+        report = components_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
+    except OffsiteError as exc:
+        return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=exc.message)
+    return page(request, "import_report.html", status_code=200 if report.written else 422, report=report, kind=kind)

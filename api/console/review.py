@@ -1,0 +1,177 @@
+"""The operators' review queue (第四十一条: every record reviewed as 真实、清晰、完整、准确 before it counts), and the
+searchable record of every detection, rejected ones included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.console.web import DETECTION_LABELS, back, components_of, form_of, local, page, permitted
+from api.roles import Permission
+from cases.errors import OffsiteError
+from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
+from cases.model.registry import Camera, Zone
+from cases.services.detections import QueueFilter
+from evidence_store.store import EvidenceError
+from offsite.bootstrap import Components
+
+router = APIRouter()
+CHECKS = (("authentic", "真实"), ("clear", "清晰"), ("complete", "完整"), ("accurate", "准确"))
+
+
+def _cameras(components: Components) -> dict[int, Camera]:
+    return {c.id: c for c in components.registry.list_cameras(limit=200).items if c.id is not None}
+
+
+def _zones(components: Components, camera_ids: set[int]) -> dict[int, Zone]:
+    return {z.id: z for cid in camera_ids for z in components.registry.list_zones(cid) if z.id is not None}
+
+
+def _filter(request: Request, components: Components, default_status: DetectionStatus | None) -> QueueFilter:
+    params = request.query_params
+    status_text = params.get("status", default_status.value if default_status else "")
+    camera = params.get("camera") or None
+    tz = components.clock.tz
+
+    def day(name: str, end: bool = False) -> dt.datetime | None:
+        text = params.get(name)
+        if not text:
+            return None
+        try:
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time.max if end else dt.time.min, tz)
+        except ValueError:
+            return None
+        return moment.astimezone(dt.UTC)
+
+    camera_id = None
+    if camera:
+        try:
+            camera_id = components.registry.find_camera(camera).id
+        except OffsiteError:
+            camera_id = -1  # an unknown camera matches nothing
+    return QueueFilter(
+        status=DetectionStatus(status_text) if status_text in DetectionStatus._value2member_map_ else None,
+        camera_id=camera_id,
+        violation_code=params.get("violation") or None,
+        seen_from=day("from"),
+        seen_until=day("until", end=True),
+    )
+
+
+def _rows(components: Components, detections: list[Detection]) -> list[dict[str, Any]]:
+    cameras = _cameras(components)
+    zones = _zones(components, {d.camera_id for d in detections})
+    return [
+        {
+            "d": d,
+            "camera": cameras.get(d.camera_id),
+            "zone": zones.get(d.zone_id),
+            "first_seen": local(components, d.first_seen),
+            "dwell_min": round(d.dwell.total_seconds() / 60, 1),
+            "dwell_s": round(d.dwell.total_seconds()),
+        }
+        for d in detections
+    ]
+
+
+def _listing(request: Request, template: str, permission: Permission, default: DetectionStatus | None) -> Response:
+    permitted(request, permission)
+    components = components_of(request)
+    criteria = _filter(request, components, default)
+    found = components.detections.queue(criteria, request.query_params.get("cursor"), limit=50)
+    return page(
+        request,
+        template,
+        rows=_rows(components, found.items),
+        next_cursor=found.next_cursor,
+        cameras=sorted(_cameras(components).values(), key=lambda c: c.device_id),
+        filters=dict(request.query_params),
+        status_value=criteria.status.value if criteria.status else "",
+        statuses=DETECTION_LABELS,
+    )
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_queue(request: Request) -> Response:
+    return _listing(request, "review_queue.html", Permission.REVIEW_DETECTIONS, DetectionStatus.PENDING_REVIEW)
+
+
+@router.get("/detections", response_class=HTMLResponse)
+def detection_search(request: Request) -> Response:
+    return _listing(request, "detections.html", Permission.READ_DETECTIONS, None)
+
+
+def _quality(components: Components, package_id: str) -> dict[str, Any]:
+    try:
+        _type, data = components.evidence_reader().item(package_id, "quality.json")
+        figures: dict[str, Any] = json.loads(data)
+        return figures
+    except (EvidenceError, ValueError):
+        return {}
+
+
+def _neighbours(components: Components, detection: Detection) -> tuple[int | None, int | None]:
+    """The previous and next detection still waiting in the queue, for the j/k shortcuts."""
+    waiting = [d.id for d in components.detections.queue(QueueFilter(), limit=200).items]
+    if detection.id not in waiting:
+        return (waiting[0] if waiting else None), None
+    index = waiting.index(detection.id)
+    before = waiting[index - 1] if index > 0 else None
+    after = waiting[index + 1] if index + 1 < len(waiting) else None
+    return before, after
+
+
+@router.get("/detections/{detection_id}", response_class=HTMLResponse)
+def detection_page(request: Request, detection_id: int) -> Response:
+    user, _actor = permitted(request, Permission.READ_DETECTIONS)
+    components = components_of(request)
+    detection = components.detections.get(detection_id)
+    manifest: dict[str, Any] = {}
+    problem: str | None = None
+    try:
+        manifest = components.evidence_reader().manifest(detection.evidence_package_id)
+    except EvidenceError as exc:
+        problem = str(exc)
+    items = [item["name"] for item in manifest.get("items", [])]
+    previous, following = _neighbours(components, detection)
+    (row,) = _rows(components, [detection])
+    return page(
+        request,
+        "detection.html",
+        row=row,
+        items=items,
+        context=manifest.get("context", {}),
+        evidence_problem=problem,
+        quality=_quality(components, detection.evidence_package_id),
+        checks=CHECKS,
+        previous=previous,
+        following=following,
+        may_review=user.role.value == "operator" and detection.status is DetectionStatus.PENDING_REVIEW,
+        may_open_case=user.role.value == "officer"
+        and detection.status is DetectionStatus.CONFIRMED
+        and detection.case_id is None,
+    )
+
+
+@router.post("/detections/{detection_id}/review", response_model=None)
+async def review(request: Request, detection_id: int) -> Response:
+    _user, actor = permitted(request, Permission.REVIEW_DETECTIONS)
+    form = await form_of(request)
+    components = components_of(request)
+    here = f"/console/detections/{detection_id}"
+    checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
+    confirm = form.get("decision") == "confirm"
+    try:
+        detection = components.detections.get(detection_id)
+        components.detections.review(detection_id, actor, int(form.get("version", detection.version)), confirm,
+                                     checklist, str(form.get("reason", "")).strip() or None)  # fmt: skip
+    except OffsiteError as exc:
+        return back(here, error=exc.message)
+    _previous, following = _neighbours(components, detection)
+    done = "已确认" if confirm else "已驳回"
+    return back(f"/console/detections/{following}" if following else "/console/review",
+                message=f"检测 {detection_id} {done}")  # fmt: skip

@@ -1,0 +1,71 @@
+"""Signing in to the console and out again; each role's home page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.console.web import SESSION_COOKIE, components_of, form_of, page, signed_in
+from cases.model.staff import Role
+
+router = APIRouter()
+
+HOME = {
+    Role.OPERATOR: "/console/review",
+    Role.OFFICER: "/console/cases",
+    Role.LEGAL_REVIEWER: "/console/legal",
+    Role.SUPERVISOR: "/console/cases",
+    Role.ADMIN: "/console/registry/cameras",
+}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a page of this console: never an address elsewhere (an open redirect)."""
+    if target and target.startswith("/console/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return page(request, "login.html", next=_safe_next(next) or "")
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    components = components_of(request)
+    user = components.accounts.authenticate(username, password)
+    if user is None or user.role not in HOME:
+        return page(request, "login.html", status_code=401, next=_safe_next(next) or "",
+                    error="用户名或密码错误，或账号已停用")  # fmt: skip
+    ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
+    token, _expires = components.accounts.issue_token(user, ttl)
+    response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
+                        path="/console")  # fmt: skip
+    return response
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request) -> Response:
+    await form_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        components_of(request).accounts.revoke_token(token)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+@router.get("/", response_model=None)
+def home(request: Request) -> Response:
+    user = signed_in(request)
+    return RedirectResponse(HOME.get(user.role, "/console/login"), status_code=303)

@@ -1,0 +1,61 @@
+"""The statistics page and its CSV/XLSX export: the figures an annual 行政执法 report states, by month and
+district."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.console.web import components_of, page, permitted, yuan
+from api.roles import Permission
+from cases.errors import InvalidInput
+from cases.services.statistics import STAGE_NAMES, StatisticsRow, StatisticsService, to_csv, to_xlsx
+
+router = APIRouter()
+
+
+def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | None]:
+    components = components_of(request)
+    service = StatisticsService(components.session_factory, components.law, components.clock)
+    year_text = request.query_params.get("year") or ""
+    try:
+        year = int(year_text) if year_text else None
+    except ValueError as exc:
+        raise InvalidInput(f"year {year_text!r} is not a year") from exc
+    district = request.query_params.get("district") or None
+    return service.report(year, district), year, district
+
+
+@router.get("/statistics", response_class=HTMLResponse)
+def statistics(request: Request) -> Response:
+    permitted(request, Permission.READ_CASES)
+    components = components_of(request)
+    rows, year, district = _report(request)
+    service = StatisticsService(components.session_factory, components.law, components.clock)
+    return page(request, "statistics.html", rows=rows, year=year or "", district=district or "",
+                districts=service.districts(), stage_names=STAGE_NAMES, violation_names=service.violation_names(),
+                yuan=yuan, query=request.url.query)  # fmt: skip
+
+
+@router.get("/statistics.csv", response_model=None)
+def statistics_csv(request: Request) -> Response:
+    permitted(request, Permission.READ_CASES)
+    components = components_of(request)
+    rows, _year, _district = _report(request)
+    names = StatisticsService(components.session_factory, components.law, components.clock).violation_names()
+    body = to_csv(rows, names, STAGE_NAMES).encode("utf-8-sig")  # the byte-order mark lets Excel read UTF-8
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="offsite-statistics.csv"'})  # fmt: skip
+
+
+@router.get("/statistics.xlsx", response_model=None)
+def statistics_xlsx(request: Request) -> Response:
+    permitted(request, Permission.READ_CASES)
+    components = components_of(request)
+    rows, _year, _district = _report(request)
+    names = StatisticsService(components.session_factory, components.law, components.clock).violation_names()
+    return Response(
+        to_xlsx(rows, names, STAGE_NAMES),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="offsite-statistics.xlsx"'},
+    )

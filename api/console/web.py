@@ -1,0 +1,220 @@
+"""What every console page shares: the signed-in staff member (a cookie holding an API token), the form check
+against cross-site posts, the templates with their Chinese labels, and how a refused step is shown.
+
+A page that needs a permission the role lacks answers 403 with a page that says which; a visitor who is not signed
+in is sent to the sign-in page and back. A step the law or the stage refuses comes back to the page it was taken
+from with the domain's message, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from api.roles import Permission, allows
+from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
+from cases.model.detection import DetectionStatus
+from cases.model.staff import Role
+from cases.services.accounts import StaffUser
+from cases.services.base import Actor
+from offsite.bootstrap import Components
+
+SESSION_COOKIE = "offsite_console"
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+STAGE_LABELS = {
+    CaseStatus.DRAFT: "草稿（待立案）",
+    CaseStatus.FILED: "已立案",
+    CaseStatus.NOTICE_ISSUED: "已责令改正",
+    CaseStatus.CORRECTED: "复查已改正",
+    CaseStatus.PERSISTING: "复查未改正",
+    CaseStatus.PENALTY_NOTICE_ISSUED: "已事先告知",
+    CaseStatus.STATEMENT_FILED: "已陈述申辩",
+    CaseStatus.STATEMENT_ANSWERED: "申辩已复核",
+    CaseStatus.UNDER_LEGAL_REVIEW: "法制审核中",
+    CaseStatus.REVIEW_APPROVED: "法制审核通过",
+    CaseStatus.REVIEW_RETURNED: "法制审核退回",
+    CaseStatus.DECIDED: "已作出决定",
+    CaseStatus.DELIVERED: "已送达",
+    CaseStatus.ENFORCEMENT_REQUESTED: "已申请强制执行",
+    CaseStatus.PAID: "已缴纳罚款",
+    CaseStatus.CLOSED: "已结案",
+}
+DETECTION_LABELS = {
+    DetectionStatus.PENDING_REVIEW: "待审核",
+    DetectionStatus.CONFIRMED: "已确认",
+    DetectionStatus.REJECTED: "已驳回",
+}
+ROLE_LABELS = {
+    Role.OPERATOR: "指挥中心值班员",
+    Role.OFFICER: "办案人员",
+    Role.LEGAL_REVIEWER: "法制审核人员",
+    Role.SUPERVISOR: "科室负责人",
+    Role.ADMIN: "系统管理员",
+    Role.SYSTEM: "系统",
+    Role.PARTY: "当事人",
+}
+DELIVERY_LABELS = {
+    DeliveryMethod.DIRECT: "直接送达",
+    DeliveryMethod.POSTAL: "邮寄送达",
+    DeliveryMethod.ELECTRONIC: "电子送达",
+    DeliveryMethod.PUBLIC_NOTICE: "公告送达",
+}
+GROUND_LABELS = {
+    NoPenaltyGround.FIRST_OFFENCE: "初次违法且危害后果轻微并及时改正",
+    NoPenaltyGround.MINOR_CORRECTED: "违法行为轻微并及时改正，没有造成危害后果",
+    NoPenaltyGround.NOT_ESTABLISHED: "违法事实不能成立",
+}
+RECHECK_LABELS = {RecheckOutcome.CORRECTED: "已改正", RecheckOutcome.PERSISTING: "逾期未改正"}
+PARTY_KIND_LABELS = {
+    PartyKind.INDIVIDUAL: "个人（身份证号）",
+    PartyKind.ORGANISATION: "单位（统一社会信用代码）",
+    PartyKind.MERCHANT: "登记商户",
+    PartyKind.SITE: "登记工地施工单位",
+}
+DEADLINE_LABELS = {
+    "decision": "作出决定（九十日）",
+    "rectification": "改正期限",
+    "statement": "陈述申辩期限",
+    "delivery": "送达期限",
+    "payment": "缴款期限",
+    "publication": "公示期限",
+}
+
+
+class LoginRequired(Exception):
+    """No signed-in staff member: the page sends the visitor to sign in."""
+
+
+class PageForbidden(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def components_of(request: Request) -> Components:
+    components: Components = request.app.state.components
+    return components
+
+
+def signed_in(request: Request) -> StaffUser:
+    token = request.cookies.get(SESSION_COOKIE)
+    user = components_of(request).accounts.user_for_token(token) if token else None
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def permitted(request: Request, permission: Permission) -> tuple[StaffUser, Actor]:
+    user = signed_in(request)
+    if not allows(user.role, permission):
+        label = ROLE_LABELS.get(user.role, user.role.value)
+        raise PageForbidden(f"{label}无权访问此页面（需要权限 {permission.value}）")
+    return user, Actor(user.username, user.role)
+
+
+def csrf_token(request: Request) -> str:
+    """A per-session value every form carries back: a page of another site cannot know it."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    secret = components_of(request).settings.gateway_master_key.get_secret_value().encode()
+    return hmac.new(secret, b"console-form:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def form_of(request: Request) -> dict[str, Any]:
+    """The posted form, refused unless it carries this session's form token."""
+    form = await request.form()
+    values: dict[str, Any] = {key: form.getlist(key) if len(form.getlist(key)) > 1 else form[key] for key in form}
+    if not hmac.compare_digest(str(values.get("csrf", "")), csrf_token(request)):
+        raise PageForbidden("表单已过期或来源不明，请刷新页面后重试")
+    return values
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    components = components_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    user = components.accounts.user_for_token(token) if token else None
+    base = {
+        "request": request,
+        "user": user,
+        "csrf": csrf_token(request) if user else "",
+        "roles": ROLE_LABELS,
+        "stages": STAGE_LABELS,
+        "detection_labels": DETECTION_LABELS,
+        "violations": {v.code: v for v in components.law.config.catalogue.violations},
+        "message": request.query_params.get("message"),
+        "error": request.query_params.get("error"),
+        "today": components.clock.today(),
+        "menu": _menu(user),
+    }
+    return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
+
+
+def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
+    if user is None:
+        return []
+    entries = [
+        (Permission.REVIEW_DETECTIONS, "/console/review", "审核队列"),
+        (Permission.READ_DETECTIONS, "/console/detections", "检测记录"),
+        (Permission.READ_CASES, "/console/cases", "案件"),
+        (Permission.LEGAL_REVIEW, "/console/legal", "法制审核"),
+        (Permission.READ_REGISTRY, "/console/registry/cameras", "登记库"),
+        (Permission.READ_CASES, "/console/statistics", "统计"),
+    ]
+    return [(href, label) for permission, href, label in entries if allows(user.role, permission)]
+
+
+def back(path: str, *, message: str | None = None, error: str | None = None) -> RedirectResponse:
+    """Return to a page (after a POST) with what happened."""
+    query = {k: v for k, v in (("message", message), ("error", error)) if v}
+    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
+
+
+def local(components: Components, moment: dt.datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(components.clock.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def yuan(fen: int | None) -> str:
+    return "" if fen is None else f"{fen / 100:.2f}"
+
+
+def fen_of(value: Any, what: str) -> int:
+    """Yuan as typed into a form (\"150\" or \"150.00\") in fen; a clear error for anything else."""
+    from cases.errors import InvalidInput
+
+    text = str(value or "").strip()
+    try:
+        amount = round(float(text) * 100)
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: {text!r} is not an amount in yuan") from exc
+    if amount < 0:
+        raise InvalidInput(f"{what} must not be negative")
+    return amount
+
+
+def date_of(value: Any, what: str, default: dt.date | None = None) -> dt.date:
+    from cases.errors import InvalidInput
+
+    text = str(value or "").strip()
+    if not text:
+        if default is None:
+            raise InvalidInput(f"{what} is missing")
+        return default
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from exc

@@ -1,0 +1,277 @@
+"""The web console through HTTP, as a browser sends it (cookies, forms): sign-in, the operators' review, the
+officers' steps, evidence pages, documents, statistics and the registry import, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from cases.model.case import CaseStatus, DeliveryMethod
+from cases.model.detection import DetectionStatus
+from cases.model.staff import Role
+from evidence_store.store import ItemIn
+from offsite.bootstrap import Components
+from tests.integration.world import ALL_PASS, OPERATOR, World
+
+PASSWORD = "password-1234"
+
+
+def sign_in(client: TestClient, components: Components, role: Role) -> None:
+    username = f"{role.value}1"
+    if components.accounts.find_user(username) is None:
+        components.accounts.create_user(username, f"{role.value} {username}", role, PASSWORD)
+    client.cookies.clear()
+    response = client.post("/console/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{32})"', html)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found, "the page has no version field"
+    return found.group(1)
+
+
+def sealed_package(components: Components, tmp_path: Path) -> str:
+    """A real package as the pipeline seals one: key frames, quality figures."""
+    image = np.full((90, 160, 3), 120, np.uint8)
+    cv2.rectangle(image, (40, 20), (100, 70), (0, 0, 255), -1)
+    ok, jpeg = cv2.imencode(".jpg", image)
+    assert ok
+    items = []
+    for role in ("first", "middle", "confirming"):
+        for prefix in ("frame", "annotated"):
+            path = tmp_path / f"{prefix}-{role}.jpg"
+            path.write_bytes(jpeg.tobytes())
+            items.append(ItemIn(path.name, "image/jpeg", path))
+    quality = tmp_path / "quality.json"
+    figures = {"sharpness": 812.5, "brightness": 120.0, "underexposed": 0.0, "overexposed": 0.0, "width": 160}
+    quality.write_text(json.dumps({"confirming": figures | {"height": 90}, "clip_error": None}))
+    items.append(ItemIn("quality.json", "application/json", quality))
+    context = {"camera_id": "cam-1", "zone_id": "Z-ROAD", "violation_code": "street_stall"}
+    return components.evidence().seal(items, context).package_id
+
+
+@pytest.fixture
+def package(components: Components, tmp_path: Path) -> str:
+    return sealed_package(components, tmp_path)
+
+
+def pending(world: World, package: str, kind: str = "stall") -> int:
+    event = world.event(kind)
+    event = type(event)(**{**event.__dict__, "evidence_package_id": package})
+    detection, _ = world.components.detections.intake(event, world.components.registry)
+    assert detection.id is not None
+    return detection.id
+
+
+# ---- signing in --------------------------------------------------------------------------------------------------
+def test_pages_send_a_visitor_to_sign_in_and_back(client: TestClient, components: Components, world: World) -> None:
+    response = client.get("/console/review?status=pending_review", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login?next=/console/review%3Fstatus%3Dpending_review"
+    components.accounts.create_user("operator1", "值班员", Role.OPERATOR, PASSWORD)
+    signed = client.post("/console/login", data={"username": "operator1", "password": PASSWORD,
+                                                 "next": "/console/review?status=pending_review"},
+                         follow_redirects=False)  # fmt: skip
+    assert signed.headers["location"] == "/console/review?status=pending_review"
+    assert "审核队列" in client.get("/console/review").text
+
+
+def test_a_wrong_password_is_refused_and_no_session_is_made(client: TestClient, components: Components) -> None:
+    components.accounts.create_user("officer1", "办案人员", Role.OFFICER, PASSWORD)
+    response = client.post("/console/login", data={"username": "officer1", "password": "wrong-password"})
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert "offsite_console" not in response.cookies
+
+
+def test_sign_in_never_redirects_to_another_site(client: TestClient, components: Components) -> None:
+    components.accounts.create_user("officer1", "办案人员", Role.OFFICER, PASSWORD)
+    for target in ("https://evil.example/", "//evil.example/console/", "/api/v1/users"):
+        response = client.post("/console/login", data={"username": "officer1", "password": PASSWORD, "next": target},
+                               follow_redirects=False)  # fmt: skip
+        assert response.headers["location"] == "/console/cases"
+
+
+def test_a_role_sees_a_refusal_page_for_what_it_may_not_open(
+    client: TestClient, components: Components, world: World
+) -> None:
+    sign_in(client, components, Role.OPERATOR)
+    response = client.get("/console/cases")
+    assert response.status_code == 403
+    assert "无权访问此页面" in response.text
+
+
+# ---- the operators' review -----------------------------------------------------------------------------------------
+def test_an_operator_confirms_a_detection_with_the_four_checks(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    queue = client.get("/console/review")
+    assert f"/console/detections/{detection_id}" in queue.text
+    detail = client.get(f"/console/detections/{detection_id}")
+    assert "annotated-confirming.jpg" in detail.text
+    assert "812.5" in detail.text  # the sharpness figure of the confirming frame
+    image = client.get(f"/console/evidence/{package}/items/annotated-confirming.jpg")
+    assert image.headers["content-type"] == "image/jpeg"
+    form = {"csrf": csrf(detail.text), "version": version(detail.text), "decision": "confirm", "reason": "核查通过",
+            "authentic": "on", "clear": "on", "complete": "on", "accurate": "on"}  # fmt: skip
+    response = client.post(f"/console/detections/{detection_id}/review", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    assert components.detections.get(detection_id).status is DetectionStatus.CONFIRMED
+
+
+def test_a_confirmation_with_a_failing_check_is_refused_and_changes_nothing(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    detail = client.get(f"/console/detections/{detection_id}")
+    form = {
+        "csrf": csrf(detail.text),
+        "version": version(detail.text),
+        "decision": "confirm",
+        "authentic": "on",
+        "clear": "on",
+    }
+    response = client.post(f"/console/detections/{detection_id}/review", data=form)
+    assert "cannot confirm" in response.text
+    assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
+
+
+def test_a_rejected_detection_stays_searchable(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    detail = client.get(f"/console/detections/{detection_id}")
+    form = {"csrf": csrf(detail.text), "version": version(detail.text), "decision": "reject", "reason": "行人短暂停留"}
+    client.post(f"/console/detections/{detection_id}/review", data=form)
+    assert components.detections.get(detection_id).status is DetectionStatus.REJECTED
+    assert f"/console/detections/{detection_id}" not in client.get("/console/review").text
+    found = client.get("/console/detections?status=rejected&violation=street_stall")
+    assert f"/console/detections/{detection_id}" in found.text
+    assert f"/console/detections/{detection_id}" not in client.get("/console/detections?camera=cam-9").text
+
+
+def test_a_form_without_the_session_token_is_refused(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    detail = client.get(f"/console/detections/{detection_id}")
+    form = {"csrf": "0" * 32, "version": version(detail.text), "decision": "reject", "reason": "x"}
+    response = client.post(f"/console/detections/{detection_id}/review", data=form)
+    assert response.status_code == 403
+    assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
+
+
+# ---- the officers' steps, evidence and documents -------------------------------------------------------------------
+def test_an_officer_opens_files_and_notifies_a_case_from_the_console(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package, "cross_door")
+    detection = components.detections.get(detection_id)
+    components.detections.review(detection_id, OPERATOR, detection.version, True, ALL_PASS, None)
+    sign_in(client, components, Role.OFFICER)
+    detail = client.get(f"/console/detections/{detection_id}")
+    opened = client.post("/console/cases", data={"csrf": csrf(detail.text), "detection_id": str(detection_id)},
+                         follow_redirects=False)  # fmt: skip
+    case_id = int(opened.headers["location"].split("/")[-1].split("?")[0])
+    page = client.get(f"/console/cases/{case_id}")
+    assert 'data-step="file"' in page.text
+    client.post(f"/console/cases/{case_id}/steps/file", data={"csrf": csrf(page.text), "version": version(page.text)})
+    page = client.get(f"/console/cases/{case_id}")
+    assert components.cases.get(case_id).status is CaseStatus.FILED
+    step = {"csrf": csrf(page.text), "version": version(page.text), "method": DeliveryMethod.DIRECT.value}
+    client.post(f"/console/cases/{case_id}/steps/issue_rectification_notice", data=step)
+    case = components.cases.get(case_id)
+    assert case.status is CaseStatus.NOTICE_ISSUED
+    page = client.get(f"/console/cases/{case_id}")
+    assert "校验通过" in page.text  # the evidence of the case verified as the page was drawn
+    pdf = client.get(f"/console/cases/{case_id}/documents/rectification_notice.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace(" ", "")
+    assert "责令改正通知书" in text
+    assert (case.number or "?") in text
+    again = client.get(f"/console/cases/{case_id}/documents/rectification_notice.pdf")
+    assert again.headers["X-Evidence-Package"] == pdf.headers["X-Evidence-Package"]  # sealed once, as issued
+    assert components.evidence().verify(pdf.headers["X-Evidence-Package"]).ok
+
+
+def test_a_step_the_stage_does_not_allow_comes_back_with_the_reason(
+    client: TestClient, components: Components, world: World
+) -> None:
+    case = world.draft()
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}")
+    response = client.post(f"/console/cases/{case.id}/steps/decide_penalty",
+                           data={"csrf": csrf(page.text), "version": str(case.version), "fine": "150"})  # fmt: skip
+    assert "cannot decide penalty" in response.text
+    assert components.cases.get(case.id or 0).status is CaseStatus.DRAFT
+    bad_amount = client.post(f"/console/cases/{case.id}/steps/issue_penalty_notice",
+                             data={"csrf": csrf(page.text), "version": str(case.version), "fine": "一百",
+                                   "method": "direct"})  # fmt: skip
+    assert "is not an amount in yuan" in bad_amount.text
+
+
+def test_the_evidence_page_verifies_now_and_the_public_page_shows_no_pictures(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/evidence/{package}")
+    assert "annotated-first.jpg" in page.text
+    assert "Ed25519" in page.text
+    verified = client.post(f"/console/evidence/{package}/verify", data={"csrf": csrf(page.text)})
+    assert "校验通过" in verified.text
+    client.cookies.clear()
+    public = client.get(f"/verify/{package}?now=1")
+    assert "校验通过" in public.text
+    assert "包含证明" in public.text
+    assert client.get(f"/console/evidence/{package}/items/frame-first.jpg", follow_redirects=False).status_code == 303
+
+
+# ---- statistics and the registry -----------------------------------------------------------------------------------
+def test_statistics_export_as_csv_and_xlsx(client: TestClient, components: Components, world: World) -> None:
+    world.detection("stall")
+    sign_in(client, components, Role.SUPERVISOR)
+    assert "执法统计" in client.get("/console/statistics").text
+    table = list(csv.reader(io.StringIO(client.get("/console/statistics.csv").content.decode("utf-8-sig"))))
+    assert table[0][:3] == ["月份", "区域", "发现"]
+    assert table[1][1] == "浦东新区"
+    assert table[1][2] == "1"
+    book = load_workbook(io.BytesIO(client.get("/console/statistics.xlsx").content))
+    assert book.active is not None
+    assert book.active.cell(2, 3).value == 1
+    assert client.get("/console/statistics?year=1999").status_code == 422
+
+
+def test_a_csv_import_reports_each_rejected_row_and_writes_nothing(
+    client: TestClient, components: Components, world: World
+) -> None:
+    sign_in(client, components, Role.ADMIN)
+    page = client.get("/console/registry/merchants")
+    content = "code,name,address\nSHOP-7,鲜果铺,商城路 606 号\n,无编号,商城路 608 号\n".encode()
+    response = client.post("/console/registry/import", data={"csrf": csrf(page.text), "kind": "merchants"},
+                           files={"file": ("shops.csv", content, "text/csv")})  # fmt: skip
+    assert response.status_code == 422
+    assert "未写入任何数据" in response.text
+    assert "<td>3</td>" in response.text
+    assert "鲜果铺" not in client.get("/console/registry/merchants").text
