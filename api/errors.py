@@ -26,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError
+from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError, TooManyAttempts
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
@@ -90,6 +90,8 @@ class FrameQueueFull(ApiError):
 def domain_status(exc: OffsiteError) -> int:
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, TooManyAttempts):
+        return 429
     if isinstance(exc, Conflict):
         return 409
     if isinstance(exc, InvalidInput | LawViolation):

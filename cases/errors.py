@@ -7,6 +7,7 @@ OffsiteError
 │   ├── ConcurrentModification    the record changed since the caller read it (version)
 │   └── IllegalTransition         the case's stage does not allow this action
 ├── InvalidInput                  a value is malformed or out of bounds                 (422)
+├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
     ├── NotListedForNonSite       the violation is not on the published list (规定第四条)
@@ -52,6 +53,14 @@ class IllegalTransition(Conflict):
 
 class InvalidInput(OffsiteError):
     code = "invalid_input"
+
+
+class TooManyAttempts(OffsiteError):
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class LawViolation(OffsiteError):

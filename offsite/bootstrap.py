@@ -20,6 +20,7 @@ from cases.services.cases import CaseService
 from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
 from cases.services.notifications import NotificationChannel, default_channels
+from cases.services.party import PartyAccessService
 from cases.services.registry import RegistryService
 from offsite.config_files import load_law
 from offsite.settings import Settings
@@ -44,6 +45,7 @@ class Components:
     cases: CaseService
     accounts: AccountService
     imports: CsvImportService
+    party: PartyAccessService
     channels: dict[str, NotificationChannel]
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
     cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
@@ -84,6 +86,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     clock = clock or Clock(settings.tz)
     engine = create_database_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    cases = CaseService(sessions, law, clock, number_prefix=settings.case_number_prefix)
     return Components(
         settings=settings,
         law=law,
@@ -92,9 +95,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         session_factory=sessions,
         registry=RegistryService(sessions, law, clock),
         detections=DetectionService(sessions, law, clock),
-        cases=CaseService(sessions, law, clock, number_prefix=settings.case_number_prefix),
+        cases=cases,
         accounts=AccountService(sessions, law, clock),
         imports=CsvImportService(sessions, law, clock),
+        party=PartyAccessService(sessions, law, clock, cases),
         channels=default_channels(),
         # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
         frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),

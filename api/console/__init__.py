@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import cases, documents, evidence, registry, review, signin, statistics
+from api.console import cases, documents, evidence, party, registry, review, signin, statistics
 from api.console.web import LoginRequired, PageForbidden, login_redirect, page
 from api.errors import domain_status, problem
 from cases.errors import OffsiteError
@@ -21,6 +21,7 @@ def install_console(app: FastAPI) -> None:
     for module in (signin, review, cases, documents, evidence, registry, statistics):
         app.include_router(module.router, prefix="/console", include_in_schema=False)
     app.include_router(evidence.public, include_in_schema=False)
+    app.include_router(party.router, include_in_schema=False)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
     @app.get("/", include_in_schema=False)

@@ -93,6 +93,7 @@ ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
     "record_payment": frozenset({S.DELIVERED, S.ENFORCEMENT_REQUESTED}),
     "close": frozenset({S.DELIVERED, S.PAID, S.ENFORCEMENT_REQUESTED}),
     "publish": frozenset({S.DECIDED, S.DELIVERED, S.ENFORCEMENT_REQUESTED, S.PAID, S.CLOSED}),
+    "consent_to_e_delivery": frozenset(set(S) - {S.DRAFT, S.CLOSED}),
 }
 
 
@@ -496,7 +497,27 @@ class Case:
             },
         )
 
-    def record_statement(self, act: Act, text: str, channel: str, received_on: dt.date | None = None) -> None:
+    def consent_to_e_delivery(self, act: Act, reference: str) -> None:
+        """The party consents to electronic delivery (规定第十三条) on the party page: later documents may be
+        delivered electronically. Recorded with the reference of the consent, stage unchanged."""
+        before = self._require("consent_to_e_delivery")
+        self._require_party()
+        if not reference.strip():
+            raise InvalidInput("e-delivery consent needs the reference of the signed consent")
+        if self.party_e_delivery_consent:
+            raise InvalidInput("the party has already consented to electronic delivery")
+        self.party_e_delivery_consent = True
+        self.party_consent_document_ref = reference
+        self._record(act, "e_delivery_consent", before, before, None, {"reference": reference})
+
+    def record_statement(
+        self,
+        act: Act,
+        text: str,
+        channel: str,
+        received_on: dt.date | None = None,
+        attachments_package_id: str | None = None,
+    ) -> None:
         """陈述申辩 received (online, in person, or by post: then the day it was sent, which counts)."""
         before = self._require("record_statement")
         assert self.statement_deadline is not None
@@ -510,7 +531,9 @@ class Case:
             raise DeadlinePassed(f"the statement period ended on {self.statement_deadline}")
         self.statement_text = text
         self._clear_stage_deadline()
-        payload = {"channel": channel, "received_on": received.isoformat()}
+        payload: dict[str, Any] = {"channel": channel, "received_on": received.isoformat()}
+        if attachments_package_id is not None:
+            payload["attachments_package_id"] = attachments_package_id  # sealed as evidence
         self._record(act, "record_statement", before, CaseStatus.STATEMENT_FILED, None, payload)
 
     def answer_statement(self, act: Act, adopted: bool, reply: str, revised_fine_fen: int | None = None) -> None:

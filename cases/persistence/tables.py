@@ -295,3 +295,25 @@ personal_data_reads = Table(
     Column("fields", String(200), nullable=False),
     Column("purpose", String(200), nullable=False),
 )
+
+# The party page: every attempt to open a case with its verification code (the lock-out counts failures), and
+# every view of a case, its evidence or its documents (行政处罚法第四十八条: who saw what, when).
+party_access_attempts = Table(
+    "party_access_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("case_number", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("succeeded", Boolean, nullable=False),
+)
+
+party_views = Table(
+    "party_views",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("client", String(64), nullable=False),
+    Column("what", String(200), nullable=False),
+)

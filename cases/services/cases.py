@@ -315,11 +315,27 @@ class CaseService(Service):
         return self._step(case_id, officer, version, step)
 
     def record_statement(
-        self, case_id: int, actor: Actor, version: int, text: str, channel: str, received_on: dt.date | None = None
+        self,
+        case_id: int,
+        actor: Actor,
+        version: int,
+        text: str,
+        channel: str,
+        received_on: dt.date | None = None,
+        attachments_package_id: str | None = None,
     ) -> Case:
-        return self._step(
-            case_id, actor, version, lambda case, act, _s: case.record_statement(act, text, channel, received_on)
-        )
+        def step(case: Case, act: Act, session: Session) -> None:
+            case.record_statement(act, text, channel, received_on, attachments_package_id)
+
+        return self._step(case_id, actor, version, step)
+
+    def consent_to_e_delivery(self, case_id: int, party: Actor, version: int, reference: str) -> Case:
+        """The party's consent to electronic delivery, given on the party page."""
+        return self._step(case_id, party, version, lambda case, act, _s: case.consent_to_e_delivery(act, reference))
+
+    def find_by_number(self, number: str) -> Case | None:
+        with self.transaction() as session:
+            return session.scalars(select(Case).where(C.number == number)).one_or_none()
 
     def answer_statement(
         self,

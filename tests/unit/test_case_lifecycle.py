@@ -428,6 +428,7 @@ def test_the_transition_table_is_the_one_the_law_orders() -> None:
         "record_payment": {S.DELIVERED, S.ENFORCEMENT_REQUESTED},
         "close": {S.DELIVERED, S.PAID, S.ENFORCEMENT_REQUESTED},
         "publish": {S.DECIDED, S.DELIVERED, S.ENFORCEMENT_REQUESTED, S.PAID, S.CLOSED},
+        "consent_to_e_delivery": set(S) - {S.DRAFT, S.CLOSED},  # the party, on the party page
     }
     assert expected == ALLOWED_FROM
 
@@ -438,6 +439,7 @@ ACTIONS: dict[str, Callable[[Case, Law], object]] = {
     "confirm_party": lambda c, law: c.confirm_party(officer(NOTICE_DAY), vendor()),
     "issue_rectification_notice": lambda c, law: c.issue_rectification_notice(officer(NOTICE_DAY), law, DIRECT),
     "record_recheck": lambda c, law: c.record_recheck(officer(NOTICE_DAY), RecheckOutcome.CORRECTED, NOTICE_DAY, "x"),
+    "consent_to_e_delivery": lambda c, law: c.consent_to_e_delivery(officer(NOTICE_DAY), "当事人网上确认"),
     "note_automatic_recheck": lambda c, law: c.note_automatic_recheck(
         act_on(D(2026, 6, 1), "system", Role.SYSTEM), True, {}
     ),
@@ -1156,3 +1158,29 @@ def test_an_automatic_recheck_waits_on_the_case_for_the_officer_and_changes_no_s
     assert case.automatic_recheck is None
     with pytest.raises(IllegalTransition, match="cannot note automatic recheck"):
         case.note_automatic_recheck(system(after), True, {})
+
+
+# ---- the party's consent to electronic delivery (规定第十三条) ---------------------------------------------------
+def test_the_party_may_consent_to_electronic_delivery_once_and_it_is_recorded(law: Law) -> None:
+    case = notice_issued(law)
+    assert not case.party_e_delivery_consent
+    party = act_on(NOTICE_DAY, "浦东小面馆", Role.PARTY)
+    case.consent_to_e_delivery(party, "当事人页面确认 2026-03-04")
+    assert case.party_e_delivery_consent
+    assert case.party_consent_document_ref == "当事人页面确认 2026-03-04"
+    assert (case.events[-1].action, case.events[-1].role, case.status) == (
+        "e_delivery_consent",
+        "party",
+        S.NOTICE_ISSUED,
+    )
+    with pytest.raises(InvalidInput, match="already consented"):
+        case.consent_to_e_delivery(party, "again")
+
+
+def test_a_statement_keeps_the_package_of_its_attachments(law: Law) -> None:
+    case = rechecked(law, RecheckOutcome.PERSISTING)
+    case.issue_penalty_notice(officer(case.recheck_on or NOTICE_DAY), law, FINE, 0, DIRECT)
+    day = case.penalty_notice_served_on
+    assert day is not None
+    case.record_statement(act_on(day, "浦东小面馆", Role.PARTY), "已改正", "online", None, "ab" * 32)
+    assert case.events[-1].payload["attachments_package_id"] == "ab" * 32

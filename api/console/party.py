@@ -1,0 +1,273 @@
+"""The party's page (public, no staff login): the case opened with its number and the verification code of the
+notices; the facts and the evidence with bystanders' faces and number plates hidden; the statement or defence with
+attachments before its deadline; consent to electronic delivery; the payment due with any surcharge.
+
+A signed cookie holds the opened case for 30 minutes. Wrong codes lock the case number (and the client) out for a
+while (cases/services/party.py); every view is logged with the client's address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from api.console.web import back, components_of, page, yuan
+from cases.documents import DocumentKind, available
+from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
+from cases.model.case import Case, CaseStatus
+from evidence_store.store import EvidenceError, ItemIn
+from offsite.bootstrap import Components
+from offsite.issued import issue, party_access_code
+from offsite.settings import PROJECT_ROOT
+from vision.detector import DetectorConfig, OnnxDetector
+from vision.redaction import redact_jpeg
+
+router = APIRouter()
+PARTY_COOKIE = "offsite_party"
+SESSION = dt.timedelta(minutes=30)
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+ATTACHMENT_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "application/pdf": b"%PDF"}
+FRAME_ROLES = {"first": "首次发现", "middle": "持续中", "confirming": "确认"}
+MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
+_detector_lock = threading.Lock()
+
+
+def _secret(components: Components) -> bytes:
+    return components.settings.gateway_master_key.get_secret_value().encode()
+
+
+def _sign(components: Components, text: str) -> str:
+    return hmac.new(_secret(components), b"party-session:" + text.encode(), hashlib.sha256).hexdigest()
+
+
+def _session_value(components: Components, case_id: int) -> str:
+    expires = int((components.clock.now() + SESSION).timestamp())
+    body = f"{case_id}.{expires}"
+    return f"{body}.{_sign(components, body)}"
+
+
+def _opened_case(request: Request) -> Case | None:
+    components = components_of(request)
+    value = request.cookies.get(PARTY_COOKIE, "")
+    parts = value.split(".")
+    if len(parts) != 3 or not hmac.compare_digest(parts[2], _sign(components, f"{parts[0]}.{parts[1]}")):
+        return None
+    if not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    if int(parts[1]) < components.clock.now().timestamp():
+        return None
+    return components.cases.get(int(parts[0]))
+
+
+def _form_token(request: Request) -> str:
+    return _sign(components_of(request), "form:" + request.cookies.get(PARTY_COOKIE, ""))
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _detector(request: Request) -> OnnxDetector:
+    with _detector_lock:
+        found: OnnxDetector | None = getattr(request.app.state, "redaction_detector", None)
+        if found is None:
+            found = OnnxDetector(DetectorConfig(MODEL, threads=1))
+            request.app.state.redaction_detector = found
+        return found
+
+
+@router.get("/party", response_class=HTMLResponse)
+def lookup_page(request: Request) -> Response:
+    return page(request, "party_lookup.html")
+
+
+@router.post("/party", response_model=None)
+async def open_case(request: Request) -> Response:
+    components = components_of(request)
+    form = await request.form()
+    number, code = str(form.get("case_number", "")), str(form.get("code", ""))
+    try:
+        case = components.party.open_case(number, code, _client(request),
+                                          lambda n: party_access_code(components, n))  # fmt: skip
+    except TooManyAttempts as exc:
+        refused = page(request, "party_lookup.html", status_code=429, error=exc.message, case_number=number)
+        refused.headers["Retry-After"] = str(exc.retry_after_s)
+        return refused
+    except InvalidInput as exc:
+        return page(request, "party_lookup.html", status_code=422, error=exc.message, case_number=number)
+    assert case.id is not None
+    response = RedirectResponse("/party/case", status_code=303)
+    response.set_cookie(PARTY_COOKIE, _session_value(components, case.id), max_age=int(SESSION.total_seconds()),
+                        httponly=True, samesite="strict", path="/party")  # fmt: skip
+    return response
+
+
+def _frames(components: Components, case: Case) -> list[dict[str, Any]]:
+    assert case.id is not None
+    shown = []
+    for detection in components.cases.detections_of(case.id):
+        shown.append({"d": detection, "first_seen": detection.first_seen.astimezone(components.clock.tz),
+                      "last_seen": detection.last_seen.astimezone(components.clock.tz)})  # fmt: skip
+    return shown
+
+
+@router.get("/party/case", response_class=HTMLResponse)
+def case_view(request: Request) -> Response:
+    case = _opened_case(request)
+    if case is None:
+        return RedirectResponse("/party", status_code=303)
+    components = components_of(request)
+    assert case.id is not None
+    components.party.log_view(case.id, _client(request), "case")
+    camera = components.registry.get_camera(case.camera_id)
+    zone = next((z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id), None)
+    today = components.clock.today()
+    payment: dict[str, Any] | None = None
+    if case.fine_fen is not None and case.payment_due is not None:
+        if case.paid_on is not None:
+            payment = {"paid": True, "paid_on": case.paid_on, "amount": yuan(case.amount_paid_fen)}
+        else:
+            fine, surcharge = case.amount_due_fen(components.law, today)
+            payment = {"paid": False, "due": case.payment_due, "fine": yuan(fine), "surcharge": yuan(surcharge),
+                       "total": yuan(fine + surcharge), "late": today > case.payment_due}  # fmt: skip
+    statement_open = case.status is CaseStatus.PENALTY_NOTICE_ISSUED and (
+        case.statement_deadline is None or today <= case.statement_deadline
+    )
+    return page(
+        request,
+        "party_case.html",
+        case=case,
+        camera=camera,
+        zone=zone,
+        frames=_frames(components, case),
+        roles_of_frames=FRAME_ROLES,
+        documents=available(case),
+        payment=payment,
+        statement_open=statement_open,
+        party_csrf=_form_token(request),
+        yuan=yuan,
+        max_attachments=MAX_ATTACHMENTS,
+    )
+
+
+@router.get("/party/evidence/{package_id}/{role}.jpg", response_model=None)
+def evidence_frame(request: Request, package_id: str, role: str) -> Response:
+    case = _opened_case(request)
+    if case is None:
+        return RedirectResponse("/party", status_code=303)
+    components = components_of(request)
+    assert case.id is not None
+    packages = {d.evidence_package_id for d in components.cases.detections_of(case.id)}
+    if package_id not in packages or role not in FRAME_ROLES:
+        return Response("not evidence of this case", status_code=404, media_type="text/plain; charset=utf-8")
+    store = components.evidence_reader()
+    try:
+        _type, raw = store.item(package_id, f"frame-{role}.jpg")
+        _type, marked = store.item(package_id, f"annotated-{role}.jpg")
+    except EvidenceError as exc:
+        return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
+    redacted = redact_jpeg(raw, _detector(request), marked)
+    components.party.log_view(case.id, _client(request), f"evidence {package_id[:16]} {role}")
+    return Response(redacted.jpeg, media_type="image/jpeg",
+                    headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
+                             "X-Plates-Hidden": str(redacted.plates)})  # fmt: skip
+
+
+@router.get("/party/documents/{kind}.pdf", response_model=None)
+def document(request: Request, kind: str) -> Response:
+    case = _opened_case(request)
+    if case is None:
+        return RedirectResponse("/party", status_code=303)
+    if kind not in DocumentKind._value2member_map_:
+        return Response("no such document", status_code=404, media_type="text/plain; charset=utf-8")
+    components = components_of(request)
+    assert case.id is not None
+    try:
+        issued = issue(components, case.id, DocumentKind(kind))
+    except OffsiteError as exc:
+        return Response(exc.message, status_code=422, media_type="text/plain; charset=utf-8")
+    components.party.log_view(case.id, _client(request), f"document {kind}")
+    return Response(issued.pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
+
+
+async def _party_form(request: Request) -> tuple[Case, Any] | None:
+    case = _opened_case(request)
+    if case is None:
+        return None
+    form = await request.form()
+    if not hmac.compare_digest(str(form.get("csrf", "")), _form_token(request)):
+        raise InvalidInput("表单已过期，请刷新页面后重试")
+    return case, form
+
+
+@router.post("/party/statement", response_model=None)
+async def statement(request: Request) -> Response:
+    try:
+        opened = await _party_form(request)
+        if opened is None:
+            return RedirectResponse("/party", status_code=303)
+        case, form = opened
+        components = components_of(request)
+        assert case.id is not None
+        files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
+        package_id = await _seal_attachments(components, case, files) if files else None
+        components.party.file_statement(case.id, str(form.get("text", "")), package_id)
+        components.party.log_view(case.id, _client(request), "statement filed")
+    except OffsiteError as exc:
+        return back("/party/case", error=exc.message)
+    return back("/party/case", message="陈述申辩已提交，办案机关将依法复核")
+
+
+async def _seal_attachments(components: Components, case: Case, files: list[UploadFile]) -> str:
+    """The party's attachments, checked (count, size, kind by content) and sealed as evidence of the case."""
+    if len(files) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
+    with tempfile.TemporaryDirectory() as scratch:
+        items = []
+        for number, upload in enumerate(files, 1):
+            data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
+            if len(data) > MAX_ATTACHMENT_BYTES:
+                raise InvalidInput(f"附件 {upload.filename} 超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB")
+            media_type = next((t for t, magic in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
+            if media_type is None:
+                raise InvalidInput(f"附件 {upload.filename} 不是 JPEG、PNG 或 PDF 文件")
+            path = Path(scratch) / f"attachment-{number}{Path(upload.filename or '').suffix[:8]}"
+            path.write_bytes(data)
+            items.append(ItemIn(path.name, media_type, path))
+        context = {"kind": "party_statement_attachments", "case_id": case.id, "case_number": case.number,
+                   "filed_by": case.party_name, "names": [f.filename for f in files]}  # fmt: skip
+        return components.evidence().seal(items, context).package_id
+
+
+@router.post("/party/consent", response_model=None)
+async def consent(request: Request) -> Response:
+    try:
+        opened = await _party_form(request)
+        if opened is None:
+            return RedirectResponse("/party", status_code=303)
+        case, _form = opened
+        components = components_of(request)
+        assert case.id is not None
+        components.party.consent_to_e_delivery(case.id, _client(request))
+        components.party.log_view(case.id, _client(request), "e-delivery consent")
+    except OffsiteError as exc:
+        return back("/party/case", error=exc.message)
+    return back("/party/case", message="已确认同意电子送达")
+
+
+@router.post("/party/logout", response_model=None)
+def leave(request: Request) -> Response:
+    response = RedirectResponse("/party", status_code=303)
+    response.delete_cookie(PARTY_COOKIE, path="/party")
+    return response

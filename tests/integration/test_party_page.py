@@ -1,0 +1,203 @@
+"""The party's page, as the party's browser uses it: opening the case with its number and code, the lock-out on
+wrong codes, the evidence with faces and plates hidden, the statement with attachments, the consent to electronic
+delivery, the amount due; every view logged. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import cv2
+import pytest
+from fastapi.testclient import TestClient
+
+from cases.clock import ManualClock
+from cases.model.case import Case, CaseStatus, DeliveryMethod, RecheckOutcome
+from cases.services.party import MAX_FAILURES_PER_CASE
+from evidence_store.store import ItemIn
+from offsite.bootstrap import Components
+from offsite.issued import party_access_code
+from tests.integration.world import ALL_PASS, LEGAL, OFFICER, OPERATOR, World
+from vision.synthetic import render_still
+
+PNG = cv2.imencode(".png", render_still(7, 64, 48).image)[1].tobytes()
+
+
+def street_package(components: Components, tmp_path: Path) -> str:
+    """A package whose key frames show people and vehicles (a generated street scene)."""
+    image = render_still(9_100_003, 960, 540).image
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    items = []
+    for role in ("first", "middle", "confirming"):
+        for prefix in ("frame", "annotated"):
+            path = tmp_path / f"{prefix}-{role}.jpg"
+            path.write_bytes(jpeg)
+            items.append(ItemIn(path.name, "image/jpeg", path))
+    return components.evidence().seal(items, {"camera_id": "cam-1", "violation_code": "cross_door"}).package_id
+
+
+def penalty_notice_case(world: World, package: str, clock: ManualClock) -> Case:
+    """A cross-door case of the registered shop at its pre-penalty notice, the statement period running."""
+    c = world.components
+    event = world.event("cross_door")
+    event = type(event)(**{**event.__dict__, "evidence_package_id": package})
+    detection, _ = c.detections.intake(event, c.registry)
+    assert detection.id is not None
+    c.detections.review(detection.id, OPERATOR, detection.version, True, ALL_PASS, None)
+    case = c.cases.open_draft([detection.id], OFFICER)
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    clock.advance(dt.timedelta(days=2))
+    case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
+                                  c.clock.today(), None, "货架仍在")  # fmt: skip
+    return c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, 15000, DeliveryMethod.DIRECT)
+
+
+@pytest.fixture
+def case(world: World, components: Components, clock: ManualClock, tmp_path: Path) -> Case:
+    return penalty_notice_case(world, street_package(components, tmp_path), clock)
+
+
+def open_case(client: TestClient, components: Components, case: Case) -> str:
+    assert case.number is not None
+    response = client.post("/party", data={"case_number": case.number, "code": party_access_code(components,
+                                                                                                 case.number)},
+                           follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303, response.text
+    page = client.get("/party/case").text
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert found
+    return found.group(1)
+
+
+def test_the_party_opens_the_case_with_its_code_and_the_view_is_logged(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    open_case(client, components, case)
+    page = client.get("/party/case")
+    assert case.number in page.text
+    assert "浦东小面馆" in page.text
+    assert "150.00" in page.text  # the proposed fine
+    assert "陈述、申辩" in page.text  # the statement period runs
+    assert [v.what for v in components.party.views(case.id or 0)] == ["case", "case"]
+
+
+def test_wrong_codes_lock_the_case_number_out_and_an_unknown_number_looks_the_same(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    unknown = client.post("/party", data={"case_number": "沪城管非现〔2026〕999999号", "code": "12345678"})
+    assert unknown.status_code == 422
+    for _ in range(MAX_FAILURES_PER_CASE):
+        wrong = client.post("/party", data={"case_number": case.number, "code": "00000000"})
+        assert wrong.status_code == 422
+        assert "案件编号或查询码不正确" in wrong.text
+        assert unknown.text.count("不正确") == wrong.text.count("不正确")
+    right = party_access_code(components, case.number or "")
+    locked = client.post("/party", data={"case_number": case.number, "code": right}, follow_redirects=False)
+    assert locked.status_code == 429
+    assert locked.headers["Retry-After"] == "900"
+    assert "offsite_party" not in locked.cookies
+    assert client.get("/party/case", follow_redirects=False).status_code == 303  # nothing opened
+
+
+def test_a_party_session_ends_after_thirty_minutes(
+    client: TestClient, components: Components, case: Case, clock: ManualClock
+) -> None:
+    open_case(client, components, case)
+    clock.advance(dt.timedelta(minutes=31))
+    assert client.get("/party/case", follow_redirects=False).headers["location"] == "/party"
+
+
+def test_the_lock_out_ends_after_its_time(
+    client: TestClient, components: Components, case: Case, clock: ManualClock
+) -> None:
+    for _ in range(MAX_FAILURES_PER_CASE):
+        client.post("/party", data={"case_number": case.number, "code": "00000000"})
+    clock.advance(dt.timedelta(minutes=16))
+    open_case(client, components, case)
+
+
+def test_the_evidence_shown_to_the_party_hides_faces_and_plates(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    open_case(client, components, case)
+    (detection,) = components.cases.detections_of(case.id or 0)
+    picture = client.get(f"/party/evidence/{detection.evidence_package_id}/confirming.jpg")
+    assert picture.headers["content-type"] == "image/jpeg"
+    assert int(picture.headers["X-Faces-Hidden"]) + int(picture.headers["X-Plates-Hidden"]) > 0
+    _type, raw = components.evidence().item(detection.evidence_package_id, "annotated-confirming.jpg")
+    assert picture.content != raw
+    assert client.get(f"/party/evidence/{'ab' * 32}/confirming.jpg").status_code == 404  # not this case's
+    assert client.get("/console/evidence/" + detection.evidence_package_id, follow_redirects=False).status_code == 303
+    assert any(v.what.startswith("evidence ") for v in components.party.views(case.id or 0))
+
+
+def test_the_party_files_a_defence_with_attachments_sealed_as_evidence(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    token = open_case(client, components, case)
+    response = client.post("/party/statement", data={"csrf": token, "text": "货架已于次日收回，请求从轻处罚。"},
+                           files=[("attachments", ("after.png", PNG, "image/png"))], follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303
+    stored = components.cases.get(case.id or 0)
+    assert stored.status is CaseStatus.STATEMENT_FILED
+    event = stored.events[-1]
+    assert (event.action, event.role, event.actor) == ("record_statement", "party", "浦东小面馆")
+    assert event.payload["channel"] == "online"
+    package = event.payload["attachments_package_id"]
+    assert components.evidence().verify(package).ok
+    assert components.evidence().item(package, "attachment-1.png")[1] == PNG
+
+
+def test_a_bad_attachment_is_refused_and_nothing_is_filed(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    token = open_case(client, components, case)
+    response = client.post("/party/statement", data={"csrf": token, "text": "申辩"},
+                           files=[("attachments", ("notes.txt", b"plain text", "text/plain"))])  # fmt: skip
+    assert "不是 JPEG、PNG 或 PDF 文件" in response.text
+    assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+    forged = client.post("/party/statement", data={"csrf": "0" * 64, "text": "申辩"})
+    assert "表单已过期" in forged.text
+    assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+
+
+def test_a_defence_after_the_deadline_is_refused(
+    client: TestClient, components: Components, case: Case, clock: ManualClock
+) -> None:
+    assert case.statement_deadline is not None
+    clock.advance(dt.timedelta(days=(case.statement_deadline - components.clock.today()).days + 1))
+    token = open_case(client, components, case)  # a session lasts 30 minutes: opened again days later
+    assert "陈述、申辩</h2>" not in client.get("/party/case").text  # the form is gone
+    response = client.post("/party/statement", data={"csrf": token, "text": "申辩"})
+    assert "statement period ended" in response.text
+    assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+
+
+def test_the_party_consents_to_electronic_delivery(client: TestClient, components: Components, case: Case) -> None:
+    token = open_case(client, components, case)
+    client.post("/party/consent", data={"csrf": token})
+    stored = components.cases.get(case.id or 0)
+    assert stored.party_e_delivery_consent
+    assert (stored.party_consent_document_ref or "").startswith("当事人页面确认")
+
+
+def test_the_amount_due_grows_by_the_surcharge_once_payment_is_late(
+    client: TestClient, components: Components, case: Case, clock: ManualClock
+) -> None:
+    c, legal = components, LEGAL
+    clock.advance(dt.timedelta(days=10))  # the statement period is over
+    stored = c.cases.request_legal_review(case.id or 0, OFFICER, case.version, 15000)
+    stored = c.cases.approve_legal_review(stored.id or 0, legal, stored.version, "同意")
+    stored = c.cases.decide_penalty(stored.id or 0, OFFICER, stored.version, 15000)
+    stored = c.cases.record_delivery(stored.id or 0, OFFICER, stored.version, DeliveryMethod.DIRECT, c.clock.today())
+    assert stored.payment_due is not None
+    open_case(client, components, stored)
+    assert "150.00" in client.get("/party/case").text
+    clock.advance(dt.timedelta(days=(stored.payment_due - c.clock.today()).days + 2))  # two days late: 3% a day
+    open_case(client, components, stored)
+    page = client.get("/party/case").text
+    assert re.search(r'id="amount-due">159\.00<', page)
+    pdf = client.get("/party/documents/penalty_decision.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
