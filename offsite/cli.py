@@ -266,20 +266,25 @@ def demo(
         typer.echo(json.dumps(summary.as_json(), ensure_ascii=False))
     else:
         typer.echo(f"Demo database: {components.engine.url.database}")
+        events = ", ".join(f"{n} {code}" for code, n in summary.events.items())
         typer.echo(
-            f"  {summary.detections} detections ({summary.pending_review} waiting for review), "
-            f"cases by stage {summary.cases}, {summary.case_events} recorded case events, "
-            f"{summary.notifications_sent} notifications sent through the logging adapter."
+            f"  cameras found {events} (ground truth {summary.ground_truth}); {summary.detections} detections "
+            f"({summary.pending_review} waiting for review); {summary.packages_sealed} evidence packages sealed "
+            f"({summary.documents_sealed} of them documents), all verify: {summary.verify_ok}; cases by stage "
+            f"{summary.cases}; {summary.notifications_sent} notifications sent through the logging adapter; "
+            f"{summary.seconds:.0f} s."
         )
     if once:
         components.close()
         return
     base = f"http://{host}:{port}"
-    typer.echo(f"\nServing the API at {base}  —  interactive docs: {base}/docs")
+    typer.echo(f"\nThe console: {base}/console/   ·   the party's page: {base}/party   ·   API docs: {base}/docs")
     typer.echo("Demo accounts (password for each: " + DEMO_PASSWORD + "):")
     for role, (username, name) in DEMO_ACCOUNTS.items():
         typer.echo(f"  {role.value:15} {username:12} {name}")
     typer.echo(f"  {'admin':15} {'admin':12} 系统管理员 (password: OFFSITE_ADMIN_PASSWORD, default offsite-admin)")
+    for login in summary.party_logins:
+        typer.echo(f"Party page: case {login['case_number']}  code {login['code']}  ({login['party']})")
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     _serve(components, host, port)

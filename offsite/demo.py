@@ -36,6 +36,7 @@ from cases.services.base import Actor
 from offsite.bootstrap import Components, build, prepare_database
 from offsite.cameras import build_runner, registry_certification
 from offsite.footage import Footage, matches
+from offsite.issued import issue_all, party_access_code
 from offsite.rechecks import run_due_rechecks
 from offsite.settings import PROJECT_ROOT, Settings
 from vision.capture import CapturedEvidence
@@ -97,6 +98,8 @@ class DemoSummary:
     cases: dict[str, int] = field(default_factory=dict)
     case_events: int = 0
     automatic_rechecks: list[dict[str, Any]] = field(default_factory=list)
+    documents_sealed: int = 0
+    party_logins: list[dict[str, str]] = field(default_factory=list)  # case number and code, for the party page
     notifications_sent: int = 0
     seconds: float = 0.0
 
@@ -114,6 +117,8 @@ class DemoSummary:
             "cases": self.cases,
             "case_events": self.case_events,
             "automatic_rechecks": self.automatic_rechecks,
+            "documents_sealed": self.documents_sealed,
+            "party_logins": self.party_logins,
             "notifications_sent": self.notifications_sent,
         }
 
@@ -155,6 +160,7 @@ def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tupl
     story.review_todays_detections()
     clock.set(real_now)
     story.run_automatic_rechecks()
+    story.issue_documents()
     summary = story.summary()
     summary.seconds = time.perf_counter() - started
     return components, summary
@@ -395,6 +401,16 @@ class _DemoStory:
         """The dust notice's deadline has passed: the service looks at the site camera again on its own."""
         self.rechecks = run_due_rechecks(self.c, self.detector, self.specs.get)
 
+    def issue_documents(self) -> None:
+        """Every document the cases' stages have produced, rendered and sealed as evidence."""
+        found, _total = self.c.cases.find(limit=200)
+        self.documents = [doc for case in found if case.number for doc in issue_all(self.c, case.id or 0)]
+        self.party_logins = [
+            {"case_number": case.number, "code": party_access_code(self.c, case.number), "party": case.party_name}
+            for case in sorted(found, key=lambda case: case.id or 0)
+            if case.number and case.party_name and case.status.value != "closed"
+        ]
+
     def _advance_days(self, days: int) -> None:
         self.clock.advance(dt.timedelta(days=days))
 
@@ -424,6 +440,8 @@ class _DemoStory:
             verify_ok=bool(packages) and all(store.verify(package_id).ok for package_id in packages),
             cases=dict(sorted(Counter(case.status.value for case in found).items())),
             case_events=sum(len(case.events) for case in found),
+            documents_sealed=len(getattr(self, "documents", [])),
+            party_logins=getattr(self, "party_logins", []),
             automatic_rechecks=[
                 {"case_id": r.case_id, "camera_id": r.camera_id, "zone_id": r.zone_id, "present": r.present}
                 for r in getattr(self, "rechecks", [])

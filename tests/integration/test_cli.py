@@ -44,7 +44,10 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
     assert summary["events_matching_truth"] == events
     assert summary["true_violations_found"] == sum(truth.values())
     assert summary["detections"] == events
-    assert summary["packages_sealed"] >= events
+    # each event's evidence, and each document the cases' stages issued (notice, pre-penalty notice, decision of
+    # the cross-door case; notice and no-penalty decision of the stall case; the dust case's notice)
+    assert summary["documents_sealed"] == 3 + 2 + 1
+    assert summary["packages_sealed"] == events + summary["documents_sealed"]
     assert summary["verify_ok"] is True
     assert summary["pending_review"] == 4  # today's, less the one already turned down
     assert summary["cases"] == {"closed": 2, "notice_issued": 1, "draft": 1}
@@ -52,6 +55,7 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
     # the dust notice's deadline has passed: the service looked at the site camera again on its own
     assert [(r["camera_id"], r["zone_id"]) for r in summary["automatic_rechecks"]] == [("cam-site-03", "site-1")]
     assert isinstance(summary["automatic_rechecks"][0]["present"], bool)
+    assert [login["party"] for login in summary["party_logins"]] == ["上海建工示例有限公司"]
     assert summary["notifications_sent"] > 0
     assert isinstance(summary["seconds"], float)
     assert (tmp_path / "offsite-demo.db").exists()
