@@ -175,11 +175,32 @@ def _serve(components: Components, host: str, port: int) -> None:
                 logging.getLogger("offsite.notifications").exception("dispatch round failed")
 
     threading.Thread(target=dispatch_forever, name="notification-dispatch", daemon=True).start()
+    if components.cameras is not None:
+        threading.Thread(
+            target=_recheck_forever, args=(components, stop), name="automatic-recheck", daemon=True
+        ).start()
     try:
         uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
     finally:
         stop.set()
         components.close()
+
+
+RECHECK_EVERY_S = 600
+
+
+def _recheck_forever(components: Components, stop: threading.Event) -> None:
+    """Every ten minutes, re-check the cases whose rectification deadline has passed, on the cameras this process
+    runs (each case once; the result waits on the case for its officer)."""
+    from offsite.rechecks import run_due_rechecks
+
+    cameras = components.cameras
+    assert cameras is not None
+    while not stop.wait(RECHECK_EVERY_S):
+        try:
+            run_due_rechecks(components, cameras.detector, cameras.specs.get)
+        except Exception:  # keep looking: one failed round must not end the re-checks for good
+            logging.getLogger("offsite.rechecks").exception("re-check round failed")
 
 
 @app.command("serve")
