@@ -83,10 +83,13 @@ def _listing(request: Request, template: str, permission: Permission, default: D
     components = components_of(request)
     criteria = _filter(request, components, default)
     found = components.detections.queue(criteria, request.query_params.get("cursor"), limit=50)
+    rows = _rows(components, found.items)
+    for row in rows:  # the confirming frame's figures, for the reviewer to see at a glance
+        row["quality"] = _quality(components, row["d"].evidence_package_id).get("confirming")
     return page(
         request,
         template,
-        rows=_rows(components, found.items),
+        rows=rows,
         next_cursor=found.next_cursor,
         cameras=sorted(_cameras(components).values(), key=lambda c: c.device_id),
         filters=dict(request.query_params),

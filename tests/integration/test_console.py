@@ -126,6 +126,7 @@ def test_an_operator_confirms_a_detection_with_the_four_checks(
     sign_in(client, components, Role.OPERATOR)
     queue = client.get("/console/review")
     assert f"/console/detections/{detection_id}" in queue.text
+    assert "812.5 / 120.0" in queue.text  # sharpness and brightness of the confirming frame, in the queue
     detail = client.get(f"/console/detections/{detection_id}")
     assert "annotated-confirming.jpg" in detail.text
     assert "812.5" in detail.text  # the sharpness figure of the confirming frame
