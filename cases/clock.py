@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 from cases.model.staff import Act, Role
@@ -29,19 +30,28 @@ class Clock:
 
 
 class ManualClock(Clock):
-    """A clock that stands still until moved: for tests and the demo's simulated days."""
+    """A clock that stands still until moved: for tests and the demo's simulated days. ``run()`` lets it tick on
+    in real time from where it stands (the demo's console once its story is told); it can still be moved."""
 
     def __init__(self, tz: ZoneInfo, start: dt.datetime) -> None:
         super().__init__(tz)
         if start.tzinfo is None:
             raise ValueError("start must carry a time zone")
         self._now = start
+        self._running_since: float | None = None
 
     def now(self) -> dt.datetime:
-        return self._now
+        if self._running_since is None:
+            return self._now
+        return self._now + dt.timedelta(seconds=time.monotonic() - self._running_since)
+
+    def run(self) -> None:
+        self._running_since = time.monotonic()
 
     def advance(self, delta: dt.timedelta) -> None:
         self._now += delta
 
     def set(self, instant: dt.datetime) -> None:
         self._now = instant
+        if self._running_since is not None:
+            self._running_since = time.monotonic()

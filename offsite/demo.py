@@ -163,6 +163,7 @@ def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tupl
     story.issue_documents()
     summary = story.summary()
     summary.seconds = time.perf_counter() - started
+    clock.run()  # from here on the clock ticks: sessions expire, deadlines come, as in service
     return components, summary
 
 
