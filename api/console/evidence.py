@@ -60,10 +60,12 @@ def package_view(store: EvidenceStore, package_id: str) -> dict[str, Any]:
 
 def _show(request: Request, package_id: str, template: str, verify: bool) -> Response:
     try:
-        view = package_view(_store(request), package_id)
-    except PackageMissing as exc:
-        return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=exc.message)
-    verification = _store(request).verify(package_id) if verify else None
+        store = _store(request)
+        view = package_view(store, package_id)
+    except (PackageMissing, EvidenceError) as exc:
+        detail = exc.message if isinstance(exc, PackageMissing) else str(exc)
+        return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=detail)
+    verification = store.verify(package_id) if verify else None
     return page(request, template, view=view, verification=verification)
 
 
@@ -86,7 +88,7 @@ def evidence_item(request: Request, package_id: str, name: str) -> Response:
     try:
         check_package_id(package_id)
         media_type, data = _store(request).item(package_id, name)
-    except EvidenceError as exc:
+    except (EvidenceError, KeyError, ValueError) as exc:
         return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 

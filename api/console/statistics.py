@@ -37,12 +37,16 @@ def statistics(request: Request) -> Response:
                 yuan=yuan, query=request.url.query)  # fmt: skip
 
 
-@router.get("/statistics.csv", response_model=None)
-def statistics_csv(request: Request) -> Response:
+def _export(request: Request) -> tuple[list[StatisticsRow], dict[str, str]]:
     permitted(request, Permission.READ_CASES)
     components = components_of(request)
     rows, _year, _district = _report(request)
-    names = StatisticsService(components.session_factory, components.law, components.clock).violation_names()
+    return rows, StatisticsService(components.session_factory, components.law, components.clock).violation_names()
+
+
+@router.get("/statistics.csv", response_model=None)
+def statistics_csv(request: Request) -> Response:
+    rows, names = _export(request)
     body = to_csv(rows, names, STAGE_NAMES).encode("utf-8-sig")  # the byte-order mark lets Excel read UTF-8
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="offsite-statistics.csv"'})  # fmt: skip
@@ -50,10 +54,7 @@ def statistics_csv(request: Request) -> Response:
 
 @router.get("/statistics.xlsx", response_model=None)
 def statistics_xlsx(request: Request) -> Response:
-    permitted(request, Permission.READ_CASES)
-    components = components_of(request)
-    rows, _year, _district = _report(request)
-    names = StatisticsService(components.session_factory, components.law, components.clock).violation_names()
+    rows, names = _export(request)
     return Response(
         to_xlsx(rows, names, STAGE_NAMES),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.console.evidence import PackageMissing, package_view
 from api.deps import ComponentsDep, DetectionReader
 from cases.errors import InvalidInput, NotFound
 from evidence_store.store import EvidenceError, check_package_id
@@ -39,26 +39,17 @@ def evidence_package(components: ComponentsDep, _reader: DetectionReader, packag
         raise InvalidInput(str(exc)) from exc
     try:
         store = components.evidence_reader()
-        manifest = json.loads(store.manifest_bytes(package_id))
-    except EvidenceError as exc:
+        view = package_view(store, package_id)
+    except PackageMissing as exc:
+        raise NotFound(exc.message) from exc
+    except EvidenceError as exc:  # no store yet: nothing has been sealed
         raise NotFound(str(exc)) from exc
     report = store.verify(package_id)
-    try:
-        key_id, signature = store.signature(package_id)
-        signed = {"algorithm": "Ed25519", "key_id": key_id, "signature": signature.hex()}
-    except Exception:  # a missing or unreadable signature is what the verification reports
-        signed = {}
-    try:
-        head = store.latest_head()
-        proof: dict[str, Any] | None = store.proof(package_id, head)
-        tree_head: dict[str, Any] | None = head.as_json()
-    except EvidenceError:
-        proof, tree_head = None, None
     return PackageOut(
         package_id=package_id,
-        manifest=manifest,
-        signature=signed,
-        inclusion_proof=proof,
-        tree_head=tree_head,
+        manifest=view["manifest"],
+        signature=view["signature"],
+        inclusion_proof=view["proof"],
+        tree_head=view["tree_head"],
         verification=VerificationOut(ok=report.ok, checks=report.checks, problems=report.problems),
     )

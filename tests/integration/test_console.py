@@ -276,3 +276,10 @@ def test_a_csv_import_reports_each_rejected_row_and_writes_nothing(
     assert "未写入任何数据" in response.text
     assert "<td>3</td>" in response.text
     assert "鲜果铺" not in client.get("/console/registry/merchants").text
+
+
+def test_an_unknown_or_malformed_package_is_a_page_saying_so(client: TestClient, components: Components) -> None:
+    for package_id in ("0" * 64, "not-a-package"):
+        response = client.get(f"/verify/{package_id}?now=1")
+        assert response.status_code == 404
+        assert "未找到" in response.text
