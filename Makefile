@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-.PHONY: demo test venv system-packages lint typecheck contracts pytest clean train-env bench
+.PHONY: demo test venv font chromium lint typecheck contracts pytest clean train-env bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,19 +16,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt supervision
 	touch $(STAMP)
 
-venv: $(STAMP) system-packages
+venv: $(STAMP) font
 
-# What the project needs from Debian beside Python: the CJK font its documents are set in, and Chromium for the
-# browser tests. Installed once when missing (as root); never downloaded at run time.
+# What the project needs from Debian beside Python: the CJK font its documents are set in (the demo and the
+# tests), and Chromium for the browser tests. Installed once when missing (as root); never downloaded at run time.
 FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
-system-packages:
-	@missing=""; test -f $(FONT) || missing="$$missing fonts-wqy-zenhei"; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; apt-get update -q && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-		else echo "offsite needs the Debian packages$$missing: sudo apt-get install$$missing" >&2; exit 1; fi; \
+define debian_package
+	@if ! $(1); then \
+		if [ "$$(id -u)" = 0 ]; then echo "installing $(2)"; apt-get update -q && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(2); \
+		else echo "offsite needs the Debian package $(2): sudo apt-get install $(2)" >&2; exit 1; fi; \
 	fi
+endef
+
+font:
+	$(call debian_package,test -f $(FONT),fonts-wqy-zenhei)
+
+chromium:
+	$(call debian_package,command -v chromium >/dev/null 2>&1,chromium)
 
 # Training, and the benchmark's Ultralytics comparison, need torch's CPU build and Ultralytics: an environment
 # of their own, never needed to run or test. torchvision, Ultralytics and supervision go in without their
@@ -61,7 +66,7 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
-pytest: venv
+pytest: venv chromium
 	$(BIN)/pytest
 
 test: lint typecheck contracts pytest

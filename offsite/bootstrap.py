@@ -19,6 +19,7 @@ from cases.services.accounts import AccountService
 from cases.services.cases import CaseService
 from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
+from cases.services.documents import DocumentRegister
 from cases.services.notifications import NotificationChannel, default_channels
 from cases.services.party import PartyAccessService
 from cases.services.registry import RegistryService
@@ -46,6 +47,7 @@ class Components:
     accounts: AccountService
     imports: CsvImportService
     party: PartyAccessService
+    documents: DocumentRegister
     channels: dict[str, NotificationChannel]
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
     cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
@@ -99,6 +101,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         accounts=AccountService(sessions, law, clock),
         imports=CsvImportService(sessions, law, clock),
         party=PartyAccessService(sessions, law, clock, cases),
+        documents=DocumentRegister(sessions, law, clock),
         channels=default_channels(),
         # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
         frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),

@@ -36,8 +36,8 @@ from cases.services.base import Actor
 from offsite.bootstrap import Components, build, prepare_database
 from offsite.cameras import build_runner, registry_certification
 from offsite.footage import Footage, matches
-from offsite.issued import issue_all, party_access_code
-from offsite.rechecks import run_due_rechecks
+from offsite.issued import IssuedDocument, issue_all, party_access_code
+from offsite.rechecks import AutomaticRecheck, run_due_rechecks
 from offsite.settings import PROJECT_ROOT, Settings
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec
@@ -58,15 +58,16 @@ MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
 FOOTAGE_CACHE = PROJECT_ROOT / "var" / "footage"
 
 ROAD, SHOPS, SITE = "cam-zhangyang-01", "cam-shangcheng-02", "cam-site-03"
-# Seeds whose scenes hold each violation long enough for the rules; one set forty days ago, one set today.
+# Seeds whose scenes hold each violation long enough for the rules, and where the shipped model finds them (its
+# dust is weak, see models/offsite-street.md: today's site camera misses its plume); forty days ago, and today.
 WATCHES = {ROAD: ("no_vending",), SHOPS: ("shop_strip",), SITE: ("site",)}
 EARLIER = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])
-    for camera, scenario, seed in ((ROAD, "stall", 5001), (SHOPS, "goods", 5012), (SITE, "dust", 5025))
+    for camera, scenario, seed in ((ROAD, "stall", 5004), (SHOPS, "goods", 5012), (SITE, "dust", 5031))
 )
 TODAY = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])
-    for camera, scenario, seed in ((ROAD, "stall", 5002), (SHOPS, "goods", 5013), (SITE, "dust", 5031))
+    for camera, scenario, seed in ((ROAD, "stall", 5002), (SHOPS, "goods", 5013), (SITE, "dust", 5028))
 )
 MERCHANTS = {  # the generated row of shops, by zone code
     "S1": ("SH-PD-000101", "浦东小面馆", "浦东新区商城路 602 号", "13800138001", "电子送达确认书 2026-001"),
@@ -196,6 +197,9 @@ class _DemoStory:
         self.truth: list[dict[str, Any]] = []
         self.truth_found: set[tuple[str, int, int]] = set()
         self.specs: dict[str, CameraSpec] = {}  # each camera as it runs now: the automatic re-check looks here
+        self.rechecks: list[AutomaticRecheck] = []
+        self.documents: list[IssuedDocument] = []
+        self.party_logins: list[dict[str, str]] = []
 
     # ---- registry -------------------------------------------------------------------------------------------
     def seed_registry_and_accounts(self) -> None:
@@ -407,7 +411,7 @@ class _DemoStory:
         found, _total = self.c.cases.find(limit=200)
         self.documents = [doc for case in found if case.number for doc in issue_all(self.c, case.id or 0)]
         self.party_logins = [
-            {"case_number": case.number, "code": party_access_code(self.c, case.number), "party": case.party_name}
+            {"case_number": case.number, "code": party_access_code(self.c, case.number), "party": case.party_name or ""}
             for case in sorted(found, key=lambda case: case.id or 0)
             if case.number and case.party_name and case.status.value != "closed"
         ]
@@ -441,11 +445,11 @@ class _DemoStory:
             verify_ok=bool(packages) and all(store.verify(package_id).ok for package_id in packages),
             cases=dict(sorted(Counter(case.status.value for case in found).items())),
             case_events=sum(len(case.events) for case in found),
-            documents_sealed=len(getattr(self, "documents", [])),
-            party_logins=getattr(self, "party_logins", []),
+            documents_sealed=len(self.documents),
+            party_logins=self.party_logins,
             automatic_rechecks=[
                 {"case_id": r.case_id, "camera_id": r.camera_id, "zone_id": r.zone_id, "present": r.present}
-                for r in getattr(self, "rechecks", [])
+                for r in self.rechecks
             ],
             notifications_sent=sent,
         )

@@ -1,15 +1,18 @@
-"""Issuing a case's documents: rendered from the case and its evidence, and sealed as evidence themselves.
+"""Issuing a case's documents: rendered from the case as its step left it, sealed as evidence once, and served
+from the sealed package ever after.
 
-A document's PDF is a function of the case as recorded (reportlab's invariant mode keeps dates and ids out of the
-file), so issuing it again seals the same bytes and the store answers with the same package: one package per
-document as issued, however often it is opened.
+Each document belongs to the step that issued it (the case event of 责令改正, 事先告知 or the decision). It is
+rendered and sealed when the step is taken (the console and the demo do so at once; a step taken through the API
+gets its document on first opening) and recorded in the register: every later opening serves the sealed bytes,
+so a document never changes once issued. A notice issued again (a new pre-penalty notice after the legal review
+returned the case) is a new step and a new document.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +21,20 @@ from reportlab import rl_config
 
 from cases.documents import DocumentFacts, DocumentKind, available, render
 from cases.errors import InvalidInput
-from cases.model.case import Case
-from evidence_store.store import ItemIn
+from cases.model.case import Case, CaseEvent
+from evidence_store.store import EvidenceError, ItemIn
 from offsite.bootstrap import Components
 
-rl_config.invariant = 1
+rl_config.invariant = 1  # no creation time or random id in the PDF: the same case gives the same bytes
+log = logging.getLogger("offsite.documents")
+
+ISSUED_BY = {
+    DocumentKind.RECTIFICATION_NOTICE: "issue_rectification_notice",
+    DocumentKind.PENALTY_NOTICE: "issue_penalty_notice",
+    DocumentKind.PENALTY_DECISION: "decide_penalty",
+    DocumentKind.NO_PENALTY_DECISION: "decide_no_penalty",
+}
+KIND_OF_STEP = {action: kind for kind, action in ISSUED_BY.items()}
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class IssuedDocument:
 
 def party_access_code(components: Components, case_number: str) -> str:
     """The verification code printed on the notices: eight digits only this service can derive from the number."""
-    secret = components.settings.gateway_master_key.get_secret_value().encode()
+    secret = components.settings.session_secret.get_secret_value().encode()
     digest = hmac.new(secret, b"party-access:" + case_number.encode(), hashlib.sha256).digest()
     return f"{int.from_bytes(digest[:8], 'big') % 10**8:08d}"
 
@@ -47,7 +59,10 @@ def document_facts(components: Components, case: Case) -> DocumentFacts:
     first = min(detections, key=lambda d: d.first_seen)
     camera = components.registry.get_camera(case.camera_id)
     zone = next((z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id), None)
-    manifest = components.evidence_reader().manifest_bytes(first.evidence_package_id)
+    try:
+        manifest = components.evidence_reader().manifest_bytes(first.evidence_package_id)
+    except EvidenceError as exc:
+        raise InvalidInput(f"the evidence of case {case.id} cannot be read: {exc}") from exc
     base = components.settings.public_base_url
     return DocumentFacts(
         agency=components.settings.agency_name,
@@ -63,41 +78,61 @@ def document_facts(components: Components, case: Case) -> DocumentFacts:
     )
 
 
-def issue(components: Components, case_id: int, kind: DocumentKind) -> IssuedDocument:
-    """Render one document of the case and seal it, linked to the evidence it cites."""
+def _issuing_event(case: Case, kind: DocumentKind) -> CaseEvent:
+    event = next((e for e in reversed(case.events) if e.action == ISSUED_BY[kind]), None)
+    if event is None or kind not in available(case):
+        raise InvalidInput(f"case {case.id} has no {kind.title} at its stage {case.status.value}")
+    return event
+
+
+def document(components: Components, case_id: int, kind: DocumentKind) -> IssuedDocument:
+    """The document as issued: the sealed bytes when it was issued before, else issued (and sealed) now."""
     case = components.cases.get(case_id)
-    if kind not in available(case):
-        raise InvalidInput(f"case {case_id} has no {kind.title} at its stage {case.status.value}")
+    event = _issuing_event(case, kind)
+    record = components.documents.find(case_id, kind.value, event.seq)
+    if record is not None:
+        try:
+            _type, pdf = components.evidence_reader().item(record.package_id, f"{kind.value}.pdf")
+        except EvidenceError as exc:
+            raise InvalidInput(f"the sealed {kind.title} of case {case_id} cannot be read: {exc}") from exc
+        return IssuedDocument(kind, pdf, record.package_id)
+    return _issue(components, case, kind, event)
+
+
+def _issue(components: Components, case: Case, kind: DocumentKind, event: CaseEvent) -> IssuedDocument:
+    assert case.id is not None
     facts = document_facts(components, case)
-    pdf = render(kind, case, components.law, facts, _local_day(components, case, kind))
+    issued_on = components.clock.local_date(event.at)
+    pdf = render(kind, case, components.law, facts, issued_on)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / f"{kind.value}.pdf"
         path.write_bytes(pdf)
-        sealed = components.evidence().seal(
-            [ItemIn(path.name, "application/pdf", path)],
-            {
-                "document": kind.value,
-                "title": kind.title,
-                "case_id": case_id,
-                "case_number": case.number,
-                "issued_on": _local_day(components, case, kind).isoformat(),
-                "evidence_package_id": facts.evidence_package_id,
-            },
-            links={"evidence": facts.evidence_package_id},
-        )
-    return IssuedDocument(kind, pdf, sealed.package_id)
+        context = {"document": kind.value, "title": kind.title, "case_id": case.id, "case_number": case.number,
+                   "issued_on": issued_on.isoformat(), "step": event.seq,
+                   "evidence_package_id": facts.evidence_package_id}  # fmt: skip
+        try:
+            sealed = components.evidence().seal(
+                [ItemIn(path.name, "application/pdf", path)], context, links={"evidence": facts.evidence_package_id}
+            )
+        except EvidenceError as exc:
+            raise InvalidInput(f"the {kind.title} could not be sealed: {exc}") from exc
+    record = components.documents.record(case.id, kind.value, event.seq, sealed.package_id)
+    log.info("case %s: %s issued and sealed as %s", case.id, kind.value, record.package_id)
+    return IssuedDocument(kind, pdf, record.package_id)
+
+
+def issue_for_step(components: Components, case: Case) -> IssuedDocument | None:
+    """The document the case's latest step issued, if it issued one."""
+    kind = KIND_OF_STEP.get(case.events[-1].action) if case.events else None
+    return None if kind is None or case.id is None else document(components, case.id, kind)
 
 
 def issue_all(components: Components, case_id: int) -> list[IssuedDocument]:
-    return [issue(components, case_id, kind) for kind in available(components.cases.get(case_id))]
+    return [document(components, case_id, kind) for kind in available(components.cases.get(case_id))]
 
 
-def _local_day(components: Components, case: Case, kind: DocumentKind) -> dt.date:
-    decision = kind in (DocumentKind.PENALTY_DECISION, DocumentKind.NO_PENALTY_DECISION)
-    if decision and case.decided_on is not None:
-        return case.decided_on
-    action = "issue_rectification_notice" if kind is DocumentKind.RECTIFICATION_NOTICE else "issue_penalty_notice"
-    event = next((e for e in reversed(case.events) if e.action == action), None)
-    if event is None:
-        raise InvalidInput(f"case {case.id} has no {kind.title}")
-    return components.clock.local_date(event.at)
+def served_to_party(case: Case, kind: DocumentKind) -> bool:
+    """The party sees a notice once issued (it is served with it), a decision once it has been delivered."""
+    if kind in (DocumentKind.PENALTY_DECISION, DocumentKind.NO_PENALTY_DECISION):
+        return case.delivered_on is not None
+    return True

@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Development values. Outside development the service refuses to start while any secret still has one.
 DEV_GATEWAY_MASTER_KEY = "development-only-gateway-master-key"
+DEV_SESSION_SECRET = "offsite-development-session-secret-not-for-production"
 DEV_ADMIN_PASSWORD = "offsite-admin"
 
 
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     gateway_master_key: SecretStr = Field(
         SecretStr(DEV_GATEWAY_MASTER_KEY),
         description="Master key from which each camera gateway's HMAC secret is derived.",
+    )
+    session_secret: SecretStr = Field(
+        SecretStr(DEV_SESSION_SECRET),
+        description="Signs the console's form tokens, the party page's sessions and the parties' verification codes.",
     )
     gateway_replay_window_s: int = Field(300, ge=10, le=3600, description="Accepted clock skew and nonce memory.")
     admin_password: SecretStr = Field(
@@ -93,6 +98,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS, except in development on a local address."""
+        return self.environment != "development"
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -107,9 +117,15 @@ class Settings(BaseSettings):
             weak.append("OFFSITE_ADMIN_PASSWORD")
         if len(self.gateway_master_key.get_secret_value()) < 32:
             weak.append("OFFSITE_GATEWAY_MASTER_KEY (shorter than 32 characters)")
+        if self.session_secret.get_secret_value() == DEV_SESSION_SECRET:
+            weak.append("OFFSITE_SESSION_SECRET")
+        elif len(self.session_secret.get_secret_value()) < 32:
+            weak.append("OFFSITE_SESSION_SECRET (shorter than 32 characters)")
+        if not self.public_base_url.startswith("https://") or "127.0.0.1" in self.public_base_url:
+            weak.append("OFFSITE_PUBLIC_BASE_URL (the https:// address the public reaches; documents print it)")
         if len(self.admin_password.get_secret_value()) < 12:
             weak.append("OFFSITE_ADMIN_PASSWORD (shorter than 12 characters)")
         if weak:
             raise InsecureSettingsError(
-                f"refusing to start in {self.environment}: set {', '.join(sorted(set(weak)))} to a real secret"
+                f"refusing to start in {self.environment}: set {', '.join(sorted(set(weak)))} to a real value"
             )

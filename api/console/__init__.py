@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.console import cases, documents, evidence, party, registry, review, signin, statistics
 from api.console.web import LoginRequired, PageForbidden, login_redirect, page
 from api.errors import domain_status, problem
-from cases.errors import OffsiteError
+from cases.errors import OffsiteError, TooManyAttempts
 
 PAGES = ("/console", "/party", "/verify")
 
@@ -40,6 +40,9 @@ def install_console(app: FastAPI) -> None:
     async def _domain(request: Request, exc: OffsiteError) -> Response:
         """Pages answer a domain error with a page; the API keeps its problem responses."""
         status = domain_status(exc)
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
         if request.url.path.startswith(PAGES):
-            return page(request, "message.html", status_code=status, heading="无法完成", detail=exc.message)
-        return problem(status, exc.code, exc.message, request.url.path)
+            shown = page(request, "message.html", status_code=status, heading="无法完成", detail=exc.message)
+            shown.headers.update(headers or {})
+            return shown
+        return problem(status, exc.code, exc.message, request.url.path, headers=headers)

@@ -7,12 +7,14 @@ the law refuses comes back with the domain's message and changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.console.web import (
     DEADLINE_LABELS,
@@ -47,6 +49,7 @@ from cases.model.staff import Role
 from cases.services.base import Actor
 from evidence_store.store import EvidenceError
 from offsite.bootstrap import Components
+from offsite.issued import issue_for_step
 
 router = APIRouter()
 
@@ -281,6 +284,10 @@ def _deadlines(components: Components, case: Case) -> list[dict[str, Any]]:
     ]
 
 
+def _local_iso(components: Components, moment: str | None) -> str:
+    return local(components, dt.datetime.fromisoformat(moment)) if moment else ""
+
+
 def _verified(components: Components, package_id: str) -> dict[str, Any]:
     """The package verified now; a store that cannot be read is a failed verification, named, not a crash."""
     try:
@@ -322,7 +329,7 @@ async def open_case(request: Request) -> Response:
     except ValueError:
         return back("/console/cases", error="请选择要立案的检测记录")
     try:
-        case = components.cases.open_draft([detection_id], actor)
+        case = await run_in_threadpool(components.cases.open_draft, [detection_id], actor)
     except OffsiteError as exc:
         return back(f"/console/detections/{detection_id}", error=exc.message)
     return back(f"/console/cases/{case.id}", message="已生成案件草稿")
@@ -356,6 +363,7 @@ def case_page(request: Request, case_id: int) -> Response:
         documents=documents_available(case) if case.number else [],
         events=[(event, local(components, event.at)) for event in case.events],
         automatic_recheck=case.automatic_recheck,
+        automatic_recheck_at=_local_iso(components, (case.automatic_recheck or {}).get("at")),
         amount_due=amount_due,
         yuan=yuan,
         action_labels=ACTION_LABELS,
@@ -373,13 +381,22 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
         return back(here, error=f"未知的办案步骤 {action!r}")
     components = components_of(request)
     try:
-        case = components.cases.get(case_id)
-        if str(form.get("version", case.version)) != str(case.version):
-            raise InvalidInput("案件已被他人更新，请刷新页面后重试")
-        missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
-        if missing:
-            raise InvalidInput("请填写：" + "、".join(missing))
-        step.run(components, case, actor, form)
+        case = await run_in_threadpool(_take, components, step, case_id, actor, form)
     except (OffsiteError, ValueError) as exc:
         return back(here, error=getattr(exc, "message", str(exc)))
-    return back(here, message=f"已完成：{step.label}")
+    try:
+        issued = await run_in_threadpool(issue_for_step, components, case)
+    except (OffsiteError, RuntimeError) as exc:  # the step stands; the document is issued when first opened
+        return back(here, message=f"已完成：{step.label}", error=f"文书未能生成：{getattr(exc, 'message', exc)}")
+    done = f"已完成：{step.label}" + (f"，已签发并封存{issued.kind.title}" if issued else "")
+    return back(here, message=done)
+
+
+def _take(components: Components, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:
+    case = components.cases.get(case_id)
+    if str(form.get("version", "")) != str(case.version):
+        raise InvalidInput("案件已被他人更新，请刷新页面后重试")
+    missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
+    if missing:
+        raise InvalidInput("请填写：" + "、".join(missing))
+    return step.run(components, case, actor, form)

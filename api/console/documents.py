@@ -1,5 +1,4 @@
-"""A case's documents as PDFs: rendered from the record and sealed as evidence when opened (the same bytes every
-time, so the same package)."""
+"""A case's documents as PDFs, as issued: the sealed bytes (offsite/issued.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from api.console.web import components_of, page, permitted
 from api.roles import Permission
 from cases.documents import DocumentKind
 from cases.errors import OffsiteError
-from offsite.issued import issue
+from offsite.issued import document as issued_document
 
 router = APIRouter()
 
@@ -21,9 +20,11 @@ def document(request: Request, case_id: int, kind: str) -> Response:
     if kind not in DocumentKind._value2member_map_:
         return page(request, "not_found.html", status_code=404, what=f"文书 {kind}", detail="没有这种文书")
     try:
-        issued = issue(components_of(request), case_id, DocumentKind(kind))
+        issued = issued_document(components_of(request), case_id, DocumentKind(kind))
     except OffsiteError as exc:
         return page(request, "message.html", status_code=422, heading="无法生成文书", detail=exc.message)
+    except RuntimeError as exc:  # the CJK font is missing: the message says which package to install
+        return page(request, "message.html", status_code=503, heading="无法生成文书", detail=str(exc))
     headers = {
         "X-Evidence-Package": issued.package_id,
         "Content-Disposition": f'inline; filename="{kind}-{case_id}.pdf"',

@@ -18,15 +18,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.console.web import back, components_of, page, yuan
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
+from cases.model.registry import mask_mobile
 from evidence_store.store import EvidenceError, ItemIn
 from offsite.bootstrap import Components
-from offsite.issued import issue, party_access_code
+from offsite.issued import document as issued_document
+from offsite.issued import party_access_code, served_to_party
 from offsite.settings import PROJECT_ROOT
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.redaction import redact_jpeg
@@ -34,16 +37,18 @@ from vision.redaction import redact_jpeg
 router = APIRouter()
 PARTY_COOKIE = "offsite_party"
 SESSION = dt.timedelta(minutes=30)
-MAX_ATTACHMENTS = 5
+MAX_ATTACHMENTS = 3  # of 5 MB: within the request body limit of 20 MB
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 ATTACHMENT_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "application/pdf": b"%PDF"}
+SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+REDACTION_CONFIDENCE = 0.1  # hide more than the detector would report: a missed face is worse than a spare mosaic
 FRAME_ROLES = {"first": "首次发现", "middle": "持续中", "confirming": "确认"}
 MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
 _detector_lock = threading.Lock()
 
 
 def _secret(components: Components) -> bytes:
-    return components.settings.gateway_master_key.get_secret_value().encode()
+    return components.settings.session_secret.get_secret_value().encode()
 
 
 def _sign(components: Components, text: str) -> str:
@@ -81,7 +86,7 @@ def _detector(request: Request) -> OnnxDetector:
     with _detector_lock:
         found: OnnxDetector | None = getattr(request.app.state, "redaction_detector", None)
         if found is None:
-            found = OnnxDetector(DetectorConfig(MODEL, threads=1))
+            found = OnnxDetector(DetectorConfig(MODEL, confidence=REDACTION_CONFIDENCE, threads=1))
             request.app.state.redaction_detector = found
         return found
 
@@ -97,8 +102,8 @@ async def open_case(request: Request) -> Response:
     form = await request.form()
     number, code = str(form.get("case_number", "")), str(form.get("code", ""))
     try:
-        case = components.party.open_case(number, code, _client(request),
-                                          lambda n: party_access_code(components, n))  # fmt: skip
+        case = await run_in_threadpool(components.party.open_case, number, code, _client(request),
+                                       lambda n: party_access_code(components, n))  # fmt: skip
     except TooManyAttempts as exc:
         refused = page(request, "party_lookup.html", status_code=429, error=exc.message, case_number=number)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
@@ -108,7 +113,8 @@ async def open_case(request: Request) -> Response:
     assert case.id is not None
     response = RedirectResponse("/party/case", status_code=303)
     response.set_cookie(PARTY_COOKIE, _session_value(components, case.id), max_age=int(SESSION.total_seconds()),
-                        httponly=True, samesite="strict", path="/party")  # fmt: skip
+                        httponly=True, samesite="strict", path="/party",
+                        secure=components.settings.secure_cookies)  # fmt: skip
     return response
 
 
@@ -151,7 +157,9 @@ def case_view(request: Request) -> Response:
         zone=zone,
         frames=_frames(components, case),
         roles_of_frames=FRAME_ROLES,
-        documents=available(case),
+        documents=[kind for kind in available(case) if served_to_party(case, kind)],
+        surcharge_percent=components.law.config.deadlines.late_surcharge.percent_per_day,
+        contact=mask_mobile(case.party_contact),
         payment=payment,
         statement_open=statement_open,
         party_csrf=_form_token(request),
@@ -176,7 +184,10 @@ def evidence_frame(request: Request, package_id: str, role: str) -> Response:
         _type, marked = store.item(package_id, f"annotated-{role}.jpg")
     except EvidenceError as exc:
         return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
-    redacted = redact_jpeg(raw, _detector(request), marked)
+    try:
+        redacted = redact_jpeg(raw, _detector(request), marked)
+    except ValueError as exc:  # the package's frames do not pair up: show nothing rather than an unredacted frame
+        return Response(str(exc), status_code=422, media_type="text/plain; charset=utf-8")
     components.party.log_view(case.id, _client(request), f"evidence {package_id[:16]} {role}")
     return Response(redacted.jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
@@ -188,14 +199,14 @@ def document(request: Request, kind: str) -> Response:
     case = _opened_case(request)
     if case is None:
         return RedirectResponse("/party", status_code=303)
-    if kind not in DocumentKind._value2member_map_:
-        return Response("no such document", status_code=404, media_type="text/plain; charset=utf-8")
+    if kind not in DocumentKind._value2member_map_ or not served_to_party(case, DocumentKind(kind)):
+        return Response("没有这份文书", status_code=404, media_type="text/plain; charset=utf-8")
     components = components_of(request)
     assert case.id is not None
     try:
-        issued = issue(components, case.id, DocumentKind(kind))
-    except OffsiteError as exc:
-        return Response(exc.message, status_code=422, media_type="text/plain; charset=utf-8")
+        issued = issued_document(components, case.id, DocumentKind(kind))
+    except (OffsiteError, RuntimeError) as exc:
+        return Response(getattr(exc, "message", str(exc)), status_code=422, media_type="text/plain; charset=utf-8")
     components.party.log_view(case.id, _client(request), f"document {kind}")
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
@@ -220,34 +231,53 @@ async def statement(request: Request) -> Response:
         case, form = opened
         components = components_of(request)
         assert case.id is not None
-        files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
-        package_id = await _seal_attachments(components, case, files) if files else None
-        components.party.file_statement(case.id, str(form.get("text", "")), package_id)
-        components.party.log_view(case.id, _client(request), "statement filed")
+        text = str(form.get("text", ""))
+        components.party.check_statement(case, text)  # before anything is sealed: a refusal changes nothing
+        uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
+        attachments = [await _attachment(upload) for upload in uploads]
+        if len(attachments) > MAX_ATTACHMENTS:
+            raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
+        await run_in_threadpool(_file_statement, components, case, text, attachments, _client(request))
     except OffsiteError as exc:
         return back("/party/case", error=exc.message)
     return back("/party/case", message="陈述申辩已提交，办案机关将依法复核")
 
 
-async def _seal_attachments(components: Components, case: Case, files: list[UploadFile]) -> str:
-    """The party's attachments, checked (count, size, kind by content) and sealed as evidence of the case."""
-    if len(files) > MAX_ATTACHMENTS:
-        raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
+async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
+    """(name, media type, bytes) of an upload, its kind told by its content, its size bounded."""
+    data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
+    name = (upload.filename or "").replace("\x00", "")[:100]
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(f"附件 {name} 超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB")
+    media_type = next((t for t, magic in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
+    if media_type is None:
+        raise InvalidInput(f"附件 {name} 不是 JPEG、PNG 或 PDF 文件")
+    return name, media_type, data
+
+
+def _file_statement(
+    components: Components, case: Case, text: str, attachments: list[tuple[str, str, bytes]], client: str
+) -> None:
+    assert case.id is not None
+    package_id = _seal_attachments(components, case, attachments) if attachments else None
+    components.party.file_statement(case.id, text, package_id)
+    components.party.log_view(case.id, client, "statement filed")
+
+
+def _seal_attachments(components: Components, case: Case, attachments: list[tuple[str, str, bytes]]) -> str:
+    """The party's attachments, sealed as evidence of the case; named by number, typed by content."""
     with tempfile.TemporaryDirectory() as scratch:
         items = []
-        for number, upload in enumerate(files, 1):
-            data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-            if len(data) > MAX_ATTACHMENT_BYTES:
-                raise InvalidInput(f"附件 {upload.filename} 超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB")
-            media_type = next((t for t, magic in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
-            if media_type is None:
-                raise InvalidInput(f"附件 {upload.filename} 不是 JPEG、PNG 或 PDF 文件")
-            path = Path(scratch) / f"attachment-{number}{Path(upload.filename or '').suffix[:8]}"
+        for number, (_name, media_type, data) in enumerate(attachments, 1):
+            path = Path(scratch) / f"attachment-{number}{SUFFIX[media_type]}"
             path.write_bytes(data)
             items.append(ItemIn(path.name, media_type, path))
         context = {"kind": "party_statement_attachments", "case_id": case.id, "case_number": case.number,
-                   "filed_by": case.party_name, "names": [f.filename for f in files]}  # fmt: skip
-        return components.evidence().seal(items, context).package_id
+                   "filed_by": case.party_name, "names": [name for name, _t, _d in attachments]}  # fmt: skip
+        try:
+            return components.evidence().seal(items, context).package_id
+        except EvidenceError as exc:
+            raise InvalidInput(f"附件未能封存，请稍后再试（{exc}）") from exc
 
 
 @router.post("/party/consent", response_model=None)
@@ -256,10 +286,12 @@ async def consent(request: Request) -> Response:
         opened = await _party_form(request)
         if opened is None:
             return RedirectResponse("/party", status_code=303)
-        case, _form = opened
+        case, form = opened
+        if form.get("confirm") != "on":
+            raise InvalidInput("请先确认送达方式和地址")
         components = components_of(request)
         assert case.id is not None
-        components.party.consent_to_e_delivery(case.id, _client(request))
+        await run_in_threadpool(components.party.consent_to_e_delivery, case.id, _client(request))
         components.party.log_view(case.id, _client(request), "e-delivery consent")
     except OffsiteError as exc:
         return back("/party/case", error=exc.message)

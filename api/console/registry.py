@@ -3,11 +3,13 @@ import with its report of rejected rows."""
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.console.web import components_of, csrf_token, page, permitted
-from api.roles import Permission
+from api.roles import Permission, allows
 from cases.errors import OffsiteError
 from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
 from cases.services.csv_import import KINDS
@@ -25,7 +27,7 @@ def cameras(request: Request) -> Response:
         rows.append({"c": camera, "problems": camera.certification_problems(today),
                      "stream": mask_stream_url(camera.stream_url),
                      "zones": components.registry.list_zones(camera.id or 0)})  # fmt: skip
-    return page(request, "registry_cameras.html", rows=rows, kinds=KINDS)
+    return page(request, "registry_cameras.html", rows=rows, kinds=KINDS, may_import=_may_import(request))
 
 
 @router.get("/registry/merchants", response_class=HTMLResponse)
@@ -34,7 +36,8 @@ def merchants(request: Request) -> Response:
     query = request.query_params.get("q") or None
     found = components_of(request).registry.search_merchants(query, limit=500).items
     rows = [{"m": m, "uscc": mask_identifier(m.uscc), "mobile": mask_mobile(m.mobile)} for m in found]
-    return page(request, "registry_merchants.html", rows=rows, q=query or "", kinds=KINDS)
+    return page(request, "registry_merchants.html", rows=rows, q=query or "", kinds=KINDS,
+                may_import=_may_import(request))  # fmt: skip
 
 
 @router.get("/registry/sites", response_class=HTMLResponse)
@@ -42,14 +45,19 @@ def sites(request: Request) -> Response:
     permitted(request, Permission.READ_REGISTRY)
     found = components_of(request).registry.list_sites(limit=500).items
     rows = [{"s": s, "uscc": mask_identifier(s.contractor_uscc), "phone": mask_mobile(s.contact_phone)} for s in found]
-    return page(request, "registry_sites.html", rows=rows, kinds=KINDS)
+    return page(request, "registry_sites.html", rows=rows, kinds=KINDS, may_import=_may_import(request))
+
+
+def _may_import(request: Request) -> bool:
+    user, _actor = permitted(request, Permission.READ_REGISTRY)
+    return allows(user.role, Permission.MANAGE_REGISTRY)
 
 
 @router.post("/registry/import", response_class=HTMLResponse)
 async def import_csv(request: Request) -> Response:
     permitted(request, Permission.MANAGE_REGISTRY)
     form = await request.form()
-    if form.get("csrf") != csrf_token(request):
+    if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(request)):
         return page(request, "message.html", status_code=403, heading="无权操作", detail="表单已过期，请刷新页面后重试")
     kind = str(form.get("kind", ""))
     upload = form.get("file")

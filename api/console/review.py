@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.console.web import DETECTION_LABELS, back, components_of, form_of, local, page, permitted
-from api.roles import Permission
-from cases.errors import OffsiteError
+from api.roles import Permission, allows
+from cases.errors import InvalidInput, OffsiteError
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Camera, Zone
+from cases.services.base import Actor
 from cases.services.detections import QueueFilter
 from evidence_store.store import EvidenceError
 from offsite.bootstrap import Components
@@ -153,8 +155,9 @@ def detection_page(request: Request, detection_id: int) -> Response:
         checks=CHECKS,
         previous=previous,
         following=following,
-        may_review=user.role.value == "operator" and detection.status is DetectionStatus.PENDING_REVIEW,
-        may_open_case=user.role.value == "officer"
+        may_review=allows(user.role, Permission.REVIEW_DETECTIONS)
+        and detection.status is DetectionStatus.PENDING_REVIEW,
+        may_open_case=allows(user.role, Permission.HANDLE_CASES)
         and detection.status is DetectionStatus.CONFIRMED
         and detection.case_id is None,
     )
@@ -164,17 +167,32 @@ def detection_page(request: Request, detection_id: int) -> Response:
 async def review(request: Request, detection_id: int) -> Response:
     _user, actor = permitted(request, Permission.REVIEW_DETECTIONS)
     form = await form_of(request)
-    components = components_of(request)
     here = f"/console/detections/{detection_id}"
+    decision = form.get("decision")
+    if decision not in ("confirm", "reject"):
+        return back(here, error="请选择确认或驳回")
     checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
-    confirm = form.get("decision") == "confirm"
+    reason = str(form.get("reason", "")).strip() or None
     try:
-        detection = components.detections.get(detection_id)
-        components.detections.review(detection_id, actor, int(form.get("version", detection.version)), confirm,
-                                     checklist, str(form.get("reason", "")).strip() or None)  # fmt: skip
+        following = await run_in_threadpool(
+            _review, components_of(request), detection_id, actor, str(form.get("version", "")),
+            decision == "confirm", checklist, reason,
+        )  # fmt: skip
     except OffsiteError as exc:
         return back(here, error=exc.message)
-    _previous, following = _neighbours(components, detection)
-    done = "已确认" if confirm else "已驳回"
+    done = "已确认" if decision == "confirm" else "已驳回"
     return back(f"/console/detections/{following}" if following else "/console/review",
                 message=f"检测 {detection_id} {done}")  # fmt: skip
+
+
+def _review(
+    components: Components, detection_id: int, actor: Actor, version: str, confirm: bool,
+    checklist: ReviewChecklist, reason: str | None,
+) -> int | None:  # fmt: skip
+    """Review, and return the next detection waiting (found before this one leaves the queue)."""
+    detection = components.detections.get(detection_id)
+    if not version.isdigit():
+        raise InvalidInput("表单缺少版本号，请刷新页面后重试")
+    _previous, following = _neighbours(components, detection)
+    components.detections.review(detection_id, actor, int(version), confirm, checklist, reason)
+    return following

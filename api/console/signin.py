@@ -50,7 +50,7 @@ def login(
     token, _expires = components.accounts.issue_token(user, ttl)
     response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
-                        path="/console")  # fmt: skip
+                        path="/console", secure=components.settings.secure_cookies)  # fmt: skip
     return response
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -124,7 +125,7 @@ def permitted(request: Request, permission: Permission) -> tuple[StaffUser, Acto
 def csrf_token(request: Request) -> str:
     """A per-session value every form carries back: a page of another site cannot know it."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    secret = components_of(request).settings.gateway_master_key.get_secret_value().encode()
+    secret = components_of(request).settings.session_secret.get_secret_value().encode()
     return hmac.new(secret, b"console-form:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -193,17 +194,18 @@ def yuan(fen: int | None) -> str:
 
 
 def fen_of(value: Any, what: str) -> int:
-    """Yuan as typed into a form (\"150\" or \"150.00\") in fen; a clear error for anything else."""
+    """Yuan as typed into a form ("150" or "150.00") in fen; a clear error for anything else."""
+    from decimal import Decimal, InvalidOperation
+
     from cases.errors import InvalidInput
 
     text = str(value or "").strip()
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
+        raise InvalidInput(f"{what}: {text!r} is not an amount in yuan (digits, at most two decimals)")
     try:
-        amount = round(float(text) * 100)
-    except ValueError as exc:
+        return int(Decimal(text) * 100)
+    except InvalidOperation as exc:
         raise InvalidInput(f"{what}: {text!r} is not an amount in yuan") from exc
-    if amount < 0:
-        raise InvalidInput(f"{what} must not be negative")
-    return amount
 
 
 def date_of(value: Any, what: str, default: dt.date | None = None) -> dt.date:

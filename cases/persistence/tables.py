@@ -297,7 +297,7 @@ personal_data_reads = Table(
 )
 
 # The party page: every attempt to open a case with its verification code (the lock-out counts failures), and
-# every view of a case, its evidence or its documents (行政处罚法第四十八条: who saw what, when).
+# every view of a case, its evidence or its documents (who saw what, when).
 party_access_attempts = Table(
     "party_access_attempts",
     metadata,
@@ -316,4 +316,17 @@ party_views = Table(
     Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
     Column("client", String(64), nullable=False),
     Column("what", String(200), nullable=False),
+)
+
+# Each document a case's step issued, sealed once as evidence: later opens serve the sealed bytes.
+case_documents = Table(
+    "case_documents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("event_seq", Integer, nullable=False),  # the case event (step) that issued it
+    Column("package_id", String(64), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    UniqueConstraint("case_id", "kind", "event_seq"),
 )

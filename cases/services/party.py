@@ -3,7 +3,9 @@ verification code printed on the notices, the lock-out after wrong codes, the lo
 party may do there — file a statement or defence, consent to electronic delivery.
 
 The lock-out counts failed attempts in the database, so it holds across processes and restarts:
-- ``MAX_FAILURES_PER_CASE`` wrong codes for one case number within ``LOCKOUT`` lock that case number;
+- ``MAX_FAILURES_PER_CASE`` wrong codes for one case number from one client within ``LOCKOUT`` lock that client
+  out of that case (a stranger guessing does not lock the party out), and ``MAX_FAILURES_PER_CASE_ALL_CLIENTS``
+  from everyone lock the case number (a guess spread over many addresses: 50 tries of 10^8 codes);
 - ``MAX_FAILURES_PER_CLIENT`` wrong codes from one client (any case numbers) within ``LOCKOUT`` lock the client;
 - more than ``MAX_ATTEMPTS_PER_MINUTE`` attempts of any kind from one client within a minute are refused.
 An unknown case number and a wrong code get the same answer, so that guessing learns nothing about which exists.
@@ -15,14 +17,15 @@ import datetime as dt
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
-from cases.errors import InvalidInput, NotFound, TooManyAttempts
+from cases.errors import DeadlinePassed, InvalidInput, NotFound, TooManyAttempts
 from cases.law import Law
-from cases.model.case import Case
+from cases.model.case import Case, CaseStatus
 from cases.model.staff import Role
 from cases.persistence import tables
 from cases.services.base import Actor, Service
@@ -31,7 +34,8 @@ from cases.services.cases import CaseService
 A = tables.party_access_attempts.c
 V = tables.party_views.c
 LOCKOUT = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_CASE = 5
+MAX_FAILURES_PER_CASE = 5  # from one client
+MAX_FAILURES_PER_CASE_ALL_CLIENTS = 50  # from everyone: bounds a distributed guess without locking the party out
 MAX_FAILURES_PER_CLIENT = 20
 MAX_ATTEMPTS_PER_MINUTE = 10
 WRONG = "案件编号或查询码不正确"
@@ -50,42 +54,59 @@ class PartyAccessService(Service):
         self.cases = cases
 
     def open_case(self, case_number: str, code: str, client: str, expected_code: Callable[[str], str]) -> Case:
-        """The case, when the code is its verification code; every attempt is recorded, a wrong one counted."""
+        """The case, when the code is its verification code. The attempt is recorded (as a failure until the code
+        is found right) before the counts are read, in one transaction serialised per case number, so that
+        concurrent guesses cannot slip past the lock-out together."""
         case_number, code, client = case_number.strip(), code.strip(), client[:64]
         if not case_number or not code:
             raise InvalidInput("请输入案件编号和查询码")
         if len(case_number) > 64 or len(code) > 32:
             raise InvalidInput(WRONG)
-        self._refuse_when_locked(case_number, client)
         case = self.cases.find_by_number(case_number)
-        ok = case is not None and case.party_name is not None and hmac.compare_digest(code, expected_code(case_number))
+        now = self.clock.now()
         with self.transaction() as session:
-            session.execute(insert(tables.party_access_attempts).values(
-                at=self.clock.now(), case_number=case_number, client=client, succeeded=ok))  # fmt: skip
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": case_number})
+            attempt = session.execute(insert(tables.party_access_attempts).values(
+                at=now, case_number=case_number, client=client, succeeded=False).returning(A.id)).scalar_one()  # fmt: skip
+            refusal = self._lockout(session, case_number, client, now, attempt)
+            ok = (
+                refusal is None
+                and case is not None
+                and case.party_name is not None
+                and hmac.compare_digest(code, expected_code(case_number))
+            )
+            if ok:
+                session.execute(update(tables.party_access_attempts).where(A.id == attempt).values(succeeded=True))
+        if refusal is not None:
+            raise refusal
         if not ok or case is None:
             raise InvalidInput(WRONG)
         return case
 
-    def _refuse_when_locked(self, case_number: str, client: str) -> None:
-        now = self.clock.now()
+    @staticmethod
+    def _lockout(
+        session: Session, case_number: str, client: str, now: dt.datetime, attempt: int
+    ) -> TooManyAttempts | None:
+        """Why this attempt is refused before its code is even compared, or None. Earlier failures count."""
         since = now - LOCKOUT
-        with self.transaction() as session:
-            recent = session.scalar(
-                select(func.count()).where(A.client == client, A.at > now - dt.timedelta(minutes=1))
-            )
-            case_failures = session.scalar(
-                select(func.count()).where(A.case_number == case_number, A.at > since, A.succeeded.is_(False))
-            )
-            client_failures = session.scalar(
-                select(func.count()).where(A.client == client, A.at > since, A.succeeded.is_(False))
-            )
+        earlier = A.id != attempt
+
+        def count(*conditions: Any) -> int:
+            return int(session.scalar(select(func.count()).where(earlier, *conditions)) or 0)
+
+        failed = A.succeeded.is_(False)
         minutes = int(LOCKOUT.total_seconds() // 60)
-        if (case_failures or 0) >= MAX_FAILURES_PER_CASE:
-            raise TooManyAttempts(f"查询码错误次数过多，该案件已锁定 {minutes} 分钟", int(LOCKOUT.total_seconds()))
-        if (client_failures or 0) >= MAX_FAILURES_PER_CLIENT:
-            raise TooManyAttempts(f"错误次数过多，请 {minutes} 分钟后再试", int(LOCKOUT.total_seconds()))
-        if (recent or 0) >= MAX_ATTEMPTS_PER_MINUTE:
-            raise TooManyAttempts("查询过于频繁，请一分钟后再试", 60)
+        locked = TooManyAttempts(f"查询码错误次数过多，请 {minutes} 分钟后再试", int(LOCKOUT.total_seconds()))
+        if count(A.case_number == case_number, A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CASE:
+            return locked
+        if count(A.case_number == case_number, A.at > since, failed) >= MAX_FAILURES_PER_CASE_ALL_CLIENTS:
+            return locked
+        if count(A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CLIENT:
+            return locked
+        if count(A.client == client, A.at > now - dt.timedelta(minutes=1)) >= MAX_ATTEMPTS_PER_MINUTE:
+            return TooManyAttempts("查询过于频繁，请一分钟后再试", 60)
+        return None
 
     def log_view(self, case_id: int, client: str, what: str) -> None:
         with self.transaction() as session:
@@ -99,9 +120,19 @@ class PartyAccessService(Service):
 
     @staticmethod
     def party_actor(case: Case) -> Actor:
-        if case.party_name is None:
+        """The party as the record names it: ``party:<case id>`` (the party's name is the case's)."""
+        if case.party_name is None or case.id is None:
             raise NotFound("the case has no confirmed party")
-        return Actor(case.party_name, Role.PARTY)
+        return Actor(f"party:{case.id}", Role.PARTY)
+
+    def check_statement(self, case: Case, text: str) -> None:
+        """What filing would refuse, said before anything (an attachment) is stored."""
+        if case.status is not CaseStatus.PENALTY_NOTICE_ISSUED:
+            raise InvalidInput("本案当前阶段不接受陈述申辩")
+        if not text.strip():
+            raise InvalidInput("陈述申辩内容为空")
+        if case.statement_deadline is not None and self.clock.today() > case.statement_deadline:
+            raise DeadlinePassed(f"陈述申辩期限已于 {case.statement_deadline} 届满")
 
     def file_statement(self, case_id: int, text: str, attachments_package_id: str | None) -> Case:
         """陈述、申辩 filed online by the party, before the statement deadline (the domain refuses a late one)."""
@@ -111,6 +142,11 @@ class PartyAccessService(Service):
         )
 
     def consent_to_e_delivery(self, case_id: int, client: str) -> Case:
+        """The party's confirmation, on the party page, of electronic delivery to the mobile number on the case."""
         case = self.cases.get(case_id)
-        reference = f"当事人页面确认 {self.clock.now().astimezone(self.clock.tz):%Y-%m-%d %H:%M} ({client[:40]})"
+        if not case.party_contact:
+            raise InvalidInput("本案未登记当事人手机号，无法电子送达；请联系承办人员")
+        masked = f"{case.party_contact[:3]}****{case.party_contact[-4:]}"
+        moment = self.clock.now().astimezone(self.clock.tz)
+        reference = f"当事人页面确认 {moment:%Y-%m-%d %H:%M}，送达手机 {masked}（{client[:40]}）"
         return self.cases.consent_to_e_delivery(case_id, self.party_actor(case), case.version, reference)

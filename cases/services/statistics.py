@@ -8,8 +8,8 @@ Which month each figure falls in (always the bureau's local calendar month, in t
 - cases filed (立案), in all and by violation type: the month of ``filed_on``;
 - decisions: the month of ``decided_on``, penalty (处罚决定) or no-penalty (不予处罚); fines decided are the
   ``fine_fen`` of the penalty decisions of that month;
-- fines paid: the month of ``paid_on``, summing ``amount_paid_fen`` (what was actually paid, late surcharge
-  included);
+- fines paid: the month of ``paid_on``, summing ``amount_paid_fen`` less ``surcharge_fen``: the fine itself
+  (加处罚款 is an enforcement measure, not a fine, and a report counts it apart);
 - cases by stage: the cases created (``created_at``, the draft's opening) in the month, counted by the stage they
   stand in now. A snapshot of every case's stage at the end of each month would need the events replayed; what the
   report wants to know is what became of each month's intake, and that this answers.
@@ -229,7 +229,7 @@ class StatisticsService(Service):
                 target.no_penalty_decisions += count
 
         paid = (
-            select(C.camera_id, C.paid_on, func.sum(C.amount_paid_fen))
+            select(C.camera_id, C.paid_on, func.sum(C.amount_paid_fen - func.coalesce(C.surcharge_fen, 0)))
             .where(*scope.cameras(C.camera_id), *scope.days(C.paid_on))
             .group_by(C.camera_id, C.paid_on)
         )

@@ -13,11 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cases.clock import ManualClock
+from cases.documents import DocumentKind
+from cases.errors import InvalidInput, TooManyAttempts
 from cases.model.case import Case, CaseStatus, DeliveryMethod, RecheckOutcome
-from cases.services.party import MAX_FAILURES_PER_CASE
+from cases.services.party import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_ALL_CLIENTS
 from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
-from offsite.issued import party_access_code
+from offsite.issued import document, party_access_code
 from tests.integration.world import ALL_PASS, LEGAL, OFFICER, OPERATOR, World
 from vision.synthetic import render_still
 
@@ -143,11 +145,21 @@ def test_the_party_files_a_defence_with_attachments_sealed_as_evidence(
     stored = components.cases.get(case.id or 0)
     assert stored.status is CaseStatus.STATEMENT_FILED
     event = stored.events[-1]
-    assert (event.action, event.role, event.actor) == ("record_statement", "party", "浦东小面馆")
+    assert (event.action, event.role, event.actor) == ("record_statement", "party", f"party:{case.id}")
     assert event.payload["channel"] == "online"
     package = event.payload["attachments_package_id"]
     assert components.evidence().verify(package).ok
     assert components.evidence().item(package, "attachment-1.png")[1] == PNG
+
+
+def test_a_refused_defence_seals_no_attachment(client: TestClient, components: Components, case: Case) -> None:
+    token = open_case(client, components, case)
+    before = set(components.evidence().package_ids())
+    response = client.post("/party/statement", data={"csrf": token, "text": "  "},
+                           files=[("attachments", ("after.png", PNG, "image/png"))])  # fmt: skip
+    assert "陈述申辩内容为空" in response.text
+    assert set(components.evidence().package_ids()) == before
+    assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
 
 
 def test_a_bad_attachment_is_refused_and_nothing_is_filed(
@@ -171,16 +183,20 @@ def test_a_defence_after_the_deadline_is_refused(
     token = open_case(client, components, case)  # a session lasts 30 minutes: opened again days later
     assert "陈述、申辩</h2>" not in client.get("/party/case").text  # the form is gone
     response = client.post("/party/statement", data={"csrf": token, "text": "申辩"})
-    assert "statement period ended" in response.text
+    assert "陈述申辩期限已于" in response.text
     assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
 
 
 def test_the_party_consents_to_electronic_delivery(client: TestClient, components: Components, case: Case) -> None:
     token = open_case(client, components, case)
-    client.post("/party/consent", data={"csrf": token})
+    unconfirmed = client.post("/party/consent", data={"csrf": token})
+    assert "请先确认送达方式和地址" in unconfirmed.text
+    assert not components.cases.get(case.id or 0).party_e_delivery_consent
+    client.post("/party/consent", data={"csrf": token, "confirm": "on"})
     stored = components.cases.get(case.id or 0)
     assert stored.party_e_delivery_consent
     assert (stored.party_consent_document_ref or "").startswith("当事人页面确认")
+    assert "送达手机 138****8000" in (stored.party_consent_document_ref or "")
 
 
 def test_the_amount_due_grows_by_the_surcharge_once_payment_is_late(
@@ -201,3 +217,35 @@ def test_the_amount_due_grows_by_the_surcharge_once_payment_is_late(
     assert re.search(r'id="amount-due">159\.00<', page)
     pdf = client.get("/party/documents/penalty_decision.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+def test_a_strangers_wrong_codes_do_not_lock_the_party_out(components: Components, case: Case) -> None:
+    number = case.number or ""
+    code = party_access_code(components, number)
+    for _ in range(MAX_FAILURES_PER_CASE):
+        with pytest.raises(InvalidInput):
+            components.party.open_case(number, "00000000", "203.0.113.9", lambda n: party_access_code(components, n))
+    with pytest.raises(TooManyAttempts):  # the stranger is locked out of this case
+        components.party.open_case(number, code, "203.0.113.9", lambda n: party_access_code(components, n))
+    opened = components.party.open_case(number, code, "198.51.100.7", lambda n: party_access_code(components, n))
+    assert opened.id == case.id
+
+
+def test_a_guess_spread_over_many_addresses_locks_the_case_number(components: Components, case: Case) -> None:
+    number = case.number or ""
+    for n in range(MAX_FAILURES_PER_CASE_ALL_CLIENTS):
+        with pytest.raises(InvalidInput):
+            components.party.open_case(number, "00000000", f"10.0.{n // 200}.{n % 200}", lambda c: "11111111")
+    with pytest.raises(TooManyAttempts):
+        components.party.open_case(number, party_access_code(components, number), "198.51.100.7",
+                                   lambda n: party_access_code(components, n))  # fmt: skip
+
+
+def test_a_document_once_issued_never_changes(components: Components, case: Case, clock: ManualClock) -> None:
+    """The notice to correct, issued before the re-check, is served as issued after it (the re-check is recorded
+    on the case since, and a fresh rendering would state it)."""
+    first = document(components, case.id or 0, DocumentKind.RECTIFICATION_NOTICE)
+    clock.advance(dt.timedelta(days=1))
+    again = document(components, case.id or 0, DocumentKind.RECTIFICATION_NOTICE)
+    assert (again.pdf, again.package_id) == (first.pdf, first.package_id)
+    assert len(components.documents.of_case(case.id or 0)) == 1

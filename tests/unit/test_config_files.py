@@ -292,7 +292,11 @@ def test_production_refuses_an_admin_password_too_short_to_create_the_account() 
     from offsite.settings import InsecureSettingsError, Settings
 
     settings = Settings(
-        environment="production", gateway_master_key=SecretStr("k" * 40), admin_password=SecretStr("short-pass")
+        environment="production",
+        gateway_master_key=SecretStr("k" * 40),
+        admin_password=SecretStr("short-pass"),
+        session_secret=SecretStr("s" * 40),
+        public_base_url="https://zhifa.example.gov.cn",
     )
     with pytest.raises(InsecureSettingsError, match="OFFSITE_ADMIN_PASSWORD"):
         settings.refuse_default_secrets()

@@ -415,7 +415,9 @@ def _h264_stream(container: Any, spec: VideoSpec) -> Any:
     # cameras have (4 Mbit/s at 1080p, scaled by area): sensor noise would otherwise cost hundreds of megabytes.
     kbits = max(200, round(4000 * spec.width * spec.height / (1920 * 1080)))
     params = f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0:vbv-maxrate={kbits}:vbv-bufsize={2 * kbits}"
-    stream.options = {"preset": spec.preset, "crf": "23", "x264-params": params}
+    # One encoder thread: x264's frame threads with a VBV cap make the bytes (and the decoded pictures) differ
+    # from run to run, and the same seed must give the same video, ground truth and all.
+    stream.options = {"preset": spec.preset, "crf": "23", "x264-params": params, "threads": "1"}
     return stream
 
 
