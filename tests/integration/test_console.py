@@ -21,7 +21,8 @@ from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
 from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
-from tests.integration.world import ALL_PASS, OPERATOR, World
+from tests.integration.conftest import Staff
+from tests.integration.world import ALL_PASS, OFFICER, OPERATOR, World
 
 PASSWORD = "password-1234"
 
@@ -283,3 +284,20 @@ def test_an_unknown_or_malformed_package_is_a_page_saying_so(client: TestClient,
         response = client.get(f"/verify/{package_id}?now=1")
         assert response.status_code == 404
         assert "未找到" in response.text
+
+
+def test_a_notice_issued_through_the_api_is_sealed_at_once(
+    client: TestClient, components: Components, world: World, package: str, staff: Staff
+) -> None:
+    detection_id = pending(world, package, "cross_door")
+    detection = components.detections.get(detection_id)
+    components.detections.review(detection_id, OPERATOR, detection.version, True, ALL_PASS, None)
+    case = components.cases.open_draft([detection_id], OFFICER)
+    case = components.cases.file(case.id or 0, OFFICER, case.version)
+    response = client.post(f"/api/v1/cases/{case.id}/rectification-notice",
+                           json={"version": case.version, "method": "direct"},
+                           headers=staff.headers(Role.OFFICER))  # fmt: skip
+    assert response.status_code == 200, response.text
+    (record,) = components.documents.of_case(case.id or 0)
+    assert record.kind == "rectification_notice"
+    assert components.evidence().verify(record.package_id).ok
