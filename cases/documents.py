@@ -98,6 +98,9 @@ class DocumentFacts:
     verify_url: str  # the package's public verification page
     party_code: str | None = None  # the verification code the party uses on the party page (notices only)
     party_url: str | None = None  # the party page
+    payment_channel: str | None = None  # how the fine is paid (第六十七条: the designated bank or e-payment)
+    review_body: str | None = None  # the 行政复议 body (复议机关)
+    court: str | None = None  # the court for 行政诉讼
 
     def __post_init__(self) -> None:
         for name in ("first_seen", "last_seen"):
@@ -457,6 +460,7 @@ def _payment(document: _Document) -> list[Any]:
             f"当事人应当自收到本决定书之日起{deadlines.payment.count}日内{by_date}，"
             f"依据{cite(deadlines.payment.legal_source).reference}的规定缴纳罚款。"
         ),
+        *([_p(f"缴款方式：{escape(document.facts.payment_channel)}。")] if document.facts.payment_channel else []),
         _p(
             f"到期不缴纳罚款的，依据{cite(surcharge.legal_source).reference}的规定，每日按罚款数额的"
             f"{surcharge.percent_per_day}%加处罚款{cap}；本局并可依法申请人民法院强制执行。"
@@ -465,10 +469,12 @@ def _payment(document: _Document) -> list[Any]:
 
 
 def _remedies(document: _Document) -> list[Any]:
+    review_body = f"向{escape(document.facts.review_body)}" if document.facts.review_body else ""
+    court = escape(document.facts.court) if document.facts.court else "人民法院"
     remedies = [
         _p(
-            "当事人如不服本决定，可以自收到本决定书之日起六十日内依法申请行政复议，"
-            "或者自收到本决定书之日起六个月内依法向人民法院提起行政诉讼。"
+            f"当事人如不服本决定，可以自收到本决定书之日起六十日内依法{review_body}申请行政复议，"
+            f"或者自收到本决定书之日起六个月内依法向{court}提起行政诉讼。"
         )
     ]
     if document.kind is DocumentKind.PENALTY_DECISION:

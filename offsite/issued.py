@@ -75,6 +75,9 @@ def document_facts(components: Components, case: Case) -> DocumentFacts:
         verify_url=f"{base}/verify/{first.evidence_package_id}",
         party_code=party_access_code(components, case.number) if case.number else None,
         party_url=f"{base}/party",
+        payment_channel=components.settings.payment_channel,
+        review_body=components.settings.review_body,
+        court=components.settings.court,
     )
 
 

@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     agency_name: str = Field(
         "上海市浦东新区城市管理行政执法局", min_length=2, max_length=60, description="The agency named on documents."
     )
+    payment_channel: str = Field(
+        "通过上海市财政非税收入电子缴款系统（“一网通办”）或持决定书到代收银行缴纳",
+        min_length=2, max_length=200, description="How fines are paid, as decisions state it (行政处罚法第六十七条).",
+    )  # fmt: skip
+    review_body: str = Field(
+        "上海市浦东新区人民政府", min_length=2, max_length=60, description="The 复议机关 decisions name."
+    )
+    court: str = Field(
+        "有管辖权的人民法院", min_length=2, max_length=60, description="The court decisions name for 行政诉讼."
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         pattern=r"^https?://[^/\s]+$",

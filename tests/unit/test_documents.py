@@ -225,6 +225,16 @@ def test_the_penalty_decision_states_the_fine_the_payment_and_the_remedies(
     assert "当事人页面" not in text  # the party page is printed on the notices only
 
 
+def test_a_decision_names_the_payment_channel_the_review_body_and_the_court_when_configured(law: Law) -> None:
+    named = DocumentFacts(**{**FACTS.__dict__, "payment_channel": "通过“一网通办”电子缴款",
+                             "review_body": "上海市浦东新区人民政府", "court": "上海铁路运输法院"})  # fmt: skip
+    case = decided(law)
+    text = text_of(render(K.PENALTY_DECISION, case, law, named, case.decided_on or PERSISTING_ON))
+    assert "缴款方式：通过“一网通办”电子缴款" in text
+    assert "六十日内依法向上海市浦东新区人民政府申请行政复议" in text
+    assert "六个月内依法向上海铁路运输法院提起行政诉讼" in text
+
+
 def test_the_no_penalty_decision_states_its_ground_and_the_remedies(
     documents: dict[DocumentKind, tuple[bytes, str]],
 ) -> None:
