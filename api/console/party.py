@@ -65,7 +65,9 @@ def _opened_case(request: Request) -> Case | None:
     components = components_of(request)
     value = request.cookies.get(PARTY_COOKIE, "")
     parts = value.split(".")
-    if len(parts) != 3 or not hmac.compare_digest(parts[2], _sign(components, f"{parts[0]}.{parts[1]}")):
+    if len(parts) != 3 or not hmac.compare_digest(
+        parts[2].encode(), _sign(components, f"{parts[0]}.{parts[1]}").encode()
+    ):
         return None
     if not parts[0].isdigit() or not parts[1].isdigit():
         return None
@@ -217,7 +219,7 @@ async def _party_form(request: Request) -> tuple[Case, Any] | None:
     if case is None:
         return None
     form = await request.form()
-    if not hmac.compare_digest(str(form.get("csrf", "")), _form_token(request)):
+    if not hmac.compare_digest(str(form.get("csrf", "")).encode(), _form_token(request).encode()):
         raise InvalidInput("表单已过期，请刷新页面后重试")
     return case, form
 

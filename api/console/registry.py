@@ -57,7 +57,7 @@ def _may_import(request: Request) -> bool:
 async def import_csv(request: Request) -> Response:
     permitted(request, Permission.MANAGE_REGISTRY)
     form = await request.form()
-    if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(request)):
+    if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_token(request).encode()):
         return page(request, "message.html", status_code=403, heading="无权操作", detail="表单已过期，请刷新页面后重试")
     kind = str(form.get("kind", ""))
     upload = form.get("file")

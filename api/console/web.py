@@ -133,7 +133,7 @@ async def form_of(request: Request) -> dict[str, Any]:
     """The posted form, refused unless it carries this session's form token."""
     form = await request.form()
     values: dict[str, Any] = {key: form.getlist(key) if len(form.getlist(key)) > 1 else form[key] for key in form}
-    if not hmac.compare_digest(str(values.get("csrf", "")), csrf_token(request)):
+    if not hmac.compare_digest(str(values.get("csrf", "")).encode(), csrf_token(request).encode()):
         raise PageForbidden("表单已过期或来源不明，请刷新页面后重试")
     return values
 

@@ -74,7 +74,7 @@ class PartyAccessService(Service):
                 refusal is None
                 and case is not None
                 and case.party_name is not None
-                and hmac.compare_digest(code, expected_code(case_number))
+                and hmac.compare_digest(code.encode(), expected_code(case_number).encode())
             )
             if ok:
                 session.execute(update(tables.party_access_attempts).where(A.id == attempt).values(succeeded=True))

@@ -301,3 +301,14 @@ def test_a_notice_issued_through_the_api_is_sealed_at_once(
     (record,) = components.documents.of_case(case.id or 0)
     assert record.kind == "rectification_notice"
     assert components.evidence().verify(record.package_id).ok
+
+
+def test_a_form_token_that_is_not_ascii_is_refused_not_crashed_on(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    response = client.post(f"/console/detections/{detection_id}/review",
+                           data={"csrf": "令牌", "version": "1", "decision": "reject", "reason": "x"})  # fmt: skip
+    assert response.status_code == 403
+    assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
