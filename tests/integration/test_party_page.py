@@ -251,7 +251,7 @@ def test_a_document_once_issued_never_changes(components: Components, case: Case
     assert len(components.documents.of_case(case.id or 0)) == 1
 
 
-def test_codes_tokens_and_cookies_that_are_not_ascii_are_refused_not_crashed_on(
+def test_codes_and_tokens_that_are_not_ascii_and_forged_cookies_are_refused_not_crashed_on(
     client: TestClient, components: Components, case: Case
 ) -> None:
     wrong = client.post("/party", data={"case_number": case.number, "code": "一二三四五六七八"})
@@ -260,5 +260,6 @@ def test_codes_tokens_and_cookies_that_are_not_ascii_are_refused_not_crashed_on(
     assert token
     forged = client.post("/party/statement", data={"csrf": "令牌", "text": "申辩"})
     assert "表单已过期" in forged.text
-    client.cookies.set("offsite_party", "1.9999999999.签名", path="/party")
+    client.cookies.clear()
+    client.cookies.set("offsite_party", "1.9999999999.not-a-signature")
     assert client.get("/party/case", follow_redirects=False).status_code == 303
