@@ -23,6 +23,7 @@ from cases.services.documents import DocumentRegister
 from cases.services.notifications import NotificationChannel, default_channels
 from cases.services.party import PartyAccessService
 from cases.services.registry import RegistryService
+from cases.services.statistics import StatisticsService
 from offsite.config_files import load_law
 from offsite.settings import Settings
 from vision.pushed import FrameIntake, FrameLimits
@@ -48,6 +49,7 @@ class Components:
     imports: CsvImportService
     party: PartyAccessService
     documents: DocumentRegister
+    statistics: StatisticsService
     channels: dict[str, NotificationChannel]
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
     cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
@@ -102,6 +104,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         imports=CsvImportService(sessions, law, clock),
         party=PartyAccessService(sessions, law, clock, cases),
         documents=DocumentRegister(sessions, law, clock),
+        statistics=StatisticsService(sessions, law, clock),
         channels=default_channels(),
         # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
         frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),

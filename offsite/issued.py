@@ -58,7 +58,7 @@ def document_facts(components: Components, case: Case) -> DocumentFacts:
         raise InvalidInput(f"case {case.id} has no evidence to cite")
     first = min(detections, key=lambda d: d.first_seen)
     camera = components.registry.get_camera(case.camera_id)
-    zone = next((z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id), None)
+    zone = components.registry.get_zone(case.zone_id)
     try:
         manifest = components.evidence_reader().manifest_bytes(first.evidence_package_id)
     except EvidenceError as exc:
@@ -66,7 +66,7 @@ def document_facts(components: Components, case: Case) -> DocumentFacts:
     base = components.settings.public_base_url
     return DocumentFacts(
         agency=components.settings.agency_name,
-        place=f"{camera.address}（{zone.name}）" if zone else camera.address,
+        place=f"{camera.address}（{zone.name}）",
         first_seen=first.first_seen,
         last_seen=max(d.last_seen for d in detections),
         camera=f"{camera.name}（{camera.gbt28181_id or camera.device_id}）",

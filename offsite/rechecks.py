@@ -58,7 +58,7 @@ def _recheck_case(
 ) -> AutomaticRecheck:
     assert case.id is not None
     camera = components.registry.get_camera(case.camera_id)
-    zone = next(z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id)
+    zone = components.registry.get_zone(case.zone_id)
     spec = camera_of(camera.device_id)
     if spec is None or spec.pushed or spec.gateway_stream:
         problem = "the service does not pull this camera's footage"

@@ -297,6 +297,10 @@ def _verified(components: Components, package_id: str) -> dict[str, Any]:
     return {"ok": report.ok, "problems": report.problems}
 
 
+def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]]:
+    return [{"case": case, "deadlines": _deadlines(components, case)} for case in cases]
+
+
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request) -> Response:
     permitted(request, Permission.READ_CASES)
@@ -304,7 +308,7 @@ def case_list(request: Request) -> Response:
     status_text = request.query_params.get("status") or ""
     status = CaseStatus(status_text) if status_text in CaseStatus._value2member_map_ else None
     found, total = components.cases.find(status=status, limit=200)
-    rows = [{"case": case, "deadlines": _deadlines(components, case)} for case in found]
+    rows = _case_rows(components, found)
     overdue = [item for item in components.cases.deadlines(within_days=3) if item.overdue]
     return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
                 counts=components.cases.count_by_status())  # fmt: skip
@@ -315,8 +319,7 @@ def legal_queue(request: Request) -> Response:
     permitted(request, Permission.LEGAL_REVIEW)
     components = components_of(request)
     found, _total = components.cases.find(status=CaseStatus.UNDER_LEGAL_REVIEW, limit=200)
-    rows = [{"case": case, "deadlines": _deadlines(components, case)} for case in found]
-    return page(request, "legal.html", rows=rows)
+    return page(request, "legal.html", rows=_case_rows(components, found))
 
 
 @router.post("/cases", response_model=None)
@@ -346,7 +349,7 @@ def case_page(request: Request, case_id: int) -> Response:
         for d in detections
     ]
     camera = components.registry.get_camera(case.camera_id)
-    zone = next((z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id), None)
+    zone = components.registry.get_zone(case.zone_id)
     amount_due = None
     if case.payment_due is not None and case.fine_fen is not None and case.paid_on is None:
         fine, surcharge = case.amount_due_fen(components.law, components.clock.today())

@@ -138,7 +138,7 @@ def case_view(request: Request) -> Response:
     assert case.id is not None
     components.party.log_view(case.id, _client(request), "case")
     camera = components.registry.get_camera(case.camera_id)
-    zone = next((z for z in components.registry.list_zones(case.camera_id) if z.id == case.zone_id), None)
+    zone = components.registry.get_zone(case.zone_id)
     today = components.clock.today()
     payment: dict[str, Any] | None = None
     if case.fine_fen is not None and case.payment_due is not None:

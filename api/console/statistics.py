@@ -9,14 +9,13 @@ from fastapi.responses import HTMLResponse, Response
 from api.console.web import components_of, page, permitted, yuan
 from api.roles import Permission
 from cases.errors import InvalidInput
-from cases.services.statistics import STAGE_NAMES, StatisticsRow, StatisticsService, to_csv, to_xlsx
+from cases.services.statistics import STAGE_NAMES, StatisticsRow, to_csv, to_xlsx
 
 router = APIRouter()
 
 
 def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | None]:
-    components = components_of(request)
-    service = StatisticsService(components.session_factory, components.law, components.clock)
+    service = components_of(request).statistics
     year_text = request.query_params.get("year") or ""
     try:
         year = int(year_text) if year_text else None
@@ -29,9 +28,8 @@ def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | No
 @router.get("/statistics", response_class=HTMLResponse)
 def statistics(request: Request) -> Response:
     permitted(request, Permission.READ_CASES)
-    components = components_of(request)
     rows, year, district = _report(request)
-    service = StatisticsService(components.session_factory, components.law, components.clock)
+    service = components_of(request).statistics
     return page(request, "statistics.html", rows=rows, year=year or "", district=district or "",
                 districts=service.districts(), stage_names=STAGE_NAMES, violation_names=service.violation_names(),
                 yuan=yuan, query=request.url.query)  # fmt: skip
@@ -39,9 +37,8 @@ def statistics(request: Request) -> Response:
 
 def _export(request: Request) -> tuple[list[StatisticsRow], dict[str, str]]:
     permitted(request, Permission.READ_CASES)
-    components = components_of(request)
     rows, _year, _district = _report(request)
-    return rows, StatisticsService(components.session_factory, components.law, components.clock).violation_names()
+    return rows, components_of(request).statistics.violation_names()
 
 
 @router.get("/statistics.csv", response_model=None)

@@ -124,6 +124,10 @@ class RegistryService(Service):
             session.add(zone)
         return zone
 
+    def get_zone(self, zone_id: int) -> Zone:
+        with self.transaction() as session:
+            return get_or_404(session, Zone, zone_id, "zone")
+
     def list_zones(self, camera_id: int) -> list[Zone]:
         with self.transaction() as session:
             get_or_404(session, Camera, camera_id, "camera")

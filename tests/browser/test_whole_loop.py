@@ -16,10 +16,11 @@ from pypdf import PdfReader
 
 from cases.model.case import CaseStatus
 from cases.model.registry import id_card_check_character
-from offsite.demo import DEMO_PASSWORD, FOOTAGE_CACHE, TODAY
+from offsite.demo import DEMO_PASSWORD, FOOTAGE_CACHE, MODEL, TODAY
 from offsite.issued import party_access_code
 from offsite.rechecks import run_due_rechecks
 from tests.browser.conftest import Served
+from vision.detector import DetectorConfig, OnnxDetector
 from vision.synthetic import render_still
 
 VENDOR_ID = "31011519920315007"
@@ -103,8 +104,9 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
 
     # 3. the deadline passes: the service looks at the camera again, then the officer records what was found
     clock.advance(dt.timedelta(days=1))  # type: ignore[attr-defined]
-    cameras = {f.camera_id: f.camera(FOOTAGE_CACHE, clock.now(), _detector(served).class_names) for f in TODAY}
-    (looked,) = [r for r in run_due_rechecks(components, _detector(served), cameras.get) if r.case_id == case_id]
+    detector = OnnxDetector(DetectorConfig(MODEL, threads=1))
+    cameras = {f.camera_id: f.camera(FOOTAGE_CACHE, clock.now(), detector.class_names) for f in TODAY}
+    (looked,) = [r for r in run_due_rechecks(components, detector, cameras.get) if r.case_id == case_id]
     assert looked.problem is None, looked
     officer = steps.sign_in("officer1")  # the next day: yesterday's session has expired
     officer.goto(f"{served.base}/console/cases/{case_id}")
@@ -179,10 +181,3 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     steps.shot(officer, "closed")
     assert components.cases.get(case_id).status is CaseStatus.CLOSED
     assert len(list(artefacts.glob("*.png"))) == steps.shots
-
-
-def _detector(served: Served) -> Any:
-    from api.console.party import MODEL
-    from vision.detector import DetectorConfig, OnnxDetector
-
-    return OnnxDetector(DetectorConfig(MODEL, threads=1))

@@ -22,7 +22,7 @@ from cases.model.staff import Role
 from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff
-from tests.integration.world import ALL_PASS, OFFICER, OPERATOR, World
+from tests.integration.world import ALL_PASS, OFFICER, OPERATOR, World, key_frame_items
 
 PASSWORD = "password-1234"
 
@@ -52,14 +52,7 @@ def sealed_package(components: Components, tmp_path: Path) -> str:
     """A real package as the pipeline seals one: key frames, quality figures."""
     image = np.full((90, 160, 3), 120, np.uint8)
     cv2.rectangle(image, (40, 20), (100, 70), (0, 0, 255), -1)
-    ok, jpeg = cv2.imencode(".jpg", image)
-    assert ok
-    items = []
-    for role in ("first", "middle", "confirming"):
-        for prefix in ("frame", "annotated"):
-            path = tmp_path / f"{prefix}-{role}.jpg"
-            path.write_bytes(jpeg.tobytes())
-            items.append(ItemIn(path.name, "image/jpeg", path))
+    items = key_frame_items(tmp_path, image)
     quality = tmp_path / "quality.json"
     figures = {"sharpness": 812.5, "brightness": 120.0, "underexposed": 0.0, "overexposed": 0.0, "width": 160}
     quality.write_text(json.dumps({"confirming": figures | {"height": 90}, "clip_error": None}))

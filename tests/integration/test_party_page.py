@@ -17,10 +17,9 @@ from cases.documents import DocumentKind
 from cases.errors import InvalidInput, TooManyAttempts
 from cases.model.case import Case, CaseStatus, DeliveryMethod, RecheckOutcome
 from cases.services.party import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_ALL_CLIENTS
-from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
 from offsite.issued import document, party_access_code
-from tests.integration.world import ALL_PASS, LEGAL, OFFICER, OPERATOR, World
+from tests.integration.world import ALL_PASS, LEGAL, OFFICER, OPERATOR, World, key_frame_items
 from vision.synthetic import render_still
 
 PNG = cv2.imencode(".png", render_still(7, 64, 48).image)[1].tobytes()
@@ -28,14 +27,7 @@ PNG = cv2.imencode(".png", render_still(7, 64, 48).image)[1].tobytes()
 
 def street_package(components: Components, tmp_path: Path) -> str:
     """A package whose key frames show people and vehicles (a generated street scene)."""
-    image = render_still(9_100_003, 960, 540).image
-    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
-    items = []
-    for role in ("first", "middle", "confirming"):
-        for prefix in ("frame", "annotated"):
-            path = tmp_path / f"{prefix}-{role}.jpg"
-            path.write_bytes(jpeg)
-            items.append(ItemIn(path.name, "image/jpeg", path))
+    items = key_frame_items(tmp_path, render_still(9_100_003, 960, 540).image)
     return components.evidence().seal(items, {"camera_id": "cam-1", "violation_code": "cross_door"}).package_id
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import cv2
 import pytest
 
 from cases.model.case import Case
@@ -22,8 +24,10 @@ from cases.model.registry import (
 )
 from cases.model.staff import Role
 from cases.services.base import Actor
+from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
 from vision.events import SubjectKind, SubjectRef, ViolationEvent
+from vision.frames import Image
 
 ALL_PASS = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=True)
 OPERATOR = Actor("operator1", Role.OPERATOR)
@@ -141,3 +145,15 @@ class World:
 @pytest.fixture
 def world(components: Components) -> World:
     return World(components).build()
+
+
+def key_frame_items(folder: Path, image: Image) -> list[ItemIn]:
+    """The raw and annotated key frames of a package as the pipeline seals one, all showing ``image``."""
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    items = []
+    for role in ("first", "middle", "confirming"):
+        for prefix in ("frame", "annotated"):
+            path = folder / f"{prefix}-{role}.jpg"
+            path.write_bytes(jpeg)
+            items.append(ItemIn(path.name, "image/jpeg", path))
+    return items
