@@ -341,12 +341,13 @@ def model_dataset(
 
 
 def _training(call: Callable[[], T]) -> T:
-    """Run a training-extra function, turning a missing extra into a clear message and exit code 2."""
+    """Run a training-extra function, turning a missing extra or a refused argument (a missing or unfit initial
+    model, say) into a clear message and exit code 2."""
     from vision.training import TrainingUnavailable
 
     try:
         return call()
-    except TrainingUnavailable as exc:
+    except (TrainingUnavailable, ValueError) as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
 
@@ -361,12 +362,16 @@ def model_train(
     seed: Annotated[int, typer.Option()] = 0,
     hours: Annotated[float | None, typer.Option(min=0.01, help="Train for this long instead of --epochs")] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads (default: cores minus one)")] = None,
+    initial: Annotated[
+        Path | None, typer.Option(help="Continue from this model: a .pt, or an exported .onnx with its manifest")
+    ] = None,
 ) -> None:
-    """Train the detector from scratch on CPU, offline (needs the train extra). Prints the best weights."""
+    """Train the detector on CPU, offline (needs the train extra), from scratch or from --initial. Prints the best
+    weights."""
     from vision import training
 
     best, seconds = _training(
-        lambda: training.train(data, workdir, epochs, imgsz, batch, seed, hours=hours, threads=threads)
+        lambda: training.train(data, workdir, epochs, imgsz, batch, seed, hours=hours, threads=threads, initial=initial)
     )
     typer.echo(f"trained in {seconds:.0f} s: {best}")
 

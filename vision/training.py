@@ -20,6 +20,9 @@ from vision.manifest import ClassMetrics, ModelManifest, manifest_path_for, sha2
 
 ARCHITECTURE = "yolov8n.yaml"  # trained from scratch: no pretrained weights can be fetched here
 OPSET = 18
+# Continuing from a trained model: a short warm-up (the weights are already good), and mosaic only in the
+# early epochs so that the last ones see whole frames at the scale the cameras give.
+CONTINUED = {"warmup_epochs": 0.5, "close_mosaic": 3}
 
 
 class TrainingUnavailable(RuntimeError):
@@ -74,8 +77,10 @@ def train(
     seed: int = 0,
     hours: float | None = None,
     threads: int | None = None,
+    initial: Path | None = None,
 ) -> tuple[Path, float]:
-    """Train from scratch; returns the best weights and the seconds it took.
+    """Train from scratch, or from ``initial`` (an Ultralytics .pt, or an exported ONNX model with its manifest);
+    returns the best weights and the seconds it took.
 
     ``hours`` bounds the run by time instead of epochs: Ultralytics re-estimates the epoch count after each epoch
     and fits its learning-rate schedule to the time, so a run planned for a sitting ends with a finished schedule.
@@ -87,12 +92,14 @@ def train(
         raise ValueError("hours must be positive")
     if threads is not None and threads < 1:
         raise ValueError("threads must be at least 1")
+    if initial is not None:
+        _check_initial(initial)
     ultralytics = _ultralytics(workdir / "settings")
     if threads is not None:
         from ultralytics.utils import torch_utils
 
         torch_utils.NUM_THREADS = threads  # select_device() applies it with torch.set_num_threads
-    model = ultralytics.YOLO(ARCHITECTURE)
+    model = ultralytics.YOLO(str(_initial_weights(initial, workdir)) if initial is not None else ARCHITECTURE)
     started = time.perf_counter()
     model.train(
         data=str(data_yaml),
@@ -105,17 +112,34 @@ def train(
         project=str(workdir.resolve()),  # Ultralytics puts a relative project under runs/detect/
         name="train",
         exist_ok=True,
-        pretrained=False,
+        pretrained=initial is not None,  # False would make Ultralytics drop the initial weights
         amp=False,
         cache="ram",  # decode each image once: on two CPU cores, JPEG decoding would otherwise dominate an epoch
         plots=False,
         verbose=False,
         **({"time": hours} if hours is not None else {}),
+        **(CONTINUED if initial is not None else {}),
     )
     best = Path(model.trainer.save_dir) / "weights" / "best.pt"
     if not best.exists():
         raise RuntimeError(f"training finished without {best}")
     return best, time.perf_counter() - started
+
+
+def _check_initial(initial: Path) -> None:
+    if not initial.is_file():
+        raise ValueError(f"initial model {initial} does not exist")
+    if initial.suffix not in (".pt", ".onnx"):
+        raise ValueError(f"initial model {initial} is neither an Ultralytics .pt nor an exported .onnx")
+
+
+def _initial_weights(initial: Path, workdir: Path) -> Path:
+    """The checkpoint to start from: ``initial`` itself, or one rebuilt from an exported ONNX model."""
+    if initial.suffix == ".onnx":
+        from vision.warm_start import checkpoint_from_onnx
+
+        return checkpoint_from_onnx(initial, ARCHITECTURE, workdir / "initial" / f"{initial.stem}.pt")
+    return initial
 
 
 def evaluate(model_path: Path, data_yaml: Path, imgsz: int, workdir: Path) -> Evaluation:

@@ -88,6 +88,18 @@ def test_every_command_explains_itself(command: list[str]) -> None:
     assert "Usage" in result.stdout
 
 
+@pytest.mark.parametrize(("initial", "problem"), [("nothing.onnx", "does not exist"), ("weights.h5", "neither")])
+def test_training_from_an_unfit_initial_model_is_refused_naming_it(tmp_path: Path, initial: str, problem: str) -> None:
+    data = tmp_path / "data.yaml"
+    data.write_text("path: .\ntrain: images/train\nval: images/val\nnames: {0: stall}\n", encoding="utf-8")
+    (tmp_path / "weights.h5").write_bytes(b"not a model")
+    result = run("model", "train", str(data), "--workdir", str(tmp_path / "runs"), "--initial", str(tmp_path / initial))
+    assert result.returncode == 2
+    assert initial in result.stderr
+    assert problem in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_bad_config_stops_start_up_naming_the_file_and_the_field(tmp_path: Path) -> None:
     configs = tmp_path / "configs"
     shutil.copytree(PROJECT_ROOT / "configs", configs)

@@ -1,0 +1,66 @@
+"""Continuing training from the shipped ONNX model: the rebuilt weights compute what the ONNX model computes.
+
+Needs the train extra (torch, Ultralytics, onnx), which running and testing the service do not: without it these
+tests are skipped. Run them with the training environment: `.venv-train/bin/python -m pytest tests/unit/vision/test_warm_start.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+pytest.importorskip("ultralytics", exc_type=ImportError)
+
+from vision.warm_start import WarmStartError, checkpoint_from_onnx
+
+SHIPPED = Path(__file__).parents[3] / "models" / "offsite-street.onnx"
+
+
+@pytest.fixture(autouse=True)
+def _offline_ultralytics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vision import training
+
+    monkeypatch.setitem(os.environ, "YOLO_CONFIG_DIR", str(tmp_path / "settings"))
+    training._ultralytics(tmp_path / "settings")
+
+
+def test_the_rebuilt_model_computes_what_the_onnx_model_computes(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    import torch
+
+    checkpoint = checkpoint_from_onnx(SHIPPED, "yolov8n.yaml", tmp_path / "initial.pt")
+    model = torch.load(checkpoint, weights_only=False)["model"].eval()
+    frame = np.random.default_rng(0).random((1, 3, 480, 480), dtype=np.float32)
+    session = ort.InferenceSession(str(SHIPPED), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {session.get_inputs()[0].name: frame})[0]
+    with torch.no_grad():
+        got = model(torch.from_numpy(frame))[0].numpy()
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-3 * np.abs(expected).max()
+    assert model.names == {
+        0: "stall",
+        1: "goods",
+        2: "person",
+        3: "vehicle",
+        4: "dust",
+        5: "bare_pile",
+        6: "covered_pile",
+    }
+
+
+def test_a_model_without_its_manifest_is_refused(tmp_path: Path) -> None:
+    alone = tmp_path / "alone.onnx"
+    shutil.copyfile(SHIPPED, alone)
+    with pytest.raises(WarmStartError, match="no manifest"):
+        checkpoint_from_onnx(alone, "yolov8n.yaml", tmp_path / "initial.pt")
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(WarmStartError, match="shape"):
+        checkpoint_from_onnx(SHIPPED, "yolov8s.yaml", tmp_path / "initial.pt")
+    assert not (tmp_path / "initial.pt").exists()

@@ -1,0 +1,76 @@
+"""Continue training from a shipped ONNX model (the ``train`` extra).
+
+Weights are not kept between sittings, only the exported ONNX model is. An Ultralytics export fuses each
+convolution with its batch norm, so the ONNX file holds, for every ``Conv`` block, one weight and one bias named
+after the PyTorch module (``model.4.m.0.cv1.conv.weight`` / ``.bias``). Putting them back into a fresh model of
+the same architecture with a batch norm that does nothing (mean 0, variance 1, scale √(1+ε), shift = the fused
+bias) gives a model whose outputs equal the ONNX model's, and whose batch norms learn again from there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vision.manifest import ModelManifest, manifest_path_for
+
+
+class WarmStartError(ValueError):
+    """The ONNX model cannot be turned back into trainable weights of the named architecture."""
+
+
+def checkpoint_from_onnx(onnx_path: Path, architecture_yaml: str, out: Path) -> Path:
+    """Write an Ultralytics checkpoint (``out``, a .pt) holding the ONNX model's weights; returns ``out``.
+
+    The class names come from the model's manifest. Raises ``WarmStartError`` when the file has no manifest or
+    its tensors do not fit the architecture (another architecture, or not an Ultralytics export).
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from ultralytics.nn.tasks import DetectionModel
+
+    manifest_file = manifest_path_for(onnx_path)
+    if not manifest_file.exists():
+        raise WarmStartError(f"{onnx_path} has no manifest ({manifest_file.name}) naming its classes")
+    names = ModelManifest.read(manifest_file).classes
+    tensors = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(onnx_path)).graph.initializer}
+    model = DetectionModel(architecture_yaml, nc=len(names), verbose=False)
+    with torch.no_grad():
+        _load_fused(model, tensors, torch)
+    model.names = dict(enumerate(names))
+    model.args = {"imgsz": ModelManifest.read(manifest_file).input_size}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model, "epoch": -1, "train_args": {}, "warm_start": str(onnx_path)}, out)
+    return out
+
+
+def _load_fused(model: Any, tensors: dict[str, Any], torch: Any) -> None:
+    from ultralytics.nn.modules.conv import Conv
+
+    missing: list[str] = []
+
+    def take(name: str, target: Any) -> None:
+        if name not in tensors:
+            missing.append(name)
+            return
+        value = torch.from_numpy(tensors[name].copy())
+        if tuple(value.shape) != tuple(target.shape):
+            raise WarmStartError(f"{name} has shape {tuple(value.shape)}, the architecture wants {tuple(target.shape)}")
+        target.copy_(value)
+
+    blocks = {name for name, module in model.named_modules() if isinstance(module, Conv)}
+    for name, module in model.named_modules():
+        if name in blocks:
+            take(f"{name}.conv.weight", module.conv.weight)
+            take(f"{name}.conv.bias", module.bn.bias)
+            module.bn.running_mean.zero_()
+            module.bn.running_var.fill_(1.0)
+            module.bn.weight.fill_((1.0 + module.bn.eps) ** 0.5)
+        elif isinstance(module, torch.nn.Conv2d) and name.rpartition(".")[0] not in blocks and ".dfl" not in name:
+            take(f"{name}.weight", module.weight)  # the head's plain output convolutions
+            if module.bias is not None:
+                take(f"{name}.bias", module.bias)
+    if missing:
+        shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+        raise WarmStartError(f"the ONNX model lacks {len(missing)} tensors of the architecture ({shown})")
