@@ -208,6 +208,9 @@ def training_record(weights: Path) -> dict[str, Any]:
         if body and "time" in header:
             record["seconds"] = round(float(body[-1][header.index("time")]))
     record["device"] = f"cpu ({os.cpu_count()} cores)"
+    start = Path(str(record.get("model", "")))
+    if start.suffix == ".pt" and start.with_suffix(".lineage.json").exists():  # see vision.warm_start.lineage_path
+        record["continued_from"] = json.loads(start.with_suffix(".lineage.json").read_text(encoding="utf-8"))
     return record
 
 
@@ -235,12 +238,21 @@ def write_model_card(manifest_path: Path, goal_map50: float = 0.85) -> Path:
         if below
         else "**Status: meets the goal** for every class."
     )
+    origin = "trained from scratch (no pretrained weights)"
+    previous = manifest.training.get("continued_from")
+    if previous:
+        before = previous.get("training_data", {})
+        origin = (
+            f"continued from the model it replaces (SHA-256 `{str(previous.get('sha256', ''))[:12]}…`, mAP50 "
+            f"{previous.get('map50')}, trained {json.dumps(previous.get('training', {}), ensure_ascii=False)} on "
+            f"{before.get('images', '?')} generated images, seed {before.get('seed', '?')}); no pretrained weights"
+        )
     card = f"""# Model card: {manifest.name}
 
 {status}
 
 - **File**: `{manifest.file}` (SHA-256 `{manifest.sha256}`), manifest `{manifest_path.name}`
-- **Architecture**: {manifest.architecture}, trained from scratch (no pretrained weights), input {manifest.input_size}×{manifest.input_size}
+- **Architecture**: {manifest.architecture}, input {manifest.input_size}×{manifest.input_size}; {origin}
 - **Classes**: {", ".join(manifest.classes)}
 - **Created**: {manifest.created}; training: {json.dumps(manifest.training, ensure_ascii=False)}
 

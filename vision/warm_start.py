@@ -9,6 +9,7 @@ bias) gives a model whose outputs equal the ONNX model's, and whose batch norms 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ class WarmStartError(ValueError):
 def checkpoint_from_onnx(onnx_path: Path, architecture_yaml: str, out: Path) -> Path:
     """Write an Ultralytics checkpoint (``out``, a .pt) holding the ONNX model's weights; returns ``out``.
 
-    The class names come from the model's manifest. Raises ``WarmStartError`` when the file has no manifest or
-    its tensors do not fit the architecture (another architecture, or not an Ultralytics export).
+    The class names come from the model's manifest. Beside the checkpoint, ``lineage_path(out)`` says which model
+    it came from and how that one was made, for the next manifest. Raises ``WarmStartError`` when the file has no
+    manifest or its tensors do not fit the architecture (another architecture, or not an Ultralytics export).
     """
     import onnx
     import torch
@@ -33,16 +35,36 @@ def checkpoint_from_onnx(onnx_path: Path, architecture_yaml: str, out: Path) -> 
     manifest_file = manifest_path_for(onnx_path)
     if not manifest_file.exists():
         raise WarmStartError(f"{onnx_path} has no manifest ({manifest_file.name}) naming its classes")
-    names = ModelManifest.read(manifest_file).classes
+    manifest = ModelManifest.read(manifest_file)
+    names = manifest.classes
     tensors = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(onnx_path)).graph.initializer}
     model = DetectionModel(architecture_yaml, nc=len(names), verbose=False)
     with torch.no_grad():
         _load_fused(model, tensors, torch)
     model.names = dict(enumerate(names))
-    model.args = {"imgsz": ModelManifest.read(manifest_file).input_size}
+    model.args = {"imgsz": manifest.input_size}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model, "epoch": -1, "train_args": {}, "warm_start": str(onnx_path)}, out)
+    lineage_path(out).write_text(json.dumps(lineage(manifest), indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def lineage_path(checkpoint: Path) -> Path:
+    return checkpoint.with_suffix(".lineage.json")
+
+
+def lineage(manifest: ModelManifest) -> dict[str, Any]:
+    """The model a run continued from, in short: its file and hash, how it was trained, on what, and its mAP50;
+    with that model's own lineage, so a chain of runs stays readable from the last manifest."""
+    data = manifest.training_data
+    return {
+        "file": manifest.file,
+        "sha256": manifest.sha256,
+        "created": manifest.created,
+        "training": manifest.training,
+        "training_data": {key: data[key] for key in ("generator", "seed", "images", "imgsz") if key in data},
+        "map50": manifest.metrics.get("map50"),
+    }
 
 
 def _load_fused(model: Any, tensors: dict[str, Any], torch: Any) -> None:

@@ -16,7 +16,8 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("ultralytics", exc_type=ImportError)
 
-from vision.warm_start import WarmStartError, checkpoint_from_onnx
+from vision.manifest import ModelManifest, manifest_path_for
+from vision.warm_start import WarmStartError, checkpoint_from_onnx, lineage_path
 
 SHIPPED = Path(__file__).parents[3] / "models" / "offsite-street.onnx"
 
@@ -64,3 +65,14 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
     with pytest.raises(WarmStartError, match="shape"):
         checkpoint_from_onnx(SHIPPED, "yolov8s.yaml", tmp_path / "initial.pt")
     assert not (tmp_path / "initial.pt").exists()
+
+
+def test_the_checkpoint_says_which_model_it_came_from(tmp_path: Path) -> None:
+    import json
+
+    checkpoint = checkpoint_from_onnx(SHIPPED, "yolov8n.yaml", tmp_path / "initial.pt")
+    shipped = ModelManifest.read(manifest_path_for(SHIPPED))
+    lineage = json.loads(lineage_path(checkpoint).read_text(encoding="utf-8"))
+    assert lineage["sha256"] == shipped.sha256
+    assert lineage["map50"] == shipped.metrics["map50"]
+    assert lineage["training"] == shipped.training
