@@ -58,12 +58,13 @@ MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
 FOOTAGE_CACHE = PROJECT_ROOT / "var" / "footage"
 
 ROAD, SHOPS, SITE = "cam-zhangyang-01", "cam-shangcheng-02", "cam-site-03"
-# Seeds whose scenes hold each violation long enough for the rules, and where the shipped model finds them (its
-# dust is weak, see models/offsite-street.md: today's site camera misses its plume); forty days ago, and today.
+# Seeds whose scenes hold each violation long enough for the rules, and where the shipped model finds every one
+# and nothing else (at seed 5012 it takes a street lamp against a shop front for goods, see models/offsite-street.md);
+# forty days ago, and today.
 WATCHES = {ROAD: ("no_vending",), SHOPS: ("shop_strip",), SITE: ("site",)}
 EARLIER = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])
-    for camera, scenario, seed in ((ROAD, "stall", 5004), (SHOPS, "goods", 5012), (SITE, "dust", 5031))
+    for camera, scenario, seed in ((ROAD, "stall", 5004), (SHOPS, "goods", 5014), (SITE, "dust", 5031))
 )
 TODAY = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])

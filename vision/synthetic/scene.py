@@ -4,6 +4,8 @@ taken from each object's visible pixels after the warp.
 Label rules (the numbers are the module constants below):
 - a pixel belongs to an object where the object is drawn at least ``MASK_OPACITY`` opaque (dust is soft-edged)
   and nothing solid is drawn in front of it (dust, being see-through, hides nothing);
+- a pixel belongs to a plume only where the plume also changes the picture by at least ``DUST_CONTRAST`` in some
+  colour channel: pale dust against a pale sky shows nothing there, and what shows nothing is not labelled;
 - an object is labelled only if at least ``MIN_VISIBLE_FRACTION`` of its own pixels are both unoccluded and inside
   the frame (mostly hidden or mostly out-of-frame objects get no label), and its box is at least ``MIN_BOX_PIXELS``
   on each side;
@@ -25,6 +27,7 @@ from vision.synthetic.sprites import Image, Sprite, draw_object
 from vision.synthetic.street import StreetLayout, fence_sprite, paint_street, sample_layout
 
 MASK_OPACITY = 77  # of 255: 30% opaque
+DUST_CONTRAST = 24  # of 255
 MIN_VISIBLE_FRACTION = 0.4
 MIN_BOX_PIXELS = 3
 Mask = npt.NDArray[np.bool_]
@@ -104,15 +107,15 @@ class FrameRenderer:
         view = scenery.view
         self.optics = Optics(scenery.look, view.frame_width, view.frame_height)
         self._pad = 2 + math.ceil(3 * scenery.look.blur_sigma)
-        street, _ = compose(scenery.background, [], scenery.fence)
+        street, _, _ = compose(scenery.background, [], scenery.fence)
         self._static = self.optics.light(_as_image(view.warp(street, view.frame_rect)), 0)
 
     def render(self, placements: list[Placement], with_masks: bool = False) -> RenderedFrame:
-        canvas, ids = compose(self.scenery.background, placements, self.scenery.fence)
+        canvas, ids, seen = compose(self.scenery.background, placements, self.scenery.fence)
         frame = self._static.copy()
         for placement in placements:
             self._repaint(frame, canvas, placement)
-        labels, masks = self._labels(placements, ids, with_masks)
+        labels, masks = self._labels(placements, ids, seen, with_masks)
         return RenderedFrame(frame, labels, masks)
 
     def empty_frame(self) -> Image:
@@ -129,14 +132,14 @@ class FrameRenderer:
         frame[y0:y1, x0:x1] = region[y0 - outer[1] : y1 - outer[1], x0 - outer[0] : x1 - outer[0]]
 
     def _labels(
-        self, placements: list[Placement], ids: npt.NDArray[np.uint16], with_masks: bool
+        self, placements: list[Placement], ids: npt.NDArray[np.uint16], seen: dict[int, Image], with_masks: bool
     ) -> tuple[tuple[Label, ...], dict[int, Mask] | None]:
         labels: list[Label] = []
         masks: dict[int, Mask] | None = {} if with_masks else None
         for placement in placements:
             if placement.kind is None:
                 continue
-            found = self._visible(placement, ids)
+            found = self._visible(placement, ids, seen)
             if found is None:
                 continue
             label, mask, where = found
@@ -147,10 +150,13 @@ class FrameRenderer:
                 masks[placement.object_id] = full
         return tuple(labels), masks
 
-    def _visible(self, placement: Placement, ids: npt.NDArray[np.uint16]) -> tuple[Label, Mask, Rect] | None:
+    def _visible(
+        self, placement: Placement, ids: npt.NDArray[np.uint16], seen: dict[int, Image]
+    ) -> tuple[Label, Mask, Rect] | None:
         view = self.scenery.view
         rect = view.projected_rect(*placement.canvas_rect)
-        own = _as_mask(view.warp_patch(placement.sprite.alpha, placement.top_left, rect) >= MASK_OPACITY)
+        alpha = seen.get(placement.object_id, placement.sprite.alpha)
+        own = _as_mask(view.warp_patch(alpha, placement.top_left, rect) >= MASK_OPACITY)
         own_pixels = int(own.sum())
         if own_pixels == 0:
             return None
@@ -175,9 +181,9 @@ class FrameRenderer:
 
 def compose(
     background: Image, placements: list[Placement], fence: Placement | None
-) -> tuple[Image, npt.NDArray[np.uint16]]:
-    """Paint objects far to near (by the y of their feet), then plumes on top; return the canvas and the map of
-    which object owns each pixel (0: none)."""
+) -> tuple[Image, npt.NDArray[np.uint16], dict[int, Image]]:
+    """Paint objects far to near (by the y of their feet), then plumes on top; return the canvas, the map of
+    which object owns each pixel (0: none), and each plume's opacity where it shows (see ``DUST_CONTRAST``)."""
     canvas = background.copy()
     ids = np.zeros(canvas.shape[:2], np.uint16)
     solid = [p for p in placements if p.kind is not SceneClass.DUST] + ([fence] if fence else [])
@@ -185,10 +191,22 @@ def compose(
         if placement.kind is not None:
             _cast_shadow(canvas, placement)
         _paste(canvas, ids, placement)
-    for placement in placements:
-        if placement.kind is SceneClass.DUST:
-            _paste(canvas, None, placement)
-    return canvas, ids
+    seen = {p.object_id: _paste_plume(canvas, p) for p in placements if p.kind is SceneClass.DUST}
+    return canvas, ids, seen
+
+
+def _paste_plume(canvas: Image, placement: Placement) -> Image:
+    """Paste a plume and return its opacity, cleared where it changed the canvas too little to be seen."""
+    x0, y0, x1, y1 = placement.canvas_rect
+    cx0, cy0, cx1, cy1 = _clip((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
+    alpha = placement.sprite.alpha.copy()
+    if cx1 <= cx0 or cy1 <= cy0:
+        return alpha
+    before = canvas[cy0:cy1, cx0:cx1].astype(np.int16)
+    _paste(canvas, None, placement)
+    change = np.abs(canvas[cy0:cy1, cx0:cx1].astype(np.int16) - before).max(axis=2)
+    alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0][change < DUST_CONTRAST] = 0
+    return alpha
 
 
 def _paste(canvas: Image, ids: npt.NDArray[np.uint16] | None, placement: Placement) -> None:

@@ -399,28 +399,39 @@ def covered_pile(rng: np.random.Generator, s: float) -> Sprite:
 
 
 def dust_plume(rng: np.random.Generator, s: float, growth: float = 1.0, drift: float = 0.0) -> Sprite:
-    """A plume of puffs; ``growth`` (0..1] swells it and ``drift`` (metres) carries its top sideways with the wind.
+    """A billowing plume of pale puffs; ``growth`` (0..1] swells it and ``drift`` (metres) carries its top sideways
+    with the wind.
 
-    Opacity is soft, so a pixel counts as dust where the opacity is at least ``scene.MASK_OPACITY``.
+    Construction dust is pale (grey-beige, lighter than the soil it rises from) and lumpy: each puff is lit from
+    above and shaded below, so the plume reads as a cloud rather than as a smudge of the backdrop's colour.
+    Opacity is soft, so a pixel counts as dust where the opacity is at least ``scene.MASK_OPACITY`` and the plume
+    visibly changes the picture there (``scene.DUST_CONTRAST``).
     """
     growth = max(0.05, min(1.0, growth))
     width, height = rng.uniform(4, 9) * (0.3 + 0.7 * growth), rng.uniform(3, 7) * (0.3 + 0.7 * growth)
     margin = 0.3 * max(width, height)  # room for the soft edge: a plume has no straight side
     pen = Pen(width + 2 * abs(drift) + 2 * margin, height + margin, s)
     density = np.zeros(pen.alpha.shape, np.float32)
-    for _ in range(int(rng.integers(8, 15))):
+    light = np.zeros(pen.alpha.shape, np.float32)
+    for _ in range(int(rng.integers(9, 16))):
         up = rng.uniform(0.1, 0.85)
         radius = rng.uniform(0.5, 1.0) * width / 5 * (0.6 + 0.6 * up)
         cx, cy = pen.at(rng.normal(0, width / 7) + drift * up, up * height)
-        cv2.circle(density, (cx, cy), max(1, round(radius * s)), 1.0, -1)
-    density = np.asarray(cv2.GaussianBlur(density, (0, 0), max(1.0, width * s / 14)), np.float32)
-    wisps = cv2.resize(rng.uniform(0.6, 1.0, (6, 6)).astype(np.float32), (pen.w, pen.h))
+        r = max(1, round(radius * s))
+        cv2.circle(density, (cx, cy), r, 1.0, -1)
+        cv2.circle(light, (cx, cy - r // 3), max(1, round(r * 0.7)), 1.0, -1)  # the puff's sunlit crown
+    blur = max(1.0, width * s / 18)
+    density = np.asarray(cv2.GaussianBlur(density, (0, 0), blur), np.float32)
+    light = np.asarray(cv2.GaussianBlur(light, (0, 0), blur * 0.8), np.float32)
+    wisps = cv2.resize(rng.uniform(0.75, 1.0, (6, 6)).astype(np.float32), (pen.w, pen.h))
     density = density / max(float(density.max()), 1e-6) * wisps
-    opacity = rng.uniform(0.7, 0.95) * min(1.0, 0.5 + growth)
-    alpha = np.clip(density * 1.25, 0, 1) * opacity
-    tint = np.array(hsv_colour(rng.uniform(12, 25), rng.uniform(40, 110), rng.uniform(120, 200)), np.float32)
-    lift = np.linspace(1.1, 0.85, pen.h, dtype=np.float32)[:, None, None]  # sunlit top, darker base
-    image = np.clip(tint * lift * np.ones((pen.h, pen.w, 1), np.float32), 0, 255).astype(np.uint8)
+    light = light / max(float(light.max()), 1e-6)
+    opacity = rng.uniform(0.8, 0.97) * min(1.0, 0.6 + growth)
+    alpha = np.clip(density * 1.4, 0, 1) * opacity
+    tint = np.array(hsv_colour(rng.uniform(10, 28), rng.uniform(8, 55), rng.uniform(175, 235)), np.float32)
+    lift = np.linspace(1.05, 0.88, pen.h, dtype=np.float32)[:, None, None]  # a darker, denser base
+    relief = (0.82 + 0.26 * light)[..., None]  # crowns bright, the folds between puffs shaded
+    image = np.clip(tint * lift * relief, 0, 255).astype(np.uint8)
     return Sprite(image, (alpha * 255).astype(np.uint8))
 
 

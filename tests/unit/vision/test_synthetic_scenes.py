@@ -10,6 +10,7 @@ from vision.synthetic.scene import (
     MIN_VISIBLE_FRACTION,
     FrameRenderer,
     Placement,
+    compose,
     sample_placements,
     sample_scenery,
 )
@@ -89,3 +90,30 @@ def test_an_object_mostly_outside_the_frame_gets_no_label() -> None:
     stall = table_stall(rng, layout.px_per_m(y))
     outside = Placement(SceneClass.STALL, stall, stall.width / 2, y, 1)  # in the canvas margin, left of the frame
     assert FrameRenderer(scenery).render([outside]).labels == ()
+
+
+def _plume_over_the_site(colour_of: str) -> tuple[FrameRenderer, Placement]:
+    """A solid-looking square plume in the site's yard, painted either in the very colours of the ground behind it
+    and fence (it changes nothing) or in their opposite."""
+    rng = np.random.default_rng(5)
+    scenery = sample_scenery(rng, WIDTH, HEIGHT, with_site=True)
+    site = scenery.layout.site
+    assert site is not None
+    side = 40
+    x, y = (site.x0 + site.x1) / 2, site.y_fence - 0.5 * site.fence_height
+    probe = Placement(
+        SceneClass.DUST, Sprite(np.zeros((side, side, 3), np.uint8), np.zeros((side, side), np.uint8)), x, y
+    )
+    x0, y0, x1, y1 = probe.canvas_rect
+    street, _, _ = compose(scenery.background, [], scenery.fence)
+    ground = street[y0:y1, x0:x1].copy()
+    image = ground if colour_of == "ground" else 255 - ground
+    plume = Placement(SceneClass.DUST, Sprite(image, np.full((side, side), 230, np.uint8)), x, y, 1)
+    return FrameRenderer(scenery), plume
+
+
+@pytest.mark.parametrize(("colour_of", "labelled"), [("ground", False), ("opposite", True)])
+def test_a_plume_is_labelled_only_where_it_shows(colour_of: str, labelled: bool) -> None:
+    renderer, plume = _plume_over_the_site(colour_of)
+    kinds = {label.kind for label in renderer.render([plume]).labels}
+    assert (SceneClass.DUST in kinds) is labelled
