@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vision.manifest import ClassMetrics, ModelManifest, manifest_path_for, sha256_of
+from vision.warm_start import lineage_path
 
 ARCHITECTURE = "yolov8n.yaml"  # trained from scratch: no pretrained weights can be fetched here
 OPSET = 18
@@ -209,8 +210,8 @@ def training_record(weights: Path) -> dict[str, Any]:
             record["seconds"] = round(float(body[-1][header.index("time")]))
     record["device"] = f"cpu ({os.cpu_count()} cores)"
     start = Path(str(record.get("model", "")))
-    if start.suffix == ".pt" and start.with_suffix(".lineage.json").exists():  # see vision.warm_start.lineage_path
-        record["continued_from"] = json.loads(start.with_suffix(".lineage.json").read_text(encoding="utf-8"))
+    if start.suffix == ".pt" and lineage_path(start).exists():  # the run continued from a rebuilt checkpoint
+        record["continued_from"] = json.loads(lineage_path(start).read_text(encoding="utf-8"))
     return record
 
 

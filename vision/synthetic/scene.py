@@ -195,34 +195,45 @@ def compose(
     return canvas, ids, seen
 
 
-def _paste_plume(canvas: Image, placement: Placement) -> Image:
-    """Paste a plume and return its opacity, cleared where it changed the canvas too little to be seen."""
+Window = tuple[slice, slice]
+
+
+def _overlap(canvas: Image, placement: Placement) -> tuple[Window, Window] | None:
+    """Where a sprite falls on the canvas: (the canvas's rows and columns, the sprite's), or None if off it."""
     x0, y0, x1, y1 = placement.canvas_rect
     cx0, cy0, cx1, cy1 = _clip((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
-    alpha = placement.sprite.alpha.copy()
     if cx1 <= cx0 or cy1 <= cy0:
+        return None
+    return (slice(cy0, cy1), slice(cx0, cx1)), (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+
+
+def _paste_plume(canvas: Image, placement: Placement) -> Image:
+    """Paste a plume and return its opacity, cleared where it changed the canvas too little to be seen."""
+    alpha = placement.sprite.alpha.copy()
+    overlap = _overlap(canvas, placement)
+    if overlap is None:
         return alpha
-    before = canvas[cy0:cy1, cx0:cx1].astype(np.int16)
+    on_canvas, on_sprite = overlap
+    before = canvas[on_canvas].astype(np.int16)
     _paste(canvas, None, placement)
-    change = np.abs(canvas[cy0:cy1, cx0:cx1].astype(np.int16) - before).max(axis=2)
-    alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0][change < DUST_CONTRAST] = 0
+    change = np.abs(canvas[on_canvas].astype(np.int16) - before).max(axis=2)
+    alpha[on_sprite][change < DUST_CONTRAST] = 0
     return alpha
 
 
 def _paste(canvas: Image, ids: npt.NDArray[np.uint16] | None, placement: Placement) -> None:
-    x0, y0, x1, y1 = placement.canvas_rect
-    cx0, cy0, cx1, cy1 = _clip((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
-    if cx1 <= cx0 or cy1 <= cy0:
+    overlap = _overlap(canvas, placement)
+    if overlap is None:
         return
-    window = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
-    alpha = placement.sprite.alpha[window].astype(np.uint16)[..., None]
-    target = canvas[cy0:cy1, cx0:cx1]
+    on_canvas, on_sprite = overlap
+    alpha = placement.sprite.alpha[on_sprite].astype(np.uint16)[..., None]
+    target = canvas[on_canvas]
     blended = (
-        placement.sprite.image[window].astype(np.uint16) * alpha + target.astype(np.uint16) * (255 - alpha)
+        placement.sprite.image[on_sprite].astype(np.uint16) * alpha + target.astype(np.uint16) * (255 - alpha)
     ) // 255
     target[:] = blended.astype(np.uint8)
     if ids is not None:
-        ids[cy0:cy1, cx0:cx1][placement.sprite.alpha[window] >= MASK_OPACITY] = placement.object_id
+        ids[on_canvas][placement.sprite.alpha[on_sprite] >= MASK_OPACITY] = placement.object_id
 
 
 def _cast_shadow(canvas: Image, placement: Placement) -> None:
