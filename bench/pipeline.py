@@ -34,7 +34,7 @@ from vision.events import ViolationEvent
 from vision.pipeline import Runner
 from vision.rules import RuleKind
 from vision.sources import DecodeMode, SourceConfig, VideoSource
-from vision.synthetic import VideoSpec, render_video
+from vision.synthetic import REVISION, VideoSpec, render_video
 from vision.zones import PolygonZone
 
 MODEL = Path("models/offsite-street.onnx")
@@ -61,12 +61,12 @@ class Inputs:
 def prepare(root: Path, seconds_1080p: float = 20.0, event_seconds: float = 60.0, event_videos: int = 6) -> Inputs:
     """Render (once) a 1080p video for throughput and a few 960x540 videos for accuracy."""
     root.mkdir(parents=True, exist_ok=True)
-    big = root / f"street-1080p-{seconds_1080p:g}s.mp4"
+    big = root / f"street-1080p-{seconds_1080p:g}s-r{REVISION}.mp4"
     if not big.exists():
         render_video(VideoSpec(out=big, scenario="street", seconds=seconds_1080p, width=1920, height=1080, seed=77))
     videos = []
     for seed, scenario in list(zip(EVENT_SEEDS, EVENT_SCENARIOS, strict=True))[:event_videos]:
-        path = root / f"events-{scenario}-{seed}-{event_seconds:g}s.mp4"
+        path = root / f"events-{scenario}-{seed}-{event_seconds:g}s-r{REVISION}.mp4"
         if not path.exists():
             render_video(
                 VideoSpec(out=path, scenario=scenario, seconds=event_seconds, width=960, height=540, seed=seed)

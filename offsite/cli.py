@@ -440,6 +440,8 @@ def model_video(
     typer.echo(f"wrote {summary.video} ({summary.frames} frames in {summary.seconds:.1f} s) and {summary.sidecar}")
     for violation in summary.violations:
         typer.echo(f"  {violation}")
+    for violation in summary.unseen:
+        typer.echo(f"  not seen by the camera, so not in the truth: {violation}")
 
 
 @bench_app.command("pipeline")

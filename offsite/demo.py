@@ -59,12 +59,12 @@ FOOTAGE_CACHE = PROJECT_ROOT / "var" / "footage"
 
 ROAD, SHOPS, SITE = "cam-zhangyang-01", "cam-shangcheng-02", "cam-site-03"
 # Seeds whose scenes hold each violation long enough for the rules, and where the shipped model finds every one
-# and nothing else (at seed 5012 it takes a street lamp against a shop front for goods, see models/offsite-street.md);
-# forty days ago, and today.
+# and nothing else (at goods seed 5012 it takes a street lamp against a shop front for goods; at dust seed 5031 it
+# loses the bare pile once the plume rises over it; see models/offsite-street.md); forty days ago, and today.
 WATCHES = {ROAD: ("no_vending",), SHOPS: ("shop_strip",), SITE: ("site",)}
 EARLIER = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])
-    for camera, scenario, seed in ((ROAD, "stall", 5004), (SHOPS, "goods", 5014), (SITE, "dust", 5031))
+    for camera, scenario, seed in ((ROAD, "stall", 5004), (SHOPS, "goods", 5014), (SITE, "dust", 5032))
 )
 TODAY = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])

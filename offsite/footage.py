@@ -1,8 +1,8 @@
 """Footage for the demo: generated street videos with their ground truth, and the camera entries that watch them.
 
-A video is rendered once per (scenario, seed, length, size) into a cache folder and reused; the sidecar beside it
-holds the zones and the true violations. The rules' times are scaled from minutes down to seconds
-(``MINUTE_VIDEO_TIMES``) so that a one-minute video can hold a whole occurrence.
+A video is rendered once per (scenario, seed, length, size, generator revision) into a cache folder and reused;
+the sidecar beside it holds the zones and the true violations. The rules' times are scaled from minutes down to
+seconds (``MINUTE_VIDEO_TIMES``) so that a one-minute video can hold a whole occurrence.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from vision.config import DEFAULT_VIOLATION, MINUTE_VIDEO_TIMES, CameraSpec, camera_from_sidecar, camera_spec
 from vision.rules import RuleKind
-from vision.synthetic import VideoSpec, render_video
+from vision.synthetic import REVISION, VideoSpec, render_video
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Footage:
 
     @property
     def file_name(self) -> str:
-        return f"{self.scenario}-{self.seed}-{self.seconds:g}s-{self.width}x{self.height}.mp4"
+        """Named by everything that decides its pixels, the generator's revision included."""
+        return f"{self.scenario}-{self.seed}-{self.seconds:g}s-{self.width}x{self.height}-r{REVISION}.mp4"
 
     def video(self, cache: Path) -> Path:
         """The video, rendered on first use. Rendering goes to a scratch folder and is moved in whole, so an

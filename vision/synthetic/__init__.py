@@ -8,10 +8,11 @@ from vision.synthetic.classes import CLASS_NAMES, SceneClass
 from vision.synthetic.dataset import DatasetSpec, DatasetSummary, write_dataset
 from vision.synthetic.errors import SyntheticInputError
 from vision.synthetic.scene import Label, RenderedFrame, render_still
-from vision.synthetic.video import SCENARIOS, VideoSpec, VideoSummary, render_video
+from vision.synthetic.video import REVISION, SCENARIOS, VideoSpec, VideoSummary, render_video
 
 __all__ = [
     "CLASS_NAMES",
+    "REVISION",
     "SCENARIOS",
     "DatasetSpec",
     "DatasetSummary",

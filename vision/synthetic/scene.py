@@ -124,10 +124,10 @@ class FrameRenderer:
 
     def _repaint(self, frame: Image, canvas: Image, placement: Placement) -> None:
         view, pad = self.scenery.view, self._pad
-        x0, y0, x1, y1 = _clip(view.projected_rect(*placement.canvas_rect), view.frame_rect)
+        x0, y0, x1, y1 = clip_rect(view.projected_rect(*placement.canvas_rect), view.frame_rect)
         if x1 <= x0 or y1 <= y0:
             return
-        outer = _clip((x0 - pad, y0 - pad, x1 + pad, y1 + pad), view.frame_rect)
+        outer = clip_rect((x0 - pad, y0 - pad, x1 + pad, y1 + pad), view.frame_rect)
         region = self.optics.light(_as_image(view.warp(canvas, outer)), outer[1])
         frame[y0:y1, x0:x1] = region[y0 - outer[1] : y1 - outer[1], x0 - outer[0] : x1 - outer[0]]
 
@@ -164,7 +164,7 @@ class FrameRenderer:
             visible = own
         else:
             visible = _as_mask(view.warp(ids, rect, nearest=True) == placement.object_id) & own
-        inside = _clip(rect, view.frame_rect)
+        inside = clip_rect(rect, view.frame_rect)
         if inside[2] <= inside[0] or inside[3] <= inside[1]:
             return None
         cropped = visible[inside[1] - rect[1] : inside[3] - rect[1], inside[0] - rect[0] : inside[2] - rect[0]]
@@ -201,7 +201,7 @@ Window = tuple[slice, slice]
 def _overlap(canvas: Image, placement: Placement) -> tuple[Window, Window] | None:
     """Where a sprite falls on the canvas: (the canvas's rows and columns, the sprite's), or None if off it."""
     x0, y0, x1, y1 = placement.canvas_rect
-    cx0, cy0, cx1, cy1 = _clip((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
+    cx0, cy0, cx1, cy1 = clip_rect((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
     if cx1 <= cx0 or cy1 <= cy0:
         return None
     return (slice(cy0, cy1), slice(cx0, cx1)), (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
@@ -244,7 +244,7 @@ def _cast_shadow(canvas: Image, placement: Placement) -> None:
     axes = (max(1, placement.sprite.width // 2), max(1, placement.sprite.height // 12))
     x0, y0 = centre[0] - axes[0] - 1, centre[1] - axes[1] - 1
     x1, y1 = centre[0] + axes[0] + 2, centre[1] + axes[1] + 2
-    cx0, cy0, cx1, cy1 = _clip((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
+    cx0, cy0, cx1, cy1 = clip_rect((x0, y0, x1, y1), (0, 0, canvas.shape[1], canvas.shape[0]))
     if cx1 <= cx0 or cy1 <= cy0:
         return
     region = canvas[cy0:cy1, cx0:cx1]
@@ -253,8 +253,13 @@ def _cast_shadow(canvas: Image, placement: Placement) -> None:
     cv2.addWeighted(region, 0.65, dark, 0.35, 0, dst=region)
 
 
-def _clip(rect: Rect, bounds: Rect) -> Rect:
+def clip_rect(rect: Rect, bounds: Rect) -> Rect:
+    """The part of ``rect`` inside ``bounds`` (empty, x1 <= x0 or y1 <= y0, when they do not meet)."""
     return max(rect[0], bounds[0]), max(rect[1], bounds[1]), min(rect[2], bounds[2]), min(rect[3], bounds[3])
+
+
+def rect_area(rect: Rect) -> int:
+    return max(0, rect[2] - rect[0]) * max(0, rect[3] - rect[1])
 
 
 def _as_image(array: npt.NDArray[np.generic]) -> Image:
@@ -303,7 +308,7 @@ def spot_for(kind: SceneClass, layout: StreetLayout, rng: np.random.Generator) -
 # how many of each object a still scene holds: a choice from these counts
 SCENE_COUNTS: dict[SceneClass, tuple[int, ...]] = {
     SceneClass.STALL: (0, 1, 1, 2, 3),
-    SceneClass.GOODS: (0, 1, 2, 2, 3, 4),
+    SceneClass.GOODS: (0, 1, 2, 3, 4, 5, 6),  # goods are the smallest objects: give them the most examples
     SceneClass.PERSON: (0, 1, 2, 3, 4, 6),
     SceneClass.VEHICLE: (0, 1, 1, 2, 3),
     SceneClass.DUST: (0, 1, 1, 2),

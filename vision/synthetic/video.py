@@ -23,13 +23,30 @@ import av
 import cv2
 import numpy as np
 
+from vision.synthetic.camera import CameraView, Rect
 from vision.synthetic.classes import CLASS_NAMES, SceneClass
 from vision.synthetic.errors import SyntheticInputError
-from vision.synthetic.scene import MASK_OPACITY, FrameRenderer, Label, Placement, RenderedFrame, Scenery, sample_scenery
+from vision.synthetic.scene import (
+    MASK_OPACITY,
+    FrameRenderer,
+    Label,
+    Placement,
+    RenderedFrame,
+    Scenery,
+    clip_rect,
+    rect_area,
+    sample_scenery,
+)
 from vision.synthetic.sprites import Image, Sprite, draw_object
 from vision.synthetic.street import StreetLayout
 
+# Raised whenever the same spec would render other pictures or another truth: caches of rendered videos key on it,
+# so that a cache filled by an older generator is not taken for the current one's.
+REVISION = 4
 NOISE_POOL = 4  # sensor noise fields cycled through: fresh noise for every 1080p frame would double the cost
+PILE_SPOT_TRIES = 50
+PILE_IN_PICTURE = 0.8  # of a heap's box that must lie in the frame
+PILE_OVERLAP = 0.2  # of the smaller of two heaps' boxes that the other may cover
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,7 @@ class VideoSummary:
     seconds: float = 0.0
     rendered_frames: int = 0  # frames drawn anew; the others repeated an unchanged predecessor
     boxes_per_class: dict[str, int] = field(default_factory=dict)
+    unseen: tuple[str, ...] = ()  # violations of the scenario the camera never sees (kept out of the truth)
 
 
 # -- scenarios -------------------------------------------------------------------------------------------------------
@@ -138,9 +156,12 @@ class VideoSummary:
 class _Cast:
     """Builds a scenario's actors on a street, with ids in order and style seeds from the scenario's rng."""
 
-    def __init__(self, layout: StreetLayout, rng: np.random.Generator, duration: float) -> None:
-        self.layout, self.rng, self.duration = layout, rng, duration
+    def __init__(
+        self, layout: StreetLayout, rng: np.random.Generator, duration: float, view: CameraView | None = None
+    ) -> None:
+        self.layout, self.rng, self.duration, self.view = layout, rng, duration, view
         self.actors: list[Actor] = []
+        self._pile_boxes: list[Rect] = []  # in frame pixels
 
     def add(self, kind: SceneClass, appear: float, leave: float, path: list[Waypoint], **extra: float) -> None:
         style = int(self.rng.integers(2**31))
@@ -203,12 +224,56 @@ class _Cast:
         self.add(SceneClass.DUST, rise, settle, [Waypoint(rise, x, y)], grow_s=grow, wind_m=wind)
 
     def pile(self, kind: SceneClass, start: float, end: float) -> None:
+        """A heap lying in the yard where the camera sees it, beside the other heaps rather than behind them (a
+        scenario about a pile out of the picture would judge nothing). Spots that fail are drawn again from a
+        generator of their own, so the rest of the cast stays what it was; in a yard too small for that, the
+        heap goes where it is best seen."""
+        x, y = self._yard_spot(self.rng)
+        style = int(self.rng.integers(2**31))
+        spare = np.random.default_rng([round(x), round(y)])
+        tried: list[tuple[float, Actor, Rect | None]] = []
+        for _ in range(PILE_SPOT_TRIES):
+            heap = Actor(len(self.actors) + 1, kind, style, start, end, (Waypoint(start, x, y),))
+            box = self._box_in_frame(heap)
+            tried.append((self._hidden_share(box), heap, box))
+            if tried[-1][0] == 0:
+                break
+            x, y = self._yard_spot(spare)
+        _, heap, box = min(tried, key=lambda entry: entry[0])
+        self.actors.append(heap)
+        if box is not None:
+            self._pile_boxes.append(box)
+
+    def _yard_spot(self, rng: np.random.Generator) -> tuple[float, float]:
         site = self.layout.site
         assert site is not None
         yard = site.y_fence - site.y_back
-        x = self.rng.uniform(site.x0 + 0.15 * (site.x1 - site.x0), site.x1 - 0.15 * (site.x1 - site.x0))
-        y = self.rng.uniform(site.y_back + 0.2 * yard, site.y_fence - 0.8 * site.fence_height)
-        self.add(kind, start, end, [Waypoint(start, x, y)])
+        x = rng.uniform(site.x0 + 0.15 * (site.x1 - site.x0), site.x1 - 0.15 * (site.x1 - site.x0))
+        return x, rng.uniform(site.y_back + 0.2 * yard, site.y_fence - 0.8 * site.fence_height)
+
+    def _box_in_frame(self, actor: Actor) -> Rect | None:
+        """The frame box of a standing actor's sprite (None when no camera was given)."""
+        if self.view is None:
+            return None
+        sprite = _ActorSprites(self.layout).sprite(actor, 0, 0)
+        spot = actor.path[0]
+        return self.view.projected_rect(*Placement(actor.kind, sprite, spot.x, spot.y).canvas_rect)
+
+    def _hidden_share(self, box: Rect | None) -> float:
+        """How badly a heap's box is placed: 0 when at least ``PILE_IN_PICTURE`` of it lies in the frame and no
+        other heap covers more than ``PILE_OVERLAP`` of either; else the share out of the frame or covered."""
+        if box is None or self.view is None:
+            return 0.0
+        outside = 1 - rect_area(clip_rect(box, self.view.frame_rect)) / max(1, rect_area(box))
+        covered = max(
+            (
+                rect_area(clip_rect(box, other)) / max(1, min(rect_area(box), rect_area(other)))
+                for other in self._pile_boxes
+            ),
+            default=0.0,
+        )
+        fits = outside <= 1 - PILE_IN_PICTURE and covered <= PILE_OVERLAP
+        return 0.0 if fits else max(outside, covered)
 
     def traffic(self, people_per_minute: float, vehicles_per_minute: float) -> None:
         for rate, make in ((people_per_minute, self.walker), (vehicles_per_minute, self.passing_vehicle)):
@@ -292,9 +357,12 @@ SCENARIOS: dict[str, tuple[bool | None, Callable[[_Cast], None]]] = {
 }
 
 
-def build_scenario(name: str, layout: StreetLayout, duration: float, rng: np.random.Generator) -> Scenario:
+def build_scenario(
+    name: str, layout: StreetLayout, duration: float, rng: np.random.Generator, view: CameraView | None = None
+) -> Scenario:
+    """The scenario's actors on ``layout``; given the camera's ``view``, its heaps lie where the camera sees them."""
     builder = _random_scenario if name == "random" else SCENARIOS[name][1]
-    cast = _Cast(layout, rng, duration)
+    cast = _Cast(layout, rng, duration, view)
     builder(cast)
     return Scenario(name, duration, tuple(cast.actors))
 
@@ -334,7 +402,7 @@ def render_video(spec: VideoSpec, on_frame: Callable[[], None] | None = None) ->
     rng = np.random.default_rng(spec.seed)
     needs_site = None if spec.scenario == "random" else SCENARIOS[spec.scenario][0]
     scenery = sample_scenery(rng, spec.width, spec.height, video=True, with_site=needs_site)
-    scenario = build_scenario(spec.scenario, scenery.layout, spec.seconds, rng)
+    scenario = build_scenario(spec.scenario, scenery.layout, spec.seconds, rng, scenery.view)
     renderer = FrameRenderer(scenery)
     sprites = _ActorSprites(scenery.layout)
     noise = _noise_pool(rng, scenery, spec)
@@ -373,6 +441,7 @@ def render_video(spec: VideoSpec, on_frame: Callable[[], None] | None = None) ->
         time.perf_counter() - started,
         rendered,
         per_class,
+        tuple(v["text"] for v in truth["unseen_violations"]),
     )
 
 
@@ -483,6 +552,7 @@ def ground_truth(
 ) -> dict[str, Any]:
     return {
         "format": "offsite-synthetic-video/1",
+        "revision": REVISION,
         "video": spec.out.name,
         "scenario": scenario.name,
         "seed": spec.seed,
@@ -503,7 +573,7 @@ def ground_truth(
             }
             for actor in scenario.actors
         ],
-        "violations": violations(spec, scenery, scenario, crossings),
+        **seen_violations(violations(spec, scenery, scenario, crossings), boxes, spec.fps),
         "frame_boxes_format": ["object_id", "class", "x0", "y0", "x1", "y1"],
         "frames": boxes,
     }
@@ -590,6 +660,23 @@ def violations(
             text = f"a bare pile lies uncovered in {site.code} from {clock(span[0])} to {clock(span[1])}"
             found.append(_violation(kind, site.code, actor, span, text))
     return sorted(found, key=lambda v: (v["start_s"], v["object"]))
+
+
+def seen_violations(found: list[dict[str, Any]], boxes: list[list[list[float]]], fps: int) -> dict[str, Any]:
+    """Split the violations into those the camera sees (their object is labelled in some frame of the violation's
+    span) and those it never sees (out of the picture or hidden all along): no one could judge the second from this
+    video, so they are kept apart as ``unseen_violations``, not in the truth a detector is scored against."""
+    labelled: dict[int, list[float]] = {}
+    for index, frame_boxes in enumerate(boxes):
+        for box in frame_boxes:
+            labelled.setdefault(int(box[0]), []).append(index / fps)
+    seen: list[dict[str, Any]] = []
+    unseen: list[dict[str, Any]] = []
+    for violation in found:
+        times = labelled.get(violation["object"], [])
+        shown = any(violation["start_s"] <= t < violation["end_s"] for t in times)
+        (seen if shown else unseen).append(violation)
+    return {"violations": seen, "unseen_violations": unseen}
 
 
 def _in_sidewalk_stretch(layout: StreetLayout, x0: float, x1: float) -> Callable[[float, float], bool]:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from offsite.cli import app
 from vision.synthetic import CLASS_NAMES, DatasetSpec, SyntheticInputError, VideoSpec, render_video, write_dataset
+from vision.synthetic.video import seen_violations
 from vision.zones import FrontLine, PolygonZone
 
 
@@ -144,6 +145,30 @@ def test_dust_rises_then_crosses_the_site_boundary(tmp_path: Path) -> None:
     assert any(v["kind"] == "bare_pile" for v in truth["violations"])
     assert "site" in {zone["kind"] for zone in truth["zones"]}
     assert summary.rendered_frames <= summary.frames
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_pile_of_a_scenario_lies_where_the_camera_sees_it(tmp_path: Path, seed: int) -> None:
+    spec = VideoSpec(tmp_path / "site.mp4", scenario="dust", seconds=1, fps=2, width=480, height=270, seed=seed)
+    render_video(spec)
+    truth = json.loads(spec.sidecar.read_text())
+    piles = {o["id"] for o in truth["objects"] if o["class"] in ("bare_pile", "covered_pile") and o["appear_s"] == 0}
+    labelled = {int(box[0]) for box in truth["frames"][0]}
+    assert piles
+    assert piles <= labelled
+    assert truth["unseen_violations"] == []
+
+
+def test_a_violation_the_camera_never_sees_is_kept_apart_from_the_truth() -> None:
+    found = [
+        {"kind": "bare_pile", "object": 1, "start_s": 0.0, "end_s": 2.0},
+        {"kind": "stall", "object": 2, "start_s": 1.0, "end_s": 2.0},
+        {"kind": "cross_door", "object": 3, "start_s": 0.0, "end_s": 1.0},
+    ]
+    # object 1 is boxed in the first frame; object 2 only before its violation; object 3 never
+    boxes = [[[1, 5, 0.1, 0.1, 0.2, 0.2], [2, 0, 0.5, 0.5, 0.6, 0.6]], [], [], []]
+    split = seen_violations(found, boxes, fps=2)
+    assert split == {"violations": [found[0]], "unseen_violations": [found[1], found[2]]}
 
 
 def test_the_same_seed_renders_the_same_video(tmp_path: Path, stall_video: tuple[VideoSpec, Any]) -> None:
