@@ -361,7 +361,7 @@ class _DemoStory:
         case = cases.open_draft([detection_id], officer)
         case = self._step(cases.file, case, officer)
         case = self._step(cases.issue_rectification_notice, case, officer, DeliveryMethod.ELECTRONIC)
-        self._advance_days(2)
+        self._advance_past(case.rectification_deadline)
         case = self._step(cases.record_recheck, case, officer, RecheckOutcome.PERSISTING, self.clock.today(), None,
                           "复查时货架仍摆放在人行道上")  # fmt: skip
         case = self._step(cases.issue_penalty_notice, case, officer, 15000, DeliveryMethod.ELECTRONIC)
@@ -419,6 +419,13 @@ class _DemoStory:
 
     def _advance_days(self, days: int) -> None:
         self.clock.advance(dt.timedelta(days=days))
+
+    def _advance_past(self, deadline: dt.date | None) -> None:
+        """To the day after a deadline. Its distance depends on the calendar: a period whose last day is a rest day
+        runs to the next working day, so a notice served on a Friday runs past the weekend."""
+        if deadline is None:
+            raise ValueError("the case has no deadline to wait for")
+        self._advance_days(max(1, (deadline - self.clock.today()).days + 1))
 
     @staticmethod
     def _step(method: Any, case: Case, actor: Actor, *args: Any) -> Case:
