@@ -14,7 +14,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -229,20 +229,23 @@ class _Cast:
         generator of their own, so the rest of the cast stays what it was; in a yard too small for that, the
         heap goes where it is best seen."""
         x, y = self._yard_spot(self.rng)
-        style = int(self.rng.integers(2**31))
+        self.add(kind, start, end, [Waypoint(start, x, y)])
+        if self.view is None:
+            return
         spare = np.random.default_rng([round(x), round(y)])
-        tried: list[tuple[float, Actor, Rect | None]] = []
+        best: tuple[float, Actor, Rect] | None = None
         for _ in range(PILE_SPOT_TRIES):
-            heap = Actor(len(self.actors) + 1, kind, style, start, end, (Waypoint(start, x, y),))
-            box = self._box_in_frame(heap)
-            tried.append((self._hidden_share(box), heap, box))
-            if tried[-1][0] == 0:
+            heap = replace(self.actors[-1], path=(Waypoint(start, x, y),))
+            box = self._box_in_frame(heap, self.view)
+            badness = self._hidden_share(box, self.view)
+            if best is None or badness < best[0]:
+                best = (badness, heap, box)
+            if badness == 0:
                 break
             x, y = self._yard_spot(spare)
-        _, heap, box = min(tried, key=lambda entry: entry[0])
-        self.actors.append(heap)
-        if box is not None:
-            self._pile_boxes.append(box)
+        assert best is not None
+        self.actors[-1] = best[1]
+        self._pile_boxes.append(best[2])
 
     def _yard_spot(self, rng: np.random.Generator) -> tuple[float, float]:
         site = self.layout.site
@@ -251,20 +254,16 @@ class _Cast:
         x = rng.uniform(site.x0 + 0.15 * (site.x1 - site.x0), site.x1 - 0.15 * (site.x1 - site.x0))
         return x, rng.uniform(site.y_back + 0.2 * yard, site.y_fence - 0.8 * site.fence_height)
 
-    def _box_in_frame(self, actor: Actor) -> Rect | None:
-        """The frame box of a standing actor's sprite (None when no camera was given)."""
-        if self.view is None:
-            return None
+    def _box_in_frame(self, actor: Actor, view: CameraView) -> Rect:
+        """The frame box of a standing actor's sprite."""
         sprite = _ActorSprites(self.layout).sprite(actor, 0, 0)
         spot = actor.path[0]
-        return self.view.projected_rect(*Placement(actor.kind, sprite, spot.x, spot.y).canvas_rect)
+        return view.projected_rect(*Placement(actor.kind, sprite, spot.x, spot.y).canvas_rect)
 
-    def _hidden_share(self, box: Rect | None) -> float:
+    def _hidden_share(self, box: Rect, view: CameraView) -> float:
         """How badly a heap's box is placed: 0 when at least ``PILE_IN_PICTURE`` of it lies in the frame and no
         other heap covers more than ``PILE_OVERLAP`` of either; else the share out of the frame or covered."""
-        if box is None or self.view is None:
-            return 0.0
-        outside = 1 - rect_area(clip_rect(box, self.view.frame_rect)) / max(1, rect_area(box))
+        outside = 1 - rect_area(clip_rect(box, view.frame_rect)) / max(1, rect_area(box))
         covered = max(
             (
                 rect_area(clip_rect(box, other)) / max(1, min(rect_area(box), rect_area(other)))
