@@ -21,7 +21,14 @@ import yaml
 
 from vision.synthetic.classes import CLASS_NAMES
 from vision.synthetic.errors import SyntheticInputError
-from vision.synthetic.scene import MASK_OPACITY, MIN_BOX_PIXELS, MIN_VISIBLE_FRACTION, RenderedFrame, render_still
+from vision.synthetic.scene import (
+    GOODS_GAP,
+    MASK_OPACITY,
+    MIN_BOX_PIXELS,
+    MIN_VISIBLE_FRACTION,
+    RenderedFrame,
+    render_still,
+)
 
 MIN_IMGSZ, MAX_IMGSZ = 64, 4096
 JPEG_QUALITY = 95
@@ -135,6 +142,7 @@ def _write_generator_note(spec: DatasetSpec, val_images: int, boxes: Counter[str
             "mask_opacity": MASK_OPACITY / 255,
             "min_visible_fraction": MIN_VISIBLE_FRACTION,
             "min_box_pixels": MIN_BOX_PIXELS,
+            "goods_gap": GOODS_GAP,
         },
     }
     (spec.out / "generator.json").write_text(json.dumps(note, indent=2) + "\n")

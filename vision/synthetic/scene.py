@@ -10,6 +10,10 @@ Label rules (the numbers are the module constants below):
   the frame (mostly hidden or mostly out-of-frame objects get no label), and its box is at least ``MIN_BOX_PIXELS``
   on each side;
 - the box is the tight bounds of the visible pixels in the frame (so always inside the image).
+
+Goods outside a shop stand apart from one another (``GOODS_GAP``): two displays that touch show no edge between
+them, so they would be one display to anyone boxing them, and labelling them as two teaches the detector nothing it
+could see.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ MASK_OPACITY = 77  # of 255: 30% opaque
 DUST_CONTRAST = 24  # of 255
 MIN_VISIBLE_FRACTION = 0.4
 MIN_BOX_PIXELS = 3
+GOODS_GAP = 0.15  # of the narrower display's width: the least space between two displays of goods
+GOODS_SPOT_TRIES = 20
 Mask = npt.NDArray[np.bool_]
 
 
@@ -322,8 +328,12 @@ def sample_placements(layout: StreetLayout, rng: np.random.Generator) -> list[Pl
     for kind, counts in SCENE_COUNTS.items():
         for _ in range(int(rng.choice(counts))):
             spot = spot_for(kind, layout, rng)
-            if spot is not None:
-                placements.append(_placed(kind, spot, layout, rng, len(placements) + 1))
+            if spot is None:
+                continue
+            drawn = _placed(kind, spot, layout, rng, len(placements) + 1)
+            placement = _apart_from_goods(drawn, placements, layout) if kind is SceneClass.GOODS else drawn
+            if placement is not None:
+                placements.append(placement)
     _add_occluders(placements, layout, rng)
     if not placements:
         spot = spot_for(SceneClass.PERSON, layout, rng)
@@ -338,6 +348,28 @@ def _placed(
     scale = layout.px_per_m(spot[1]) * rng.uniform(0.88, 1.12)
     sprite = draw_object(kind, rng, scale, phase=rng.uniform(-3, 3), growth=rng.uniform(0.3, 1.0))
     return Placement(kind, sprite, spot[0], spot[1], object_id)
+
+
+def _apart_from_goods(goods: Placement, placements: list[Placement], layout: StreetLayout) -> Placement | None:
+    """``goods``, or the same display drawn again elsewhere by a shop, so that it keeps ``GOODS_GAP`` from every
+    display already placed; None when no spot is found. The new spots come from a generator of their own, so
+    scenes whose goods already stand apart are unchanged."""
+    others = [p for p in placements if p.kind is SceneClass.GOODS]
+    spare = np.random.default_rng([abs(round(goods.x)), abs(round(goods.y)), goods.object_id])
+    candidate = goods
+    for _ in range(GOODS_SPOT_TRIES):
+        if all(_stand_apart(candidate, other) for other in others):
+            return candidate
+        spot = spot_for(SceneClass.GOODS, layout, spare)
+        assert spot is not None  # goods were placed, so the street has shops
+        candidate = _placed(SceneClass.GOODS, spot, layout, spare, goods.object_id)
+    return None
+
+
+def _stand_apart(first: Placement, second: Placement) -> bool:
+    gap = GOODS_GAP * min(first.sprite.width, second.sprite.width)
+    a, b = first.canvas_rect, second.canvas_rect
+    return a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1]
 
 
 def _add_occluders(placements: list[Placement], layout: StreetLayout, rng: np.random.Generator) -> None:

@@ -44,6 +44,9 @@ def test_a_dataset_is_laid_out_as_ultralytics_expects(tmp_path: Path) -> None:
                 kind, *box = line.split()
                 assert 0 <= int(kind) < len(CLASS_NAMES)
                 assert all(0 < float(v) <= 1 for v in box)
+    note = json.loads((root / "generator.json").read_text())
+    assert (note["seed"], note["images"], note["val_images"]) == (1, 6, 2)
+    assert set(note["label_rules"]) == {"mask_opacity", "min_visible_fraction", "min_box_pixels", "goods_gap"}
 
 
 def test_the_same_seed_writes_the_same_dataset_byte_for_byte(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from vision.synthetic import CLASS_NAMES, SceneClass, render_still
 from vision.synthetic.scene import (
+    GOODS_GAP,
     MIN_VISIBLE_FRACTION,
     FrameRenderer,
     Placement,
@@ -117,3 +118,39 @@ def test_a_plume_is_labelled_only_where_it_shows(colour_of: str, labelled: bool)
     renderer, plume = _plume_over_the_site(colour_of)
     kinds = {label.kind for label in renderer.render([plume]).labels}
     assert (SceneClass.DUST in kinds) is labelled
+
+
+def _goods_in(seed: int) -> list[Placement]:
+    rng = np.random.default_rng(seed)
+    scenery = sample_scenery(rng, 640, 360)
+    return [p for p in sample_placements(scenery.layout, rng) if p.kind is SceneClass.GOODS]
+
+
+def test_displays_of_goods_stand_apart_with_a_gap_between_them() -> None:
+    """Touching displays show no edge between them; the generator never lays two goods side by side."""
+    pairs = 0
+    for seed in range(40):
+        goods = _goods_in(seed)
+        for index, first in enumerate(goods):
+            for second in goods[index + 1 :]:
+                pairs += 1
+                gap = GOODS_GAP * min(first.sprite.width, second.sprite.width)
+                a, b = first.canvas_rect, second.canvas_rect
+                apart_x = max(b[0] - a[2], a[0] - b[2]) >= gap
+                apart_y = max(b[1] - a[3], a[1] - b[3]) >= gap
+                assert apart_x or apart_y, f"seed {seed}: goods {first.object_id} and {second.object_id} touch"
+    assert pairs > 40  # scenes with several displays were drawn, so the rule was really tested
+
+
+def test_goods_boxes_in_the_frame_never_overlap() -> None:
+    for seed in range(40):
+        boxes = [label.box for label in render_still(seed, 640, 360).labels if label.kind is SceneClass.GOODS]
+        for index, a in enumerate(boxes):
+            for b in boxes[index + 1 :]:
+                assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), seed
+
+
+def test_scenes_hold_up_to_six_displays_of_goods_by_one_street() -> None:
+    counts = [len(_goods_in(seed)) for seed in range(60)]
+    assert max(counts) >= 5
+    assert min(counts) == 0
