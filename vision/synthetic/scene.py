@@ -351,9 +351,9 @@ def _placed(
 
 
 def _apart_from_goods(goods: Placement, placements: list[Placement], layout: StreetLayout) -> Placement | None:
-    """``goods``, or the same display drawn again elsewhere by a shop, so that it keeps ``GOODS_GAP`` from every
-    display already placed; None when no spot is found. The new spots come from a generator of their own, so
-    scenes whose goods already stand apart are unchanged."""
+    """``goods`` if it keeps ``GOODS_GAP`` from every display already placed, else another display drawn by a
+    shop where it does; None when no such spot is found. The redrawn displays come from a generator of their
+    own, so scenes whose goods already stand apart are unchanged."""
     others = [p for p in placements if p.kind is SceneClass.GOODS]
     spare = np.random.default_rng([abs(round(goods.x)), abs(round(goods.y)), goods.object_id])
     candidate = goods
