@@ -264,6 +264,12 @@ def clip_rect(rect: Rect, bounds: Rect) -> Rect:
     return max(rect[0], bounds[0]), max(rect[1], bounds[1]), min(rect[2], bounds[2]), min(rect[3], bounds[3])
 
 
+def spare_generator(*numbers: float) -> np.random.Generator:
+    """A generator of its own, seeded by the numbers of what failed (a spot, an id), for drawing one object again:
+    the scene's generator is left as it was, so nothing else in the scene moves."""
+    return np.random.default_rng([abs(round(number)) for number in numbers])
+
+
 def rect_area(rect: Rect) -> int:
     return max(0, rect[2] - rect[0]) * max(0, rect[3] - rect[1])
 
@@ -355,7 +361,7 @@ def _apart_from_goods(goods: Placement, placements: list[Placement], layout: Str
     shop where it does; None when no such spot is found. The redrawn displays come from a generator of their
     own, so scenes whose goods already stand apart are unchanged."""
     others = [p for p in placements if p.kind is SceneClass.GOODS]
-    spare = np.random.default_rng([abs(round(goods.x)), abs(round(goods.y)), goods.object_id])
+    spare = spare_generator(goods.x, goods.y, goods.object_id)
     candidate = goods
     for _ in range(GOODS_SPOT_TRIES):
         if all(_stand_apart(candidate, other) for other in others):

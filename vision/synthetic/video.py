@@ -36,6 +36,7 @@ from vision.synthetic.scene import (
     clip_rect,
     rect_area,
     sample_scenery,
+    spare_generator,
 )
 from vision.synthetic.sprites import Image, Sprite, draw_object
 from vision.synthetic.street import StreetLayout
@@ -232,7 +233,7 @@ class _Cast:
         self.add(kind, start, end, [Waypoint(start, x, y)])
         if self.view is None:
             return
-        spare = np.random.default_rng([round(x), round(y)])
+        spare = spare_generator(x, y)
         best: tuple[float, Actor, Rect] | None = None
         for _ in range(PILE_SPOT_TRIES):
             heap = replace(self.actors[-1], path=(Waypoint(start, x, y),))
