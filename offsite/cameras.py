@@ -24,7 +24,7 @@ from vision.config import CameraSpec, build_pipeline
 from vision.detector import OnnxDetector
 from vision.events import ViolationEvent
 from vision.frames import FrameSource
-from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner
+from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner, event_id
 from vision.pushed import FrameIntake
 from vision.sources import Backoff, open_source
 
@@ -57,6 +57,7 @@ class PipelineSealer:
     def seal(self, evidence: CapturedEvidence) -> str:
         confirmation = evidence.confirmation
         context = {
+            "event_id": event_id(evidence.camera_id, confirmation),
             "camera_id": evidence.camera_id,
             "zone_id": confirmation.zone.zone_id,
             "rule_id": confirmation.rule.rule_id,

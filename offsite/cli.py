@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from evidence_store.store import EvidenceStore
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
+    from offsite.reconcile import SealedEvents
     from vision.capture import CapturedEvidence
     from vision.config import CameraSpec
     from vision.detector import OnnxDetector
@@ -179,11 +180,19 @@ def _serve(components: Components, host: str, port: int) -> None:
         threading.Thread(
             target=_recheck_forever, args=(components, stop), name="automatic-recheck", daemon=True
         ).start()
+        threading.Thread(target=_orphans(components).run_forever, args=(stop,), name="reconcile", daemon=True).start()
     try:
         uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
     finally:
         stop.set()
         components.close()
+
+
+def _orphans(components: Components) -> SealedEvents:
+    """Sealed camera packages whose detection a killed process never recorded (at start, then every ten minutes)."""
+    from offsite.reconcile import SealedEvents
+
+    return SealedEvents(components.evidence, components.detections, components.registry)
 
 
 RECHECK_EVERY_S = 600
@@ -513,6 +522,8 @@ def camera_run(
             typer.echo(json.dumps(event.as_json(), ensure_ascii=False))
 
     store = components.evidence()
+    if record:  # what a run killed between sealing and recording left behind
+        _orphans(components).run()
     try:
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",

@@ -1,4 +1,4 @@
-"""Violation events into the case system, where the evidence store and the cases meet (the composition's side).
+"""Gateway events into the case system, where the evidence store and the cases meet (the composition's side).
 
 ``StoreEvidence`` answers the intake's ``EvidenceLookup`` from the evidence store: whether it holds a package, what
 its verification finds, and the camera and times it was sealed with (the context a pipeline seals).

@@ -284,7 +284,13 @@ class CameraPipeline:
 
 def event_id(camera_id: str, confirmation: Confirmation) -> str:
     """Stable for one occurrence: the same camera, rule, zone and first sighting give the same id."""
-    key = f"{camera_id}|{confirmation.rule.rule_id}|{confirmation.zone.zone_id}|{confirmation.first_seen.isoformat()}"
+    rule, zone = confirmation.rule.rule_id, confirmation.zone.zone_id
+    return occurrence_event_id(camera_id, rule, zone, confirmation.first_seen.isoformat())
+
+
+def occurrence_event_id(camera_id: str, rule_id: str, zone_id: str, first_seen_iso: str) -> str:
+    """The event id of an occurrence from its parts as sealed with its evidence (first seen in ISO 8601)."""
+    key = f"{camera_id}|{rule_id}|{zone_id}|{first_seen_iso}"
     return "ev-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

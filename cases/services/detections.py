@@ -182,6 +182,11 @@ class DetectionService(Service):
         with self.transaction() as session:
             return session.scalars(select(Detection).where(D.event_id == event_id)).one_or_none()
 
+    def evidence_package_ids(self) -> set[str]:
+        """The evidence package of every detection: what the reconciliation of sealed packages need not open."""
+        with self.transaction() as session:
+            return set(session.scalars(select(D.evidence_package_id)))
+
     def count_by_status(self) -> dict[str, int]:
         with self.transaction() as session:
             rows = session.execute(select(D.status, func.count()).group_by(D.status)).all()

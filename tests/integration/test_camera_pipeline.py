@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bench.pipeline import SHORT_TIMES
 from cases.services.detections import QueueFilter
+from evidence_store.store import EvidenceStore
 from offsite.bootstrap import Components
 from offsite.cameras import build_runner, intake_sink, registry_certification, rules_hash
-from tests.integration.world import World
+from offsite.reconcile import SealedEvents
+from tests.integration.world import World, key_frame_items
 from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked, OracleDetector
 from vision.config import CameraSpec, camera_from_sidecar, camera_spec
+from vision.pipeline import occurrence_event_id
 from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
 
 REGISTERED = {"A": "Z-ROAD"}  # the video's zone A is the registered camera's no-vending zone
@@ -103,3 +115,115 @@ def test_the_same_video_run_again_records_nothing_new(
     assert len(components.detections.queue(QueueFilter()).items) == 1
     assert len(list(store.package_ids())) == 1
     assert store.log.size == 1
+
+
+# ---- a kill between sealing and recording ------------------------------------------------------------------------
+KILLED_AFTER_SEALING = textwrap.dedent(
+    """
+    import datetime as dt, json, os, signal, sys
+    from pathlib import Path
+    from offsite.cameras import build_runner
+    from tests.integration.test_camera_pipeline import SealedOracle, registered_stall_camera
+    from tests.unit.evidence.test_store import open_store
+    from tests.unit.vision.test_pipeline import Clocked
+
+    video, evidence, work, start = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+    start = dt.datetime.fromisoformat(start)
+    spec = registered_stall_camera(json.loads(video.with_suffix(".json").read_text()), video, start)
+    oracle = SealedOracle(video, origin=start)
+
+    def killed_before_recording(event, captured):  # the seal has returned; the detection is never recorded
+        print(event.event_id, event.evidence_package_id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    runner = build_runner([spec], oracle, open_store(evidence), killed_before_recording, work)
+    runner.pipelines["cam-1"].source = Clocked(runner.pipelines["cam-1"].source, oracle)
+    runner.start()
+    runner.wait(120)
+    sys.exit(3)  # no event at all: the test's premise failed
+    """
+)
+
+
+def seal_and_kill(video: Path, evidence: Path, work: Path, start: dt.datetime) -> tuple[str, str]:
+    """Run cam-1 on the video in a process that is killed (SIGKILL) the instant its first seal completes; the
+    event id and package id it had when it died."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_SEALING, str(video), str(evidence), str(work), start.isoformat()],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, (done.returncode, done.stderr[-2000:])
+    event, package = done.stdout.split()
+    return event, package
+
+
+def test_a_package_sealed_by_a_process_killed_before_recording_becomes_exactly_one_detection(
+    components: Components, world: World, stall_video: Path, tmp_path: Path
+) -> None:
+    start = components.clock.now() - dt.timedelta(hours=1)
+    event, package = seal_and_kill(stall_video, tmp_path / "evidence", tmp_path / "work", start)
+    store = open_store(tmp_path / "evidence")  # the next process opens the store (finishing any half-done seal)
+    assert store.verify(package).ok
+    items = key_frame_items(tmp_path, np.full((90, 160, 3), 90, np.uint8))  # and seals a document beside it
+    document = store.seal(items, {"kind": "document", "case_number": "沪城管非现〔2026〕000001号"}).package_id
+    assert components.detections.queue(QueueFilter()).items == []  # the orphan: sealed, verifying, unseen
+
+    reconcile = SealedEvents(lambda: store, components.detections, components.registry)
+    assert reconcile.run().taken_in == [package]
+    (detection,) = components.detections.queue(QueueFilter()).items
+    assert (detection.event_id, detection.evidence_package_id) == (event, package)
+    assert (detection.violation_code, detection.rule_id) == ("street_stall", "stall-road")
+    assert detection.zone_id == world.zones["road"].id
+    manifest = store.manifest(package)["context"]
+    assert detection.first_seen == dt.datetime.fromisoformat(manifest["first_seen"])
+    assert detection.last_seen == dt.datetime.fromisoformat(manifest["confirmed_at"])
+
+    assert reconcile.run().taken_in == []  # again: nothing new
+    assert SealedEvents(lambda: store, components.detections, components.registry).run().taken_in == []  # a restart
+    assert len(components.detections.queue(QueueFilter()).items) == 1
+    assert document not in components.detections.evidence_package_ids()
+
+
+def seal_orphan(store: EvidenceStore, folder: Path, first_seen: dt.datetime) -> str:
+    """A stall package of cam-1's Z-ROAD as a pipeline seals one (its context as older packages hold it, without an
+    event id), whose detection was never recorded."""
+    context = {
+        "camera_id": "cam-1", "zone_id": "Z-ROAD", "rule_id": "stall-road", "violation_code": "street_stall",
+        "subject": {"kind": "unknown", "ref": None}, "first_seen": first_seen.isoformat(),
+        "confirmed_at": (first_seen + dt.timedelta(minutes=5)).isoformat(), "median_score": "0.8123",
+    }  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    return store.seal(key_frame_items(folder, np.full((90, 160, 3), 90, np.uint8)), context).package_id
+
+
+def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_reconciliation_runs_at_start_and_then_every_round(
+    components: Components, world: World, tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "evidence")
+    now = components.clock.now()
+    first = seal_orphan(store, tmp_path / "a", now - dt.timedelta(hours=2))
+    stop = threading.Event()
+    reconcile = SealedEvents(lambda: store, components.detections, components.registry)
+    loop = threading.Thread(target=reconcile.run_forever, args=(stop, 0.2), daemon=True)
+    loop.start()
+    try:
+        assert until(lambda: components.detections.evidence_package_ids() == {first})  # at start
+        second = seal_orphan(store, tmp_path / "b", now - dt.timedelta(hours=1))  # orphaned while it runs
+        assert until(lambda: components.detections.evidence_package_ids() == {first, second})  # a later round
+    finally:
+        stop.set()
+        loop.join(5)
+    assert not loop.is_alive()
+    (older, newer) = sorted(components.detections.queue(QueueFilter()).items, key=lambda d: d.first_seen)
+    assert older.event_id == occurrence_event_id("cam-1", "stall-road", "Z-ROAD", older.first_seen.isoformat())
+    assert (older.confidence, newer.evidence_package_id) == (0.8123, second)
