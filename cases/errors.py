@@ -12,6 +12,7 @@ OffsiteError
 │       ├── EvidencePackageInvalid       it fails verification (hashes, signature, log)
 │       ├── EvidencePackageOtherCamera   it was sealed for another camera, or for none
 │       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
+│   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 ├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
@@ -78,6 +79,10 @@ class EvidencePackageOtherCamera(EvidenceRefused):
 
 class EvidencePackageTimeMismatch(EvidenceRefused):
     code = "evidence_package_time_mismatch"
+
+
+class ZoneNotRegistered(InvalidInput):
+    code = "zone_not_registered"
 
 
 class TooManyAttempts(OffsiteError):

@@ -18,6 +18,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from cases.services.detections import DetectionService
+from cases.services.registry import RegistryService
 from evidence_store.store import EvidenceStore, ItemIn
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, build_pipeline
@@ -113,6 +115,20 @@ def build_runner(
             source = pushed_source(spec.camera_id)
         pipelines.append(build_pipeline(spec, detector, sealer, emit, work_dir, source, inference_lock=slots))
     return Runner(pipelines)
+
+
+def camera_intake(detections: DetectionService, registry: RegistryService) -> Callable[[ViolationEvent], object]:
+    """How a pipeline's events enter the case system: its evidence is sealed already and nobody waits for an
+    answer, so an event in a zone the registry lacks is kept as a detection flagged 区域未登记, never dropped."""
+
+    def intake(event: ViolationEvent) -> object:
+        detection, created = detections.intake(event, registry, flag_unknown_zone=True)
+        if created and detection.zone_id is None:
+            log.warning("camera %s: zone %s is not in the registry; detection %s waits in review flagged 区域未登记",
+                        event.camera_id, event.zone_id, detection.id)  # fmt: skip
+        return detection
+
+    return intake
 
 
 def intake_sink(intake: Callable[[ViolationEvent], object]) -> EventSink:

@@ -239,7 +239,7 @@ def serve(
 
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
-    from offsite.cameras import CameraSupervisor, intake_sink, registry_certification
+    from offsite.cameras import CameraSupervisor, camera_intake, intake_sink, registry_certification
 
     detector, specs = _detector_and_cameras(model, cameras)
 
@@ -251,7 +251,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         specs,
         detector,
         components.evidence(),
-        intake_sink(lambda event: components.detections.intake(event, components.registry)),
+        intake_sink(camera_intake(components.detections, components.registry)),
         components.settings.evidence_dir.parent / "work",
         components.frames,
         registered_stream,
@@ -498,7 +498,7 @@ def camera_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
 ) -> None:
     """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
-    from offsite.cameras import build_runner, intake_sink, registry_certification
+    from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
     from vision.detector import DetectorConfig, ModelError, OnnxDetector
@@ -513,7 +513,7 @@ def camera_run(
     if not specs:
         typer.secho(f"offsite: no camera to run in {cameras}", fg="red", err=True)
         raise typer.Exit(2)
-    record_event = intake_sink(lambda event: components.detections.intake(event, components.registry))
+    record_event = intake_sink(camera_intake(components.detections, components.registry))
 
     def emit(event: ViolationEvent, evidence: CapturedEvidence) -> None:
         if record:

@@ -87,7 +87,7 @@ class SealedEvents:
                 self._settled.add(package_id)
                 continue
             try:
-                _detection, created = self._detections.intake(event, self._registry)
+                _detection, created = self._detections.intake(event, self._registry, flag_unknown_zone=True)
             except OffsiteError as exc:  # an unregistered camera, say: tried again next round, logged once
                 result.refused[package_id] = exc.message
                 if package_id not in self._reported:

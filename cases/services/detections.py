@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
 
 from cases.errors import (
     AlreadyExists,
@@ -117,11 +118,20 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
 
 class DetectionService(Service):
     def intake(
-        self, event: ViolationEvent, registry: RegistryService, evidence: EvidenceLookup | None = None
+        self,
+        event: ViolationEvent,
+        registry: RegistryService,
+        evidence: EvidenceLookup | None = None,
+        *,
+        flag_unknown_zone: bool = False,
     ) -> tuple[Detection, bool]:
         """Store a violation event as a detection pending review. Returns (detection, created); the same event
         arriving again returns the stored detection and changes nothing. With ``evidence`` (an event from outside:
-        a gateway) the package it cites is checked first (``check_evidence``); the pipelines cite what they sealed."""
+        a gateway) the package it cites is checked first (``check_evidence``); the pipelines cite what they sealed.
+
+        A zone the camera has not in the registry is refused (``NotFound``: a gateway is told), unless
+        ``flag_unknown_zone``: a pipeline has sealed the evidence already and nobody waits for an answer, so the
+        detection is stored without a zone, flagged with the code the camera reported, for an operator to see."""
         if event.first_seen > self.clock.now() + CLOCK_TOLERANCE:
             raise InvalidInput(f"first_seen {event.first_seen.isoformat()} is in the future: check the sender's clock")
         if evidence is not None:
@@ -136,14 +146,14 @@ class DetectionService(Service):
                 zone = session.scalars(
                     select(Zone).where(tables.zones.c.camera_id == camera.id, tables.zones.c.code == event.zone_id)
                 ).one_or_none()
-                if zone is None:
+                if zone is None and not flag_unknown_zone:
                     raise NotFound(f"camera {event.camera_id!r} has no zone {event.zone_id!r}")
                 assert camera.id is not None
-                assert zone.id is not None
                 detection = Detection(
                     event_id=event.event_id,
                     camera_id=camera.id,
-                    zone_id=zone.id,
+                    zone_id=None if zone is None else zone.id,
+                    unregistered_zone=event.zone_id if zone is None else None,
                     rule_id=event.rule_id,
                     violation_code=event.violation_code,
                     subject_kind=event.subject.kind.value,
@@ -240,7 +250,20 @@ class DetectionService(Service):
             detection = get_or_404(session, Detection, detection_id, "detection")
             check_version(f"detection {detection_id}", detection.version, expected_version)
             if confirm:
+                if detection.zone_id is None:
+                    self._link_registered_zone(session, detection)
                 detection.confirm(act, checklist, reason)
             else:
                 detection.reject(act, checklist, reason or "")
         return detection
+
+    @staticmethod
+    def _link_registered_zone(session: Session, detection: Detection) -> None:
+        """A detection flagged with a zone the registry lacked names that zone once it has been registered."""
+        zone = session.scalars(
+            select(Zone).where(
+                tables.zones.c.camera_id == detection.camera_id, tables.zones.c.code == detection.unregistered_zone
+            )
+        ).one_or_none()
+        if zone is not None and zone.id is not None:
+            detection.link_zone(zone.id)

@@ -18,13 +18,18 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from bench.pipeline import SHORT_TIMES
+from cases.model.registry import Zone, ZoneSubject
+from cases.model.staff import Role
 from cases.services.detections import QueueFilter
 from evidence_store.store import EvidenceStore
 from offsite.bootstrap import Components
-from offsite.cameras import build_runner, intake_sink, registry_certification, rules_hash
+from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification, rules_hash
 from offsite.reconcile import SealedEvents
+from tests.integration.conftest import Staff
+from tests.integration.test_console import sign_in
 from tests.integration.world import World, key_frame_items
 from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked, OracleDetector
@@ -42,11 +47,14 @@ def stall_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return video
 
 
-def registered_stall_camera(sidecar: dict[str, Any], video: Path, start: dt.datetime) -> CameraSpec:
-    """cam-1 watching the video, its zone A being the registry's Z-ROAD, with only the stall rule."""
+def registered_stall_camera(
+    sidecar: dict[str, Any], video: Path, start: dt.datetime, zone: str = REGISTERED["A"]
+) -> CameraSpec:
+    """cam-1 watching the video, its zone A configured as ``zone`` (the registry's Z-ROAD unless told), with only
+    the stall rule."""
     entry = camera_from_sidecar(sidecar, "cam-1", video, SHORT_TIMES, 1.0, start)
-    entry["zones"] = [z | {"id": REGISTERED[z["id"]]} for z in entry["zones"] if z["id"] in REGISTERED]
-    entry["rules"] = [r | {"id": "stall-road", "zones": ["Z-ROAD"]} for r in entry["rules"] if r["kind"] == "stall"]
+    entry["zones"] = [z | {"id": zone} for z in entry["zones"] if z["id"] in REGISTERED]
+    entry["rules"] = [r | {"id": "stall-road", "zones": [zone]} for r in entry["rules"] if r["kind"] == "stall"]
     return camera_spec(entry, CLASS_NAMES)
 
 
@@ -115,6 +123,51 @@ def test_the_same_video_run_again_records_nothing_new(
     assert len(components.detections.queue(QueueFilter()).items) == 1
     assert len(list(store.package_ids())) == 1
     assert store.log.size == 1
+
+
+# ---- a zone the registry does not hold ---------------------------------------------------------------------------
+def test_an_event_in_a_zone_missing_from_the_registry_reaches_review_flagged_and_waits_for_the_zone(
+    client: TestClient, components: Components, world: World, staff: Staff, stall_video: Path, tmp_path: Path
+) -> None:
+    sidecar = json.loads(stall_video.with_suffix(".json").read_text())
+    start = components.clock.now() - dt.timedelta(hours=1)
+    spec = registered_stall_camera(sidecar, stall_video, start, zone="Z-NEW")  # configured, never imported
+    oracle = SealedOracle(stall_video, origin=start)
+    store = open_store(tmp_path / "evidence")
+    record = intake_sink(camera_intake(components.detections, components.registry))
+    runner = build_runner([spec], oracle, store, record, tmp_path / "work")  # type: ignore[arg-type]
+    runner.pipelines["cam-1"].source = Clocked(runner.pipelines["cam-1"].source, oracle)
+    runner.start()
+    assert runner.wait(120)
+    assert runner.pipelines["cam-1"].metrics.events == 1
+
+    (detection,) = components.detections.queue(QueueFilter()).items  # not dropped: pending review, flagged
+    assert (detection.zone_id, detection.unregistered_zone) == (None, "Z-NEW")
+    assert store.verify(detection.evidence_package_id).ok
+    operator = staff.headers(Role.OPERATOR)
+    (listed,) = client.get("/api/v1/detections", headers=operator).json()["items"]
+    assert (listed["zone_id"], listed["unregistered_zone"]) == (None, "Z-NEW")
+
+    review = {"version": detection.version, "decision": "confirm", "reason": None,
+              "checklist": {"authentic": True, "clear": True, "complete": True, "accurate": True}}  # fmt: skip
+    url = f"/api/v1/detections/{detection.id}/review"
+    refused = client.post(url, json=review, headers=operator)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "zone_not_registered"
+    assert "Z-NEW" in refused.json()["detail"]
+
+    sign_in(client, components, Role.OPERATOR)
+    queue_page = client.get("/console/review").text
+    assert "区域未登记" in queue_page
+    assert "Z-NEW" in queue_page
+    assert "区域未登记" in client.get(f"/console/detections/{detection.id}").text
+
+    main = world.cameras["main"].id
+    assert main is not None
+    zone = components.registry.create_zone(Zone(main, "Z-NEW", "新设摊区", ZoneSubject.PUBLIC_SPACE))  # imported now
+    confirmed = client.post(url, json=review, headers=operator)
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["status"], confirmed.json()["zone_id"]) == ("confirmed", zone.id)
 
 
 # ---- a kill between sealing and recording ------------------------------------------------------------------------
