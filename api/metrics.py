@@ -55,6 +55,14 @@ class WorkCollector(Collector):
                 "offsite_camera_frames_analysed", "Frames detected, tracked and ruled on", labels=["camera"]
             ),
             "events": CounterMetricFamily("offsite_camera_events", "Violation events emitted", labels=["camera"]),
+            "failures": CounterMetricFamily(
+                "offsite_camera_failures", "Times the camera's pipeline stopped on an error", labels=["camera"]
+            ),
+            "restarts": CounterMetricFamily(
+                "offsite_camera_restarts",
+                "Times the camera's pipeline was started afresh after a failure",
+                labels=["camera"],
+            ),
             "inference_ms_mean": GaugeMetricFamily(
                 "offsite_camera_inference_ms", "Mean inference time per analysed frame", labels=["camera"]
             ),

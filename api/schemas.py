@@ -310,7 +310,7 @@ class DetectionOut(Response):
     id: int
     event_id: str
     camera_id: int
-    zone_id: int
+    zone_id: int | None = Field(description="the registered zone; null while the camera's zone is not registered")
     rule_id: str
     violation_code: str
     subject_kind: str
@@ -331,6 +331,10 @@ class DetectionOut(Response):
     check_accurate: bool | None
     case_id: int | None
     certification_problems: list[str] | None = Field(description="as the camera stood at capture; empty: it counts")
+    unregistered_zone: str | None = Field(
+        description="the zone code the camera reported when the registry had no such zone (区域未登记): the "
+        "detection is confirmed only once that zone is registered; null when the zone is registered"
+    )
     version: int
 
 

@@ -7,6 +7,12 @@ OffsiteError
 │   ├── ConcurrentModification    the record changed since the caller read it (version)
 │   └── IllegalTransition         the case's stage does not allow this action
 ├── InvalidInput                  a value is malformed or out of bounds                 (422)
+│   └── EvidenceRefused           an event's evidence package does not hold up:
+│       ├── EvidencePackageMissing       the evidence store does not hold it
+│       ├── EvidencePackageInvalid       it fails verification (hashes, signature, log)
+│       ├── EvidencePackageOtherCamera   it was sealed for another camera, or for none
+│       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
+│   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 ├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
@@ -53,6 +59,30 @@ class IllegalTransition(Conflict):
 
 class InvalidInput(OffsiteError):
     code = "invalid_input"
+
+
+class EvidenceRefused(InvalidInput):
+    code = "evidence_refused"
+
+
+class EvidencePackageMissing(EvidenceRefused):
+    code = "evidence_package_missing"
+
+
+class EvidencePackageInvalid(EvidenceRefused):
+    code = "evidence_package_invalid"
+
+
+class EvidencePackageOtherCamera(EvidenceRefused):
+    code = "evidence_package_other_camera"
+
+
+class EvidencePackageTimeMismatch(EvidenceRefused):
+    code = "evidence_package_time_mismatch"
+
+
+class ZoneNotRegistered(InvalidInput):
+    code = "zone_not_registered"
 
 
 class TooManyAttempts(OffsiteError):

@@ -11,23 +11,31 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from cases.services.detections import DetectionService
+from cases.services.registry import RegistryService
 from evidence_store.store import EvidenceStore, ItemIn
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, build_pipeline
 from vision.detector import OnnxDetector
 from vision.events import ViolationEvent
 from vision.frames import FrameSource
-from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner
+from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner, event_id
 from vision.pushed import FrameIntake
-from vision.sources import open_source
+from vision.sources import Backoff, open_source
 
 log = logging.getLogger("offsite.cameras")
+# A failed camera waits 1 s before its first restart, then twice as long each time it fails again, at most a minute;
+# a pipeline that ran HEALTHY_AFTER_S since its restart starts afresh at 1 s.
+RESTART_BACKOFF = Backoff(first_s=1.0, factor=2.0, max_s=60.0)
+HEALTHY_AFTER_S = 300.0
+WATCH_INTERVAL_S = 0.1
 
 
 def rules_hash(spec: CameraSpec) -> str:
@@ -51,6 +59,7 @@ class PipelineSealer:
     def seal(self, evidence: CapturedEvidence) -> str:
         confirmation = evidence.confirmation
         context = {
+            "event_id": event_id(evidence.camera_id, confirmation),
             "camera_id": evidence.camera_id,
             "zone_id": confirmation.zone.zone_id,
             "rule_id": confirmation.rule.rule_id,
@@ -108,6 +117,20 @@ def build_runner(
     return Runner(pipelines)
 
 
+def camera_intake(detections: DetectionService, registry: RegistryService) -> Callable[[ViolationEvent], object]:
+    """How a pipeline's events enter the case system: its evidence is sealed already and nobody waits for an
+    answer, so an event in a zone the registry lacks is kept as a detection flagged 区域未登记, never dropped."""
+
+    def intake(event: ViolationEvent) -> object:
+        detection, created = detections.intake(event, registry, flag_unknown_zone=True)
+        if created and detection.zone_id is None:
+            log.warning("camera %s: zone %s is not in the registry; detection %s waits in review flagged 区域未登记",
+                        event.camera_id, event.zone_id, detection.id)  # fmt: skip
+        return detection
+
+    return intake
+
+
 def intake_sink(intake: Callable[[ViolationEvent], object]) -> EventSink:
     """An event sink recording each event as a detection pending review; a refused event is logged, not fatal."""
 
@@ -121,12 +144,26 @@ def intake_sink(intake: Callable[[ViolationEvent], object]) -> EventSink:
     return emit
 
 
+@dataclass
+class _Revival:
+    """One camera's way back from failures: the waits still to come, and when the next restart is due."""
+
+    delays: Iterator[float]
+    started_at: float  # monotonic time its current pipeline started
+    due_at: float | None = None  # monotonic time of the restart that is waiting
+
+
 class CameraSupervisor:
     """The server's camera pipelines (``offsite serve --cameras FILE``).
 
     A camera configured with ``url: push`` reads the frames its gateway pushes; one with ``url: gateway`` pulls the
     stream address its gateway registered, and is restarted when the gateway registers a new one; any other
     address is pulled as configured. Events become detections pending review.
+
+    A camera whose pipeline stopped on an error (a stage raised, its source failed) is never left dead: a watcher
+    builds it afresh after a wait that grows with each failure in a row (``restart_backoff``), logs why, and
+    carries its counters over, ``failures`` and ``restarts`` included (in /metrics). A pushed camera answers
+    ``409 no_pipeline`` only during that wait. The others run on meanwhile.
     """
 
     def __init__(
@@ -140,6 +177,7 @@ class CameraSupervisor:
         registered_stream: Callable[[str], tuple[str | None, float | None]],
         inference_slots: int = 1,
         certification: Callable[[str], dict[str, Any]] | None = None,
+        restart_backoff: Backoff = RESTART_BACKOFF,
     ) -> None:
         self.specs = {spec.camera_id: spec for spec in specs}
         self.detector, self.store, self.emit, self.work_dir = detector, store, emit, work_dir
@@ -153,6 +191,10 @@ class CameraSupervisor:
         self.runner = Runner([])
         self.waiting: set[str] = set()  # gateway-stream cameras whose gateway has registered no address yet
         self._restart_lock = threading.Lock()
+        self.restart_backoff = restart_backoff
+        self._revivals: dict[str, _Revival] = {}
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="camera-watcher", daemon=True)
         work_dir.mkdir(parents=True, exist_ok=True)
 
     def _pipeline(self, spec: CameraSpec) -> CameraPipeline | None:
@@ -177,6 +219,7 @@ class CameraSupervisor:
                 log.warning("camera %s waits for its gateway to register a stream address", spec.camera_id)
             else:
                 self.runner.replace(pipeline)
+        self._watcher.start()
 
     def stream_changed(self, camera_id: str, wait: bool = False) -> bool:
         """The gateway registered a new address: (re)start the camera's pipeline on it, on a thread of its own
@@ -202,7 +245,55 @@ class CameraSupervisor:
             except Exception:  # the request has been answered: a failed restart is logged, the others run on
                 log.exception("camera %s: restarting on the new stream failed", spec.camera_id)
 
+    # -- failed cameras come back ------------------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(WATCH_INTERVAL_S):
+            for camera_id in list(self.runner.pipelines):
+                try:
+                    self._revive_if_failed(camera_id)
+                except Exception:  # a restart that failed is tried again after the next, longer wait
+                    log.exception("camera %s: restarting after its failure failed", camera_id)
+
+    def _revive_if_failed(self, camera_id: str) -> None:
+        pipeline = self.runner.pipelines.get(camera_id)
+        if pipeline is None or pipeline.metrics.failed is None or self.runner.running(camera_id):
+            return
+        now = time.monotonic()
+        revival = self._revivals.get(camera_id)
+        if revival is None or (revival.due_at is None and now - revival.started_at >= HEALTHY_AFTER_S):
+            revival = self._revivals[camera_id] = _Revival(self.restart_backoff.delays(), now)
+        if revival.due_at is None:
+            wait_s = next(revival.delays)
+            revival.due_at = now + wait_s
+            log.warning(
+                "camera %s stopped (failure %d: %s); restarting in %.1f s",
+                camera_id, pipeline.metrics.failures, pipeline.metrics.failed, wait_s,
+            )  # fmt: skip
+        elif now >= revival.due_at:
+            revival.due_at = None
+            self._revive(camera_id, pipeline)
+            revival.started_at = time.monotonic()
+
+    def _revive(self, camera_id: str, failed: CameraPipeline) -> None:
+        """Build the camera's pipeline afresh (a new tracker, rules and source) with the failed one's counters."""
+        with self._restart_lock:
+            if self._stopping.is_set() or self.runner.pipelines.get(camera_id) is not failed:
+                return  # stopping, or a new stream address replaced it meanwhile
+            pipeline = self._pipeline(self.specs[camera_id])
+            if pipeline is None:
+                return
+            pipeline.metrics = dataclasses.replace(
+                failed.metrics, failed=None, online=False, restarts=failed.metrics.restarts + 1
+            )
+            pipeline.presence = failed.presence  # what the camera saw before stays answerable for re-checks
+            self.runner.replace(pipeline)
+        log.warning("camera %s restarted after failure %d", camera_id, pipeline.metrics.failures)
+
     def stop(self, timeout_s: float = 30.0) -> bool:
+        self._stopping.set()
+        if self._watcher.is_alive():
+            self._watcher.join(timeout_s)
         return self.runner.stop(timeout_s)
 
     def metrics(self) -> dict[str, CameraMetrics]:

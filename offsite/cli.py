@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from evidence_store.store import EvidenceStore
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
+    from offsite.reconcile import SealedEvents
     from vision.capture import CapturedEvidence
     from vision.config import CameraSpec
     from vision.detector import OnnxDetector
@@ -179,11 +180,19 @@ def _serve(components: Components, host: str, port: int) -> None:
         threading.Thread(
             target=_recheck_forever, args=(components, stop), name="automatic-recheck", daemon=True
         ).start()
+        threading.Thread(target=_orphans(components).run_forever, args=(stop,), name="reconcile", daemon=True).start()
     try:
         uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
     finally:
         stop.set()
         components.close()
+
+
+def _orphans(components: Components) -> SealedEvents:
+    """Sealed camera packages whose detection a killed process never recorded (at start, then every ten minutes)."""
+    from offsite.reconcile import SealedEvents
+
+    return SealedEvents(components.evidence, components.detections, components.registry)
 
 
 RECHECK_EVERY_S = 600
@@ -230,7 +239,7 @@ def serve(
 
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
-    from offsite.cameras import CameraSupervisor, intake_sink, registry_certification
+    from offsite.cameras import CameraSupervisor, camera_intake, intake_sink, registry_certification
 
     detector, specs = _detector_and_cameras(model, cameras)
 
@@ -242,7 +251,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         specs,
         detector,
         components.evidence(),
-        intake_sink(lambda event: components.detections.intake(event, components.registry)),
+        intake_sink(camera_intake(components.detections, components.registry)),
         components.settings.evidence_dir.parent / "work",
         components.frames,
         registered_stream,
@@ -489,7 +498,7 @@ def camera_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
 ) -> None:
     """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
-    from offsite.cameras import build_runner, intake_sink, registry_certification
+    from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
     from vision.detector import DetectorConfig, ModelError, OnnxDetector
@@ -504,7 +513,7 @@ def camera_run(
     if not specs:
         typer.secho(f"offsite: no camera to run in {cameras}", fg="red", err=True)
         raise typer.Exit(2)
-    record_event = intake_sink(lambda event: components.detections.intake(event, components.registry))
+    record_event = intake_sink(camera_intake(components.detections, components.registry))
 
     def emit(event: ViolationEvent, evidence: CapturedEvidence) -> None:
         if record:
@@ -513,6 +522,8 @@ def camera_run(
             typer.echo(json.dumps(event.as_json(), ensure_ascii=False))
 
     store = components.evidence()
+    if record:  # what a run killed between sealing and recording left behind
+        _orphans(components).run()
     try:
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",

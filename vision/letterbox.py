@@ -26,7 +26,7 @@ class Letterbox:
         if width <= 0 or height <= 0:
             raise ValueError(f"frame size {width}x{height} is empty")
         scale = min(size / width, size / height)
-        new_w, new_h = round(width * scale), round(height * scale)
+        new_w, new_h = scaled_size(width, height, scale)
         return cls(size, (width, height), scale, (size - new_w) / 2, (size - new_h) / 2)
 
     def apply(self, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -34,7 +34,7 @@ class Letterbox:
         height, width = frame.shape[:2]
         if (width, height) != self.source_size:
             raise ValueError(f"frame is {width}x{height}, this letterbox is for {self.source_size}")
-        new_w, new_h = round(width * self.scale), round(height * self.scale)
+        new_w, new_h = scaled_size(width, height, self.scale)
         resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
         top, left = round(self.pad_y - 0.1), round(self.pad_x - 0.1)
         canvas = np.full((self.size, self.size, 3), PAD_VALUE, np.uint8)
@@ -51,3 +51,9 @@ class Letterbox:
         out[:, [0, 2]] = out[:, [0, 2]].clip(0, width)
         out[:, [1, 3]] = out[:, [1, 3]].clip(0, height)
         return out
+
+
+def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """The frame's size in the input: at least one pixel each way, since a very long thin frame (4096×1) would
+    otherwise round its short side to nothing, which cv2.resize refuses with an assertion."""
+    return max(1, round(width * scale)), max(1, round(height * scale))

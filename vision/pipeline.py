@@ -5,8 +5,8 @@ Per camera, two threads joined by a bounded queue (Frigate's capture → detect 
 - the *analyser* takes them out: detect → track → rules; keeps key frames of each occurrence going on; when one is
   confirmed, waits for the clip's post-seconds, captures the evidence, has it sealed, and emits the event.
 A full queue follows the camera's drop policy: a live stream drops its oldest frame (the newest wins, and the drop is
-counted), a file blocks the reader (no frame is lost when nothing is live). One camera's failure is logged and
-marks that camera failed; the others go on. ``Runner.stop()`` closes the sources, lets the analysers finish what is
+counted), a file blocks the reader (no frame is lost when nothing is live). One camera's failure is logged, counted
+and marks that camera failed; the others go on (``offsite.cameras.CameraSupervisor`` restarts a failed camera). ``Runner.stop()`` closes the sources, lets the analysers finish what is
 queued and pending, and joins the threads.
 """
 
@@ -66,6 +66,8 @@ class CameraMetrics:
     inference_ms_total: float = 0.0
     events: int = 0
     evidence_failures: int = 0
+    failures: int = 0  # times the reader or the analyser stopped on an error
+    restarts: int = 0  # times a supervisor started the camera afresh after a failure
     online: bool = False
     failed: str | None = None  # why the camera stopped, when it did
 
@@ -123,11 +125,17 @@ class CameraPipeline:
                 if self._stopping.is_set():
                     break
         except Exception as exc:  # isolate this camera: record why, let the others run
-            self.metrics.failed = f"{exc.__class__.__name__}: {exc}"
-            log.error("camera %s stopped: %s", self.camera_id, self.metrics.failed)
+            self._failed(exc)
+            log.error("camera %s stopped on an error reading its source: %s", self.camera_id, self.metrics.failed)
         finally:
             self.metrics.online = False
             self._queue.put(None)
+
+    def _failed(self, exc: Exception) -> None:
+        """Record why the camera stopped; the reader and the analyser stopping on one fault count as one failure."""
+        if self.metrics.failed is None:
+            self.metrics.failures += 1
+            self.metrics.failed = f"{exc.__class__.__name__}: {exc}"
 
     def _status(self, camera_id: str, online: bool, reason: str) -> None:
         self.metrics.online = online
@@ -162,8 +170,8 @@ class CameraPipeline:
                 self.analyse(frame)
                 last = frame
         except Exception as exc:
-            self.metrics.failed = f"{exc.__class__.__name__}: {exc}"
-            log.exception("camera %s analysis stopped", self.camera_id)
+            self._failed(exc)
+            log.exception("camera %s stopped on an error in its analysis", self.camera_id)
             self.source.close()
             while self._queue.get() is not None:  # let the reader finish
                 pass
@@ -276,7 +284,13 @@ class CameraPipeline:
 
 def event_id(camera_id: str, confirmation: Confirmation) -> str:
     """Stable for one occurrence: the same camera, rule, zone and first sighting give the same id."""
-    key = f"{camera_id}|{confirmation.rule.rule_id}|{confirmation.zone.zone_id}|{confirmation.first_seen.isoformat()}"
+    rule, zone = confirmation.rule.rule_id, confirmation.zone.zone_id
+    return occurrence_event_id(camera_id, rule, zone, confirmation.first_seen.isoformat())
+
+
+def occurrence_event_id(camera_id: str, rule_id: str, zone_id: str, first_seen_iso: str) -> str:
+    """The event id of an occurrence from its parts as sealed with its evidence (first seen in ISO 8601)."""
+    key = f"{camera_id}|{rule_id}|{zone_id}|{first_seen_iso}"
     return "ev-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -314,6 +328,11 @@ class Runner:
                 thread.join(timeout_s)
         self.pipelines[pipeline.camera_id] = pipeline
         self._start(pipeline)
+
+    def running(self, camera_id: str) -> bool:
+        """Whether any thread of the camera's pipeline is still alive."""
+        with self._lock:
+            return any(thread.is_alive() for thread in self._threads.get(camera_id, []))
 
     def _all_threads(self) -> list[threading.Thread]:
         with self._lock:

@@ -8,6 +8,7 @@ decides itself what to give up. Every accepted frame reaches the consumer, in th
 
     SourceError (vision.frames)
     └── PushedFrameError    the frame cannot be used: not a JPEG, truncated, undecodable, too many bytes or pixels,
+                            a side too short or too long for the other (a degenerate picture such as 4096×1),
                             a capture time without a zone, far ahead of the clock or behind the camera's last frame
     FrameQueueFull          the camera's queue is full; ``retry_after_s`` says when to try again
     NoPipeline (KeyError)   no pipeline has opened pushed frames for that camera (or it has closed them)
@@ -32,6 +33,8 @@ from vision.frames import Frame, Image, SourceError
 DEFAULT_CAPACITY = 8
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 4096 * 4096
+DEFAULT_MIN_SIDE = 16  # pixels: a narrower picture shows nothing a rule could judge
+DEFAULT_MAX_ASPECT_RATIO = 10.0  # longer side : shorter side; a 32:9 panorama is 3.6
 RETRY_AFTER_UNKNOWN_S = 1.0
 RETRY_AFTER_BOUNDS_S = (0.1, 30.0)
 _RATE_WINDOW = 16  # how many recent takes the drain rate is estimated from
@@ -83,16 +86,22 @@ class NoPipeline(KeyError):
 class FrameLimits:
     """What a pushed frame may be. Timestamps may run slightly backwards (gateway clock jitter) within
     ``backwards_tolerance_s`` of the camera's last accepted frame, and ahead of the server's clock by at most
-    ``ahead_tolerance_s`` (one frame stamped far in the future would otherwise put every later one "behind" it)."""
+    ``ahead_tolerance_s`` (one frame stamped far in the future would otherwise put every later one "behind" it).
+    A picture's shorter side is at least ``min_side`` pixels and its longer side at most ``max_aspect_ratio`` times
+    the shorter: a degenerate picture (4096×1) is refused at the door instead of reaching the detector."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    min_side: int = DEFAULT_MIN_SIDE
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO
     backwards_tolerance_s: float = 2.0
     ahead_tolerance_s: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.max_bytes < 1 or self.max_pixels < 1:
-            raise ValueError("frame limits max_bytes and max_pixels must be positive")
+        if self.max_bytes < 1 or self.max_pixels < 1 or self.min_side < 1:
+            raise ValueError("frame limits max_bytes, max_pixels and min_side must be positive")
+        if self.max_aspect_ratio < 1:
+            raise ValueError("the frame limit max_aspect_ratio is at least 1 (a square picture)")
         if self.backwards_tolerance_s < 0 or self.ahead_tolerance_s < 0:
             raise ValueError("frame time tolerances must not be negative")
 
@@ -168,6 +177,17 @@ def _check_pixels(camera_id: str, width: int, height: int, limits: FrameLimits) 
             camera_id,
             f"is {width}×{height} = {width * height} pixels, over the limit of {limits.max_pixels} pixels",
             too_large=True,
+        )
+    short, long = min(width, height), max(width, height)
+    if short < limits.min_side:
+        raise PushedFrameError(
+            camera_id, f"is {width}×{height} pixels: its shorter side is under {limits.min_side} pixels"
+        )
+    if long / short > limits.max_aspect_ratio:
+        raise PushedFrameError(
+            camera_id,
+            f"is {width}×{height} pixels: its sides are {long / short:.1f} to 1, "
+            f"beyond the {limits.max_aspect_ratio:g} to 1 a camera's picture may have",
         )
 
 

@@ -71,7 +71,7 @@ def _rows(components: Components, detections: list[Detection]) -> list[dict[str,
         {
             "d": d,
             "camera": cameras.get(d.camera_id),
-            "zone": zones.get(d.zone_id),
+            "zone": None if d.zone_id is None else zones.get(d.zone_id),
             "first_seen": local(components, d.first_seen),
             "dwell_min": round(d.dwell.total_seconds() / 60, 1),
             "dwell_s": round(d.dwell.total_seconds()),

@@ -14,6 +14,7 @@ from api.views import detection_out
 from cases.errors import InvalidInput
 from cases.model.detection import DetectionStatus, ReviewChecklist
 from cases.services.detections import QueueFilter
+from offsite.intake import StoreEvidence
 from vision.events import SubjectKind, SubjectRef, ViolationEvent
 
 router = APIRouter(tags=["detections"])
@@ -58,7 +59,14 @@ def review_detection(
     "/gateway/events",
     response_model=schemas.IntakeOut,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "the same event was already received; nothing changed"}},
+    responses={
+        200: {"description": "the same event was already received; nothing changed"},
+        422: {
+            "description": "a malformed event, or evidence that does not hold up: evidence_package_missing, "
+            "evidence_package_invalid (fails verification), evidence_package_other_camera, "
+            "evidence_package_time_mismatch (the event's times lie outside the package's)"
+        },
+    },
 )
 def push_violation_event(
     components: ComponentsDep,
@@ -66,7 +74,9 @@ def push_violation_event(
     body: schemas.ViolationEventIn,
     response: Response,
 ) -> schemas.IntakeOut:
-    """A camera gateway pushes a violation event (signed with its key). Idempotent on ``event_id``."""
+    """A camera gateway pushes a violation event (signed with its key). Idempotent on ``event_id``. The evidence
+    package it cites must be in the evidence store, verify, be sealed for the event's camera, and hold the event's
+    times; otherwise nothing is stored."""
     camera = components.registry.find_camera(body.camera_id)
     if camera.gateway_id != gateway_id:
         raise Forbidden(f"gateway {gateway_id!r} does not serve camera {body.camera_id!r}")
@@ -85,7 +95,8 @@ def push_violation_event(
         )
     except ValueError as exc:
         raise InvalidInput(f"violation event: {exc}") from exc
-    detection, created = components.detections.intake(event, components.registry)
+    evidence = StoreEvidence(components.evidence_reader)
+    detection, created = components.detections.intake(event, components.registry, evidence)
     if not created:
         response.status_code = status.HTTP_200_OK
     return schemas.IntakeOut(detection=detection_out(detection), created=created)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
-from cases.errors import IllegalTransition, InvalidInput
+from cases.errors import IllegalTransition, InvalidInput, ZoneNotRegistered
 from cases.model.staff import Act
 
 
@@ -36,9 +36,13 @@ class ReviewChecklist:
 
 @dataclass
 class Detection:
+    """``zone_id`` is None while the camera's zone is not in the registry (a camera configured with a zone that was
+    never imported): the detection still reaches review, flagged with ``unregistered_zone`` (the code the camera
+    reported), and is confirmed only once the zone is registered and linked (``link_zone``)."""
+
     event_id: str
     camera_id: int
-    zone_id: int
+    zone_id: int | None
     rule_id: str
     violation_code: str
     subject_kind: str  # merchant / site / unknown, as the vision event gave it
@@ -59,11 +63,17 @@ class Detection:
     case_id: int | None = None
     # why the camera's evidence would not count, as its certification stood at capture (empty: it counts)
     certification_problems: list[str] | None = None
+    unregistered_zone: str | None = None  # the zone code the camera reported, while the registry lacks that zone
     id: int | None = None
     version: int = field(default=0, compare=False)
 
     def confirm(self, act: Act, checklist: ReviewChecklist, note: str | None = None) -> None:
         self._require_pending()
+        if self.zone_id is None:  # 准确: the place must be one the registry knows, with its merchant or site
+            raise ZoneNotRegistered(
+                f"cannot confirm detection {self.id}: its camera's zone {self.unregistered_zone!r} is not in the "
+                "registry (区域未登记); register the zone, or reject the detection with a reason"
+            )
         failing = checklist.failing()
         if failing:
             raise InvalidInput(f"cannot confirm: the evidence fails {'、'.join(failing)}; reject it with a reason")
@@ -74,6 +84,11 @@ class Detection:
         if not reason.strip():
             raise InvalidInput("a rejection needs a reason")
         self._record_review(act, DetectionStatus.REJECTED, checklist, reason)
+
+    def link_zone(self, zone_id: int) -> None:
+        """The unregistered zone has been registered since: the detection now names it."""
+        self._require_pending()
+        self.zone_id, self.unregistered_zone = zone_id, None
 
     def _require_pending(self) -> None:
         if self.status is not DetectionStatus.PENDING_REVIEW:

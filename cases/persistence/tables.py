@@ -216,7 +216,7 @@ detections = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False, unique=True),
     Column("camera_id", ForeignKey("cameras.id"), nullable=False),
-    Column("zone_id", ForeignKey("zones.id"), nullable=False),
+    Column("zone_id", ForeignKey("zones.id")),  # null while the camera's zone is not registered (unregistered_zone)
     Column("rule_id", String(64), nullable=False),
     Column("violation_code", String(48), nullable=False),
     Column("subject_kind", String(16), nullable=False),
@@ -236,6 +236,7 @@ detections = Table(
     Column("check_accurate", Boolean),
     Column("case_id", ForeignKey("cases.id"), index=True),
     Column("certification_problems", JsonDocument),
+    Column("unregistered_zone", String(64)),
     Column("version", Integer, nullable=False),
     # The review queue: filter by status, and by camera or violation type, newest first, keyset pages.
     Index("ix_detections_queue_status", "status", "first_seen", "id"),

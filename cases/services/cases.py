@@ -20,6 +20,7 @@ from cases.errors import (
     NotFound,
     NotListedForNonSite,
     ReviewRequired,
+    ZoneNotRegistered,
 )
 from cases.law import Law
 from cases.model.case import (
@@ -78,6 +79,8 @@ class CaseService(Service):
         with self.transaction() as session:
             found = [get_or_404(session, Detection, ident, "detection") for ident in detection_ids]
             first = self._check_detections_may_open_a_case(session, found, act)
+            if first.zone_id is None:  # confirmation links the zone; this guards the place a case is opened for
+                raise ZoneNotRegistered(f"detection {first.id}: its zone {first.unregistered_zone!r} is not registered")
             zone = get_or_404(session, Zone, first.zone_id, "zone")
             case = Case.open_draft(
                 act,

@@ -5,10 +5,21 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
 
-from cases.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from cases.errors import (
+    AlreadyExists,
+    Conflict,
+    EvidencePackageInvalid,
+    EvidencePackageMissing,
+    EvidencePackageOtherCamera,
+    EvidencePackageTimeMismatch,
+    InvalidInput,
+    NotFound,
+)
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Zone
 from cases.persistence import tables
@@ -18,6 +29,60 @@ from vision.events import ViolationEvent
 
 D = tables.detections.c
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)  # a camera's clock may run this far ahead of ours
+# An event's times may differ this much from those sealed in its package (a gateway that rounds to the second).
+EVIDENCE_TIME_TOLERANCE = dt.timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class SealedEvidence:
+    """What the evidence store vouches for about a package an event cites, as verified just now."""
+
+    package_id: str
+    problems: tuple[str, ...]  # what verification found wrong (hashes, signature, Merkle log); empty when it holds
+    camera_id: str | None  # the camera it was sealed for; None for a package of no camera (a document)
+    first_seen: dt.datetime | None  # the occurrence's times sealed with it
+    last_seen: dt.datetime | None
+
+
+class EvidenceLookup(Protocol):
+    """The evidence store as the intake needs it (wired by the composition root; cases never opens the store)."""
+
+    def sealed(self, package_id: str) -> SealedEvidence | None:
+        """The package as sealed, verified now; None when the store does not hold it."""
+        ...
+
+
+def check_evidence(event: ViolationEvent, sealed: SealedEvidence | None) -> None:
+    """An event stands on its evidence: the package exists, verifies, was sealed for the event's camera, and the
+    event's first and last sighting lie within the times sealed with it. Raises the ``EvidenceRefused`` that says
+    which does not hold."""
+    package = event.evidence_package_id
+    if sealed is None:
+        raise EvidencePackageMissing(f"evidence package {package!r} is not in the evidence store")
+    if sealed.problems:
+        raise EvidencePackageInvalid(f"evidence package {package} does not verify: {'; '.join(sealed.problems)}")
+    if sealed.camera_id != event.camera_id:
+        sealed_for = "no camera" if sealed.camera_id is None else f"camera {sealed.camera_id!r}"
+        raise EvidencePackageOtherCamera(
+            f"evidence package {package} was sealed for {sealed_for}, not for the event's camera {event.camera_id!r}"
+        )
+    if sealed.first_seen is None or sealed.last_seen is None:
+        raise EvidencePackageTimeMismatch(
+            f"evidence package {package} states no times of an occurrence (first seen, confirmed): "
+            "it cannot show this event"
+        )
+    starts_before = event.first_seen < sealed.first_seen - EVIDENCE_TIME_TOLERANCE
+    ends_after = event.last_seen > sealed.last_seen + EVIDENCE_TIME_TOLERANCE
+    if starts_before or ends_after:
+        raise EvidencePackageTimeMismatch(
+            f"the event's times {utc(event.first_seen)} – {utc(event.last_seen)} lie outside those of evidence "
+            f"package {package}, {utc(sealed.first_seen)} – {utc(sealed.last_seen)} "
+            f"(±{EVIDENCE_TIME_TOLERANCE.total_seconds():g} s)"
+        )
+
+
+def utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -52,11 +117,25 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
 
 
 class DetectionService(Service):
-    def intake(self, event: ViolationEvent, registry: RegistryService) -> tuple[Detection, bool]:
+    def intake(
+        self,
+        event: ViolationEvent,
+        registry: RegistryService,
+        evidence: EvidenceLookup | None = None,
+        *,
+        flag_unknown_zone: bool = False,
+    ) -> tuple[Detection, bool]:
         """Store a violation event as a detection pending review. Returns (detection, created); the same event
-        arriving again returns the stored detection and changes nothing."""
+        arriving again returns the stored detection and changes nothing. With ``evidence`` (an event from outside:
+        a gateway) the package it cites is checked first (``check_evidence``); the pipelines cite what they sealed.
+
+        A zone the camera has not in the registry is refused (``NotFound``: a gateway is told), unless
+        ``flag_unknown_zone``: a pipeline has sealed the evidence already and nobody waits for an answer, so the
+        detection is stored without a zone, flagged with the code the camera reported, for an operator to see."""
         if event.first_seen > self.clock.now() + CLOCK_TOLERANCE:
             raise InvalidInput(f"first_seen {event.first_seen.isoformat()} is in the future: check the sender's clock")
+        if evidence is not None:
+            check_evidence(event, evidence.sealed(event.evidence_package_id))
         existing = self._by_event_id(event.event_id)
         if existing is not None:
             return self._same_occurrence(existing, event, registry), False
@@ -67,14 +146,14 @@ class DetectionService(Service):
                 zone = session.scalars(
                     select(Zone).where(tables.zones.c.camera_id == camera.id, tables.zones.c.code == event.zone_id)
                 ).one_or_none()
-                if zone is None:
+                if zone is None and not flag_unknown_zone:
                     raise NotFound(f"camera {event.camera_id!r} has no zone {event.zone_id!r}")
                 assert camera.id is not None
-                assert zone.id is not None
                 detection = Detection(
                     event_id=event.event_id,
                     camera_id=camera.id,
-                    zone_id=zone.id,
+                    zone_id=None if zone is None else zone.id,
+                    unregistered_zone=event.zone_id if zone is None else None,
                     rule_id=event.rule_id,
                     violation_code=event.violation_code,
                     subject_kind=event.subject.kind.value,
@@ -112,6 +191,11 @@ class DetectionService(Service):
     def _by_event_id(self, event_id: str) -> Detection | None:
         with self.transaction() as session:
             return session.scalars(select(Detection).where(D.event_id == event_id)).one_or_none()
+
+    def evidence_package_ids(self) -> set[str]:
+        """The evidence package of every detection: what the reconciliation of sealed packages need not open."""
+        with self.transaction() as session:
+            return set(session.scalars(select(D.evidence_package_id)))
 
     def count_by_status(self) -> dict[str, int]:
         with self.transaction() as session:
@@ -166,7 +250,20 @@ class DetectionService(Service):
             detection = get_or_404(session, Detection, detection_id, "detection")
             check_version(f"detection {detection_id}", detection.version, expected_version)
             if confirm:
+                if detection.zone_id is None:
+                    self._link_registered_zone(session, detection)
                 detection.confirm(act, checklist, reason)
             else:
                 detection.reject(act, checklist, reason or "")
         return detection
+
+    @staticmethod
+    def _link_registered_zone(session: Session, detection: Detection) -> None:
+        """A detection flagged with a zone the registry lacked names that zone once it has been registered."""
+        zone = session.scalars(
+            select(Zone).where(
+                tables.zones.c.camera_id == detection.camera_id, tables.zones.c.code == detection.unregistered_zone
+            )
+        ).one_or_none()
+        if zone is not None and zone.id is not None:
+            detection.link_zone(zone.id)

@@ -5,8 +5,12 @@ fresh and from the camera's own gateway becomes a detection pending review, once
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import secrets
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +23,9 @@ from cases.persistence import tables
 from cases.services.accounts import gateway_secret, gateway_signature
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff, problem_of
-from tests.integration.world import World
+from tests.integration.world import World, key_frame_items
+from vision.events import ViolationEvent
+from vision.synthetic import render_still
 
 PATH = "/api/v1/gateway/events"
 
@@ -29,8 +35,31 @@ def secret_of(components: Components, device_id: str, key_version: int = 1) -> s
     return gateway_secret(components.settings.gateway_master_key.get_secret_value(), device_id, key_version)
 
 
-def event_body(world: World, kind: str = "stall", **changes: Any) -> dict[str, Any]:
+def seal_package(components: Components, context: dict[str, Any]) -> str:
+    """A package sealed in the service's evidence store, its key frames showing a generated street."""
+    with tempfile.TemporaryDirectory() as folder:
+        items = key_frame_items(Path(folder), render_still(9_100_003, 160, 90).image)
+        return components.evidence().seal(items, context).package_id
+
+
+def package_for(components: Components, event: ViolationEvent, **context: Any) -> str:
+    """The package a camera's pipeline would have sealed for the event: its camera, zone and times."""
+    sealed_context = {
+        "camera_id": event.camera_id,
+        "zone_id": event.zone_id,
+        "rule_id": event.rule_id,
+        "violation_code": event.violation_code,
+        "first_seen": event.first_seen.isoformat(),
+        "confirmed_at": event.last_seen.isoformat(),
+    }
+    return seal_package(components, sealed_context | context)
+
+
+def event_body(world: World, kind: str = "stall", *, seal: bool = True, **changes: Any) -> dict[str, Any]:
+    """A gateway's event for ``kind``, citing a package sealed for it (unless ``changes`` names another)."""
     event = world.event(kind)
+    if seal:
+        event = type(event)(**{**event.__dict__, "evidence_package_id": package_for(world.components, event)})
     body = {
         "event_id": event.event_id,
         "camera_id": event.camera_id,
@@ -360,3 +389,91 @@ def test_a_request_replayed_while_its_timestamp_is_still_fresh_is_rejected(
     clock.advance(dt.timedelta(seconds=window + 1))  # the timestamp is 2 s old now: well inside the window
     replay = client.post(PATH, content=content, headers=headers)
     assert_rejected(replay)
+
+
+# ---- refused: the evidence the event cites ---------------------------------------------------------------------
+def test_an_event_citing_a_package_the_store_does_not_hold_is_refused_and_stores_nothing(
+    client: TestClient, world: World
+) -> None:
+    package_for(world.components, world.event())  # the store holds packages, just not these
+    for missing in ("0" * 64, hashlib.sha256(b"never sealed").hexdigest(), "pkg-0001"):
+        response = push(client, world.components, event_body(world, evidence_package_id=missing))
+        detail = assert_rejected(response, 422, "evidence_package_missing")["detail"]
+        assert missing in detail
+        assert "not in the evidence store" in detail
+    assert detection_count(world.components) == 0
+
+
+def test_an_event_citing_a_package_before_anything_was_sealed_is_refused(client: TestClient, world: World) -> None:
+    response = push(client, world.components, event_body(world, seal=False, evidence_package_id="ab" * 32))
+    assert "ab" * 32 in assert_rejected(response, 422, "evidence_package_missing")["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_an_event_for_one_camera_citing_a_package_sealed_for_another_is_refused(
+    client: TestClient, world: World
+) -> None:
+    event = world.event()
+    other = package_for(world.components, event, camera_id="cam-9")  # gw-1's other camera
+    response = push(client, world.components, event_body(world, evidence_package_id=other))
+    detail = assert_rejected(response, 422, "evidence_package_other_camera")["detail"]
+    assert "sealed for camera 'cam-9'" in detail
+    assert "'cam-1'" in detail
+    assert detection_count(world.components) == 0
+
+
+def test_an_event_citing_a_package_sealed_for_no_camera_is_refused(client: TestClient, world: World) -> None:
+    document = seal_package(world.components, {"kind": "document", "case_number": "沪城管非现〔2026〕000001号"})
+    response = push(client, world.components, event_body(world, evidence_package_id=document))
+    assert "sealed for no camera" in assert_rejected(response, 422, "evidence_package_other_camera")["detail"]
+    assert detection_count(world.components) == 0
+
+
+@pytest.mark.parametrize(
+    ("first_shift_s", "last_shift_s", "accepted"),
+    [
+        (0, 0, True),
+        (-1.5, 1.5, True),  # within the tolerance of a gateway's rounding
+        (-3, 0, False),  # the event began before the package's first sighting
+        (0, 3, False),  # the event ended after the package's confirmation
+        (-7200, -7200, False),  # another occurrence of the same camera, two hours earlier
+    ],
+    ids=["same-times", "within-2s", "starts-3s-early", "ends-3s-late", "two-hours-earlier"],
+)
+def test_an_event_must_lie_within_the_times_its_package_was_sealed_with(
+    client: TestClient, world: World, first_shift_s: float, last_shift_s: float, accepted: bool
+) -> None:
+    body = event_body(world)
+    first = dt.datetime.fromisoformat(body["first_seen"]) + dt.timedelta(seconds=first_shift_s)
+    last = dt.datetime.fromisoformat(body["last_seen"]) + dt.timedelta(seconds=last_shift_s)
+    response = push(client, world.components, body | {"first_seen": first.isoformat(), "last_seen": last.isoformat()})
+    if accepted:
+        assert response.status_code == 201, response.text
+        return
+    detail = assert_rejected(response, 422, "evidence_package_time_mismatch")["detail"]
+    assert body["evidence_package_id"] in detail
+    assert first.astimezone(dt.UTC).isoformat() in detail or last.astimezone(dt.UTC).isoformat() in detail
+    assert detection_count(world.components) == 0
+
+
+def test_an_event_citing_a_package_sealed_without_times_is_refused(client: TestClient, world: World) -> None:
+    untimed = seal_package(world.components, {"camera_id": "cam-1", "zone_id": "Z-ROAD"})
+    response = push(client, world.components, event_body(world, evidence_package_id=untimed))
+    assert "states no times" in assert_rejected(response, 422, "evidence_package_time_mismatch")["detail"]
+    assert detection_count(world.components) == 0
+
+
+def test_an_event_citing_a_package_that_no_longer_verifies_is_refused_naming_the_problem(
+    client: TestClient, world: World
+) -> None:
+    body = event_body(world)
+    store = world.components.evidence()
+    manifest = store.manifest(body["evidence_package_id"])
+    frame = next(item for item in manifest["items"] if item["name"] == "frame-confirming.jpg")
+    stored = world.components.settings.evidence_dir / "objects" / "items" / frame["sha256"]
+    os.chmod(stored, 0o644)  # someone with access to the disk edits the stored key frame
+    stored.write_bytes(stored.read_bytes()[:-10] + b"\x00" * 10)
+    response = push(client, world.components, body)
+    detail = assert_rejected(response, 422, "evidence_package_invalid")["detail"]
+    assert "frame-confirming.jpg" in detail
+    assert detection_count(world.components) == 0

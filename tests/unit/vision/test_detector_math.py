@@ -63,6 +63,14 @@ def test_the_letterbox_maps_boxes_back_to_the_frame_and_clips_them() -> None:
     assert box.boxes_to_source(inside).tolist() == [[200, 100, 600, 300], [0, 0, 1280, 720]]
 
 
+@pytest.mark.parametrize(("width", "height"), [(4096, 1), (1, 4096), (5000, 3)])
+def test_a_frame_whose_short_side_would_scale_to_nothing_keeps_one_row_of_pixels(width: int, height: int) -> None:
+    frame = np.full((height, width, 3), 200, np.uint8)
+    tensor = Letterbox.for_frame(width, height, 640).apply(frame)  # cv2.resize to 0 pixels would assert
+    assert tensor.shape == (1, 3, 640, 640)
+    assert np.count_nonzero(tensor[0, 0] == np.float32(200 / 255)) == 640
+
+
 def test_a_frame_of_another_size_is_refused() -> None:
     with pytest.raises(ValueError, match="this letterbox is for"):
         Letterbox.for_frame(1280, 720, 640).apply(np.zeros((480, 640, 3), np.uint8))

@@ -173,6 +173,34 @@ def test_a_frame_too_far_behind_the_last_one_is_refused() -> None:
     assert [f.seq for f in drain(frames)] == [0]
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "message"),
+    [
+        (4096, 1, r"4096×1 pixels: its shorter side is under 16 pixels"),
+        (15, 600, r"15×600 pixels: its shorter side is under 16 pixels"),
+        (4096, 200, r"4096×200 pixels: its sides are 20\.5 to 1, beyond the 10 to 1"),
+        (200, 2100, r"200×2100 pixels: its sides are 10\.5 to 1, beyond the 10 to 1"),
+    ],
+    ids=["4096x1", "15-wide", "panorama-20-to-1", "tower-10.5-to-1"],
+)
+def test_a_degenerate_frame_is_refused_as_bad_not_too_large_and_nothing_is_queued(
+    width: int, height: int, message: str
+) -> None:
+    frames = source()
+    with pytest.raises(PushedFrameError, match=message) as refused:
+        frames.push(jpeg(width, height), at(0))
+    assert not refused.value.too_large
+    assert counters(frames) == (0, 0, 1)
+    assert frames.push(jpeg(), at(1)) == 0
+
+
+@pytest.mark.parametrize(("width", "height"), [(16, 16), (160, 16), (1920, 1080), (640, 3840)])
+def test_a_frame_within_the_side_and_aspect_limits_is_taken(width: int, height: int) -> None:
+    frames = source()
+    assert frames.push(jpeg(width, height), at(0)) == 0
+    assert drain(frames)[0].size == (width, height)
+
+
 def test_a_zero_size_header_is_refused() -> None:
     with pytest.raises(PushedFrameError, match=r"zero size \(16×0 pixels\)"):
         source().push(with_header_size(jpeg(16, 16), 16, 0), at(0))
