@@ -247,6 +247,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         components.frames,
         registered_stream,
         certification=registry_certification(components.registry.find_camera),
+        caption_tz=components.settings.tz,
     )
 
 
@@ -517,6 +518,7 @@ def camera_run(
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",
             certification=registry_certification(components.registry.find_camera),
+            caption_tz=components.settings.tz,
         )  # fmt: skip
     except ValueError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)

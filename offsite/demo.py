@@ -297,6 +297,7 @@ class _DemoStory:
             emit,
             self.c.settings.evidence_dir.parent / "work",
             certification=registry_certification(self.c.registry.find_camera),
+            caption_tz=self.c.settings.tz,
         )
         runner.start()
         runner.wait()

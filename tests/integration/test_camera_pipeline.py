@@ -14,6 +14,7 @@ from bench.pipeline import SHORT_TIMES
 from cases.services.detections import QueueFilter
 from offsite.bootstrap import Components
 from offsite.cameras import build_runner, intake_sink, registry_certification, rules_hash
+from tests.conftest import SHANGHAI
 from tests.integration.world import World
 from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked, OracleDetector
@@ -56,7 +57,9 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
     store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     certification = registry_certification(components.registry.find_camera)
-    runner = build_runner([spec], oracle, store, intake, tmp_path / "work", certification=certification)  # type: ignore[arg-type]
+    runner = build_runner(
+        [spec], oracle, store, intake, tmp_path / "work", certification=certification, caption_tz=SHANGHAI
+    )  # type: ignore[arg-type]
     pipeline = runner.pipelines["cam-1"]
     pipeline.source = Clocked(pipeline.source, oracle)
     runner.start()
@@ -96,7 +99,7 @@ def test_the_same_video_run_again_records_nothing_new(
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     for _ in range(2):
         oracle = SealedOracle(stall_video, origin=start)
-        runner = build_runner([spec], oracle, store, intake, tmp_path / "work")  # type: ignore[arg-type]
+        runner = build_runner([spec], oracle, store, intake, tmp_path / "work", caption_tz=SHANGHAI)  # type: ignore[arg-type]
         runner.pipelines["cam-1"].source = Clocked(runner.pipelines["cam-1"].source, oracle)
         runner.start()
         assert runner.wait(120)

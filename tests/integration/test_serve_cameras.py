@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor
+from tests.conftest import SHANGHAI
 from tests.integration.test_gateway_frames import call_stream, jpeg, push_frame
 from tests.integration.world import World
 from tests.unit.evidence.test_store import open_store
@@ -55,7 +56,7 @@ def supervisor(components: Components, tmp_path: Path, url: str) -> tuple[Camera
 
     cameras = CameraSupervisor(
         [spec], detector, open_store(tmp_path / "evidence"), lambda e, _: None,  # type: ignore[arg-type]
-        tmp_path / "work", components.frames, registered,
+        tmp_path / "work", components.frames, registered, caption_tz=SHANGHAI,
     )  # fmt: skip
     components.cameras = cameras
     cameras.start()
