@@ -450,6 +450,23 @@ def model_export(
     typer.echo(f"wrote {manifest} and {training.write_model_card(manifest)}")
 
 
+@model_app.command("card")
+def model_card(
+    manifest: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The model's NAME.manifest.json")],
+) -> None:
+    """Write the model card (NAME.md) again from its manifest: figures, lineage and licence; sections a person
+    added to the card (measurements after export) are kept. Needs no training environment."""
+    from vision import training
+    from vision.manifest import ManifestError
+
+    try:
+        card = training.write_model_card(manifest)
+    except ManifestError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {card}")
+
+
 @model_app.command("video")
 def model_video(
     out: Annotated[Path, typer.Option(help="The MP4 to write; the ground truth goes next to it as .json")],
