@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import install_console
+from api.docs import install_docs
 from api.errors import install_error_handlers, problem
 from api.metrics import install_metrics
 from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
@@ -78,7 +79,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         title="offsite — 城管非现场执法",
         version="0.1.0",
         description="Detections, their review, and lawful cases for city-management non-site enforcement.",
-        docs_url="/docs",
+        docs_url=None,  # install_docs serves /docs with local assets; no ReDoc (its logo comes from a CDN)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.components = components
@@ -101,6 +103,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return {"status": "ready"}
 
+    install_docs(app, openapi_url="/openapi.json")
     install_console(app)
     install_metrics(app, components)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)

@@ -7,6 +7,7 @@ the model's SHA-256 and the hash of the camera's rules), and the event becomes a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -95,8 +96,10 @@ def build_runner(
     pushed_source: Callable[[str], FrameSource] | None = None,
     inference_slots: int = 1,
     certification: Callable[[str], dict[str, Any]] | None = None,
+    *,
+    caption_tz: dt.tzinfo,
 ) -> Runner:
-    """One pipeline per camera; pushed cameras read from ``pushed_source(camera_id)``."""
+    """One pipeline per camera; pushed cameras read from ``pushed_source(camera_id)``; captions in ``caption_tz``."""
     sealer = PipelineSealer(
         store,
         detector.manifest.name,
@@ -113,7 +116,9 @@ def build_runner(
             if pushed_source is None:
                 raise ValueError(f"camera {spec.camera_id} takes pushed frames, which only `offsite serve` receives")
             source = pushed_source(spec.camera_id)
-        pipelines.append(build_pipeline(spec, detector, sealer, emit, work_dir, source, inference_lock=slots))
+        pipelines.append(
+            build_pipeline(spec, detector, sealer, emit, work_dir, source, inference_lock=slots, caption_tz=caption_tz)
+        )
     return Runner(pipelines)
 
 
@@ -178,8 +183,11 @@ class CameraSupervisor:
         inference_slots: int = 1,
         certification: Callable[[str], dict[str, Any]] | None = None,
         restart_backoff: Backoff = RESTART_BACKOFF,
+        *,
+        caption_tz: dt.tzinfo,
     ) -> None:
         self.specs = {spec.camera_id: spec for spec in specs}
+        self.caption_tz = caption_tz  # the bureau's zone: annotated frames are captioned in local time
         self.detector, self.store, self.emit, self.work_dir = detector, store, emit, work_dir
         self.frames = frames
         self.registered_stream = registered_stream
@@ -208,8 +216,9 @@ class CameraSupervisor:
             config = dataclasses.replace(spec.source, url=url, interval_s=interval or spec.source.interval_s)
             source = open_source(config)
         return build_pipeline(
-            spec, self.detector, self.sealer, self.emit, self.work_dir, source, inference_lock=self.slots
-        )
+            spec, self.detector, self.sealer, self.emit, self.work_dir, source, inference_lock=self.slots,
+            caption_tz=self.caption_tz,
+        )  # fmt: skip
 
     def start(self) -> None:
         for spec in self.specs.values():

@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -47,6 +48,34 @@ evidence_app = typer.Typer(help="Sealed evidence: keys, sealing, verification, e
 app.add_typer(evidence_app, name="evidence")
 keys_app = typer.Typer(help="The instance's Ed25519 signing keys.", no_args_is_help=True)
 evidence_app.add_typer(keys_app, name="keys")
+
+
+class StaffRole(StrEnum):
+    """The roles a staff account may hold: ``Role`` without those no one signs in as (system, party)."""
+
+    OPERATOR = Role.OPERATOR.value
+    OFFICER = Role.OFFICER.value
+    LEGAL_REVIEWER = Role.LEGAL_REVIEWER.value
+    SUPERVISOR = Role.SUPERVISOR.value
+    ADMIN = Role.ADMIN.value
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"offsite {version('offsite')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """offsite — non-site enforcement for city management (城管非现场执法)."""
 
 
 def _components(settings: Settings | None = None) -> Components:
@@ -104,18 +133,25 @@ def config_check(
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
     for violation in law.config.catalogue.violations:
-        listed = "listed" if violation.listed_for_non_site else "NOT listed"
         typer.echo(
-            f"{violation.code:36} {violation.name:16} {violation.fine_min_yuan}–{violation.fine_max_yuan} 元  {listed}"
+            f"{violation.code:36} {violation.name:16} {violation.fine_min_yuan}–{violation.fine_max_yuan} 元  "
+            f"{_listing(violation.listed_for_non_site)}"
         )
     years = ", ".join(str(y) for y in sorted(law.config.calendar.years))
     typer.echo(f"calendar years: {years}")
 
 
+def _listing(listed: bool) -> str:
+    """What the catalogue's ``listed_for_non_site`` means for a case, said in full."""
+    if listed:
+        return "on the non-site enforcement list (列入非现场执法事项清单): may become a non-site case"
+    return "not on the non-site enforcement list (未列入非现场执法事项清单): reviewed, never a non-site case"
+
+
 @users_app.command("create")
 def users_create(
     username: str,
-    role: Annotated[Role, typer.Option(help="operator, officer, legal_reviewer, supervisor or admin")],
+    role: Annotated[StaffRole, typer.Option(help="The account's role (staff roles only)")],
     display_name: Annotated[str, typer.Option(help="Name shown in the console and the case record")],
 ) -> None:
     """Create a staff account; the password is asked for (or read from OFFSITE_NEW_PASSWORD)."""
@@ -123,7 +159,7 @@ def users_create(
 
     password = os.environ.get("OFFSITE_NEW_PASSWORD") or getpass.getpass("password: ")
     try:
-        user = _components().accounts.create_user(username, display_name, role, password)
+        user = _components().accounts.create_user(username, display_name, Role(role), password)
     except OffsiteError as exc:
         raise _fail(exc) from exc
     typer.echo(f"created {user.username} ({user.role.value})")
@@ -256,6 +292,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         components.frames,
         registered_stream,
         certification=registry_certification(components.registry.find_camera),
+        caption_tz=components.settings.tz,
     )
 
 
@@ -422,6 +459,23 @@ def model_export(
     typer.echo(f"wrote {manifest} and {training.write_model_card(manifest)}")
 
 
+@model_app.command("card")
+def model_card(
+    manifest: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The model's NAME.manifest.json")],
+) -> None:
+    """Write the model card (NAME.md) again from its manifest: figures, lineage and licence; sections a person
+    added to the card (measurements after export) are kept. Needs no training environment."""
+    from vision import training
+    from vision.manifest import ManifestError
+
+    try:
+        card = training.write_model_card(manifest)
+    except ManifestError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {card}")
+
+
 @model_app.command("video")
 def model_video(
     out: Annotated[Path, typer.Option(help="The MP4 to write; the ground truth goes next to it as .json")],
@@ -528,6 +582,7 @@ def camera_run(
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",
             certification=registry_certification(components.registry.find_camera),
+            caption_tz=components.settings.tz,
         )  # fmt: skip
     except ValueError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)

@@ -150,6 +150,7 @@ def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tupl
     settings = demo_settings(folder)
     _clear(settings)
     real_now = now or dt.datetime.now(dt.UTC)
+    told_from = time.monotonic()  # the story takes real time (minutes): the clock catches up with it at the end
     clock = ManualClock(settings.tz, real_now - dt.timedelta(days=40))
     components = build(settings, clock=clock)
     prepare_database(components)
@@ -165,7 +166,11 @@ def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tupl
     story.issue_documents()
     summary = story.summary()
     summary.seconds = time.perf_counter() - started
-    clock.run()  # from here on the clock ticks: sessions expire, deadlines come, as in service
+    # The story's last steps happened "now", at real_now; by the time they are done the wall clock has moved on
+    # by as long as the story took. Set the clock to where the wall clock is, then let it tick: sessions expire
+    # and deadlines come as in service, and the console shows the time of day it is.
+    clock.set(real_now + dt.timedelta(seconds=time.monotonic() - told_from))
+    clock.run()
     return components, summary
 
 
@@ -297,6 +302,7 @@ class _DemoStory:
             emit,
             self.c.settings.evidence_dir.parent / "work",
             certification=registry_certification(self.c.registry.find_camera),
+            caption_tz=self.c.settings.tz,
         )
         runner.start()
         runner.wait()

@@ -102,21 +102,61 @@ class Quality:
         )
 
 
-def annotate(image: Image, zone: Zone, sighting: Sighting, camera_id: str, label: str) -> Image:
-    """The frame with the zone outlined, the object's box and a caption of camera, time and what was found."""
+@dataclass(frozen=True)
+class AnnotatedFrame:
+    """A key frame as drawn for the reviewer, with the texts drawn on it."""
+
+    image: Image = field(repr=False)
+    caption: str  # the band across the top: camera, local time, zone, what was found
+    box_label: str  # beside the object's box: class, score and, when tracked, the track
+
+
+# ByteTrack's "no id" (-1) as it reads once a track id is folded into 32 bits: a box no track has claimed.
+UNTRACKED = 0xFFFFFFFF
+
+
+def box_label(sighting: Sighting) -> str:
+    """Class and score, and the track's number within its class when a track holds the box.
+
+    Track ids are made unique across a camera's classes by putting the class in the high bits
+    (``vision.tracking``); a person reads the number within the class, which is what the tracker counts.
+    """
+    label = f"{sighting.class_name} {sighting.score:.2f}"
+    if sighting.track_id is None or sighting.track_id < 0:
+        return label
+    number = sighting.track_id & 0xFFFFFFFF
+    return label if number == UNTRACKED else f"{label} #{number}"
+
+
+def local_caption_time(ts: dt.datetime, tz: dt.tzinfo) -> str:
+    """The frame's time as a person reads it: local, to the second, with the offset (a frame may leave the
+    bureau in an export). A time without a zone is taken as UTC, as every time in the pipeline is."""
+    moment = ts if ts.tzinfo is not None else ts.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(tz).replace(microsecond=0)
+    offset = local.isoformat()[19:]  # "+08:00"
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset}"
+
+
+def caption_text(camera_id: str, ts: dt.datetime, zone_id: str, label: str, tz: dt.tzinfo) -> str:
+    return f"{camera_id}  {local_caption_time(ts, tz)}  zone {zone_id}  {label}"
+
+
+def annotate(image: Image, zone: Zone, sighting: Sighting, camera_id: str, label: str, tz: dt.tzinfo) -> AnnotatedFrame:
+    """The frame with the zone outlined, the object's box and label, and a caption of camera, local time (in
+    ``tz``, the bureau's zone) and what was found."""
     out = image.copy()
     height, width = out.shape[:2]
     polygon = np.array([[round(x * width), round(y * height)] for x, y in zone.polygon.points], np.int32)
     cv2.polylines(out, [polygon], isClosed=True, color=(0, 200, 255), thickness=max(1, width // 640))
     x1, y1, x2, y2 = (round(v) for v in sighting.box)
     cv2.rectangle(out, (x1, y1), (x2, y2), (0, 0, 255), max(1, width // 480))
-    tag = f"{sighting.class_name} {sighting.score:.2f}" + (f" #{sighting.track_id}" if sighting.track_id else "")
+    tag = box_label(sighting)
     scale = max(0.4, width / 1920)
     cv2.putText(out, tag, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.7, (0, 0, 255), 2)
-    caption = f"{camera_id}  {sighting.ts.isoformat(timespec='seconds')}  zone {zone.zone_id}  {label}"
+    caption = caption_text(camera_id, sighting.ts, zone.zone_id, label, tz)
     cv2.rectangle(out, (0, 0), (width, round(34 * scale)), (0, 0, 0), -1)
     cv2.putText(out, caption, (8, round(24 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.8, (255, 255, 255), 2)
-    return out
+    return AnnotatedFrame(out, caption, tag)
 
 
 @dataclass(frozen=True)
@@ -141,6 +181,7 @@ class CapturedEvidence:
 class CaptureConfig:
     pre_s: float = 10.0  # clip seconds before the confirming frame
     post_s: float = 5.0  # and after it
+    caption_tz: dt.tzinfo = dt.UTC  # the bureau's zone, for the annotated frames' captions (the server sets it)
 
     def __post_init__(self) -> None:
         if self.pre_s < 0 or self.post_s < 0 or self.pre_s + self.post_s <= 0:
@@ -165,7 +206,8 @@ def capture(
         raw = folder / f"frame-{role}.jpg"
         raw.write_bytes(kept.jpeg)
         marked = folder / f"annotated-{role}.jpg"
-        marked.write_bytes(encode_jpeg(annotate(image, confirmation.zone, kept.sighting, camera_id, label)))
+        annotated = annotate(image, confirmation.zone, kept.sighting, camera_id, label, config.caption_tz)
+        marked.write_bytes(encode_jpeg(annotated.image))
         items += [EvidenceItem(raw.name, "image/jpeg", raw), EvidenceItem(marked.name, "image/jpeg", marked)]
         quality[role] = Quality.of(image)
     clip_error = None

@@ -8,6 +8,7 @@ the frame, a rule on an unknown zone or class, a zone kind that does not fit the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from pathlib import Path
@@ -251,9 +252,11 @@ def build_pipeline(
     work_dir: Path,
     source: FrameSource | None = None,
     inference_lock: threading.Semaphore | None = None,
+    caption_tz: dt.tzinfo | None = None,
     **stream_options: Any,
 ) -> CameraPipeline:
-    """A camera's pipeline from its spec; ``source`` overrides the configured one (pushed frames, tests)."""
+    """A camera's pipeline from its spec; ``source`` overrides the configured one (pushed frames, tests);
+    ``caption_tz`` is the bureau's zone, in which the annotated frames' captions are written (default UTC)."""
     if source is None:
         if spec.pushed or spec.gateway_stream:
             raise ConfigError(f"camera {spec.camera_id}: its source comes from its gateway, which only a server has")
@@ -267,7 +270,7 @@ def build_pipeline(
         sealer=sealer,
         emit=emit,
         work_dir=work_dir,
-        capture_config=spec.capture,
+        capture_config=spec.capture if caption_tz is None else dataclasses.replace(spec.capture, caption_tz=caption_tz),
         queue_size=spec.queue_size,
         drop_policy=spec.drop_policy,
         inference_lock=inference_lock,

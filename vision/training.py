@@ -221,9 +221,111 @@ def dataset_description(dataset_dir: Path) -> dict[str, Any]:
     return json.loads(info.read_text(encoding="utf-8")) if info.exists() else {"path": str(dataset_dir)}
 
 
-def write_model_card(manifest_path: Path, goal_map50: float = 0.85) -> Path:
-    """A model card beside the manifest, from the manifest's own figures (so the two cannot disagree)."""
-    manifest = ModelManifest.read(manifest_path)
+@dataclass(frozen=True)
+class Ancestor:
+    """One model of a lineage, as the card's table shows it."""
+
+    file: str
+    sha256: str
+    created: str
+    trained_on: str  # the generated data it was trained on
+    training: str  # epochs, time and input size of its run
+    map50: float | None
+    started_from: str  # what its run started from: the model below it, or an architecture or weights file
+
+
+def lineage_of(manifest: ModelManifest) -> list[Ancestor]:
+    """The model and every model it continued from, newest first (the manifest nests them in
+    ``training.continued_from``)."""
+    chain = [
+        Ancestor(manifest.file, manifest.sha256, manifest.created, _trained_on(manifest.training_data),
+                 _run_summary(manifest.training), manifest.metrics.get("map50"),
+                 str(manifest.training.get("model", "")))
+    ]  # fmt: skip
+    previous = manifest.training.get("continued_from")
+    while isinstance(previous, dict):
+        training = previous.get("training", {})
+        chain.append(
+            Ancestor(str(previous.get("file", "?")), str(previous.get("sha256", "")), str(previous.get("created", "")),
+                     _trained_on(previous.get("training_data", {})), _run_summary(training), previous.get("map50"),
+                     str(training.get("model", "")))
+        )  # fmt: skip
+        previous = training.get("continued_from")
+    return chain
+
+
+def _trained_on(data: dict[str, Any]) -> str:
+    if not data:
+        return "?"
+    source = "generated images" if data.get("generator", "vision.synthetic") == "vision.synthetic" else "images"
+    return f"{data.get('images', '?')} {source} at {data.get('imgsz', '?')} px, seed {data.get('seed', '?')}"
+
+
+def _run_summary(training: dict[str, Any]) -> str:
+    parts = [f"{training['epochs']} epochs" if "epochs" in training else None,
+             f"{training['seconds'] / 3600:.1f} h" if "seconds" in training else None,
+             f"input {training['imgsz']}" if "imgsz" in training else None,
+             f"batch {training['batch']}" if "batch" in training else None,
+             f"seed {training['seed']}" if "seed" in training else None,
+             str(training["device"]) if "device" in training else None]  # fmt: skip
+    return ", ".join(p for p in parts if p) or "?"
+
+
+def _short(sha256: str) -> str:
+    return f"`{sha256[:12]}…`" if sha256 else ""
+
+
+def _lineage_table(chain: list[Ancestor]) -> str:
+    rows = ["| | file | SHA-256 | created (UTC) | trained on | run | mAP50 |", "|---|---|---|---|---|---|---|"]
+    for generation, model in enumerate(chain):
+        name = "this model" if generation == 0 else f"{generation} back"
+        map50 = "" if model.map50 is None else f"{model.map50:.4f}"
+        created = model.created.replace("T", " ")[:16]
+        rows.append(f"| {name} | `{model.file}` | {_short(model.sha256)} | {created} | {model.trained_on} | "
+                    f"{model.training} | {map50} |")  # fmt: skip
+    root = chain[-1].started_from
+    rows.append(f"| started from | `{root or '?'}` | | | {_start_description(root)} | | |")
+    return "\n".join(rows)
+
+
+def _start_description(start: str) -> str:
+    if start.endswith(".yaml"):
+        return "the architecture alone, random weights (from scratch)"
+    if start.endswith(".pt"):
+        return "pretrained weights"
+    return "?"
+
+
+def _licence_section(chain: list[Ancestor]) -> str:
+    """Which licences the weights carry: those of the weights the first run started from, if any, and of the
+    code that trained them."""
+    root = chain[-1].started_from
+    generated = all("generated images" in model.trained_on for model in chain)
+    if root.endswith(".yaml") and generated:
+        start = (
+            f"The first model of the lineage was trained from scratch: its run started from `{root}`, the "
+            "architecture alone with random weights. No pretrained weights and no third-party data set were used: "
+            "every model was trained only on images this project generates (`vision/synthetic`), so no licence of "
+            "anyone's weights or data applies."
+        )
+    else:
+        start = (
+            f"The first run started from `{root or '?'}`{'' if generated else ', and not only on generated data'}: "
+            "the licence of those weights (and of the data they were trained on) applies to this model as well; "
+            "record it here before shipping."
+        )
+    return (
+        f"{start} The weights were made with Ultralytics (YOLOv8 architecture and training code, AGPL-3.0), "
+        "and are distributed with this project under its licence, AGPL-3.0-or-later (`LICENSE`; the reasons "
+        "are in the licence's decision record in `docs/decisions/`)."
+    )
+
+
+GENERATED_SECTIONS = ("Lineage", "Licence", "Training data", "Evaluation", "Intended use and limits")
+
+
+def model_card(manifest: ModelManifest, manifest_name: str, goal_map50: float = 0.85) -> str:
+    """The model card's text, from the manifest's own figures (so the two cannot disagree)."""
     metrics = manifest.metrics
     per_class = metrics.get("per_class", {})
     rows = "\n".join(
@@ -239,23 +341,28 @@ def write_model_card(manifest_path: Path, goal_map50: float = 0.85) -> Path:
         if below
         else "**Status: meets the goal** for every class."
     )
-    origin = "trained from scratch (no pretrained weights)"
-    previous = manifest.training.get("continued_from")
-    if previous:
-        before = previous.get("training_data", {})
-        origin = (
-            f"continued from the model it replaces (SHA-256 `{str(previous.get('sha256', ''))[:12]}…`, mAP50 "
-            f"{previous.get('map50')}, trained {json.dumps(previous.get('training', {}), ensure_ascii=False)} on "
-            f"{before.get('images', '?')} generated images, seed {before.get('seed', '?')}); no pretrained weights"
-        )
-    card = f"""# Model card: {manifest.name}
+    chain = lineage_of(manifest)
+    if len(chain) > 1:
+        earlier = "an earlier model" if len(chain) == 2 else f"{len(chain) - 1} earlier models"
+        origin = f"continued from {earlier} of this project (see Lineage); no pretrained weights"
+    else:
+        origin = "trained from scratch (no pretrained weights)"
+    return f"""# Model card: {manifest.name}
 
 {status}
 
-- **File**: `{manifest.file}` (SHA-256 `{manifest.sha256}`), manifest `{manifest_path.name}`
+- **File**: `{manifest.file}` (SHA-256 `{manifest.sha256}`), manifest `{manifest_name}`
 - **Architecture**: {manifest.architecture}, input {manifest.input_size}×{manifest.input_size}; {origin}
 - **Classes**: {", ".join(manifest.classes)}
-- **Created**: {manifest.created}; training: {json.dumps(manifest.training, ensure_ascii=False)}
+- **Created**: {manifest.created}; this run: {chain[0].training}
+
+## Lineage
+Each model continued training the one on the row below it.
+
+{_lineage_table(chain)}
+
+## Licence
+{_licence_section(chain)}
 
 ## Training data
 Street scenes rendered by the project's own generator (`vision/synthetic`, `offsite model dataset`): {data.get("images", "?")}
@@ -274,6 +381,26 @@ Finds stalls, goods outside shops, people, vehicles, dust plumes and bare or net
 cameras, as the first stage of dwell-time rules whose every finding a person reviews before it can become
 evidence. Trained on generated scenes only: its figures on real camera footage are unknown until measured there.
 """
+
+
+def written_by_hand(card: str) -> str:
+    """The sections of an existing card that the generator does not write (measurements added after export),
+    kept when the card is written again."""
+    kept: list[str] = []
+    keeping = False
+    for line in card.splitlines(keepends=True):
+        if line.startswith("## "):
+            heading = line[3:].strip()
+            keeping = not any(heading.startswith(name) for name in GENERATED_SECTIONS)
+        if keeping:
+            kept.append(line)
+    return "".join(kept)
+
+
+def write_model_card(manifest_path: Path, goal_map50: float = 0.85) -> Path:
+    """Write the model card beside the manifest, keeping the sections a person added to an earlier card."""
     path = manifest_path.with_name(manifest_path.name.replace(".manifest.json", ".md"))
-    path.write_text(card, encoding="utf-8")
+    added = written_by_hand(path.read_text(encoding="utf-8")) if path.exists() else ""
+    card = model_card(ModelManifest.read(manifest_path), manifest_path.name, goal_map50)
+    path.write_text(card + ("\n" + added if added else ""), encoding="utf-8")
     return path

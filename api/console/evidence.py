@@ -3,8 +3,10 @@ hashes, signature and inclusion proof and can have it verified now, without the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -66,7 +68,29 @@ def _show(request: Request, package_id: str, template: str, verify: bool) -> Res
         detail = exc.message if isinstance(exc, PackageMissing) else str(exc)
         return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=detail)
     verification = store.verify(package_id) if verify else None
-    return page(request, template, view=view, verification=verification)
+    times = local_times(view, components_of(request).clock.tz)
+    return page(request, template, view=view, verification=verification, times=times)
+
+
+def local_times(view: dict[str, Any], tz: ZoneInfo) -> dict[str, str]:
+    """The package's moments as a person reads them: local time, to the second. The manifest and the tree head
+    keep UTC to the microsecond; only the page converts."""
+    stamps = {
+        "first_seen": view["context"].get("first_seen"),
+        "confirmed_at": view["context"].get("confirmed_at"),
+        "tree_head": (view["tree_head"] or {}).get("timestamp"),
+    }
+    return {name: _local(stamp, tz) for name, stamp in stamps.items() if isinstance(stamp, str)}
+
+
+def _local(stamp: str, tz: ZoneInfo) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp  # not a time this system wrote: shown as sealed
+    if moment.tzinfo is None:
+        return stamp
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @router.get("/evidence/{package_id}", response_class=HTMLResponse)

@@ -28,6 +28,7 @@ from evidence_store.store import EvidenceStore
 from offsite.bootstrap import Components
 from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification, rules_hash
 from offsite.reconcile import SealedEvents
+from tests.conftest import SHANGHAI
 from tests.integration.conftest import Staff
 from tests.integration.test_console import sign_in
 from tests.integration.world import World, key_frame_items
@@ -76,7 +77,9 @@ def test_a_stall_on_camera_becomes_one_detection_with_sealed_evidence(
     store = open_store(tmp_path / "evidence")
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     certification = registry_certification(components.registry.find_camera)
-    runner = build_runner([spec], oracle, store, intake, tmp_path / "work", certification=certification)  # type: ignore[arg-type]
+    runner = build_runner(
+        [spec], oracle, store, intake, tmp_path / "work", certification=certification, caption_tz=SHANGHAI
+    )  # type: ignore[arg-type]
     pipeline = runner.pipelines["cam-1"]
     pipeline.source = Clocked(pipeline.source, oracle)
     runner.start()
@@ -116,7 +119,7 @@ def test_the_same_video_run_again_records_nothing_new(
     intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
     for _ in range(2):
         oracle = SealedOracle(stall_video, origin=start)
-        runner = build_runner([spec], oracle, store, intake, tmp_path / "work")  # type: ignore[arg-type]
+        runner = build_runner([spec], oracle, store, intake, tmp_path / "work", caption_tz=SHANGHAI)  # type: ignore[arg-type]
         runner.pipelines["cam-1"].source = Clocked(runner.pipelines["cam-1"].source, oracle)
         runner.start()
         assert runner.wait(120)
@@ -135,7 +138,7 @@ def test_an_event_in_a_zone_missing_from_the_registry_reaches_review_flagged_and
     oracle = SealedOracle(stall_video, origin=start)
     store = open_store(tmp_path / "evidence")
     record = intake_sink(camera_intake(components.detections, components.registry))
-    runner = build_runner([spec], oracle, store, record, tmp_path / "work")  # type: ignore[arg-type]
+    runner = build_runner([spec], oracle, store, record, tmp_path / "work", caption_tz=SHANGHAI)  # type: ignore[arg-type]
     runner.pipelines["cam-1"].source = Clocked(runner.pipelines["cam-1"].source, oracle)
     runner.start()
     assert runner.wait(120)
@@ -189,7 +192,7 @@ KILLED_AFTER_SEALING = textwrap.dedent(
         print(event.event_id, event.evidence_package_id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    runner = build_runner([spec], oracle, open_store(evidence), killed_before_recording, work)
+    runner = build_runner([spec], oracle, open_store(evidence), killed_before_recording, work, caption_tz=dt.UTC)
     runner.pipelines["cam-1"].source = Clocked(runner.pipelines["cam-1"].source, oracle)
     runner.start()
     runner.wait(120)

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor
+from tests.conftest import SHANGHAI
 from tests.integration.test_gateway_frames import call_stream, jpeg, push_frame
 from tests.integration.world import World
 from tests.unit.evidence.test_store import open_store
@@ -61,7 +62,7 @@ def supervisor(
 
     cameras = CameraSupervisor(
         [spec], detector, open_store(tmp_path / "evidence"), lambda e, _: None,  # type: ignore[arg-type]
-        tmp_path / "work", components.frames, registered,
+        tmp_path / "work", components.frames, registered, caption_tz=SHANGHAI,
         restart_backoff=Backoff(first_s=0.2, factor=2.0, max_s=1.0),
     )  # fmt: skip
     components.cameras = cameras

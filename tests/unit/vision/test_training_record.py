@@ -65,15 +65,62 @@ def _manifest(tmp_path: Path, training: dict[str, object]) -> Path:
     return path
 
 
+GRANDPARENT = PREVIOUS | {"sha256": "c" * 64, "training": {"model": "yolov8n.yaml", "epochs": 25, "seconds": 7042}}
+PARENT = PREVIOUS | {"training": {"model": "var/train/initial/offsite-street.pt", "epochs": 32,
+                                  "continued_from": GRANDPARENT}, "map50": 0.9077}  # fmt: skip
+
+
 def test_the_card_of_a_continued_model_names_what_it_continued_from(tmp_path: Path) -> None:
     card = write_model_card(_manifest(tmp_path, {"epochs": 20, "continued_from": PREVIOUS})).read_text()
-    assert "continued from the model it replaces (SHA-256 `aaaaaaaaaaaa…`, mAP50 0.734" in card
-    assert "1100 generated images, seed 2027" in card
+    assert "continued from an earlier model of this project (see Lineage)" in card
+    assert "| 1 back | `offsite-street.onnx` | `aaaaaaaaaaaa…` | 2026-12-01 08:25 | 1100 generated images" in card
     assert "| dust | 0.800 | 0.700 | 0.800 | 0.400 | below goal |" in card
     assert "**Status: below the goal** for dust." in card
 
 
-def test_the_card_of_a_model_trained_from_scratch_says_so(tmp_path: Path) -> None:
-    card = write_model_card(_manifest(tmp_path, {"epochs": 20})).read_text()
+def test_the_card_shows_the_lineage_once_as_a_table_of_ancestors(tmp_path: Path) -> None:
+    training = {"epochs": 20, "seconds": 3600, "imgsz": 480, "model": "x.pt", "continued_from": PARENT}
+    card = write_model_card(_manifest(tmp_path, training)).read_text()
+    assert "{" not in card.split("## Training data")[0], "the lineage is printed as JSON"
+    assert card.count("aaaaaaaaaaaa") == 1
+    assert card.count("cccccccccccc") == 1
+    lineage = card.split("## Lineage")[1].split("## ")[0]
+    rows = [line for line in lineage.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| | file | SHA-256 | created (UTC) | trained on | run | mAP50 |"
+    assert rows[1].startswith("| this model | `street.onnx` | `bbbbbbbbbbbb…` | 2026-12-01 13:30 | 3000 generated")
+    assert rows[1].endswith("| 20 epochs, 1.0 h, input 480 | 0.9000 |")
+    assert rows[2].startswith("| 1 back | `offsite-street.onnx` | `aaaaaaaaaaaa…` |")
+    assert rows[2].endswith("| 0.9077 |")
+    assert rows[3].startswith("| 2 back | `offsite-street.onnx` | `cccccccccccc…` |")
+    assert rows[3].endswith("| 25 epochs, 2.0 h | 0.7340 |")
+    assert (
+        rows[4] == "| started from | `yolov8n.yaml` | | | the architecture alone, random weights (from scratch) | | |"
+    )
+
+
+def test_the_card_of_a_model_trained_from_scratch_says_so_and_which_licence_applies(tmp_path: Path) -> None:
+    card = write_model_card(_manifest(tmp_path, {"epochs": 20, "model": "yolov8n.yaml"})).read_text()
     assert "trained from scratch (no pretrained weights)" in card
     assert "continued from" not in card
+    licence = card.split("## Licence")[1].split("## ")[0]
+    assert "trained from scratch" in licence
+    assert "no licence of anyone's weights or data applies" in licence
+    assert "AGPL-3.0-or-later" in licence
+
+
+def test_the_card_of_a_model_started_from_pretrained_weights_says_their_licence_applies(tmp_path: Path) -> None:
+    card = write_model_card(_manifest(tmp_path, {"epochs": 20, "model": "yolov8n.pt"})).read_text()
+    licence = card.split("## Licence")[1].split("## ")[0]
+    assert "started from `yolov8n.pt`" in licence
+    assert "the licence of those weights" in licence
+
+
+def test_writing_the_card_again_keeps_the_sections_a_person_added(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, {"epochs": 20})
+    card = write_model_card(manifest)
+    added = "## Measured after export\n- On real footage: mAP50 0.5.\n"
+    card.write_text(card.read_text() + "\n" + added)
+    again = write_model_card(manifest).read_text()
+    assert again.endswith(added)
+    assert again.count("## Lineage") == 1
+    assert again.count("## Measured after export") == 1
