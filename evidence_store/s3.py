@@ -237,11 +237,6 @@ class S3Backend:
             name=f"s3 {config.endpoint}",
         )
 
-    @property
-    def healthy(self) -> bool:
-        """False while the breaker is open: calls fail at once until the next probe."""
-        return self._breaker.current_state != pybreaker.STATE_OPEN
-
     def __repr__(self) -> str:
         return f"S3Backend({self._where})"
 
@@ -312,8 +307,7 @@ class S3Backend:
         with self._answers("looking up the bucket"):
             if not self.client.bucket_exists(self.config.bucket):
                 raise self._missing_bucket()
-        self._lock_config()
-        return self._report(created=False)
+        return self._report(created=False)  # reading its Object Lock configuration refuses one without
 
     def _lock_config(self) -> ObjectLockConfig:
         bucket = self.config.bucket

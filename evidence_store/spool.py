@@ -19,8 +19,8 @@ Layout::
 
 Each file is written under a temporary name, fsynced, renamed into place and the folder fsynced: after a crash
 an object is either wholly pending or was never accepted (its temporary file is removed by
-``discard_unfinished_writes`` when the store is next opened for writing). The order of the numbers is the upload order, and it
-survives restarts: a new ``SpooledBackend`` on the folder finds what is pending. An object is removed only after
+``discard_unfinished_writes`` when the store is next opened for writing). The order of the numbers is the upload
+order, and it survives restarts: a new ``SpooledBackend`` on the folder finds what is pending. An object is removed only after
 the remote accepted it; a crash in between uploads it again, which the remote's write-once ``put`` takes as a
 no-op. Operations hold the lock while they upload, so a ``put`` behind a slow remote waits for it (bounded by
 the remote's timeouts): that is what keeps the upload order. Listing the backlog takes no lock: it reads the folder

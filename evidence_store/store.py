@@ -445,11 +445,8 @@ class EvidenceStore:
     def verify(self, package_id: str) -> Verification:
         """Every check a third party could make, each named when it fails."""
         report = Verification(package_id)
-        heads = self.heads()
-        self._refresh()
         if package_id in self.interrupted_seals():
-            report.interrupted.append(f"package {package_id[:12]}…: {INTERRUPTED}")
-            return report
+            return self._interrupted(report)
         try:
             data = self.manifest_bytes(package_id)
         except EvidenceError as exc:
@@ -458,9 +455,18 @@ class EvidenceStore:
         except BackendUnavailable as exc:
             report.could_not("manifest", exc)
             return report
+        heads = self.heads()  # after the manifest, before the log: each is written after the one before it
+        self._refresh()
         self._verify_manifest(report, package_id, data)
         self._verify_signature(report, package_id, data)
         self._verify_in_log(report, package_id, heads)
+        if report.problems and package_id in self.interrupted_seals():  # its seal began while this looked
+            return self._interrupted(Verification(package_id))
+        return report
+
+    @staticmethod
+    def _interrupted(report: Verification) -> Verification:
+        report.interrupted.append(f"package {report.package_id[:12]}…: {INTERRUPTED}")
         return report
 
     def _verify_manifest(self, report: Verification, package_id: str, data: bytes) -> None:
@@ -636,6 +642,13 @@ class EvidenceStore:
         """The whole log: stored levels, every tree head's signature and root, consistency of each with the next,
         the backend's copy of every head, and a package for every entry; an interrupted seal is reported as one."""
         report = Verification("log")
+        # Read in the order a seal writes backwards: the backend's heads, then the local heads, then the log, so
+        # that a seal beside this reader never shows as a head without its log entries.
+        try:
+            on_backend = {int(k.removeprefix("heads/").removesuffix(".json")) for k in self.backend.keys("heads/")}
+        except BackendUnavailable as exc:
+            report.could_not("the backend's copies of the tree heads", exc)
+            on_backend = set()
         heads = self.heads()
         self._refresh()
         self._note_interrupted_seals(report)
@@ -645,11 +658,6 @@ class EvidenceStore:
                 "log: leaves.bin disagrees with the log's stored hashes (entries dropped, reordered or inserted): "
                 + "; ".join(stored[:5])
             )
-        try:
-            on_backend = {int(k.removeprefix("heads/").removesuffix(".json")) for k in self.backend.keys("heads/")}
-        except BackendUnavailable as exc:
-            report.could_not("the backend's copies of the tree heads", exc)
-            on_backend = set()
         local_sizes = {h.tree_size for h in heads}
         missing = sorted(on_backend - local_sizes)
         if missing:
