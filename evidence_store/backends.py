@@ -5,7 +5,9 @@ write-once: putting a key that exists with the same bytes does nothing; with oth
 (``ObjectExists``) — evidence is never rewritten, only added to.
 
 The local directory writes each object to a temporary name in its folder, fsyncs it, renames it into place and
-fsyncs the folder, so a crash leaves either the whole object or nothing under its key; objects are read-only.
+fsyncs the folder, so a crash leaves either the whole object or nothing under its key (and perhaps a ``.tmp-*``
+file, which listing skips and ``discard_unfinished_writes`` removes when the store is next opened for writing);
+objects are read-only.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from evidence_store.durable import write_atomic
+from evidence_store.durable import TEMPORARY_PREFIX, write_atomic
 
 _KEY = re.compile(r"[a-z0-9_-]+(/[A-Za-z0-9_.-]+)+")
 
@@ -33,10 +35,22 @@ class ObjectMissing(BackendError):
     """No object under that key."""
 
 
+class BackendUnavailable(BackendError):
+    """The store cannot be reached or is failing (an S3 endpoint down, hung or answering 5xx): nothing was
+    changed, and the same call may work later. Never a sign of tampering: verification reports it apart."""
+
+
 def check_key(key: str) -> str:
     if not _KEY.fullmatch(key) or ".." in key:
         raise BackendError(f"object key {key!r} is not a relative path of safe names (e.g. items/<sha256>)")
     return key
+
+
+@runtime_checkable
+class LeavesTemporaryFiles(Protocol):
+    """A backend whose writes can leave temporary files behind when the writing process is killed."""
+
+    def discard_unfinished_writes(self) -> list[Path]: ...
 
 
 class EvidenceBackend(Protocol):
@@ -80,6 +94,14 @@ class LocalBackend:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def discard_unfinished_writes(self) -> list[Path]:
+        """Remove the temporary files of writes a killed process left (only the sealing process, holding the
+        store's lock, calls this: no write of its own is in flight)."""
+        left = sorted(self.root.rglob(f"{TEMPORARY_PREFIX}*"))
+        for path in left:
+            path.unlink(missing_ok=True)
+        return left
+
     def keys(self, prefix: str) -> Iterator[str]:
         folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
         if not folder.is_dir():
@@ -87,6 +109,6 @@ class LocalBackend:
         found = sorted(
             p.relative_to(self.root).as_posix()
             for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith(".tmp-")
+            if p.is_file() and not p.name.startswith(TEMPORARY_PREFIX)
         )
         yield from (key for key in found if key.startswith(prefix))

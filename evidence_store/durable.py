@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+TEMPORARY_PREFIX = ".tmp-"  # a file being written; renamed into place once whole, or left by a killed writer
+
 
 def fsync_folder(folder: Path) -> None:
     """Make a folder's entries (a new or renamed file in it) durable."""
@@ -20,7 +22,7 @@ def fsync_folder(folder: Path) -> None:
 def write_atomic(path: Path, data: bytes, mode: int = 0o444) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder: whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)

@@ -81,7 +81,8 @@ def export_package(store: EvidenceStore, package_id: str, out: Path) -> Path:
         raise EvidenceError(f"{out} exists and is not an empty folder")
     report = store.verify(package_id)
     if not report.ok:
-        raise EvidenceError(f"package {package_id} does not verify, not exported: {'; '.join(report.problems)}")
+        why = report.problems + report.unavailable + report.interrupted
+        raise EvidenceError(f"package {package_id} does not verify, not exported: {'; '.join(why)}")
     manifest_bytes = store.manifest_bytes(package_id)
     key_id, signature = store.signature(package_id)
     head = store.latest_head()

@@ -27,7 +27,12 @@ leaf count from the level below and cuts back one that is long; ``check`` recomp
 Files are only appended to; a batch is written to ``leaves.bin`` and fsynced before the levels, so a crash loses
 at most the batch in flight and leaves nothing that ``open`` cannot repair. A lock makes one ``MerkleLog`` safe to
 share between threads; one process writes a given folder, and since ``open`` repairs the files it finds, a folder
-is not opened while another process is writing to it.
+is not opened for writing while another process is writing to it.
+
+A log opened ``read_only`` (a verifier beside the writer, or one killed mid-append) counts only the leaves that
+every level file already covers: an append in flight, or one a killed writer left half done, is not part of its
+tree (``unindexed`` says how many leaves wait so), and is never taken for damage. ``refresh`` takes in what the
+writer has appended since.
 """
 
 from __future__ import annotations
@@ -216,6 +221,7 @@ class MerkleLog:
         self._lock = threading.RLock()
         self._size = os.fstat(leaves_fd).st_size // HASH_SIZE
         self._index: dict[bytes, int] | None = None
+        self._indexed = 0  # leaves taken into _index
         self.repairs: list[str] = []
         self.hashes_read = 0
         self.nodes_hashed = 0
@@ -232,7 +238,7 @@ class MerkleLog:
             if not leaves.exists():
                 raise FileNotFoundError(f"no Merkle log in {folder}")
             ro = cls(folder, os.open(leaves, os.O_RDONLY), read_only=True)
-            ro._size = os.fstat(ro._leaves_fd).st_size // HASH_SIZE
+            ro.refresh()
             return ro
         folder.mkdir(parents=True, exist_ok=True)
         leaves_path = folder / _LEAVES_FILE
@@ -268,6 +274,25 @@ class MerkleLog:
     @property
     def size(self) -> int:
         with self._lock:
+            return self._size
+
+    @property
+    def unindexed(self) -> int:
+        """Leaves a read-only log does not count yet: written to ``leaves.bin`` by an append that has not (or, its
+        writer killed, never) finished writing the levels. Always 0 for the writer, whose ``open`` repairs."""
+        with self._lock:
+            self._check_open()
+            return os.fstat(self._leaves_fd).st_size // HASH_SIZE - self._size
+
+    def refresh(self) -> int:
+        """A read-only log: take in the leaves the writer has appended since, as far as every level covers them.
+        Returns the size."""
+        with self._lock:
+            self._check_open()
+            if self.read_only:
+                self._size = self._complete_size()
+                if self._indexed > self._size:  # cut back (only damage does that): index again
+                    self._index, self._indexed = None, 0
             return self._size
 
     def append(self, leaf_input: bytes) -> int:
@@ -309,9 +334,10 @@ class MerkleLog:
                 self.close()  # the files may be part-written: reopening repairs them
                 raise
             self._size = new
-            if self._index is not None:
+            if self._index is not None and self._indexed == old:
                 for offset, value in enumerate(batch):
                     self._index.setdefault(bytes(value), old + offset)
+                self._indexed = new
             return range(old, new)
 
     def leaf_input(self, index: int) -> bytes:
@@ -328,11 +354,15 @@ class MerkleLog:
         """The index of the first leaf with this input, or None (the index is built on the first call)."""
         with self._lock:
             if self._index is None:
-                self._index = {}
-                data = self._read_all(self._leaves_fd, self._size * HASH_SIZE)
-                for index in range(self._size):
-                    self._index.setdefault(_record(data, index), index)
-            return self._index.get(bytes(leaf_input))
+                self._index, self._indexed = {}, 0
+            if self._indexed < self._size:  # built on the first call, extended as the log grows
+                start = self._indexed
+                data = _pread_exact(self._leaves_fd, (self._size - start) * HASH_SIZE, start * HASH_SIZE, _LEAVES_FILE)
+                for offset in range(self._size - start):
+                    self._index.setdefault(_record(data, offset), start + offset)
+                self._indexed = self._size
+            index = self._index.get(bytes(leaf_input))
+            return index if index is not None and index < self._size else None
 
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all of them), from O(log n) stored hashes."""
@@ -364,9 +394,10 @@ class MerkleLog:
                 problems += self._compare_level(level, computed)
                 computed = _hash_nodes(computed[: len(computed) // (2 * HASH_SIZE) * 2 * HASH_SIZE])
                 level += 1
-            for number, path in _level_files(self.folder):
-                if number >= level:
-                    problems.append(f"{path.name}: a level above the top of a tree of {self._size}")
+            if not self.read_only:  # a writer beside a read-only log may be starting a level file right now
+                for number, path in _level_files(self.folder):
+                    if number >= level:
+                        problems.append(f"{path.name}: a level above the top of a tree of {self._size}")
             return problems
 
     def rebuild(self) -> None:
@@ -428,6 +459,19 @@ class MerkleLog:
             self._level_fds[level] = fd
         return fd
 
+    def _complete_size(self) -> int:
+        """The most leaves that ``leaves.bin`` and every level file hold whole: level K needs size >> K records."""
+        size = os.fstat(self._leaves_fd).st_size // HASH_SIZE
+        level = 0
+        while size >> level:
+            try:
+                records = os.fstat(self._level_fd(level)).st_size // HASH_SIZE
+            except FileNotFoundError:  # a level the writer has not begun yet
+                records = 0
+            size = min(size, ((records + 1) << level) - 1)
+            level += 1
+        return size
+
     def _recover(self) -> None:
         """Cut torn records, then bring every level file in step with the leaf count."""
         length = os.fstat(self._leaves_fd).st_size
@@ -485,6 +529,8 @@ class MerkleLog:
         stored_length = os.fstat(self._level_fd(level)).st_size
         stored = _pread_exact(self._level_fd(level), min(stored_length, len(computed)), 0, name)
         problems: list[str] = []
+        if self.read_only:  # records past the counted size belong to an append in flight (or a killed one)
+            stored_length = min(stored_length, len(computed))
         if stored_length != len(computed):
             problems.append(
                 f"{name}: {stored_length} bytes, a tree of {self._size} needs {len(computed) // HASH_SIZE} records"

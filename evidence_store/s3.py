@@ -21,10 +21,23 @@ Errors::
     BackendError                  (evidence_store.backends)
     ├── ObjectExists              the key holds other bytes
     ├── ObjectMissing             no object under the key
-    └── BackendUnavailable        the endpoint cannot be reached, or answers 5xx: try again later
+    ├── BucketMissing             the bucket does not exist: run `offsite evidence init`
+    ├── BucketUnlocked            the bucket exists without Object Lock: evidence needs another bucket
+    └── BackendUnavailable        the endpoint cannot be reached, hangs, or answers 5xx (or the breaker is open
+                                  after that): try again later
 
-Short connect timeouts and one retry make an unreachable endpoint fail within seconds, so a caller such as the
-spool (``evidence_store.spool``) can keep the object and carry on.
+An endpoint that is down or hung must cost seconds, not minutes: connect and read timeouts are bounded (a server
+that accepts connections and never answers fails after one read timeout; a read that timed out is not retried),
+and a circuit breaker (``pybreaker``, decision 0009) opens after ``breaker_failures`` unavailable answers in a row:
+while it is open every call fails at once with ``BackendUnavailable``, so a caller such as the spool
+(``evidence_store.spool``) keeps the object and carries on without waiting. After ``breaker_reset_s`` the next call
+is let through as a probe (half-open): an answer closes the breaker, another failure opens it again. Any answer
+from the server, even a refusal, counts as healthy.
+
+The bucket is made by ``ensure_bucket`` (``offsite evidence init``): Object Lock, hence versioning, and a default
+COMPLIANCE retention of ``retention_days``. ``check_bucket`` is what a sealing process asks before it starts: a
+missing bucket (``BucketMissing``) or one without Object Lock (``BucketUnlocked``) is refused, with the command
+that fixes it.
 
 Ceph RGW quirks handled here, seen with minio-py 7.2.20 against RGW 16.2:
 
@@ -48,15 +61,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import pybreaker
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE
 from minio.datatypes import Object
 from minio.error import MinioException, S3Error, ServerError
+from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
 from urllib3.exceptions import HTTPError as TransportError
 
-from evidence_store.backends import BackendError, ObjectExists, ObjectMissing, check_key
+from evidence_store.backends import BackendError, BackendUnavailable, ObjectExists, ObjectMissing, check_key
+
+__all__ = ["BackendUnavailable", "BucketMissing", "BucketReport", "BucketUnlocked", "S3Backend", "S3Config"]
 
 log = logging.getLogger("evidence_store.s3")
 
@@ -72,8 +89,15 @@ SHA256_METADATA = "sha256"  # stored as x-amz-meta-sha256
 SINGLE_PUT_LIMIT = 5 * 1024**3
 
 
-class BackendUnavailable(BackendError):
-    """The S3 endpoint cannot be reached or is failing (5xx): nothing was changed; the same call may work later."""
+INIT_COMMAND = "offsite evidence init"
+
+
+class BucketMissing(BackendError):
+    """The evidence bucket does not exist on the endpoint."""
+
+
+class BucketUnlocked(BackendError):
+    """The evidence bucket exists without Object Lock: its objects could be deleted or overwritten."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +110,10 @@ class S3Config:
     region: str = "us-east-1"  # what RGW's default zone group answers to; a fixed region spares a location lookup
     retention_days: int = 3650  # COMPLIANCE retention of each object from the moment it is written
     connect_timeout_s: float = 2.0
-    read_timeout_s: float = 60.0  # per socket read, not per object
-    retries: int = 1  # further attempts after a connection failure or a 5xx answer
+    read_timeout_s: float = 10.0  # per socket read, not per object: a hung server fails after this long
+    retries: int = 1  # further attempts after a refused connection or a 5xx answer (never after a read timeout)
+    breaker_failures: int = 1  # unavailable answers in a row that open the breaker
+    breaker_reset_s: float = 30.0  # how long an open breaker fails calls at once before one call probes
 
     def __post_init__(self) -> None:
         if not _ENDPOINT.fullmatch(self.endpoint):
@@ -102,6 +128,30 @@ class S3Config:
             raise ValueError("timeouts must be positive")
         if not 0 <= self.retries <= 10:
             raise ValueError("retries must lie between 0 and 10")
+        if not 1 <= self.breaker_failures <= 100:
+            raise ValueError("breaker_failures must lie between 1 and 100")
+        if not 0 < self.breaker_reset_s <= 3600:
+            raise ValueError("breaker_reset_s must lie between 0 and 3600 seconds")
+
+
+@dataclass(frozen=True)
+class BucketReport:
+    """What the evidence bucket is, as the server reports it."""
+
+    bucket: str
+    created: bool  # by this call (ensure_bucket)
+    versioning: str  # "Enabled", "Suspended" or "Off"
+    default_mode: str | None  # the default retention's mode, None when the bucket sets none
+    default_days: int | None
+
+    def describe(self) -> str:
+        default = (
+            f"default retention {self.default_mode} {self.default_days} days"
+            if self.default_mode
+            else "no default retention (every object is still locked one by one when written)"
+        )
+        made = "created" if self.created else "exists"
+        return f"bucket {self.bucket} {made}: Object Lock enabled, versioning {self.versioning}, {default}"
 
 
 class ObjectRetention(NamedTuple):
@@ -121,6 +171,8 @@ def parse_retain_until(value: str) -> dt.datetime:
 
 def _http_client(config: S3Config) -> urllib3.PoolManager:
     # minio's own client waits five minutes to connect and retries five times; evidence must fail fast instead.
+    # A read that timed out is not retried: a server that took the request and went silent is hung, and asking
+    # again only doubles the wait; the breaker takes over from there.
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=config.connect_timeout_s, read=config.read_timeout_s),
         maxsize=10,
@@ -128,11 +180,32 @@ def _http_client(config: S3Config) -> urllib3.PoolManager:
         retries=urllib3.Retry(
             total=config.retries,
             connect=config.retries,
-            read=config.retries,
+            read=0,
+            status=config.retries,
             backoff_factor=0.2,
             status_forcelist=[500, 502, 503, 504],
+            raise_on_status=False,
         ),
     )
+
+
+class _BreakerLog(pybreaker.CircuitBreakerListener):
+    """Say when the store is found unhealthy and when it answers again: an operator reads these lines."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def state_change(
+        self, cb: pybreaker.CircuitBreaker, old_state: pybreaker.CircuitBreakerState | None,
+        new_state: pybreaker.CircuitBreakerState,
+    ) -> None:  # fmt: skip
+        if new_state.name == pybreaker.STATE_OPEN:
+            log.warning(
+                "S3 endpoint %s is unavailable: evidence goes to the local spool at once for %.0f s, then one call "
+                "probes it", self.endpoint, cb.reset_timeout,
+            )  # fmt: skip
+        elif new_state.name == pybreaker.STATE_CLOSED and old_state is not None:
+            log.warning("S3 endpoint %s answers again", self.endpoint)
 
 
 def _utc_now() -> dt.datetime:
@@ -155,6 +228,14 @@ class S3Backend:
             http_client=_http_client(config),
         )
         self._now = now
+        self._breaker = pybreaker.CircuitBreaker(
+            fail_max=config.breaker_failures,
+            reset_timeout=config.breaker_reset_s,
+            exclude=[lambda exc: not isinstance(exc, BackendUnavailable)],  # a refusal is an answer: healthy
+            listeners=[_BreakerLog(config.endpoint)],
+            throw_new_error_on_trip=False,  # the caller sees why the call failed, not only that it tripped
+            name=f"s3 {config.endpoint}",
+        )
 
     def __repr__(self) -> str:
         return f"S3Backend({self._where})"
@@ -166,44 +247,99 @@ class S3Backend:
 
     @contextmanager
     def _answers(self, doing: str) -> Iterator[None]:
-        """Turn the client's exceptions into the backend's: unreachable or failing endpoints into
-        BackendUnavailable, any other refusal into BackendError; S3Error a caller inspects passes through."""
+        """Turn the client's exceptions into the backend's: unreachable, hung or failing endpoints into
+        BackendUnavailable (counted by the breaker, and raised at once while it is open), any other refusal into
+        BackendError; S3Error a caller inspects passes through."""
         try:
-            yield
-        except (TransportError, ServerError) as exc:
+            with self._breaker.calling():  # pybreaker holds no lock while the call runs
+                try:
+                    yield
+                except (TransportError, ServerError) as exc:
+                    raise BackendUnavailable(
+                        f"S3 endpoint {self.config.endpoint} is unavailable ({doing}): {_reason(exc)}"
+                    ) from exc
+                except S3Error:
+                    raise
+                except MinioException as exc:
+                    raise BackendError(f"{self._where}: {doing} failed: {exc}") from exc
+        except pybreaker.CircuitBreakerError as exc:
             raise BackendUnavailable(
-                f"S3 endpoint {self.config.endpoint} is unavailable ({doing}): {_reason(exc)}"
+                f"S3 endpoint {self.config.endpoint} is unavailable ({doing}): it failed moments ago and is not "
+                f"asked again for up to {self.config.breaker_reset_s:.0f} s"
             ) from exc
-        except S3Error:
-            raise
-        except MinioException as exc:
-            raise BackendError(f"{self._where}: {doing} failed: {exc}") from exc
 
     def _refused(self, doing: str, exc: S3Error) -> BackendError:
+        if exc.code == "NoSuchBucket":
+            return self._missing_bucket()
         return BackendError(f"{self._where}: {doing} refused: {exc.code} {exc.message or ''}".rstrip())
 
     # -- the bucket ------------------------------------------------------------------------------------------
 
-    def ensure_bucket(self) -> None:
-        """Create the bucket with Object Lock if it is missing; refuse one that exists without Object Lock."""
+    def ensure_bucket(self) -> BucketReport:
+        """Create the bucket with Object Lock (hence versioning) and a default COMPLIANCE retention of
+        ``retention_days`` if it is missing; check an existing one. Idempotent: an existing bucket with Object
+        Lock is left as it is, except that a default retention is set where it has none. Refuses a bucket
+        without Object Lock (``BucketUnlocked``): Object Lock can only be chosen when a bucket is created."""
         bucket = self.config.bucket
+        created = False
         with self._answers("creating the bucket"):
             try:
                 if not self.client.bucket_exists(bucket):
                     self.client.make_bucket(bucket, self.config.region, object_lock=True)
+                    created = True
             except S3Error as exc:
                 if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise self._refused("creating the bucket", exc) from exc
+        lock = self._lock_config()
+        if lock.mode is None:
+            with self._answers("setting the bucket's default retention"):
+                try:
+                    self.client.set_object_lock_config(
+                        bucket, ObjectLockConfig(COMPLIANCE, self.config.retention_days, DAYS)
+                    )
+                except S3Error as exc:
+                    raise self._refused("setting the bucket's default retention", exc) from exc
+        return self._report(created)
+
+    def check_bucket(self) -> BucketReport:
+        """What a sealing process asks before it starts: the bucket exists and has Object Lock; changes nothing.
+        Raises BucketMissing or BucketUnlocked (both name the fix), or BackendUnavailable."""
+        with self._answers("looking up the bucket"):
+            if not self.client.bucket_exists(self.config.bucket):
+                raise self._missing_bucket()
+        return self._report(created=False)  # reading its Object Lock configuration refuses one without
+
+    def _lock_config(self) -> ObjectLockConfig:
+        bucket = self.config.bucket
+        with self._answers("reading the bucket's Object Lock configuration"):
             try:
-                self.client.get_object_lock_config(bucket)
+                return self.client.get_object_lock_config(bucket)
             except S3Error as exc:
                 if exc.code in _NO_LOCK_CODES:
-                    raise BackendError(
+                    raise BucketUnlocked(
                         f"bucket {bucket} on {self.config.endpoint} exists without Object Lock, so its objects could "
                         "be deleted or overwritten; Object Lock can only be chosen when a bucket is created: use a "
-                        "new bucket for evidence"
+                        f"new bucket for evidence (OFFSITE_S3_BUCKET) and run `{INIT_COMMAND}`"
                     ) from exc
                 raise self._refused("reading the bucket's Object Lock configuration", exc) from exc
+
+    def _report(self, created: bool) -> BucketReport:
+        lock = self._lock_config()
+        with self._answers("reading the bucket's versioning"):
+            try:
+                versioning = self.client.get_bucket_versioning(self.config.bucket).status
+            except S3Error as exc:
+                raise self._refused("reading the bucket's versioning", exc) from exc
+        days = lock.duration
+        if days is not None and lock.duration_unit != DAYS:
+            days *= 365  # a default retention given in years
+        return BucketReport(self.config.bucket, created, versioning or "Off", lock.mode, days)
+
+    def _missing_bucket(self) -> BucketMissing:
+        return BucketMissing(
+            f"bucket {self.config.bucket} does not exist on {self.config.endpoint}: evidence cannot be stored there "
+            f"until it is created with Object Lock; run `{INIT_COMMAND}`"
+        )
 
     # -- the EvidenceBackend protocol ------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 ``put`` first makes the object durable in the spool folder, then uploads what is pending, oldest first. When the
 remote cannot be reached (``BackendUnavailable``) the objects simply wait; ``flush()`` tries again, and so does the
-next ``put`` once ``retry_interval_s`` has passed since the last failure. An uploaded object leaves the spool.
+next ``put``. How long a failing remote may keep a ``put`` waiting is the remote's business: the S3 backend's
+timeouts and circuit breaker make it fail at once while it is known to be unhealthy, and probe it now and then. An
+uploaded object leaves the spool.
 
 Layout::
 
@@ -12,14 +14,18 @@ Layout::
                                 part keeps a name from ever being reused when numbering restarts
     SPOOL/conflicts/…           objects the remote refused because their key holds other bytes (kept, never
                                 deleted: they are evidence someone meant to store)
-    SPOOL/.lock                 an flock taken for each operation, so two processes never interleave
+    SPOOL/.lock                 an flock taken for each operation that changes the spool or uploads, so two
+                                processes never interleave
 
 Each file is written under a temporary name, fsynced, renamed into place and the folder fsynced: after a crash
-an object is either wholly pending or was never accepted. The order of the numbers is the upload order, and it
-survives restarts: a new ``SpooledBackend`` on the folder finds what is pending. An object is removed only after
+an object is either wholly pending or was never accepted (its temporary file is removed by
+``discard_unfinished_writes`` when the store is next opened for writing). The order of the numbers is the upload
+order, and it survives restarts: a new ``SpooledBackend`` on the folder finds what is pending. An object is removed only after
 the remote accepted it; a crash in between uploads it again, which the remote's write-once ``put`` takes as a
 no-op. Operations hold the lock while they upload, so a ``put`` behind a slow remote waits for it (bounded by
-the remote's timeouts): that is what keeps the upload order.
+the remote's timeouts): that is what keeps the upload order. Listing the backlog takes no lock: it reads the folder
+as it is, so it answers at once even while a writer waits on the remote (an object uploaded meanwhile simply drops
+out of the list).
 
 Write-once holds across both places: a key pending with other bytes is refused at once (``ObjectExists``); a key
 the remote holds with other bytes is found when its turn to upload comes — raised to the caller of that ``put`` if
@@ -38,15 +44,20 @@ import re
 import secrets
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence_store.backends import BackendError, EvidenceBackend, ObjectExists, ObjectMissing, check_key
-from evidence_store.durable import fsync_folder
-from evidence_store.s3 import BackendUnavailable
+from evidence_store.backends import (
+    BackendError,
+    BackendUnavailable,
+    EvidenceBackend,
+    ObjectExists,
+    ObjectMissing,
+    check_key,
+)
+from evidence_store.durable import TEMPORARY_PREFIX, fsync_folder
 
 log = logging.getLogger("evidence_store.spool")
 
@@ -67,23 +78,27 @@ class SpooledObject:
 class SpooledBackend:
     """An ``EvidenceBackend`` that queues objects on local disk and uploads them, in order, to ``remote``."""
 
-    def __init__(self, spool_dir: Path, remote: EvidenceBackend, *, retry_interval_s: float = 10.0) -> None:
+    def __init__(self, spool_dir: Path, remote: EvidenceBackend) -> None:
+        """Opening takes no lock: a process that only lists the backlog never waits for one that uploads."""
         self.spool_dir = spool_dir
         self.remote = remote
-        self.retry_interval_s = retry_interval_s
         self._thread_lock = threading.Lock()
         self._headers: dict[str, SpooledObject] = {}  # by file name: a committed file never changes
-        self._failed_at: float | None = None  # monotonic time of the last unavailable remote
         spool_dir.mkdir(parents=True, exist_ok=True)
+
+    def discard_unfinished_writes(self) -> list[Path]:
+        """Remove what puts killed before they were accepted left behind (their temporary files)."""
         with self._locked():
-            for stale in spool_dir.glob(".tmp-*"):  # a put that crashed before it was accepted
+            left = sorted(self.spool_dir.glob(f"{TEMPORARY_PREFIX}*"))
+            for stale in left:
                 stale.unlink()
+            return left
 
     # -- the EvidenceBackend protocol ------------------------------------------------------------------------
 
     def put(self, key: str, data: bytes, media_type: str = "application/octet-stream") -> None:
-        """Keep ``data`` in the spool (durably, before returning), then upload what is pending if the remote
-        was not found unavailable within the last ``retry_interval_s``."""
+        """Keep ``data`` in the spool (durably, before returning), then upload what is pending, oldest first,
+        until the remote cannot take more now."""
         check_key(key)
         digest = hashlib.sha256(data).hexdigest()
         with self._locked():
@@ -93,8 +108,6 @@ class SpooledBackend:
                     raise ObjectExists(f"{key} already holds other bytes: evidence is never overwritten")
                 return
             entry = self._write(key, data, media_type, digest)
-            if self._resting():
-                return
             refused: list[SpooledObject] = []
             try:
                 self._upload_pending(refused)
@@ -104,22 +117,23 @@ class SpooledBackend:
                 raise ObjectExists(f"{key} already holds other bytes on the remote: evidence is never overwritten")
 
     def get(self, key: str) -> bytes:
-        with self._locked():
-            pending = self._find(check_key(key))
-            if pending is not None:
+        """Reads take no lock (a spooled file never changes once in place): a reader never waits for a writer."""
+        pending = self._find(check_key(key))
+        if pending is not None:
+            try:
                 return self._read(pending)
+            except ObjectMissing:
+                pass  # uploaded since the folder was read: the remote has it now
         return self.remote.get(key)
 
     def exists(self, key: str) -> bool:
-        with self._locked():
-            if self._find(check_key(key)) is not None:
-                return True
+        if self._find(check_key(key)) is not None:
+            return True
         return self.remote.exists(key)
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Pending and uploaded keys together; needs the remote, like any listing of what is stored."""
-        with self._locked():
-            pending = {entry.key for entry in self._pending() if entry.key.startswith(prefix)}
+        pending = {entry.key for entry in self._pending() if entry.key.startswith(prefix)}
         yield from sorted(pending | set(self.remote.keys(prefix)))
 
     # -- the queue -------------------------------------------------------------------------------------------
@@ -133,9 +147,9 @@ class SpooledBackend:
             return self._upload_pending([])
 
     def backlog(self) -> list[str]:
-        """The keys waiting for upload, in upload order."""
-        with self._locked():
-            return [entry.key for entry in self._pending()]
+        """The keys waiting for upload, in upload order, as the folder holds them now; takes no lock, so it never
+        waits for a writer (an object uploaded while this reads is left out)."""
+        return [entry.key for entry in self._pending()]
 
     def conflicts(self) -> list[str]:
         """Keys the remote refused because it holds other bytes under them; their objects are kept aside."""
@@ -156,9 +170,6 @@ class SpooledBackend:
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
-    def _resting(self) -> bool:
-        return self._failed_at is not None and time.monotonic() - self._failed_at < self.retry_interval_s
-
     def _upload_pending(self, refused: list[SpooledObject]) -> int:
         """Upload in order; objects whose key the remote holds with other bytes are set aside into ``refused``."""
         uploaded = 0
@@ -166,14 +177,12 @@ class SpooledBackend:
             try:
                 self.remote.put(entry.key, self._read(entry), entry.media_type)
             except BackendUnavailable as exc:
-                self._failed_at = time.monotonic()
                 log.info("remote unavailable, %d object(s) wait in %s: %s", len(self._pending()), self.spool_dir, exc)
                 return uploaded
             except ObjectExists:
                 self._set_aside(entry)
                 refused.append(entry)
                 continue
-            self._failed_at = None
             entry.path.unlink()
             fsync_folder(self.spool_dir)
             uploaded += 1
@@ -191,9 +200,19 @@ class SpooledBackend:
         )
 
     def _pending(self) -> list[SpooledObject]:
-        names = sorted(name for name in os.listdir(self.spool_dir) if _ENTRY.fullmatch(name))
-        self._headers = {name: self._headers.get(name) or self._header(self.spool_dir / name) for name in names}
-        return list(self._headers.values())
+        """What waits, in upload order. Safe without the lock: a file removed (uploaded) while the folder is read
+        is left out."""
+        headers: dict[str, SpooledObject] = {}
+        for name in _entry_names(self.spool_dir):
+            entry = self._headers.get(name)
+            if entry is None:
+                try:
+                    entry = self._header(self.spool_dir / name)
+                except FileNotFoundError:
+                    continue
+            headers[name] = entry
+        self._headers = headers
+        return list(headers.values())
 
     def _find(self, key: str) -> SpooledObject | None:
         return next((entry for entry in self._pending() if entry.key == key), None)
@@ -205,7 +224,7 @@ class SpooledBackend:
         if len(header) >= _HEADER_LIMIT:
             raise BackendError(f"object key {key[:80]!r}… is too long to spool")
         target = self.spool_dir / f"{sequence:012d}-{secrets.token_hex(8)}.spool"
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.spool_dir)
+        handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=self.spool_dir)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(header + b"\n")
@@ -226,6 +245,11 @@ class SpooledBackend:
         try:
             with path.open("rb") as spooled:
                 header = json.loads(spooled.readline(_HEADER_LIMIT))
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"spooled object {path} is unreadable: {exc}") from exc
+        try:
             return SpooledObject(
                 sequence=int(match.group(1)) if match else 0,
                 key=check_key(str(header["key"])),
@@ -234,7 +258,7 @@ class SpooledBackend:
                 size=int(header["size"]),
                 path=path,
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise BackendError(f"spooled object {path} is unreadable: {exc}") from exc
 
     @staticmethod
@@ -248,3 +272,8 @@ class SpooledBackend:
         if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
             raise BackendError(f"spooled object {entry.path} ({entry.key}) does not match its recorded SHA-256")
         return data
+
+
+def _entry_names(folder: Path) -> list[str]:
+    """The spooled objects' file names in upload order (not temporary files, not conflicts/)."""
+    return sorted(name for name in os.listdir(folder) if _ENTRY.fullmatch(name))

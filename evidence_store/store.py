@@ -12,7 +12,13 @@ Sealing a package, in this order (each object write-once on the backend):
 
 A marker in ``pending/`` is written before step 2 and removed after step 4, so a process killed mid-seal is
 completed when the store opens again: a package that can be seen is complete, and one that never got its
-manifest is simply absent. The same content sealed twice gives the same package and changes nothing.
+manifest is simply absent. The same content sealed twice gives the same package and changes nothing. Opening
+for writing also removes the temporary files of writes a killed process left.
+
+Verification tells three things apart: tampering or damage (``problems``), checks that could not be made because
+the backend cannot be reached (``unavailable``), and an interrupted seal — a package whose marker is still in
+``pending/``, or log entries the levels do not cover yet — which the next writer completes (``interrupted``).
+A read-only verifier between a killed seal and the next writer sees the last two, never the first.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -29,11 +36,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence_store.backends import BackendError, EvidenceBackend, ObjectExists, ObjectMissing
+from evidence_store.backends import (
+    BackendError,
+    BackendUnavailable,
+    EvidenceBackend,
+    LeavesTemporaryFiles,
+    ObjectExists,
+    ObjectMissing,
+)
 from evidence_store.canonical import canonical_json
-from evidence_store.durable import write_atomic
+from evidence_store.durable import TEMPORARY_PREFIX, write_atomic
 from evidence_store.keys import KeyRing, SigningKeyError, key_id_of, load_public_pem
 from evidence_store.merkle import MerkleLog, ProofError, leaf_hash, verify_consistency, verify_inclusion
+
+log = logging.getLogger("evidence_store")
 
 MANIFEST_FORMAT = "offsite-evidence-package/1"
 CHUNK_SIZE = 1 << 20
@@ -100,21 +116,30 @@ class SealedPackage:
         return self.package_id
 
 
+INTERRUPTED = "an interrupted seal, repaired by the next writer"
+
+
 @dataclass
 class Verification:
     package_id: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # tampering or damage
     checks: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # checks not made: the backend cannot be reached now
+    interrupted: list[str] = field(default_factory=list)  # a seal in progress or killed: not tampering
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """Every check made and passed."""
+        return not (self.problems or self.unavailable or self.interrupted)
 
     def passed(self, what: str) -> None:
         self.checks.append(what)
 
     def failed(self, what: str) -> None:
         self.problems.append(what)
+
+    def could_not(self, what: str, exc: BackendUnavailable) -> None:
+        self.unavailable.append(f"{what}: not checked, the store cannot be reached ({exc})")
 
 
 def chunk_hashes(data: bytes) -> list[str]:
@@ -182,6 +207,7 @@ class EvidenceStore:
         state_dir.mkdir(parents=True, exist_ok=True)
         (state_dir / "pending").mkdir(exist_ok=True)
         self._lock_fd = _lock_folder(state_dir)
+        self._discard_unfinished_writes()
         self.log = MerkleLog.open(state_dir / "log")
         self.keys.ensure()
         self._recover()
@@ -279,11 +305,20 @@ class EvidenceStore:
         self._latest = head
         return head
 
+    def _discard_unfinished_writes(self) -> None:
+        """Remove the temporary files of writes a killed process left (this process holds the lock: none of its
+        own writes is in flight)."""
+        left = [*(self.state_dir / "pending").glob(f"{TEMPORARY_PREFIX}*"), *(self.state_dir / "log").glob("*.tmp")]
+        for path in left:
+            path.unlink(missing_ok=True)
+        if isinstance(self.backend, LeavesTemporaryFiles):
+            left += self.backend.discard_unfinished_writes()
+        if left:
+            log.info("removed %d temporary file(s) of interrupted writes: %s", len(left), ", ".join(map(str, left[:5])))
+
     def _recover(self) -> None:
         """Finish seals a killed process left half done (their manifest bytes wait in pending/)."""
-        for marker in sorted((self.state_dir / "pending").iterdir()):
-            if marker.name.startswith("."):
-                continue
+        for marker in self._pending_markers():
             data = marker.read_bytes()
             if hashlib.sha256(data).hexdigest() == marker.name:
                 self._complete(marker.name, data)
@@ -309,6 +344,23 @@ class EvidenceStore:
         for key in keys:
             backend.set_legal_hold(key, on)
         return keys
+
+    def _pending_markers(self) -> list[Path]:
+        folder = self.state_dir / "pending"
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and len(p.name) == 64)
+
+    def interrupted_seals(self) -> set[str]:
+        """Packages whose seal began and has not finished: in progress now, or killed and completed by the next
+        writer."""
+        return {marker.name for marker in self._pending_markers()}
+
+    def _refresh(self) -> None:
+        """A read-only store: see what the sealing process has added. The log is read after the tree heads (which
+        are written after it), so every head read is covered by the log."""
+        if self.read_only:
+            self.log.refresh()
 
     # -- reading -----------------------------------------------------------------------------------------------------
 
@@ -361,9 +413,22 @@ class EvidenceStore:
         for key in self.backend.keys("packages/"):
             yield key.removeprefix("packages/").removesuffix(".json")
 
+    def packages_to_verify(self) -> tuple[list[str], BackendUnavailable | None]:
+        """Every package the log names, in log order, then any other the backend holds (which will fail its
+        inclusion check); when the backend cannot list, the log's alone, and why."""
+        self._refresh()
+        logged = [self.log.leaf_input(index).hex() for index in range(self.log.size)]
+        try:
+            listed = list(self.package_ids())
+        except BackendUnavailable as exc:
+            return logged, exc
+        known = set(logged)
+        return logged + [pid for pid in listed if pid not in known], None
+
     def proof(self, package_id: str, head: TreeHead | None = None) -> dict[str, Any]:
         """The inclusion proof of a package against a tree head (the latest by default), as exported."""
         head = head or self.latest_head()
+        self._refresh()
         index = self.log.find(bytes.fromhex(check_package_id(package_id)))
         if index is None or index >= head.tree_size:
             raise EvidenceError(f"package {package_id} is not in the log at tree size {head.tree_size}")
@@ -380,14 +445,28 @@ class EvidenceStore:
     def verify(self, package_id: str) -> Verification:
         """Every check a third party could make, each named when it fails."""
         report = Verification(package_id)
+        if package_id in self.interrupted_seals():
+            return self._interrupted(report)
         try:
             data = self.manifest_bytes(package_id)
         except EvidenceError as exc:
             report.failed(str(exc))
             return report
+        except BackendUnavailable as exc:
+            report.could_not("manifest", exc)
+            return report
+        heads = self.heads()  # after the manifest, before the log: each is written after the one before it
+        self._refresh()
         self._verify_manifest(report, package_id, data)
         self._verify_signature(report, package_id, data)
-        self._verify_in_log(report, package_id)
+        self._verify_in_log(report, package_id, heads)
+        if report.problems and package_id in self.interrupted_seals():  # its seal began while this looked
+            return self._interrupted(Verification(package_id))
+        return report
+
+    @staticmethod
+    def _interrupted(report: Verification) -> Verification:
+        report.interrupted.append(f"package {report.package_id[:12]}…: {INTERRUPTED}")
         return report
 
     def _verify_manifest(self, report: Verification, package_id: str, data: bytes) -> None:
@@ -412,6 +491,8 @@ class EvidenceStore:
                 report.passed(f"link {relation} {linked[:12]}…")
             except EvidenceError as exc:
                 report.failed(f"link {relation}: {exc}")
+            except BackendUnavailable as exc:
+                report.could_not(f"link {relation}", exc)
 
     def _verify_item(self, report: Verification, item: Any) -> None:
         if not isinstance(item, dict) or not isinstance(item.get("sha256"), str):
@@ -423,6 +504,9 @@ class EvidenceStore:
             return
         try:
             data = self.backend.get(f"items/{digest}")
+        except BackendUnavailable as exc:
+            report.could_not(f"item {name}", exc)
+            return
         except (BackendError, ValueError) as exc:
             report.failed(f"item {name}: missing ({exc})")
             return
@@ -447,6 +531,9 @@ class EvidenceStore:
             key_id, signature = self.signature(package_id)
             if len(key_id) != 16 or not set(key_id) <= _HEX64:
                 raise ValueError(f"key id {key_id[:40]!r} is not 16 hex digits")
+        except BackendUnavailable as exc:
+            report.could_not("signature", exc)
+            return
         except (BackendError, ValueError, KeyError, TypeError) as exc:
             report.failed(f"signature: missing or unreadable ({exc})")
             return
@@ -466,6 +553,9 @@ class EvidenceStore:
         try:
             published = self.backend.get(f"keys/{key_id}.pem")
             key = load_public_pem(published, f"published key {key_id}")
+        except BackendUnavailable as exc:
+            report.could_not(f"signature: published key {key_id}", exc)
+            return None
         except (BackendError, SigningKeyError) as exc:
             report.failed(f"signature: key {key_id} is not published ({exc})")
             return None
@@ -488,8 +578,7 @@ class EvidenceStore:
             return None
         return key
 
-    def _verify_in_log(self, report: Verification, package_id: str) -> None:
-        heads = self.heads()
+    def _verify_in_log(self, report: Verification, package_id: str, heads: list[TreeHead]) -> None:
         if not heads:
             report.failed("log: no signed tree head")
             return
@@ -546,35 +635,62 @@ class EvidenceStore:
         report.passed(f"consistency {old.tree_size} → {new.tree_size}")
 
     def verify_log(self) -> list[str]:
+        """The problems ``log_report`` finds (tampering or damage only)."""
+        return self.log_report().problems
+
+    def log_report(self) -> Verification:
         """The whole log: stored levels, every tree head's signature and root, consistency of each with the next,
-        the backend's copy of every head, and a package for every entry."""
+        the backend's copy of every head, and a package for every entry; an interrupted seal is reported as one."""
         report = Verification("log")
-        problems = []
+        # Read in the order a seal writes backwards: the backend's heads, then the local heads, then the log, so
+        # that a seal beside this reader never shows as a head without its log entries.
+        try:
+            on_backend = {int(k.removeprefix("heads/").removesuffix(".json")) for k in self.backend.keys("heads/")}
+        except BackendUnavailable as exc:
+            report.could_not("the backend's copies of the tree heads", exc)
+            on_backend = set()
+        heads = self.heads()
+        self._refresh()
+        self._note_interrupted_seals(report)
         stored = self.log.check()
         if stored:
-            problems.append(
+            report.failed(
                 "log: leaves.bin disagrees with the log's stored hashes (entries dropped, reordered or inserted): "
                 + "; ".join(stored[:5])
             )
-        heads = self.heads()
-        on_backend = {int(k.removeprefix("heads/").removesuffix(".json")) for k in self.backend.keys("heads/")}
         local_sizes = {h.tree_size for h in heads}
         missing = sorted(on_backend - local_sizes)
         if missing:
-            problems.append(f"tree heads {missing[:5]} are stored on the backend but not in heads.jsonl (rolled back)")
+            report.failed(f"tree heads {missing[:5]} are stored on the backend but not in heads.jsonl (rolled back)")
         if on_backend and max(on_backend) > self.log.size:
-            problems.append(
+            report.failed(
                 f"the log holds {self.log.size} entries but a tree head of {max(on_backend)} was signed: rolled back"
             )
         for head in heads:
             self._verify_head(report, head)
         for old, new in itertools.pairwise(heads):
             if new.tree_size < old.tree_size:
-                problems.append(f"tree head {new.tree_size} follows {old.tree_size}: the log shrank")
+                report.failed(f"tree head {new.tree_size} follows {old.tree_size}: the log shrank")
             elif new.tree_size <= self.log.size:
                 self._verify_consistency(report, old, new)
+        self._verify_entries_stored(report)
+        return report
+
+    def _note_interrupted_seals(self, report: Verification) -> None:
+        for package_id in sorted(self.interrupted_seals()):
+            report.interrupted.append(f"package {package_id[:12]}…: {INTERRUPTED}")
+        if self.log.unindexed:
+            report.interrupted.append(
+                f"log: {self.log.unindexed} entr{'y' if self.log.unindexed == 1 else 'ies'} appended but not yet "
+                f"hashed into its levels: {INTERRUPTED}"
+            )
+
+    def _verify_entries_stored(self, report: Verification) -> None:
         for index in range(self.log.size):
             package_id = self.log.leaf_input(index).hex()
-            if not self.backend.exists(f"packages/{package_id}.json"):
-                problems.append(f"log entry {index} names package {package_id[:16]}…, which does not exist")
-        return problems + report.problems
+            try:
+                if not self.backend.exists(f"packages/{package_id}.json"):
+                    report.failed(f"log entry {index} names package {package_id[:16]}…, which does not exist")
+            except BackendUnavailable as exc:
+                report.could_not(f"log entries {index}–{self.log.size - 1}: their packages", exc)
+                return

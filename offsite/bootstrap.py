@@ -54,6 +54,7 @@ class Components:
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
     cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
     _evidence: EvidenceStore | None = None
+    _reader: EvidenceStore | None = None  # read-only, for a process that does not seal: opened once, kept
     _evidence_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def evidence(self) -> EvidenceStore:
@@ -66,20 +67,25 @@ class Components:
             return self._evidence
 
     def evidence_reader(self) -> EvidenceStore:
-        """This process's sealing store when it has one, else a fresh read-only view (another process seals)."""
+        """This process's sealing store when it has one, else one read-only view for the whole process (another
+        process seals; the view reads what it adds as it goes). Thread-safe; opened once, so reads hold no more
+        files open than the first did."""
         with self._evidence_lock:
             if self._evidence is not None:
                 return self._evidence
-        from offsite.evidence import open_evidence
+            if self._reader is None:
+                from offsite.evidence import open_evidence
 
-        return open_evidence(self.settings, read_only=True)
+                self._reader = open_evidence(self.settings, read_only=True)
+            return self._reader
 
     def close(self) -> None:
         if self.cameras is not None:
             self.cameras.stop()
         self.frames.close()
-        if self._evidence is not None:
-            self._evidence.close()
+        for store in (self._evidence, self._reader):
+            if store is not None:
+                store.close()
         self.engine.dispose()
 
 

@@ -20,7 +20,7 @@ from offsite.config_files import ConfigError
 from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
-    from evidence_store.store import EvidenceStore
+    from evidence_store.store import EvidenceStore, Verification
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
     from offsite.reconcile import SealedEvents
@@ -681,34 +681,62 @@ def evidence_seal(
                                "leaf_index": sealed.leaf_index}))  # fmt: skip
 
 
+VERIFIED, TAMPERED, UNAVAILABLE, INTERRUPTED = 0, 1, 3, 4  # exit statuses of `evidence verify` (2: cannot start)
+
+
 @evidence_app.command("verify")
 def evidence_verify(
     package_id: Annotated[str | None, typer.Argument(help="The package to verify")] = None,
     every: Annotated[bool, typer.Option("--all", help="Every package, the whole log and every tree head")] = False,
 ) -> None:
-    """Recompute item hashes, the signature, the inclusion proof and consistency; name whatever is wrong."""
+    """Recompute item hashes, the signature, the inclusion proof and consistency; name whatever is wrong.
+
+    Exit status: 0 every check passed; 1 tampering or damage found; 3 nothing wrong found, but some checks could
+    not be made because the evidence store (S3) cannot be reached; 4 nothing wrong found, but a seal was
+    interrupted (a killed process: the next process that seals completes it); 2 bad usage or no evidence store.
+    """
     if (package_id is None) == (not every):
         typer.secho("offsite: give a PACKAGE_ID or --all", fg="red", err=True)
         raise typer.Exit(2)
     store = _evidence(read_only=True)
-    ids = list(store.package_ids()) if every else [package_id or ""]
-    bad = 0
-    for pid in ids:
-        report = store.verify(pid)
-        if report.ok:
-            typer.echo(f"OK   {pid}: " + ", ".join(report.checks))
-        else:
-            bad += 1
-            typer.secho(f"FAIL {pid}", fg="red")
-            for problem in report.problems:
-                typer.echo(f"     {problem}")
+    reports: list[Verification] = []
     if every:
-        problems = store.verify_log()
-        for problem in problems:
-            typer.secho(f"FAIL log: {problem}", fg="red")
-        bad += len(problems)
+        ids, unlisted = store.packages_to_verify()
+        if unlisted is not None:
+            typer.secho(f"UNAVAILABLE listing: only the log's packages are checked ({unlisted})", fg="yellow")
+    else:
+        ids, unlisted = [package_id or ""], None
+    for pid in ids:
+        reports.append(store.verify(pid))
+        _print_verification(pid, reports[-1])
+    if every:
+        reports.append(store.log_report())
+        _print_verification("log", reports[-1], quiet_when_ok=True)
         typer.echo(f"{len(ids)} packages, log of {store.log.size} entries, {len(store.heads())} tree heads")
-    raise typer.Exit(1 if bad else 0)
+    raise typer.Exit(_verify_status(reports, listing_failed=unlisted is not None))
+
+
+def _print_verification(what: str, report: Verification, quiet_when_ok: bool = False) -> None:
+    if report.problems:
+        typer.secho(f"FAIL {what}", fg="red")
+    elif report.unavailable:
+        typer.secho(f"UNAVAILABLE {what}: not every check could be made", fg="yellow")
+    elif report.interrupted:
+        typer.secho(f"INTERRUPTED {what}", fg="yellow")
+    elif not quiet_when_ok:
+        typer.echo(f"OK   {what}: " + ", ".join(report.checks))
+    for line in report.problems + report.unavailable + report.interrupted:
+        typer.echo(f"     {line}")
+
+
+def _verify_status(reports: list[Verification], listing_failed: bool) -> int:
+    if any(r.problems for r in reports):
+        return TAMPERED
+    if listing_failed or any(r.unavailable for r in reports):
+        return UNAVAILABLE
+    if any(r.interrupted for r in reports):
+        return INTERRUPTED
+    return VERIFIED
 
 
 @evidence_app.command("export")
@@ -770,7 +798,9 @@ def evidence_hold(
 def evidence_backlog(
     flush: Annotated[bool, typer.Option(help="Try to upload what waits, in order")] = False,
 ) -> None:
-    """Sealed objects waiting in the local spool for the S3 store to come back."""
+    """Sealed objects waiting in the local spool for the S3 store to come back. Listing never waits for a
+    process that is uploading; --flush does (it uploads in order after it)."""
+    from evidence_store.backends import BackendError
     from evidence_store.spool import SpooledBackend
     from offsite.evidence import evidence_backend
 
@@ -779,9 +809,33 @@ def evidence_backlog(
         typer.echo("the evidence backend is local: nothing is ever spooled")
         return
     if flush:
-        typer.echo(f"uploaded {backend.flush()}")
+        try:
+            typer.echo(f"uploaded {backend.flush()}")
+        except BackendError as exc:  # a missing or unlocked bucket, a refusal: waiting will not cure it
+            typer.secho(f"offsite: cannot upload the backlog: {exc}", fg="red", err=True)
+            raise typer.Exit(1) from exc
     waiting = backend.backlog()
     typer.echo(f"{len(waiting)} objects waiting" + "".join(f"\n  {key}" for key in waiting))
+
+
+@evidence_app.command("init")
+def evidence_init() -> None:
+    """Create the S3 evidence bucket with versioning, Object Lock and a default COMPLIANCE retention of
+    OFFSITE_S3_RETENTION_DAYS; if it exists, check it has Object Lock and say what was found. Run it once before
+    sealing into S3: sealing refuses a missing bucket, or one without Object Lock."""
+    from evidence_store.backends import BackendError
+    from offsite.evidence import s3_backend
+
+    settings = _settings()
+    if settings.evidence_backend != "s3":
+        typer.echo("the evidence backend is local (OFFSITE_EVIDENCE_BACKEND=local): there is no bucket to create")
+        return
+    try:
+        report = s3_backend(settings).ensure_bucket()
+    except BackendError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(report.describe())
 
 
 if __name__ == "__main__":

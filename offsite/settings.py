@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     s3_retention_days: int = Field(
         3650, ge=1, le=36500, description="COMPLIANCE retention of every evidence object, in days."
     )
+    s3_connect_timeout_s: float = Field(2.0, gt=0, le=60, description="Seconds to connect to the S3 endpoint.")
+    s3_read_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds to wait for each answer: a hung S3 endpoint fails after this long."
+    )
+    s3_retries: int = Field(1, ge=0, le=10, description="Further tries after a refused connection or a 5xx answer.")
+    s3_breaker_failures: int = Field(
+        1, ge=1, le=100, description="Unavailable answers in a row after which evidence goes to the spool at once."
+    )
+    s3_breaker_reset_s: float = Field(
+        30.0, gt=0, le=3600, description="Seconds evidence goes to the spool at once before one call probes S3 again."
+    )
 
     gateway_master_key: SecretStr = Field(
         SecretStr(DEV_GATEWAY_MASTER_KEY),

@@ -8,17 +8,24 @@ reason shown, unless OFFSITE_REQUIRE_SERVICES=1 (as in CI), where that fails the
 A test module takes the fixtures with ``pytest_plugins = ["tests.integration.s3_server"]``. Each test gets a
 bucket of its own; objects are written with a one-day retention, so a test run against a long-lived server leaves
 nothing locked for years.
+
+``frozen_s3`` hangs the server for real: radosgw is stopped with SIGSTOP, so the kernel still accepts
+connections on its port but nothing ever answers (what a hung S3 endpoint does), and SIGCONT resumes it on the
+way out. That needs radosgw's process id: known when the fixture started the server, or given as S3_RGW_PID with
+S3_ENDPOINT; otherwise the tests that freeze it are skipped.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +46,7 @@ class S3Server:
     access_key: str
     secret_key: str
     secure: bool = False
+    rgw_pid: int | None = None  # radosgw's process, when these tests may freeze it
 
     def client(self) -> Minio:
         return Minio(
@@ -89,14 +97,40 @@ def _stop(folder: Path) -> None:
     )
 
 
+def _rgw_pid(folder: Path) -> int | None:
+    daemons = (line.split() for line in (folder / "pids").read_text().splitlines())
+    return next((int(pid) for name, pid in daemons if name == "rgw" and pid.isdigit()), None)
+
+
+@contextmanager
+def _frozen(pid: int) -> Iterator[None]:
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def frozen_s3(s3_server: S3Server) -> Callable[[], AbstractContextManager[None]]:
+    """``with frozen_s3():`` the S3 server is hung for the block: it accepts connections and never answers
+    (SIGSTOP), and goes on afterwards (SIGCONT)."""
+    pid = s3_server.rgw_pid
+    if pid is None:
+        pytest.skip("radosgw's process id is unknown (S3_ENDPOINT without S3_RGW_PID): it cannot be frozen")
+    return lambda: _frozen(pid)
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     if endpoint := os.environ.get("S3_ENDPOINT"):
+        pid = os.environ.get("S3_RGW_PID", "")
         yield S3Server(
             endpoint,
             os.environ.get("S3_ACCESS_KEY", ""),
             os.environ.get("S3_SECRET_KEY", ""),
             secure=os.environ.get("S3_SECURE", "0").lower() in ("1", "true", "yes"),
+            rgw_pid=int(pid) if pid.isdigit() else None,
         )
         return
     if missing := [tool for tool in CEPH_TOOLS if shutil.which(tool) is None]:
@@ -117,7 +151,7 @@ def s3_server() -> Iterator[S3Server]:
         if started.returncode != 0:
             _unavailable(f"Ceph RGW did not start: {(started.stderr or started.stdout).strip()[-600:]}")
         env = _read_env(folder / "env")
-        yield S3Server(env["S3_ENDPOINT"], env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"])
+        yield S3Server(env["S3_ENDPOINT"], env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"], rgw_pid=_rgw_pid(folder))
     except subprocess.TimeoutExpired:
         _unavailable(f"Ceph RGW did not start within {START_TIMEOUT_S} s")
     finally:

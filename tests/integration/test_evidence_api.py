@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from cases.model.staff import Role
 from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
+from offsite.evidence import open_evidence
 from tests.integration.conftest import Staff, problem_of
 
 
@@ -67,3 +68,33 @@ def test_an_unknown_or_malformed_package_id_is_named(
 def test_only_those_who_read_detections_read_evidence(client: TestClient, staff: Staff, package: str) -> None:
     assert client.get(f"/api/v1/evidence/{package}", headers=staff.headers(Role.ADMIN)).status_code == 403
     assert client.get(f"/api/v1/evidence/{package}").status_code == 401
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_evidence_reads_in_a_process_that_does_not_seal_share_one_reader_and_leak_no_descriptor(
+    client: TestClient, staff: Staff, components: Components, tmp_path: Path
+) -> None:
+    sealer = open_evidence(components.settings)  # the sealing process's store; this API process never seals
+    try:
+        (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 first")
+        first = sealer.seal([ItemIn("frame.jpg", "image/jpeg", tmp_path / "a.jpg")], {"camera_id": "cam-1"})
+        headers = staff.headers(Role.OPERATOR)
+        assert client.get(f"/api/v1/evidence/{first.package_id}", headers=headers).status_code == 200
+        before = open_descriptors()
+
+        for _ in range(200):
+            response = client.get(f"/api/v1/evidence/{first.package_id}", headers=headers)
+            assert response.json()["verification"]["ok"] is True
+
+        assert open_descriptors() <= before + 2  # flat: not one descriptor per read
+        (tmp_path / "b.jpg").write_bytes(b"\xff\xd8 second")
+        second = sealer.seal([ItemIn("frame.jpg", "image/jpeg", tmp_path / "b.jpg")], {"camera_id": "cam-1"})
+        body = client.get(f"/api/v1/evidence/{second.package_id}", headers=headers).json()
+        assert body["verification"]["ok"] is True, body["verification"]  # the long-lived reader sees new seals
+        assert body["tree_head"]["tree_size"] == 2
+        assert components.evidence_reader() is components.evidence_reader()
+    finally:
+        sealer.close()

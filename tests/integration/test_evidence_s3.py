@@ -97,7 +97,7 @@ def test_during_an_outage_packages_wait_in_the_spool_and_go_up_in_order_afterwar
     s3: S3Backend, tmp_path: Path
 ) -> None:
     remote = Outage(s3)
-    spooled = SpooledBackend(tmp_path / "spool", remote, retry_interval_s=0)
+    spooled = SpooledBackend(tmp_path / "spool", remote)
     store = store_on(spooled, tmp_path)
     ids = [store.seal(make_items(tmp_path / f"in{i}", str(i)), CONTEXT).package_id for i in range(2)]
     waiting = spooled.backlog()

@@ -38,6 +38,14 @@ def backend(s3_config: S3Config) -> S3Backend:
     return created
 
 
+@pytest.fixture
+def backend_without_default_retention(s3_config: S3Config, s3_client: Minio) -> S3Backend:
+    """A bucket with Object Lock but no default retention (as buckets were made before `offsite evidence init`
+    set one): an object another client writes there without retention stays without."""
+    s3_client.make_bucket(s3_config.bucket, object_lock=True)
+    return S3Backend(s3_config)
+
+
 def version_of(client: Minio, bucket: str, key: str) -> str:
     version = client.stat_object(bucket, key).version_id
     assert version
@@ -124,9 +132,10 @@ def test_a_large_object_uploaded_in_parts_keeps_its_retention_and_checksum(backe
 
 
 def test_putting_the_same_bytes_locks_a_version_that_was_stored_without_retention(
-    backend: S3Backend, s3_client: Minio, s3_config: S3Config
+    backend_without_default_retention: S3Backend, s3_client: Minio, s3_config: S3Config
 ) -> None:
     # What RGW 16.2 does to a multipart upload: the object and its metadata are stored, its retention is dropped.
+    backend = backend_without_default_retention
     data = b"evidence"
     digest = hashlib.sha256(data).hexdigest()
     s3_client.put_object(s3_config.bucket, "items/a", io.BytesIO(data), len(data), metadata={"sha256": digest})
@@ -206,8 +215,9 @@ def test_a_legal_hold_is_placed_and_lifted(backend: S3Backend) -> None:
 
 
 def test_an_object_under_legal_hold_only_has_no_retention(
-    backend: S3Backend, s3_client: Minio, s3_config: S3Config
+    backend_without_default_retention: S3Backend, s3_client: Minio, s3_config: S3Config
 ) -> None:
+    backend = backend_without_default_retention
     s3_client.put_object(s3_config.bucket, "items/held", io.BytesIO(b"x"), 1, legal_hold=True)
     try:
         assert backend.legal_hold("items/held")

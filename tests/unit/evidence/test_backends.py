@@ -6,11 +6,14 @@ import os
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from evidence_store.backends import BackendError, LocalBackend, ObjectExists, ObjectMissing
+from evidence_store.backends import BackendError, BackendUnavailable, LocalBackend, ObjectExists, ObjectMissing
+from evidence_store.spool import SpooledBackend
 
 
 def test_an_object_is_stored_once_and_read_back(tmp_path: Path) -> None:
@@ -71,3 +74,48 @@ def test_a_writer_killed_mid_object_leaves_nothing_under_its_key(tmp_path: Path)
     assert list(backend.keys("items/")) == []
     backend.put("items/big", b"complete")  # the next writer succeeds
     assert backend.get("items/big") == b"complete"
+
+
+class Unreachable:
+    """A remote store that is down (the remote itself is not what these tests are about)."""
+
+    def put(self, key: str, data: bytes, media_type: str = "application/octet-stream") -> None:
+        raise BackendUnavailable("the remote store is down")
+
+    def get(self, key: str) -> bytes:
+        raise BackendUnavailable("the remote store is down")
+
+    def exists(self, key: str) -> bool:
+        raise BackendUnavailable("the remote store is down")
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        raise BackendUnavailable("the remote store is down")
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+with open(sys.argv[1], "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_the_spool_lists_reads_and_opens_without_waiting_for_a_writer_that_holds_its_lock(tmp_path: Path) -> None:
+    SpooledBackend(tmp_path / "spool", Unreachable()).put("items/b", b"waits")
+    lock = str(tmp_path / "spool" / ".lock")
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, lock], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "holding"  # a writer, stuck uploading, holds the lock
+        started = time.monotonic()
+
+        reader = SpooledBackend(tmp_path / "spool", Unreachable())
+        assert reader.backlog() == ["items/b"]
+        assert reader.get("items/b") == b"waits"
+        assert reader.exists("items/b")
+
+        assert time.monotonic() - started < 1
+    finally:
+        writer.kill()
+        writer.wait(10)

@@ -547,3 +547,30 @@ def test_a_root_and_a_consistency_proof_in_a_log_of_200000_are_logarithmic(big_l
     assert len(consistency) <= 19
     assert big_log.hashes_read <= 2 * 19
     verify_consistency(123_457, 200_000, old_root, big_log.root(), consistency)
+
+
+def test_a_read_only_log_counts_only_the_leaves_every_level_covers_and_refreshes_as_they_are_written(
+    tmp_path: Path,
+) -> None:
+    writer = MerkleLog.open(tmp_path)
+    writer.append_many(INPUTS[:5])
+    root5 = writer.root()
+    writer.close()
+    # An append of a sixth leaf killed half-way: leaves.bin and level-0 written, level-1 not yet.
+    with (tmp_path / "leaves.bin").open("ab") as leaves:
+        leaves.write(INPUTS[5])
+    with (tmp_path / "level-0.bin").open("ab") as level0:
+        level0.write(leaf_hash(INPUTS[5]))
+
+    reader = MerkleLog.open(tmp_path, read_only=True)
+
+    assert (reader.size, reader.unindexed) == (5, 1)
+    assert reader.root() == root5
+    assert reader.check() == []
+    assert reader.find(INPUTS[5]) is None
+    with (tmp_path / "level-1.bin").open("ab") as level1:  # the append goes on
+        level1.write(node_hash(leaf_hash(INPUTS[4]), leaf_hash(INPUTS[5])))
+    assert reader.refresh() == 6
+    assert reader.find(INPUTS[5]) == 5
+    assert reader.root() == root_from_leaves([leaf_hash(value) for value in INPUTS[:6]])
+    reader.close()

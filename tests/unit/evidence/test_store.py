@@ -15,7 +15,7 @@ import pytest
 from evidence_store.backends import LocalBackend
 from evidence_store.export import export_package
 from evidence_store.keys import KeyRing, key_id_of, public_pem
-from evidence_store.store import CHUNK_SIZE, EvidenceError, EvidenceStore, ItemIn
+from evidence_store.store import CHUNK_SIZE, INTERRUPTED, EvidenceError, EvidenceStore, ItemIn
 
 CONTEXT = {"camera_id": "cam-1", "captured_at": "2026-12-01T08:00:00+08:00", "model_sha256": "ab" * 32}
 
@@ -227,6 +227,49 @@ def test_a_seal_killed_midway_leaves_the_package_absent_or_complete(tmp_path: Pa
     sealed = store.seal([ItemIn("a.jpg", "image/jpeg", tmp_path / "a.jpg")], {"n": "1"})
     assert store.verify(sealed.package_id).ok
     assert store.log.size == 1
+
+
+@pytest.mark.parametrize("stage", ["packages/", "signatures/", "heads/"])
+def test_a_reader_between_a_killed_seal_and_the_next_writer_names_an_interrupted_seal_not_tampering(
+    tmp_path: Path, stage: str
+) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 the frame")
+    root = tmp_path / "evidence"
+    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(root), stage], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "stalled"
+    child.kill()
+    child.wait(10)
+
+    reader = EvidenceStore(LocalBackend(root / "objects"), root / "state", KeyRing(root / "keys"), read_only=True)
+    reports = [reader.verify(package_id) for package_id in reader.package_ids()] + [reader.log_report()]
+
+    assert [p for r in reports for p in r.problems] == []
+    interrupted = [line for r in reports for line in r.interrupted]
+    assert interrupted
+    assert all(line.endswith(INTERRUPTED) for line in interrupted)
+    reader.close()
+    writer = open_store(root)
+    assert writer.log_report().ok
+    assert writer.interrupted_seals() == set()
+
+
+def test_the_next_writer_removes_the_temporary_files_of_killed_writes(store: EvidenceStore, tmp_path: Path) -> None:
+    store.seal(make_items(tmp_path / "in"), CONTEXT)
+    store.close()
+    root = tmp_path / "evidence"
+    left = [
+        root / "objects" / "items" / ".tmp-k1",
+        root / "state" / "pending" / ".tmp-k2",
+        root / "state" / "log" / "level-0.bin.tmp",
+    ]
+    for path in left:
+        path.write_bytes(b"half an object")
+
+    reopened = open_store(root)
+
+    assert [path for path in left if path.exists()] == []
+    assert reopened.log_report().ok
 
 
 def test_keys_rotate_and_old_packages_keep_verifying(store: EvidenceStore, tmp_path: Path) -> None:
