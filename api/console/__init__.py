@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import cases, documents, evidence, party, registry, review, signin, statistics
+from api.console import cases, documents, evidence, party, registry, review, signin, statistics, users
 from api.console.web import LoginRequired, PageForbidden, install_flash, login_redirect, page
 from api.errors import domain_status, problem
 from cases.errors import OffsiteError, TooManyAttempts
@@ -17,7 +17,10 @@ from cases.errors import OffsiteError, TooManyAttempts
 PAGES = ("/console", "/party", "/verify")
 # Each router with the prefix its pages are served under.
 ROUTERS = (
-    *((module.router, "/console") for module in (signin, review, cases, documents, evidence, registry, statistics)),
+    *(
+        (module.router, "/console")
+        for module in (signin, review, cases, documents, evidence, registry, statistics, users)
+    ),
     (evidence.public, ""),
     (party.router, ""),
 )

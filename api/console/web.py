@@ -176,6 +176,7 @@ def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
         (Permission.LEGAL_REVIEW, "/console/legal", "法制审核"),
         (Permission.READ_REGISTRY, "/console/registry/cameras", "登记库"),
         (Permission.READ_CASES, "/console/statistics", "统计"),
+        (Permission.MANAGE_ACCOUNTS, "/console/users", "账号"),
     ]
     return [(href, label) for permission, href, label in entries if allows(user.role, permission)]
 

@@ -50,6 +50,7 @@ PAGES: dict[str, Role | str | None] = {
     "/console/registry/cameras": Role.ADMIN,
     "/console/registry/merchants": Role.ADMIN,
     "/console/registry/sites": Role.ADMIN,
+    "/console/users": Role.ADMIN,
 }
 NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", "/items/{name}")  # files, not pages with a banner
 
