@@ -17,7 +17,14 @@ from cases.services.accounts import Gateway, StaffUser, gateway_secret
 router = APIRouter(tags=["auth and accounts"])
 
 
-@router.post("/auth/token", response_model=schemas.TokenOut)
+@router.post(
+    "/auth/token",
+    response_model=schemas.TokenOut,
+    responses={
+        401: {"description": "wrong username or password, or the account is disabled (not_authenticated)"},
+        429: {"description": "sign-in locked after wrong passwords (sign_in_locked): retry after Retry-After seconds"},
+    },
+)
 def sign_in(
     components: ComponentsDep, client: ClientAddress, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> schemas.TokenOut:
@@ -76,7 +83,11 @@ def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schema
     return [_user_out(u, locked.get(u.username)) for u in components.accounts.list_users()]
 
 
-@router.post("/users/{username}/unlock", response_model=schemas.UserOut)
+@router.post(
+    "/users/{username}/unlock",
+    response_model=schemas.UserOut,
+    responses={404: {"description": "no account has this username (not_found)"}},
+)
 def unlock_user(components: ComponentsDep, admin: AccountManager, username: str) -> schemas.UserOut:
     """Lift an account's sign-in lock-out at once (its wrong passwords so far no longer count); logged. A lock-out
     of a client address is not the account's and stays until it ends."""
