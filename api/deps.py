@@ -30,6 +30,15 @@ def get_components(request: Request) -> Components:
 ComponentsDep = Annotated[Components, Depends(get_components)]
 
 
+def client_address(request: Request) -> str:
+    """The address the request came from, as sign-in's throttle counts it (behind a reverse proxy, run the server
+    with its forwarded-address handling so that this is the caller's, not the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
 def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:

@@ -70,6 +70,9 @@ class UserOut(Response):
     display_name: str
     role: Role
     active: bool
+    sign_in_locked_until: dt.datetime | None = Field(
+        None, description="Until when sign-in is locked after wrong passwords; null when it is not."
+    )
 
 
 class GatewayIn(Request):

@@ -14,6 +14,7 @@ OffsiteError
 │       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
 │   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 ├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
+│   └── SignInLocked              staff sign-in locked after wrong passwords (the account or the client address)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
     ├── NotListedForNonSite       the violation is not on the published list (规定第四条)
@@ -91,6 +92,18 @@ class TooManyAttempts(OffsiteError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class SignInLocked(TooManyAttempts):
+    """Too many wrong passwords: for the account (known or not, alike) or from the client address. Even the right
+    password is refused until the lock-out ends, ``retry_after_s`` from now."""
+
+    code = "sign_in_locked"
+
+    @property
+    def minutes(self) -> int:
+        """The wait in whole minutes, rounded up: what a person is told."""
+        return -(-self.retry_after_s // 60)
 
 
 class LawViolation(OffsiteError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from cases.law import Law
 from cases.model.staff import Role
 from cases.persistence import migrate
 from cases.persistence.database import create_database_engine, create_session_factory
-from cases.services.accounts import AccountService
+from cases.services.accounts import AccountService, SignInLimits
 from cases.services.cases import CaseService
 from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
@@ -24,6 +25,7 @@ from cases.services.notifications import NotificationChannel, default_channels
 from cases.services.party import PartyAccessService
 from cases.services.registry import RegistryService
 from cases.services.statistics import StatisticsService
+from cases.services.throttle import Limit
 from offsite.config_files import load_law
 from offsite.settings import Settings
 from vision.pushed import FrameIntake, FrameLimits
@@ -106,7 +108,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         registry=RegistryService(sessions, law, clock),
         detections=DetectionService(sessions, law, clock),
         cases=cases,
-        accounts=AccountService(sessions, law, clock),
+        accounts=AccountService(sessions, law, clock, sign_in_limits(settings)),
         imports=CsvImportService(sessions, law, clock),
         party=PartyAccessService(sessions, law, clock, cases),
         documents=DocumentRegister(sessions, law, clock),
@@ -114,6 +116,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         channels=default_channels(),
         # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
         frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),
+    )
+
+
+def sign_in_limits(settings: Settings) -> SignInLimits:
+    """Staff sign-in's lock-outs, from the settings: one window and one lock-out length, two counts."""
+    window = dt.timedelta(minutes=settings.sign_in_window_minutes)
+    lockout = dt.timedelta(minutes=settings.sign_in_lockout_minutes)
+    return SignInLimits(
+        per_account=Limit(settings.sign_in_max_failures, window, lockout),
+        per_client=Limit(settings.sign_in_max_failures_per_client, window, lockout),
     )
 
 

@@ -165,6 +165,16 @@ def users_create(
     typer.echo(f"created {user.username} ({user.role.value})")
 
 
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift an account's sign-in lock-out after wrong passwords (recorded as lifted by the operating system user)."""
+    try:
+        user = _components().accounts.unlock(username, f"cli:{getpass.getuser()}")
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"unlocked {user.username}: its wrong passwords so far no longer count")
+
+
 @app.command("import")
 def import_csv(
     kind: Annotated[str, typer.Argument(help="merchants, sites, cameras or zones")],

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
         description="Password of the first admin account, created on first start.",
     )
     token_ttl_minutes: int = Field(720, ge=5, le=7 * 24 * 60, description="Lifetime of a bearer token.")
+    sign_in_max_failures: int = Field(
+        5, ge=1, le=1000, description="Wrong passwords for one account within the window that lock that account."
+    )
+    sign_in_max_failures_per_client: int = Field(
+        20, ge=1, le=10000, description="Wrong passwords from one client address within the window that lock it."
+    )
+    sign_in_window_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="The window in which wrong sign-in passwords are counted."
+    )
+    sign_in_lockout_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="How long a sign-in lock-out lasts (account or client address)."
+    )
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")

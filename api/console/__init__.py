@@ -9,19 +9,28 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import cases, documents, evidence, party, registry, review, signin, statistics
-from api.console.web import LoginRequired, PageForbidden, login_redirect, page
+from api.console import cases, documents, evidence, party, registry, review, signin, statistics, users
+from api.console.web import LoginRequired, PageForbidden, install_flash, login_redirect, page
 from api.errors import domain_status, problem
 from cases.errors import OffsiteError, TooManyAttempts
 
 PAGES = ("/console", "/party", "/verify")
+# Each router with the prefix its pages are served under.
+ROUTERS = (
+    *(
+        (module.router, "/console")
+        for module in (signin, review, cases, documents, evidence, registry, statistics, users)
+    ),
+    (evidence.public, ""),
+    (party.router, ""),
+)
 
 
 def install_console(app: FastAPI) -> None:
-    for module in (signin, review, cases, documents, evidence, registry, statistics):
-        app.include_router(module.router, prefix="/console", include_in_schema=False)
-    app.include_router(evidence.public, include_in_schema=False)
-    app.include_router(party.router, include_in_schema=False)
+    settings = app.state.components.settings
+    install_flash(app, settings.session_secret.get_secret_value(), https_only=settings.secure_cookies)
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix, include_in_schema=False)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
     @app.get("/", include_in_schema=False)

@@ -330,12 +330,12 @@ async def open_case(request: Request) -> Response:
     try:
         detection_id = int(str(form.get("detection_id", "")))
     except ValueError:
-        return back("/console/cases", error="请选择要立案的检测记录")
+        return back(request, "/console/cases", error="请选择要立案的检测记录")
     try:
         case = await run_in_threadpool(components.cases.open_draft, [detection_id], actor)
     except OffsiteError as exc:
-        return back(f"/console/detections/{detection_id}", error=exc.message)
-    return back(f"/console/cases/{case.id}", message="已生成案件草稿")
+        return back(request, f"/console/detections/{detection_id}", error=exc.message)
+    return back(request, f"/console/cases/{case.id}", message="已生成案件草稿")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -381,18 +381,20 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     _user, actor = permitted(request, permission)
     form = await form_of(request)
     if step is None:
-        return back(here, error=f"未知的办案步骤 {action!r}")
+        return back(request, here, error=f"未知的办案步骤 {action!r}")
     components = components_of(request)
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
     except (OffsiteError, ValueError) as exc:
-        return back(here, error=getattr(exc, "message", str(exc)))
+        return back(request, here, error=getattr(exc, "message", str(exc)))
     try:
         issued = await run_in_threadpool(issue_for_step, components, case)
     except (OffsiteError, RuntimeError) as exc:  # the step stands; the document is issued when first opened
-        return back(here, message=f"已完成：{step.label}", error=f"文书未能生成：{getattr(exc, 'message', exc)}")
+        return back(
+            request, here, message=f"已完成：{step.label}", error=f"文书未能生成：{getattr(exc, 'message', exc)}"
+        )
     done = f"已完成：{step.label}" + (f"，已签发并封存{issued.kind.title}" if issued else "")
-    return back(here, message=done)
+    return back(request, here, message=done)
 
 
 def _take(components: Components, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:

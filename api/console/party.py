@@ -241,8 +241,8 @@ async def statement(request: Request) -> Response:
             raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
         await run_in_threadpool(_file_statement, components, case, text, attachments, _client(request))
     except OffsiteError as exc:
-        return back("/party/case", error=exc.message)
-    return back("/party/case", message="陈述申辩已提交，办案机关将依法复核")
+        return back(request, "/party/case", error=exc.message)
+    return back(request, "/party/case", message="陈述申辩已提交，办案机关将依法复核")
 
 
 async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
@@ -296,8 +296,8 @@ async def consent(request: Request) -> Response:
         await run_in_threadpool(components.party.consent_to_e_delivery, case.id, _client(request))
         components.party.log_view(case.id, _client(request), "e-delivery consent")
     except OffsiteError as exc:
-        return back("/party/case", error=exc.message)
-    return back("/party/case", message="已确认同意电子送达")
+        return back(request, "/party/case", error=exc.message)
+    return back(request, "/party/case", message="已确认同意电子送达")
 
 
 @router.post("/party/logout", response_model=None)

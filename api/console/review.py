@@ -170,7 +170,7 @@ async def review(request: Request, detection_id: int) -> Response:
     here = f"/console/detections/{detection_id}"
     decision = form.get("decision")
     if decision not in ("confirm", "reject"):
-        return back(here, error="请选择确认或驳回")
+        return back(request, here, error="请选择确认或驳回")
     checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
     reason = str(form.get("reason", "")).strip() or None
     try:
@@ -179,9 +179,9 @@ async def review(request: Request, detection_id: int) -> Response:
             decision == "confirm", checklist, reason,
         )  # fmt: skip
     except OffsiteError as exc:
-        return back(here, error=exc.message)
+        return back(request, here, error=exc.message)
     done = "已确认" if decision == "confirm" else "已驳回"
-    return back(f"/console/detections/{following}" if following else "/console/review",
+    return back(request, f"/console/detections/{following}" if following else "/console/review",
                 message=f"检测 {detection_id} {done}")  # fmt: skip
 
 

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console.web import SESSION_COOKIE, components_of, form_of, page, signed_in
+from api.deps import client_address
+from cases.errors import SignInLocked
 from cases.model.staff import Role
 
 router = APIRouter()
@@ -42,7 +44,10 @@ def login(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     components = components_of(request)
-    user = components.accounts.authenticate(username, password)
+    try:
+        user = components.accounts.sign_in(username, password, client_address(request))
+    except SignInLocked as exc:
+        return _locked_out(request, exc, next)
     if user is None or user.role not in HOME:
         return page(request, "login.html", status_code=401, next=_safe_next(next) or "",
                     error="用户名或密码错误，或账号已停用")  # fmt: skip
@@ -52,6 +57,14 @@ def login(
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
                         path="/console", secure=components.settings.secure_cookies)  # fmt: skip
     return response
+
+
+def _locked_out(request: Request, exc: SignInLocked, next: str) -> Response:
+    """Too many wrong passwords: the page says how long to wait, and so does ``Retry-After``."""
+    refused = page(request, "login.html", status_code=429, next=_safe_next(next) or "",
+                   error=f"登录失败次数过多，已暂时锁定。请 {exc.minutes} 分钟后再试，或请系统管理员解除锁定。")  # fmt: skip
+    refused.headers["Retry-After"] = str(exc.retry_after_s)
+    return refused
 
 
 @router.post("/logout", response_model=None)

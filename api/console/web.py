@@ -4,6 +4,11 @@ against cross-site posts, the templates with their Chinese labels, and how a ref
 A page that needs a permission the role lacks answers 403 with a page that says which; a visitor who is not signed
 in is sent to the sign-in page and back. A step the law or the stage refuses comes back to the page it was taken
 from with the domain's message, and changes nothing.
+
+What a page says happened (a step done, a step refused) comes from the server only: a POST that redirects leaves a
+one-time flash in the signed session cookie (``back``), and the next page drawn shows it once. No page ever shows
+text from its address: ``?message=`` or ``?error=`` in a link someone was sent would otherwise be an official-looking
+banner of the attacker's choosing.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import hmac
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
 
 from api.roles import Permission, allows
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
@@ -29,6 +35,9 @@ from cases.services.base import Actor
 from offsite.bootstrap import Components
 
 SESSION_COOKIE = "offsite_console"
+FLASH_COOKIE = "offsite_flash"  # Starlette's signed session cookie, holding only the one-time flash
+FLASH_MAX_AGE_S = 600  # a flash not shown within ten minutes is stale
+FLASH_MAX_CHARS = 400  # a cookie holds about 4 KB; a domain message is far shorter
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 STAGE_LABELS = {
@@ -150,8 +159,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "stages": STAGE_LABELS,
         "detection_labels": DETECTION_LABELS,
         "violations": {v.code: v for v in components.law.config.catalogue.violations},
-        "message": request.query_params.get("message"),
-        "error": request.query_params.get("error"),
+        **_take_flash(request),
         "today": components.clock.today(),
         "menu": _menu(user),
     }
@@ -168,14 +176,31 @@ def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
         (Permission.LEGAL_REVIEW, "/console/legal", "法制审核"),
         (Permission.READ_REGISTRY, "/console/registry/cameras", "登记库"),
         (Permission.READ_CASES, "/console/statistics", "统计"),
+        (Permission.MANAGE_ACCOUNTS, "/console/users", "账号"),
     ]
     return [(href, label) for permission, href, label in entries if allows(user.role, permission)]
 
 
-def back(path: str, *, message: str | None = None, error: str | None = None) -> RedirectResponse:
-    """Return to a page (after a POST) with what happened."""
-    query = {k: v for k, v in (("message", message), ("error", error)) if v}
-    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
+def install_flash(app: Any, secret: str, https_only: bool) -> None:
+    """The signed cookie session that carries flashes from a POST to the page it redirects to."""
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=FLASH_COOKIE, max_age=FLASH_MAX_AGE_S,
+                       same_site="lax", https_only=https_only)  # fmt: skip
+
+
+def back(request: Request, path: str, *, message: str | None = None, error: str | None = None) -> RedirectResponse:
+    """Return to a page (after a POST) with what happened, as a flash the next page shows once."""
+    flash = {key: text[:FLASH_MAX_CHARS] for key, text in (("message", message), ("error", error)) if text}
+    if flash:
+        request.session["flash"] = flash
+    return RedirectResponse(path, status_code=303)
+
+
+def _take_flash(request: Request) -> dict[str, str | None]:
+    """The flash a redirect left for this page, removed as it is shown; never anything from the address."""
+    flash = request.session.pop("flash", None) if "session" in request.scope else None
+    if not isinstance(flash, dict):
+        return {"message": None, "error": None}
+    return {key: str(flash[key]) if flash.get(key) else None for key in ("message", "error")}
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -9,18 +9,32 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api import schemas
-from api.deps import AccountManager, ComponentsDep, CurrentUser, oauth2
+from api.deps import AccountManager, ClientAddress, ComponentsDep, CurrentUser, oauth2
 from api.errors import NotAuthenticated
 from cases.errors import InvalidInput
-from cases.services.accounts import Gateway, gateway_secret
+from cases.services.accounts import Gateway, StaffUser, gateway_secret
 
 router = APIRouter(tags=["auth and accounts"])
 
 
-@router.post("/auth/token", response_model=schemas.TokenOut)
-def sign_in(components: ComponentsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> schemas.TokenOut:
-    """Exchange username and password (form fields) for a bearer token."""
-    user = components.accounts.authenticate(form.username, form.password)
+@router.post(
+    "/auth/token",
+    response_model=schemas.TokenOut,
+    responses={
+        401: {"description": "wrong username or password, or the account is disabled (not_authenticated)"},
+        429: {"description": "sign-in locked after wrong passwords (sign_in_locked): retry after Retry-After seconds"},
+    },
+)
+def sign_in(
+    components: ComponentsDep, client: ClientAddress, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> schemas.TokenOut:
+    """Exchange username and password (form fields) for a bearer token.
+
+    Wrong passwords lock out (defaults: 5 for one account, or 20 from one client address, within 15 minutes lock it
+    for 15 minutes): then every attempt, the right password included, is refused with 429 ``sign_in_locked`` and a
+    ``Retry-After`` in seconds, until the lock-out ends or an admin unlocks the account. An unknown username is
+    answered and locked exactly like a known one."""
+    user = components.accounts.sign_in(form.username, form.password, client)
     if user is None:
         raise NotAuthenticated("wrong username or password, or the account is disabled")
     ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
@@ -57,9 +71,27 @@ def who_am_i(user: CurrentUser) -> schemas.UserOut:
     return schemas.UserOut.model_validate(user)
 
 
+def _user_out(user: StaffUser, locked_until: dt.datetime | None = None) -> schemas.UserOut:
+    return schemas.UserOut(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                           active=user.active, sign_in_locked_until=locked_until)  # fmt: skip
+
+
 @router.get("/users", response_model=list[schemas.UserOut])
 def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schemas.UserOut]:
-    return [schemas.UserOut.model_validate(u) for u in components.accounts.list_users()]
+    """Every staff account; ``sign_in_locked_until`` says until when one is locked out after wrong passwords."""
+    locked = components.accounts.locked_accounts()
+    return [_user_out(u, locked.get(u.username)) for u in components.accounts.list_users()]
+
+
+@router.post(
+    "/users/{username}/unlock",
+    response_model=schemas.UserOut,
+    responses={404: {"description": "no account has this username (not_found)"}},
+)
+def unlock_user(components: ComponentsDep, admin: AccountManager, username: str) -> schemas.UserOut:
+    """Lift an account's sign-in lock-out at once (its wrong passwords so far no longer count); logged. A lock-out
+    of a client address is not the account's and stays until it ends."""
+    return _user_out(components.accounts.unlock(username, admin.username))
 
 
 @router.post("/users", response_model=schemas.UserOut, status_code=status.HTTP_201_CREATED)

@@ -297,18 +297,23 @@ personal_data_reads = Table(
     Column("purpose", String(200), nullable=False),
 )
 
-# The party page: every attempt to open a case with its verification code (the lock-out counts failures), and
-# every view of a case, its evidence or its documents (who saw what, when).
-party_access_attempts = Table(
-    "party_access_attempts",
+# Every attempt to open a door with a secret (cases/services/throttle.py): the party page (a case number and its
+# verification code) and staff sign-in (a username and its password). Lock-outs count the failures; nothing is
+# deleted, so the table is also the record of who tried what, from where.
+access_attempts = Table(
+    "access_attempts",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False, index=True),
-    Column("case_number", String(64), nullable=False, index=True),
-    Column("client", String(64), nullable=False, index=True),
-    Column("succeeded", Boolean, nullable=False),
+    Column("door", String(16), nullable=False),  # party | staff
+    Column("subject", String(64), nullable=False),  # the case number or the username tried
+    Column("client", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),  # failed | succeeded | refused | cleared
+    Index("ix_access_attempts_door_subject_at", "door", "subject", "at"),
+    Index("ix_access_attempts_door_client_at", "door", "client", "at"),
 )
 
+# Every view of a case on the party page, its evidence or its documents (who saw what, when).
 party_views = Table(
     "party_views",
     metadata,

@@ -2,6 +2,12 @@
 
 Passwords are stored as scrypt hashes. Tokens are random and stored only as their SHA-256. A gateway's secret
 is never stored: it is derived from the master key, the device id and a key version (bumped to rotate it).
+
+Sign-in is throttled in the attempts ledger (``cases/services/throttle.py``, door ``staff``): too many wrong
+passwords for one username lock that username, and too many from one client address lock that address, each for a
+while (``SignInLimits``, from the settings). A username that does not exist is counted and locked exactly like one
+that does, and while locked even the right password is refused. A success wipes the username's failures, and so
+does an admin's unlock; nothing wipes an address's failures but time.
 """
 
 from __future__ import annotations
@@ -9,18 +15,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import CursorResult, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound
+from cases.clock import Clock
+from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound, SignInLocked
+from cases.law import Law
 from cases.model.registry import require_code
 from cases.model.staff import NOT_STAFF, Role
 from cases.persistence import tables
 from cases.persistence.limits import check_lengths
 from cases.services.base import Service
+from cases.services.throttle import AttemptLedger, Door, Limit, Outcome, locked_until, seconds_until
+
+log = logging.getLogger("offsite.accounts")
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_NEW_PASSWORD = 12  # every staff password: at creation and when changed
@@ -85,12 +97,40 @@ class Gateway:
     active: bool
 
 
+QUARTER_HOUR = dt.timedelta(minutes=15)
+ACCOUNT_LIMIT = Limit(5, QUARTER_HOUR, QUARTER_HOUR)  # the defaults; the settings may change each number
+CLIENT_LIMIT = Limit(20, QUARTER_HOUR, QUARTER_HOUR)
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """When staff sign-in locks: ``per_account`` wrong passwords for one username, ``per_client`` from one client
+    address (higher: colleagues behind one address should not lock each other out by a few typos)."""
+
+    per_account: Limit = ACCOUNT_LIMIT
+    per_client: Limit = CLIENT_LIMIT
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A sign-in attempt let through to its password check, recorded as failed until the password proves right."""
+
+    attempt: int
+    at: dt.datetime
+
+
 U = tables.users.c
 T = tables.api_tokens.c
 G = tables.gateways.c
 
 
 class AccountService(Service):
+    def __init__(
+        self, session_factory: sessionmaker[Session], law: Law, clock: Clock, limits: SignInLimits | None = None
+    ) -> None:
+        super().__init__(session_factory, law, clock)
+        self.limits = limits or SignInLimits()
+
     # ---- staff --------------------------------------------------------------------------------------------
     def create_user(self, username: str, display_name: str, role: Role, password: str) -> StaffUser:
         require_code(username, "username")
@@ -147,6 +187,83 @@ class AccountService(Service):
         if row is None or not row.active or not matches:
             return None
         return StaffUser(row.id, row.username, row.display_name, row.role, row.active)
+
+    def sign_in(self, username: str, password: str, client: str) -> StaffUser | None:
+        """The account, if the password is right and the account enabled; None otherwise (as ``authenticate``).
+
+        Refused with ``SignInLocked`` before any password check while the username or the client address is locked
+        out. Otherwise the attempt is recorded as a failure first (so that concurrent guesses see one another),
+        the password is checked outside any transaction (one scrypt run, as ``authenticate``), and the attempt is
+        settled: a success wipes the username's failures; a failure that sets off a lock-out is logged."""
+        admitted = self._admit(username, client)
+        user = self.authenticate(username, password)
+        with self.transaction() as session:
+            ledger = AttemptLedger(session, Door.STAFF)
+            if user is not None:
+                ledger.settle(admitted.attempt, Outcome.SUCCEEDED)
+                return user
+            self._log_lock_out_set_off(ledger, username, client, admitted.at)
+        return None
+
+    def _admit(self, username: str, client: str) -> _Admitted:
+        now = self.clock.now()
+        with self.transaction() as session:
+            ledger = AttemptLedger(session, Door.STAFF)
+            ledger.serialise_on(f"account:{username}", f"client:{client}")  # always in this order: no deadlock
+            until = self._locked_until(ledger, username, client, now)
+            if until is None:
+                return _Admitted(ledger.record(now, username, client, Outcome.FAILED), now)
+            ledger.record(now, username, client, Outcome.REFUSED)
+        wait = seconds_until(until, now)
+        raise SignInLocked(f"too many failed sign-ins: try again in {wait} seconds", wait)
+
+    def _locked_until(self, ledger: AttemptLedger, username: str, client: str, now: dt.datetime) -> dt.datetime | None:
+        """When the lock-out in force on this username or this client address ends (the later), or None."""
+        account = locked_until(ledger.failures_of(username, now - self.limits.per_account.horizon),
+                               self.limits.per_account)  # fmt: skip
+        address = locked_until(ledger.failures_from(client, now - self.limits.per_client.horizon),
+                               self.limits.per_client)  # fmt: skip
+        return max((end for end in (account, address) if end is not None and end > now), default=None)
+
+    def _log_lock_out_set_off(self, ledger: AttemptLedger, username: str, client: str, at: dt.datetime) -> None:
+        """Log the lock-out this failure (made at ``at``) set off, if it set one off: a lock-out starts at the
+        failure that completes the count, so this one did if the lock-out ends one lockout's length after it."""
+        per_account, per_client = self.limits.per_account, self.limits.per_client
+        if (
+            locked_until(ledger.failures_of(username, at - per_account.horizon), per_account)
+            == at + per_account.lockout
+        ):
+            log.warning("sign-in locked out: account %r after %d wrong passwords within %s (the last from %s), until %s",
+                        username[:64], per_account.failures, per_account.within, client, at + per_account.lockout)  # fmt: skip
+        if locked_until(ledger.failures_from(client, at - per_client.horizon), per_client) == at + per_client.lockout:
+            log.warning("sign-in locked out: client %s after %d wrong passwords within %s (the last for %r), until %s",
+                        client, per_client.failures, per_client.within, username[:64], at + per_client.lockout)  # fmt: skip
+
+    def locked_accounts(self) -> dict[str, dt.datetime]:
+        """Every account locked out now, with when its lock-out ends. Names that are no account are locked out
+        alike, but not listed: a guesser's made-up names would bury the colleagues an admin is looking for."""
+        now = self.clock.now()
+        limit = self.limits.per_account
+        with self.transaction() as session:
+            ledger = AttemptLedger(session, Door.STAFF)
+            accounts = set(session.scalars(select(U.username)))
+            ends = {name: locked_until(ledger.failures_of(name, now - limit.horizon), limit)
+                    for name in ledger.subjects_since(now - limit.horizon) if name in accounts}  # fmt: skip
+        return {name: end for name, end in ends.items() if end is not None and end > now}
+
+    def unlock(self, username: str, admin: str) -> StaffUser:
+        """Lift an account's sign-in lock-out: its failures so far no longer count. Recorded in the attempts ledger
+        (its client names the admin) and logged. A lock-out of the client address stays: it is not the account's."""
+        user = self.find_user(username)
+        if user is None:
+            raise NotFound(f"user {username!r} does not exist")
+        now = self.clock.now()
+        with self.transaction() as session:
+            ledger = AttemptLedger(session, Door.STAFF)
+            ledger.serialise_on(f"account:{username}")
+            ledger.record(now, username, f"admin:{admin}", Outcome.CLEARED)
+        log.warning("sign-in lock-out of account %r lifted by admin %r", username, admin)
+        return user
 
     def change_password(self, user_id: int, current_password: str, new_password: str, keep_token: str | None) -> None:
         """Replace a signed-in user's password, after checking the current one (a wrong one is InvalidInput).

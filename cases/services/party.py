@@ -9,6 +9,8 @@ The lock-out counts failed attempts in the database, so it holds across processe
 - ``MAX_FAILURES_PER_CLIENT`` wrong codes from one client (any case numbers) within ``LOCKOUT`` lock the client;
 - more than ``MAX_ATTEMPTS_PER_MINUTE`` attempts of any kind from one client within a minute are refused.
 An unknown case number and a wrong code get the same answer, so that guessing learns nothing about which exists.
+The attempts live in the ledger staff sign-in shares (``cases/services/throttle.py``), at the door ``party``; here
+an attempt refused by the lock-out still counts as a failure, so a guesser who keeps trying stays locked out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
@@ -30,8 +32,9 @@ from cases.model.staff import Role
 from cases.persistence import tables
 from cases.services.base import Actor, Service
 from cases.services.cases import CaseService
+from cases.services.throttle import AttemptLedger, Door, Outcome
 
-A = tables.party_access_attempts.c
+A = tables.access_attempts.c
 V = tables.party_views.c
 LOCKOUT = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_CASE = 5  # from one client
@@ -65,19 +68,20 @@ class PartyAccessService(Service):
         case = self.cases.find_by_number(case_number)
         now = self.clock.now()
         with self.transaction() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": case_number})
-            attempt = session.execute(insert(tables.party_access_attempts).values(
-                at=now, case_number=case_number, client=client, succeeded=False).returning(A.id)).scalar_one()  # fmt: skip
-            refusal = self._lockout(session, case_number, client, now, attempt)
+            ledger = AttemptLedger(session, Door.PARTY)
+            ledger.serialise_on(case_number)
+            attempt = ledger.record(now, case_number, client, Outcome.FAILED)
+            refusal = self._lockout(ledger, case_number, client, now, attempt)
             ok = (
                 refusal is None
                 and case is not None
                 and case.party_name is not None
                 and hmac.compare_digest(code.encode(), expected_code(case_number).encode())
             )
-            if ok:
-                session.execute(update(tables.party_access_attempts).where(A.id == attempt).values(succeeded=True))
+            if refusal is not None:
+                ledger.settle(attempt, Outcome.REFUSED)
+            elif ok:
+                ledger.settle(attempt, Outcome.SUCCEEDED)
         if refusal is not None:
             raise refusal
         if not ok or case is None:
@@ -86,21 +90,22 @@ class PartyAccessService(Service):
 
     @staticmethod
     def _lockout(
-        session: Session, case_number: str, client: str, now: dt.datetime, attempt: int
+        ledger: AttemptLedger, case_number: str, client: str, now: dt.datetime, attempt: int
     ) -> TooManyAttempts | None:
-        """Why this attempt is refused before its code is even compared, or None. Earlier failures count."""
+        """Why this attempt is refused before its code is even compared, or None. Earlier failures count, and
+        so do earlier attempts refused by the lock-out."""
         since = now - LOCKOUT
         earlier = A.id != attempt
 
         def count(*conditions: Any) -> int:
-            return int(session.scalar(select(func.count()).where(earlier, *conditions)) or 0)
+            return ledger.count(earlier, *conditions)
 
-        failed = A.succeeded.is_(False)
+        failed = A.outcome != Outcome.SUCCEEDED.value
         minutes = int(LOCKOUT.total_seconds() // 60)
         locked = TooManyAttempts(f"查询码错误次数过多，请 {minutes} 分钟后再试", int(LOCKOUT.total_seconds()))
-        if count(A.case_number == case_number, A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CASE:
+        if count(A.subject == case_number, A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CASE:
             return locked
-        if count(A.case_number == case_number, A.at > since, failed) >= MAX_FAILURES_PER_CASE_ALL_CLIENTS:
+        if count(A.subject == case_number, A.at > since, failed) >= MAX_FAILURES_PER_CASE_ALL_CLIENTS:
             return locked
         if count(A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CLIENT:
             return locked

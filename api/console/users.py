@@ -1,0 +1,30 @@
+"""The staff accounts page, for admins: every account with its role and state, the accounts whose sign-in is locked
+after wrong passwords (until when), and the unlock."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.console.web import back, components_of, form_of, local, page, permitted
+from api.roles import Permission
+
+router = APIRouter()
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request) -> Response:
+    permitted(request, Permission.MANAGE_ACCOUNTS)
+    components = components_of(request)
+    locked = components.accounts.locked_accounts()
+    rows = [{"u": user, "locked_until": local(components, locked.get(user.username))}
+            for user in components.accounts.list_users()]  # fmt: skip
+    return page(request, "users.html", rows=rows, locked_count=sum(1 for row in rows if row["locked_until"]))
+
+
+@router.post("/users/{username}/unlock", response_model=None)
+async def unlock(request: Request, username: str) -> Response:
+    _user, admin = permitted(request, Permission.MANAGE_ACCOUNTS)
+    await form_of(request)
+    user = components_of(request).accounts.unlock(username, admin.username)
+    return back(request, "/console/users", message=f"已解除账号 {user.username}（{user.display_name}）的登录锁定")
