@@ -132,6 +132,19 @@ class Verification:
         """Every check made and passed."""
         return not (self.problems or self.unavailable or self.interrupted)
 
+    @property
+    def outcome(self) -> str:
+        """One word for people and clients: ``verified``; ``tampered`` (a check failed: altered or damaged);
+        ``interrupted`` (a seal killed half-way, completed by the next writer: not tampering); ``unavailable``
+        (checks not made because the store cannot be reached now: not tampering either)."""
+        if self.problems:
+            return "tampered"
+        if self.interrupted:
+            return "interrupted"
+        if self.unavailable:
+            return "unavailable"
+        return "verified"
+
     def passed(self, what: str) -> None:
         self.checks.append(what)
 

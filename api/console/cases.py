@@ -293,8 +293,9 @@ def _verified(components: Components, package_id: str) -> dict[str, Any]:
     try:
         report = components.evidence_reader().verify(package_id)
     except EvidenceError as exc:
-        return {"ok": False, "problems": [str(exc)]}
-    return {"ok": report.ok, "problems": report.problems}
+        return {"ok": False, "outcome": "unavailable", "problems": [str(exc)]}
+    notes = report.problems + report.interrupted + report.unavailable
+    return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
 def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.console.evidence import PackageMissing, package_view
 from api.deps import ComponentsDep, DetectionReader
@@ -16,9 +16,15 @@ router = APIRouter(tags=["evidence"])
 
 
 class VerificationOut(BaseModel):
-    ok: bool
+    ok: bool = Field(description="every check made and passed")
+    outcome: Literal["verified", "tampered", "interrupted", "unavailable"] = Field(
+        description="verified; tampered (a check failed); interrupted (a seal killed half-way, completed by the next "
+        "writer: not tampering); unavailable (the store cannot be reached now: checks not made)"
+    )
     checks: list[str]
-    problems: list[str]
+    problems: list[str] = Field(description="checks that failed: the package was altered or damaged")
+    interrupted: list[str] = Field(description="an interrupted seal, repaired by the next writer")
+    unavailable: list[str] = Field(description="checks not made because the store cannot be reached now")
 
 
 class PackageOut(BaseModel):
@@ -51,5 +57,12 @@ def evidence_package(components: ComponentsDep, _reader: DetectionReader, packag
         signature=view["signature"],
         inclusion_proof=view["proof"],
         tree_head=view["tree_head"],
-        verification=VerificationOut(ok=report.ok, checks=report.checks, problems=report.problems),
+        verification=VerificationOut(
+            ok=report.ok,
+            outcome=report.outcome,  # type: ignore[arg-type]
+            checks=report.checks,
+            problems=report.problems,
+            interrupted=report.interrupted,
+            unavailable=report.unavailable,
+        ),
     )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cases.model.staff import Role
-from evidence_store.store import ItemIn
+from evidence_store.store import ItemIn, Verification
 from offsite.bootstrap import Components
 from offsite.evidence import open_evidence
 from tests.integration.conftest import Staff, problem_of
+from tests.integration.test_console import csrf, sign_in
+from tests.unit.evidence.test_store import KILL_SCRIPT
 
 
 @pytest.fixture
@@ -98,3 +102,49 @@ def test_evidence_reads_in_a_process_that_does_not_seal_share_one_reader_and_lea
         assert components.evidence_reader() is components.evidence_reader()
     finally:
         sealer.close()
+
+
+def test_a_package_whose_seal_was_killed_midway_reads_as_interrupted_not_tampered(
+    client: TestClient, staff: Staff, components: Components, tmp_path: Path
+) -> None:
+    """A reader between a killed seal and the next writer: the API and the page say the seal was interrupted
+    (completed by the next writer), never that the package was altered."""
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 the frame")
+    root = components.settings.evidence_dir
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(root), "heads/"], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "stalled"
+    child.kill()
+    child.wait(10)
+    (package_id,) = list(components.evidence_reader().package_ids())
+
+    body = client.get(f"/api/v1/evidence/{package_id}", headers=staff.headers(Role.OPERATOR)).json()
+    verification = body["verification"]
+    assert (verification["ok"], verification["outcome"], verification["problems"]) == (False, "interrupted", [])
+    assert verification["interrupted"]
+
+    sign_in(client, components, Role.OPERATOR)
+    token = csrf(client.get(f"/console/evidence/{package_id}").text)
+    page = client.post(f"/console/evidence/{package_id}/verify", data={"csrf": token})
+    assert page.status_code == 200, page.text
+    assert "封存未完成" in page.text
+    assert "校验失败" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("problems", "interrupted", "unavailable", "outcome"),
+    [
+        ([], [], [], "verified"),
+        (["item a.jpg: SHA-256 differs"], ["x"], ["y"], "tampered"),
+        ([], ["an interrupted seal"], ["y"], "interrupted"),
+        ([], [], ["not checked, the store cannot be reached"], "unavailable"),
+    ],
+)
+def test_a_verification_names_one_outcome_and_tampering_wins(
+    problems: list[str], interrupted: list[str], unavailable: list[str], outcome: str
+) -> None:
+    report = Verification("0" * 64, problems=problems, interrupted=interrupted, unavailable=unavailable)
+    assert report.outcome == outcome
+    assert report.ok is (outcome == "verified")
