@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from evidence_store.backends import (
     BackendError,
@@ -119,6 +119,9 @@ class SealedPackage:
 INTERRUPTED = "an interrupted seal, repaired by the next writer"
 
 
+Outcome = Literal["verified", "tampered", "interrupted", "unavailable"]
+
+
 @dataclass
 class Verification:
     package_id: str
@@ -133,7 +136,7 @@ class Verification:
         return not (self.problems or self.unavailable or self.interrupted)
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         """One word for people and clients: ``verified``; ``tampered`` (a check failed: altered or damaged);
         ``interrupted`` (a seal killed half-way, completed by the next writer: not tampering); ``unavailable``
         (checks not made because the store cannot be reached now: not tampering either)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -10,14 +10,14 @@ from pydantic import BaseModel, Field
 from api.console.evidence import PackageMissing, package_view
 from api.deps import ComponentsDep, DetectionReader
 from cases.errors import InvalidInput, NotFound
-from evidence_store.store import EvidenceError, check_package_id
+from evidence_store.store import EvidenceError, Outcome, check_package_id
 
 router = APIRouter(tags=["evidence"])
 
 
 class VerificationOut(BaseModel):
     ok: bool = Field(description="every check made and passed")
-    outcome: Literal["verified", "tampered", "interrupted", "unavailable"] = Field(
+    outcome: Outcome = Field(
         description="verified; tampered (a check failed); interrupted (a seal killed half-way, completed by the next "
         "writer: not tampering); unavailable (the store cannot be reached now: checks not made)"
     )
@@ -59,7 +59,7 @@ def evidence_package(components: ComponentsDep, _reader: DetectionReader, packag
         tree_head=view["tree_head"],
         verification=VerificationOut(
             ok=report.ok,
-            outcome=report.outcome,  # type: ignore[arg-type]
+            outcome=report.outcome,
             checks=report.checks,
             problems=report.problems,
             interrupted=report.interrupted,
