@@ -47,6 +47,7 @@ from cases.model.case import (
 )
 from cases.model.staff import Role
 from cases.services.base import Actor
+from cases.services.cases import masked_events
 from evidence_store.store import EvidenceError
 from offsite.bootstrap import Components
 from offsite.issued import issue_for_step
@@ -364,7 +365,7 @@ def case_page(request: Request, case_id: int) -> Response:
         deadlines=_deadlines(components, case),
         steps=steps_for(case, user.role),
         documents=documents_available(case) if case.number else [],
-        events=[(event, local(components, event.at)) for event in case.events],
+        events=[(event, local(components, event.at)) for event in masked_events(case.events)],
         automatic_recheck=case.automatic_recheck,
         automatic_recheck_at=_local_iso(components, (case.automatic_recheck or {}).get("at")),
         amount_due=amount_due,
