@@ -325,7 +325,7 @@ def legal_queue(request: Request) -> Response:
 
 @router.post("/cases", response_model=None)
 async def open_case(request: Request) -> Response:
-    _user, actor = permitted(request, Permission.HANDLE_CASES)
+    _user, actor = await run_in_threadpool(permitted, request, Permission.HANDLE_CASES)
     form = await form_of(request)
     components = components_of(request)
     try:
@@ -379,7 +379,7 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     here = f"/console/cases/{case_id}"
     step = STEPS.get(action)
     permission = Permission.LEGAL_REVIEW if step and step.role is Role.LEGAL_REVIEWER else Permission.HANDLE_CASES
-    _user, actor = permitted(request, permission)
+    _user, actor = await run_in_threadpool(permitted, request, permission)
     form = await form_of(request)
     if step is None:
         return back(here, error=f"未知的办案步骤 {action!r}")
