@@ -17,6 +17,7 @@ import psycopg
 from psycopg.abc import PQGen
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.persistence.limits import enforce_lengths
@@ -53,6 +54,18 @@ class StallBoundedConnection(psycopg.Connection[Any]):
 
     reply_timeout_s: float | None = None
 
+    def answers_within(self, seconds: float) -> bool:
+        """Whether the server answers an empty statement within ``seconds``; a connection that does not is
+        closed (or was already lost)."""
+        bound, self.reply_timeout_s = self.reply_timeout_s, seconds
+        try:
+            self.execute(";")
+        except psycopg.Error:
+            return False
+        finally:
+            self.reply_timeout_s = bound
+        return True
+
     def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         bound = self.reply_timeout_s if timeout is None else timeout
         try:
@@ -77,15 +90,17 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None, *
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
+    bounded = parsed.get_driver_name() == "psycopg"
     engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=not bounded,  # the bounded connection is checked by _check_answers instead
         pool_timeout=timeouts.pool_s,
         connect_args=_postgresql_connect_args(parsed, timeouts),
         **kwargs,
     )
-    if parsed.get_driver_name() == "psycopg":
+    if bounded:
         event.listen(engine, "do_connect", partial(_connect_stall_bounded, timeouts.reply_s))
+        event.listen(engine.pool, "checkout", partial(_check_answers, timeouts.connect_s))
     return engine
 
 
@@ -103,6 +118,15 @@ def _connect_stall_bounded(
     connection = StallBoundedConnection.connect(*cargs, **cparams)
     connection.reply_timeout_s = reply_timeout_s
     return connection
+
+
+def _check_answers(bound_s: float, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Before a pooled connection is used, the server must answer within the connect timeout (what SQLAlchemy's
+    pre-ping does, but bounded: its check would wait out the whole reply bound on a stalled server). Raising
+    DisconnectionError makes the pool discard the connection and try one new one, itself bounded by
+    connect_timeout."""
+    if not dbapi_connection.answers_within(bound_s):
+        raise DisconnectionError(f"the database did not answer within {bound_s:g} s")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -21,8 +21,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
+from api.errors import database_unavailable
 from cases.model.registry import Camera
 from cases.model.staff import Role
 from cases.persistence.database import REPLY_GRACE_S
@@ -36,9 +39,10 @@ from tests.support.private_postgres import PrivateCluster, free_port, private_cl
 pytestmark = pytest.mark.postgres
 
 CONNECT_S, STATEMENT_S, POOL_S = 2, 2.0, 2.0
-# The longest a request may wait on a stalled server: a pooled connection's check gets no reply (statement
-# timeout and grace), then a new connection is tried (connect timeout); 1.5 s more for the request itself.
-STALL_BOUND_S = STATEMENT_S + REPLY_GRACE_S + CONNECT_S + 1.5
+# The longest a request that starts during a stall may wait: a pooled connection's check gets no answer (connect
+# timeout), then a new connection is tried (connect timeout); 1.5 s more for the request itself. (A statement
+# already waiting when the server stalls gives up after the statement timeout and REPLY_GRACE_S.)
+STALL_BOUND_S = 2 * CONNECT_S + 1.5
 STALL_S = 15.0
 HEALTHZ_BOUND_S = 1.0
 STREAM_PATH = "/api/v1/gateway/cameras/cam-1/stream"
@@ -212,3 +216,22 @@ def test_a_stalled_database_fails_requests_fast_with_503_while_healthz_answers_a
 
         recovered = [pool.submit(timed, base, send) for send in kinds.values()]
         assert [f.result().response.status_code for f in recovered] == [200] * len(kinds)
+
+
+def test_a_statement_waiting_when_the_server_stalls_gives_up_after_the_statement_timeout_and_its_grace(
+    outage: Outage,
+) -> None:
+    """The server cannot enforce statement_timeout while it is frozen: the wait for its reply is bounded here."""
+    reply_bound_s = STATEMENT_S + REPLY_GRACE_S
+    with outage.components.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        with ThreadPoolExecutor(max_workers=1) as pool, outage.cluster.frozen():
+            started = time.monotonic()
+            waiting = pool.submit(connection.execute, text("SELECT 1"))
+            with pytest.raises(OperationalError) as raised:
+                waiting.result(timeout=reply_bound_s + 5)
+            took = time.monotonic() - started
+    assert reply_bound_s - 0.5 <= took < reply_bound_s + 1.5, f"gave up after {took:.1f} s"
+    assert "no reply" in str(raised.value)
+    assert raised.value.connection_invalidated
+    assert database_unavailable(raised.value)
