@@ -86,6 +86,7 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None, *
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs = {"pool_timeout": timeouts.pool_s, **kwargs}  # a file's connections are pooled; :memory:'s not
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
