@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import re
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -74,13 +74,23 @@ LegalReviewer = Annotated[Actor, Depends(require(Permission.LEGAL_REVIEW))]
 AccountManager = Annotated[Actor, Depends(require(Permission.MANAGE_ACCOUNTS))]
 
 
-def gateway_caller() -> Callable[..., Coroutine[Any, Any, str]]:
-    """Authenticate a camera gateway: HMAC-SHA256 of method, path, timestamp, nonce and body hash with the
-    device's derived secret; the timestamp within the replay window; the nonce never seen before."""
+async def request_body(request: Request) -> bytes:
+    """The raw body, read on the event loop (it is awaited, and cached for whoever reads it next)."""
+    return await request.body()
 
-    async def verify(
+
+def gateway_caller() -> Callable[..., str]:
+    """Authenticate a camera gateway: HMAC-SHA256 of method, path, timestamp, nonce and body hash with the
+    device's derived secret; the timestamp within the replay window; the nonce never seen before.
+
+    The check is a plain function, so FastAPI runs it in a worker thread: it reads the gateway and records the
+    nonce in the database, which must never wait on the event loop (a stalled database would hang every request).
+    """
+
+    def verify(
         request: Request,
         components: ComponentsDep,
+        body: Annotated[bytes, Depends(request_body)],
         x_gateway_id: Annotated[str | None, Header()] = None,
         x_gateway_timestamp: Annotated[str | None, Header()] = None,
         x_gateway_nonce: Annotated[str | None, Header()] = None,
@@ -108,7 +118,6 @@ def gateway_caller() -> Callable[..., Coroutine[Any, Any, str]]:
             raise GatewayRejected("X-Gateway-Nonce must be 8 to 64 ASCII characters")
         if not HEX_SHA256.fullmatch(x_gateway_signature):
             raise GatewayRejected("the signature (X-Gateway-Signature) must be 64 hexadecimal digits, HMAC-SHA256")
-        body = await request.body()
         secret = gateway_secret(settings.gateway_master_key.get_secret_value(), gateway.device_id, gateway.key_version)
         expected = gateway_signature(
             secret, request.method, request.url.path, x_gateway_timestamp, x_gateway_nonce, body

@@ -13,7 +13,10 @@ to an RFC 9457 problem response with a stable ``code``.
     ├── NoPipeline            no pipeline takes pushed frames of the camera now          (409)
     └── FrameQueueFull        the camera's frame queue is full; retry after Retry-After   (429)
 The domain's tree (cases.errors.OffsiteError) maps by class: NotFound 404, Conflict 409, InvalidInput and
-LawViolation 422. Malformed requests (schema validation) are 422 with code ``invalid_request``.
+LawViolation 422. Malformed requests (schema validation) are 422 with code ``invalid_request``. A database that
+cannot be reached or does not answer in time (SQLAlchemy's OperationalError, a lost connection, no free pooled
+connection: see ``database_unavailable``) is 503 ``database_unavailable`` with ``Retry-After``; any other database
+error is a 500 like every unexpected one.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError, TooManyAttempts
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
+# A stopped server is usually back within seconds (a restart, a fail-over); each retry itself fails fast.
+DATABASE_RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -99,6 +105,32 @@ def domain_status(exc: OffsiteError) -> int:
     return 400
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or did not answer in time, as against a request it refused: the server
+    stopped or restarting (connection refused or lost), stalled (connect, statement or reply timeout), or every
+    pooled connection busy."""
+    if isinstance(exc, sa.TimeoutError):  # no pooled connection came free within pool_timeout
+        return True
+    return isinstance(exc, sa.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, sa.OperationalError | sa.InterfaceError)
+    )
+
+
+def database_error_problem(request: Request, exc: sa.SQLAlchemyError) -> JSONResponse:
+    """503 with Retry-After while the database is unavailable; any other database error is unexpected (500)."""
+    if not database_unavailable(exc):
+        return unexpected_problem(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    detail = f"the database is unavailable for the moment; retry after {DATABASE_RETRY_AFTER_S} s"
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    return problem(503, "database_unavailable", detail, request.url.path, headers=headers)
+
+
+def unexpected_problem(request: Request, exc: BaseException) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal_error", "an unexpected error occurred; it has been logged", request.url.path)
+
+
 def problem(
     status: int, code: str, detail: str, instance: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
@@ -134,7 +166,10 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), request.url.path)
 
+    @app.exception_handler(sa.SQLAlchemyError)
+    async def _database(request: Request, exc: sa.SQLAlchemyError) -> JSONResponse:
+        return database_error_problem(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "an unexpected error occurred; it has been logged", request.url.path)
+        return unexpected_problem(request, exc)

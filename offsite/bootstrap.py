@@ -15,7 +15,7 @@ from cases.clock import Clock
 from cases.law import Law
 from cases.model.staff import Role
 from cases.persistence import migrate
-from cases.persistence.database import create_database_engine, create_session_factory
+from cases.persistence.database import DatabaseTimeouts, create_database_engine, create_session_factory
 from cases.services.accounts import AccountService, SignInLimits
 from cases.services.cases import CaseService
 from cases.services.csv_import import CsvImportService
@@ -96,7 +96,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     settings.refuse_default_secrets()
     law = Law(load_law(settings.config_dir))
     clock = clock or Clock(settings.tz)
-    engine = create_database_engine(settings.database_url)
+    timeouts = DatabaseTimeouts(
+        connect_s=settings.database_connect_timeout_s,
+        statement_s=settings.database_statement_timeout_s,
+        pool_s=settings.database_pool_timeout_s,
+    )
+    engine = create_database_engine(settings.database_url, timeouts)
     sessions = create_session_factory(engine)
     cases = CaseService(sessions, law, clock, number_prefix=settings.case_number_prefix)
     return Components(

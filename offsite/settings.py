@@ -35,6 +35,19 @@ class Settings(BaseSettings):
         f"sqlite:///{PROJECT_ROOT / 'var' / 'offsite.db'}",
         description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://… in production.",
     )
+    database_connect_timeout_s: int = Field(
+        5, ge=2, le=60, description="PostgreSQL: seconds to establish a connection before the request gets 503."
+    )
+    database_statement_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL: the server cancels a longer statement (statement_timeout); a server silent for 2 s "
+        "more is given up as stalled. Requests then get 503. Raise it for a long `offsite db upgrade`.",
+    )
+    database_pool_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Seconds a request waits for a free database connection before it gets 503."
+    )
     config_dir: Path = Field(PROJECT_ROOT / "configs", description="Folder with the law's YAML configs.")
     timezone: str = Field("Asia/Shanghai", description="Local time zone: deadlines count local calendar days.")
 

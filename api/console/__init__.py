@@ -4,14 +4,16 @@ evidence verification and the party's page. Served by the same app as the API.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.console import cases, documents, evidence, party, registry, review, signin, statistics, users
-from api.console.web import LoginRequired, PageForbidden, install_flash, login_redirect, page
-from api.errors import domain_status, problem
+from api.console.web import TEMPLATES, LoginRequired, PageForbidden, install_flash, login_redirect, page
+from api.errors import DATABASE_RETRY_AFTER_S, database_error_problem, database_unavailable, domain_status, problem
 from cases.errors import OffsiteError, TooManyAttempts
 
 PAGES = ("/console", "/party", "/verify")
@@ -41,12 +43,21 @@ def install_console(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         return login_redirect(request)
 
+    # The page handlers are plain functions: page() looks up the signed-in user in the database, which must not
+    # happen on the event loop (Starlette runs a plain handler in a worker thread).
     @app.exception_handler(PageForbidden)
-    async def _forbidden(request: Request, exc: PageForbidden) -> Response:
+    def _forbidden(request: Request, exc: PageForbidden) -> Response:
         return page(request, "message.html", status_code=403, heading="无权操作", detail=exc.message)
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> Response:
+        """Pages answer an unavailable database with a page that needs no database; the API with its problem."""
+        if request.url.path.startswith(PAGES) and database_unavailable(exc):
+            return database_unavailable_page(request)
+        return database_error_problem(request, exc)
+
     @app.exception_handler(OffsiteError)
-    async def _domain(request: Request, exc: OffsiteError) -> Response:
+    def _domain(request: Request, exc: OffsiteError) -> Response:
         """Pages answer a domain error with a page; the API keeps its problem responses."""
         status = domain_status(exc)
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
@@ -55,3 +66,12 @@ def install_console(app: FastAPI) -> None:
             shown.headers.update(headers or {})
             return shown
         return problem(status, exc.code, exc.message, request.url.path, headers=headers)
+
+
+def database_unavailable_page(request: Request) -> Response:
+    """503 with Retry-After, rendered without the signed-in user (finding them needs the database)."""
+    detail = f"数据库暂时无法访问，请约 {DATABASE_RETRY_AFTER_S} 秒后刷新页面重试。如持续出现，请联系系统管理员。"
+    context: dict[str, Any] = {"user": None, "menu": [], "heading": "系统暂时不可用", "detail": detail}
+    return TEMPLATES.TemplateResponse(
+        request, "message.html", context, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    )

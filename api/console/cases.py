@@ -47,6 +47,7 @@ from cases.model.case import (
 )
 from cases.model.staff import Role
 from cases.services.base import Actor
+from cases.services.cases import masked_events
 from evidence_store.store import EvidenceError
 from offsite.bootstrap import Components
 from offsite.issued import issue_for_step
@@ -325,7 +326,7 @@ def legal_queue(request: Request) -> Response:
 
 @router.post("/cases", response_model=None)
 async def open_case(request: Request) -> Response:
-    _user, actor = permitted(request, Permission.HANDLE_CASES)
+    _user, actor = await run_in_threadpool(permitted, request, Permission.HANDLE_CASES)
     form = await form_of(request)
     components = components_of(request)
     try:
@@ -365,7 +366,7 @@ def case_page(request: Request, case_id: int) -> Response:
         deadlines=_deadlines(components, case),
         steps=steps_for(case, user.role),
         documents=documents_available(case) if case.number else [],
-        events=[(event, local(components, event.at)) for event in case.events],
+        events=[(event, local(components, event.at)) for event in masked_events(case.events)],
         automatic_recheck=case.automatic_recheck,
         automatic_recheck_at=_local_iso(components, (case.automatic_recheck or {}).get("at")),
         amount_due=amount_due,
@@ -379,7 +380,7 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     here = f"/console/cases/{case_id}"
     step = STEPS.get(action)
     permission = Permission.LEGAL_REVIEW if step and step.role is Role.LEGAL_REVIEWER else Permission.HANDLE_CASES
-    _user, actor = permitted(request, permission)
+    _user, actor = await run_in_threadpool(permitted, request, permission)
     form = await form_of(request)
     if step is None:
         return back(request, here, error=f"未知的办案步骤 {action!r}")

@@ -215,7 +215,7 @@ def document(request: Request, kind: str) -> Response:
 
 
 async def _party_form(request: Request) -> tuple[Case, Any] | None:
-    case = _opened_case(request)
+    case = await run_in_threadpool(_opened_case, request)
     if case is None:
         return None
     form = await request.form()
@@ -294,7 +294,7 @@ async def consent(request: Request) -> Response:
         components = components_of(request)
         assert case.id is not None
         await run_in_threadpool(components.party.consent_to_e_delivery, case.id, _client(request))
-        components.party.log_view(case.id, _client(request), "e-delivery consent")
+        await run_in_threadpool(components.party.log_view, case.id, _client(request), "e-delivery consent")
     except OffsiteError as exc:
         return back(request, "/party/case", error=exc.message)
     return back(request, "/party/case", message="已确认同意电子送达")

@@ -7,6 +7,8 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from api.console.web import components_of, csrf_token, page, permitted
 from api.roles import Permission, allows
@@ -55,16 +57,21 @@ def _may_import(request: Request) -> bool:
 
 @router.post("/registry/import", response_class=HTMLResponse)
 async def import_csv(request: Request) -> Response:
-    permitted(request, Permission.MANAGE_REGISTRY)
+    await run_in_threadpool(permitted, request, Permission.MANAGE_REGISTRY)
     form = await request.form()
+    upload = form.get("file")
+    content = None if upload is None or isinstance(upload, str) else await upload.read()
+    return await run_in_threadpool(_import, request, form, content)
+
+
+def _import(request: Request, form: FormData, content: bytes | None) -> Response:
+    """The import and its report, in a worker thread: both need the database."""
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_token(request).encode()):
         return page(request, "message.html", status_code=403, heading="无权操作", detail="表单已过期，请刷新页面后重试")
     kind = str(form.get("kind", ""))
-    upload = form.get("file")
-    if kind not in KINDS or upload is None or isinstance(upload, str):
+    if kind not in KINDS or content is None:
         return page(request, "import_report.html", status_code=422, report=None, kind=kind,
                     error=f"请选择登记类型（{'、'.join(KINDS)}）和 CSV 文件")  # fmt: skip
-    content = await upload.read()
     try:
         report = components_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
     except OffsiteError as exc:

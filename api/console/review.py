@@ -165,7 +165,7 @@ def detection_page(request: Request, detection_id: int) -> Response:
 
 @router.post("/detections/{detection_id}/review", response_model=None)
 async def review(request: Request, detection_id: int) -> Response:
-    _user, actor = permitted(request, Permission.REVIEW_DETECTIONS)
+    _user, actor = await run_in_threadpool(permitted, request, Permission.REVIEW_DETECTIONS)
     form = await form_of(request)
     here = f"/console/detections/{detection_id}"
     decision = form.get("decision")

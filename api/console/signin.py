@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.console.web import SESSION_COOKIE, components_of, form_of, page, signed_in
 from api.deps import client_address
@@ -72,7 +73,7 @@ async def logout(request: Request) -> Response:
     await form_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        components_of(request).accounts.revoke_token(token)
+        await run_in_threadpool(components_of(request).accounts.revoke_token, token)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response

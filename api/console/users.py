@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.console.web import back, components_of, form_of, local, page, permitted
 from api.roles import Permission
@@ -24,7 +25,8 @@ def users(request: Request) -> Response:
 
 @router.post("/users/{username}/unlock", response_model=None)
 async def unlock(request: Request, username: str) -> Response:
-    _user, admin = permitted(request, Permission.MANAGE_ACCOUNTS)
+    # the user's look-up and the unlock touch the database: in a worker thread, never on the event loop
+    _user, admin = await run_in_threadpool(permitted, request, Permission.MANAGE_ACCOUNTS)
     await form_of(request)
-    user = components_of(request).accounts.unlock(username, admin.username)
+    user = await run_in_threadpool(components_of(request).accounts.unlock, username, admin.username)
     return back(request, "/console/users", message=f"已解除账号 {user.username}（{user.display_name}）的登录锁定")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api import schemas
 from api.deps import ComponentsDep, PersonalDataReader, RegistryManager, RegistryReader
@@ -153,7 +154,8 @@ async def import_csv(
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
-    report = schemas.ImportReportOut.model_validate(components.imports.import_csv(kind, content, allow_partial))
+    imported = await run_in_threadpool(components.imports.import_csv, kind, content, allow_partial)
+    report = schemas.ImportReportOut.model_validate(imported)
     if not report.written:
         detail = (
             f"{len(report.rejected)} row(s) rejected; nothing was imported (send allow_partial=true to import the rest)"

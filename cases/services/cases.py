@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -36,7 +36,7 @@ from cases.model.case import (
     RecheckOutcome,
 )
 from cases.model.detection import Detection, DetectionStatus
-from cases.model.registry import Camera, Merchant, Site, Zone, ZoneSubject
+from cases.model.registry import Camera, Merchant, Site, Zone, ZoneSubject, mask_identifier, mask_mobile
 from cases.model.staff import Act, Role
 from cases.persistence import tables
 from cases.services import notifications
@@ -44,6 +44,9 @@ from cases.services.base import Actor, Service, check_version, get_or_404
 from cases.services.registry import log_personal_data_read
 
 C = tables.cases.c
+# Keys under which a step's recorded details hold a person's identifiers (a confirmed party, the one it replaced).
+IDENTITY_NUMBER_KEYS = frozenset({"id_number", "party_id_number", "uscc", "contractor_uscc"})
+MOBILE_KEYS = frozenset({"contact", "party_contact", "mobile", "contact_phone"})
 SYSTEM = Actor("system", Role.SYSTEM)  # the service acting on its own: the automatic re-check
 log = logging.getLogger("offsite.cases")
 
@@ -435,7 +438,9 @@ class CaseService(Service):
             return case
 
     def timeline(self, case_id: int) -> list[CaseEvent]:
-        return list(self.get(case_id).events)
+        """The case's recorded steps, identity numbers and mobiles in their details masked: the full values are
+        read through ``read_with_party``, which logs the read (规定第十六条)."""
+        return masked_events(self.get(case_id).events)
 
     def detections_of(self, case_id: int) -> list[Detection]:
         with self.transaction() as session:
@@ -563,3 +568,24 @@ class CaseService(Service):
         if camera is None or zone is None:
             raise NotFound(f"case {case.id} refers to a missing camera or zone")
         return f"{camera.address}（{zone.name}）"
+
+
+def masked_events(events: list[CaseEvent]) -> list[CaseEvent]:
+    """Copies of the events, fit for any timeline: identity numbers and mobiles in their details masked."""
+    return [replace(event, payload=_masked(event.payload)) for event in events]
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _masked_field(key, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _masked_field(key: str, value: Any) -> Any:
+    if isinstance(value, str) and key in IDENTITY_NUMBER_KEYS:
+        return mask_identifier(value)
+    if isinstance(value, str) and key in MOBILE_KEYS:
+        return mask_mobile(value)
+    return _masked(value)
