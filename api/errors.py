@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError, TooManyAttempts
+from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError, TooManyAttempts, Unavailable
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
@@ -98,11 +98,20 @@ def domain_status(exc: OffsiteError) -> int:
         return 404
     if isinstance(exc, TooManyAttempts):
         return 429
+    if isinstance(exc, Unavailable):
+        return 503
     if isinstance(exc, Conflict):
         return 409
     if isinstance(exc, InvalidInput | LawViolation):
         return 422
     return 400
+
+
+def retry_after(exc: OffsiteError) -> dict[str, str] | None:
+    """The Retry-After header of a domain error that asks the client to come back later (429, 503)."""
+    if isinstance(exc, TooManyAttempts | Unavailable):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -149,7 +158,7 @@ def problem(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OffsiteError)
     async def _domain(request: Request, exc: OffsiteError) -> JSONResponse:
-        return problem(domain_status(exc), exc.code, exc.message, request.url.path)
+        return problem(domain_status(exc), exc.code, exc.message, request.url.path, headers=retry_after(exc))
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:

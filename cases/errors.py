@@ -15,6 +15,8 @@ OffsiteError
 │   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 ├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
 │   └── SignInLocked              staff sign-in locked after wrong passwords (the account or the client address)
+├── Unavailable                   a store the request needs cannot answer now; retry after Retry-After (503)
+│   └── EvidenceUnavailable       the evidence store cannot be reached, or the package's seal is being completed
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
     ├── NotListedForNonSite       the violation is not on the published list (规定第四条)
@@ -104,6 +106,21 @@ class SignInLocked(TooManyAttempts):
     def minutes(self) -> int:
         """The wait in whole minutes, rounded up: what a person is told."""
         return -(-self.retry_after_s // 60)
+
+
+class Unavailable(OffsiteError):
+    code = "unavailable"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class EvidenceUnavailable(Unavailable):
+    """The evidence an event cites could not be checked now: the store cannot be reached, or the package's seal
+    was interrupted and waits for the next writer to complete it. Not a verdict on the package: retry."""
+
+    code = "evidence_store_unavailable"
 
 
 class LawViolation(OffsiteError):

@@ -10,8 +10,12 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from cases.errors import EvidenceUnavailable
 from cases.services.detections import SealedEvidence
+from evidence_store.backends import BackendUnavailable
 from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
+
+RETRY_AFTER_S = 30  # an outage of the object store, or a seal the next writer completes
 
 
 class StoreEvidence:
@@ -21,13 +25,26 @@ class StoreEvidence:
         self._store = store
 
     def sealed(self, package_id: str) -> SealedEvidence | None:
+        """None when the store holds no such package; raises ``EvidenceUnavailable`` when it cannot be checked
+        now (a check not made is never taken for a check passed)."""
         try:
             check_package_id(package_id)
             store = self._store()  # refuses when nothing was ever sealed: then it holds no package either
             manifest = store.manifest(package_id)
+        except BackendUnavailable as exc:
+            raise EvidenceUnavailable(
+                f"evidence package {package_id} cannot be checked now: the evidence store cannot be reached ({exc})",
+                RETRY_AFTER_S,
+            ) from exc
         except EvidenceError:
             return None
         report = store.verify(package_id)
+        if not report.problems and (report.unavailable or report.interrupted):
+            raise EvidenceUnavailable(
+                f"evidence package {package_id} cannot be checked now: "
+                + "; ".join(report.interrupted + report.unavailable),
+                RETRY_AFTER_S,
+            )
         context = manifest.get("context")
         context = context if isinstance(context, dict) else {}
         camera_id = context.get("camera_id")

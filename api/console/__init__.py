@@ -13,8 +13,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.console import cases, documents, evidence, party, registry, review, signin, statistics, users
 from api.console.web import TEMPLATES, LoginRequired, PageForbidden, install_flash, login_redirect, page
-from api.errors import DATABASE_RETRY_AFTER_S, database_error_problem, database_unavailable, domain_status, problem
-from cases.errors import OffsiteError, TooManyAttempts
+from api.errors import (
+    DATABASE_RETRY_AFTER_S,
+    database_error_problem,
+    database_unavailable,
+    domain_status,
+    problem,
+    retry_after,
+)
+from cases.errors import OffsiteError
 
 PAGES = ("/console", "/party", "/verify")
 # Each router with the prefix its pages are served under.
@@ -60,7 +67,7 @@ def install_console(app: FastAPI) -> None:
     def _domain(request: Request, exc: OffsiteError) -> Response:
         """Pages answer a domain error with a page; the API keeps its problem responses."""
         status = domain_status(exc)
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
+        headers = retry_after(exc)
         if request.url.path.startswith(PAGES):
             shown = page(request, "message.html", status_code=status, heading="无法完成", detail=exc.message)
             shown.headers.update(headers or {})
