@@ -296,7 +296,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
     return CameraSupervisor(
         specs,
         detector,
-        components.evidence(),
+        _sealing_store(components),
         intake_sink(camera_intake(components.detections, components.registry)),
         components.settings.evidence_dir.parent / "work",
         components.frames,
@@ -585,7 +585,7 @@ def camera_run(
         if as_json:
             typer.echo(json.dumps(event.as_json(), ensure_ascii=False))
 
-    store = components.evidence()
+    store = _sealing_store(components)
     if record:  # what a run killed between sealing and recording left behind
         _orphans(components).run()
     try:
@@ -615,6 +615,17 @@ def _metrics_text(summary: dict[str, dict[str, object]]) -> str:
         f"{m['events']} events" + (f", failed: {m['failed']}" if m["failed"] else "")
         for camera_id, m in summary.items()
     )
+
+
+def _sealing_store(components: Components) -> EvidenceStore:
+    """The store the cameras seal into; one that cannot be opened (a bucket without Object Lock, another process
+    sealing into the same folder, a key that cannot be read) stops the command with its reason, not a traceback."""
+    try:
+        return components.evidence()
+    except Exception as exc:  # a backend, lock or key problem: say which, exit 2
+        typer.secho(f"offsite: cannot open the evidence store: {exc}", fg="red", err=True)
+        components.close()
+        raise typer.Exit(2) from exc
 
 
 def _evidence(read_only: bool = False) -> EvidenceStore:

@@ -190,6 +190,30 @@ def test_camera_run_reads_a_video_and_prints_its_events_and_figures(tmp_path: Pa
         assert (tmp_path / "evidence" / "objects" / "packages" / f"{event['evidence_package_id']}.json").exists()
 
 
+def test_camera_run_on_an_evidence_store_it_cannot_open_says_why_without_a_traceback(tmp_path: Path) -> None:
+    """Another process seals into the same folder (it holds the store's lock): the cameras cannot seal, and the
+    command says so and stops, exit 2, instead of dying with a traceback."""
+    from tests.unit.evidence.test_store import open_store
+
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n"
+        "  - camera_id: cam-1\n"
+        f"    source: {{url: {tmp_path / 'any.mp4'}, interval_s: 2.0}}\n"
+        "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
+        "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD], min_dwell_s: 4}]\n"
+    )
+    held = open_store(tmp_path / "evidence")  # the writer another process would be
+    try:
+        env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+        result = run("camera", "run", str(cameras), "--no-record", env=env)
+    finally:
+        held.close()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot open the evidence store" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_camera_run_names_a_bad_cameras_file(tmp_path: Path) -> None:
     cameras = tmp_path / "cameras.yaml"
     cameras.write_text("cameras:\n  - camera_id: cam-1\n    source: {url: x.mp4}\n    zones: []\n    rules: []\n")
