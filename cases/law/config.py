@@ -130,8 +130,20 @@ class CalendarYear(_Strict):
     legal_source: LegalSource
 
 
+class DayOverride(_Strict):
+    """One day the bureau's calendar decides itself, whatever the holidays library or a year's list says."""
+
+    date: dt.date
+    working: bool = Field(description="true: a working day; false: a rest day")
+    legal_source: LegalSource = Field(description="The notice that made the day so")
+
+
 class CalendarConfig(_Strict):
-    years: dict[int, CalendarYear]
+    years: dict[int, CalendarYear] = Field(
+        default_factory=dict,
+        description="A year's whole holiday arrangement, for a year the holidays library does not carry yet",
+    )
+    days: list[DayOverride] = Field(default_factory=list, description="Single days that override everything else")
 
     @model_validator(mode="after")
     def _dates_in_their_year(self) -> CalendarConfig:
@@ -148,6 +160,10 @@ class CalendarConfig(_Strict):
             ]
             if both:
                 raise ValueError(f"year {year}: {', '.join(both)} listed both as holiday and as working day")
+        dates = [override.date for override in self.days]
+        twice = sorted({d.isoformat() for d in dates if dates.count(d) > 1})
+        if twice:
+            raise ValueError(f"days: {', '.join(twice)} overridden more than once")
         return self
 
 

@@ -117,6 +117,19 @@ def test_a_bad_config_stops_start_up_naming_the_file_and_the_field(tmp_path: Pat
     assert not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.parametrize(("on", "missing"), [("2026-03-02", None), ("2026-12-05", "2027")])
+def test_config_check_names_a_calendar_year_a_deadline_reaches_that_is_missing(on: str, missing: str | None) -> None:
+    result = run("config", "check", "--on", on)
+    assert result.returncode == 0, result.stderr
+    assert "calendar 2026: holidays library" in result.stdout
+    if missing is None:
+        assert "MISSING" not in result.stdout
+        assert "warning" not in result.stdout
+    else:
+        assert f"calendar {missing}: MISSING" in result.stdout
+        assert f"warning: the holiday arrangement of {missing} is missing" in result.stdout
+
+
 def test_production_refuses_to_start_with_development_secrets(tmp_path: Path) -> None:
     result = run(
         "db", "upgrade", env={"OFFSITE_ENVIRONMENT": "production", "OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/p.db"}
