@@ -385,13 +385,15 @@ class CaseService(Service):
 
     @staticmethod
     def _refresh_consent(session: Session, case: Case) -> None:
-        """A shop's e-delivery consent is read from the registry at delivery, not from the draft's snapshot: it
-        may have been given, or revoked, since."""
-        if case.party_merchant_id is None:
+        """The consent recorded for the case (given on the party page, or taken with the party) stands. Only a
+        case with none may take the shop's consent from the registry at delivery: the shop may have signed one
+        since the draft."""
+        if case.party_merchant_id is None or case.party_e_delivery_consent:
             return
         merchant = get_or_404(session, Merchant, case.party_merchant_id, "merchant")
-        case.party_e_delivery_consent = merchant.e_delivery_consent
-        case.party_consent_document_ref = merchant.consent_document_ref
+        if merchant.e_delivery_consent:
+            case.party_e_delivery_consent = True
+            case.party_consent_document_ref = merchant.consent_document_ref
 
     def record_payment(self, case_id: int, officer: Actor, version: int, amount_fen: int, paid_on: dt.date) -> Case:
         return self._step(

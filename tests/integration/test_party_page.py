@@ -191,6 +191,34 @@ def test_the_party_consents_to_electronic_delivery(client: TestClient, component
     assert "送达手机 138****8000" in (stored.party_consent_document_ref or "")
 
 
+def test_the_consent_the_party_gave_on_the_page_stands_at_the_decision_s_delivery(
+    client: TestClient, world: World, components: Components, clock: ManualClock
+) -> None:
+    """The shop's registry record says no consent; the case's own consent, given on the party page, stands."""
+    c = components
+    assert world.merchant is not None
+    assert world.merchant.e_delivery_consent is False
+    detection = world.detection("cross_door")
+    case = c.cases.open_draft([detection.id or 0], OFFICER)
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    token = open_case(client, components, case)
+    client.post("/party/consent", data={"csrf": token, "confirm": "on"})
+    case = c.cases.get(case.id or 0)
+    assert case.party_e_delivery_consent
+    clock.advance(dt.timedelta(days=2))
+    case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
+                                  c.clock.today(), None, "货架仍在")  # fmt: skip
+    case = c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, 15000, DeliveryMethod.ELECTRONIC)
+    clock.advance(dt.timedelta(days=10))  # the statement period is over
+    case = c.cases.request_legal_review(case.id or 0, OFFICER, case.version, 15000)
+    case = c.cases.approve_legal_review(case.id or 0, LEGAL, case.version, "同意")
+    case = c.cases.decide_penalty(case.id or 0, OFFICER, case.version, 15000)
+    delivered = c.cases.record_delivery(case.id or 0, OFFICER, case.version, DeliveryMethod.ELECTRONIC, c.clock.today())
+    assert delivered.payment_due is not None
+    assert (delivered.party_consent_document_ref or "").startswith("当事人页面确认")
+
+
 def test_the_amount_due_grows_by_the_surcharge_once_payment_is_late(
     client: TestClient, components: Components, case: Case, clock: ManualClock
 ) -> None:
