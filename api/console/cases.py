@@ -319,7 +319,7 @@ def legal_queue(request: Request) -> Response:
     permitted(request, Permission.LEGAL_REVIEW)
     components = components_of(request)
     found, _total = components.cases.find(status=CaseStatus.UNDER_LEGAL_REVIEW, limit=200)
-    return page(request, "legal.html", rows=_case_rows(components, found))
+    return page(request, "legal.html", rows=_case_rows(components, found), review_fine=True, yuan=yuan)
 
 
 @router.post("/cases", response_model=None)

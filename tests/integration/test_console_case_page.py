@@ -1,0 +1,47 @@
+"""The officer's and the legal reviewer's case page, read as they read it: the fine under review, the party's
+statement attachments, the automatic re-check and its frames, the deadlines and who handles the case. On SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+
+from cases.clock import ManualClock
+from cases.model.case import Case, DeliveryMethod, RecheckOutcome
+from cases.model.staff import Role
+from offsite.bootstrap import Components
+from tests.integration.test_console import sign_in
+from tests.integration.world import OFFICER, World
+
+
+def dust_case_at_its_statement(world: World, clock: ManualClock, proposed_fen: int) -> Case:
+    """A construction-dust case told of a fine of ``proposed_fen``, whose party has filed a statement."""
+    c = world.components
+    case = world.draft("dust")
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    clock.advance(dt.timedelta(days=7))
+    case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
+                                  c.clock.today(), None, "仍有扬尘")  # fmt: skip
+    case = c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, proposed_fen, DeliveryMethod.DIRECT)
+    party = c.party.party_actor(case)
+    return c.cases.record_statement(case.id or 0, party, case.version, "已洒水降尘，请从轻处罚", "online")
+
+
+def test_the_legal_reviewer_sees_the_fine_under_review_not_the_one_first_proposed(
+    client: TestClient, world: World, components: Components, clock: ManualClock
+) -> None:
+    c = components
+    case = dust_case_at_its_statement(world, clock, 100000)
+    case = c.cases.answer_statement(case.id or 0, OFFICER, case.version, True, "已及时降尘，从轻", 80000)
+    case = c.cases.request_legal_review(case.id or 0, OFFICER, case.version, 80000)
+    sign_in(client, components, Role.LEGAL_REVIEWER)
+    page = client.get(f"/console/cases/{case.id}").text
+    assert re.search(r'<dt>送审罚款</dt><dd id="review-fine">800\.00 元</dd>', page)
+    assert "<dt>拟罚款</dt>" not in page  # the notice's 1000.00 is labelled as what the party was told
+    assert re.search(r"<dt>告知书拟罚款</dt><dd>1000\.00 元</dd>", page)
+    queue = client.get("/console/legal").text
+    assert re.search(r'<td class="review-fine">800\.00 元</td>', queue)
