@@ -17,7 +17,8 @@ OffsiteError
     ├── DeadlineNotReached        an action that must wait for a deadline to pass
     ├── DeadlinePassed            an action too late for its deadline
     ├── ConsentRequired           electronic delivery without the party's consent (规定第十三条)
-    └── FourEyesViolation         a legal reviewer reviewing their own case (第五十八条)
+    ├── FourEyesViolation         a legal reviewer reviewing their own case (第五十八条)
+    └── DecisionPeriodExpired     a decision past the 90 days of 第六十条 without an approved extension
 """
 
 from __future__ import annotations
@@ -101,3 +102,7 @@ class ConsentRequired(LawViolation):
 
 class FourEyesViolation(LawViolation):
     code = "four_eyes_violation"
+
+
+class DecisionPeriodExpired(LawViolation):
+    code = "decision_period_expired"

@@ -260,7 +260,24 @@ STEPS: dict[str, Step] = {
         lambda c, case, a, f: c.cases.close(case.id or 0, a, case.version, _text(f, "reason") or None),
     ),
     "publish": Step("公示决定", Role.OFFICER, (), lambda c, case, a, f: c.cases.publish(case.id or 0, a, case.version)),
+    "extend_decision_period": Step(
+        "批准延长办案期限",
+        Role.SUPERVISOR,
+        (Field("days", "延长天数（日历日）"), Field("reason", "延长理由", "textarea")),
+        lambda c, case, a, f: c.cases.extend_decision_period(
+            case.id or 0, a, case.version, _days(f), _text(f, "reason")
+        ),
+    ),
 }
+# which permission each step's role takes it with
+STEP_PERMISSIONS = {Role.LEGAL_REVIEWER: Permission.LEGAL_REVIEW, Role.SUPERVISOR: Permission.APPROVE_EXTENSION}
+
+
+def _days(form: dict[str, Any]) -> int:
+    text = _text(form, "days")
+    if not text.isdigit():
+        raise InvalidInput(f"延长天数须为正整数，收到 {text[:20]!r}")
+    return int(text)
 
 
 ACTION_LABELS = {name: step.label for name, step in STEPS.items()} | {
@@ -268,6 +285,7 @@ ACTION_LABELS = {name: step.label for name, step in STEPS.items()} | {
     "automatic_recheck": "系统自动复查",
     "issue_rectification_notice": "责令改正",
     "e_delivery_consent": "当事人同意电子送达",
+    "extend_decision_period": "负责人批准延长办案期限",
 }
 
 
@@ -297,6 +315,16 @@ def _verified(components: Components, package_id: str) -> dict[str, Any]:
     return {"ok": report.ok, "problems": report.problems}
 
 
+def _decision_period(components: Components, case: Case) -> dict[str, Any] | None:
+    """The decision period (第六十条) when it has ended or ends within the configured warning: for the banner."""
+    left = case.decision_period_days_left(components.clock.today())
+    rule = components.law.config.deadlines.decision_extension
+    if left is None or left > rule.warning_days:
+        return None
+    extended = [e for e in case.events if e.action == "extend_decision_period"]
+    return {"due": case.decision_due, "left": left, "extended_days": sum(e.payload["days"] for e in extended)}
+
+
 def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]]:
     return [{"case": case, "deadlines": _deadlines(components, case)} for case in cases]
 
@@ -307,11 +335,17 @@ def case_list(request: Request) -> Response:
     components = components_of(request)
     status_text = request.query_params.get("status") or ""
     status = CaseStatus(status_text) if status_text in CaseStatus._value2member_map_ else None
-    found, total = components.cases.find(status=status, limit=200)
+    ending = components.cases.decision_period_ending()
+    near = request.query_params.get("near") == "decision"
+    if near:  # the cases whose decision period ends soon or has ended, soonest first
+        found, total = [components.cases.get(item.case_id) for item in ending], len(ending)
+    else:
+        found, total = components.cases.find(status=status, limit=200)
     rows = _case_rows(components, found)
     overdue = [item for item in components.cases.deadlines(within_days=3) if item.overdue]
     return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
-                counts=components.cases.count_by_status())  # fmt: skip
+                counts=components.cases.count_by_status(), decision_ending=ending, near=near,
+                warning_days=components.law.config.deadlines.decision_extension.warning_days)  # fmt: skip
 
 
 @router.get("/legal", response_class=HTMLResponse)
@@ -370,6 +404,7 @@ def case_page(request: Request, case_id: int) -> Response:
         amount_due=amount_due,
         yuan=yuan,
         action_labels=ACTION_LABELS,
+        decision_period=_decision_period(components, case),
     )
 
 
@@ -377,7 +412,7 @@ def case_page(request: Request, case_id: int) -> Response:
 async def take_step(request: Request, case_id: int, action: str) -> Response:
     here = f"/console/cases/{case_id}"
     step = STEPS.get(action)
-    permission = Permission.LEGAL_REVIEW if step and step.role is Role.LEGAL_REVIEWER else Permission.HANDLE_CASES
+    permission = STEP_PERMISSIONS.get(step.role, Permission.HANDLE_CASES) if step else Permission.HANDLE_CASES
     _user, actor = permitted(request, permission)
     form = await form_of(request)
     if step is None:

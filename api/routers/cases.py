@@ -12,20 +12,23 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from api import schemas
-from api.deps import CaseOfficer, CaseReader, ComponentsDep, LegalReviewer
+from api.deps import CaseOfficer, CaseReader, ComponentsDep, LegalReviewer, require
 from api.roles import Permission, allows
 from api.views import case_out, detection_out
 from cases.errors import OffsiteError
 from cases.model.case import Case, CaseStatus, Party
+from cases.services.base import Actor
 from offsite.bootstrap import Components
 from offsite.issued import issue_for_step
 
 log = logging.getLogger("offsite.api")
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseOut = schemas.CaseOut
+# the agency's head (负责人): approves a longer decision period
+ExtensionApprover = Annotated[Actor, Depends(require(Permission.APPROVE_EXTENSION))]
 
 
 @router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
@@ -56,6 +59,17 @@ def deadlines(
 ) -> list[schemas.DeadlineOut]:
     """两超期: running deadlines already past or due within ``within_days`` days, soonest first."""
     return [schemas.DeadlineOut.model_validate(item) for item in components.cases.deadlines(within_days)]
+
+
+@router.get("/decision-period", response_model=list[schemas.DeadlineOut])
+def decision_period_ending(
+    components: ComponentsDep, _reader: CaseReader, within_days: Annotated[int | None, Query(ge=0, le=365)] = None
+) -> list[schemas.DeadlineOut]:
+    """Cases whose decision period (第六十条, as extended) has ended or ends within ``within_days`` days (default:
+    ``decision_extension.warning_days`` of configs/deadlines.yaml), soonest first: past it, a decision needs an
+    extension approved by the agency's head."""
+    items = components.cases.decision_period_ending(within_days)
+    return [schemas.DeadlineOut.model_validate(item) for item in items]
 
 
 @router.get("/{case_id}", response_model=CaseOut)
@@ -195,6 +209,17 @@ def return_legal_review(
     components: ComponentsDep, reviewer: LegalReviewer, case_id: int, body: schemas.ReasonIn
 ) -> CaseOut:
     case = components.cases.return_legal_review(case_id, reviewer, body.version, body.reason)
+    return case_out(case, unmasked=False)
+
+
+@router.post("/{case_id}/decision-extension", response_model=CaseOut)
+def decision_extension(
+    components: ComponentsDep, head: ExtensionApprover, case_id: int, body: schemas.DecisionExtensionIn
+) -> CaseOut:
+    """延长办案期限: the agency's head (负责人, role supervisor) approves a longer decision period, with its reason
+    and length in days; recorded as a case event naming who approved. Past the period a decision is refused
+    (``decision_period_expired``) until such an extension is recorded."""
+    case = components.cases.extend_decision_period(case_id, head, body.version, body.days, body.reason)
     return case_out(case, unmasked=False)
 
 

@@ -97,8 +97,19 @@ class HearingThreshold(_Strict):
     legal_source: LegalSource
 
 
+class DecisionExtension(_Strict):
+    """延长办案期限: past the decision period a decision needs an extension approved by the agency's head."""
+
+    max_days: int = Field(ge=1, le=365, description="The longest one approved extension may be, in calendar days")
+    warning_days: int = Field(
+        ge=0, le=90, description="Cases whose decision period ends within this many days are shown to officers"
+    )
+    legal_source: LegalSource
+
+
 class Deadlines(_Strict):
     filing_to_decision: Period
+    decision_extension: DecisionExtension
     decision_delivery: Period
     payment: Period
     late_surcharge: LateSurcharge

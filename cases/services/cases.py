@@ -493,6 +493,18 @@ class CaseService(Service):
                         )
         return sorted(items, key=lambda item: (item.due, item.case_id))
 
+    def decision_period_ending(self, within_days: int | None = None) -> list[DeadlineItem]:
+        """Cases awaiting a decision whose period (第六十条, as extended) has ended or ends within ``within_days``
+        days (default: the configured warning), soonest first: an extension must be approved before then."""
+        days = self.law.config.deadlines.decision_extension.warning_days if within_days is None else within_days
+        return [item for item in self.deadlines(days) if item.deadline == "decision"]
+
+    def extend_decision_period(self, case_id: int, head: Actor, version: int, days: int, reason: str) -> Case:
+        """延长办案期限, approved by the agency's head (负责人批准)."""
+        return self._step(
+            case_id, head, version, lambda case, act, _s: case.extend_decision_period(act, self.law, days, reason)
+        )
+
     def prior_violations(self, session: Session, case: Case, today: dt.date) -> int:
         """Violations of the same type by the same party, decided in the look-back period before this violation
         was committed (裁量基准): what was decided after it is not a prior."""
