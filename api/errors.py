@@ -13,7 +13,7 @@ to an RFC 9457 problem response with a stable ``code``.
     ├── NoPipeline            no pipeline takes pushed frames of the camera now          (409)
     └── FrameQueueFull        the camera's frame queue is full; retry after Retry-After   (429)
 The domain's tree (cases.errors.OffsiteError) maps by class: NotFound 404, Conflict 409, InvalidInput and
-LawViolation 422. Malformed requests (schema validation) are 422 with code ``invalid_request``.
+LawViolation 422, DocumentNotIssued 503. Malformed requests (schema validation) are 422 with code ``invalid_request``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError, TooManyAttempts
+from cases.errors import (
+    Conflict,
+    DocumentNotIssued,
+    InvalidInput,
+    LawViolation,
+    NotFound,
+    OffsiteError,
+    TooManyAttempts,
+)
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
@@ -92,6 +100,8 @@ def domain_status(exc: OffsiteError) -> int:
         return 404
     if isinstance(exc, TooManyAttempts):
         return 429
+    if isinstance(exc, DocumentNotIssued):  # the store or renderer is failing, not the request: nothing changed
+        return 503
     if isinstance(exc, Conflict):
         return 409
     if isinstance(exc, InvalidInput | LawViolation):

@@ -8,6 +8,7 @@ OffsiteError
 │   └── IllegalTransition         the case's stage does not allow this action
 ├── InvalidInput                  a value is malformed or out of bounds                 (422)
 ├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
+├── DocumentNotIssued             a step's document could not be rendered or sealed: the step did not happen (503)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
     ├── NotListedForNonSite       the violation is not on the published list (规定第四条)
@@ -62,6 +63,12 @@ class TooManyAttempts(OffsiteError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class DocumentNotIssued(OffsiteError):
+    """A notice or decision could not be rendered or sealed; the step that issues it is rolled back with it."""
+
+    code = "document_not_issued"
 
 
 class LawViolation(OffsiteError):

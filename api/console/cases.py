@@ -34,7 +34,7 @@ from api.console.web import (
 )
 from api.roles import Permission
 from cases.documents import available as documents_available
-from cases.errors import InvalidInput, OffsiteError
+from cases.errors import DocumentNotIssued, InvalidInput, OffsiteError
 from cases.model.case import (
     ALLOWED_FROM,
     Case,
@@ -49,7 +49,7 @@ from cases.model.staff import Role
 from cases.services.base import Actor
 from evidence_store.store import EvidenceError
 from offsite.bootstrap import Components
-from offsite.issued import issue_for_step
+from offsite.issued import KIND_OF_STEP
 
 router = APIRouter()
 
@@ -420,13 +420,12 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     components = components_of(request)
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
+    except DocumentNotIssued as exc:  # the step was rolled back with its document
+        return back(here, error=f"文书未能签发，“{step.label}”未生效，请稍后重试：{exc.message}")
     except (OffsiteError, ValueError) as exc:
         return back(here, error=getattr(exc, "message", str(exc)))
-    try:
-        issued = await run_in_threadpool(issue_for_step, components, case)
-    except (OffsiteError, RuntimeError) as exc:  # the step stands; the document is issued when first opened
-        return back(here, message=f"已完成：{step.label}", error=f"文书未能生成：{getattr(exc, 'message', exc)}")
-    done = f"已完成：{step.label}" + (f"，已签发并封存{issued.kind.title}" if issued else "")
+    kind = KIND_OF_STEP.get(case.events[-1].action)  # issued and sealed inside the step
+    done = f"已完成：{step.label}" + (f"，已签发并封存{kind.title}" if kind else "")
     return back(here, message=done)
 
 

@@ -3,7 +3,8 @@
 Every step takes the ``version`` the caller read; if the case changed meanwhile the step is refused with 409.
 Steps answer with the party's identity number and mobile masked; ``GET /cases/{id}`` shows them in full to
 roles that may read personal data, and logs the read (规定第十六条). A step that issues a document (a notice or
-a decision) also renders and seals it (offsite/issued.py).
+a decision) renders and seals it in its own transaction (offsite/issued.py): when that fails the step is not
+recorded and the answer is 503 ``document_not_issued``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from api import schemas
 from api.deps import CaseOfficer, CaseReader, ComponentsDep, LegalReviewer, require
 from api.roles import Permission, allows
 from api.views import case_out, detection_out
-from cases.errors import OffsiteError
-from cases.model.case import Case, CaseStatus, Party
+from cases.model.case import CaseStatus, Party
 from cases.services.base import Actor
-from offsite.bootstrap import Components
-from offsite.issued import issue_for_step
 
 log = logging.getLogger("offsite.api")
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -121,17 +119,6 @@ def withdraw(components: ComponentsDep, officer: CaseOfficer, case_id: int, body
     return case_out(components.cases.withdraw(case_id, officer, body.version, body.reason), unmasked=False)
 
 
-def issued(components: Components, case: Case) -> Case:
-    """Issue and seal the document the step produced. The step stands if that fails (the evidence cannot be
-    read, the font is missing): the document is then issued when first opened, and the failure is logged."""
-    try:
-        issue_for_step(components, case)
-    except (OffsiteError, RuntimeError) as exc:
-        log.warning("case %s: the document of %s is not issued yet: %s", case.id, case.events[-1].action,
-                    getattr(exc, "message", exc))  # fmt: skip
-    return case
-
-
 @router.post("/{case_id}/rectification-notice", response_model=CaseOut)
 def rectification_notice(
     components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoticeIn
@@ -139,7 +126,7 @@ def rectification_notice(
     """责令改正, recorded as served (method and day): the rectification period runs from service. The party is
     also notified through the outbox when a mobile is known."""
     case = components.cases.issue_rectification_notice(case_id, officer, body.version, body.method, body.served_on)
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/recheck", response_model=CaseOut)
@@ -155,7 +142,7 @@ def recheck(components: ComponentsDep, officer: CaseOfficer, case_id: int, body:
 def no_penalty(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoPenaltyIn) -> CaseOut:
     """不予行政处罚决定."""
     case = components.cases.decide_no_penalty(case_id, officer, body.version, body.ground, body.reason)
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/penalty-notice", response_model=CaseOut)
@@ -166,7 +153,7 @@ def penalty_notice(
     case = components.cases.issue_penalty_notice(
         case_id, officer, body.version, body.proposed_fine_fen, body.method, body.served_on
     )
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/statement", response_model=CaseOut)
@@ -227,7 +214,7 @@ def decision_extension(
 def penalty_decision(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.FineIn) -> CaseOut:
     """行政处罚决定."""
     case = components.cases.decide_penalty(case_id, officer, body.version, body.fine_fen)
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/delivery", response_model=CaseOut)

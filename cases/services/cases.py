@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +58,17 @@ class DeadlineItem:
     overdue: bool
 
 
+class DocumentIssuer(Protocol):
+    """Renders and seals the document a step has just issued (a notice or a decision), inside the step's
+    transaction, and records it there; raises ``DocumentNotIssued`` when it cannot, which rolls the step back.
+    Wired by the composition root, which owns the evidence store: a notice is served only with its document."""
+
+    def __call__(self, session: Session, case: Case) -> None: ...
+
+
 class CaseService(Service):
+    issuer: DocumentIssuer | None = None  # set by the composition root; None only where no document is wanted
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -531,7 +541,10 @@ class CaseService(Service):
         with self.transaction() as session:
             case = get_or_404(session, Case, case_id, "case")
             check_version(f"case {case_id}", case.version, version)
+            events_before = len(case.events)
             step(case, act, session)
+            if self.issuer is not None and len(case.events) > events_before:
+                self.issuer(session, case)  # the step's document, sealed, or no step at all
         event = case.events[-1]
         log.info(
             "case %s: %s by %s (%s) %s → %s",
