@@ -315,6 +315,15 @@ def _verified(components: Components, package_id: str) -> dict[str, Any]:
     return {"ok": report.ok, "problems": report.problems}
 
 
+def _form_defaults(case: Case) -> dict[str, dict[str, str]]:
+    """What a step's form starts with: the re-check's outcome as the automatic re-check found it."""
+    noted = case.automatic_recheck
+    if noted is None or noted.get("present") is None:
+        return {}
+    outcome = RecheckOutcome.PERSISTING if noted["present"] else RecheckOutcome.CORRECTED
+    return {"record_recheck": {"outcome": outcome.value}}
+
+
 def _decision_period(components: Components, case: Case) -> dict[str, Any] | None:
     """The decision period (第六十条) when it has ended or ends within the configured warning: for the banner."""
     left = case.decision_period_days_left(components.clock.today())
@@ -405,6 +414,7 @@ def case_page(request: Request, case_id: int) -> Response:
         yuan=yuan,
         action_labels=ACTION_LABELS,
         decision_period=_decision_period(components, case),
+        form_defaults=_form_defaults(case),
     )
 
 

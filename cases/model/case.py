@@ -361,8 +361,11 @@ class Case:
         self._record(act, "issue_rectification_notice", before, CaseStatus.NOTICE_ISSUED, None, payload)
         return deadline
 
-    def record_recheck(self, act: Act, outcome: RecheckOutcome, observed_on: dt.date, source: str) -> None:
-        """复查: the same camera and zone after the deadline (or a manual inspection) shows the outcome.
+    def record_recheck(
+        self, act: Act, outcome: RecheckOutcome, observed_on: dt.date, source: str, note: str | None = None
+    ) -> None:
+        """复查: the same camera and zone after the deadline (or a manual inspection) shows the outcome; the
+        officer's note (复查记录) is the event's reason, so the timeline shows it.
 
         A violation can only be found persisting once the rectification deadline has passed.
         """
@@ -384,7 +387,7 @@ class Case:
             "record_recheck",
             before,
             target,
-            None,
+            (note or "").strip() or None,
             {"observed_on": observed_on.isoformat(), "source": source},
         )
 

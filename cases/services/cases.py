@@ -252,7 +252,7 @@ class CaseService(Service):
                 source = f"inspection:{inspection_note}"
             if observed is None:
                 raise InvalidInput("a manual re-check needs the day it was observed")
-            case.record_recheck(act, outcome, observed, source)
+            case.record_recheck(act, outcome, observed, source, inspection_note)
 
         return self._step(case_id, officer, version, step)
 

@@ -13,6 +13,7 @@ from cases.clock import ManualClock
 from cases.model.case import Case, DeliveryMethod, RecheckOutcome
 from cases.model.staff import Role
 from offsite.bootstrap import Components
+from tests.integration.conftest import Staff
 from tests.integration.test_console import sign_in
 from tests.integration.world import OFFICER, World
 
@@ -45,3 +46,21 @@ def test_the_legal_reviewer_sees_the_fine_under_review_not_the_one_first_propose
     assert re.search(r"<dt>告知书拟罚款</dt><dd>1000\.00 元</dd>", page)
     queue = client.get("/console/legal").text
     assert re.search(r'<td class="review-fine">800\.00 元</td>', queue)
+
+
+def test_the_officer_s_recheck_note_is_in_the_timeline(
+    client: TestClient, world: World, staff: Staff, clock: ManualClock
+) -> None:
+    officer = staff.headers(Role.OFFICER)
+    c = world.components
+    case = world.draft("cross_door")
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    clock.advance(dt.timedelta(days=2))
+    body = {"version": case.version, "outcome": "persisting", "observed_on": c.clock.today().isoformat(),
+            "inspection_note": "现场查看：货架仍摆放在店外"}  # fmt: skip
+    assert client.post(f"/api/v1/cases/{case.id}/recheck", json=body, headers=officer).status_code == 200
+    event = client.get(f"/api/v1/cases/{case.id}/timeline", headers=officer).json()[-1]
+    assert (event["action"], event["reason"]) == ("record_recheck", "现场查看：货架仍摆放在店外")
+    sign_in(client, c, Role.OFFICER)
+    assert "现场查看：货架仍摆放在店外" in client.get(f"/console/cases/{case.id}").text.split("办案记录")[1]
