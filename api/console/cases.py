@@ -315,6 +315,26 @@ def _verified(components: Components, package_id: str) -> dict[str, Any]:
     return {"ok": report.ok, "problems": report.problems}
 
 
+def _statement_attachments(components: Components, case: Case) -> list[dict[str, Any]]:
+    """The party's statement attachments, sealed as evidence: each with the name the party gave it and the item
+    the evidence viewer serves (to staff who may read cases); an unreadable package is named, not hidden."""
+    attachments: list[dict[str, Any]] = []
+    for event in case.events:
+        package_id = event.payload.get("attachments_package_id") if event.action == "record_statement" else None
+        if not package_id:
+            continue
+        try:
+            manifest = components.evidence_reader().manifest(package_id)
+        except EvidenceError as exc:
+            attachments.append({"package_id": package_id, "name": None, "problem": str(exc)})
+            continue
+        given = manifest.get("context", {}).get("names", [])
+        for number, item in enumerate(manifest["items"]):
+            name = given[number] if number < len(given) else item["name"]
+            attachments.append({"package_id": package_id, "item": item["name"], "name": name, "problem": None})
+    return attachments
+
+
 def _form_defaults(case: Case) -> dict[str, dict[str, str]]:
     """What a step's form starts with: the re-check's outcome as the automatic re-check found it."""
     noted = case.automatic_recheck
@@ -415,6 +435,7 @@ def case_page(request: Request, case_id: int) -> Response:
         action_labels=ACTION_LABELS,
         decision_period=_decision_period(components, case),
         form_defaults=_form_defaults(case),
+        attachments=_statement_attachments(components, case),
     )
 
 

@@ -16,9 +16,11 @@ from cases.clock import ManualClock
 from cases.documents import DocumentKind
 from cases.errors import InvalidInput, TooManyAttempts
 from cases.model.case import Case, CaseStatus, DeliveryMethod, RecheckOutcome
+from cases.model.staff import Role
 from cases.services.party import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_ALL_CLIENTS
 from offsite.bootstrap import Components
 from offsite.issued import document, party_access_code
+from tests.integration.test_console import sign_in
 from tests.integration.world import ALL_PASS, LEGAL, OFFICER, OPERATOR, World, key_frame_items
 from vision.synthetic import render_still
 
@@ -142,6 +144,25 @@ def test_the_party_files_a_defence_with_attachments_sealed_as_evidence(
     package = event.payload["attachments_package_id"]
     assert components.evidence().verify(package).ok
     assert components.evidence().item(package, "attachment-1.png")[1] == PNG
+
+
+def test_the_officer_s_case_page_links_each_statement_attachment_to_its_sealed_item(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    token = open_case(client, components, case)
+    client.post("/party/statement", data={"csrf": token, "text": "货架已于次日收回，请求从轻处罚。"},
+                files=[("attachments", ("整改后照片.png", PNG, "image/png"))])  # fmt: skip
+    package = components.cases.get(case.id or 0).events[-1].payload["attachments_package_id"]
+    link = f"/console/evidence/{package}/items/attachment-1.png"
+    assert client.get(link, follow_redirects=False).status_code == 303  # the party's session is not staff's
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}").text
+    listed = re.search(r'id="statement-attachments">(.*?)</ul>', page)
+    assert listed
+    assert f'<a href="{link}" target="_blank">整改后照片.png</a>' in listed.group(1)
+    assert f'href="/console/evidence/{package}"' in listed.group(1)
+    attachment = client.get(link)
+    assert (attachment.status_code, attachment.content) == (200, PNG)
 
 
 def test_a_refused_defence_seals_no_attachment(client: TestClient, components: Components, case: Case) -> None:
