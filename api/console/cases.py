@@ -355,7 +355,16 @@ def _decision_period(components: Components, case: Case) -> dict[str, Any] | Non
 
 
 def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]]:
-    return [{"case": case, "deadlines": _deadlines(components, case)} for case in cases]
+    names = _display_names(components)
+    return [
+        {"case": case, "deadlines": _deadlines(components, case), "officer": names.get(case.officer, case.officer)}
+        for case in cases
+    ]
+
+
+def _display_names(components: Components) -> dict[str, str]:
+    """Staff as people read them (办案人员 李强), by the username the case records."""
+    return {user.username: user.display_name for user in components.accounts.list_users()}
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -373,6 +382,7 @@ def case_list(request: Request) -> Response:
     rows = _case_rows(components, found)
     overdue = [item for item in components.cases.deadlines(within_days=3) if item.overdue]
     return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
+                deadline_labels=DEADLINE_LABELS,
                 counts=components.cases.count_by_status(), decision_ending=ending, near=near,
                 warning_days=components.law.config.deadlines.decision_extension.warning_days)  # fmt: skip
 
@@ -436,6 +446,7 @@ def case_page(request: Request, case_id: int) -> Response:
         decision_period=_decision_period(components, case),
         form_defaults=_form_defaults(case),
         attachments=_statement_attachments(components, case),
+        officer_name=_display_names(components).get(case.officer, case.officer),
     )
 
 

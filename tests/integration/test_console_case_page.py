@@ -64,3 +64,22 @@ def test_the_officer_s_recheck_note_is_in_the_timeline(
     assert (event["action"], event["reason"]) == ("record_recheck", "现场查看：货架仍摆放在店外")
     sign_in(client, c, Role.OFFICER)
     assert "现场查看：货架仍摆放在店外" in client.get(f"/console/cases/{case.id}").text.split("办案记录")[1]
+
+
+def test_the_case_officer_is_shown_by_display_name_and_the_overdue_banner_names_the_deadline(
+    client: TestClient, world: World, clock: ManualClock
+) -> None:
+    c = world.components
+    c.accounts.create_user(OFFICER.username, "办案人员 李强", Role.OFFICER, "password-1234")
+    case = world.draft("cross_door")
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    clock.advance(dt.timedelta(days=2))  # the rectification deadline 03-03 has passed
+    sign_in(client, c, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}").text
+    assert '<dt>承办人</dt><dd id="officer">办案人员 李强</dd>' in page
+    listing = client.get("/console/cases").text
+    assert re.search(rf'data-href="/console/cases/{case.id}">.*?<td>办案人员 李强</td>', listing, re.S)
+    banner = re.search(r'<p class="flash error">超期提醒：(.*?)</p>', listing)
+    assert banner
+    assert f"案件 #{case.id}（改正期限 2026-03-03 已超期）" in banner.group(1)
