@@ -63,7 +63,7 @@ class World:
     zones: dict[str, Zone] = field(default_factory=dict)
     merchant: Merchant | None = None
     site: Site | None = None
-    package_id: str = ""  # a sealed package of key frames that the world's events cite as their evidence
+    _package_id: str | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def build(self) -> World:
@@ -104,11 +104,16 @@ class World:
             "uncertified": Zone(other, "Z-X", "未审核区域", ZoneSubject.PUBLIC_SPACE),
         }.items():
             self.zones[key] = c.registry.create_zone(zone)
-        self.package_id = self._seal_key_frames()
         return self
 
+    @property
+    def package_id(self) -> str:
+        """Real evidence for the world's events, sealed when first cited: their notices and decisions hash it."""
+        if self._package_id is None:
+            self._package_id = self._seal_key_frames()
+        return self._package_id
+
     def _seal_key_frames(self) -> str:
-        """Real evidence for the world's events: the notices and decisions of their cases cite and hash it."""
         image = np.full((48, 64, 3), 120, np.uint8)
         with tempfile.TemporaryDirectory() as folder:
             items = key_frame_items(Path(folder), image)
