@@ -28,8 +28,9 @@ from tests.integration.world import LEGAL, OFFICER, World
 @pytest.fixture
 def unwritable_store(settings: Settings, world: World) -> Iterator[Path]:
     """The local evidence store's items folder made immutable: no new object can be written into it."""
+    assert world.package_id  # the world's evidence, sealed before the fault: the case's detection cites it
     items = settings.evidence_dir / "objects" / "items"
-    assert items.is_dir()  # the world's evidence is sealed there
+    assert items.is_dir()
     subprocess.run(["chattr", "+i", str(items)], check=True, timeout=10)
     try:
         with pytest.raises(PermissionError):
