@@ -102,6 +102,14 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         reason = database_problem(components)
         if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        # a missing holiday year leaves the service able to work (its deadlines say they are provisional): said, not 503
+        calendar = components.law.calendar_warning(components.clock.today())
+        if calendar is not None:
+            return {
+                "status": "ready",
+                "calendar_missing_years": components.law.calendar_years_missing(components.clock.today()),
+                "calendar": calendar,
+            }
         return {"status": "ready"}
 
     install_docs(app, openapi_url="/openapi.json")

@@ -16,7 +16,7 @@ The domain's tree (cases.errors.OffsiteError) maps by class: NotFound 404, Confl
 LawViolation 422. Malformed requests (schema validation) are 422 with code ``invalid_request``. A database that
 cannot be reached or does not answer in time (SQLAlchemy's OperationalError, a lost connection, no free pooled
 connection: see ``database_unavailable``) is 503 ``database_unavailable`` with ``Retry-After``; any other database
-error is a 500 like every unexpected one.
+error is a 500 like every unexpected one. DocumentNotIssued and Unavailable are 503.
 """
 
 from __future__ import annotations
@@ -30,7 +30,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cases.errors import Conflict, InvalidInput, LawViolation, NotFound, OffsiteError, TooManyAttempts, Unavailable
+from cases.errors import (
+    Conflict,
+    DocumentNotIssued,
+    InvalidInput,
+    LawViolation,
+    NotFound,
+    OffsiteError,
+    TooManyAttempts,
+    Unavailable,
+)
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
@@ -98,7 +107,7 @@ def domain_status(exc: OffsiteError) -> int:
         return 404
     if isinstance(exc, TooManyAttempts):
         return 429
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | DocumentNotIssued):  # a store or renderer failing, not the request
         return 503
     if isinstance(exc, Conflict):
         return 409

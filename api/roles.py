@@ -17,6 +17,7 @@ class Permission(StrEnum):
     READ_CASES = "read_cases"
     HANDLE_CASES = "handle_cases"  # open, file, and every step an officer takes
     LEGAL_REVIEW = "legal_review"  # approve or return a decision (第五十八条)
+    APPROVE_EXTENSION = "approve_extension"  # the agency's head approves a longer decision period (第六十条)
     MANAGE_ACCOUNTS = "manage_accounts"  # staff users and camera gateways
 
 
@@ -37,6 +38,7 @@ ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.READ_CASES: frozenset({OFFICER, LEGAL, SUPERVISOR}),
     Permission.HANDLE_CASES: frozenset({OFFICER}),
     Permission.LEGAL_REVIEW: frozenset({LEGAL}),
+    Permission.APPROVE_EXTENSION: frozenset({SUPERVISOR}),
     Permission.MANAGE_ACCOUNTS: frozenset({ADMIN}),
 }
 

@@ -418,6 +418,13 @@ class ReasonIn(StepIn):
     reason: Text
 
 
+class DecisionExtensionIn(StepIn):
+    """延长办案期限, approved by the agency's head: its length in calendar days and its reason."""
+
+    days: Annotated[int, Field(ge=1, le=365, description="calendar days added to the decision's due date")]
+    reason: Text
+
+
 class DeliveryIn(StepIn):
     method: DeliveryMethod
     delivered_on: dt.date

@@ -572,7 +572,7 @@ def _party_access(document: _Document) -> list[Any]:
     if facts.party_url:
         lines.append(_p(f"当事人页面：{facts.party_url}", PLAIN))
     if facts.party_code:
-        lines.append(_p(f"查验码：{facts.party_code}", PLAIN))
+        lines.append(_p(f"查询码：{facts.party_code}", PLAIN))  # the word the party page asks for
     return [Spacer(1, 4), *lines]
 
 

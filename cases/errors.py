@@ -17,6 +17,7 @@ OffsiteError
 │   └── SignInLocked              staff sign-in locked after wrong passwords (the account or the client address)
 ├── Unavailable                   a store the request needs cannot answer now; retry after Retry-After (503)
 │   └── EvidenceUnavailable       the evidence store cannot be reached, or the package's seal is being completed
+├── DocumentNotIssued             a step's document could not be rendered or sealed: the step did not happen (503)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
     ├── NotListedForNonSite       the violation is not on the published list (规定第四条)
@@ -26,7 +27,8 @@ OffsiteError
     ├── DeadlineNotReached        an action that must wait for a deadline to pass
     ├── DeadlinePassed            an action too late for its deadline
     ├── ConsentRequired           electronic delivery without the party's consent (规定第十三条)
-    └── FourEyesViolation         a legal reviewer reviewing their own case (第五十八条)
+    ├── FourEyesViolation         a legal reviewer reviewing their own case (第五十八条)
+    └── DecisionPeriodExpired     a decision past the 90 days of 第六十条 without an approved extension
 """
 
 from __future__ import annotations
@@ -123,6 +125,12 @@ class EvidenceUnavailable(Unavailable):
     code = "evidence_store_unavailable"
 
 
+class DocumentNotIssued(OffsiteError):
+    """A notice or decision could not be rendered or sealed; the step that issues it is rolled back with it."""
+
+    code = "document_not_issued"
+
+
 class LawViolation(OffsiteError):
     code = "law_violation"
 
@@ -161,3 +169,7 @@ class ConsentRequired(LawViolation):
 
 class FourEyesViolation(LawViolation):
     code = "four_eyes_violation"
+
+
+class DecisionPeriodExpired(LawViolation):
+    code = "decision_period_expired"

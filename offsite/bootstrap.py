@@ -91,8 +91,11 @@ class Components:
         self.engine.dispose()
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Components:
-    """Validate settings and the law's configs, connect the database, and wire the services."""
+def build(settings: Settings, clock: Clock | None = None, issue_documents: bool = True) -> Components:
+    """Validate settings and the law's configs, connect the database, and wire the services.
+
+    ``issue_documents``: each step that issues a notice or decision renders and seals it in the step's own
+    transaction (and fails without it). Only a benchmark of the bare state machine turns it off."""
     settings.refuse_default_secrets()
     law = Law(load_law(settings.config_dir))
     clock = clock or Clock(settings.tz)
@@ -104,7 +107,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     engine = create_database_engine(settings.database_url, timeouts)
     sessions = create_session_factory(engine)
     cases = CaseService(sessions, law, clock, number_prefix=settings.case_number_prefix)
-    return Components(
+    components = Components(
         settings=settings,
         law=law,
         clock=clock,
@@ -122,6 +125,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
         frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),
     )
+    if issue_documents:
+        from offsite.issued import SealedDocumentIssuer  # it needs the components it is wired into
+
+        cases.issuer = SealedDocumentIssuer(components)
+    return components
 
 
 def sign_in_limits(settings: Settings) -> SignInLimits:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import logging
@@ -14,12 +15,14 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from cases.clock import Clock
 from cases.errors import OffsiteError
 from cases.model.staff import Role
 from offsite.config_files import ConfigError
 from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
+    from cases.law import Law
     from evidence_store.store import EvidenceStore, Verification
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
@@ -121,8 +124,15 @@ def db_current() -> None:
 @config_app.command("check")
 def config_check(
     config_dir: Annotated[Path | None, typer.Option(help="Folder of YAML configs (default: the settings')")] = None,
+    on: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Count deadlines from this day (default: today, local time)"),
+    ] = None,
 ) -> None:
-    """Validate the law's configs; print what they define. Exit code 2 names the file and field at fault."""
+    """Validate the law's configs; print what they define. Exit code 2 names the file and field at fault.
+
+    Also names each calendar year a deadline counted from today reaches, and where its holidays come from; a
+    year whose holiday arrangement is missing is named in a warning (deadlines reaching it are provisional)."""
     from cases.law import Law
     from offsite.config_files import load_law
 
@@ -137,8 +147,18 @@ def config_check(
             f"{violation.code:36} {violation.name:16} {violation.fine_min_yuan}–{violation.fine_max_yuan} 元  "
             f"{_listing(violation.listed_for_non_site)}"
         )
-    years = ", ".join(str(y) for y in sorted(law.config.calendar.years))
-    typer.echo(f"calendar years: {years}")
+    _echo_calendar(law, on.date() if on is not None else Clock(Settings().tz).today())
+
+
+def _echo_calendar(law: Law, today: dt.date) -> None:
+    """Where each year's holidays come from, from last year to the furthest a deadline counted today reaches."""
+    furthest = max(law.deadline(today, period).due for period in law.periods())
+    for year in range(today.year - 1, furthest.year + 1):
+        source = law.calendar.source_of(year)
+        typer.echo(f"calendar {year}: {source or 'MISSING'}")
+    warning = law.calendar_warning(today)
+    if warning is not None:
+        typer.secho(f"warning: {warning}", fg="yellow")
 
 
 def _listing(listed: bool) -> str:

@@ -2,9 +2,10 @@
 from the sealed package ever after.
 
 Each document belongs to the step that issued it (the case event of 责令改正, 事先告知 or the decision). It is
-rendered and sealed when the step is taken (the console and the demo do so at once; a step taken through the API
-gets its document on first opening) and recorded in the register: every later opening serves the sealed bytes,
-so a document never changes once issued. A notice issued again (a new pre-penalty notice after the legal review
+rendered, sealed and recorded in the register inside the step's own transaction (``SealedDocumentIssuer``, wired
+into ``CaseService`` by the composition root): the step stands only with its document sealed, whether taken
+through the API, the console or the demo. Every later opening serves the sealed bytes, so a document never
+changes once issued (a document of a step recorded before this rule is issued on first opening). A notice issued again (a new pre-penalty notice after the legal review
 returned the case) is a new step and a new document.
 """
 
@@ -18,10 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportlab import rl_config
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cases.documents import DocumentFacts, DocumentKind, available, render
-from cases.errors import InvalidInput
+from cases.errors import DocumentNotIssued, InvalidInput, OffsiteError
 from cases.model.case import Case, CaseEvent
+from cases.model.detection import Detection
+from cases.model.registry import Camera, Zone
+from cases.persistence import tables
 from evidence_store.store import EvidenceError, ItemIn
 from offsite.bootstrap import Components
 
@@ -54,11 +60,26 @@ def party_access_code(components: Components, case_number: str) -> str:
 def document_facts(components: Components, case: Case) -> DocumentFacts:
     assert case.id is not None
     detections = components.cases.detections_of(case.id)
+    camera = components.registry.get_camera(case.camera_id)
+    zone = components.registry.get_zone(case.zone_id)
+    return _facts(components, case, detections, camera, zone)
+
+
+def _facts_in(session: Session, components: Components, case: Case) -> DocumentFacts:
+    """The facts read in the step's own transaction (another connection would wait on its write lock)."""
+    detections = list(session.scalars(select(Detection).where(tables.detections.c.case_id == case.id)))
+    camera, zone = session.get(Camera, case.camera_id), session.get(Zone, case.zone_id)
+    if camera is None or zone is None:
+        raise InvalidInput(f"case {case.id} refers to a missing camera or zone")
+    return _facts(components, case, detections, camera, zone)
+
+
+def _facts(
+    components: Components, case: Case, detections: list[Detection], camera: Camera, zone: Zone
+) -> DocumentFacts:
     if not detections:
         raise InvalidInput(f"case {case.id} has no evidence to cite")
     first = min(detections, key=lambda d: d.first_seen)
-    camera = components.registry.get_camera(case.camera_id)
-    zone = components.registry.get_zone(case.zone_id)
     try:
         manifest = components.evidence_reader().manifest_bytes(first.evidence_package_id)
     except EvidenceError as exc:
@@ -104,7 +125,15 @@ def document(components: Components, case_id: int, kind: DocumentKind) -> Issued
 
 def _issue(components: Components, case: Case, kind: DocumentKind, event: CaseEvent) -> IssuedDocument:
     assert case.id is not None
-    facts = document_facts(components, case)
+    pdf, package_id = _render_and_seal(components, case, kind, event, document_facts(components, case))
+    record = components.documents.record(case.id, kind.value, event.seq, package_id)
+    log.info("case %s: %s issued and sealed as %s", case.id, kind.value, record.package_id)
+    return IssuedDocument(kind, pdf, record.package_id)
+
+
+def _render_and_seal(
+    components: Components, case: Case, kind: DocumentKind, event: CaseEvent, facts: DocumentFacts
+) -> tuple[bytes, str]:
     issued_on = components.clock.local_date(event.at)
     pdf = render(kind, case, components.law, facts, issued_on)
     with tempfile.TemporaryDirectory() as scratch:
@@ -119,9 +148,47 @@ def _issue(components: Components, case: Case, kind: DocumentKind, event: CaseEv
             )
         except EvidenceError as exc:
             raise InvalidInput(f"the {kind.title} could not be sealed: {exc}") from exc
-    record = components.documents.record(case.id, kind.value, event.seq, sealed.package_id)
-    log.info("case %s: %s issued and sealed as %s", case.id, kind.value, record.package_id)
-    return IssuedDocument(kind, pdf, record.package_id)
+    return pdf, sealed.package_id
+
+
+def _reason(exc: Exception) -> str:
+    """Why a document was not issued, in a line for the officer (paths and details go to the log)."""
+    if isinstance(exc, OffsiteError):
+        return exc.message
+    if isinstance(exc, OSError):
+        return f"the evidence store or a file could not be written or read ({exc.__class__.__name__}: {exc.strerror})"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+class SealedDocumentIssuer:
+    """Issues a step's document inside the step's transaction (``CaseService.issuer``): rendered from the case as
+    the step leaves it, sealed, and recorded in the register in the same transaction. Whatever fails — the
+    evidence cannot be read or written, the font is missing, the renderer raises — the step is rolled back and
+    ``DocumentNotIssued`` names why: a notice is never recorded as served without the notice.
+
+    A document sealed before a commit that then fails (a concurrent step) stays in the store unreferenced:
+    evidence is only ever added to, and the step taken again issues its own."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+
+    def __call__(self, session: Session, case: Case) -> None:
+        event = case.events[-1]
+        kind = KIND_OF_STEP.get(event.action)
+        if kind is None:
+            return
+        assert case.id is not None
+        try:
+            facts = _facts_in(session, self.components, case)
+            _pdf, package_id = _render_and_seal(self.components, case, kind, event, facts)
+        except Exception as exc:  # any failure to issue the document undoes the step; the cause is named
+            reason = _reason(exc)
+            log.error("case %s: %s not issued, %s refused: %s", case.id, kind.value, event.action, exc)
+            raise DocumentNotIssued(
+                f"the {kind.title} could not be issued, so {event.action.replace('_', ' ')} was not recorded: {reason}"
+            ) from exc
+        self.components.documents.record_in(session, case.id, kind.value, event.seq, package_id)
+        log.info("case %s: %s issued and sealed as %s", case.id, kind.value, package_id)
 
 
 def issue_for_step(components: Components, case: Case) -> IssuedDocument | None:

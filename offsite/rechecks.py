@@ -10,18 +10,41 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
 
 from cases.model.case import Case
+from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
 from vision.config import CameraSpec
 from vision.detector import OnnxDetector
+from vision.frames import Frame
 from vision.recheck import recheck
 from vision.rules import RuleEngine
 from vision.sources import open_source
 
 log = logging.getLogger("offsite.rechecks")
+
+
+def _seal_key_frames(
+    components: Components, case: Case, camera_id: str, zone_id: str, frames: tuple[Frame, ...]
+) -> dict[str, object]:
+    """The re-check's key frames as JPEGs in a sealed package; the names the case page shows, in order."""
+    names = [f"recheck-{n}.jpg" for n in range(1, len(frames) + 1)]
+    with tempfile.TemporaryDirectory() as scratch:
+        items = []
+        for name, frame in zip(names, frames, strict=True):
+            path = Path(scratch) / name
+            path.write_bytes(cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+            items.append(ItemIn(name, "image/jpeg", path))
+        context = {"purpose": "automatic_recheck", "case_id": case.id, "camera_id": camera_id, "zone_id": zone_id,
+                   "frames_captured_at": [frame.ts.isoformat() for frame in frames]}  # fmt: skip
+        sealed = components.evidence().seal(items, context)
+    return {"frames_package_id": sealed.package_id, "frames": names}
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,8 @@ def _recheck_case(
         "median_score": None if result.median_score is None else round(result.median_score, 4),
         "model_sha256": detector.manifest.sha256,
     }
+    if result.key_frames:  # sealed like any evidence, so the officer sees what the machine saw
+        details |= _seal_key_frames(components, case, camera.device_id, zone.code, result.key_frames)
     components.cases.note_automatic_recheck(case.id, case.version, result.present, details)
     log.info("case %s: automatic re-check of %s/%s: present=%s", case.id, camera.device_id, zone.code, result.present)
     return AutomaticRecheck(case.id, camera.device_id, zone.code, result.present)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from vision.frames import FrameSource
+from vision.frames import Frame, FrameSource
 from vision.pipeline import Detector
 from vision.rules import PresenceLog, RuleEngine, RuleError
 from vision.tracking import Tracker, TrackerConfig
@@ -32,6 +32,8 @@ class RecheckResult:
     seen_s: float  # how long the rule's objects stayed in the zone within the window
     frames_checked: int
     median_score: float | None
+    # the frames the officer sees beside the result: the window's first, the one nearest its middle, its last
+    key_frames: tuple[Frame, ...] = field(default=(), repr=False)
 
 
 def recheck(
@@ -62,6 +64,10 @@ def recheck(
     longest = 0.0
     scores: list[float] = []
     confirmed = False
+    middle = at + dt.timedelta(seconds=window_s / 2)
+    first: Frame | None = None
+    nearest_middle: Frame | None = None
+    last: Frame | None = None
     try:
         for frame in source.frames():
             if frame.ts < at:
@@ -69,6 +75,10 @@ def recheck(
             if frame.ts > end:
                 break
             frames += 1
+            first = first or frame
+            if nearest_middle is None or abs(frame.ts - middle) < abs(nearest_middle.ts - middle):
+                nearest_middle = frame
+            last = frame
             step = engine.observe(frame.ts, tracker.update(detector.detect(frame.image)), frame.size)
             for occurrence in step.seen:
                 longest = max(longest, occurrence.dwell_s)
@@ -77,4 +87,14 @@ def recheck(
     finally:
         source.close()
     median = sorted(scores)[len(scores) // 2] if scores else None
-    return RecheckResult(rule_id, zone_id, at, window_s, confirmed, round(longest, 3), frames, median)
+    kept = _distinct(first, nearest_middle, last)
+    return RecheckResult(rule_id, zone_id, at, window_s, confirmed, round(longest, 3), frames, median, kept)
+
+
+def _distinct(*frames: Frame | None) -> tuple[Frame, ...]:
+    """The frames in order, each once (a window of one or two frames has fewer than three)."""
+    kept: list[Frame] = []
+    for frame in frames:
+        if frame is not None and all(frame.seq != other.seq for other in kept):
+            kept.append(frame)
+    return tuple(kept)

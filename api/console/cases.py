@@ -34,7 +34,7 @@ from api.console.web import (
 )
 from api.roles import Permission
 from cases.documents import available as documents_available
-from cases.errors import InvalidInput, OffsiteError
+from cases.errors import DocumentNotIssued, InvalidInput, OffsiteError
 from cases.model.case import (
     ALLOWED_FROM,
     Case,
@@ -50,7 +50,7 @@ from cases.services.base import Actor
 from cases.services.cases import masked_events
 from evidence_store.store import EvidenceError
 from offsite.bootstrap import Components
-from offsite.issued import issue_for_step
+from offsite.issued import KIND_OF_STEP
 
 router = APIRouter()
 
@@ -261,7 +261,24 @@ STEPS: dict[str, Step] = {
         lambda c, case, a, f: c.cases.close(case.id or 0, a, case.version, _text(f, "reason") or None),
     ),
     "publish": Step("公示决定", Role.OFFICER, (), lambda c, case, a, f: c.cases.publish(case.id or 0, a, case.version)),
+    "extend_decision_period": Step(
+        "批准延长办案期限",
+        Role.SUPERVISOR,
+        (Field("days", "延长天数（日历日）"), Field("reason", "延长理由", "textarea")),
+        lambda c, case, a, f: c.cases.extend_decision_period(
+            case.id or 0, a, case.version, _days(f), _text(f, "reason")
+        ),
+    ),
 }
+# which permission each step's role takes it with
+STEP_PERMISSIONS = {Role.LEGAL_REVIEWER: Permission.LEGAL_REVIEW, Role.SUPERVISOR: Permission.APPROVE_EXTENSION}
+
+
+def _days(form: dict[str, Any]) -> int:
+    text = _text(form, "days")
+    if not text.isdigit():
+        raise InvalidInput(f"延长天数须为正整数，收到 {text[:20]!r}")
+    return int(text)
 
 
 ACTION_LABELS = {name: step.label for name, step in STEPS.items()} | {
@@ -269,6 +286,7 @@ ACTION_LABELS = {name: step.label for name, step in STEPS.items()} | {
     "automatic_recheck": "系统自动复查",
     "issue_rectification_notice": "责令改正",
     "e_delivery_consent": "当事人同意电子送达",
+    "extend_decision_period": "负责人批准延长办案期限",
 }
 
 
@@ -299,8 +317,56 @@ def _verified(components: Components, package_id: str) -> dict[str, Any]:
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
+def _statement_attachments(components: Components, case: Case) -> list[dict[str, Any]]:
+    """The party's statement attachments, sealed as evidence: each with the name the party gave it and the item
+    the evidence viewer serves (to staff who may read cases); an unreadable package is named, not hidden."""
+    attachments: list[dict[str, Any]] = []
+    for event in case.events:
+        package_id = event.payload.get("attachments_package_id") if event.action == "record_statement" else None
+        if not package_id:
+            continue
+        try:
+            manifest = components.evidence_reader().manifest(package_id)
+        except EvidenceError as exc:
+            attachments.append({"package_id": package_id, "name": None, "problem": str(exc)})
+            continue
+        given = manifest.get("context", {}).get("names", [])
+        for number, item in enumerate(manifest["items"]):
+            name = given[number] if number < len(given) else item["name"]
+            attachments.append({"package_id": package_id, "item": item["name"], "name": name, "problem": None})
+    return attachments
+
+
+def _form_defaults(case: Case) -> dict[str, dict[str, str]]:
+    """What a step's form starts with: the re-check's outcome as the automatic re-check found it."""
+    noted = case.automatic_recheck
+    if noted is None or noted.get("present") is None:
+        return {}
+    outcome = RecheckOutcome.PERSISTING if noted["present"] else RecheckOutcome.CORRECTED
+    return {"record_recheck": {"outcome": outcome.value}}
+
+
+def _decision_period(components: Components, case: Case) -> dict[str, Any] | None:
+    """The decision period (第六十条) when it has ended or ends within the configured warning: for the banner."""
+    left = case.decision_period_days_left(components.clock.today())
+    rule = components.law.config.deadlines.decision_extension
+    if left is None or left > rule.warning_days:
+        return None
+    extended = [e for e in case.events if e.action == "extend_decision_period"]
+    return {"due": case.decision_due, "left": left, "extended_days": sum(e.payload["days"] for e in extended)}
+
+
 def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]]:
-    return [{"case": case, "deadlines": _deadlines(components, case)} for case in cases]
+    names = _display_names(components)
+    return [
+        {"case": case, "deadlines": _deadlines(components, case), "officer": names.get(case.officer, case.officer)}
+        for case in cases
+    ]
+
+
+def _display_names(components: Components) -> dict[str, str]:
+    """Staff as people read them (办案人员 李强), by the username the case records."""
+    return {user.username: user.display_name for user in components.accounts.list_users()}
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -309,11 +375,18 @@ def case_list(request: Request) -> Response:
     components = components_of(request)
     status_text = request.query_params.get("status") or ""
     status = CaseStatus(status_text) if status_text in CaseStatus._value2member_map_ else None
-    found, total = components.cases.find(status=status, limit=200)
+    ending = components.cases.decision_period_ending()
+    near = request.query_params.get("near") == "decision"
+    if near:  # the cases whose decision period ends soon or has ended, soonest first
+        found, total = [components.cases.get(item.case_id) for item in ending], len(ending)
+    else:
+        found, total = components.cases.find(status=status, limit=200)
     rows = _case_rows(components, found)
     overdue = [item for item in components.cases.deadlines(within_days=3) if item.overdue]
     return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
-                counts=components.cases.count_by_status())  # fmt: skip
+                deadline_labels=DEADLINE_LABELS,
+                counts=components.cases.count_by_status(), decision_ending=ending, near=near,
+                warning_days=components.law.config.deadlines.decision_extension.warning_days)  # fmt: skip
 
 
 @router.get("/legal", response_class=HTMLResponse)
@@ -321,7 +394,7 @@ def legal_queue(request: Request) -> Response:
     permitted(request, Permission.LEGAL_REVIEW)
     components = components_of(request)
     found, _total = components.cases.find(status=CaseStatus.UNDER_LEGAL_REVIEW, limit=200)
-    return page(request, "legal.html", rows=_case_rows(components, found))
+    return page(request, "legal.html", rows=_case_rows(components, found), review_fine=True, yuan=yuan)
 
 
 @router.post("/cases", response_model=None)
@@ -372,6 +445,10 @@ def case_page(request: Request, case_id: int) -> Response:
         amount_due=amount_due,
         yuan=yuan,
         action_labels=ACTION_LABELS,
+        decision_period=_decision_period(components, case),
+        form_defaults=_form_defaults(case),
+        attachments=_statement_attachments(components, case),
+        officer_name=_display_names(components).get(case.officer, case.officer),
     )
 
 
@@ -379,7 +456,7 @@ def case_page(request: Request, case_id: int) -> Response:
 async def take_step(request: Request, case_id: int, action: str) -> Response:
     here = f"/console/cases/{case_id}"
     step = STEPS.get(action)
-    permission = Permission.LEGAL_REVIEW if step and step.role is Role.LEGAL_REVIEWER else Permission.HANDLE_CASES
+    permission = STEP_PERMISSIONS.get(step.role, Permission.HANDLE_CASES) if step else Permission.HANDLE_CASES
     _user, actor = await run_in_threadpool(permitted, request, permission)
     form = await form_of(request)
     if step is None:
@@ -387,15 +464,12 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     components = components_of(request)
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
+    except DocumentNotIssued as exc:  # the step was rolled back with its document
+        return back(request, here, error=f"文书未能签发，“{step.label}”未生效，请稍后重试：{exc.message}")
     except (OffsiteError, ValueError) as exc:
         return back(request, here, error=getattr(exc, "message", str(exc)))
-    try:
-        issued = await run_in_threadpool(issue_for_step, components, case)
-    except (OffsiteError, RuntimeError) as exc:  # the step stands; the document is issued when first opened
-        return back(
-            request, here, message=f"已完成：{step.label}", error=f"文书未能生成：{getattr(exc, 'message', exc)}"
-        )
-    done = f"已完成：{step.label}" + (f"，已签发并封存{issued.kind.title}" if issued else "")
+    kind = KIND_OF_STEP.get(case.events[-1].action)  # issued and sealed inside the step
+    done = f"已完成：{step.label}" + (f"，已签发并封存{kind.title}" if kind else "")
     return back(request, here, message=done)
 
 

@@ -3,7 +3,8 @@
 Every step takes the ``version`` the caller read; if the case changed meanwhile the step is refused with 409.
 Steps answer with the party's identity number and mobile masked; ``GET /cases/{id}`` shows them in full to
 roles that may read personal data, and logs the read (规定第十六条). A step that issues a document (a notice or
-a decision) also renders and seals it (offsite/issued.py).
+a decision) renders and seals it in its own transaction (offsite/issued.py): when that fails the step is not
+recorded and the answer is 503 ``document_not_issued``.
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from api import schemas
-from api.deps import CaseOfficer, CaseReader, ComponentsDep, LegalReviewer
+from api.deps import CaseOfficer, CaseReader, ComponentsDep, LegalReviewer, require
 from api.roles import Permission, allows
 from api.views import case_out, detection_out
-from cases.errors import OffsiteError
-from cases.model.case import Case, CaseStatus, Party
-from offsite.bootstrap import Components
-from offsite.issued import issue_for_step
+from cases.model.case import CaseStatus, Party
+from cases.services.base import Actor
 
 log = logging.getLogger("offsite.api")
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseOut = schemas.CaseOut
+# the agency's head (负责人): approves a longer decision period
+ExtensionApprover = Annotated[Actor, Depends(require(Permission.APPROVE_EXTENSION))]
 
 
 @router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
@@ -56,6 +57,17 @@ def deadlines(
 ) -> list[schemas.DeadlineOut]:
     """两超期: running deadlines already past or due within ``within_days`` days, soonest first."""
     return [schemas.DeadlineOut.model_validate(item) for item in components.cases.deadlines(within_days)]
+
+
+@router.get("/decision-period", response_model=list[schemas.DeadlineOut])
+def decision_period_ending(
+    components: ComponentsDep, _reader: CaseReader, within_days: Annotated[int | None, Query(ge=0, le=365)] = None
+) -> list[schemas.DeadlineOut]:
+    """Cases whose decision period (第六十条, as extended) has ended or ends within ``within_days`` days (default:
+    ``decision_extension.warning_days`` of configs/deadlines.yaml), soonest first: past it, a decision needs an
+    extension approved by the agency's head."""
+    items = components.cases.decision_period_ending(within_days)
+    return [schemas.DeadlineOut.model_validate(item) for item in items]
 
 
 @router.get("/{case_id}", response_model=CaseOut)
@@ -107,17 +119,6 @@ def withdraw(components: ComponentsDep, officer: CaseOfficer, case_id: int, body
     return case_out(components.cases.withdraw(case_id, officer, body.version, body.reason), unmasked=False)
 
 
-def issued(components: Components, case: Case) -> Case:
-    """Issue and seal the document the step produced. The step stands if that fails (the evidence cannot be
-    read, the font is missing): the document is then issued when first opened, and the failure is logged."""
-    try:
-        issue_for_step(components, case)
-    except (OffsiteError, RuntimeError) as exc:
-        log.warning("case %s: the document of %s is not issued yet: %s", case.id, case.events[-1].action,
-                    getattr(exc, "message", exc))  # fmt: skip
-    return case
-
-
 @router.post("/{case_id}/rectification-notice", response_model=CaseOut)
 def rectification_notice(
     components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoticeIn
@@ -125,7 +126,7 @@ def rectification_notice(
     """责令改正, recorded as served (method and day): the rectification period runs from service. The party is
     also notified through the outbox when a mobile is known."""
     case = components.cases.issue_rectification_notice(case_id, officer, body.version, body.method, body.served_on)
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/recheck", response_model=CaseOut)
@@ -141,7 +142,7 @@ def recheck(components: ComponentsDep, officer: CaseOfficer, case_id: int, body:
 def no_penalty(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoPenaltyIn) -> CaseOut:
     """不予行政处罚决定."""
     case = components.cases.decide_no_penalty(case_id, officer, body.version, body.ground, body.reason)
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/penalty-notice", response_model=CaseOut)
@@ -152,7 +153,7 @@ def penalty_notice(
     case = components.cases.issue_penalty_notice(
         case_id, officer, body.version, body.proposed_fine_fen, body.method, body.served_on
     )
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/statement", response_model=CaseOut)
@@ -198,11 +199,22 @@ def return_legal_review(
     return case_out(case, unmasked=False)
 
 
+@router.post("/{case_id}/decision-extension", response_model=CaseOut)
+def decision_extension(
+    components: ComponentsDep, head: ExtensionApprover, case_id: int, body: schemas.DecisionExtensionIn
+) -> CaseOut:
+    """延长办案期限: the agency's head (负责人, role supervisor) approves a longer decision period, with its reason
+    and length in days; recorded as a case event naming who approved. Past the period a decision is refused
+    (``decision_period_expired``) until such an extension is recorded."""
+    case = components.cases.extend_decision_period(case_id, head, body.version, body.days, body.reason)
+    return case_out(case, unmasked=False)
+
+
 @router.post("/{case_id}/penalty-decision", response_model=CaseOut)
 def penalty_decision(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.FineIn) -> CaseOut:
     """行政处罚决定."""
     case = components.cases.decide_penalty(case_id, officer, body.version, body.fine_fen)
-    return case_out(issued(components, case), unmasked=False)
+    return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/delivery", response_model=CaseOut)

@@ -97,8 +97,19 @@ class HearingThreshold(_Strict):
     legal_source: LegalSource
 
 
+class DecisionExtension(_Strict):
+    """延长办案期限: past the decision period a decision needs an extension approved by the agency's head."""
+
+    max_days: int = Field(ge=1, le=365, description="The longest one approved extension may be, in calendar days")
+    warning_days: int = Field(
+        ge=0, le=90, description="Cases whose decision period ends within this many days are shown to officers"
+    )
+    legal_source: LegalSource
+
+
 class Deadlines(_Strict):
     filing_to_decision: Period
+    decision_extension: DecisionExtension
     decision_delivery: Period
     payment: Period
     late_surcharge: LateSurcharge
@@ -130,8 +141,20 @@ class CalendarYear(_Strict):
     legal_source: LegalSource
 
 
+class DayOverride(_Strict):
+    """One day the bureau's calendar decides itself, whatever the holidays library or a year's list says."""
+
+    date: dt.date
+    working: bool = Field(description="true: a working day; false: a rest day")
+    legal_source: LegalSource = Field(description="The notice that made the day so")
+
+
 class CalendarConfig(_Strict):
-    years: dict[int, CalendarYear]
+    years: dict[int, CalendarYear] = Field(
+        default_factory=dict,
+        description="A year's whole holiday arrangement, for a year the holidays library does not carry yet",
+    )
+    days: list[DayOverride] = Field(default_factory=list, description="Single days that override everything else")
 
     @model_validator(mode="after")
     def _dates_in_their_year(self) -> CalendarConfig:
@@ -148,6 +171,10 @@ class CalendarConfig(_Strict):
             ]
             if both:
                 raise ValueError(f"year {year}: {', '.join(both)} listed both as holiday and as working day")
+        dates = [override.date for override in self.days]
+        twice = sorted({d.isoformat() for d in dates if dates.count(d) > 1})
+        if twice:
+            raise ValueError(f"days: {', '.join(twice)} overridden more than once")
         return self
 
 

@@ -28,6 +28,36 @@ class Law:
     def deadline(self, start: dt.date, period: Period) -> Deadline:
         return self.calendar.deadline(start, period)
 
+    def periods(self) -> list[Period]:
+        """Every period the law counts: the procedure's and each violation's time to correct."""
+        deadlines = self.config.deadlines
+        procedure = [
+            deadlines.filing_to_decision,
+            deadlines.decision_delivery,
+            deadlines.payment,
+            deadlines.publication,
+            deadlines.statement,
+            deadlines.hearing_request,
+        ]
+        return procedure + [violation.rectification for violation in self.config.catalogue.violations]
+
+    def calendar_years_missing(self, today: dt.date) -> list[int]:
+        """The years a deadline counted from today can reach whose holiday arrangement is not known."""
+        furthest = max(self.deadline(today, period).due for period in self.periods())
+        return self.calendar.missing_years(today, furthest)
+
+    def calendar_warning(self, today: dt.date) -> str | None:
+        """A plain sentence naming the missing years, for `offsite config check` and /readyz; None when none is."""
+        missing = self.calendar_years_missing(today)
+        if not missing:
+            return None
+        years = ", ".join(str(year) for year in missing)
+        return (
+            f"the holiday arrangement of {years} is missing (neither the holidays library nor configs/calendar.yaml "
+            f"has it): deadlines reaching {years} count statutory holidays and weekends only and are marked "
+            "provisional; add the year under `years:` in configs/calendar.yaml or upgrade the holidays library"
+        )
+
     def fine_band(self, violation: Violation, prior_violations: int) -> FineBand:
         return discretion_band(self.config.discretion, violation, prior_violations)
 

@@ -26,6 +26,7 @@ from cases.errors import (
     ConsentRequired,
     DeadlineNotReached,
     DeadlinePassed,
+    DecisionPeriodExpired,
     FineOutsideRange,
     FourEyesViolation,
     IllegalTransition,
@@ -34,8 +35,9 @@ from cases.errors import (
 )
 from cases.law import Law, Violation
 from cases.law.calendar import Deadline
+from cases.law.config import DayUnit, Period
 from cases.model.registry import is_valid_id_card, is_valid_uscc, require_mobile
-from cases.model.staff import Act
+from cases.model.staff import Act, Role
 
 
 class CaseStatus(StrEnum):
@@ -94,6 +96,7 @@ ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
     "close": frozenset({S.DELIVERED, S.PAID, S.ENFORCEMENT_REQUESTED}),
     "publish": frozenset({S.DECIDED, S.DELIVERED, S.ENFORCEMENT_REQUESTED, S.PAID, S.CLOSED}),
     "consent_to_e_delivery": frozenset(set(S) - {S.DRAFT, S.CLOSED}),
+    "extend_decision_period": AWAITING_DECISION,
 }
 
 
@@ -358,8 +361,11 @@ class Case:
         self._record(act, "issue_rectification_notice", before, CaseStatus.NOTICE_ISSUED, None, payload)
         return deadline
 
-    def record_recheck(self, act: Act, outcome: RecheckOutcome, observed_on: dt.date, source: str) -> None:
-        """复查: the same camera and zone after the deadline (or a manual inspection) shows the outcome.
+    def record_recheck(
+        self, act: Act, outcome: RecheckOutcome, observed_on: dt.date, source: str, note: str | None = None
+    ) -> None:
+        """复查: the same camera and zone after the deadline (or a manual inspection) shows the outcome; the
+        officer's note (复查记录) is the event's reason, so the timeline shows it.
 
         A violation can only be found persisting once the rectification deadline has passed.
         """
@@ -381,7 +387,7 @@ class Case:
             "record_recheck",
             before,
             target,
-            None,
+            (note or "").strip() or None,
             {"observed_on": observed_on.isoformat(), "source": source},
         )
 
@@ -405,6 +411,41 @@ class Case:
                 return None
         return None
 
+    def extend_decision_period(self, act: Act, law: Law, days: int, reason: str) -> Deadline:
+        """延长办案期限: the agency's head (负责人) approves a longer period for the decision (第六十条), with its
+        reason and length in calendar days; the decision is due that much later. Recorded with who approved."""
+        before = self._require("extend_decision_period")
+        rule = law.config.deadlines.decision_extension
+        if act.role is not Role.SUPERVISOR:
+            raise IllegalTransition(
+                "only the agency's head (负责人, role supervisor) approves a longer decision period"
+            )
+        if not reason.strip():
+            raise InvalidInput("an extension of the decision period needs its reason")
+        if not 1 <= days <= rule.max_days:
+            raise InvalidInput(f"an extension is 1 to {rule.max_days} days ({rule.legal_source}), not {days}")
+        assert self.decision_due is not None
+        previous = self.decision_due
+        deadline = law.deadline(
+            previous, Period(count=days, unit=DayUnit.CALENDAR_DAYS, legal_source=rule.legal_source)
+        )
+        self.decision_due = deadline.due
+        payload = {
+            "days": days,
+            "previous_due": previous.isoformat(),
+            "approved_by": act.actor,
+            "approved_after_expiry": act.today > previous,  # the record says when the head approved it late
+            **_due(deadline, "decision"),
+        }
+        self._record(act, "extend_decision_period", before, before, reason, payload)
+        return deadline
+
+    def decision_period_days_left(self, today: dt.date) -> int | None:
+        """Days until the decision period ends (negative once it has), while a decision is awaited."""
+        if self.decision_due is None or self.status not in AWAITING_DECISION:
+            return None
+        return (self.decision_due - today).days
+
     def decide_no_penalty(
         self, act: Act, law: Law, ground: NoPenaltyGround, reason: str, prior_violations: int
     ) -> None:
@@ -419,16 +460,10 @@ class Case:
             raise IllegalTransition(
                 f"not a first offence: the party has {prior_violations} prior violation(s) of this type"
             )
+        self._require_decision_period(act.today)
         self.prior_violations = prior_violations
-        overdue = self._decide(act, law, DecisionKind.NO_PENALTY, None, ground)
-        self._record(
-            act,
-            "decide_no_penalty",
-            before,
-            CaseStatus.DECIDED,
-            reason,
-            {"ground": ground.value, "decision_overdue": overdue},
-        )
+        self._decide(act, law, DecisionKind.NO_PENALTY, None, ground)
+        self._record(act, "decide_no_penalty", before, CaseStatus.DECIDED, reason, {"ground": ground.value})
 
     def issue_penalty_notice(
         self,
@@ -607,15 +642,9 @@ class Case:
                 )
         elif law.needs_legal_review(fine_fen):
             raise IllegalTransition(f"a fine of {_yuan(fine_fen)} needs legal review (法制审核) before the decision")
-        overdue = self._decide(act, law, DecisionKind.PENALTY, fine_fen, None)
-        self._record(
-            act,
-            "decide_penalty",
-            before,
-            CaseStatus.DECIDED,
-            None,
-            {"fine_fen": fine_fen, "decision_overdue": overdue},
-        )
+        self._require_decision_period(act.today)
+        self._decide(act, law, DecisionKind.PENALTY, fine_fen, None)
+        self._record(act, "decide_penalty", before, CaseStatus.DECIDED, None, {"fine_fen": fine_fen})
 
     def record_delivery(self, act: Act, law: Law, method: DeliveryMethod, delivered_on: dt.date) -> None:
         """送达 of the decision; electronic delivery only with the party's signed consent."""
@@ -781,13 +810,23 @@ class Case:
                 f"{act.actor} handles this case and may not review it (行政处罚法第五十八条: 法制审核 by others)"
             )
 
+    def _require_decision_period(self, today: dt.date) -> None:
+        """第六十条: the decision is made within the period from filing, or within an extension the agency's head
+        approved (``extend_decision_period``); past it, no decision is recorded."""
+        if self.decision_due is not None and today > self.decision_due:
+            extended = any(event.action == "extend_decision_period" for event in self.events)
+            raise DecisionPeriodExpired(
+                f"the decision period (行政处罚法第六十条) ended on {self.decision_due}"
+                + (", as extended" if extended else "")
+                + ": a decision now needs an extension approved by the agency's head (负责人批准), with its reason "
+                "and length"
+            )
+
     def _decide(
         self, act: Act, law: Law, kind: DecisionKind, fine_fen: int | None, ground: NoPenaltyGround | None
-    ) -> bool:
-        """Record the decision and start the delivery (and publication) periods. Returns whether the 90-day
-        period of 第六十条 was exceeded: the decision stands, and the record says it was late."""
+    ) -> None:
+        """Record the decision and start the delivery (and publication) periods."""
         deadlines = law.config.deadlines
-        overdue = self.decision_due is not None and act.today > self.decision_due
         self.decision_kind = kind
         self.fine_fen = fine_fen
         self.no_penalty_ground = ground
@@ -798,7 +837,6 @@ class Case:
         self._set_stage_deadline(StageDeadline.DELIVERY, delivery.due)
         if kind is DecisionKind.PENALTY:
             self.publication_due = law.deadline(act.today, deadlines.publication).due
-        return overdue
 
     def _set_stage_deadline(self, kind: StageDeadline, due: dt.date) -> None:
         self.stage_deadline_kind = kind

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +62,17 @@ class DeadlineItem:
     overdue: bool
 
 
+class DocumentIssuer(Protocol):
+    """Renders and seals the document a step has just issued (a notice or a decision), inside the step's
+    transaction, and records it there; raises ``DocumentNotIssued`` when it cannot, which rolls the step back.
+    Wired by the composition root, which owns the evidence store: a notice is served only with its document."""
+
+    def __call__(self, session: Session, case: Case) -> None: ...
+
+
 class CaseService(Service):
+    issuer: DocumentIssuer | None = None  # set by the composition root; None only where no document is wanted
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -248,7 +258,7 @@ class CaseService(Service):
                 source = f"inspection:{inspection_note}"
             if observed is None:
                 raise InvalidInput("a manual re-check needs the day it was observed")
-            case.record_recheck(act, outcome, observed, source)
+            case.record_recheck(act, outcome, observed, source, inspection_note)
 
         return self._step(case_id, officer, version, step)
 
@@ -391,13 +401,15 @@ class CaseService(Service):
 
     @staticmethod
     def _refresh_consent(session: Session, case: Case) -> None:
-        """A shop's e-delivery consent is read from the registry at delivery, not from the draft's snapshot: it
-        may have been given, or revoked, since."""
-        if case.party_merchant_id is None:
+        """The consent recorded for the case (given on the party page, or taken with the party) stands. Only a
+        case with none may take the shop's consent from the registry at delivery: the shop may have signed one
+        since the draft."""
+        if case.party_merchant_id is None or case.party_e_delivery_consent:
             return
         merchant = get_or_404(session, Merchant, case.party_merchant_id, "merchant")
-        case.party_e_delivery_consent = merchant.e_delivery_consent
-        case.party_consent_document_ref = merchant.consent_document_ref
+        if merchant.e_delivery_consent:
+            case.party_e_delivery_consent = True
+            case.party_consent_document_ref = merchant.consent_document_ref
 
     def record_payment(self, case_id: int, officer: Actor, version: int, amount_fen: int, paid_on: dt.date) -> Case:
         return self._step(
@@ -499,6 +511,18 @@ class CaseService(Service):
                         )
         return sorted(items, key=lambda item: (item.due, item.case_id))
 
+    def decision_period_ending(self, within_days: int | None = None) -> list[DeadlineItem]:
+        """Cases awaiting a decision whose period (第六十条, as extended) has ended or ends within ``within_days``
+        days (default: the configured warning), soonest first: an extension must be approved before then."""
+        days = self.law.config.deadlines.decision_extension.warning_days if within_days is None else within_days
+        return [item for item in self.deadlines(days) if item.deadline == "decision"]
+
+    def extend_decision_period(self, case_id: int, head: Actor, version: int, days: int, reason: str) -> Case:
+        """延长办案期限, approved by the agency's head (负责人批准)."""
+        return self._step(
+            case_id, head, version, lambda case, act, _s: case.extend_decision_period(act, self.law, days, reason)
+        )
+
     def prior_violations(self, session: Session, case: Case, today: dt.date) -> int:
         """Violations of the same type by the same party, decided in the look-back period before this violation
         was committed (裁量基准): what was decided after it is not a prior."""
@@ -525,7 +549,10 @@ class CaseService(Service):
         with self.transaction() as session:
             case = get_or_404(session, Case, case_id, "case")
             check_version(f"case {case_id}", case.version, version)
+            events_before = len(case.events)
             step(case, act, session)
+            if self.issuer is not None and len(case.events) > events_before:
+                self.issuer(session, case)  # the step's document, sealed, or no step at all
         event = case.events[-1]
         log.info(
             "case %s: %s by %s (%s) %s → %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from cases.persistence import tables
 from cases.services.base import Service
@@ -37,6 +38,13 @@ class DocumentRegister(Service):
             session.execute(insert(tables.case_documents).values(
                 case_id=case_id, kind=kind, event_seq=event_seq, package_id=package_id,
                 issued_at=self.clock.now()))  # fmt: skip
+        return IssuedRecord(case_id, kind, event_seq, package_id)
+
+    def record_in(self, session: Session, case_id: int, kind: str, event_seq: int, package_id: str) -> IssuedRecord:
+        """Record a sealed document in the transaction of the step that issued it: both stand, or neither."""
+        session.execute(insert(tables.case_documents).values(
+            case_id=case_id, kind=kind, event_seq=event_seq, package_id=package_id,
+            issued_at=self.clock.now()))  # fmt: skip
         return IssuedRecord(case_id, kind, event_seq, package_id)
 
     def of_case(self, case_id: int) -> list[IssuedRecord]:

@@ -4,16 +4,22 @@ over the same camera and zone and notes what it saw on the case, once, for the o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from cases.clock import ManualClock
 from cases.model.case import Case, CaseStatus, DeliveryMethod, Party, PartyKind
+from cases.model.staff import Role
 from offsite.bootstrap import Components
 from offsite.demo import FOOTAGE_CACHE, MODEL
 from offsite.footage import Footage
 from offsite.rechecks import run_due_rechecks
+from tests.integration.test_console import csrf, sign_in, version
 from tests.integration.world import OFFICER, World, id_card
 from vision.config import MINUTE_VIDEO_TIMES, CameraSpec, camera_from_sidecar, camera_spec
 from vision.detector import DetectorConfig, OnnxDetector
@@ -76,3 +82,34 @@ def test_a_camera_the_service_does_not_run_is_reported_and_nothing_is_noted(
     assert looked.present is None
     assert looked.problem == "the service does not pull this camera's footage"
     assert components.cases.get(case.id or 0).automatic_recheck is None
+
+
+def test_the_case_page_shows_the_automatic_recheck_s_frames_and_starts_the_form_from_its_finding(
+    world: World, components: Components, clock: ManualClock, detector: OnnxDetector, client: TestClient
+) -> None:
+    case = noticed_stall(world)
+    cameras = {"cam-1": road_camera(detector)}
+    clock.advance(dt.timedelta(days=1))
+    (looked,) = run_due_rechecks(components, detector, cameras.get)
+    assert looked.present is True
+    noted = components.cases.get(case.id or 0).automatic_recheck
+    assert noted is not None
+    package = noted["frames_package_id"]
+    assert noted["frames"] == ["recheck-1.jpg", "recheck-2.jpg", "recheck-3.jpg"]
+    assert components.evidence().verify(package).ok
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}").text
+    shown = re.search(r'id="automatic-recheck-frames">(.*?)</div>', page)
+    assert shown
+    sources = re.findall(r'src="([^"]+)"', shown.group(1))
+    assert sources == [f"/console/evidence/{package}/items/recheck-{n}.jpg" for n in (1, 2, 3)]
+    frame = client.get(sources[1])
+    assert (frame.status_code, frame.headers["content-type"]) == (200, "image/jpeg")
+    assert cv2.imdecode(np.frombuffer(frame.content, np.uint8), cv2.IMREAD_COLOR) is not None
+    assert '<option value="persisting" selected>逾期未改正</option>' in page  # not 已改正 first
+    assert "系统自动复查发现违法行为仍存在" in page
+    step = {"csrf": csrf(page), "version": version(page), "outcome": "persisting", "note": "现场复查：摊位仍在"}
+    client.post(f"/console/cases/{case.id}/steps/record_recheck", data=step)
+    timeline = client.get(f"/console/cases/{case.id}").text.split("办案记录")[1]
+    assert "记录复查结果" in timeline
+    assert "现场复查：摊位仍在" in timeline

@@ -47,7 +47,9 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
     # each event's evidence, and each document the cases' stages issued (notice, pre-penalty notice, decision of
     # the cross-door case; notice and no-penalty decision of the stall case; the dust case's notice)
     assert summary["documents_sealed"] == 3 + 2 + 1
-    assert summary["packages_sealed"] == events + summary["documents_sealed"]
+    # and the key frames of each automatic re-check that could look at its camera
+    looked = sum(1 for recheck in summary["automatic_rechecks"] if recheck["present"] is not None)
+    assert summary["packages_sealed"] == events + summary["documents_sealed"] + looked
     assert summary["verify_ok"] is True
     # today's stall, two cross-door and dust detections wait; today's bare pile was turned down
     assert summary["pending_review"] == 4
@@ -115,6 +117,19 @@ def test_a_bad_config_stops_start_up_naming_the_file_and_the_field(tmp_path: Pat
     assert upgrade.returncode == 2
     assert "late_surcharge.percent_per_day" in upgrade.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize(("on", "missing"), [("2026-03-02", None), ("2026-12-05", "2027")])
+def test_config_check_names_a_calendar_year_a_deadline_reaches_that_is_missing(on: str, missing: str | None) -> None:
+    result = run("config", "check", "--on", on)
+    assert result.returncode == 0, result.stderr
+    assert "calendar 2026: holidays library" in result.stdout
+    if missing is None:
+        assert "MISSING" not in result.stdout
+        assert "warning" not in result.stdout
+    else:
+        assert f"calendar {missing}: MISSING" in result.stdout
+        assert f"warning: the holiday arrangement of {missing} is missing" in result.stdout
 
 
 def test_production_refuses_to_start_with_development_secrets(tmp_path: Path) -> None:

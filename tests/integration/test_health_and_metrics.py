@@ -25,6 +25,17 @@ def test_health_says_up_and_readiness_checks_the_schema(client: TestClient, worl
         migrate.upgrade(world.components.engine)
 
 
+def test_readiness_says_plainly_when_a_year_a_deadline_reaches_has_no_holiday_arrangement(
+    client: TestClient, clock: ManualClock
+) -> None:
+    """Still ready (deadlines are counted, marked provisional), but the missing year is named."""
+    clock.set(dt.datetime(2026, 12, 5, 2, 0, tzinfo=dt.UTC))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["calendar_missing_years"] == [2027]
+    assert "holiday arrangement of 2027 is missing" in ready.json()["calendar"]
+
+
 def test_metrics_count_requests_by_route_and_show_the_work_waiting(
     client: TestClient, world: World, staff: Staff, clock: ManualClock
 ) -> None:

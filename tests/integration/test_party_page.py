@@ -16,9 +16,11 @@ from cases.clock import ManualClock
 from cases.documents import DocumentKind
 from cases.errors import InvalidInput, TooManyAttempts
 from cases.model.case import Case, CaseStatus, DeliveryMethod, RecheckOutcome
+from cases.model.staff import Role
 from cases.services.party import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_ALL_CLIENTS
 from offsite.bootstrap import Components
 from offsite.issued import document, party_access_code
+from tests.integration.test_console import sign_in
 from tests.integration.world import ALL_PASS, LEGAL, OFFICER, OPERATOR, World, key_frame_items
 from vision.synthetic import render_still
 
@@ -144,6 +146,25 @@ def test_the_party_files_a_defence_with_attachments_sealed_as_evidence(
     assert components.evidence().item(package, "attachment-1.png")[1] == PNG
 
 
+def test_the_officer_s_case_page_links_each_statement_attachment_to_its_sealed_item(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    token = open_case(client, components, case)
+    client.post("/party/statement", data={"csrf": token, "text": "货架已于次日收回，请求从轻处罚。"},
+                files=[("attachments", ("整改后照片.png", PNG, "image/png"))])  # fmt: skip
+    package = components.cases.get(case.id or 0).events[-1].payload["attachments_package_id"]
+    link = f"/console/evidence/{package}/items/attachment-1.png"
+    assert client.get(link, follow_redirects=False).status_code == 303  # the party's session is not staff's
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}").text
+    listed = re.search(r'id="statement-attachments">(.*?)</ul>', page)
+    assert listed
+    assert f'<a href="{link}" target="_blank">整改后照片.png</a>' in listed.group(1)
+    assert f'href="/console/evidence/{package}"' in listed.group(1)
+    attachment = client.get(link)
+    assert (attachment.status_code, attachment.content) == (200, PNG)
+
+
 def test_a_refused_defence_seals_no_attachment(client: TestClient, components: Components, case: Case) -> None:
     token = open_case(client, components, case)
     before = set(components.evidence().package_ids())
@@ -189,6 +210,34 @@ def test_the_party_consents_to_electronic_delivery(client: TestClient, component
     assert stored.party_e_delivery_consent
     assert (stored.party_consent_document_ref or "").startswith("当事人页面确认")
     assert "送达手机 138****8000" in (stored.party_consent_document_ref or "")
+
+
+def test_the_consent_the_party_gave_on_the_page_stands_at_the_decision_s_delivery(
+    client: TestClient, world: World, components: Components, clock: ManualClock
+) -> None:
+    """The shop's registry record says no consent; the case's own consent, given on the party page, stands."""
+    c = components
+    assert world.merchant is not None
+    assert world.merchant.e_delivery_consent is False
+    detection = world.detection("cross_door")
+    case = c.cases.open_draft([detection.id or 0], OFFICER)
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    token = open_case(client, components, case)
+    client.post("/party/consent", data={"csrf": token, "confirm": "on"})
+    case = c.cases.get(case.id or 0)
+    assert case.party_e_delivery_consent
+    clock.advance(dt.timedelta(days=2))
+    case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
+                                  c.clock.today(), None, "货架仍在")  # fmt: skip
+    case = c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, 15000, DeliveryMethod.ELECTRONIC)
+    clock.advance(dt.timedelta(days=10))  # the statement period is over
+    case = c.cases.request_legal_review(case.id or 0, OFFICER, case.version, 15000)
+    case = c.cases.approve_legal_review(case.id or 0, LEGAL, case.version, "同意")
+    case = c.cases.decide_penalty(case.id or 0, OFFICER, case.version, 15000)
+    delivered = c.cases.record_delivery(case.id or 0, OFFICER, case.version, DeliveryMethod.ELECTRONIC, c.clock.today())
+    assert delivered.payment_due is not None
+    assert (delivered.party_consent_document_ref or "").startswith("当事人页面确认")
 
 
 def test_the_amount_due_grows_by_the_surcharge_once_payment_is_late(
@@ -240,7 +289,8 @@ def test_a_document_once_issued_never_changes(components: Components, case: Case
     clock.advance(dt.timedelta(days=1))
     again = document(components, case.id or 0, DocumentKind.RECTIFICATION_NOTICE)
     assert (again.pdf, again.package_id) == (first.pdf, first.package_id)
-    assert len(components.documents.of_case(case.id or 0)) == 1
+    issued = [record.kind for record in components.documents.of_case(case.id or 0)]
+    assert issued == ["rectification_notice", "penalty_notice"]  # each sealed once, by its own step
 
 
 def test_codes_and_tokens_that_are_not_ascii_and_forged_cookies_are_refused_not_crashed_on(

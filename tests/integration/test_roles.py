@@ -61,6 +61,12 @@ def _approve_legal_review_of_a_draft(world: World) -> Call:
     return Call("POST", f"/api/v1/cases/{draft.id}/legal-review/approve", {"version": draft.version, "opinion": "同意"})
 
 
+def _extend_the_decision_period_of_a_draft(world: World) -> Call:
+    draft = world.draft("cross_door")
+    body = {"version": draft.version, "days": 30, "reason": "案情复杂"}
+    return Call("POST", f"/api/v1/cases/{draft.id}/decision-extension", body)
+
+
 @dataclass(frozen=True)
 class Probe:
     """One representative route of a permission (``prepare`` sets up what it acts on), and what a holder of
@@ -81,6 +87,8 @@ PROBES: dict[Permission, Probe] = {
     # A draft is not under legal review: the reviewer passes the role check and meets the state machine.
     Permission.LEGAL_REVIEW: Probe(_approve_legal_review_of_a_draft, 409),
     Permission.MANAGE_ACCOUNTS: Probe(lambda w: Call("GET", "/api/v1/users"), 200),
+    # A draft has no decision period running: the head passes the role check and meets the state machine.
+    Permission.APPROVE_EXTENSION: Probe(_extend_the_decision_period_of_a_draft, 409),
 }
 
 CELLS = [

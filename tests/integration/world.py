@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from cases.model.case import Case
@@ -61,6 +63,7 @@ class World:
     zones: dict[str, Zone] = field(default_factory=dict)
     merchant: Merchant | None = None
     site: Site | None = None
+    _package_id: str | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def build(self) -> World:
@@ -103,6 +106,20 @@ class World:
             self.zones[key] = c.registry.create_zone(zone)
         return self
 
+    @property
+    def package_id(self) -> str:
+        """Real evidence for the world's events, sealed when first cited: their notices and decisions hash it."""
+        if self._package_id is None:
+            self._package_id = self._seal_key_frames()
+        return self._package_id
+
+    def _seal_key_frames(self) -> str:
+        image = np.full((48, 64, 3), 120, np.uint8)
+        with tempfile.TemporaryDirectory() as folder:
+            items = key_frame_items(Path(folder), image)
+            sealed = self.components.evidence().seal(items, {"camera_id": "cam-1", "purpose": "test world"})
+        return sealed.package_id
+
     def event(self, kind: str = "stall", hours_ago: float = 1.0, zone: str | None = None) -> ViolationEvent:
         code, zone_key = KINDS[kind]
         zone_key = zone or zone_key
@@ -123,7 +140,7 @@ class World:
             subject=subject,
             first_seen=first_seen,
             last_seen=first_seen + dt.timedelta(minutes=10),
-            evidence_package_id="pkg-0001",
+            evidence_package_id=self.package_id,
             confidence=0.9,
         )
 

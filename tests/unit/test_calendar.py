@@ -1,4 +1,5 @@
-"""Deadlines on the real 2026 calendar (国务院办公厅关于2026年部分节假日安排的通知).
+"""Deadlines on the real calendar: the holidays library's China (国务院办公厅关于2026年部分节假日安排的通知 and the
+statutory days of every year), overridden by configs/calendar.yaml.
 
 行政处罚法第八十五条: the law's 二日、三日、五日、七日 are working days (holidays and weekends skipped, make-up
 working days 调休上班 counted), the start day not counted. Other periods count calendar days and, when they end on a
@@ -13,7 +14,7 @@ import pytest
 
 from cases.law import Law
 from cases.law.calendar import Deadline
-from cases.law.config import DayUnit, Period
+from cases.law.config import CalendarConfig, CalendarYear, DayOverride, DayUnit, HolidayRange, Period
 
 D = dt.date
 
@@ -48,8 +49,10 @@ def calendar(count: int) -> Period:
         (D(2026, 10, 11), False),  # an ordinary Sunday
         (D(2026, 3, 4), True),  # an ordinary Wednesday
         (D(2026, 3, 7), False),  # an ordinary Saturday
-        (D(2027, 1, 1), True),  # 2027 is not in the calendar: only weekends rest
+        (D(2027, 1, 1), False),  # 元旦 2027: a statutory holiday, though 2027's arrangement is not published
         (D(2027, 1, 2), False),  # a Saturday of 2027
+        (D(2027, 2, 8), False),  # 春节 2027 (statutory: 除夕 02-05 and the first three days from 02-06)
+        (D(2025, 1, 26), True),  # Sunday, 调休上班 before 春节 2025 (the library carries earlier years too)
     ],
 )
 def test_holidays_rest_and_make_up_days_work(law: Law, day: dt.date, working: bool) -> None:
@@ -118,10 +121,9 @@ def test_a_zero_working_day_period_ends_on_its_start_day(law: Law) -> None:
 @pytest.mark.parametrize(
     ("start", "period", "due"),
     [
-        (D(2026, 12, 28), working(7), D(2027, 1, 6)),  # 2027-01-01 counted as a working day: unknown yet
-        (D(2026, 12, 20), calendar(15), D(2027, 1, 4)),  # ends Saturday 2027-01-02 → Monday
+        (D(2026, 12, 28), working(7), D(2027, 1, 7)),  # 元旦 2027-01-01 skipped; 2027's 调休 unknown yet
+        (D(2026, 12, 17), calendar(15), D(2027, 1, 4)),  # ends on 元旦 2027-01-01 → Monday
         (D(2026, 10, 6), calendar(90), D(2027, 1, 4)),  # a 90-day decision period of a case filed in October
-        (D(2025, 12, 31), working(3), D(2026, 1, 6)),  # starts in 2025, which is not in the calendar either
     ],
 )
 def test_a_deadline_that_reaches_a_year_not_in_the_calendar_is_provisional(
@@ -136,6 +138,7 @@ def test_a_deadline_that_reaches_a_year_not_in_the_calendar_is_provisional(
         (D(2026, 12, 10), calendar(15)),  # 12-25, a Friday
         (D(2026, 12, 22), working(7)),  # 12-31
         (D(2026, 1, 1), calendar(0)),
+        (D(2025, 12, 31), working(3)),  # starts in 2025, which the library carries
     ],
 )
 def test_a_deadline_inside_the_calendar_is_final(law: Law, start: dt.date, period: Period) -> None:
@@ -158,6 +161,58 @@ def test_the_shipped_periods_count_as_the_law_says(law: Law, name: str, start: d
     assert law.deadline(start, period).due == due
 
 
-@pytest.mark.parametrize(("year", "covered"), [(2025, False), (2026, True), (2027, False)])
-def test_the_shipped_calendar_covers_2026_only(law: Law, year: int, covered: bool) -> None:
+@pytest.mark.parametrize(("year", "covered"), [(2001, True), (2025, True), (2026, True), (2027, False)])
+def test_a_year_is_covered_when_the_library_carries_its_arrangement(law: Law, year: int, covered: bool) -> None:
     assert law.calendar.covers(year) is covered
+
+
+# ---- configs/calendar.yaml overrides the library ------------------------------------------------------------------
+# An arrangement for 2027 written into the config, as a bureau would before the library carries the year. Its days
+# are an example, not the State Council's notice: 春节 2027 (除夕 02-05) from 02-05 to 02-11, Sundays 01-31 and 02-20
+# worked instead.
+SPRING_FESTIVAL_2027 = CalendarYear(
+    legal_source="国务院办公厅关于2027年部分节假日安排的通知（测试用示例）",
+    holidays=[HolidayRange(name="春节", first=D(2027, 2, 5), last=D(2027, 2, 11))],
+    extra_working_days=[D(2027, 1, 31), D(2027, 2, 20)],
+)
+
+
+def law_with(law: Law, calendar: CalendarConfig) -> Law:
+    return Law(law.config.model_copy(update={"calendar": calendar}))
+
+
+def test_a_year_written_in_the_config_counts_its_adjusted_working_days(law: Law) -> None:
+    written = law_with(law, CalendarConfig(years={2027: SPRING_FESTIVAL_2027}))
+    assert written.calendar.is_working_day(D(2027, 1, 31)) is True  # a Sunday worked before 春节
+    assert written.calendar.is_working_day(D(2027, 2, 11)) is False  # a Thursday of 春节
+    # Thursday 01-28 + 7 working days: 01-29, Sunday 01-31, 02-01 to 02-04; then 春节 to 02-11; 02-12
+    assert written.deadline(D(2027, 1, 28), working(7)) == Deadline(due=D(2027, 2, 12), provisional=False)
+
+
+def test_a_day_overridden_in_the_config_wins_over_the_library_and_the_written_year(law: Law) -> None:
+    overrides = [
+        DayOverride(date=D(2026, 3, 4), working=False, legal_source="市政府关于台风期间停工的通知（示例）"),
+        DayOverride(date=D(2026, 2, 16), working=True, legal_source="示例：春节中的一天改为工作日"),
+        DayOverride(date=D(2027, 1, 31), working=False, legal_source="示例：改回休息日"),
+    ]
+    overridden = law_with(law, CalendarConfig(years={2027: SPRING_FESTIVAL_2027}, days=overrides))
+    assert [overridden.calendar.is_working_day(o.date) for o in overrides] == [False, True, False]
+    assert overridden.deadline(D(2026, 3, 3), working(1)).due == D(2026, 3, 5)
+
+
+def test_a_day_overridden_in_a_year_the_library_lacks_does_not_make_the_year_covered(law: Law) -> None:
+    one_day = DayOverride(date=D(2027, 1, 4), working=False, legal_source="示例")
+    assert law_with(law, CalendarConfig(days=[one_day])).calendar.covers(2027) is False
+
+
+def test_a_year_a_deadline_reaches_that_the_library_lacks_is_reported(law: Law) -> None:
+    """In December 2026 the 90-day decision period reaches 2027, whose arrangement is not published in the library."""
+    assert law.calendar_years_missing(D(2026, 12, 5)) == [2027]
+    warning = law.calendar_warning(D(2026, 12, 5))
+    assert warning is not None
+    assert "2027" in warning
+    assert "configs/calendar.yaml" in warning
+    assert law.calendar_years_missing(D(2026, 3, 2)) == []  # 90 days from March stays in 2026
+    assert law.calendar_warning(D(2026, 3, 2)) is None
+    written = law_with(law, CalendarConfig(years={2027: SPRING_FESTIVAL_2027}))
+    assert written.calendar_years_missing(D(2026, 12, 5)) == []

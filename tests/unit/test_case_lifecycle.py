@@ -19,6 +19,7 @@ from cases.errors import (
     ConsentRequired,
     DeadlineNotReached,
     DeadlinePassed,
+    DecisionPeriodExpired,
     FineOutsideRange,
     FourEyesViolation,
     IllegalTransition,
@@ -292,7 +293,7 @@ def test_the_penalty_path_leaves_the_case_record_complete(law: Law, field: str, 
                 "deadline_provisional": False,
             },
         ),
-        ("decide_penalty", {"fine_fen": FINE, "decision_overdue": False}),
+        ("decide_penalty", {"fine_fen": FINE}),
         ("record_payment", {"amount_fen": FINE, "surcharge_fen": 0}),
         ("publish", {"late": False}),
     ],
@@ -355,7 +356,7 @@ def test_no_penalty_is_decided_on_its_grounds(law: Law, ground: NoPenaltyGround,
     case = STAGES[stage](law)
     case.decide_no_penalty(officer(D(2026, 3, 10)), law, ground, "理由", priors)
     assert (case.status, case.decision_kind, case.no_penalty_ground) == (S.DECIDED, DecisionKind.NO_PENALTY, ground)
-    assert case.events[-1].payload == {"ground": ground.value, "decision_overdue": False}
+    assert case.events[-1].payload == {"ground": ground.value}
 
 
 @pytest.mark.parametrize(
@@ -429,6 +430,7 @@ def test_the_transition_table_is_the_one_the_law_orders() -> None:
         "close": {S.DELIVERED, S.PAID, S.ENFORCEMENT_REQUESTED},
         "publish": {S.DECIDED, S.DELIVERED, S.ENFORCEMENT_REQUESTED, S.PAID, S.CLOSED},
         "consent_to_e_delivery": set(S) - {S.DRAFT, S.CLOSED},  # the party, on the party page
+        "extend_decision_period": before_decision | {S.UNDER_LEGAL_REVIEW, S.REVIEW_APPROVED},  # 第六十条
     }
     assert expected == ALLOWED_FROM
 
@@ -458,6 +460,7 @@ ACTIONS: dict[str, Callable[[Case, Law], object]] = {
     "refer_for_enforcement": lambda c, law: c.refer_for_enforcement(officer(NOTICE_DAY), "逾期未缴纳"),
     "close": lambda c, law: c.close(officer(NOTICE_DAY)),
     "publish": lambda c, law: c.publish(officer(NOTICE_DAY)),
+    "extend_decision_period": lambda c, law: c.extend_decision_period(head(NOTICE_DAY), law, 30, "案情复杂"),
 }
 
 
@@ -979,22 +982,107 @@ def test_a_case_sent_to_legal_review_after_the_statement_period_has_no_statement
     assert case.open_deadlines() == {"decision": DECISION_DUE}
 
 
-@pytest.mark.parametrize(("day", "overdue"), [(DECISION_DUE, False), (D(2026, 6, 2), True), (D(2026, 9, 1), True)])
-def test_a_penalty_decision_after_ninety_days_is_allowed_but_recorded_as_overdue(
-    law: Law, day: dt.date, overdue: bool
+def head(day: dt.date) -> Act:
+    """The agency's head (负责人), who approves a longer decision period."""
+    return act_on(day, "head1", Role.SUPERVISOR)
+
+
+def test_a_decision_on_the_last_day_of_the_ninety_stands(law: Law) -> None:
+    case = review_approved(law)
+    case.decide_penalty(officer(DECISION_DUE), law, FINE)
+    assert case.status is S.DECIDED
+
+
+@pytest.mark.parametrize("day", [D(2026, 6, 2), D(2026, 6, 5), D(2026, 9, 1)])
+def test_a_penalty_decision_past_the_ninety_days_without_an_approved_extension_is_refused(
+    law: Law, day: dt.date
 ) -> None:
     case = review_approved(law)
-    case.decide_penalty(officer(day), law, FINE)
-    assert case.status is S.DECIDED
-    assert case.events[-1].payload["decision_overdue"] is overdue
+    before = len(case.events)
+    with pytest.raises(DecisionPeriodExpired, match=r"ended on 2026-06-01.*负责人批准") as refused:
+        case.decide_penalty(officer(day), law, FINE)
+    assert refused.value.code == "decision_period_expired"
+    assert (case.status, len(case.events), case.decided_on) == (S.REVIEW_APPROVED, before, None)
 
 
-@pytest.mark.parametrize(("day", "overdue"), [(DECISION_DUE, False), (D(2026, 6, 2), True)])
-def test_a_no_penalty_decision_after_ninety_days_is_recorded_as_overdue(law: Law, day: dt.date, overdue: bool) -> None:
+def test_a_no_penalty_decision_past_the_ninety_days_without_an_approved_extension_is_refused(law: Law) -> None:
     case = filed(law)
-    case.decide_no_penalty(officer(day), law, NoPenaltyGround.NOT_ESTABLISHED, "违法事实不能成立", 0)
+    with pytest.raises(DecisionPeriodExpired):
+        case.decide_no_penalty(officer(D(2026, 6, 2)), law, NoPenaltyGround.NOT_ESTABLISHED, "违法事实不能成立", 0)
+    assert case.status is S.FILED
+
+
+def test_an_extension_approved_by_the_head_moves_the_decision_due_and_is_recorded_with_who_approved(
+    law: Law,
+) -> None:
+    case = review_approved(law)
+    deadline = case.extend_decision_period(head(D(2026, 5, 25)), law, 30, "案情复杂，需补充调查")
+    assert deadline.due == case.decision_due == D(2026, 7, 1)  # 06-01 + 30 days, a Wednesday
+    event = case.events[-1]
+    assert (event.action, event.actor, event.role, event.reason) == (
+        "extend_decision_period",
+        "head1",
+        "supervisor",
+        "案情复杂，需补充调查",
+    )
+    assert event.payload == {
+        "days": 30,
+        "previous_due": "2026-06-01",
+        "approved_by": "head1",
+        "approved_after_expiry": False,
+        "decision_due": "2026-07-01",
+        "decision_provisional": False,
+    }
+    assert (event.from_status, event.to_status) == ("review_approved", "review_approved")
+    case.decide_penalty(officer(D(2026, 6, 30)), law, FINE)  # 95 days after filing, within the extension
     assert case.status is S.DECIDED
-    assert case.events[-1].payload == {"ground": "not_established", "decision_overdue": overdue}
+    assert case.open_deadlines() == {"delivery": case.delivery_due, "publication": case.publication_due}
+
+
+def test_an_extension_approved_after_the_period_ended_says_so(law: Law) -> None:
+    case = review_approved(law)
+    case.extend_decision_period(head(D(2026, 6, 3)), law, 10, "补充调查")
+    assert case.events[-1].payload["approved_after_expiry"] is True
+    assert case.decision_due == D(2026, 6, 11)
+
+
+def test_a_decision_past_the_extended_period_is_refused_naming_the_extension(law: Law) -> None:
+    case = review_approved(law)
+    case.extend_decision_period(head(D(2026, 5, 25)), law, 10, "补充调查")
+    with pytest.raises(DecisionPeriodExpired, match=r"ended on 2026-06-11, as extended"):
+        case.decide_penalty(officer(D(2026, 6, 12)), law, FINE)
+
+
+@pytest.mark.parametrize(
+    ("act", "days", "reason", "error", "message"),
+    [
+        (officer(D(2026, 5, 25)), 30, "案情复杂", IllegalTransition, "only the agency's head"),
+        (act_on(D(2026, 5, 25), REVIEWER, Role.LEGAL_REVIEWER), 30, "案情复杂", IllegalTransition, "负责人"),
+        (head(D(2026, 5, 25)), 0, "案情复杂", InvalidInput, "1 to 30 days"),
+        (head(D(2026, 5, 25)), 31, "案情复杂", InvalidInput, "not 31"),
+        (head(D(2026, 5, 25)), 30, "  ", InvalidInput, "needs its reason"),
+    ],
+)
+def test_an_extension_needs_the_head_a_reason_and_a_length_within_the_rule(
+    law: Law, act: Act, days: int, reason: str, error: type[Exception], message: str
+) -> None:
+    case = review_approved(law)
+    before = (case.decision_due, len(case.events))
+    with pytest.raises(error, match=message):
+        case.extend_decision_period(act, law, days, reason)
+    assert (case.decision_due, len(case.events)) == before
+
+
+def test_a_decided_case_has_no_decision_period_to_extend(law: Law) -> None:
+    case = review_approved(law)
+    case.decide_penalty(officer(DECIDED_ON), law, FINE)
+    with pytest.raises(IllegalTransition, match="cannot extend decision period"):
+        case.extend_decision_period(head(DECIDED_ON), law, 30, "补充调查")
+
+
+@pytest.mark.parametrize(("day", "left"), [(D(2026, 5, 22), 10), (DECISION_DUE, 0), (D(2026, 6, 3), -2)])
+def test_the_days_left_of_the_decision_period_count_down_past_zero(law: Law, day: dt.date, left: int) -> None:
+    assert filed(law).decision_period_days_left(day) == left
 
 
 def test_the_act_records_the_role_it_was_done_in(law: Law) -> None:

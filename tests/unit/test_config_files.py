@@ -95,20 +95,6 @@ def test_the_shipped_catalogue_has_the_legal_ranges(
     )
 
 
-def test_the_shipped_calendar_is_2026s(law: Law) -> None:
-    year = law.config.calendar.years[2026]
-    assert len(year.holidays) == 7
-    assert year.extra_working_days == [
-        dt.date(2026, 1, 4),
-        dt.date(2026, 2, 14),
-        dt.date(2026, 2, 28),
-        dt.date(2026, 5, 9),
-        dt.date(2026, 9, 20),
-        dt.date(2026, 10, 10),
-    ]
-
-
-# ---- malformed files: the error names the file and the field --------------------------------------------------
 def _set(path: tuple[Any, ...], value: Any) -> Callable[[Any], None]:
     def change(data: Any) -> None:
         for key in path[:-1]:
@@ -118,6 +104,49 @@ def _set(path: tuple[Any, ...], value: Any) -> Callable[[Any], None]:
     return change
 
 
+# The 2026 arrangement as the State Council published it (国务院办公厅关于2026年部分节假日安排的通知, 2025-11-04),
+# written out as configs/calendar.yaml would hold a year the holidays library does not carry yet.
+PUBLISHED_2026: dict[str, Any] = {
+    "legal_source": "国务院办公厅关于2026年部分节假日安排的通知（2025年11月4日）",
+    "holidays": [
+        {"name": "元旦", "first": dt.date(2026, 1, 1), "last": dt.date(2026, 1, 3)},
+        {"name": "春节", "first": dt.date(2026, 2, 15), "last": dt.date(2026, 2, 23)},
+        {"name": "清明节", "first": dt.date(2026, 4, 4), "last": dt.date(2026, 4, 6)},
+        {"name": "劳动节", "first": dt.date(2026, 5, 1), "last": dt.date(2026, 5, 5)},
+        {"name": "端午节", "first": dt.date(2026, 6, 19), "last": dt.date(2026, 6, 21)},
+        {"name": "中秋节", "first": dt.date(2026, 9, 25), "last": dt.date(2026, 9, 27)},
+        {"name": "国庆节", "first": dt.date(2026, 10, 1), "last": dt.date(2026, 10, 7)},
+    ],
+    "extra_working_days": [
+        dt.date(2026, 1, 4),
+        dt.date(2026, 2, 14),
+        dt.date(2026, 2, 28),
+        dt.date(2026, 5, 9),
+        dt.date(2026, 9, 20),
+        dt.date(2026, 10, 10),
+    ],
+}
+
+
+@pytest.fixture
+def written(configs: Path) -> Path:
+    """The private copy with 2026 written out in calendar.yaml, to break."""
+    rewrite(configs, "calendar.yaml", _set(("years", 2026), PUBLISHED_2026))
+    return configs
+
+
+def test_the_shipped_calendar_takes_every_year_from_the_library(law: Law) -> None:
+    assert (law.config.calendar.years, law.config.calendar.days) == ({}, [])
+
+
+def test_the_library_s_2026_is_the_state_council_s_notice(law: Law, written: Path) -> None:
+    """The holidays library and the notice written out by hand agree on every day of 2026."""
+    by_hand = Law(load_law(written))
+    year = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(365)]
+    assert [law.calendar.is_working_day(day) for day in year] == [by_hand.calendar.is_working_day(day) for day in year]
+
+
+# ---- malformed files: the error names the file and the field --------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "change", "field", "message"),
     [
@@ -129,7 +158,12 @@ def _set(path: tuple[Any, ...], value: Any) -> Callable[[Any], None]:
             "violations.0.fine",
             "Extra inputs are not permitted",
         ),
-        ("calendar.yaml", _set(("years", 2026, "note"), "x"), "years.2026.note", "Extra inputs are not permitted"),
+        (
+            "calendar.yaml",
+            _set(("days",), [{"date": dt.date(2026, 3, 4), "working": False, "legal_source": "某通知", "why": "x"}]),
+            "days.0.why",
+            "Extra inputs are not permitted",
+        ),
         ("legal_review.yaml", _set(("min_fine",), 0), "min_fine", "Extra inputs are not permitted"),
     ],
 )
@@ -154,7 +188,7 @@ def test_an_unknown_field_is_refused(
         ("violations.yaml", _set(("violations", 1, "code"), "street_stall"), "(top level)", "duplicate violation codes: street_stall"),
         ("discretion.yaml", _set(("violations", "street_stall", 1, "min_priors"), 0), "(top level)", "street_stall: tiers must start at min_priors 0"),
         ("legal_review.yaml", _set(("min_fine_yuan",), -1), "min_fine_yuan", "greater than or equal to 0"),
-        ("calendar.yaml", _set(("years", 2026, "holidays", 0, "last"), dt.date(2025, 12, 31)), "years.2026.holidays.0", "holiday 元旦: last 2025-12-31 is before first"),
+        ("calendar.yaml", _set(("years", 2026), {**PUBLISHED_2026, "holidays": [{"name": "元旦", "first": dt.date(2026, 1, 1), "last": dt.date(2025, 12, 31)}]}), "years.2026.holidays.0", "holiday 元旦: last 2025-12-31 is before first"),
     ],
 )  # fmt: skip
 def test_a_value_outside_its_bounds_is_refused(
@@ -228,12 +262,12 @@ def test_discretion_tiers_for_an_unknown_violation_are_refused(configs: Path) ->
         (("years", 2026, "extra_working_days", 0), dt.date(2027, 1, 4)),
     ],
 )
-def test_a_calendar_date_in_the_wrong_year_is_refused(configs: Path, path: tuple[Any, ...], stray: dt.date) -> None:
-    rewrite(configs, "calendar.yaml", _set(path, stray))
+def test_a_calendar_date_in_the_wrong_year_is_refused(written: Path, path: tuple[Any, ...], stray: dt.date) -> None:
+    rewrite(written, "calendar.yaml", _set(path, stray))
     with pytest.raises(
         ConfigError, match=rf"calendar\.yaml: invalid CalendarConfig:\n.*year 2026 lists dates of another year: {stray}"
     ):
-        load_law(configs)
+        load_law(written)
 
 
 @pytest.mark.parametrize("text", ["violations: [\n", "years:\n  2026: {holidays: [}\n", "a: b: c\n", "\tkey: value\n"])
@@ -270,11 +304,20 @@ def test_a_missing_required_field_is_named(configs: Path) -> None:
     ],
 )
 def test_a_make_up_working_day_must_be_a_weekend_day_outside_the_holidays(
-    configs: Path, extra_day: dt.date, complaint: str
+    written: Path, extra_day: dt.date, complaint: str
 ) -> None:
-    rewrite(configs, "calendar.yaml", lambda data: data["years"][2026]["extra_working_days"].append(extra_day))
+    rewrite(written, "calendar.yaml", lambda data: data["years"][2026]["extra_working_days"].append(extra_day))
+    with pytest.raises(ConfigError, match=r"calendar\.yaml") as raised:
+        load_law(written)
+    assert complaint in str(raised.value)
+
+
+def test_a_day_overridden_twice_is_refused(configs: Path) -> None:
+    twice = {"date": dt.date(2026, 3, 4), "working": False, "legal_source": "某通知"}
+    rewrite(configs, "calendar.yaml", _set(("days",), [twice, twice]))
     with pytest.raises(ConfigError, match=r"calendar\.yaml") as raised:
         load_law(configs)
+    complaint = "days: 2026-03-04 overridden more than once"
     assert complaint in str(raised.value)
 
 

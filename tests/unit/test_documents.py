@@ -29,6 +29,7 @@ from cases.documents import (
 from cases.errors import InvalidInput
 from cases.law import Law
 from cases.model.case import Case, DeliveryMethod, NoPenaltyGround, Party, RecheckOutcome
+from offsite.settings import PROJECT_ROOT
 from tests.unit.helpers import SHOP_USCC, VENDOR_ID, officer, reviewer, shop, vendor
 
 D = dt.date
@@ -188,7 +189,7 @@ def test_the_rectification_notice_orders_correction_by_the_deadline(
     assert "于2026年3月3日前（含当日）改正上述违法行为" in text
     assert "第二十五条第四款（责令改正，可处五十元以上五百元以下罚款）" in text
     assert "当事人页面：http://127.0.0.1:8000/party" in text
-    assert "查验码：K7Q2-9XRM" in text
+    assert "查询码：K7Q2-9XRM" in text
 
 
 def test_the_penalty_notice_states_the_proposed_fine_and_the_rights_with_their_deadlines(
@@ -201,7 +202,7 @@ def test_the_penalty_notice_states_the_proposed_fine_and_the_rights_with_their_d
     assert "听证" in text
     assert "2026年3月11日前（含当日）向本局提出" in text
     assert "逾期未改正" in text  # the re-check on 03-04
-    assert "查验码：K7Q2-9XRM" in text
+    assert "查询码：K7Q2-9XRM" in text
 
 
 def test_a_penalty_notice_without_a_hearing_right_says_nothing_of_a_hearing(law: Law) -> None:
@@ -376,3 +377,15 @@ def test_legal_sources_are_cited_with_the_regulation_in_book_title_marks(
     citation = cite(source)
     assert citation.reference == reference
     assert citation.full == full
+
+
+def test_the_party_s_code_has_one_name_on_the_notices_and_on_the_party_page(
+    documents: dict[DocumentKind, tuple[bytes, str]],
+) -> None:
+    """The notices print 查询码, the word the party page asks for (not 查验码 on one and 查询码 on the other)."""
+    lookup = (PROJECT_ROOT / "api" / "console" / "templates" / "party_lookup.html").read_text(encoding="utf-8")
+    for kind in (K.RECTIFICATION_NOTICE, K.PENALTY_NOTICE):
+        assert "查询码" in documents[kind][1]
+        assert "查验码" not in documents[kind][1]
+    assert "查询码" in lookup
+    assert "查验码" not in lookup

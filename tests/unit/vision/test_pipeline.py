@@ -336,6 +336,13 @@ def test_a_recheck_looks_again_at_the_zone_and_tells_whether_the_violation_persi
     assert result.frames_checked >= window_s - 1
     if expected:
         assert result.seen_s >= window_s / 2
+    # the window's first, middle and last frames, kept for the officer to see, in capture order
+    times = [frame.ts for frame in result.key_frames]
+    assert len(times) == 3
+    assert times == sorted(times)
+    assert at <= times[0]
+    assert times[-1] <= at + dt.timedelta(seconds=window_s)
+    assert abs((times[1] - at).total_seconds() - window_s / 2) <= 1.0
 
 
 def test_a_recheck_of_a_rule_the_camera_does_not_have_is_refused(street: Path) -> None:
