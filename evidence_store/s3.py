@@ -28,7 +28,7 @@ Errors::
 
 An endpoint that is down or hung must cost seconds, not minutes: connect and read timeouts are bounded (a server
 that accepts connections and never answers fails after one read timeout; a read that timed out is not retried),
-and a circuit breaker (``pybreaker``, decision 0009) opens after ``breaker_failures`` unavailable answers in a row:
+and a circuit breaker (``pybreaker``, decision 0011) opens after ``breaker_failures`` unavailable answers in a row:
 while it is open every call fails at once with ``BackendUnavailable``, so a caller such as the spool
 (``evidence_store.spool``) keeps the object and carries on without waiting. After ``breaker_reset_s`` the next call
 is let through as a probe (half-open): an answer closes the breaker, another failure opens it again. Any answer
