@@ -9,9 +9,12 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import install_console
+from api.deps import get_components
 from api.errors import install_error_handlers, problem
 from api.metrics import install_metrics
+from api.openapi import install_openapi
 from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
+from api.schemas import ReadinessOut
 from offsite.bootstrap import Components, build, database_problem
 from offsite.settings import Settings
 
@@ -93,15 +96,22 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=ReadinessOut,
+        response_model_exclude_none=True,
+        responses={503: {"model": ReadinessOut, "description": "the database is unreachable or not migrated"}},
+    )
     def readyz() -> Any:
         """The database is reachable and its schema is current."""
         reason = database_problem(components)
         if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
-        return {"status": "ready"}
+        return ReadinessOut(status="ready")
 
     install_console(app)
+    install_openapi(app, database_dependency=get_components)
     install_metrics(app, components)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.errors import Forbidden, GatewayRejected, NotAuthenticated
+from api.openapi import answers
 from api.roles import Permission, allows
 from cases.errors import NotFound
 from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
@@ -30,6 +31,7 @@ def get_components(request: Request) -> Components:
 ComponentsDep = Annotated[Components, Depends(get_components)]
 
 
+@answers(NotAuthenticated)
 def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
@@ -46,6 +48,7 @@ CurrentUser = Annotated[StaffUser, Depends(current_user)]
 def require(permission: Permission) -> Callable[[StaffUser], Actor]:
     """A dependency that lets the request through only for roles that hold ``permission``."""
 
+    @answers(Forbidden)
     def check(user: CurrentUser) -> Actor:
         if not allows(user.role, permission):
             raise Forbidden(f"role {user.role.value} may not {permission.value.replace('_', ' ')}")
@@ -69,6 +72,7 @@ def gateway_caller() -> Callable[..., Coroutine[Any, Any, str]]:
     """Authenticate a camera gateway: HMAC-SHA256 of method, path, timestamp, nonce and body hash with the
     device's derived secret; the timestamp within the replay window; the nonce never seen before."""
 
+    @answers(GatewayRejected)
     async def verify(
         request: Request,
         components: ComponentsDep,

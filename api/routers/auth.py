@@ -17,7 +17,14 @@ from cases.services.accounts import Gateway, gateway_secret
 router = APIRouter(tags=["auth and accounts"])
 
 
-@router.post("/auth/token", response_model=schemas.TokenOut)
+@router.post(
+    "/auth/token",
+    response_model=schemas.TokenOut,
+    responses={
+        401: {"description": "wrong username or password, or the account is disabled (not_authenticated)"},
+        429: {"description": "too many failed sign-ins: the account or address waits Retry-After seconds"},
+    },
+)
 def sign_in(components: ComponentsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> schemas.TokenOut:
     """Exchange username and password (form fields) for a bearer token."""
     user = components.accounts.authenticate(form.username, form.password)
