@@ -9,10 +9,13 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import install_console
+from api.deps import get_components
 from api.docs import install_docs
 from api.errors import install_error_handlers, problem
 from api.metrics import install_metrics
+from api.openapi import install_openapi
 from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
+from api.schemas import ReadinessOut
 from offsite.bootstrap import Components, build, database_problem
 from offsite.settings import Settings
 
@@ -96,7 +99,13 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         stalls and every worker thread is waiting on it."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=ReadinessOut,
+        response_model_exclude_none=True,
+        responses={503: {"model": ReadinessOut, "description": "the database is unreachable or not migrated"}},
+    )
     def readyz() -> Any:
         """The database is reachable and its schema is current."""
         reason = database_problem(components)
@@ -105,15 +114,16 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         # a missing holiday year leaves the service able to work (its deadlines say they are provisional): said, not 503
         calendar = components.law.calendar_warning(components.clock.today())
         if calendar is not None:
-            return {
-                "status": "ready",
-                "calendar_missing_years": components.law.calendar_years_missing(components.clock.today()),
-                "calendar": calendar,
-            }
-        return {"status": "ready"}
+            return ReadinessOut(
+                status="ready",
+                calendar_missing_years=components.law.calendar_years_missing(components.clock.today()),
+                calendar=calendar,
+            )
+        return ReadinessOut(status="ready")
 
     install_docs(app, openapi_url="/openapi.json")
     install_console(app)
+    install_openapi(app, database_dependency=get_components)
     install_metrics(app, components)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.errors import Forbidden, GatewayRejected, NotAuthenticated
+from api.openapi import answers
 from api.roles import Permission, allows
 from cases.errors import NotFound
 from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
@@ -39,6 +40,7 @@ def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
+@answers(NotAuthenticated)
 def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
@@ -55,6 +57,7 @@ CurrentUser = Annotated[StaffUser, Depends(current_user)]
 def require(permission: Permission) -> Callable[[StaffUser], Actor]:
     """A dependency that lets the request through only for roles that hold ``permission``."""
 
+    @answers(Forbidden)
     def check(user: CurrentUser) -> Actor:
         if not allows(user.role, permission):
             raise Forbidden(f"role {user.role.value} may not {permission.value.replace('_', ' ')}")
@@ -87,6 +90,7 @@ def gateway_caller() -> Callable[..., str]:
     nonce in the database, which must never wait on the event loop (a stalled database would hang every request).
     """
 
+    @answers(GatewayRejected)
     def verify(
         request: Request,
         components: ComponentsDep,

@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,6 +101,21 @@ class NoPipeline(ApiError):
 class FrameQueueFull(ApiError):
     status = 429
     code = "frame_queue_full"
+
+
+# Starlette's own refusals: a form or multipart body it cannot parse (400), no such route (404), a method the
+# route does not take (405)
+HTTP_ERROR_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``path`` takes (FastAPI keeps an included router's routes behind it)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            methods |= set(route.methods or ())
+    return sorted(methods)
 
 
 def domain_status(exc: OffsiteError) -> int:
@@ -181,8 +197,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), request.url.path)
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: Allow lists every method of the resource, not the first route's
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return problem(exc.status_code, code, str(exc.detail), request.url.path, headers=headers or None)
 
     @app.exception_handler(sa.SQLAlchemyError)
     async def _database(request: Request, exc: sa.SQLAlchemyError) -> JSONResponse:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic.json_schema import SkipJsonSchema
 
 from cases.law.config import SubjectType
 from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
@@ -18,7 +20,43 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ShortName = Annotated[str, Field(min_length=1, max_length=100)]
 Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)")]
+# A patch field that may be left out but never emptied: the document offers no null, and a null sent anyway is
+# refused by the registry (422 "cannot be emptied")
+NotNull = SkipJsonSchema[None]
+Uscc = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9A-HJ-NP-RTUW-Y]{18}$",
+        description="统一社会信用代码: 18 characters, the last a check character (GB 32100-2015)",
+    ),
+]
+Gbt28181Id = Annotated[str, Field(pattern=r"^[0-9]{20}$", description="the 20-digit GB/T 28181 device code")]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Mobile = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$", description="an 11-digit mainland mobile number")]
+# Record ids: what JSON carries exactly (2^53 - 1, as JavaScript's safe integers); a larger one names nothing
+MAX_RECORD_ID = 2**53 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID, description="a record's id")]
+IdInPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="a record's id")]
+
+
+def _iso_8601_only(value: Any) -> Any:
+    """A time is ISO 8601 text with its offset: pydantic alone would also read a number as Unix seconds."""
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError("a time is ISO 8601 text with its UTC offset, e.g. 2026-03-02T10:00:00+08:00") from None
+
+
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
 Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409")]
+PackageId = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{64}$", description="an evidence package: its manifest's SHA-256, lowercase hex")
+]
+# The roles a staff account may hold: system and party are recorded on steps, never held by an account
+StaffRole = Literal[Role.OPERATOR, Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR, Role.ADMIN]
 
 
 class Request(BaseModel):
@@ -56,12 +94,12 @@ class TokenOut(BaseModel):
 class UserIn(Request):
     username: Code
     display_name: ShortName
-    role: Role
+    role: StaffRole
     password: Annotated[str, Field(min_length=12, max_length=200)]
 
 
 class UserActiveIn(Request):
-    active: bool
+    active: StrictBool
 
 
 class UserOut(Response):
@@ -96,33 +134,33 @@ class CameraIn(Request):
     device_id: Code
     name: ShortName
     address: Name
-    gbt28181_id: str | None = None
-    longitude: float | None = None
-    latitude: float | None = None
+    gbt28181_id: Gbt28181Id | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
     legal_review_date: dt.date | None = None
     legal_review_ref: str | None = Field(None, max_length=100)
     technical_review_date: dt.date | None = None
     technical_review_ref: str | None = Field(None, max_length=100)
     next_maintenance_due: dt.date | None = None
-    published: bool = False
+    published: StrictBool = False
     status: CameraStatus = CameraStatus.ACTIVE
     gateway_id: Code | None = None
 
 
 class CameraPatch(Request):
     version: Version
-    name: ShortName | None = None
-    address: Name | None = None
-    gbt28181_id: str | None = None
-    longitude: float | None = None
-    latitude: float | None = None
+    name: ShortName | NotNull = None
+    address: Name | NotNull = None
+    gbt28181_id: Gbt28181Id | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
     legal_review_date: dt.date | None = None
     legal_review_ref: str | None = Field(None, max_length=100)
     technical_review_date: dt.date | None = None
     technical_review_ref: str | None = Field(None, max_length=100)
     next_maintenance_due: dt.date | None = None
-    published: bool | None = None
-    status: CameraStatus | None = None
+    published: StrictBool | NotNull = None
+    status: CameraStatus | NotNull = None
     gateway_id: Code | None = None
 
 
@@ -150,8 +188,8 @@ class ZoneIn(Request):
     code: Code
     name: ShortName
     subject: ZoneSubject
-    merchant_id: int | None = None
-    site_id: int | None = None
+    merchant_id: RecordId | None = None
+    site_id: RecordId | None = None
     polygon: list[list[float]] | None = None
 
 
@@ -170,19 +208,19 @@ class MerchantIn(Request):
     code: Code
     name: Name
     address: Name
-    uscc: str | None = None
-    mobile: str | None = None
-    e_delivery_consent: bool = False
+    uscc: Uscc | None = None
+    mobile: Mobile | None = None
+    e_delivery_consent: StrictBool = False
     consent_document_ref: str | None = Field(None, max_length=100)
 
 
 class MerchantPatch(Request):
     version: Version
-    name: Name | None = None
-    address: Name | None = None
-    uscc: str | None = None
-    mobile: str | None = None
-    e_delivery_consent: bool | None = None
+    name: Name | NotNull = None
+    address: Name | NotNull = None
+    uscc: Uscc | None = None
+    mobile: Mobile | None = None
+    e_delivery_consent: StrictBool | NotNull = None
     consent_document_ref: str | None = Field(None, max_length=100)
 
 
@@ -206,19 +244,19 @@ class SiteIn(Request):
     name: Name
     address: Name
     contractor: Name
-    contractor_uscc: str | None = None
+    contractor_uscc: Uscc | None = None
     responsible_person: str | None = Field(None, max_length=50)
-    contact_phone: str | None = None
+    contact_phone: Mobile | None = None
 
 
 class SitePatch(Request):
     version: Version
-    name: Name | None = None
-    address: Name | None = None
-    contractor: Name | None = None
-    contractor_uscc: str | None = None
+    name: Name | NotNull = None
+    address: Name | NotNull = None
+    contractor: Name | NotNull = None
+    contractor_uscc: Uscc | None = None
     responsible_person: str | None = Field(None, max_length=50)
-    contact_phone: str | None = None
+    contact_phone: Mobile | None = None
 
 
 class SiteOut(WithPersonalData):
@@ -289,17 +327,17 @@ class ViolationEventIn(Request):
     rule_id: Code
     violation_code: Code
     subject: SubjectIn
-    first_seen: AwareDatetime
-    last_seen: AwareDatetime
-    evidence_package_id: Code
+    first_seen: IsoTime
+    last_seen: IsoTime
+    evidence_package_id: PackageId
     confidence: float = Field(1.0, ge=0, le=1)
 
 
 class ChecklistIn(Request):
-    authentic: bool = Field(description="真实")
-    clear: bool = Field(description="清晰")
-    complete: bool = Field(description="完整")
-    accurate: bool = Field(description="准确")
+    authentic: StrictBool = Field(description="真实")
+    clear: StrictBool = Field(description="清晰")
+    complete: StrictBool = Field(description="完整")
+    accurate: StrictBool = Field(description="准确")
 
 
 class ReviewIn(Request):
@@ -353,7 +391,9 @@ class IntakeOut(BaseModel):
 
 # ---- cases ------------------------------------------------------------------------------------------------
 class OpenCaseIn(Request):
-    detection_ids: Annotated[list[int], Field(min_length=1, max_length=100)]
+    detection_ids: Annotated[
+        list[RecordId], Field(min_length=1, max_length=100, json_schema_extra={"uniqueItems": True})
+    ]
 
 
 class StepIn(Request):
@@ -363,12 +403,18 @@ class StepIn(Request):
 class PartyIn(StepIn):
     kind: PartyKind
     name: Name
-    id_number: Annotated[str, Field(min_length=15, max_length=18)]
-    contact: str | None = None
+    id_number: Annotated[
+        str,
+        Field(
+            pattern=r"^([0-9]{17}[0-9X]|[0-9A-HJ-NP-RTUW-Y]{18})$",
+            description="an individual's ID card number or an organisation's 统一社会信用代码, check character last",
+        ),
+    ]
+    contact: Mobile | None = None
     address: str | None = Field(None, max_length=200)
-    merchant_id: int | None = None
-    site_id: int | None = None
-    e_delivery_consent: bool = False
+    merchant_id: RecordId | None = None
+    site_id: RecordId | None = None
+    e_delivery_consent: StrictBool = False
     consent_document_ref: str | None = Field(None, max_length=100)
     reason: str | None = Field(None, max_length=2000)
 
@@ -376,7 +422,7 @@ class PartyIn(StepIn):
 class RecheckIn(StepIn):
     outcome: RecheckOutcome
     observed_on: dt.date | None = None
-    detection_id: int | None = None
+    detection_id: RecordId | None = None
     inspection_note: str | None = Field(None, max_length=2000)
 
 
@@ -401,7 +447,7 @@ class StatementIn(StepIn):
 
 
 class StatementAnswerIn(StepIn):
-    adopted: bool
+    adopted: StrictBool
     reply: Text
     revised_fine_fen: Fen | None = None
 
@@ -539,6 +585,16 @@ class AmountDueOut(BaseModel):
     total_fen: int
 
 
+# ---- health ---------------------------------------------------------------------------------------------
+class ReadinessOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    reason: str | None = Field(None, description="why the service is not ready; absent when it is")
+    calendar_missing_years: list[int] | None = Field(
+        None, description="years a deadline counted today reaches whose holidays are missing; absent when none"
+    )
+    calendar: str | None = Field(None, description="what the missing years mean for deadlines; absent when none")
+
+
 # ---- password change, gateway state -----------------------------------------------------------------------
 class PasswordChangeIn(Request):
     current_password: Annotated[str, Field(min_length=1, max_length=200)]
@@ -546,4 +602,4 @@ class PasswordChangeIn(Request):
 
 
 class GatewayActiveIn(Request):
-    active: bool
+    active: StrictBool

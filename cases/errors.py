@@ -13,6 +13,7 @@ OffsiteError
 │       ├── EvidencePackageOtherCamera   it was sealed for another camera, or for none
 │       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
 │   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
+│   └── InvalidCursor              a page cursor this service did not issue (it is opaque)
 ├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
 │   └── SignInLocked              staff sign-in locked after wrong passwords (the account or the client address)
 ├── Unavailable                   a store the request needs cannot answer now; retry after Retry-After (503)
@@ -88,6 +89,10 @@ class EvidencePackageTimeMismatch(EvidenceRefused):
 
 class ZoneNotRegistered(InvalidInput):
     code = "zone_not_registered"
+
+
+class InvalidCursor(InvalidInput):
+    code = "cursor_invalid"
 
 
 class TooManyAttempts(OffsiteError):

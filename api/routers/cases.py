@@ -71,7 +71,7 @@ def decision_period_ending(
 
 
 @router.get("/{case_id}", response_model=CaseOut)
-def get_case(components: ComponentsDep, reader: CaseReader, case_id: int) -> CaseOut:
+def get_case(components: ComponentsDep, reader: CaseReader, case_id: schemas.IdInPath) -> CaseOut:
     """The whole case. The party's identity number and contact are shown to roles that may read personal
     data, and each such read is logged (规定第十六条)."""
     if allows(reader.role, Permission.READ_PERSONAL_DATA):
@@ -80,18 +80,18 @@ def get_case(components: ComponentsDep, reader: CaseReader, case_id: int) -> Cas
 
 
 @router.get("/{case_id}/timeline", response_model=list[schemas.CaseEventOut])
-def timeline(components: ComponentsDep, _reader: CaseReader, case_id: int) -> list[schemas.CaseEventOut]:
+def timeline(components: ComponentsDep, _reader: CaseReader, case_id: schemas.IdInPath) -> list[schemas.CaseEventOut]:
     return [schemas.CaseEventOut.model_validate(e) for e in components.cases.timeline(case_id)]
 
 
 @router.get("/{case_id}/detections", response_model=list[schemas.DetectionOut])
-def evidence(components: ComponentsDep, _reader: CaseReader, case_id: int) -> list[schemas.DetectionOut]:
+def evidence(components: ComponentsDep, _reader: CaseReader, case_id: schemas.IdInPath) -> list[schemas.DetectionOut]:
     return [detection_out(d) for d in components.cases.detections_of(case_id)]
 
 
 @router.get("/{case_id}/amount-due", response_model=schemas.AmountDueOut)
 def amount_due(
-    components: ComponentsDep, _reader: CaseReader, case_id: int, paid_on: dt.date | None = None
+    components: ComponentsDep, _reader: CaseReader, case_id: schemas.IdInPath, paid_on: dt.date | None = None
 ) -> schemas.AmountDueOut:
     """The fine and the late surcharge if paid on ``paid_on`` (default: today)."""
     day = paid_on or components.clock.today()
@@ -101,27 +101,33 @@ def amount_due(
 
 # ---- the steps ---------------------------------------------------------------------------------------------
 @router.post("/{case_id}/file", response_model=CaseOut)
-def file_case(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StepIn) -> CaseOut:
+def file_case(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.StepIn
+) -> CaseOut:
     """立案: gives the case its number and starts the 90-day decision period."""
     return case_out(components.cases.file(case_id, officer, body.version), unmasked=False)
 
 
 @router.post("/{case_id}/party", response_model=CaseOut)
-def confirm_party(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.PartyIn) -> CaseOut:
+def confirm_party(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.PartyIn
+) -> CaseOut:
     """身份确认: record who the party is."""
     party = Party(**body.model_dump(exclude={"version", "reason"}))
     return case_out(components.cases.confirm_party(case_id, officer, body.version, party, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/withdraw", response_model=CaseOut)
-def withdraw(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.ReasonIn) -> CaseOut:
+def withdraw(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.ReasonIn
+) -> CaseOut:
     """不予立案: close a draft that will not become a case, with the reason."""
     return case_out(components.cases.withdraw(case_id, officer, body.version, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/rectification-notice", response_model=CaseOut)
 def rectification_notice(
-    components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoticeIn
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.NoticeIn
 ) -> CaseOut:
     """责令改正, recorded as served (method and day): the rectification period runs from service. The party is
     also notified through the outbox when a mobile is known."""
@@ -130,7 +136,9 @@ def rectification_notice(
 
 
 @router.post("/{case_id}/recheck", response_model=CaseOut)
-def recheck(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.RecheckIn) -> CaseOut:
+def recheck(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.RecheckIn
+) -> CaseOut:
     """复查: from a later confirmed detection of the same camera and zone, or an inspection note."""
     case = components.cases.record_recheck(
         case_id, officer, body.version, body.outcome, body.observed_on, body.detection_id, body.inspection_note
@@ -139,7 +147,9 @@ def recheck(components: ComponentsDep, officer: CaseOfficer, case_id: int, body:
 
 
 @router.post("/{case_id}/no-penalty-decision", response_model=CaseOut)
-def no_penalty(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.NoPenaltyIn) -> CaseOut:
+def no_penalty(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.NoPenaltyIn
+) -> CaseOut:
     """不予行政处罚决定."""
     case = components.cases.decide_no_penalty(case_id, officer, body.version, body.ground, body.reason)
     return case_out(case, unmasked=False)
@@ -147,7 +157,7 @@ def no_penalty(components: ComponentsDep, officer: CaseOfficer, case_id: int, bo
 
 @router.post("/{case_id}/penalty-notice", response_model=CaseOut)
 def penalty_notice(
-    components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.PenaltyNoticeIn
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.PenaltyNoticeIn
 ) -> CaseOut:
     """行政处罚事先告知: the proposed fine must lie in the discretion band for the party's prior violations."""
     case = components.cases.issue_penalty_notice(
@@ -157,7 +167,9 @@ def penalty_notice(
 
 
 @router.post("/{case_id}/statement", response_model=CaseOut)
-def statement(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StatementIn) -> CaseOut:
+def statement(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.StatementIn
+) -> CaseOut:
     """陈述申辩 received, before the statement deadline."""
     case = components.cases.record_statement(case_id, officer, body.version, body.text, body.channel, body.received_on)
     return case_out(case, unmasked=False)
@@ -165,7 +177,7 @@ def statement(components: ComponentsDep, officer: CaseOfficer, case_id: int, bod
 
 @router.post("/{case_id}/statement-answer", response_model=CaseOut)
 def statement_answer(
-    components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StatementAnswerIn
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.StatementAnswerIn
 ) -> CaseOut:
     """The answer to the statement; a revised fine may be lower, never higher."""
     case = components.cases.answer_statement(
@@ -176,7 +188,7 @@ def statement_answer(
 
 @router.post("/{case_id}/legal-review", response_model=CaseOut)
 def request_legal_review(
-    components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.FineIn
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.FineIn
 ) -> CaseOut:
     """Send the proposed decision to 法制审核."""
     case = components.cases.request_legal_review(case_id, officer, body.version, body.fine_fen)
@@ -185,7 +197,7 @@ def request_legal_review(
 
 @router.post("/{case_id}/legal-review/approve", response_model=CaseOut)
 def approve_legal_review(
-    components: ComponentsDep, reviewer: LegalReviewer, case_id: int, body: schemas.OpinionIn
+    components: ComponentsDep, reviewer: LegalReviewer, case_id: schemas.IdInPath, body: schemas.OpinionIn
 ) -> CaseOut:
     case = components.cases.approve_legal_review(case_id, reviewer, body.version, body.opinion)
     return case_out(case, unmasked=False)
@@ -193,7 +205,7 @@ def approve_legal_review(
 
 @router.post("/{case_id}/legal-review/return", response_model=CaseOut)
 def return_legal_review(
-    components: ComponentsDep, reviewer: LegalReviewer, case_id: int, body: schemas.ReasonIn
+    components: ComponentsDep, reviewer: LegalReviewer, case_id: schemas.IdInPath, body: schemas.ReasonIn
 ) -> CaseOut:
     case = components.cases.return_legal_review(case_id, reviewer, body.version, body.reason)
     return case_out(case, unmasked=False)
@@ -211,39 +223,49 @@ def decision_extension(
 
 
 @router.post("/{case_id}/penalty-decision", response_model=CaseOut)
-def penalty_decision(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.FineIn) -> CaseOut:
+def penalty_decision(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.FineIn
+) -> CaseOut:
     """行政处罚决定."""
     case = components.cases.decide_penalty(case_id, officer, body.version, body.fine_fen)
     return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/delivery", response_model=CaseOut)
-def delivery(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.DeliveryIn) -> CaseOut:
+def delivery(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.DeliveryIn
+) -> CaseOut:
     """送达 of the decision; electronic delivery only with the party's consent."""
     case = components.cases.record_delivery(case_id, officer, body.version, body.method, body.delivered_on)
     return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/payment", response_model=CaseOut)
-def payment(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.PaymentIn) -> CaseOut:
+def payment(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.PaymentIn
+) -> CaseOut:
     """The amount must equal the fine plus any late surcharge on the day paid."""
     case = components.cases.record_payment(case_id, officer, body.version, body.amount_fen, body.paid_on)
     return case_out(case, unmasked=False)
 
 
 @router.post("/{case_id}/enforcement", response_model=CaseOut)
-def enforcement(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.ReasonIn) -> CaseOut:
+def enforcement(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.ReasonIn
+) -> CaseOut:
     """Unpaid after the payment deadline: apply to the people's court for enforcement (第七十二条)."""
     return case_out(components.cases.refer_for_enforcement(case_id, officer, body.version, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/close", response_model=CaseOut)
-def close(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.CloseIn) -> CaseOut:
+def close(components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.CloseIn) -> CaseOut:
     """结案."""
     return case_out(components.cases.close(case_id, officer, body.version, body.reason), unmasked=False)
 
 
 @router.post("/{case_id}/publication", response_model=CaseOut)
-def publication(components: ComponentsDep, officer: CaseOfficer, case_id: int, body: schemas.StepIn) -> CaseOut:
+def publication(
+    components: ComponentsDep, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.StepIn
+) -> CaseOut:
     """公示 of a penalty decision (due 7 working days after it)."""
     return case_out(components.cases.publish(case_id, officer, body.version), unmasked=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime
 
 from api import schemas
 from api.deps import ComponentsDep, DetectionReader, DetectionReviewer, gateway_caller
@@ -25,11 +24,11 @@ def review_queue(
     components: ComponentsDep,
     _reader: DetectionReader,
     status_: Annotated[DetectionStatus | None, Query(alias="status")] = DetectionStatus.PENDING_REVIEW,
-    camera_id: int | None = None,
+    camera_id: Annotated[int | None, Query(ge=1, le=schemas.MAX_RECORD_ID)] = None,
     violation_code: str | None = None,
-    seen_from: Annotated[AwareDatetime | None, Query()] = None,
-    seen_until: Annotated[AwareDatetime | None, Query()] = None,
-    cursor: str | None = None,
+    seen_from: Annotated[schemas.IsoTime | None, Query()] = None,
+    seen_until: Annotated[schemas.IsoTime | None, Query()] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.DetectionPageOut:
     """Newest first. Pass the returned ``next_cursor`` as ``cursor`` for the next page."""
@@ -39,13 +38,15 @@ def review_queue(
 
 
 @router.get("/detections/{detection_id}", response_model=schemas.DetectionOut)
-def get_detection(components: ComponentsDep, _reader: DetectionReader, detection_id: int) -> schemas.DetectionOut:
+def get_detection(
+    components: ComponentsDep, _reader: DetectionReader, detection_id: schemas.IdInPath
+) -> schemas.DetectionOut:
     return detection_out(components.detections.get(detection_id))
 
 
 @router.post("/detections/{detection_id}/review", response_model=schemas.DetectionOut)
 def review_detection(
-    components: ComponentsDep, reviewer: DetectionReviewer, detection_id: int, body: schemas.ReviewIn
+    components: ComponentsDep, reviewer: DetectionReviewer, detection_id: schemas.IdInPath, body: schemas.ReviewIn
 ) -> schemas.DetectionOut:
     """Confirm (all four checklist points must hold) or reject (with a reason). Reviews are final."""
     checklist = ReviewChecklist(**body.checklist.model_dump())
@@ -60,7 +61,10 @@ def review_detection(
     response_model=schemas.IntakeOut,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "the same event was already received; nothing changed"},
+        200: {"description": "the same event was already received; nothing changed", "model": schemas.IntakeOut},
+        403: {"description": "the gateway does not serve the event's camera (forbidden)"},
+        404: {"description": "the event's camera is not registered (not_found)"},
+        409: {"description": "the event id was already used for a different occurrence (conflict)"},
         422: {
             "description": "a malformed event, or evidence that does not hold up: evidence_package_missing, "
             "evidence_package_invalid (fails verification), evidence_package_other_camera, "

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.console.evidence import PackageMissing, package_view
 from api.deps import ComponentsDep, DetectionReader
-from cases.errors import InvalidInput, NotFound
-from evidence_store.store import EvidenceError, Outcome, check_package_id
+from cases.errors import NotFound
+from evidence_store.store import EvidenceError, Outcome
 
 router = APIRouter(tags=["evidence"])
+PACKAGE_ID = r"^[0-9a-f]{64}$"  # the manifest's SHA-256, as the store names it (check_package_id)
 
 
 class VerificationOut(BaseModel):
@@ -37,12 +38,10 @@ class PackageOut(BaseModel):
 
 
 @router.get("/evidence/{package_id}", response_model=PackageOut)
-def evidence_package(components: ComponentsDep, _reader: DetectionReader, package_id: str) -> PackageOut:
+def evidence_package(
+    components: ComponentsDep, _reader: DetectionReader, package_id: Annotated[str, Path(pattern=PACKAGE_ID)]
+) -> PackageOut:
     """Recomputed now, on every request: item hashes, signature, inclusion in the latest tree head, consistency."""
-    try:
-        check_package_id(package_id)
-    except EvidenceError as exc:
-        raise InvalidInput(str(exc)) from exc
     try:
         store = components.evidence_reader()
         view = package_view(store, package_id)

@@ -35,7 +35,13 @@ from cases.model.registry import (
 from offsite.bootstrap import Components
 from vision import pushed
 
-router = APIRouter(tags=["gateway"])
+router = APIRouter(
+    tags=["gateway"],
+    responses={
+        403: {"description": "the gateway does not serve this camera (forbidden)"},
+        404: {"description": "no camera has this device id (not_found)"},
+    },
+)
 Gateway = Annotated[str, Depends(gateway_caller())]
 UNIX_SECONDS = re.compile(r"(\d{1,11})(?:\.(\d{1,9}))?")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -107,7 +113,10 @@ def own_camera(components: Components, gateway_id: str, device_id: str) -> Camer
         413: {"description": "over the frame's byte or pixel limit"},
         415: {"description": "the body is not image/jpeg"},
         422: {"description": "not a whole JPEG, or a missing or unusable X-Frame-Timestamp (bad_frame)"},
-        429: {"description": "the camera's frame queue is full: retry after Retry-After seconds"},
+        429: {
+            "description": "the camera's frame queue is full: retry after Retry-After seconds (frame_queue_full)",
+            "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        },
     },
 )
 def push_frame(

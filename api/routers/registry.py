@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
@@ -15,7 +15,7 @@ from api.views import camera_out
 from cases.model.registry import Camera, Merchant, Site, Zone
 
 router = APIRouter(tags=["registries"])
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # the database counts rows in 32 bits at least
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -43,26 +43,28 @@ def create_camera(components: ComponentsDep, _admin: RegistryManager, body: sche
 
 
 @router.get("/cameras/{camera_id}", response_model=schemas.CameraOut)
-def get_camera(components: ComponentsDep, _reader: RegistryReader, camera_id: int) -> schemas.CameraOut:
+def get_camera(components: ComponentsDep, _reader: RegistryReader, camera_id: schemas.IdInPath) -> schemas.CameraOut:
     return camera_out(components.registry.get_camera(camera_id), components.clock.today())
 
 
 @router.patch("/cameras/{camera_id}", response_model=schemas.CameraOut)
 def update_camera(
-    components: ComponentsDep, _admin: RegistryManager, camera_id: int, body: schemas.CameraPatch
+    components: ComponentsDep, _admin: RegistryManager, camera_id: schemas.IdInPath, body: schemas.CameraPatch
 ) -> schemas.CameraOut:
     version, changes = _changes(body)
     return camera_out(components.registry.update_camera(camera_id, version, changes), components.clock.today())
 
 
 @router.get("/cameras/{camera_id}/zones", response_model=list[schemas.ZoneOut])
-def list_zones(components: ComponentsDep, _reader: RegistryReader, camera_id: int) -> list[schemas.ZoneOut]:
+def list_zones(
+    components: ComponentsDep, _reader: RegistryReader, camera_id: schemas.IdInPath
+) -> list[schemas.ZoneOut]:
     return [schemas.ZoneOut.model_validate(z) for z in components.registry.list_zones(camera_id)]
 
 
 @router.post("/cameras/{camera_id}/zones", response_model=schemas.ZoneOut, status_code=status.HTTP_201_CREATED)
 def create_zone(
-    components: ComponentsDep, _admin: RegistryManager, camera_id: int, body: schemas.ZoneIn
+    components: ComponentsDep, _admin: RegistryManager, camera_id: schemas.IdInPath, body: schemas.ZoneIn
 ) -> schemas.ZoneOut:
     zone = components.registry.create_zone(Zone(camera_id=camera_id, **body.model_dump()))
     return schemas.ZoneOut.model_validate(zone)
@@ -91,7 +93,9 @@ def create_merchant(
 
 
 @router.get("/merchants/{merchant_id}", response_model=schemas.MerchantOut)
-def read_merchant(components: ComponentsDep, reader: PersonalDataReader, merchant_id: int) -> schemas.MerchantOut:
+def read_merchant(
+    components: ComponentsDep, reader: PersonalDataReader, merchant_id: schemas.IdInPath
+) -> schemas.MerchantOut:
     """The full record. The read is logged with who and why (规定第十六条)."""
     merchant = components.registry.read_merchant(merchant_id, reader, f"GET /merchants/{merchant_id}")
     return schemas.MerchantOut.model_validate(merchant)
@@ -99,7 +103,7 @@ def read_merchant(components: ComponentsDep, reader: PersonalDataReader, merchan
 
 @router.patch("/merchants/{merchant_id}", response_model=schemas.MerchantOut)
 def update_merchant(
-    components: ComponentsDep, _admin: RegistryManager, merchant_id: int, body: schemas.MerchantPatch
+    components: ComponentsDep, _admin: RegistryManager, merchant_id: schemas.IdInPath, body: schemas.MerchantPatch
 ) -> schemas.MerchantOut:
     version, changes = _changes(body)
     merchant = components.registry.update_merchant(merchant_id, version, changes)
@@ -122,13 +126,13 @@ def create_site(components: ComponentsDep, _admin: RegistryManager, body: schema
 
 
 @router.get("/sites/{site_id}", response_model=schemas.SiteOut)
-def read_site(components: ComponentsDep, reader: PersonalDataReader, site_id: int) -> schemas.SiteOut:
+def read_site(components: ComponentsDep, reader: PersonalDataReader, site_id: schemas.IdInPath) -> schemas.SiteOut:
     return schemas.SiteOut.model_validate(components.registry.read_site(site_id, reader, f"GET /sites/{site_id}"))
 
 
 @router.patch("/sites/{site_id}", response_model=schemas.SiteOut)
 def update_site(
-    components: ComponentsDep, _admin: RegistryManager, site_id: int, body: schemas.SitePatch
+    components: ComponentsDep, _admin: RegistryManager, site_id: schemas.IdInPath, body: schemas.SitePatch
 ) -> schemas.SiteOut:
     version, changes = _changes(body)
     return schemas.SiteOut.model_validate(components.registry.update_site(site_id, version, changes)).masked()
@@ -144,7 +148,7 @@ async def import_csv(
     request: Request,
     components: ComponentsDep,
     _admin: RegistryManager,
-    kind: str,
+    kind: Literal["merchants", "sites", "cameras", "zones"],
     file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row")],
     allow_partial: bool = False,
 ) -> schemas.ImportReportOut | JSONResponse:

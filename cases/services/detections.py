@@ -17,6 +17,7 @@ from cases.errors import (
     EvidencePackageMissing,
     EvidencePackageOtherCamera,
     EvidencePackageTimeMismatch,
+    InvalidCursor,
     InvalidInput,
     NotFound,
 )
@@ -113,7 +114,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
             raise ValueError("naive")
         return first_seen, int(ident)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cursor {cursor!r} is not one this service issued") from exc
+        raise InvalidCursor(f"cursor {cursor!r} is not one this service issued") from exc
 
 
 class DetectionService(Service):

@@ -59,7 +59,7 @@ def test_an_altered_item_shows_in_the_verification(
 
 
 @pytest.mark.parametrize(
-    ("package_id", "status", "code"), [("0" * 64, 404, "not_found"), ("nope", 422, "invalid_input")]
+    ("package_id", "status", "code"), [("0" * 64, 404, "not_found"), ("nope", 422, "invalid_request")]
 )
 def test_an_unknown_or_malformed_package_id_is_named(
     client: TestClient, staff: Staff, package_id: str, status: int, code: str

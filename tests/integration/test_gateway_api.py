@@ -399,11 +399,13 @@ def test_an_event_citing_a_package_the_store_does_not_hold_is_refused_and_stores
     client: TestClient, world: World
 ) -> None:
     package_for(world.components, world.event())  # the store holds packages, just not these
-    for missing in ("0" * 64, hashlib.sha256(b"never sealed").hexdigest(), "pkg-0001"):
+    for missing in ("0" * 64, hashlib.sha256(b"never sealed").hexdigest()):
         response = push(client, world.components, event_body(world, evidence_package_id=missing))
         detail = assert_rejected(response, 422, "evidence_package_missing")["detail"]
         assert missing in detail
         assert "not in the evidence store" in detail
+    response = push(client, world.components, event_body(world, evidence_package_id="pkg-0001"))
+    assert "evidence_package_id" in assert_rejected(response, 422, "invalid_request")["detail"]  # not a package id
     assert detection_count(world.components) == 0
 
 

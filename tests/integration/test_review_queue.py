@@ -53,4 +53,4 @@ def test_a_cursor_that_was_not_issued_here_is_refused(client: TestClient, world:
     response = client.get(
         "/api/v1/detections", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=staff.headers(Role.OPERATOR)
     )
-    assert (response.status_code, problem_of(response)["code"]) == (422, "invalid_input")
+    assert (response.status_code, problem_of(response)["code"]) == (422, "cursor_invalid")
