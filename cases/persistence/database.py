@@ -60,6 +60,8 @@ class StallBoundedConnection(psycopg.Connection[Any]):
         bound, self.reply_timeout_s = self.reply_timeout_s, seconds
         try:
             self.execute(";")
+            if self.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                self.rollback()  # leave it idle, as the pool handed it over: AUTOCOMMIT can still be set on it
         except psycopg.Error:
             return False
         finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy import exc as sa
 
 from api.app import create_app
@@ -47,3 +47,15 @@ def test_with_every_pooled_connection_busy_a_request_gets_503_with_retry_after_w
     assert response.headers["Retry-After"].isdigit()
     assert took < POOL_S + 2
     assert served.status_code == 200  # connections free again: served again, nothing restarted
+
+
+def test_a_pooled_connection_is_handed_over_idle_so_autocommit_can_be_set_on_it(settings: Settings) -> None:
+    """The pool's check that the server answers leaves no transaction open on the connection it hands over (a
+    connection left INTRANS refuses AUTOCOMMIT, which CREATE DATABASE and the benchmarks need)."""
+    components = build(settings)
+    try:
+        for _ in range(3):  # a fresh connection, then pooled ones, each checked on checkout
+            with components.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                assert connection.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        components.close()
