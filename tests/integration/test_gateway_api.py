@@ -425,7 +425,22 @@ def test_an_event_citing_a_package_whose_seal_was_interrupted_waits_with_503_and
     child.wait(10)
     (package_id,) = list(world.components.evidence_reader().package_ids())
 
-    response = push(client, world.components, event_body(world, seal=False, evidence_package_id=package_id))
+    # the event written out by hand: the world's own events seal a package of theirs, and the writer that opens
+    # for it would complete the interrupted seal first
+    first_seen = world.components.clock.now() - dt.timedelta(hours=1)
+    body = {
+        "event_id": "evt-interrupted",
+        "camera_id": "cam-1",
+        "zone_id": world.zones["road"].code,
+        "rule_id": "street_stall-dwell",
+        "violation_code": "street_stall",
+        "subject": {"kind": "unknown", "ref": None},
+        "first_seen": first_seen.isoformat(),
+        "last_seen": (first_seen + dt.timedelta(minutes=10)).isoformat(),
+        "evidence_package_id": package_id,
+        "confidence": 0.9,
+    }
+    response = push(client, world.components, body)
     detail = assert_rejected(response, 503, "evidence_store_unavailable")["detail"]
     assert package_id in detail
     assert "interrupted seal" in detail
