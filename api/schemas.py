@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal, Self
 
+from fastapi import Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cases.law.config import SubjectType
@@ -12,11 +13,40 @@ from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenalty
 from cases.model.detection import DetectionStatus
 from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mask_mobile
 from cases.model.staff import Role
+from cases.persistence import tables
+from cases.persistence.limits import REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="identifier")]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-ShortName = Annotated[str, Field(min_length=1, max_length=100)]
+
+def chars(column: Any) -> int:
+    """The most characters a request may send for a column: the column's own limit (cases/persistence/limits.py)."""
+    limit = limit_of(column)
+    assert limit is not None, f"{column} has no documented maximum"
+    return limit
+
+
+CODE_MAX = chars(tables.cameras.c.device_id)
+NAME_MAX = chars(tables.merchants.c.name)
+SHORT_NAME_MAX = chars(tables.cameras.c.name)
+REFERENCE_MAX = chars(tables.cameras.c.legal_review_ref)
+USCC_MAX = chars(tables.merchants.c.uscc)
+MOBILE_MAX = chars(tables.merchants.c.mobile)
+PASSWORD_MAX = 200  # a pass-phrase, not stored: only its hash is
+Code = Annotated[
+    str,
+    Field(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{CODE_MAX - 1}}}$", max_length=CODE_MAX, description="identifier"),
+]
+Text = Annotated[str, Field(min_length=1, max_length=REASON_MAX_CHARS)]
+OptionalText = Annotated[str | None, Field(max_length=REASON_MAX_CHARS)]
+Statement = Annotated[str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+ShortName = Annotated[str, Field(min_length=1, max_length=SHORT_NAME_MAX)]
+Reference = Annotated[str | None, Field(max_length=REFERENCE_MAX)]
+Uscc = Annotated[str | None, Field(max_length=USCC_MAX)]
+Mobile = Annotated[str | None, Field(max_length=MOBILE_MAX)]
+# the strings a client puts in a path or a query: an identifier's length, checked before any work
+CodePath = Annotated[str, Path(max_length=CODE_MAX)]
+CodeQuery = Annotated[str | None, Query(max_length=CODE_MAX)]
+CURSOR_MAX = 200  # a cursor this service issued: base64 of a time and an id, far shorter
 Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)")]
 Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409")]
 
@@ -57,7 +87,7 @@ class UserIn(Request):
     username: Code
     display_name: ShortName
     role: Role
-    password: Annotated[str, Field(min_length=12, max_length=200)]
+    password: Annotated[str, Field(min_length=12, max_length=PASSWORD_MAX)]
 
 
 class UserActiveIn(Request):
@@ -96,13 +126,13 @@ class CameraIn(Request):
     device_id: Code
     name: ShortName
     address: Name
-    gbt28181_id: str | None = None
+    gbt28181_id: Annotated[str | None, Field(max_length=chars(tables.cameras.c.gbt28181_id))] = None
     longitude: float | None = None
     latitude: float | None = None
     legal_review_date: dt.date | None = None
-    legal_review_ref: str | None = Field(None, max_length=100)
+    legal_review_ref: Reference = None
     technical_review_date: dt.date | None = None
-    technical_review_ref: str | None = Field(None, max_length=100)
+    technical_review_ref: Reference = None
     next_maintenance_due: dt.date | None = None
     published: bool = False
     status: CameraStatus = CameraStatus.ACTIVE
@@ -113,13 +143,13 @@ class CameraPatch(Request):
     version: Version
     name: ShortName | None = None
     address: Name | None = None
-    gbt28181_id: str | None = None
+    gbt28181_id: Annotated[str | None, Field(max_length=chars(tables.cameras.c.gbt28181_id))] = None
     longitude: float | None = None
     latitude: float | None = None
     legal_review_date: dt.date | None = None
-    legal_review_ref: str | None = Field(None, max_length=100)
+    legal_review_ref: Reference = None
     technical_review_date: dt.date | None = None
-    technical_review_ref: str | None = Field(None, max_length=100)
+    technical_review_ref: Reference = None
     next_maintenance_due: dt.date | None = None
     published: bool | None = None
     status: CameraStatus | None = None
@@ -170,20 +200,20 @@ class MerchantIn(Request):
     code: Code
     name: Name
     address: Name
-    uscc: str | None = None
-    mobile: str | None = None
+    uscc: Uscc = None
+    mobile: Mobile = None
     e_delivery_consent: bool = False
-    consent_document_ref: str | None = Field(None, max_length=100)
+    consent_document_ref: Reference = None
 
 
 class MerchantPatch(Request):
     version: Version
     name: Name | None = None
     address: Name | None = None
-    uscc: str | None = None
-    mobile: str | None = None
+    uscc: Uscc = None
+    mobile: Mobile = None
     e_delivery_consent: bool | None = None
-    consent_document_ref: str | None = Field(None, max_length=100)
+    consent_document_ref: Reference = None
 
 
 class MerchantOut(WithPersonalData):
@@ -206,9 +236,9 @@ class SiteIn(Request):
     name: Name
     address: Name
     contractor: Name
-    contractor_uscc: str | None = None
-    responsible_person: str | None = Field(None, max_length=50)
-    contact_phone: str | None = None
+    contractor_uscc: Uscc = None
+    responsible_person: Annotated[str | None, Field(max_length=chars(tables.sites.c.responsible_person))] = None
+    contact_phone: Mobile = None
 
 
 class SitePatch(Request):
@@ -216,9 +246,9 @@ class SitePatch(Request):
     name: Name | None = None
     address: Name | None = None
     contractor: Name | None = None
-    contractor_uscc: str | None = None
-    responsible_person: str | None = Field(None, max_length=50)
-    contact_phone: str | None = None
+    contractor_uscc: Uscc = None
+    responsible_person: Annotated[str | None, Field(max_length=chars(tables.sites.c.responsible_person))] = None
+    contact_phone: Mobile = None
 
 
 class SiteOut(WithPersonalData):
@@ -306,7 +336,7 @@ class ReviewIn(Request):
     version: Version
     decision: Literal["confirm", "reject"]
     checklist: ChecklistIn
-    reason: str | None = Field(None, max_length=2000)
+    reason: OptionalText = None
 
 
 class DetectionOut(Response):
@@ -364,20 +394,20 @@ class PartyIn(StepIn):
     kind: PartyKind
     name: Name
     id_number: Annotated[str, Field(min_length=15, max_length=18)]
-    contact: str | None = None
-    address: str | None = Field(None, max_length=200)
+    contact: Mobile = None
+    address: Annotated[str | None, Field(max_length=chars(tables.cases.c.party_address))] = None
     merchant_id: int | None = None
     site_id: int | None = None
     e_delivery_consent: bool = False
-    consent_document_ref: str | None = Field(None, max_length=100)
-    reason: str | None = Field(None, max_length=2000)
+    consent_document_ref: Reference = None
+    reason: OptionalText = None
 
 
 class RecheckIn(StepIn):
     outcome: RecheckOutcome
     observed_on: dt.date | None = None
     detection_id: int | None = None
-    inspection_note: str | None = Field(None, max_length=2000)
+    inspection_note: OptionalText = None
 
 
 class NoPenaltyIn(StepIn):
@@ -395,7 +425,7 @@ class PenaltyNoticeIn(NoticeIn):
 
 
 class StatementIn(StepIn):
-    text: Text
+    text: Statement
     channel: Literal["online", "in_person", "written", "phone"] = "written"
     received_on: dt.date | None = Field(None, description="the day it was received or posted (default: today)")
 
@@ -436,7 +466,7 @@ class PaymentIn(StepIn):
 
 
 class CloseIn(StepIn):
-    reason: str | None = Field(None, max_length=2000)
+    reason: OptionalText = None
 
 
 class CaseEventOut(Response):
@@ -541,8 +571,8 @@ class AmountDueOut(BaseModel):
 
 # ---- password change, gateway state -----------------------------------------------------------------------
 class PasswordChangeIn(Request):
-    current_password: Annotated[str, Field(min_length=1, max_length=200)]
-    new_password: Annotated[str, Field(min_length=12, max_length=200, description="at least 12 characters")]
+    current_password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+    new_password: Annotated[str, Field(min_length=12, max_length=PASSWORD_MAX, description="at least 12 characters")]
 
 
 class GatewayActiveIn(Request):

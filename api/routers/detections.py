@@ -26,10 +26,10 @@ def review_queue(
     _reader: DetectionReader,
     status_: Annotated[DetectionStatus | None, Query(alias="status")] = DetectionStatus.PENDING_REVIEW,
     camera_id: int | None = None,
-    violation_code: str | None = None,
+    violation_code: schemas.CodeQuery = None,
     seen_from: Annotated[AwareDatetime | None, Query()] = None,
     seen_until: Annotated[AwareDatetime | None, Query()] = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=schemas.CURSOR_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.DetectionPageOut:
     """Newest first. Pass the returned ``next_cursor`` as ``cursor`` for the next page."""

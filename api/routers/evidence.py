@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from api import schemas
 from api.console.evidence import PackageMissing, package_view
 from api.deps import ComponentsDep, DetectionReader
 from cases.errors import InvalidInput, NotFound
@@ -37,7 +38,7 @@ class PackageOut(BaseModel):
 
 
 @router.get("/evidence/{package_id}", response_model=PackageOut)
-def evidence_package(components: ComponentsDep, _reader: DetectionReader, package_id: str) -> PackageOut:
+def evidence_package(components: ComponentsDep, _reader: DetectionReader, package_id: schemas.CodePath) -> PackageOut:
     """Recomputed now, on every request: item hashes, signature, inclusion in the latest tree head, consistency."""
     try:
         check_package_id(package_id)

@@ -144,7 +144,7 @@ async def import_csv(
     request: Request,
     components: ComponentsDep,
     _admin: RegistryManager,
-    kind: str,
+    kind: schemas.CodePath,
     file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row")],
     allow_partial: bool = False,
 ) -> schemas.ImportReportOut | JSONResponse:

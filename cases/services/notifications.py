@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.model.registry import mask_mobile
 from cases.persistence import tables
+from cases.persistence.limits import ERROR_TEXT_MAX_CHARS, check_lengths
 
 log = logging.getLogger("offsite.notifications")
 N = tables.notifications
@@ -61,6 +62,7 @@ class LoggingChannel:
 def enqueue(
     session: Session, case_id: int, kind: str, channel: str, recipient: str, body: str, now: dt.datetime
 ) -> None:
+    check_lengths(N, {"recipient": recipient, "body": body})
     session.execute(
         insert(N).values(
             case_id=case_id,
@@ -96,6 +98,8 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int)
 
 
 def _record(session_factory: sessionmaker[Session], message: Message, now: dt.datetime, error: str | None) -> None:
+    if error is not None:  # a machine's text, kept for the operator: cut to its column, never refused
+        error = error[:ERROR_TEXT_MAX_CHARS]
     with session_factory() as session, session.begin():
         attempts = (session.execute(select(N.c.attempts).where(N.c.id == message.id)).scalar_one() or 0) + 1
         if error is None:

@@ -482,7 +482,7 @@ def test_a_streamed_body_over_the_upload_limit_is_refused_with_413(
         ({"mobile": "12345"}, "invalid_input", "mobile"),
         ({"mobile": "1380013800"}, "invalid_input", "mobile"),
         ({"mobile": "23800138000"}, "invalid_input", "mobile"),
-        ({"mobile": "+8613800138000"}, "invalid_input", "mobile"),
+        ({"mobile": "+8613800138000"}, "invalid_request", "body.mobile"),  # over 11 characters: refused unread
         ({"e_delivery_consent": True}, "invalid_input", "consent"),
         ({"code": "SHOP 2"}, "invalid_request", "body.code"),
         ({"name": ""}, "invalid_request", "body.name"),
