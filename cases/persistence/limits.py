@@ -13,7 +13,7 @@ kind of text               chars   where
 reason, opinion, note      2000    case_events.reason, detections.review_reason, re-check notes
 statement (陈述申辩)        10000   cases.statement_text
 message to a party         2000    notifications.body
-a machine's error text     2000    notifications.last_error (cut to length by the writer, never refused)
+a machine's error text     500     notifications.last_error (cut to length by the writer, never refused)
 attachment's file name     100     the names of a party's statement attachments
 =========================  ======  ====================================================================
 """
@@ -31,7 +31,7 @@ from cases.errors import InvalidInput
 REASON_MAX_CHARS = 2000  # a reason, an opinion, a reply, a re-check note: a paragraph or a few
 STATEMENT_MAX_CHARS = 10000  # the party's statement or defence: a few pages
 MESSAGE_MAX_CHARS = 2000  # a notice's text message to the party
-ERROR_TEXT_MAX_CHARS = 2000  # a gateway's or a library's error text, kept for the operator
+ERROR_TEXT_MAX_CHARS = 500  # a gateway's or a library's error text, kept for the operator
 ATTACHMENT_NAME_MAX_CHARS = 100  # a statement attachment's file name as the party's computer named it
 
 

@@ -98,8 +98,6 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int)
 
 
 def _record(session_factory: sessionmaker[Session], message: Message, now: dt.datetime, error: str | None) -> None:
-    if error is not None:  # a machine's text, kept for the operator: cut to its column, never refused
-        error = error[:ERROR_TEXT_MAX_CHARS]
     with session_factory() as session, session.begin():
         attempts = (session.execute(select(N.c.attempts).where(N.c.id == message.id)).scalar_one() or 0) + 1
         if error is None:
@@ -128,7 +126,7 @@ def dispatch(
             channel.send(message)
         except Exception as exc:  # any adapter failure is recorded and retried, never lost
             failed += 1
-            _record(session_factory, message, now, str(exc)[:500])
+            _record(session_factory, message, now, str(exc)[:ERROR_TEXT_MAX_CHARS])  # cut, never refused
         else:
             sent += 1
             _record(session_factory, message, now, None)
