@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 
@@ -14,11 +14,41 @@ from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenalty
 from cases.model.detection import DetectionStatus
 from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mask_mobile
 from cases.model.staff import Role
+from cases.persistence import tables
+from cases.persistence.limits import REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="identifier")]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-ShortName = Annotated[str, Field(min_length=1, max_length=100)]
+
+def chars(column: Any) -> int:
+    """The most characters a request may send for a column: the column's own limit (cases/persistence/limits.py)."""
+    limit = limit_of(column)
+    assert limit is not None, f"{column} has no documented maximum"
+    return limit
+
+
+CODE_MAX = chars(tables.cameras.c.device_id)
+NAME_MAX = chars(tables.merchants.c.name)
+SHORT_NAME_MAX = chars(tables.cameras.c.name)
+REFERENCE_MAX = chars(tables.cameras.c.legal_review_ref)
+USCC_MAX = chars(tables.merchants.c.uscc)
+MOBILE_MAX = chars(tables.merchants.c.mobile)
+PASSWORD_MAX = 200  # a pass-phrase, not stored: only its hash is
+Code = Annotated[
+    str,
+    Field(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{CODE_MAX - 1}}}$", max_length=CODE_MAX, description="identifier"),
+]
+# Free text holds no NUL character (PostgreSQL refuses it in text; the store refuses it on both databases): said in
+# the document, so a client learns it from there, not from a refusal
+NO_NUL = r"^[^\u0000]*$"
+Text = Annotated[str, Field(min_length=1, max_length=REASON_MAX_CHARS, pattern=NO_NUL)]
+OptionalText = Annotated[str | None, Field(max_length=REASON_MAX_CHARS, pattern=NO_NUL)]
+Statement = Annotated[str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS, pattern=NO_NUL)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=NO_NUL)]
+ShortName = Annotated[str, Field(min_length=1, max_length=SHORT_NAME_MAX, pattern=NO_NUL)]
+Reference = Annotated[str | None, Field(max_length=REFERENCE_MAX, pattern=NO_NUL)]
+# the strings a client puts in a path or a query: an identifier's length, checked before any work
+CodePath = Annotated[str, Path(max_length=CODE_MAX)]
+CodeQuery = Annotated[str | None, Query(max_length=CODE_MAX)]
+CURSOR_MAX = 200  # a cursor this service issued: base64 of a time and an id, far shorter
 Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)")]
 # A patch field that may be left out but never emptied: the document offers no null, and a null sent anyway is
 # refused by the registry (422 "cannot be emptied")
@@ -95,7 +125,7 @@ class UserIn(Request):
     username: Code
     display_name: ShortName
     role: StaffRole
-    password: Annotated[str, Field(min_length=12, max_length=200)]
+    password: Annotated[str, Field(min_length=12, max_length=PASSWORD_MAX)]
 
 
 class UserActiveIn(Request):
@@ -138,9 +168,9 @@ class CameraIn(Request):
     longitude: Longitude | None = None
     latitude: Latitude | None = None
     legal_review_date: dt.date | None = None
-    legal_review_ref: str | None = Field(None, max_length=100)
+    legal_review_ref: Reference = None
     technical_review_date: dt.date | None = None
-    technical_review_ref: str | None = Field(None, max_length=100)
+    technical_review_ref: Reference = None
     next_maintenance_due: dt.date | None = None
     published: StrictBool = False
     status: CameraStatus = CameraStatus.ACTIVE
@@ -155,9 +185,9 @@ class CameraPatch(Request):
     longitude: Longitude | None = None
     latitude: Latitude | None = None
     legal_review_date: dt.date | None = None
-    legal_review_ref: str | None = Field(None, max_length=100)
+    legal_review_ref: Reference = None
     technical_review_date: dt.date | None = None
-    technical_review_ref: str | None = Field(None, max_length=100)
+    technical_review_ref: Reference = None
     next_maintenance_due: dt.date | None = None
     published: StrictBool | NotNull = None
     status: CameraStatus | NotNull = None
@@ -211,7 +241,7 @@ class MerchantIn(Request):
     uscc: Uscc | None = None
     mobile: Mobile | None = None
     e_delivery_consent: StrictBool = False
-    consent_document_ref: str | None = Field(None, max_length=100)
+    consent_document_ref: Reference = None
 
 
 class MerchantPatch(Request):
@@ -221,7 +251,7 @@ class MerchantPatch(Request):
     uscc: Uscc | None = None
     mobile: Mobile | None = None
     e_delivery_consent: StrictBool | NotNull = None
-    consent_document_ref: str | None = Field(None, max_length=100)
+    consent_document_ref: Reference = None
 
 
 class MerchantOut(WithPersonalData):
@@ -245,7 +275,7 @@ class SiteIn(Request):
     address: Name
     contractor: Name
     contractor_uscc: Uscc | None = None
-    responsible_person: str | None = Field(None, max_length=50)
+    responsible_person: Annotated[str | None, Field(max_length=chars(tables.sites.c.responsible_person), pattern=NO_NUL)] = None
     contact_phone: Mobile | None = None
 
 
@@ -255,7 +285,7 @@ class SitePatch(Request):
     address: Name | NotNull = None
     contractor: Name | NotNull = None
     contractor_uscc: Uscc | None = None
-    responsible_person: str | None = Field(None, max_length=50)
+    responsible_person: Annotated[str | None, Field(max_length=chars(tables.sites.c.responsible_person), pattern=NO_NUL)] = None
     contact_phone: Mobile | None = None
 
 
@@ -344,7 +374,7 @@ class ReviewIn(Request):
     version: Version
     decision: Literal["confirm", "reject"]
     checklist: ChecklistIn
-    reason: str | None = Field(None, max_length=2000)
+    reason: OptionalText = None
 
 
 class DetectionOut(Response):
@@ -411,19 +441,19 @@ class PartyIn(StepIn):
         ),
     ]
     contact: Mobile | None = None
-    address: str | None = Field(None, max_length=200)
+    address: Annotated[str | None, Field(max_length=chars(tables.cases.c.party_address), pattern=NO_NUL)] = None
     merchant_id: RecordId | None = None
     site_id: RecordId | None = None
     e_delivery_consent: StrictBool = False
-    consent_document_ref: str | None = Field(None, max_length=100)
-    reason: str | None = Field(None, max_length=2000)
+    consent_document_ref: Reference = None
+    reason: OptionalText = None
 
 
 class RecheckIn(StepIn):
     outcome: RecheckOutcome
     observed_on: dt.date | None = None
     detection_id: RecordId | None = None
-    inspection_note: str | None = Field(None, max_length=2000)
+    inspection_note: OptionalText = None
 
 
 class NoPenaltyIn(StepIn):
@@ -441,7 +471,7 @@ class PenaltyNoticeIn(NoticeIn):
 
 
 class StatementIn(StepIn):
-    text: Text
+    text: Statement
     channel: Literal["online", "in_person", "written", "phone"] = "written"
     received_on: dt.date | None = Field(None, description="the day it was received or posted (default: today)")
 
@@ -482,7 +512,7 @@ class PaymentIn(StepIn):
 
 
 class CloseIn(StepIn):
-    reason: str | None = Field(None, max_length=2000)
+    reason: OptionalText = None
 
 
 class CaseEventOut(Response):
@@ -597,8 +627,8 @@ class ReadinessOut(BaseModel):
 
 # ---- password change, gateway state -----------------------------------------------------------------------
 class PasswordChangeIn(Request):
-    current_password: Annotated[str, Field(min_length=1, max_length=200)]
-    new_password: Annotated[str, Field(min_length=12, max_length=200, description="at least 12 characters")]
+    current_password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+    new_password: Annotated[str, Field(min_length=12, max_length=PASSWORD_MAX, description="at least 12 characters")]
 
 
 class GatewayActiveIn(Request):

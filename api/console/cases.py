@@ -20,9 +20,12 @@ from api.console.web import (
     DEADLINE_LABELS,
     DELIVERY_LABELS,
     GROUND_LABELS,
+    LIMITS,
     PARTY_KIND_LABELS,
     RECHECK_LABELS,
+    TooLong,
     back,
+    check_length,
     components_of,
     date_of,
     fen_of,
@@ -62,6 +65,13 @@ class Field:
     kind: str = "text"  # text, textarea, date, money, select, checkbox
     options: dict[str, str] | None = None
     required: bool = True
+    max_length: int | None = None  # the most characters it takes; None: its kind's (LIMITS, the server's limits)
+
+    @property
+    def limit(self) -> int | None:
+        """The server's limit for what is typed here; a select, date or checkbox is bounded by its own format."""
+        by_kind = {"textarea": LIMITS["reason"], "money": LIMITS["amount"]}
+        return self.max_length or by_kind.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -104,10 +114,10 @@ STEPS: dict[str, Step] = {
         Role.OFFICER,
         (
             Field("kind", "当事人类型", "select", {k.value: v for k, v in PARTY_KIND_LABELS.items()}),
-            Field("name", "姓名或名称"),
-            Field("id_number", "身份证号或统一社会信用代码"),
-            Field("contact", "手机号", required=False),
-            Field("address", "地址", required=False),
+            Field("name", "姓名或名称", max_length=LIMITS["name"]),
+            Field("id_number", "身份证号或统一社会信用代码", max_length=LIMITS["id_number"]),
+            Field("contact", "手机号", required=False, max_length=LIMITS["mobile"]),
+            Field("address", "地址", required=False, max_length=LIMITS["address"]),
             Field("reason", "确认依据", "textarea"),
         ),
         lambda c, case, a, f: c.cases.confirm_party(case.id or 0, a, case.version, _party(f), _text(f, "reason")),
@@ -172,7 +182,7 @@ STEPS: dict[str, Step] = {
         "登记陈述申辩",
         Role.OFFICER,
         (
-            Field("text", "陈述申辩内容", "textarea"),
+            Field("text", "陈述申辩内容", "textarea", max_length=LIMITS["statement"]),
             Field("channel", "方式", "select", {"in_person": "当面", "post": "邮寄", "phone": "电话记录"}),
             Field("received_on", "收到日期（默认今天）", "date", required=False),
         ),
@@ -264,7 +274,7 @@ STEPS: dict[str, Step] = {
     "extend_decision_period": Step(
         "批准延长办案期限",
         Role.SUPERVISOR,
-        (Field("days", "延长天数（日历日）"), Field("reason", "延长理由", "textarea")),
+        (Field("days", "延长天数（日历日）", max_length=LIMITS["days"]), Field("reason", "延长理由", "textarea")),
         lambda c, case, a, f: c.cases.extend_decision_period(
             case.id or 0, a, case.version, _days(f), _text(f, "reason")
         ),
@@ -415,6 +425,12 @@ async def open_case(request: Request) -> Response:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int) -> Response:
+    return _case_view(request, case_id)
+
+
+def _case_view(request: Request, case_id: int, typed: dict[str, dict[str, str]] | None = None,
+               error: str | None = None) -> Response:  # fmt: skip
+    """The case page; after a refused step, with the refusal and the step's form as it was typed (status 422)."""
     user, _actor = permitted(request, Permission.READ_CASES)
     components = components_of(request)
     case = components.cases.get(case_id)
@@ -429,9 +445,13 @@ def case_page(request: Request, case_id: int) -> Response:
     if case.payment_due is not None and case.fine_fen is not None and case.paid_on is None:
         fine, surcharge = case.amount_due_fen(components.law, components.clock.today())
         amount_due = {"fine": yuan(fine), "surcharge": yuan(surcharge), "total": yuan(fine + surcharge)}
+    refused = {"error": error} if error else {}
     return page(
         request,
         "case.html",
+        422 if error else 200,
+        **refused,
+        typed=typed or {},
         case=case,
         camera=camera,
         zone=zone,
@@ -464,6 +484,9 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     components = components_of(request)
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
+    except TooLong as exc:  # shown again as typed: a long text is not lost to a redirect
+        typed = {action: {f.name: str(form.get(f.name, "")) for f in step.fields if f.limit}}
+        return await run_in_threadpool(_case_view, request, case_id, typed, exc.message)
     except DocumentNotIssued as exc:  # the step was rolled back with its document
         return back(request, here, error=f"文书未能签发，“{step.label}”未生效，请稍后重试：{exc.message}")
     except (OffsiteError, ValueError) as exc:
@@ -477,6 +500,9 @@ def _take(components: Components, step: Step, case_id: int, actor: Actor, form: 
     case = components.cases.get(case_id)
     if str(form.get("version", "")) != str(case.version):
         raise InvalidInput("案件已被他人更新，请刷新页面后重试")
+    for f in step.fields:  # before anything: a refusal changes nothing
+        if f.limit is not None:
+            check_length(_text(form, f.name), f.limit, f.label)
     missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
     if missing:
         raise InvalidInput("请填写：" + "、".join(missing))

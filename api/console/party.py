@@ -21,11 +21,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import back, components_of, page, yuan
+from api.console.web import LIMITS, TooLong, back, check_length, components_of, page, yuan
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
 from cases.model.registry import mask_mobile
+from cases.persistence.limits import ATTACHMENT_NAME_MAX_CHARS, STATEMENT_MAX_CHARS
 from evidence_store.store import EvidenceError, ItemIn
 from offsite.bootstrap import Components
 from offsite.issued import document as issued_document
@@ -103,6 +104,9 @@ async def open_case(request: Request) -> Response:
     components = components_of(request)
     form = await request.form()
     number, code = str(form.get("case_number", "")), str(form.get("code", ""))
+    if len(number) > LIMITS["case_number"] or len(code) > LIMITS["case_number"]:  # no case has such a number
+        error = f"案件编号和查询码最多 {LIMITS['case_number']} 个字符"
+        return page(request, "party_lookup.html", status_code=422, error=error, case_number=number)
     try:
         case = await run_in_threadpool(components.party.open_case, number, code, _client(request),
                                        lambda n: party_access_code(components, n))  # fmt: skip
@@ -131,6 +135,11 @@ def _frames(components: Components, case: Case) -> list[dict[str, Any]]:
 
 @router.get("/party/case", response_class=HTMLResponse)
 def case_view(request: Request) -> Response:
+    return _case_view(request)
+
+
+def _case_view(request: Request, typed_statement: str = "", error: str | None = None) -> Response:
+    """The party's case page; after a refused statement, with the refusal and the statement as typed (422)."""
     case = _opened_case(request)
     if case is None:
         return RedirectResponse("/party", status_code=303)
@@ -151,9 +160,12 @@ def case_view(request: Request) -> Response:
     statement_open = case.status is CaseStatus.PENALTY_NOTICE_ISSUED and (
         case.statement_deadline is None or today <= case.statement_deadline
     )
+    refused = {"error": error, "typed_statement": typed_statement} if error else {}
     return page(
         request,
         "party_case.html",
+        422 if error else 200,
+        **refused,
         case=case,
         camera=camera,
         zone=zone,
@@ -234,12 +246,15 @@ async def statement(request: Request) -> Response:
         components = components_of(request)
         assert case.id is not None
         text = str(form.get("text", ""))
+        check_length(text, STATEMENT_MAX_CHARS, "陈述申辩内容")
         components.party.check_statement(case, text)  # before anything is sealed: a refusal changes nothing
         uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
         attachments = [await _attachment(upload) for upload in uploads]
         if len(attachments) > MAX_ATTACHMENTS:
             raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
         await run_in_threadpool(_file_statement, components, case, text, attachments, _client(request))
+    except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
+        return await run_in_threadpool(_case_view, request, text, exc.message)
     except OffsiteError as exc:
         return back(request, "/party/case", error=exc.message)
     return back(request, "/party/case", message="陈述申辩已提交，办案机关将依法复核")
@@ -248,7 +263,8 @@ async def statement(request: Request) -> Response:
 async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
     """(name, media type, bytes) of an upload, its kind told by its content, its size bounded."""
     data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-    name = (upload.filename or "").replace("\x00", "")[:100]
+    name = (upload.filename or "").replace("\x00", "")
+    check_length(name, ATTACHMENT_NAME_MAX_CHARS, "附件文件名")
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise InvalidInput(f"附件 {name} 超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB")
     media_type = next((t for t, magic in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)

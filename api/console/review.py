@@ -11,11 +11,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import DETECTION_LABELS, back, components_of, form_of, local, page, permitted
+from api.console.web import (
+    DETECTION_LABELS,
+    TooLong,
+    back,
+    check_length,
+    components_of,
+    form_of,
+    local,
+    page,
+    permitted,
+)
 from api.roles import Permission, allows
 from cases.errors import InvalidInput, OffsiteError
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Camera, Zone
+from cases.persistence.limits import REASON_MAX_CHARS
 from cases.services.base import Actor
 from cases.services.detections import QueueFilter
 from evidence_store.store import EvidenceError
@@ -132,6 +143,11 @@ def _neighbours(components: Components, detection: Detection) -> tuple[int | Non
 
 @router.get("/detections/{detection_id}", response_class=HTMLResponse)
 def detection_page(request: Request, detection_id: int) -> Response:
+    return _detection_view(request, detection_id)
+
+
+def _detection_view(request: Request, detection_id: int, typed_reason: str = "", error: str | None = None) -> Response:
+    """The detection page; after a refused review, with the refusal and the reason as it was typed (status 422)."""
     user, _actor = permitted(request, Permission.READ_DETECTIONS)
     components = components_of(request)
     detection = components.detections.get(detection_id)
@@ -144,9 +160,12 @@ def detection_page(request: Request, detection_id: int) -> Response:
     items = [item["name"] for item in manifest.get("items", [])]
     previous, following = _neighbours(components, detection)
     (row,) = _rows(components, [detection])
+    refused = {"error": error, "typed_reason": typed_reason} if error else {}
     return page(
         request,
         "detection.html",
+        422 if error else 200,
+        **refused,
         row=row,
         items=items,
         context=manifest.get("context", {}),
@@ -173,6 +192,10 @@ async def review(request: Request, detection_id: int) -> Response:
         return back(request, here, error="请选择确认或驳回")
     checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
     reason = str(form.get("reason", "")).strip() or None
+    try:
+        check_length(reason or "", REASON_MAX_CHARS, "意见或驳回理由")
+    except TooLong as exc:
+        return await run_in_threadpool(_detection_view, request, detection_id, reason or "", exc.message)
     try:
         following = await run_in_threadpool(
             _review, components_of(request), detection_id, actor, str(form.get("version", "")),

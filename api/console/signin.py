@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import SESSION_COOKIE, components_of, form_of, page, signed_in
+from api.console.web import LIMITS, SESSION_COOKIE, components_of, form_of, page, signed_in
 from api.deps import client_address
 from cases.errors import SignInLocked
 from cases.model.staff import Role
@@ -45,6 +45,9 @@ def login(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     components = components_of(request)
+    if len(username) > LIMITS["username"] or len(password) > LIMITS["password"]:  # no account has such a name
+        return page(request, "login.html", status_code=422, next=_safe_next(next) or "",
+                    error=f"用户名最多 {LIMITS['username']} 个字符，密码最多 {LIMITS['password']} 个字符")  # fmt: skip
     try:
         user = components.accounts.sign_in(username, password, client_address(request))
     except SignInLocked as exc:

@@ -27,9 +27,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.roles import Permission, allows
+from api.schemas import CODE_MAX, MOBILE_MAX, NAME_MAX, PASSWORD_MAX, chars
+from cases.errors import InvalidInput
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
+from cases.persistence import tables
+from cases.persistence.limits import ATTACHMENT_NAME_MAX_CHARS, REASON_MAX_CHARS, STATEMENT_MAX_CHARS
 from cases.services.accounts import StaffUser
 from cases.services.base import Actor
 from offsite.bootstrap import Components
@@ -39,6 +43,23 @@ FLASH_COOKIE = "offsite_flash"  # Starlette's signed session cookie, holding onl
 FLASH_MAX_AGE_S = 600  # a flash not shown within ten minutes is stale
 FLASH_MAX_CHARS = 400  # a cookie holds about 4 KB; a domain message is far shorter
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# the most characters each form field takes: the server's own limits (cases/persistence/limits.py), for maxlength
+LIMITS = {
+    "reason": REASON_MAX_CHARS,
+    "statement": STATEMENT_MAX_CHARS,
+    "username": CODE_MAX,
+    "password": PASSWORD_MAX,
+    "case_number": CODE_MAX,
+    "name": NAME_MAX,
+    "address": chars(tables.cases.c.party_address),
+    "id_number": chars(tables.cases.c.party_id_number),
+    "mobile": MOBILE_MAX,
+    "amount": 12,  # yuan with two decimals: at most 9 digits, a point and 2 decimals (fen_of)
+    "days": 3,  # an extension of at most 365 days
+    "year": 4,
+    "attachment_name": ATTACHMENT_NAME_MAX_CHARS,
+}
+TEMPLATES.env.globals["limits"] = LIMITS
 
 STAGE_LABELS = {
     CaseStatus.DRAFT: "草稿（待立案）",
@@ -145,6 +166,15 @@ async def form_of(request: Request) -> dict[str, Any]:
     if not hmac.compare_digest(str(values.get("csrf", "")).encode(), csrf_token(request).encode()):
         raise PageForbidden("表单已过期或来源不明，请刷新页面后重试")
     return values
+
+
+class TooLong(InvalidInput):
+    """A form field longer than its limit (a post the page's maxlength did not stop): the form is shown again."""
+
+
+def check_length(value: str, limit: int, label: str) -> None:
+    if len(value) > limit:
+        raise TooLong(f"“{label}”最多 {limit} 个字符，提交了 {len(value)} 个，请删减后重新提交")
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

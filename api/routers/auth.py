@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Response, status
 
 from api import schemas
 from api.deps import AccountManager, ClientAddress, ComponentsDep, CurrentUser, oauth2
@@ -15,6 +14,26 @@ from cases.errors import InvalidInput
 from cases.services.accounts import Gateway, StaffUser, gateway_secret
 
 router = APIRouter(tags=["auth and accounts"])
+
+
+class SignInForm:
+    """OAuth2's password form (what the API page's Authorize button sends), each field bounded before any work."""
+
+    def __init__(
+        self,
+        username: Annotated[str, Form(max_length=schemas.CODE_MAX)],
+        password: Annotated[str, Form(max_length=schemas.PASSWORD_MAX)],
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        scope: Annotated[str, Form(max_length=schemas.SHORT_NAME_MAX)] = "",
+        client_id: Annotated[str | None, Form(max_length=schemas.CODE_MAX)] = None,
+        client_secret: Annotated[str | None, Form(max_length=schemas.PASSWORD_MAX)] = None,
+    ) -> None:
+        self.username = username
+        self.password = password
+        self.grant_type = grant_type
+        self.scopes = scope.split()
+        self.client_id = client_id
+        self.client_secret = client_secret
 
 
 @router.post(
@@ -26,7 +45,7 @@ router = APIRouter(tags=["auth and accounts"])
     },
 )
 def sign_in(
-    components: ComponentsDep, client: ClientAddress, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    components: ComponentsDep, client: ClientAddress, form: Annotated[SignInForm, Depends()]
 ) -> schemas.TokenOut:
     """Exchange username and password (form fields) for a bearer token.
 
@@ -88,7 +107,7 @@ def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schema
     response_model=schemas.UserOut,
     responses={404: {"description": "no account has this username (not_found)"}},
 )
-def unlock_user(components: ComponentsDep, admin: AccountManager, username: str) -> schemas.UserOut:
+def unlock_user(components: ComponentsDep, admin: AccountManager, username: schemas.CodePath) -> schemas.UserOut:
     """Lift an account's sign-in lock-out at once (its wrong passwords so far no longer count); logged. A lock-out
     of a client address is not the account's and stays until it ends."""
     return _user_out(components.accounts.unlock(username, admin.username))
@@ -102,7 +121,7 @@ def create_user(components: ComponentsDep, _admin: AccountManager, body: schemas
 
 @router.patch("/users/{username}", response_model=schemas.UserOut)
 def set_user_active(
-    components: ComponentsDep, admin: AccountManager, username: str, body: schemas.UserActiveIn
+    components: ComponentsDep, admin: AccountManager, username: schemas.CodePath, body: schemas.UserActiveIn
 ) -> schemas.UserOut:
     """Disable (or re-enable) an account. Disabling signs it out everywhere at once."""
     if username == admin.username and not body.active:
@@ -132,7 +151,9 @@ def register_gateway(
 
 
 @router.post("/gateways/{device_id}/rotate-key", response_model=schemas.GatewaySecretOut)
-def rotate_gateway_key(components: ComponentsDep, _admin: AccountManager, device_id: str) -> schemas.GatewaySecretOut:
+def rotate_gateway_key(
+    components: ComponentsDep, _admin: AccountManager, device_id: schemas.CodePath
+) -> schemas.GatewaySecretOut:
     """Issue a new secret; the old one stops working at once."""
     gateway = components.accounts.rotate_gateway_key(device_id)
     return _with_secret(components, gateway)
@@ -140,7 +161,7 @@ def rotate_gateway_key(components: ComponentsDep, _admin: AccountManager, device
 
 @router.patch("/gateways/{device_id}", response_model=schemas.GatewayOut)
 def set_gateway_active(
-    components: ComponentsDep, _admin: AccountManager, device_id: str, body: schemas.GatewayActiveIn
+    components: ComponentsDep, _admin: AccountManager, device_id: schemas.CodePath, body: schemas.GatewayActiveIn
 ) -> schemas.GatewayOut:
     """Disable (or re-enable) a camera gateway. A disabled gateway's signed requests are refused with 401
     ``gateway_rejected`` at once; its key is kept, so re-enabling it needs no new secret."""

@@ -40,7 +40,7 @@ def list_cases(
     components: ComponentsDep,
     _reader: CaseReader,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
-    officer: str | None = None,
+    officer: schemas.CodeQuery = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.CasePageOut:

@@ -16,5 +16,5 @@ def catalogue(components: ComponentsDep, _user: CurrentUser) -> list[schemas.Vio
 
 
 @router.get("/catalogue/{code}", response_model=schemas.ViolationOut)
-def violation(components: ComponentsDep, _user: CurrentUser, code: str) -> schemas.ViolationOut:
+def violation(components: ComponentsDep, _user: CurrentUser, code: schemas.CodePath) -> schemas.ViolationOut:
     return schemas.ViolationOut.model_validate(components.law.violation(code))

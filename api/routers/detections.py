@@ -25,10 +25,12 @@ def review_queue(
     _reader: DetectionReader,
     status_: Annotated[DetectionStatus | None, Query(alias="status")] = DetectionStatus.PENDING_REVIEW,
     camera_id: Annotated[int | None, Query(ge=1, le=schemas.MAX_RECORD_ID)] = None,
-    violation_code: str | None = None,
+    violation_code: schemas.CodeQuery = None,
     seen_from: Annotated[schemas.IsoTime | None, Query()] = None,
     seen_until: Annotated[schemas.IsoTime | None, Query()] = None,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=schemas.CURSOR_MAX, pattern=r"^[A-Za-z0-9_-]+$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.DetectionPageOut:
     """Newest first. Pass the returned ``next_cursor`` as ``cursor`` for the next page."""

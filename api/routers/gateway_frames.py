@@ -24,6 +24,7 @@ from api.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from api.schemas import CodePath
 from cases.model.registry import (
     SAMPLE_INTERVAL_BOUNDS_S,
     STREAM_SCHEMES,
@@ -122,7 +123,7 @@ def own_camera(components: Components, gateway_id: str, device_id: str) -> Camer
 def push_frame(
     components: ComponentsDep,
     gateway_id: Gateway,
-    device_id: str,
+    device_id: CodePath,
     jpeg: Annotated[bytes, Depends(jpeg_body)],
     content_type: Annotated[str | None, Header()] = None,
     x_frame_timestamp: Annotated[str | None, Header()] = None,
@@ -157,7 +158,7 @@ def stream_out(camera: Camera) -> StreamOut:
 
 
 @router.put("/gateway/cameras/{device_id}/stream", response_model=StreamOut)
-def register_stream(components: ComponentsDep, gateway_id: Gateway, device_id: str, body: StreamIn) -> StreamOut:
+def register_stream(components: ComponentsDep, gateway_id: Gateway, device_id: CodePath, body: StreamIn) -> StreamOut:
     """The camera's gateway says where the service pulls the camera's video from (replacing what was there)."""
     own_camera(components, gateway_id, device_id)
     camera = components.registry.set_camera_stream(device_id, body.url, body.sample_interval_s)
@@ -167,6 +168,6 @@ def register_stream(components: ComponentsDep, gateway_id: Gateway, device_id: s
 
 
 @router.get("/gateway/cameras/{device_id}/stream", response_model=StreamOut)
-def read_stream(components: ComponentsDep, gateway_id: Gateway, device_id: str) -> StreamOut:
+def read_stream(components: ComponentsDep, gateway_id: Gateway, device_id: CodePath) -> StreamOut:
     """The stream address registered for the camera, credentials masked."""
     return stream_out(own_camera(components, gateway_id, device_id))

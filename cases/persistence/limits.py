@@ -1,7 +1,21 @@
-"""Text lengths, checked against the columns before anything is written.
+"""Text lengths: every text a person or a client sends has a documented maximum, checked before anything is written.
 
-PostgreSQL refuses a value longer than its VARCHAR; SQLite stores it whole. Checking here makes both refuse it
-the same way, with the field and the limit named, whichever path the value came by (API, CSV import, code).
+The maxima of free text (``Text`` columns, which the databases would store at any length) are named here once and
+put on their columns as ``info={"max_length": ...}``; the API's schemas, the console's forms and the templates'
+``maxlength`` take the same numbers from here or from the column (``limit_of``). A ``String(n)`` column's limit is
+its length. PostgreSQL refuses a value longer than its VARCHAR; SQLite stores it whole. Checking here makes both
+refuse it the same way, with the field and the limit named, whichever path the value came by (API, CSV import,
+console, code).
+
+=========================  ======  ====================================================================
+kind of text               chars   where
+=========================  ======  ====================================================================
+reason, opinion, note      2000    case_events.reason, detections.review_reason, re-check notes
+statement (陈述申辩)        10000   cases.statement_text
+message to a party         2000    notifications.body
+a machine's error text     500     notifications.last_error (cut to length by the writer, never refused)
+attachment's file name     100     the names of a party's statement attachments
+=========================  ======  ====================================================================
 """
 
 from __future__ import annotations
@@ -9,10 +23,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String, Table, event, inspect
+from sqlalchemy import Column, String, Table, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.errors import InvalidInput
+
+REASON_MAX_CHARS = 2000  # a reason, an opinion, a reply, a re-check note: a paragraph or a few
+STATEMENT_MAX_CHARS = 10000  # the party's statement or defence: a few pages
+MESSAGE_MAX_CHARS = 2000  # a notice's text message to the party
+ERROR_TEXT_MAX_CHARS = 500  # a gateway's or a library's error text, kept for the operator
+ATTACHMENT_NAME_MAX_CHARS = 100  # a statement attachment's file name as the party's computer named it
+
+
+def limit_of(column: Column[Any]) -> int | None:
+    """The most characters the column holds: a ``String(n)``'s length, a ``Text``'s documented maximum."""
+    documented = column.info.get("max_length")
+    if isinstance(documented, int):
+        return documented
+    return column.type.length if isinstance(column.type, String) else None
 
 
 def check_lengths(table: Table, values: Mapping[str, Any]) -> None:
@@ -21,8 +49,7 @@ def check_lengths(table: Table, values: Mapping[str, Any]) -> None:
             continue
         if "\x00" in value:  # PostgreSQL refuses NUL in text; SQLite would store it
             raise InvalidInput(f"{table.name}.{name} contains a NUL character")
-        column_type = table.c[name].type
-        limit = column_type.length if isinstance(column_type, String) else None
+        limit = limit_of(table.c[name])
         if limit is not None and len(value) > limit:
             raise InvalidInput(f"{table.name}.{name} holds at most {limit} characters, got {len(value)}")
 

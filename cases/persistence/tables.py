@@ -30,6 +30,12 @@ from cases.model.case import (
 from cases.model.detection import DetectionStatus
 from cases.model.registry import STREAM_URL_MAX_LENGTH, CameraStatus, ZoneSubject
 from cases.model.staff import Role
+from cases.persistence.limits import (
+    ERROR_TEXT_MAX_CHARS,
+    MESSAGE_MAX_CHARS,
+    REASON_MAX_CHARS,
+    STATEMENT_MAX_CHARS,
+)
 from cases.persistence.types import JsonDocument, UtcDateTime, enum_column
 
 metadata = MetaData(
@@ -166,7 +172,7 @@ cases = Table(
     Column("fine_ceiling_fen", BigInteger),
     Column("statement_deadline", Date),
     Column("hearing_deadline", Date),
-    Column("statement_text", Text),
+    Column("statement_text", Text, info={"max_length": STATEMENT_MAX_CHARS}),
     Column("statement_adopted", Boolean),
     Column("review_fine_fen", BigInteger),
     Column("review_requested_by", String(64)),
@@ -205,7 +211,7 @@ case_events = Table(
     Column("action", String(48), nullable=False),
     Column("from_status", String(32)),
     Column("to_status", String(32), nullable=False),
-    Column("reason", Text),
+    Column("reason", Text, info={"max_length": REASON_MAX_CHARS}),
     Column("payload", JsonDocument, nullable=False),
     UniqueConstraint("case_id", "seq"),
 )
@@ -229,7 +235,7 @@ detections = Table(
     Column("status", enum_column(DetectionStatus), nullable=False),
     Column("reviewed_by", String(64)),
     Column("reviewed_at", UtcDateTime),
-    Column("review_reason", Text),
+    Column("review_reason", Text, info={"max_length": REASON_MAX_CHARS}),
     Column("check_authentic", Boolean),
     Column("check_clear", Boolean),
     Column("check_complete", Boolean),
@@ -252,14 +258,14 @@ notifications = Table(
     Column("kind", String(48), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("recipient", String(200), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text, nullable=False, info={"max_length": MESSAGE_MAX_CHARS}),
     Column("created_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False, index=True),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UtcDateTime),
     Column("claimed_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
-    Column("last_error", Text),
+    Column("last_error", Text, info={"max_length": ERROR_TEXT_MAX_CHARS}),
 )
 
 users = Table(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.model.registry import mask_mobile
 from cases.persistence import tables
+from cases.persistence.limits import ERROR_TEXT_MAX_CHARS, check_lengths
 
 log = logging.getLogger("offsite.notifications")
 N = tables.notifications
@@ -61,6 +62,7 @@ class LoggingChannel:
 def enqueue(
     session: Session, case_id: int, kind: str, channel: str, recipient: str, body: str, now: dt.datetime
 ) -> None:
+    check_lengths(N, {"recipient": recipient, "body": body})
     session.execute(
         insert(N).values(
             case_id=case_id,
@@ -124,7 +126,7 @@ def dispatch(
             channel.send(message)
         except Exception as exc:  # any adapter failure is recorded and retried, never lost
             failed += 1
-            _record(session_factory, message, now, str(exc)[:500])
+            _record(session_factory, message, now, str(exc)[:ERROR_TEXT_MAX_CHARS])  # cut, never refused
         else:
             sent += 1
             _record(session_factory, message, now, None)
