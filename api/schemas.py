@@ -275,7 +275,9 @@ class SiteIn(Request):
     address: Name
     contractor: Name
     contractor_uscc: Uscc | None = None
-    responsible_person: Annotated[str | None, Field(max_length=chars(tables.sites.c.responsible_person), pattern=NO_NUL)] = None
+    responsible_person: Annotated[
+        str | None, Field(max_length=chars(tables.sites.c.responsible_person), pattern=NO_NUL)
+    ] = None
     contact_phone: Mobile | None = None
 
 
@@ -285,7 +287,9 @@ class SitePatch(Request):
     address: Name | NotNull = None
     contractor: Name | NotNull = None
     contractor_uscc: Uscc | None = None
-    responsible_person: Annotated[str | None, Field(max_length=chars(tables.sites.c.responsible_person), pattern=NO_NUL)] = None
+    responsible_person: Annotated[
+        str | None, Field(max_length=chars(tables.sites.c.responsible_person), pattern=NO_NUL)
+    ] = None
     contact_phone: Mobile | None = None
 
 
