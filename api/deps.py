@@ -14,6 +14,7 @@ from fastapi.security import OAuth2PasswordBearer
 from api.errors import Forbidden, GatewayRejected, NotAuthenticated
 from api.roles import Permission, allows
 from cases.errors import NotFound
+from cases.messages import Term
 from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
 from cases.services.base import Actor
 from offsite.bootstrap import Components
@@ -42,10 +43,10 @@ ClientAddress = Annotated[str, Depends(client_address)]
 def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
-        raise NotAuthenticated("sign in first: send Authorization: Bearer <token>", headers=challenge)
+        raise NotAuthenticated(headers=challenge, variant="no_token")
     user = components.accounts.user_for_token(token)
     if user is None:
-        raise NotAuthenticated("the token is unknown, expired or revoked", headers=challenge)
+        raise NotAuthenticated(headers=challenge, variant="bad_token")
     return user
 
 
@@ -57,7 +58,7 @@ def require(permission: Permission) -> Callable[[StaffUser], Actor]:
 
     def check(user: CurrentUser) -> Actor:
         if not allows(user.role, permission):
-            raise Forbidden(f"role {user.role.value} may not {permission.value.replace('_', ' ')}")
+            raise Forbidden(variant="role", role=Term(f"term.role.{user.role.value}"), permission=permission.value)
         return Actor(user.username, user.role)
 
     return check

@@ -30,6 +30,7 @@ from api.console.web import (
     local,
     page,
     permitted,
+    told,
     yuan,
 )
 from api.roles import Permission
@@ -409,12 +410,19 @@ async def open_case(request: Request) -> Response:
     try:
         case = await run_in_threadpool(components.cases.open_draft, [detection_id], actor)
     except OffsiteError as exc:
-        return back(request, f"/console/detections/{detection_id}", error=exc.message)
+        return back(request, f"/console/detections/{detection_id}", error=told(request, exc))
     return back(request, f"/console/cases/{case.id}", message="已生成案件草稿")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int) -> Response:
+    return case_view(request, case_id)
+
+
+def case_view(
+    request: Request, case_id: int, status_code: int = 200, typed: dict[str, Any] | None = None, **shown: Any
+) -> Response:
+    """The case page; after a refused step, with the refusal (``error``) and the refused form as it was typed."""
     user, _actor = permitted(request, Permission.READ_CASES)
     components = components_of(request)
     case = components.cases.get(case_id)
@@ -449,7 +457,34 @@ def case_page(request: Request, case_id: int) -> Response:
         form_defaults=_form_defaults(case),
         attachments=_statement_attachments(components, case),
         officer_name=_display_names(components).get(case.officer, case.officer),
+        fine_limits=_fine_limits(components, case),
+        typed=typed or {},
+        status_code=status_code,
+        **shown,
     )
+
+
+def _fine_limits(components: Components, case: Case) -> dict[str, str]:
+    """What each fine field allows, shown beside it before submitting: the discretion band (裁量基准) for the
+    penalty notice, the notified fine (the ceiling after a statement, 第四十五条) for the later steps."""
+    if case.status not in ALLOWED_FROM["issue_penalty_notice"] and case.fine_ceiling_fen is None:
+        return {}
+    violation = components.law.violation(case.violation_code)
+    legal = f"法定幅度 {yuan(violation.fine_min_fen)}–{yuan(violation.fine_max_fen)} 元（{violation.penalty_basis}）"
+    limits: dict[str, str] = {}
+    if case.status in ALLOWED_FROM["issue_penalty_notice"]:
+        band, priors = components.cases.fine_band(case.id or 0)
+        limits["issue_penalty_notice"] = (
+            f"裁量基准“{band.tier}”档：{yuan(band.min_fen)}–{yuan(band.max_fen)} 元"
+            f"（当事人此前同类违法 {priors} 次）；{legal}"
+        )
+    if case.fine_ceiling_fen is not None:
+        ceiling = f"不得高于事先告知的 {yuan(case.fine_ceiling_fen)} 元（行政处罚法第四十五条）；{legal}"
+        for step in ("answer_statement", "request_legal_review", "decide_penalty"):
+            limits[step] = ceiling
+    if case.review_fine_fen is not None:
+        limits["decide_penalty"] = f"须为法制审核通过的 {yuan(case.review_fine_fen)} 元"
+    return limits
 
 
 @router.post("/cases/{case_id}/steps/{action}", response_model=None)
@@ -465,12 +500,23 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
     except DocumentNotIssued as exc:  # the step was rolled back with its document
-        return back(request, here, error=f"文书未能签发，“{step.label}”未生效，请稍后重试：{exc.message}")
-    except (OffsiteError, ValueError) as exc:
-        return back(request, here, error=getattr(exc, "message", str(exc)))
+        error = f"文书未能签发，“{step.label}”未生效，请稍后重试：{told(request, exc)}"
+        return await run_in_threadpool(_refused, request, case_id, action, form, error, 503)
+    except OffsiteError as exc:
+        return await run_in_threadpool(_refused, request, case_id, action, form, told(request, exc), 422)
+    except ValueError:  # a choice not among the form's options (a hand-made post)
+        error = "表单中的选项无效，请刷新页面后重试"
+        return await run_in_threadpool(_refused, request, case_id, action, form, error, 422)
     kind = KIND_OF_STEP.get(case.events[-1].action)  # issued and sealed inside the step
     done = f"已完成：{step.label}" + (f"，已签发并封存{kind.title}" if kind else "")
     return back(request, here, message=done)
+
+
+def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], error: str, status: int) -> Response:
+    """A refused step changes nothing: the case page again, with the reason and the form as it was typed (not a
+    redirect, so nothing typed has to travel in a cookie)."""
+    typed = {name: str(value) for name, value in form.items() if name not in ("csrf", "version")}
+    return case_view(request, case_id, status_code=status, typed={"step": action, "values": typed}, error=error)
 
 
 def _take(components: Components, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:

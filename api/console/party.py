@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import back, components_of, page, yuan
+from api.console.web import back, components_of, page, told, yuan
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
@@ -107,11 +107,11 @@ async def open_case(request: Request) -> Response:
         case = await run_in_threadpool(components.party.open_case, number, code, _client(request),
                                        lambda n: party_access_code(components, n))  # fmt: skip
     except TooManyAttempts as exc:
-        refused = page(request, "party_lookup.html", status_code=429, error=exc.message, case_number=number)
+        refused = page(request, "party_lookup.html", status_code=429, error=told(request, exc), case_number=number)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
         return refused
     except InvalidInput as exc:
-        return page(request, "party_lookup.html", status_code=422, error=exc.message, case_number=number)
+        return page(request, "party_lookup.html", status_code=422, error=told(request, exc), case_number=number)
     assert case.id is not None
     response = RedirectResponse("/party/case", status_code=303)
     response.set_cookie(PARTY_COOKIE, _session_value(components, case.id), max_age=int(SESSION.total_seconds()),
@@ -241,7 +241,7 @@ async def statement(request: Request) -> Response:
             raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
         await run_in_threadpool(_file_statement, components, case, text, attachments, _client(request))
     except OffsiteError as exc:
-        return back(request, "/party/case", error=exc.message)
+        return back(request, "/party/case", error=told(request, exc))
     return back(request, "/party/case", message="陈述申辩已提交，办案机关将依法复核")
 
 
@@ -296,7 +296,7 @@ async def consent(request: Request) -> Response:
         await run_in_threadpool(components.party.consent_to_e_delivery, case.id, _client(request))
         await run_in_threadpool(components.party.log_view, case.id, _client(request), "e-delivery consent")
     except OffsiteError as exc:
-        return back(request, "/party/case", error=exc.message)
+        return back(request, "/party/case", error=told(request, exc))
     return back(request, "/party/case", message="已确认同意电子送达")
 
 

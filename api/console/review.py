@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import DETECTION_LABELS, back, components_of, form_of, local, page, permitted
+from api.console.web import DETECTION_LABELS, back, components_of, form_of, local, page, permitted, told
 from api.roles import Permission, allows
 from cases.errors import InvalidInput, OffsiteError
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
@@ -179,7 +179,7 @@ async def review(request: Request, detection_id: int) -> Response:
             decision == "confirm", checklist, reason,
         )  # fmt: skip
     except OffsiteError as exc:
-        return back(request, here, error=exc.message)
+        return back(request, here, error=told(request, exc))
     done = "已确认" if decision == "confirm" else "已驳回"
     return back(request, f"/console/detections/{following}" if following else "/console/review",
                 message=f"检测 {detection_id} {done}")  # fmt: skip

@@ -36,7 +36,7 @@ def sign_in(
     answered and locked exactly like a known one."""
     user = components.accounts.sign_in(form.username, form.password, client)
     if user is None:
-        raise NotAuthenticated("wrong username or password, or the account is disabled")
+        raise NotAuthenticated(variant="wrong_password")
     ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
     token, expires = components.accounts.issue_token(user, ttl)
     return schemas.TokenOut(access_token=token, expires_at=expires, username=user.username, role=user.role)

@@ -136,7 +136,7 @@ class AccountService(Service):
         require_code(username, "username")
         check_lengths(tables.users, {"username": username, "display_name": display_name})
         if len(password) < MIN_NEW_PASSWORD:
-            raise InvalidInput(f"a password needs at least {MIN_NEW_PASSWORD} characters")
+            raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
         if role in NOT_STAFF:
             raise InvalidInput(
                 f"no staff account may hold the role {role.value}: it belongs to the {role.value} itself"
@@ -215,7 +215,7 @@ class AccountService(Service):
                 return _Admitted(ledger.record(now, username, client, Outcome.FAILED), now)
             ledger.record(now, username, client, Outcome.REFUSED)
         wait = seconds_until(until, now)
-        raise SignInLocked(f"too many failed sign-ins: try again in {wait} seconds", wait)
+        raise SignInLocked(None, wait, variant="wait", seconds=wait, minutes=-(-wait // 60))
 
     def _locked_until(self, ledger: AttemptLedger, username: str, client: str, now: dt.datetime) -> dt.datetime | None:
         """When the lock-out in force on this username or this client address ends (the later), or None."""
@@ -271,15 +271,15 @@ class AccountService(Service):
         Every other token of the account is revoked, so that a session opened elsewhere with the old password
         ends; the token ``keep_token`` (the one the request came with) stays valid."""
         if len(new_password) < MIN_NEW_PASSWORD:
-            raise InvalidInput(f"the new password needs at least {MIN_NEW_PASSWORD} characters")
+            raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
         if new_password == current_password:
-            raise InvalidInput("the new password must differ from the current one")
+            raise InvalidInput(variant="new_password_same")
         with self.transaction() as session:
             row = session.execute(select(U.password_hash, U.active).where(U.id == user_id)).one_or_none()
         if row is None or not row.active:
             raise NotFound(f"user {user_id} does not exist or is disabled")
         if not verify_password(current_password, row.password_hash):  # scrypt runs outside any transaction
-            raise InvalidInput("the current password is wrong")
+            raise InvalidInput(variant="current_password_wrong")
         new_hash = hash_password(new_password)
         with self.transaction() as session:
             result = session.execute(

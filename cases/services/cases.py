@@ -23,6 +23,8 @@ from cases.errors import (
     ZoneNotRegistered,
 )
 from cases.law import Law
+from cases.law.fines import FineBand
+from cases.messages import Term
 from cases.model.case import (
     AWAITING_DECISION,
     Case,
@@ -87,7 +89,7 @@ class CaseService(Service):
     def open_draft(self, detection_ids: list[int], officer: Actor) -> Case:
         """A draft from one or more confirmed detections of the same subject at the same place."""
         if not detection_ids or len(set(detection_ids)) != len(detection_ids):
-            raise InvalidInput("give one or more distinct detection ids")
+            raise InvalidInput(variant="detection_ids")
         act = self.clock.act(officer.username, officer.role)
         with self.transaction() as session:
             found = [get_or_404(session, Detection, ident, "detection") for ident in detection_ids]
@@ -116,18 +118,14 @@ class CaseService(Service):
         first = found[0]
         violation = self.law.violation(first.violation_code)
         if not violation.listed_for_non_site:
-            raise NotListedForNonSite(
-                f"{violation.name} ({violation.code}) is not on the published list of matters for non-site "
-                "enforcement (规定第四条); handle it on site"
-            )
+            raise NotListedForNonSite(variant="violation", violation=violation.name, violation_code=violation.code)
         for detection in found:
             if detection.status is not DetectionStatus.CONFIRMED:
                 raise ReviewRequired(
-                    f"detection {detection.id} is {detection.status.value}: only reviewed and confirmed "
-                    "detections may become evidence (规定第十条)"
+                    variant="detection", ident=detection.id, status=Term(f"term.detection.{detection.status.value}")
                 )
             if detection.case_id is not None:
-                raise InvalidInput(f"detection {detection.id} already belongs to case {detection.case_id}")
+                raise InvalidInput(variant="detection_in_case", ident=detection.id, case_id=detection.case_id)
             same = (
                 detection.violation_code,
                 detection.zone_id,
@@ -289,9 +287,11 @@ class CaseService(Service):
         ):
             raise InvalidInput(f"detection {detection.id} is not of this case's camera, zone and violation")
         if detection.status is not DetectionStatus.CONFIRMED:
-            raise ReviewRequired(f"detection {detection.id} is {detection.status.value}, not confirmed by review")
+            raise ReviewRequired(
+                variant="detection", ident=detection.id, status=Term(f"term.detection.{detection.status.value}")
+            )
         if detection.case_id is not None:
-            raise InvalidInput(f"detection {detection.id} already belongs to case {detection.case_id}")
+            raise InvalidInput(variant="detection_in_case", ident=detection.id, case_id=detection.case_id)
 
     def decide_no_penalty(
         self, case_id: int, officer: Actor, version: int, ground: NoPenaltyGround, reason: str
@@ -523,6 +523,14 @@ class CaseService(Service):
             case_id, head, version, lambda case, act, _s: case.extend_decision_period(act, self.law, days, reason)
         )
 
+    def fine_band(self, case_id: int) -> tuple[FineBand, int]:
+        """The discretion band (裁量基准) a fine proposed today must fall in for this case, and the party's prior
+        violations that chose it: what the fine form shows before the officer submits."""
+        with self.transaction() as session:
+            case = get_or_404(session, Case, case_id, "case")
+            priors = self.prior_violations(session, case, self.clock.today())
+        return self.law.fine_band(self.law.violation(case.violation_code), priors), priors
+
     def prior_violations(self, session: Session, case: Case, today: dt.date) -> int:
         """Violations of the same type by the same party, decided in the look-back period before this violation
         was committed (裁量基准): what was decided after it is not a prior."""
@@ -548,7 +556,7 @@ class CaseService(Service):
         act = self.clock.act(actor.username, actor.role)
         with self.transaction() as session:
             case = get_or_404(session, Case, case_id, "case")
-            check_version(f"case {case_id}", case.version, version)
+            check_version("case", case_id, case.version, version)
             events_before = len(case.events)
             step(case, act, session)
             if self.issuer is not None and len(case.events) > events_before:

@@ -248,7 +248,7 @@ class DetectionService(Service):
         act = self.clock.act(reviewer.username, reviewer.role)
         with self.transaction() as session:
             detection = get_or_404(session, Detection, detection_id, "detection")
-            check_version(f"detection {detection_id}", detection.version, expected_version)
+            check_version("detection", detection_id, detection.version, expected_version)
             if confirm:
                 if detection.zone_id is None:
                     self._link_registered_zone(session, detection)

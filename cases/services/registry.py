@@ -84,7 +84,7 @@ class RegistryService(Service):
         is ever logged."""
         with self.transaction() as session:
             camera = self.camera_by_device(session, device_id)
-            check_version(f"camera {device_id!r}", camera.version, expected_version)
+            check_version("camera", device_id, camera.version, expected_version)
             replace(camera, stream_url=stream_url, sample_interval_s=sample_interval_s).validate()
             camera.stream_url, camera.sample_interval_s = stream_url, sample_interval_s
         log.info(
@@ -216,7 +216,7 @@ class RegistryService(Service):
             if check is not None:
                 check(session)
             record = get_or_404(session, cls, ident, what)
-            check_version(f"{what} {ident}", record.version, expected_version)
+            check_version(what, ident, record.version, expected_version)
             candidate = replace(record, **changes)
             candidate.validate()
             for name, value in changes.items():
