@@ -46,13 +46,11 @@ class Service:
         except OverflowError as exc:  # SQLite's driver cannot bind integers beyond 64 bits
             raise InvalidInput(variant="number_out_of_range") from exc
         except DataError as exc:
-            raise InvalidInput(f"a value does not fit its field: {_constraint(exc)}") from exc
+            raise InvalidInput(variant="does_not_fit", detail=_constraint(exc)) from exc
         except IntegrityError as exc:
             if _is_unique_violation(exc):
-                raise AlreadyExists(f"conflicts with an existing record: {_constraint(exc)}") from exc
-            raise InvalidInput(
-                f"refers to a missing record or leaves out a required value: {_constraint(exc)}"
-            ) from exc
+                raise AlreadyExists(variant="unique", detail=_constraint(exc)) from exc
+            raise InvalidInput(variant="integrity", detail=_constraint(exc)) from exc
         finally:
             session.close()
 
