@@ -106,7 +106,7 @@ def set_user_active(
 ) -> schemas.UserOut:
     """Disable (or re-enable) an account. Disabling signs it out everywhere at once."""
     if username == admin.username and not body.active:
-        raise InvalidInput("an admin cannot disable their own account")
+        raise InvalidInput(variant="disable_self")
     return schemas.UserOut.model_validate(components.accounts.set_active(username, body.active))
 
 

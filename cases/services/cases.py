@@ -95,7 +95,7 @@ class CaseService(Service):
             found = [get_or_404(session, Detection, ident, "detection") for ident in detection_ids]
             first = self._check_detections_may_open_a_case(session, found, act)
             if first.zone_id is None:  # confirmation links the zone; this guards the place a case is opened for
-                raise ZoneNotRegistered(f"detection {first.id}: its zone {first.unregistered_zone!r} is not registered")
+                raise ZoneNotRegistered(variant="detection", ident=first.id, zone=repr(first.unregistered_zone))
             zone = get_or_404(session, Zone, first.zone_id, "zone")
             case = Case.open_draft(
                 act,
@@ -133,9 +133,7 @@ class CaseService(Service):
                 detection.subject_ref,
             )
             if same != (first.violation_code, first.zone_id, first.subject_kind, first.subject_ref):
-                raise InvalidInput(
-                    f"detection {detection.id} is of another violation, zone or subject than detection {first.id}"
-                )
+                raise InvalidInput(variant="detections_differ", ident=detection.id, first=first.id)
             self._check_not_time_barred(detection)
             self._check_certified_at_capture(session, detection)
         return first
@@ -146,8 +144,7 @@ class CaseService(Service):
         discovered_on = self.clock.local_date(detection.received_at)
         if ended_on < self.law.limitation_start(discovered_on):
             raise LawViolation(
-                f"detection {detection.id}: the violation ended {ended_on} and was discovered {discovered_on}, "
-                "more than the limitation period later (行政处罚法第三十六条)"
+                variant="time_barred", ident=detection.id, ended_on=ended_on, discovered_on=discovered_on
             )
 
     def _check_certified_at_capture(self, session: Session, detection: Detection) -> None:
@@ -160,8 +157,7 @@ class CaseService(Service):
             problems = camera.certification_problems(captured_on)
         if problems:
             raise CameraNotCertified(
-                f"camera {camera.device_id} cannot contribute evidence captured on {captured_on}: "
-                + "; ".join(problems)
+                variant="at_capture", device_id=camera.device_id, captured_on=captured_on, problems="; ".join(problems)
             )
 
     @staticmethod
@@ -241,7 +237,7 @@ class CaseService(Service):
     ) -> Case:
         """复查 from a later detection of the same camera and zone, or from a manual inspection's note."""
         if (detection_id is None) == (not inspection_note):
-            raise InvalidInput("a re-check names either the detection that shows it or an inspection note")
+            raise InvalidInput(variant="recheck_source")
 
         def step(case: Case, act: Act, session: Session) -> None:
             observed = observed_on
@@ -255,7 +251,7 @@ class CaseService(Service):
             else:
                 source = f"inspection:{inspection_note}"
             if observed is None:
-                raise InvalidInput("a manual re-check needs the day it was observed")
+                raise InvalidInput(variant="recheck_day")
             case.record_recheck(act, outcome, observed, source, inspection_note)
 
         return self._step(case_id, officer, version, step)
@@ -279,13 +275,13 @@ class CaseService(Service):
     @staticmethod
     def _check_recheck_detection(case: Case, detection: Detection, outcome: RecheckOutcome) -> None:
         if outcome is not RecheckOutcome.PERSISTING:
-            raise InvalidInput("a detection shows a violation persisting; a correction is recorded by inspection")
+            raise InvalidInput(variant="recheck_correction_by_inspection")
         if (detection.camera_id, detection.zone_id, detection.violation_code) != (
             case.camera_id,
             case.zone_id,
             case.violation_code,
         ):
-            raise InvalidInput(f"detection {detection.id} is not of this case's camera, zone and violation")
+            raise InvalidInput(variant="recheck_other_detection", ident=detection.id)
         if detection.status is not DetectionStatus.CONFIRMED:
             raise ReviewRequired(
                 variant="detection", ident=detection.id, status=Term(f"term.detection.{detection.status.value}")
@@ -463,7 +459,7 @@ class CaseService(Service):
     def amount_due(self, case_id: int, paid_on: dt.date) -> tuple[int, int]:
         case = self.get(case_id)
         if case.decision_kind is not DecisionKind.PENALTY or case.payment_due is None:
-            raise InvalidInput(f"case {case_id} has no fine to pay yet")
+            raise InvalidInput(variant="no_fine_yet", case_id=case_id)
         return case.amount_due_fen(self.law, paid_on)
 
     def find(
@@ -601,7 +597,7 @@ class CaseService(Service):
         camera = session.get(Camera, case.camera_id)
         zone = session.get(Zone, case.zone_id)
         if camera is None or zone is None:
-            raise NotFound(f"case {case.id} refers to a missing camera or zone")
+            raise NotFound(variant="case_place", case_id=case.id)
         return f"{camera.address}（{zone.name}）"
 
 
