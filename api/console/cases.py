@@ -26,6 +26,7 @@ from api.console.web import (
     components_of,
     date_of,
     fen_of,
+    finding_teller,
     form_of,
     local,
     page,
@@ -49,7 +50,7 @@ from cases.model.case import (
 from cases.model.staff import Role
 from cases.services.base import Actor
 from cases.services.cases import masked_events
-from evidence_store.store import EvidenceError
+from evidence_store.store import EvidenceError, Finding
 from offsite.bootstrap import Components
 from offsite.issued import KIND_OF_STEP
 
@@ -308,13 +309,14 @@ def _local_iso(components: Components, moment: str | None) -> str:
     return local(components, dt.datetime.fromisoformat(moment)) if moment else ""
 
 
-def _verified(components: Components, package_id: str) -> dict[str, Any]:
-    """The package verified now; a store that cannot be read is a failed verification, named, not a crash."""
+def _verified(components: Components, package_id: str, tell: Callable[[Finding], str]) -> dict[str, Any]:
+    """The package verified now, what did not pass told in the reader's language; a store that cannot be read is
+    a verification not made, named, not a crash."""
     try:
         report = components.evidence_reader().verify(package_id)
-    except EvidenceError as exc:
-        return {"ok": False, "outcome": "unavailable", "problems": [str(exc)]}
-    notes = report.problems + report.interrupted + report.unavailable
+    except EvidenceError:
+        return {"ok": False, "outcome": "unavailable", "problems": ["证据存储当前无法读取"]}
+    notes = [tell(finding) for finding in report.findings if finding.outcome != "passed"]
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
@@ -428,7 +430,8 @@ def case_view(
     case = components.cases.get(case_id)
     detections = components.cases.detections_of(case_id)
     evidence = [
-        {"d": d, "first_seen": local(components, d.first_seen)} | _verified(components, d.evidence_package_id)
+        {"d": d, "first_seen": local(components, d.first_seen)}
+        | _verified(components, d.evidence_package_id, finding_teller(request))
         for d in detections
     ]
     camera = components.registry.get_camera(case.camera_id)

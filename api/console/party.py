@@ -179,17 +179,17 @@ def evidence_frame(request: Request, package_id: str, role: str) -> Response:
     assert case.id is not None
     packages = {d.evidence_package_id for d in components.cases.detections_of(case.id)}
     if package_id not in packages or role not in FRAME_ROLES:
-        return Response("not evidence of this case", status_code=404, media_type="text/plain; charset=utf-8")
+        return Response("不是本案的证据", status_code=404, media_type="text/plain; charset=utf-8")
     store = components.evidence_reader()
     try:
         _type, raw = store.item(package_id, f"frame-{role}.jpg")
         _type, marked = store.item(package_id, f"annotated-{role}.jpg")
-    except EvidenceError as exc:
-        return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
+    except EvidenceError:
+        return Response("证据图像暂时无法读取", status_code=404, media_type="text/plain; charset=utf-8")
     try:
         redacted = redact_jpeg(raw, _detector(request), marked)
-    except ValueError as exc:  # the package's frames do not pair up: show nothing rather than an unredacted frame
-        return Response(str(exc), status_code=422, media_type="text/plain; charset=utf-8")
+    except ValueError:  # the package's frames do not pair up: show nothing rather than an unredacted frame
+        return Response("证据图像无法打码，不予显示", status_code=422, media_type="text/plain; charset=utf-8")
     components.party.log_view(case.id, _client(request), f"evidence {package_id[:16]} {role}")
     return Response(redacted.jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
@@ -207,8 +207,10 @@ def document(request: Request, kind: str) -> Response:
     assert case.id is not None
     try:
         issued = issued_document(components, case.id, DocumentKind(kind))
-    except (OffsiteError, RuntimeError) as exc:
-        return Response(getattr(exc, "message", str(exc)), status_code=422, media_type="text/plain; charset=utf-8")
+    except OffsiteError as exc:
+        return Response(told(request, exc), status_code=422, media_type="text/plain; charset=utf-8")
+    except RuntimeError:
+        return Response("文书暂时无法生成，请稍后再试", status_code=422, media_type="text/plain; charset=utf-8")
     components.party.log_view(case.id, _client(request), f"document {kind}")
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
