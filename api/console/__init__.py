@@ -14,7 +14,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import cases, documents, evidence, party, registry, review, signin, statistics, users
-from api.console.web import TEMPLATES, LoginRequired, PageForbidden, install_flash, login_redirect, page, told
+from api.console.web import (
+    TEMPLATES,
+    LoginRequired,
+    PageForbidden,
+    install_flash,
+    login_redirect,
+    page,
+    page_language,
+    told,
+)
 from api.errors import (
     DATABASE_RETRY_AFTER_S,
     LANGUAGE_COOKIE,
@@ -95,7 +104,7 @@ def install_console(app: FastAPI) -> None:
     def _validation(request: Request, exc: RequestValidationError) -> Response:
         if not request.url.path.startswith(PAGES):
             return validation_problem(request, exc)
-        language = reader_language(request)
+        language = page_language(request)
         findings = [(_field_label(error["loc"]), field_problem(error, language)) for error in exc.errors()]
         return page(request, "message.html", status_code=422, heading="填写的内容不符合要求",
                     detail="；".join(f"“{field}”：{problem}" for field, problem in findings[:5]))  # fmt: skip
@@ -109,7 +118,7 @@ def install_console(app: FastAPI) -> None:
             shown = page(request, "message.html", status_code=status, heading="无法完成", detail=told(request, exc))
             shown.headers.update(headers or {})
             return shown
-        return problem(status, exc.code, told(request, exc), request.url.path, headers=headers)
+        return problem(status, exc.code, exc.told(reader_language(request)), request.url.path, headers=headers)
 
 
 def database_unavailable_page(request: Request) -> Response:

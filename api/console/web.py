@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from api.errors import reader_language
+from api.errors import LANGUAGE_COOKIE
 from api.roles import Permission, allows
 from cases import messages
 from cases.errors import OffsiteError
@@ -115,15 +115,22 @@ class PageForbidden(Exception):
         self.message = message
 
 
+def page_language(request: Request) -> str:
+    """The language a page tells messages in: Chinese unless the reader chose English on the console (the
+    ``offsite_lang`` cookie). A browser's Accept-Language says how its computer was set up, not what a bureau's
+    staff or a party read, so pages do not follow it; the API does."""
+    return messages.language_of(None, request.cookies.get(LANGUAGE_COOKIE))
+
+
 def told(request: Request, exc: OffsiteError) -> str:
-    """A domain error as the reader is told it: from the catalogue, in their language (Chinese unless they chose)."""
-    return exc.told(reader_language(request))
+    """A domain error as a page tells it: from the catalogue, in the page's language."""
+    return exc.told(page_language(request))
 
 
 def finding_teller(request: Request) -> Callable[[Finding], str]:
     """How a page tells an evidence check: the catalogue's ``verify.<key>`` in the reader's language, by the key
     the evidence store gave it (never by reading its English)."""
-    language = reader_language(request)
+    language = page_language(request)
 
     def tell(finding: Finding) -> str:
         text = messages.entry(f"verify.{finding.key}", language)
@@ -187,7 +194,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "today": components.clock.today(),
         "menu": _menu(user),
         "tell_finding": finding_teller(request),
-        "language": reader_language(request),
+        "language": page_language(request),
     }
     return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
 

@@ -191,3 +191,14 @@ def test_the_verify_page_lists_its_checks_in_chinese(client: TestClient, world: 
     assert "已包含在日志树头" in listed
     assert "manifest hash" not in listed
     assert "signature by key" not in listed
+
+
+def test_pages_stay_chinese_when_the_browser_asks_for_english(
+    client: TestClient, world: World, components: Components
+) -> None:
+    case = world.draft()
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}").text
+    refused = client.post(f"/console/cases/{case.id}/steps/decide_penalty", headers=ENGLISH,
+                          data={"csrf": csrf(page), "version": version(page), "fine": "150"})  # fmt: skip
+    assert "不能进行“作出行政处罚决定”" in refused.text
