@@ -209,12 +209,11 @@ class Zone:
         }[self.subject]
         if ((self.merchant_id is not None), (self.site_id is not None)) != expected:
             raise InvalidInput(
-                f"a {self.subject.value} zone links "
-                + {
-                    ZoneSubject.MERCHANT: "to exactly one merchant",
-                    ZoneSubject.SITE: "to exactly one site",
-                    ZoneSubject.PUBLIC_SPACE: "to no merchant or site",
-                }[self.subject]
+                variant="zone_links_merchant"
+                if self.subject is ZoneSubject.MERCHANT
+                else "zone_links_site"
+                if self.subject is ZoneSubject.SITE
+                else "zone_links_public_space"
             )
         if self.polygon is not None:
             if len(self.polygon) < 3:

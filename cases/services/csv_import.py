@@ -425,5 +425,5 @@ def _known(ids: Mapping[str, int], key: str | None, what: str, column: str) -> i
     if key is None:
         return None
     if key not in ids:
-        raise InvalidInput(f"{what} {key!r} ({column}) is not registered")
+        raise InvalidInput(variant="csv_unregistered", what=what, key=repr(key), column=column)
     return ids[key]
