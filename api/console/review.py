@@ -139,8 +139,8 @@ def detection_page(request: Request, detection_id: int) -> Response:
     problem: str | None = None
     try:
         manifest = components.evidence_reader().manifest(detection.evidence_package_id)
-    except EvidenceError as exc:
-        problem = str(exc)
+    except EvidenceError:
+        problem = "证据存储中没有该证据包，或暂时无法读取"
     items = [item["name"] for item in manifest.get("items", [])]
     previous, following = _neighbours(components, detection)
     (row,) = _rows(components, [detection])
