@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import install_console
 from api.deps import get_components
 from api.docs import install_docs
-from api.errors import install_error_handlers, problem
+from api.errors import install_error_handlers, problem, told
 from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
@@ -71,7 +71,8 @@ class BodySizeLimit:
                 raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"the request body is larger than {self.max_bytes} bytes"
+        english = f"the request body is larger than {self.max_bytes} bytes"
+        detail = told(Request(scope), "payload_too_large.body", {"max_bytes": self.max_bytes}, english)
         response = problem(413, "payload_too_large", detail, scope.get("path", ""))
         await response(scope, receive, send)
 

@@ -15,6 +15,7 @@ from api.errors import Forbidden, GatewayRejected, NotAuthenticated
 from api.openapi import answers
 from api.roles import Permission, allows
 from cases.errors import NotFound
+from cases.messages import Term
 from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
 from cases.services.base import Actor
 from offsite.bootstrap import Components
@@ -44,10 +45,10 @@ ClientAddress = Annotated[str, Depends(client_address)]
 def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
-        raise NotAuthenticated("sign in first: send Authorization: Bearer <token>", headers=challenge)
+        raise NotAuthenticated(headers=challenge, variant="no_token")
     user = components.accounts.user_for_token(token)
     if user is None:
-        raise NotAuthenticated("the token is unknown, expired or revoked", headers=challenge)
+        raise NotAuthenticated(headers=challenge, variant="bad_token")
     return user
 
 
@@ -60,7 +61,7 @@ def require(permission: Permission) -> Callable[[StaffUser], Actor]:
     @answers(Forbidden)
     def check(user: CurrentUser) -> Actor:
         if not allows(user.role, permission):
-            raise Forbidden(f"role {user.role.value} may not {permission.value.replace('_', ' ')}")
+            raise Forbidden(variant="role", role=Term(f"term.role.{user.role.value}"), permission=permission.value)
         return Actor(user.username, user.role)
 
     return check
@@ -101,35 +102,33 @@ def gateway_caller() -> Callable[..., str]:
         x_gateway_signature: Annotated[str | None, Header()] = None,
     ) -> str:
         if not (x_gateway_id and x_gateway_timestamp and x_gateway_nonce and x_gateway_signature):
-            raise GatewayRejected(
-                "gateway requests carry X-Gateway-Id, X-Gateway-Timestamp, X-Gateway-Nonce and X-Gateway-Signature"
-            )
+            raise GatewayRejected(variant="headers")
         settings = components.settings
         try:
             gateway = components.accounts.get_gateway(x_gateway_id)
         except NotFound as exc:
-            raise GatewayRejected(f"gateway {x_gateway_id!r} is not registered") from exc
+            raise GatewayRejected(variant="unknown", gateway=repr(x_gateway_id)) from exc
         if not gateway.active:
-            raise GatewayRejected(f"gateway {x_gateway_id!r} is disabled")
+            raise GatewayRejected(variant="disabled", gateway=repr(x_gateway_id))
         try:
             sent_at = dt.datetime.fromtimestamp(int(x_gateway_timestamp), dt.UTC)
         except (ValueError, OverflowError, OSError) as exc:
-            raise GatewayRejected("X-Gateway-Timestamp is not a Unix time in seconds") from exc
+            raise GatewayRejected(variant="timestamp") from exc
         window = dt.timedelta(seconds=settings.gateway_replay_window_s)
         if abs(components.clock.now() - sent_at) > window:
-            raise GatewayRejected(f"timestamp outside the {settings.gateway_replay_window_s} s window: check the clock")
+            raise GatewayRejected(variant="window", window_s=settings.gateway_replay_window_s)
         if not 8 <= len(x_gateway_nonce) <= 64 or not x_gateway_nonce.isascii():
-            raise GatewayRejected("X-Gateway-Nonce must be 8 to 64 ASCII characters")
+            raise GatewayRejected(variant="nonce")
         if not HEX_SHA256.fullmatch(x_gateway_signature):
-            raise GatewayRejected("the signature (X-Gateway-Signature) must be 64 hexadecimal digits, HMAC-SHA256")
+            raise GatewayRejected(variant="signature_form")
         secret = gateway_secret(settings.gateway_master_key.get_secret_value(), gateway.device_id, gateway.key_version)
         expected = gateway_signature(
             secret, request.method, request.url.path, x_gateway_timestamp, x_gateway_nonce, body
         )
         if not hmac.compare_digest(expected, x_gateway_signature.lower()):
-            raise GatewayRejected("signature does not match the request")
+            raise GatewayRejected(variant="signature")
         if not components.accounts.remember_nonce(gateway.device_id, x_gateway_nonce, window):
-            raise GatewayRejected("this request was already received (replayed nonce)")
+            raise GatewayRejected(variant="replay")
         return gateway.device_id
 
     return verify

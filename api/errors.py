@@ -31,6 +31,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cases import messages
 from cases.errors import (
     Conflict,
     DocumentNotIssued,
@@ -40,6 +41,7 @@ from cases.errors import (
     OffsiteError,
     TooManyAttempts,
     Unavailable,
+    codes_of,
 )
 
 log = logging.getLogger("offsite.api")
@@ -52,10 +54,28 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        variant: str | None = None,
+        **params: object,
+    ) -> None:
+        self.key: str | None = self.code if message is None and variant is None else None
+        if variant is not None:
+            self.key = f"{self.code}.{variant}"
+        self.params = params
+        if message is None:
+            assert self.key is not None
+            message = messages.render(self.key, params, messages.ENGLISH) or self.key
         super().__init__(message)
         self.message = message
         self.headers = headers
+
+    def told(self, language: str) -> str:
+        """The message in the reader's language (zh_CN or en), from the catalogue."""
+        return messages.told(codes_of(type(self)), self.key, self.params, self.message, language)
 
 
 class NotAuthenticated(ApiError):
@@ -118,6 +138,19 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
+LANGUAGE_COOKIE = "offsite_lang"  # the console's language choice (zh_CN or en)
+
+
+def reader_language(request: Request) -> str:
+    """The language a response is told in: the console's saved choice, else Accept-Language, else Chinese."""
+    return messages.language_of(request.headers.get("accept-language"), request.cookies.get(LANGUAGE_COOKIE))
+
+
+def told(request: Request, code: str, params: dict[str, object] | None = None, english: str = "") -> str:
+    """A problem that no exception carries (a code and its parameters) in the reader's language."""
+    return messages.told((code,), code, params or {}, english, reader_language(request))
+
+
 def domain_status(exc: OffsiteError) -> int:
     if isinstance(exc, NotFound):
         return 404
@@ -155,14 +188,27 @@ def database_error_problem(request: Request, exc: sa.SQLAlchemyError) -> JSONRes
     if not database_unavailable(exc):
         return unexpected_problem(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
-    detail = f"the database is unavailable for the moment; retry after {DATABASE_RETRY_AFTER_S} s"
+    detail = told(request, "database_unavailable", {"retry_after_s": DATABASE_RETRY_AFTER_S})
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
     return problem(503, "database_unavailable", detail, request.url.path, headers=headers)
 
 
 def unexpected_problem(request: Request, exc: BaseException) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal_error", "an unexpected error occurred; it has been logged", request.url.path)
+    return problem(500, "internal_error", told(request, "internal_error"), request.url.path)
+
+
+def field_problem(error: Any, language: str) -> str:
+    """One schema-validation finding in the reader's language: the catalogue's ``invalid_request.<pydantic type>``
+    with the finding's context (``max_length``, ``ge``…); else pydantic's English, or in Chinese the general
+    entry."""
+    context = {name: value for name, value in (error.get("ctx") or {}).items() if isinstance(value, int | float | str)}
+    text = messages.entry(f"invalid_request.{error['type']}", language)
+    if text is not None and messages.placeholders(text) <= context.keys():
+        return text.format_map(context)
+    if language == messages.ENGLISH:
+        return str(error["msg"])
+    return messages.entry("invalid_request", language) or str(error["msg"])
 
 
 def problem(
@@ -180,28 +226,44 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 ``invalid_request`` naming each field that fails the schema, in the reader's language."""
+    language = reader_language(request)
+    errors = [
+        {"field": ".".join(str(p) for p in error["loc"]), "message": field_problem(error, language)}
+        for error in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem(422, "invalid_request", summary, request.url.path, errors=errors)
+
+
+def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own refusals (no such route, method not allowed) as problems, in the reader's language."""
+    code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+    detail = told(request, f"{code}.http", english=str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # RFC 9110: Allow lists every method of the resource, not the first route's
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+    return problem(exc.status_code, code, detail, request.url.path, headers=headers or None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OffsiteError)
     async def _domain(request: Request, exc: OffsiteError) -> JSONResponse:
-        return problem(domain_status(exc), exc.code, exc.message, request.url.path, headers=retry_after(exc))
+        detail = exc.told(reader_language(request))
+        return problem(domain_status(exc), exc.code, detail, request.url.path, headers=retry_after(exc))
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.message, request.url.path, headers=exc.headers)
+        return problem(exc.status, exc.code, exc.told(reader_language(request)), request.url.path, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, "invalid_request", summary, request.url.path, errors=errors)
+        return validation_problem(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:  # RFC 9110: Allow lists every method of the resource, not the first route's
-            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
-        return problem(exc.status_code, code, str(exc.detail), request.url.path, headers=headers or None)
+        return http_problem(request, exc)
 
     @app.exception_handler(sa.SQLAlchemyError)
     async def _database(request: Request, exc: sa.SQLAlchemyError) -> JSONResponse:

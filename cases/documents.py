@@ -45,6 +45,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from cases.errors import InvalidInput
 from cases.law import Law, Violation
+from cases.messages import Term
 from cases.model.case import Case, DecisionKind, NoPenaltyGround, Party, RecheckOutcome
 
 FONT_NAME = "WQY"
@@ -180,16 +181,20 @@ class _Document:
 def _renderable_party(kind: DocumentKind, case: Case) -> Party:
     """The party, once the case is numbered and its stage has produced the document."""
     if not case.number:
-        raise InvalidInput(f"no {kind.title} ({kind.value}) for a case without a number (案件编号): file it first")
+        raise InvalidInput(variant="document_unnumbered", title=kind.title, kind=kind.value)
     if kind not in available(case):
         produced = ", ".join(k.value for k in available(case)) or "none"
         raise InvalidInput(
-            f"case {case.number} in stage {case.status.value} has no {kind.title} ({kind.value}) yet; "
-            f"its documents so far: {produced}"
+            variant="document_not_yet",
+            number=case.number,
+            stage=Term(f"term.stage.{case.status.value}"),
+            title=kind.title,
+            kind=kind.value,
+            produced=produced,
         )
     party = case.party
     if party is None:
-        raise InvalidInput(f"case {case.number} has no confirmed party (当事人)")
+        raise InvalidInput(variant="document_no_party", number=case.number)
     return party
 
 

@@ -34,13 +34,35 @@ OffsiteError
 
 from __future__ import annotations
 
+from cases.messages import ENGLISH, render, told
+
 
 class OffsiteError(Exception):
+    """Raised either with a catalogue variant and its parameters (``FineOutsideRange(variant="band", fine=...)``:
+    told in the reader's language from ``cases/locale``) or, not converted yet, with free text. ``message`` is
+    always the English (or the free text): logs, the CLI and ``str()`` read it."""
+
     code = "offsite_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | None = None, *, variant: str | None = None, **params: object) -> None:
+        self.key: str | None = self.code if message is None and variant is None else None
+        if variant is not None:
+            self.key = f"{self.code}.{variant}"
+        self.params = params
+        if message is None:
+            assert self.key is not None
+            message = render(self.key, params, ENGLISH) or self.key
         super().__init__(message)
         self.message = message
+
+    def told(self, language: str) -> str:
+        """The message in the reader's language (zh_CN or en)."""
+        return told(codes_of(type(self)), self.key, self.params, self.message, language)
+
+
+def codes_of(cls: type) -> tuple[str, ...]:
+    """An error class's code and its ancestors' codes, most particular first: the general messages to fall back to."""
+    return tuple(dict.fromkeys(code for klass in cls.__mro__ if isinstance(code := klass.__dict__.get("code"), str)))
 
 
 class NotFound(OffsiteError):
@@ -98,8 +120,10 @@ class InvalidCursor(InvalidInput):
 class TooManyAttempts(OffsiteError):
     code = "too_many_attempts"
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None, retry_after_s: int, *, variant: str | None = None, **params: object
+    ) -> None:
+        super().__init__(message, variant=variant, **params)
         self.retry_after_s = retry_after_s
 
 
@@ -118,8 +142,10 @@ class SignInLocked(TooManyAttempts):
 class Unavailable(OffsiteError):
     code = "unavailable"
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None, retry_after_s: int, *, variant: str | None = None, **params: object
+    ) -> None:
+        super().__init__(message, variant=variant, **params)
         self.retry_after_s = retry_after_s
 
 

@@ -122,6 +122,20 @@ INTERRUPTED = "an interrupted seal, repaired by the next writer"
 Outcome = Literal["verified", "tampered", "interrupted", "unavailable"]
 
 
+FindingOutcome = Literal["passed", "failed", "not_checked", "interrupted"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check as a key and its parameters, for pages that tell it in their reader's language (the key names
+    an entry ``verify.<key>`` of the project's message catalogue); ``text`` is the same in English."""
+
+    outcome: FindingOutcome
+    key: str
+    params: dict[str, str]
+    text: str
+
+
 @dataclass
 class Verification:
     package_id: str
@@ -129,6 +143,7 @@ class Verification:
     checks: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)  # checks not made: the backend cannot be reached now
     interrupted: list[str] = field(default_factory=list)  # a seal in progress or killed: not tampering
+    findings: list[Finding] = field(default_factory=list)  # every one of the above, keyed, in order
 
     @property
     def ok(self) -> bool:
@@ -148,14 +163,27 @@ class Verification:
             return "unavailable"
         return "verified"
 
-    def passed(self, what: str) -> None:
+    def passed(self, what: str, key: str, **params: object) -> None:
         self.checks.append(what)
+        self.findings.append(Finding("passed", key, _texts(params), what))
 
-    def failed(self, what: str) -> None:
+    def failed(self, what: str, key: str = "failed", **params: object) -> None:
+        """A check that failed; without a key of its own, told as the general ``failed`` with its English."""
         self.problems.append(what)
+        self.findings.append(Finding("failed", key, _texts(params or {"detail": what}), what))
 
     def could_not(self, what: str, exc: BackendUnavailable) -> None:
-        self.unavailable.append(f"{what}: not checked, the store cannot be reached ({exc})")
+        text = f"{what}: not checked, the store cannot be reached ({exc})"
+        self.unavailable.append(text)
+        self.findings.append(Finding("not_checked", "not_checked", {"what": what}, text))
+
+    def was_interrupted(self, what: str) -> None:
+        self.interrupted.append(what)
+        self.findings.append(Finding("interrupted", "interrupted", {"package": self.package_id[:12]}, what))
+
+
+def _texts(params: dict[str, object]) -> dict[str, str]:
+    return {name: str(value) for name, value in params.items()}
 
 
 def chunk_hashes(data: bytes) -> list[str]:
@@ -482,13 +510,15 @@ class EvidenceStore:
 
     @staticmethod
     def _interrupted(report: Verification) -> Verification:
-        report.interrupted.append(f"package {report.package_id[:12]}…: {INTERRUPTED}")
+        report.was_interrupted(f"package {report.package_id[:12]}…: {INTERRUPTED}")
         return report
 
     def _verify_manifest(self, report: Verification, package_id: str, data: bytes) -> None:
         actual = hashlib.sha256(data).hexdigest()
         if actual != package_id:
-            report.failed(f"manifest: its bytes hash to {actual[:16]}…, not to the package id (edited)")
+            report.failed(
+                f"manifest: its bytes hash to {actual[:16]}…, not to the package id (edited)", "manifest_edited"
+            )
         try:
             manifest = json.loads(data)
             items = manifest["items"]
@@ -496,15 +526,18 @@ class EvidenceStore:
             if not isinstance(items, list) or not isinstance(links, dict):
                 raise TypeError("items must be a list and links an object")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            report.failed(f"manifest: not a readable package manifest ({exc})")
+            report.failed(f"manifest: not a readable package manifest ({exc})", "manifest_unreadable")
             return
-        report.passed("manifest hash" if actual == package_id else "manifest read")
+        if actual == package_id:
+            report.passed("manifest hash", "manifest_hash")
+        else:
+            report.passed("manifest read", "manifest_read")
         for item in items:
             self._verify_item(report, item)
         for relation, linked in links.items():
             try:
                 self.manifest_bytes(str(linked))
-                report.passed(f"link {relation} {linked[:12]}…")
+                report.passed(f"link {relation} {linked[:12]}…", "link", relation=relation, linked=f"{linked[:12]}…")
             except EvidenceError as exc:
                 report.failed(f"link {relation}: {exc}")
             except BackendUnavailable as exc:
@@ -524,10 +557,10 @@ class EvidenceStore:
             report.could_not(f"item {name}", exc)
             return
         except (BackendError, ValueError) as exc:
-            report.failed(f"item {name}: missing ({exc})")
+            report.failed(f"item {name}: missing ({exc})", "item_missing", name=name)
             return
         if hashlib.sha256(data).hexdigest() == digest and len(data) == item.get("size"):
-            report.passed(f"item {name}")
+            report.passed(f"item {name}", "item", name=name)
             return
         problem = f"item {name}: SHA-256 {hashlib.sha256(data).hexdigest()[:16]}… ≠ {digest[:16]}… listed"
         if len(data) != item.get("size"):
@@ -540,7 +573,7 @@ class EvidenceStore:
         if bad:
             ranges = ", ".join(f"{i * CHUNK_SIZE}–{min(len(data), (i + 1) * CHUNK_SIZE) - 1}" for i in bad[:5])
             problem += f"; altered bytes in {ranges}"
-        report.failed(problem)
+        report.failed(problem, "item_altered", name=name)
 
     def _verify_signature(self, report: Verification, package_id: str, data: bytes) -> None:
         try:
@@ -551,7 +584,7 @@ class EvidenceStore:
             report.could_not("signature", exc)
             return
         except (BackendError, ValueError, KeyError, TypeError) as exc:
-            report.failed(f"signature: missing or unreadable ({exc})")
+            report.failed(f"signature: missing or unreadable ({exc})", "signature_missing")
             return
         key = self._published_key(report, key_id)
         if key is None:
@@ -559,9 +592,13 @@ class EvidenceStore:
         try:
             key.verify(signature, data)
         except Exception:  # cryptography's InvalidSignature: the manifest or the signature was altered
-            report.failed(f"signature: the Ed25519 signature by key {key_id} does not match the manifest bytes")
+            report.failed(
+                f"signature: the Ed25519 signature by key {key_id} does not match the manifest bytes",
+                "signature_mismatch",
+                key_id=key_id,
+            )
             return
-        report.passed(f"signature by key {key_id}")
+        report.passed(f"signature by key {key_id}", "signature", key_id=key_id)
 
     def _published_key(self, report: Verification, key_id: str, at: str | None = None) -> Any:
         """The public key as published on the backend, checked against the key ring: one of its keys, endorsed
@@ -573,7 +610,7 @@ class EvidenceStore:
             report.could_not(f"signature: published key {key_id}", exc)
             return None
         except (BackendError, SigningKeyError) as exc:
-            report.failed(f"signature: key {key_id} is not published ({exc})")
+            report.failed(f"signature: key {key_id} is not published ({exc})", "key_not_published", key_id=key_id)
             return None
         try:
             distrust = self.keys.trust_problem(key_id, at)
@@ -596,7 +633,7 @@ class EvidenceStore:
 
     def _verify_in_log(self, report: Verification, package_id: str, heads: list[TreeHead]) -> None:
         if not heads:
-            report.failed("log: no signed tree head")
+            report.failed("log: no signed tree head", "log_no_head")
             return
         head = heads[-1]
         if not self._verify_head(report, head):
@@ -613,12 +650,21 @@ class EvidenceStore:
                 leaf_hash(bytes.fromhex(package_id)), proof["leaf_index"], head.tree_size, path, head.root_hash
             )
         except (EvidenceError, ProofError) as exc:
-            report.failed(f"log: inclusion proof against tree head {head.tree_size}: {exc}")
+            report.failed(
+                f"log: inclusion proof against tree head {head.tree_size}: {exc}",
+                "inclusion_failed",
+                tree_size=head.tree_size,
+            )
             return
         if self.log.leaf_input(proof["leaf_index"]).hex() != package_id:
             report.failed(f"log: entry {proof['leaf_index']} is not this package's manifest hash")
             return
-        report.passed(f"inclusion in tree head {head.tree_size} (leaf {proof['leaf_index']})")
+        report.passed(
+            f"inclusion in tree head {head.tree_size} (leaf {proof['leaf_index']})",
+            "inclusion",
+            tree_size=head.tree_size,
+            leaf_index=proof["leaf_index"],
+        )
         sealed_in = next((h for h in heads if h.tree_size > proof["leaf_index"]), head)
         self._verify_consistency(report, sealed_in, head)
 
@@ -648,7 +694,12 @@ class EvidenceStore:
         except ProofError as exc:
             report.failed(f"log: tree heads {old.tree_size} → {new.tree_size} are not consistent: {exc}")
             return
-        report.passed(f"consistency {old.tree_size} → {new.tree_size}")
+        report.passed(
+            f"consistency {old.tree_size} → {new.tree_size}",
+            "consistency",
+            old_size=old.tree_size,
+            new_size=new.tree_size,
+        )
 
     def verify_log(self) -> list[str]:
         """The problems ``log_report`` finds (tampering or damage only)."""

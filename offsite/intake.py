@@ -33,17 +33,18 @@ class StoreEvidence:
             manifest = store.manifest(package_id)
         except BackendUnavailable as exc:
             raise EvidenceUnavailable(
-                f"evidence package {package_id} cannot be checked now: the evidence store cannot be reached ({exc})",
-                RETRY_AFTER_S,
+                None, RETRY_AFTER_S, variant="unreachable", package=package_id, detail=str(exc)
             ) from exc
         except EvidenceError:
             return None
         report = store.verify(package_id)
         if not report.problems and (report.unavailable or report.interrupted):
             raise EvidenceUnavailable(
-                f"evidence package {package_id} cannot be checked now: "
-                + "; ".join(report.interrupted + report.unavailable),
+                None,
                 RETRY_AFTER_S,
+                variant="not_checked",
+                package=package_id,
+                detail="; ".join(report.interrupted + report.unavailable),
             )
         context = manifest.get("context")
         context = context if isinstance(context, dict) else {}

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from cases.documents import DocumentFacts, DocumentKind, available, render
 from cases.errors import DocumentNotIssued, InvalidInput, OffsiteError
+from cases.messages import Term
 from cases.model.case import Case, CaseEvent
 from cases.model.detection import Detection
 from cases.model.registry import Camera, Zone
@@ -70,7 +71,7 @@ def _facts_in(session: Session, components: Components, case: Case) -> DocumentF
     detections = list(session.scalars(select(Detection).where(tables.detections.c.case_id == case.id)))
     camera, zone = session.get(Camera, case.camera_id), session.get(Zone, case.zone_id)
     if camera is None or zone is None:
-        raise InvalidInput(f"case {case.id} refers to a missing camera or zone")
+        raise InvalidInput(variant="document_place", case_id=case.id)
     return _facts(components, case, detections, camera, zone)
 
 
@@ -78,12 +79,12 @@ def _facts(
     components: Components, case: Case, detections: list[Detection], camera: Camera, zone: Zone
 ) -> DocumentFacts:
     if not detections:
-        raise InvalidInput(f"case {case.id} has no evidence to cite")
+        raise InvalidInput(variant="document_no_evidence", case_id=case.id)
     first = min(detections, key=lambda d: d.first_seen)
     try:
         manifest = components.evidence_reader().manifest_bytes(first.evidence_package_id)
     except EvidenceError as exc:
-        raise InvalidInput(f"the evidence of case {case.id} cannot be read: {exc}") from exc
+        raise InvalidInput(variant="document_evidence_unreadable", case_id=case.id, detail=str(exc)) from exc
     base = components.settings.public_base_url
     return DocumentFacts(
         agency=components.settings.agency_name,
@@ -105,7 +106,12 @@ def _facts(
 def _issuing_event(case: Case, kind: DocumentKind) -> CaseEvent:
     event = next((e for e in reversed(case.events) if e.action == ISSUED_BY[kind]), None)
     if event is None or kind not in available(case):
-        raise InvalidInput(f"case {case.id} has no {kind.title} at its stage {case.status.value}")
+        raise InvalidInput(
+            variant="document_not_at_stage",
+            case_id=case.id,
+            title=kind.title,
+            stage=Term(f"term.stage.{case.status.value}"),
+        )
     return event
 
 
@@ -118,7 +124,9 @@ def document(components: Components, case_id: int, kind: DocumentKind) -> Issued
         try:
             _type, pdf = components.evidence_reader().item(record.package_id, f"{kind.value}.pdf")
         except EvidenceError as exc:
-            raise InvalidInput(f"the sealed {kind.title} of case {case_id} cannot be read: {exc}") from exc
+            raise InvalidInput(
+                variant="document_sealed_unreadable", title=kind.title, case_id=case_id, detail=str(exc)
+            ) from exc
         return IssuedDocument(kind, pdf, record.package_id)
     return _issue(components, case, kind, event)
 
@@ -147,7 +155,7 @@ def _render_and_seal(
                 [ItemIn(path.name, "application/pdf", path)], context, links={"evidence": facts.evidence_package_id}
             )
         except EvidenceError as exc:
-            raise InvalidInput(f"the {kind.title} could not be sealed: {exc}") from exc
+            raise InvalidInput(variant="document_not_sealed", title=kind.title, detail=str(exc)) from exc
     return pdf, sealed.package_id
 
 
@@ -185,7 +193,7 @@ class SealedDocumentIssuer:
             reason = _reason(exc)
             log.error("case %s: %s not issued, %s refused: %s", case.id, kind.value, event.action, exc)
             raise DocumentNotIssued(
-                f"the {kind.title} could not be issued, so {event.action.replace('_', ' ')} was not recorded: {reason}"
+                variant="step", title=kind.title, action=Term(f"term.action.{event.action}"), reason=reason
             ) from exc
         self.components.documents.record_in(session, case.id, kind.value, event.seq, package_id)
         log.info("case %s: %s issued and sealed as %s", case.id, kind.value, package_id)

@@ -7,20 +7,37 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import cases, documents, evidence, party, registry, review, signin, statistics, users
-from api.console.web import TEMPLATES, LoginRequired, PageForbidden, install_flash, login_redirect, page
+from api.console.web import (
+    TEMPLATES,
+    LoginRequired,
+    PageForbidden,
+    install_flash,
+    login_redirect,
+    page,
+    page_language,
+    told,
+)
 from api.errors import (
     DATABASE_RETRY_AFTER_S,
+    LANGUAGE_COOKIE,
     database_error_problem,
     database_unavailable,
     domain_status,
+    field_problem,
+    http_problem,
     problem,
+    reader_language,
     retry_after,
+    validation_problem,
 )
+from cases import messages
 from cases.errors import OffsiteError
 
 PAGES = ("/console", "/party", "/verify")
@@ -63,16 +80,45 @@ def install_console(app: FastAPI) -> None:
             return database_unavailable_page(request)
         return database_error_problem(request, exc)
 
+    @app.get("/console/language/{language}", include_in_schema=False)
+    def choose_language(language: str) -> RedirectResponse:
+        """The language messages are told in (zh_CN or en), kept in a cookie for a year; back to the console."""
+        chosen = RedirectResponse("/console/", status_code=303)
+        if language in messages.LANGUAGES:
+            chosen.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
+        return chosen
+
+    # An address no page answers, or a form whose fields fail the route's checks: under the pages' prefixes a
+    # page in the reader's language (never the API's JSON); elsewhere the API's problem.
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith(PAGES):
+            return http_problem(request, exc)
+        if exc.status_code == 404:
+            return page(request, "not_found.html", status_code=404, what=request.url.path[:80],
+                        detail="没有这个页面，请从菜单进入")  # fmt: skip
+        return page(request, "message.html", status_code=exc.status_code, heading="无法完成",
+                    detail="请求未能完成，请返回上一页重试")  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith(PAGES):
+            return validation_problem(request, exc)
+        language = page_language(request)
+        findings = [(_field_label(error["loc"]), field_problem(error, language)) for error in exc.errors()]
+        return page(request, "message.html", status_code=422, heading="填写的内容不符合要求",
+                    detail="；".join(f"“{field}”：{problem}" for field, problem in findings[:5]))  # fmt: skip
+
     @app.exception_handler(OffsiteError)
     def _domain(request: Request, exc: OffsiteError) -> Response:
         """Pages answer a domain error with a page; the API keeps its problem responses."""
         status = domain_status(exc)
         headers = retry_after(exc)
         if request.url.path.startswith(PAGES):
-            shown = page(request, "message.html", status_code=status, heading="无法完成", detail=exc.message)
+            shown = page(request, "message.html", status_code=status, heading="无法完成", detail=told(request, exc))
             shown.headers.update(headers or {})
             return shown
-        return problem(status, exc.code, exc.message, request.url.path, headers=headers)
+        return problem(status, exc.code, exc.told(reader_language(request)), request.url.path, headers=headers)
 
 
 def database_unavailable_page(request: Request) -> Response:
@@ -82,3 +128,21 @@ def database_unavailable_page(request: Request) -> Response:
     return TEMPLATES.TemplateResponse(
         request, "message.html", context, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
     )
+
+
+# The names the console's and the party page's form fields are shown by, where a field fails the route's checks.
+FIELD_LABELS = {
+    "username": "用户名",
+    "password": "密码",
+    "next": "跳转地址",
+    "case_number": "案件编号",
+    "code": "查询码",
+    "text": "陈述申辩内容",
+    "csrf": "表单校验码",
+}
+
+
+def _field_label(location: tuple[int | str, ...] | list[int | str]) -> str:
+    """A field as a person knows it: its label, else its name (the last part of pydantic's location)."""
+    name = str(location[-1]) if location else ""
+    return FIELD_LABELS.get(name, name)

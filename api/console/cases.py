@@ -23,16 +23,17 @@ from api.console.web import (
     LIMITS,
     PARTY_KIND_LABELS,
     RECHECK_LABELS,
-    TooLong,
     back,
     check_length,
     components_of,
     date_of,
     fen_of,
+    finding_teller,
     form_of,
     local,
     page,
     permitted,
+    told,
     yuan,
 )
 from api.roles import Permission
@@ -51,7 +52,7 @@ from cases.model.case import (
 from cases.model.staff import Role
 from cases.services.base import Actor
 from cases.services.cases import masked_events
-from evidence_store.store import EvidenceError
+from evidence_store.store import EvidenceError, Finding
 from offsite.bootstrap import Components
 from offsite.issued import KIND_OF_STEP
 
@@ -317,13 +318,14 @@ def _local_iso(components: Components, moment: str | None) -> str:
     return local(components, dt.datetime.fromisoformat(moment)) if moment else ""
 
 
-def _verified(components: Components, package_id: str) -> dict[str, Any]:
-    """The package verified now; a store that cannot be read is a failed verification, named, not a crash."""
+def _verified(components: Components, package_id: str, tell: Callable[[Finding], str]) -> dict[str, Any]:
+    """The package verified now, what did not pass told in the reader's language; a store that cannot be read is
+    a verification not made, named, not a crash."""
     try:
         report = components.evidence_reader().verify(package_id)
-    except EvidenceError as exc:
-        return {"ok": False, "outcome": "unavailable", "problems": [str(exc)]}
-    notes = report.problems + report.interrupted + report.unavailable
+    except EvidenceError:
+        return {"ok": False, "outcome": "unavailable", "problems": ["证据存储当前无法读取"]}
+    notes = [tell(finding) for finding in report.findings if finding.outcome != "passed"]
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
@@ -419,24 +421,26 @@ async def open_case(request: Request) -> Response:
     try:
         case = await run_in_threadpool(components.cases.open_draft, [detection_id], actor)
     except OffsiteError as exc:
-        return back(request, f"/console/detections/{detection_id}", error=exc.message)
+        return back(request, f"/console/detections/{detection_id}", error=told(request, exc))
     return back(request, f"/console/cases/{case.id}", message="已生成案件草稿")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int) -> Response:
-    return _case_view(request, case_id)
+    return case_view(request, case_id)
 
 
-def _case_view(request: Request, case_id: int, typed: dict[str, dict[str, str]] | None = None,
-               error: str | None = None) -> Response:  # fmt: skip
-    """The case page; after a refused step, with the refusal and the step's form as it was typed (status 422)."""
+def case_view(
+    request: Request, case_id: int, status_code: int = 200, typed: dict[str, Any] | None = None, **shown: Any
+) -> Response:
+    """The case page; after a refused step, with the refusal (``error``) and the refused form as it was typed."""
     user, _actor = permitted(request, Permission.READ_CASES)
     components = components_of(request)
     case = components.cases.get(case_id)
     detections = components.cases.detections_of(case_id)
     evidence = [
-        {"d": d, "first_seen": local(components, d.first_seen)} | _verified(components, d.evidence_package_id)
+        {"d": d, "first_seen": local(components, d.first_seen)}
+        | _verified(components, d.evidence_package_id, finding_teller(request))
         for d in detections
     ]
     camera = components.registry.get_camera(case.camera_id)
@@ -445,13 +449,9 @@ def _case_view(request: Request, case_id: int, typed: dict[str, dict[str, str]] 
     if case.payment_due is not None and case.fine_fen is not None and case.paid_on is None:
         fine, surcharge = case.amount_due_fen(components.law, components.clock.today())
         amount_due = {"fine": yuan(fine), "surcharge": yuan(surcharge), "total": yuan(fine + surcharge)}
-    refused = {"error": error} if error else {}
     return page(
         request,
         "case.html",
-        422 if error else 200,
-        **refused,
-        typed=typed or {},
         case=case,
         camera=camera,
         zone=zone,
@@ -469,7 +469,34 @@ def _case_view(request: Request, case_id: int, typed: dict[str, dict[str, str]] 
         form_defaults=_form_defaults(case),
         attachments=_statement_attachments(components, case),
         officer_name=_display_names(components).get(case.officer, case.officer),
+        fine_limits=_fine_limits(components, case),
+        typed=typed or {},
+        status_code=status_code,
+        **shown,
     )
+
+
+def _fine_limits(components: Components, case: Case) -> dict[str, str]:
+    """What each fine field allows, shown beside it before submitting: the discretion band (裁量基准) for the
+    penalty notice, the notified fine (the ceiling after a statement, 第四十五条) for the later steps."""
+    if case.status not in ALLOWED_FROM["issue_penalty_notice"] and case.fine_ceiling_fen is None:
+        return {}
+    violation = components.law.violation(case.violation_code)
+    legal = f"法定幅度 {yuan(violation.fine_min_fen)}–{yuan(violation.fine_max_fen)} 元（{violation.penalty_basis}）"
+    limits: dict[str, str] = {}
+    if case.status in ALLOWED_FROM["issue_penalty_notice"]:
+        band, priors = components.cases.fine_band(case.id or 0)
+        limits["issue_penalty_notice"] = (
+            f"裁量基准“{band.tier}”档：{yuan(band.min_fen)}–{yuan(band.max_fen)} 元"
+            f"（当事人此前同类违法 {priors} 次）；{legal}"
+        )
+    if case.fine_ceiling_fen is not None:
+        ceiling = f"不得高于事先告知的 {yuan(case.fine_ceiling_fen)} 元（行政处罚法第四十五条）；{legal}"
+        for step in ("answer_statement", "request_legal_review", "decide_penalty"):
+            limits[step] = ceiling
+    if case.review_fine_fen is not None:
+        limits["decide_penalty"] = f"须为法制审核通过的 {yuan(case.review_fine_fen)} 元"
+    return limits
 
 
 @router.post("/cases/{case_id}/steps/{action}", response_model=None)
@@ -484,16 +511,24 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     components = components_of(request)
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
-    except TooLong as exc:  # shown again as typed: a long text is not lost to a redirect
-        typed = {action: {f.name: str(form.get(f.name, "")) for f in step.fields if f.limit}}
-        return await run_in_threadpool(_case_view, request, case_id, typed, exc.message)
     except DocumentNotIssued as exc:  # the step was rolled back with its document
-        return back(request, here, error=f"文书未能签发，“{step.label}”未生效，请稍后重试：{exc.message}")
-    except (OffsiteError, ValueError) as exc:
-        return back(request, here, error=getattr(exc, "message", str(exc)))
+        error = f"文书未能签发，“{step.label}”未生效，请稍后重试：{told(request, exc)}"
+        return await run_in_threadpool(_refused, request, case_id, action, form, error, 503)
+    except OffsiteError as exc:
+        return await run_in_threadpool(_refused, request, case_id, action, form, told(request, exc), 422)
+    except ValueError:  # a choice not among the form's options (a hand-made post)
+        error = "表单中的选项无效，请刷新页面后重试"
+        return await run_in_threadpool(_refused, request, case_id, action, form, error, 422)
     kind = KIND_OF_STEP.get(case.events[-1].action)  # issued and sealed inside the step
     done = f"已完成：{step.label}" + (f"，已签发并封存{kind.title}" if kind else "")
     return back(request, here, message=done)
+
+
+def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], error: str, status: int) -> Response:
+    """A refused step changes nothing: the case page again, with the reason and the form as it was typed (not a
+    redirect, so nothing typed has to travel in a cookie)."""
+    typed = {name: str(value) for name, value in form.items() if name not in ("csrf", "version")}
+    return case_view(request, case_id, status_code=status, typed={"step": action, "values": typed}, error=error)
 
 
 def _take(components: Components, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:

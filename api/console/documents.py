@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.console.web import components_of, page, permitted
+from api.console.web import components_of, page, permitted, told
 from api.roles import Permission
 from cases.documents import DocumentKind
 from cases.errors import OffsiteError
@@ -22,7 +22,7 @@ def document(request: Request, case_id: int, kind: str) -> Response:
     try:
         issued = issued_document(components_of(request), case_id, DocumentKind(kind))
     except OffsiteError as exc:
-        return page(request, "message.html", status_code=422, heading="无法生成文书", detail=exc.message)
+        return page(request, "message.html", status_code=422, heading="无法生成文书", detail=told(request, exc))
     except RuntimeError as exc:  # the CJK font is missing: the message says which package to install
         return page(request, "message.html", status_code=503, heading="无法生成文书", detail=str(exc))
     headers = {

@@ -65,8 +65,8 @@ def _show(request: Request, package_id: str, template: str, verify: bool) -> Res
     try:
         store = _store(request)
         view = package_view(store, package_id)
-    except (PackageMissing, EvidenceError) as exc:
-        detail = exc.message if isinstance(exc, PackageMissing) else str(exc)
+    except (PackageMissing, EvidenceError):  # the store's own words are English: the page says it in Chinese
+        detail = "证据存储中没有这个证据包（编号有误，或尚未封存任何证据）"
         return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=detail)
     verification = store.verify(package_id) if verify else None
     times = local_times(view, components_of(request).clock.tz)

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import LIMITS, TooLong, back, check_length, components_of, page, yuan
+from api.console.web import LIMITS, TooLong, back, check_length, components_of, page, told, yuan
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
@@ -111,11 +111,11 @@ async def open_case(request: Request) -> Response:
         case = await run_in_threadpool(components.party.open_case, number, code, _client(request),
                                        lambda n: party_access_code(components, n))  # fmt: skip
     except TooManyAttempts as exc:
-        refused = page(request, "party_lookup.html", status_code=429, error=exc.message, case_number=number)
+        refused = page(request, "party_lookup.html", status_code=429, error=told(request, exc), case_number=number)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
         return refused
     except InvalidInput as exc:
-        return page(request, "party_lookup.html", status_code=422, error=exc.message, case_number=number)
+        return page(request, "party_lookup.html", status_code=422, error=told(request, exc), case_number=number)
     assert case.id is not None
     response = RedirectResponse("/party/case", status_code=303)
     response.set_cookie(PARTY_COOKIE, _session_value(components, case.id), max_age=int(SESSION.total_seconds()),
@@ -191,17 +191,17 @@ def evidence_frame(request: Request, package_id: str, role: str) -> Response:
     assert case.id is not None
     packages = {d.evidence_package_id for d in components.cases.detections_of(case.id)}
     if package_id not in packages or role not in FRAME_ROLES:
-        return Response("not evidence of this case", status_code=404, media_type="text/plain; charset=utf-8")
+        return Response("不是本案的证据", status_code=404, media_type="text/plain; charset=utf-8")
     store = components.evidence_reader()
     try:
         _type, raw = store.item(package_id, f"frame-{role}.jpg")
         _type, marked = store.item(package_id, f"annotated-{role}.jpg")
-    except EvidenceError as exc:
-        return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
+    except EvidenceError:
+        return Response("证据图像暂时无法读取", status_code=404, media_type="text/plain; charset=utf-8")
     try:
         redacted = redact_jpeg(raw, _detector(request), marked)
-    except ValueError as exc:  # the package's frames do not pair up: show nothing rather than an unredacted frame
-        return Response(str(exc), status_code=422, media_type="text/plain; charset=utf-8")
+    except ValueError:  # the package's frames do not pair up: show nothing rather than an unredacted frame
+        return Response("证据图像无法打码，不予显示", status_code=422, media_type="text/plain; charset=utf-8")
     components.party.log_view(case.id, _client(request), f"evidence {package_id[:16]} {role}")
     return Response(redacted.jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
@@ -219,8 +219,10 @@ def document(request: Request, kind: str) -> Response:
     assert case.id is not None
     try:
         issued = issued_document(components, case.id, DocumentKind(kind))
-    except (OffsiteError, RuntimeError) as exc:
-        return Response(getattr(exc, "message", str(exc)), status_code=422, media_type="text/plain; charset=utf-8")
+    except OffsiteError as exc:
+        return Response(told(request, exc), status_code=422, media_type="text/plain; charset=utf-8")
+    except RuntimeError:
+        return Response("文书暂时无法生成，请稍后再试", status_code=422, media_type="text/plain; charset=utf-8")
     components.party.log_view(case.id, _client(request), f"document {kind}")
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
@@ -256,7 +258,7 @@ async def statement(request: Request) -> Response:
     except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
         return await run_in_threadpool(_case_view, request, text, exc.message)
     except OffsiteError as exc:
-        return back(request, "/party/case", error=exc.message)
+        return back(request, "/party/case", error=told(request, exc))
     return back(request, "/party/case", message="陈述申辩已提交，办案机关将依法复核")
 
 
@@ -312,7 +314,7 @@ async def consent(request: Request) -> Response:
         await run_in_threadpool(components.party.consent_to_e_delivery, case.id, _client(request))
         await run_in_threadpool(components.party.log_view, case.id, _client(request), "e-delivery consent")
     except OffsiteError as exc:
-        return back(request, "/party/case", error=exc.message)
+        return back(request, "/party/case", error=told(request, exc))
     return back(request, "/party/case", message="已确认同意电子送达")
 
 

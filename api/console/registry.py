@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.console.web import components_of, csrf_token, page, permitted
+from api.console.web import components_of, csrf_token, page, permitted, told
 from api.roles import Permission, allows
 from cases.errors import OffsiteError
 from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
@@ -75,5 +75,5 @@ def _import(request: Request, form: FormData, content: bytes | None) -> Response
     try:
         report = components_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
     except OffsiteError as exc:
-        return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=exc.message)
+        return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=told(request, exc))
     return page(request, "import_report.html", status_code=200 if report.written else 422, report=report, kind=kind)

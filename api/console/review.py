@@ -21,6 +21,7 @@ from api.console.web import (
     local,
     page,
     permitted,
+    told,
 )
 from api.roles import Permission, allows
 from cases.errors import InvalidInput, OffsiteError
@@ -155,8 +156,8 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
     problem: str | None = None
     try:
         manifest = components.evidence_reader().manifest(detection.evidence_package_id)
-    except EvidenceError as exc:
-        problem = str(exc)
+    except EvidenceError:
+        problem = "证据存储中没有该证据包，或暂时无法读取"
     items = [item["name"] for item in manifest.get("items", [])]
     previous, following = _neighbours(components, detection)
     (row,) = _rows(components, [detection])
@@ -202,7 +203,7 @@ async def review(request: Request, detection_id: int) -> Response:
             decision == "confirm", checklist, reason,
         )  # fmt: skip
     except OffsiteError as exc:
-        return back(request, here, error=exc.message)
+        return back(request, here, error=told(request, exc))
     done = "已确认" if decision == "confirm" else "已驳回"
     return back(request, f"/console/detections/{following}" if following else "/console/review",
                 message=f"检测 {detection_id} {done}")  # fmt: skip

@@ -40,9 +40,9 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 @router.post("/login", response_model=None)
 def login(
     request: Request,
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
+    username: Annotated[str, Form(max_length=64)] = "",  # the accounts table's width
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     components = components_of(request)
     if len(username) > LIMITS["username"] or len(password) > LIMITS["password"]:  # no account has such a name

@@ -20,7 +20,7 @@ def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | No
     try:
         year = int(year_text) if year_text else None
     except ValueError as exc:
-        raise InvalidInput(f"year {year_text!r} is not a year") from exc
+        raise InvalidInput(variant="not_a_year", year=repr(year_text[:20])) from exc
     district = request.query_params.get("district") or None
     return service.report(year, district), year, district
 

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,9 +27,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from api.errors import LANGUAGE_COOKIE
 from api.roles import Permission, allows
 from api.schemas import CODE_MAX, MOBILE_MAX, NAME_MAX, PASSWORD_MAX, chars
-from cases.errors import InvalidInput
+from cases import messages
+from cases.errors import InvalidInput, OffsiteError
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
@@ -36,6 +39,7 @@ from cases.persistence import tables
 from cases.persistence.limits import ATTACHMENT_NAME_MAX_CHARS, REASON_MAX_CHARS, STATEMENT_MAX_CHARS
 from cases.services.accounts import StaffUser
 from cases.services.base import Actor
+from evidence_store.store import Finding
 from offsite.bootstrap import Components
 
 SESSION_COOKIE = "offsite_console"
@@ -131,6 +135,32 @@ class PageForbidden(Exception):
         self.message = message
 
 
+def page_language(request: Request) -> str:
+    """The language a page tells messages in: Chinese unless the reader chose English on the console (the
+    ``offsite_lang`` cookie). A browser's Accept-Language says how its computer was set up, not what a bureau's
+    staff or a party read, so pages do not follow it; the API does."""
+    return messages.language_of(None, request.cookies.get(LANGUAGE_COOKIE))
+
+
+def told(request: Request, exc: OffsiteError) -> str:
+    """A domain error as a page tells it: from the catalogue, in the page's language."""
+    return exc.told(page_language(request))
+
+
+def finding_teller(request: Request) -> Callable[[Finding], str]:
+    """How a page tells an evidence check: the catalogue's ``verify.<key>`` in the reader's language, by the key
+    the evidence store gave it (never by reading its English)."""
+    language = page_language(request)
+
+    def tell(finding: Finding) -> str:
+        text = messages.entry(f"verify.{finding.key}", language)
+        if text is None or not messages.placeholders(text) <= finding.params.keys():
+            return finding.text
+        return text.format_map(finding.params)
+
+    return tell
+
+
 def components_of(request: Request) -> Components:
     components: Components = request.app.state.components
     return components
@@ -192,6 +222,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         **_take_flash(request),
         "today": components.clock.today(),
         "menu": _menu(user),
+        "tell_finding": finding_teller(request),
+        "language": page_language(request),
     }
     return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
 
@@ -256,11 +288,11 @@ def fen_of(value: Any, what: str) -> int:
 
     text = str(value or "").strip()
     if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
-        raise InvalidInput(f"{what}: {text!r} is not an amount in yuan (digits, at most two decimals)")
+        raise InvalidInput(variant="not_yuan", what=what, text=repr(text[:40]))
     try:
         return int(Decimal(text) * 100)
     except InvalidOperation as exc:
-        raise InvalidInput(f"{what}: {text!r} is not an amount in yuan") from exc
+        raise InvalidInput(variant="not_yuan", what=what, text=repr(text[:40])) from exc
 
 
 def date_of(value: Any, what: str, default: dt.date | None = None) -> dt.date:
@@ -269,9 +301,9 @@ def date_of(value: Any, what: str, default: dt.date | None = None) -> dt.date:
     text = str(value or "").strip()
     if not text:
         if default is None:
-            raise InvalidInput(f"{what} is missing")
+            raise InvalidInput(variant="missing_date", what=what)
         return default
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from exc
+        raise InvalidInput(variant="not_date", what=what, text=repr(text[:40])) from exc

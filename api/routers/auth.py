@@ -55,7 +55,7 @@ def sign_in(
     answered and locked exactly like a known one."""
     user = components.accounts.sign_in(form.username, form.password, client)
     if user is None:
-        raise NotAuthenticated("wrong username or password, or the account is disabled")
+        raise NotAuthenticated(variant="wrong_password")
     ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
     token, expires = components.accounts.issue_token(user, ttl)
     return schemas.TokenOut(access_token=token, expires_at=expires, username=user.username, role=user.role)
@@ -125,7 +125,7 @@ def set_user_active(
 ) -> schemas.UserOut:
     """Disable (or re-enable) an account. Disabling signs it out everywhere at once."""
     if username == admin.username and not body.active:
-        raise InvalidInput("an admin cannot disable their own account")
+        raise InvalidInput(variant="disable_self")
     return schemas.UserOut.model_validate(components.accounts.set_active(username, body.active))
 
 

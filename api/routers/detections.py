@@ -85,7 +85,7 @@ def push_violation_event(
     times; otherwise nothing is stored."""
     camera = components.registry.find_camera(body.camera_id)
     if camera.gateway_id != gateway_id:
-        raise Forbidden(f"gateway {gateway_id!r} does not serve camera {body.camera_id!r}")
+        raise Forbidden(variant="gateway_camera", gateway=repr(gateway_id), camera=repr(body.camera_id))
     try:
         event = ViolationEvent(
             event_id=body.event_id,

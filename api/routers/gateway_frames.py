@@ -85,7 +85,7 @@ async def jpeg_body(request: Request) -> bytes:
 def capture_time(value: str | None) -> dt.datetime:
     """X-Frame-Timestamp: ISO 8601 with its UTC offset, or Unix seconds with an optional fraction."""
     if not value:
-        raise BadFrame("X-Frame-Timestamp is missing: send the capture time (ISO 8601 with offset, or Unix seconds)")
+        raise BadFrame(variant="no_timestamp")
     value = value.strip()
     if match := UNIX_SECONDS.fullmatch(value):
         whole, fraction = match.group(1), (match.group(2) or "").ljust(6, "0")[:6]
@@ -93,15 +93,13 @@ def capture_time(value: str | None) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(value)  # a naive time is refused by the intake, naming the problem
     except ValueError as exc:
-        raise BadFrame(
-            f"X-Frame-Timestamp {value[:40]!r} is neither ISO 8601 (2026-03-02T10:00:00.250+08:00) nor Unix seconds"
-        ) from exc
+        raise BadFrame(variant="timestamp", value=repr(value[:40])) from exc
 
 
 def own_camera(components: Components, gateway_id: str, device_id: str) -> Camera:
     camera = components.registry.find_camera(device_id)
     if camera.gateway_id != gateway_id:
-        raise Forbidden(f"gateway {gateway_id!r} does not serve camera {device_id!r}")
+        raise Forbidden(variant="gateway_camera", gateway=repr(gateway_id), camera=repr(device_id))
     return camera
 
 
@@ -133,10 +131,10 @@ def push_frame(
     answers 429 with ``Retry-After``."""
     media_type = (content_type or "").partition(";")[0].strip().lower()
     if media_type != "image/jpeg":
-        raise UnsupportedMediaType(f"a frame is sent as Content-Type image/jpeg, not {media_type or 'none'!r}")
+        raise UnsupportedMediaType(variant="frame", media_type=repr(media_type or "none"))
     camera = own_camera(components, gateway_id, device_id)
     if camera.status is not CameraStatus.ACTIVE:
-        raise CameraInactive(f"camera {device_id!r} is {camera.status.value}: it takes no frames")
+        raise CameraInactive(variant="camera", camera=repr(device_id), status=camera.status.value)
     ts = capture_time(x_frame_timestamp)
     try:
         seq = components.frames.push(device_id, jpeg, ts)

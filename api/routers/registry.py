@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import schemas
 from api.deps import ComponentsDep, PersonalDataReader, RegistryManager, RegistryReader
-from api.errors import PayloadTooLarge, problem
+from api.errors import PayloadTooLarge, problem, told
 from api.views import camera_out
 from cases.model.registry import Camera, Merchant, Site, Zone
 
@@ -161,8 +161,6 @@ async def import_csv(
     imported = await run_in_threadpool(components.imports.import_csv, kind, content, allow_partial)
     report = schemas.ImportReportOut.model_validate(imported)
     if not report.written:
-        detail = (
-            f"{len(report.rejected)} row(s) rejected; nothing was imported (send allow_partial=true to import the rest)"
-        )
+        detail = told(request, "csv_rows_rejected.count", {"rejected": len(report.rejected)})
         return problem(422, "csv_rows_rejected", detail, request.url.path, report=report.model_dump(mode="json"))
     return report

@@ -22,7 +22,7 @@ class Law:
     def violation(self, code: str) -> Violation:
         violation = self.config.catalogue.get(code)
         if violation is None:
-            raise NotFound(f"violation type {code!r} is not in the catalogue")
+            raise NotFound(variant="violation_type", code=repr(code))
         return violation
 
     def deadline(self, start: dt.date, period: Period) -> Deadline:

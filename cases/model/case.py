@@ -36,6 +36,7 @@ from cases.errors import (
 from cases.law import Law, Violation
 from cases.law.calendar import Deadline
 from cases.law.config import DayUnit, Period
+from cases.messages import Term
 from cases.model.registry import is_valid_id_card, is_valid_uscc, require_mobile
 from cases.model.staff import Act, Role
 
@@ -153,15 +154,15 @@ class Party:
 
     def __post_init__(self) -> None:
         if not self.name.strip():
-            raise InvalidInput("party name is empty")
+            raise InvalidInput(variant="party_name_empty")
         if self.kind is PartyKind.INDIVIDUAL:
             if not is_valid_id_card(self.id_number):
-                raise InvalidInput(f"party id_number {self.id_number!r} is not a valid ID card number")
+                raise InvalidInput(variant="party_id_card", id_number=self.id_number)
         elif not is_valid_uscc(self.id_number):
-            raise InvalidInput(f"party id_number {self.id_number!r} is not a valid unified social credit code")
+            raise InvalidInput(variant="party_uscc", id_number=self.id_number)
         require_mobile(self.contact, "party contact")
         if self.e_delivery_consent and not self.consent_document_ref:
-            raise InvalidInput("e-delivery consent needs the signed consent document's reference")
+            raise InvalidInput(variant="consent_document")
 
     @property
     def is_individual(self) -> bool:
@@ -324,7 +325,7 @@ class Case:
         hold up). Its detections stay linked to it, as the record of why."""
         before = self._require("withdraw")
         if not reason.strip():
-            raise InvalidInput("withdrawing a draft needs a reason")
+            raise InvalidInput(variant="withdraw_reason")
         self.closed_on = act.today
         self._record(act, "withdraw", before, CaseStatus.CLOSED, reason)
 
@@ -372,12 +373,9 @@ class Case:
         before = self._require("record_recheck")
         assert self.rectification_deadline is not None
         if observed_on > act.today:
-            raise InvalidInput(f"re-check observed on {observed_on} is in the future")
+            raise InvalidInput(variant="recheck_in_future", observed_on=observed_on)
         if outcome is RecheckOutcome.PERSISTING and observed_on <= self.rectification_deadline:
-            raise DeadlineNotReached(
-                f"the party may correct until {self.rectification_deadline}; a persisting finding needs an "
-                f"observation after it (observed {observed_on})"
-            )
+            raise DeadlineNotReached(variant="recheck", until=self.rectification_deadline, observed_on=observed_on)
         self.recheck_outcome = outcome
         self.recheck_on = observed_on
         self._clear_stage_deadline()
@@ -397,7 +395,7 @@ class Case:
         ``record_recheck``: a machine's look is not the agency's finding."""
         before = self._require("note_automatic_recheck")
         if self.rectification_deadline is None or act.today <= self.rectification_deadline:
-            raise DeadlineNotReached(f"the party may correct until {self.rectification_deadline}")
+            raise DeadlineNotReached(variant="rectification", until=self.rectification_deadline)
         self._record(act, "automatic_recheck", before, before, None, {"present": present} | details)
 
     @property
@@ -417,13 +415,13 @@ class Case:
         before = self._require("extend_decision_period")
         rule = law.config.deadlines.decision_extension
         if act.role is not Role.SUPERVISOR:
-            raise IllegalTransition(
-                "only the agency's head (负责人, role supervisor) approves a longer decision period"
-            )
+            raise IllegalTransition(variant="extension_by_head")
         if not reason.strip():
-            raise InvalidInput("an extension of the decision period needs its reason")
+            raise InvalidInput(variant="extension_reason")
         if not 1 <= days <= rule.max_days:
-            raise InvalidInput(f"an extension is 1 to {rule.max_days} days ({rule.legal_source}), not {days}")
+            raise InvalidInput(
+                variant="extension_days", max_days=rule.max_days, legal_source=rule.legal_source, days=days
+            )
         assert self.decision_due is not None
         previous = self.decision_due
         deadline = law.deadline(
@@ -452,14 +450,12 @@ class Case:
         """不予行政处罚: corrected first or minor violations (第三十三条), or facts not established."""
         before = self._require("decide_no_penalty")
         if not reason.strip():
-            raise InvalidInput("a no-penalty decision needs its reasons")
+            raise InvalidInput(variant="no_penalty_reason")
         corrected = self.recheck_outcome is RecheckOutcome.CORRECTED
         if ground in (NoPenaltyGround.FIRST_OFFENCE, NoPenaltyGround.MINOR_CORRECTED) and not corrected:
-            raise IllegalTransition(f"no penalty on ground {ground.value} needs a re-check that found it corrected")
+            raise IllegalTransition(variant="no_penalty_needs_correction", ground=Term(f"term.ground.{ground.value}"))
         if ground is NoPenaltyGround.FIRST_OFFENCE and prior_violations > 0:
-            raise IllegalTransition(
-                f"not a first offence: the party has {prior_violations} prior violation(s) of this type"
-            )
+            raise IllegalTransition(variant="not_first_offence", prior=prior_violations)
         self._require_decision_period(act.today)
         self.prior_violations = prior_violations
         self._decide(act, law, DecisionKind.NO_PENALTY, None, ground)
@@ -483,24 +479,22 @@ class Case:
         violation = law.violation(self.violation_code)
         corrected = self.recheck_outcome is RecheckOutcome.CORRECTED
         if corrected and prior_violations == 0 and violation.first_offence_exempt:
-            raise IllegalTransition(
-                f"corrected in time, no prior violation, and {violation.name} is on the first-offence exemption list: "
-                "this is decided without penalty (行政处罚法第三十三条, 规定第十五条)"
-            )
+            raise IllegalTransition(variant="first_offence_exempt", violation=violation.name)
         if (
             self.statement_text is not None
             and self.fine_ceiling_fen is not None
             and proposed_fine_fen > self.fine_ceiling_fen
         ):
-            raise FineOutsideRange(
-                f"after the party's statement the fine may not rise above {_yuan(self.fine_ceiling_fen)} "
-                "(行政处罚法第四十五条)"
-            )
+            raise FineOutsideRange(variant="after_statement", ceiling=_yuan(self.fine_ceiling_fen))
         band = law.fine_band(violation, prior_violations)
         if not band.allows(proposed_fine_fen):
             raise FineOutsideRange(
-                f"proposed fine {_yuan(proposed_fine_fen)} is outside the discretion band {band.tier} "
-                f"({_yuan(band.min_fen)}–{_yuan(band.max_fen)}) for {prior_violations} prior violation(s)"
+                variant="band",
+                fine=_yuan(proposed_fine_fen),
+                tier=band.tier,
+                band_min=_yuan(band.min_fen),
+                band_max=_yuan(band.max_fen),
+                prior=prior_violations,
             )
         served = self._served(act, method, served_on)
         deadlines = law.config.deadlines
@@ -538,9 +532,9 @@ class Case:
         before = self._require("consent_to_e_delivery")
         self._require_party()
         if not reference.strip():
-            raise InvalidInput("e-delivery consent needs the reference of the signed consent")
+            raise InvalidInput(variant="consent_reference")
         if self.party_e_delivery_consent:
-            raise InvalidInput("the party has already consented to electronic delivery")
+            raise InvalidInput(variant="consent_already")
         self.party_e_delivery_consent = True
         self.party_consent_document_ref = reference
         self._record(act, "e_delivery_consent", before, before, None, {"reference": reference})
@@ -559,11 +553,11 @@ class Case:
         assert self.penalty_notice_served_on is not None
         received = received_on or act.today
         if not text.strip():
-            raise InvalidInput("the statement is empty")
+            raise InvalidInput(variant="statement_empty")
         if not self.penalty_notice_served_on <= received <= act.today:
-            raise InvalidInput(f"a statement received on {received} lies outside the notice's service and today")
+            raise InvalidInput(variant="statement_received_on", received_on=received)
         if received > self.statement_deadline:
-            raise DeadlinePassed(f"the statement period ended on {self.statement_deadline}")
+            raise DeadlinePassed(variant="statement", deadline=self.statement_deadline)
         self.statement_text = text
         self._clear_stage_deadline()
         payload: dict[str, Any] = {"channel": channel, "received_on": received.isoformat()}
@@ -576,16 +570,15 @@ class Case:
         before = self._require("answer_statement")
         assert self.proposed_fine_fen is not None
         if not reply.strip():
-            raise InvalidInput("the answer to a statement needs its reasons")
+            raise InvalidInput(variant="answer_reason")
         ceiling = self.proposed_fine_fen
         if revised_fine_fen is not None:
             if revised_fine_fen > self.proposed_fine_fen:
                 raise FineOutsideRange(
-                    f"the fine may not rise because of a defence: {_yuan(revised_fine_fen)} is more than the "
-                    f"proposed {_yuan(self.proposed_fine_fen)} (行政处罚法第四十五条)"
+                    variant="raised_by_defence", revised=_yuan(revised_fine_fen), proposed=_yuan(self.proposed_fine_fen)
                 )
             if revised_fine_fen <= 0:
-                raise FineOutsideRange("a revised fine must be positive; decide no penalty instead")
+                raise FineOutsideRange(variant="revised_not_positive")
             ceiling = revised_fine_fen
         self.statement_adopted = adopted
         self.fine_ceiling_fen = ceiling
@@ -626,7 +619,7 @@ class Case:
         before = self._require("return_legal_review")
         self._require_four_eyes(act)
         if not reason.strip():
-            raise InvalidInput("returning a review needs a reason")
+            raise InvalidInput(variant="return_reason")
         self.legal_reviewer = act.actor
         self._record(act, "return_legal_review", before, CaseStatus.REVIEW_RETURNED, reason)
 
@@ -637,11 +630,9 @@ class Case:
         self._require_fine_allowed(law, fine_fen)
         if before is S.REVIEW_APPROVED:
             if fine_fen != self.review_fine_fen:
-                raise FineOutsideRange(
-                    f"the decision must carry the fine the legal review approved ({_yuan(self.review_fine_fen or 0)})"
-                )
+                raise FineOutsideRange(variant="review_fine", approved=_yuan(self.review_fine_fen or 0))
         elif law.needs_legal_review(fine_fen):
-            raise IllegalTransition(f"a fine of {_yuan(fine_fen)} needs legal review (法制审核) before the decision")
+            raise IllegalTransition(variant="needs_legal_review", fine=_yuan(fine_fen))
         self._require_decision_period(act.today)
         self._decide(act, law, DecisionKind.PENALTY, fine_fen, None)
         self._record(act, "decide_penalty", before, CaseStatus.DECIDED, None, {"fine_fen": fine_fen})
@@ -651,11 +642,9 @@ class Case:
         before = self._require("record_delivery")
         assert self.decided_on is not None
         if not self.decided_on <= delivered_on <= act.today:
-            raise InvalidInput(
-                f"delivery date {delivered_on} must lie between the decision ({self.decided_on}) and today"
-            )
+            raise InvalidInput(variant="delivery_date", delivered_on=delivered_on, decided_on=self.decided_on)
         if method is DeliveryMethod.ELECTRONIC and not self.party_e_delivery_consent:
-            raise ConsentRequired("electronic delivery needs the party's signed consent (规定第十三条)")
+            raise ConsentRequired(variant="delivery")
         self.delivery_method = method
         self.delivered_on = delivered_on
         late = self.delivery_due is not None and delivered_on > self.delivery_due
@@ -678,15 +667,18 @@ class Case:
     def record_payment(self, act: Act, law: Law, amount_fen: int, paid_on: dt.date) -> None:
         before = self._require("record_payment")
         if self.decision_kind is not DecisionKind.PENALTY:
-            raise IllegalTransition("a no-penalty decision has nothing to pay")
+            raise IllegalTransition(variant="nothing_to_pay")
         assert self.delivered_on is not None
         if not self.delivered_on <= paid_on <= act.today:
-            raise InvalidInput(f"payment date {paid_on} must lie between delivery ({self.delivered_on}) and today")
+            raise InvalidInput(variant="payment_date", paid_on=paid_on, delivered_on=self.delivered_on)
         fine, surcharge = self.amount_due_fen(law, paid_on)
         if amount_fen != fine + surcharge:
             raise InvalidInput(
-                f"amount {_yuan(amount_fen)} does not match the amount due on {paid_on}: "
-                f"fine {_yuan(fine)} + late surcharge {_yuan(surcharge)}"
+                variant="amount_due",
+                amount=_yuan(amount_fen),
+                paid_on=paid_on,
+                fine=_yuan(fine),
+                surcharge=_yuan(surcharge),
             )
         self.paid_on = paid_on
         self.amount_paid_fen = amount_fen
@@ -706,12 +698,12 @@ class Case:
         for enforcement (行政处罚法第七十二条, 行政强制法第五十三条). Payment can still be recorded later."""
         before = self._require("refer_for_enforcement")
         if self.decision_kind is not DecisionKind.PENALTY:
-            raise IllegalTransition("a no-penalty decision has nothing to enforce")
+            raise IllegalTransition(variant="nothing_to_enforce")
         assert self.payment_due is not None
         if act.today <= self.payment_due:
-            raise DeadlineNotReached(f"the party may pay until {self.payment_due}")
+            raise DeadlineNotReached(variant="payment", until=self.payment_due)
         if not reason.strip():
-            raise InvalidInput("a referral for enforcement needs its reasons")
+            raise InvalidInput(variant="enforcement_reason")
         self._clear_stage_deadline()
         self._record(act, "refer_for_enforcement", before, CaseStatus.ENFORCEMENT_REQUESTED, reason)
 
@@ -719,9 +711,9 @@ class Case:
         """结案: a paid penalty, a delivered no-penalty decision, or an enforcement that has ended."""
         before = self._require("close")
         if before is S.DELIVERED and self.decision_kind is DecisionKind.PENALTY:
-            raise IllegalTransition("the fine is not paid yet; a penalty case closes after payment or enforcement")
+            raise IllegalTransition(variant="not_paid")
         if before is S.ENFORCEMENT_REQUESTED and not (reason or "").strip():
-            raise InvalidInput("closing an enforcement needs its outcome (执行完毕 or 终结执行)")
+            raise InvalidInput(variant="enforcement_outcome")
         self.closed_on = act.today
         self._clear_stage_deadline()
         self._record(act, "close", before, CaseStatus.CLOSED, reason)
@@ -730,9 +722,9 @@ class Case:
         """公示 of a penalty decision's redacted record, due 7 working days after the decision."""
         before = self._require("publish")
         if self.decision_kind is not DecisionKind.PENALTY:
-            raise IllegalTransition("only penalty decisions are published")
+            raise IllegalTransition(variant="publish_penalty_only")
         if self.published_on is not None:
-            raise IllegalTransition(f"already published on {self.published_on}")
+            raise IllegalTransition(variant="already_published", published_on=self.published_on)
         self.published_on = act.today
         late = self.publication_due is not None and act.today > self.publication_due
         self._record(act, "publish", before, before, None, {"late": late})
@@ -757,8 +749,10 @@ class Case:
         allowed = ALLOWED_FROM[action]
         if self.status not in allowed:
             raise IllegalTransition(
-                f"cannot {action.replace('_', ' ')} a case in stage {self.status.value} "
-                f"(allowed from: {', '.join(sorted(s.value for s in allowed))})"
+                variant="stage",
+                action=Term(f"term.action.{action}"),
+                stage=Term(f"term.stage.{self.status.value}"),
+                allowed=", ".join(sorted(s.value for s in allowed)),
             )
         return self.status
 
@@ -768,14 +762,14 @@ class Case:
         served = served_on or act.today
         assert self.filed_on is not None
         if not self.filed_on <= served <= act.today:
-            raise InvalidInput(f"a notice served on {served} lies outside the filing ({self.filed_on}) and today")
+            raise InvalidInput(variant="served_on", served_on=served, filed_on=self.filed_on)
         if method is DeliveryMethod.ELECTRONIC and not self.party_e_delivery_consent:
-            raise ConsentRequired("electronic service needs the party's signed consent (规定第十三条)")
+            raise ConsentRequired(variant="service")
         return served
 
     def _require_party(self) -> None:
         if self.party is None:
-            raise PartyNotConfirmed("the party is not confirmed yet (身份确认): record who it is first")
+            raise PartyNotConfirmed()
 
     def _hearing_right(self, law: Law, fine_fen: int) -> bool:
         threshold = law.config.deadlines.hearing_threshold
@@ -787,40 +781,33 @@ class Case:
         """Before a decision, the statement period (unless a statement was answered) and any hearing-request
         period must be over (第四十四条、第六十四条)."""
         if stage is S.PENALTY_NOTICE_ISSUED and self.statement_deadline and today <= self.statement_deadline:
-            raise DeadlineNotReached(f"the party may file a statement until {self.statement_deadline}")
+            raise DeadlineNotReached(variant="statement", until=self.statement_deadline)
         if self.hearing_deadline and today <= self.hearing_deadline:
-            raise DeadlineNotReached(f"the party may request a hearing until {self.hearing_deadline}")
+            raise DeadlineNotReached(variant="hearing", until=self.hearing_deadline)
 
     def _require_fine_allowed(self, law: Law, fine_fen: int) -> None:
         violation: Violation = law.violation(self.violation_code)
         if not violation.fine_min_fen <= fine_fen <= violation.fine_max_fen:
             raise FineOutsideRange(
-                f"fine {_yuan(fine_fen)} is outside the legal range "
-                f"{_yuan(violation.fine_min_fen)}–{_yuan(violation.fine_max_fen)} ({violation.penalty_basis})"
+                variant="legal_range",
+                fine=_yuan(fine_fen),
+                range_min=_yuan(violation.fine_min_fen),
+                range_max=_yuan(violation.fine_max_fen),
+                basis=violation.penalty_basis,
             )
         if self.fine_ceiling_fen is not None and fine_fen > self.fine_ceiling_fen:
-            raise FineOutsideRange(
-                f"fine {_yuan(fine_fen)} is more than the party was told ({_yuan(self.fine_ceiling_fen)}); "
-                "a higher fine needs a new pre-penalty notice"
-            )
+            raise FineOutsideRange(variant="above_notice", fine=_yuan(fine_fen), ceiling=_yuan(self.fine_ceiling_fen))
 
     def _require_four_eyes(self, act: Act) -> None:
         if act.actor in (self.officer, self.review_requested_by):
-            raise FourEyesViolation(
-                f"{act.actor} handles this case and may not review it (行政处罚法第五十八条: 法制审核 by others)"
-            )
+            raise FourEyesViolation(variant="own_case", actor=act.actor)
 
     def _require_decision_period(self, today: dt.date) -> None:
         """第六十条: the decision is made within the period from filing, or within an extension the agency's head
         approved (``extend_decision_period``); past it, no decision is recorded."""
         if self.decision_due is not None and today > self.decision_due:
             extended = any(event.action == "extend_decision_period" for event in self.events)
-            raise DecisionPeriodExpired(
-                f"the decision period (行政处罚法第六十条) ended on {self.decision_due}"
-                + (", as extended" if extended else "")
-                + ": a decision now needs an extension approved by the agency's head (负责人批准), with its reason "
-                "and length"
-            )
+            raise DecisionPeriodExpired(variant="extended" if extended else "ended", due=self.decision_due)
 
     def _decide(
         self, act: Act, law: Law, kind: DecisionKind, fine_fen: int | None, ground: NoPenaltyGround | None

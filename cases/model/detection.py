@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from cases.errors import IllegalTransition, InvalidInput, ZoneNotRegistered
+from cases.messages import Term
 from cases.model.staff import Act
 
 
@@ -70,19 +71,16 @@ class Detection:
     def confirm(self, act: Act, checklist: ReviewChecklist, note: str | None = None) -> None:
         self._require_pending()
         if self.zone_id is None:  # 准确: the place must be one the registry knows, with its merchant or site
-            raise ZoneNotRegistered(
-                f"cannot confirm detection {self.id}: its camera's zone {self.unregistered_zone!r} is not in the "
-                "registry (区域未登记); register the zone, or reject the detection with a reason"
-            )
+            raise ZoneNotRegistered(variant="confirm", ident=self.id, zone=repr(self.unregistered_zone))
         failing = checklist.failing()
         if failing:
-            raise InvalidInput(f"cannot confirm: the evidence fails {'、'.join(failing)}; reject it with a reason")
+            raise InvalidInput(variant="checklist_fails", failing="、".join(failing))
         self._record_review(act, DetectionStatus.CONFIRMED, checklist, note)
 
     def reject(self, act: Act, checklist: ReviewChecklist, reason: str) -> None:
         self._require_pending()
         if not reason.strip():
-            raise InvalidInput("a rejection needs a reason")
+            raise InvalidInput(variant="rejection_reason")
         self._record_review(act, DetectionStatus.REJECTED, checklist, reason)
 
     def link_zone(self, zone_id: int) -> None:
@@ -93,7 +91,10 @@ class Detection:
     def _require_pending(self) -> None:
         if self.status is not DetectionStatus.PENDING_REVIEW:
             raise IllegalTransition(
-                f"detection {self.id} was already {self.status.value} by {self.reviewed_by}; reviews are final"
+                variant="reviewed",
+                ident=self.id,
+                status=Term(f"term.detection.{self.status.value}"),
+                reviewer=self.reviewed_by,
             )
 
     def _record_review(self, act: Act, status: DetectionStatus, checklist: ReviewChecklist, reason: str | None) -> None:

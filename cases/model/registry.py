@@ -48,13 +48,13 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 def require_code(value: str, what: str) -> str:
     """Identifiers (device ids, zone codes, 一店一码, permit numbers) are plain ASCII, at most 64 characters."""
     if not _CODE.fullmatch(value):
-        raise InvalidInput(f"{what} {value!r}: letters, digits and _.:- only, at most 64 characters")
+        raise InvalidInput(variant="code_chars", field=what, value=repr(value[:80]))
     return value
 
 
 def require_mobile(value: str | None, what: str = "mobile") -> str | None:
     if value is not None and not _MOBILE.fullmatch(value):
-        raise InvalidInput(f"{what} {value!r} is not an 11-digit mainland mobile number")
+        raise InvalidInput(variant="mobile", field=what, value=repr(value[:40]))
     return value
 
 
@@ -141,23 +141,23 @@ class Camera:
     def validate(self) -> None:
         require_code(self.device_id, "device_id")
         if self.gbt28181_id is not None and not _GBT28181.fullmatch(self.gbt28181_id):
-            raise InvalidInput(f"gbt28181_id {self.gbt28181_id!r} is not a 20-digit GB/T 28181 code")
+            raise InvalidInput(variant="gbt28181_id", value=repr(self.gbt28181_id))
         if self.longitude is not None and not -180 <= self.longitude <= 180:
-            raise InvalidInput(f"longitude {self.longitude} is outside -180..180")
+            raise InvalidInput(variant="longitude", value=self.longitude)
         if self.latitude is not None and not -90 <= self.latitude <= 90:
-            raise InvalidInput(f"latitude {self.latitude} is outside -90..90")
+            raise InvalidInput(variant="latitude", value=self.latitude)
         if (self.legal_review_date is None) != (self.legal_review_ref is None):
-            raise InvalidInput("legal review needs both its date and its reference")
+            raise InvalidInput(variant="legal_review_pair")
         if (self.technical_review_date is None) != (self.technical_review_ref is None):
-            raise InvalidInput("technical review needs both its date and its reference")
+            raise InvalidInput(variant="technical_review_pair")
         if self.stream_url is not None and (problem := stream_url_problem(self.stream_url)):
             raise InvalidInput(problem)
         if self.sample_interval_s is not None:
             low, high = SAMPLE_INTERVAL_BOUNDS_S
             if not (math.isfinite(self.sample_interval_s) and low <= self.sample_interval_s <= high):
-                raise InvalidInput(f"sample_interval_s {self.sample_interval_s} is outside {low}..{high} seconds")
+                raise InvalidInput(variant="sample_interval", value=self.sample_interval_s, low=low, high=high)
             if self.stream_url is None:
-                raise InvalidInput("a sample interval needs a stream URL to sample")
+                raise InvalidInput(variant="sample_needs_stream")
 
     def certification_problems(self, captured_on: dt.date) -> list[str]:
         """Why evidence captured on this day may not be used (行政处罚法第四十一条); empty when it may."""
@@ -209,18 +209,17 @@ class Zone:
         }[self.subject]
         if ((self.merchant_id is not None), (self.site_id is not None)) != expected:
             raise InvalidInput(
-                f"a {self.subject.value} zone links "
-                + {
-                    ZoneSubject.MERCHANT: "to exactly one merchant",
-                    ZoneSubject.SITE: "to exactly one site",
-                    ZoneSubject.PUBLIC_SPACE: "to no merchant or site",
-                }[self.subject]
+                variant="zone_links_merchant"
+                if self.subject is ZoneSubject.MERCHANT
+                else "zone_links_site"
+                if self.subject is ZoneSubject.SITE
+                else "zone_links_public_space"
             )
         if self.polygon is not None:
             if len(self.polygon) < 3:
-                raise InvalidInput("a zone polygon needs at least 3 points")
+                raise InvalidInput(variant="polygon_points")
             if any(len(p) != 2 or not all(0.0 <= c <= 1.0 for c in p) for p in self.polygon):
-                raise InvalidInput("zone polygon points are [x, y] pairs normalised to 0..1")
+                raise InvalidInput(variant="polygon_normalised")
 
 
 @dataclass
@@ -240,12 +239,12 @@ class Merchant:
     def validate(self) -> None:
         require_code(self.code, "merchant code")
         if not self.name.strip():
-            raise InvalidInput("merchant name is empty")
+            raise InvalidInput(variant="merchant_name_empty")
         if self.uscc is not None and not is_valid_uscc(self.uscc):
-            raise InvalidInput(f"uscc {self.uscc!r} is not a valid unified social credit code")
+            raise InvalidInput(variant="uscc", field="uscc", value=repr(self.uscc))
         require_mobile(self.mobile)
         if self.e_delivery_consent and not self.consent_document_ref:
-            raise InvalidInput("e-delivery consent needs the signed consent document's reference")
+            raise InvalidInput(variant="consent_document")
 
 
 @dataclass
@@ -265,7 +264,7 @@ class Site:
     def validate(self) -> None:
         require_code(self.permit_number, "permit number")
         if not self.contractor.strip():
-            raise InvalidInput("site contractor is empty")
+            raise InvalidInput(variant="contractor_empty")
         if self.contractor_uscc is not None and not is_valid_uscc(self.contractor_uscc):
-            raise InvalidInput(f"contractor_uscc {self.contractor_uscc!r} is not a valid unified social credit code")
+            raise InvalidInput(variant="uscc", field="contractor_uscc", value=repr(self.contractor_uscc))
         require_mobile(self.contact_phone, "contact_phone")

@@ -48,10 +48,10 @@ def check_lengths(table: Table, values: Mapping[str, Any]) -> None:
         if not isinstance(value, str) or name not in table.c:
             continue
         if "\x00" in value:  # PostgreSQL refuses NUL in text; SQLite would store it
-            raise InvalidInput(f"{table.name}.{name} contains a NUL character")
+            raise InvalidInput(variant="nul", field=f"{table.name}.{name}")
         limit = limit_of(table.c[name])
         if limit is not None and len(value) > limit:
-            raise InvalidInput(f"{table.name}.{name} holds at most {limit} characters, got {len(value)}")
+            raise InvalidInput(variant="too_long", field=f"{table.name}.{name}", limit=limit, length=len(value))
 
 
 def _check_pending_objects(session: Session, _context: Any, _instances: Any) -> None:

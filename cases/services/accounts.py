@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock
 from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound, SignInLocked
 from cases.law import Law
+from cases.messages import Term
 from cases.model.registry import require_code
 from cases.model.staff import NOT_STAFF, Role
 from cases.persistence import tables
@@ -136,11 +137,9 @@ class AccountService(Service):
         require_code(username, "username")
         check_lengths(tables.users, {"username": username, "display_name": display_name})
         if len(password) < MIN_NEW_PASSWORD:
-            raise InvalidInput(f"a password needs at least {MIN_NEW_PASSWORD} characters")
+            raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
         if role in NOT_STAFF:
-            raise InvalidInput(
-                f"no staff account may hold the role {role.value}: it belongs to the {role.value} itself"
-            )
+            raise InvalidInput(variant="staff_role", role=Term(f"term.role.{role.value}"), role_value=role.value)
         with self.transaction() as session:
             ident = session.execute(
                 insert(tables.users)
@@ -171,7 +170,7 @@ class AccountService(Service):
         with self.transaction() as session:
             row = session.execute(select(tables.users).where(U.username == username)).one_or_none()
             if row is None:
-                raise NotFound(f"user {username!r} does not exist")
+                raise NotFound(variant="user", username=repr(username))
             session.execute(update(tables.users).where(U.id == row.id).values(active=active))
             if not active:
                 session.execute(update(tables.api_tokens).where(T.user_id == row.id).values(revoked=True))
@@ -215,7 +214,7 @@ class AccountService(Service):
                 return _Admitted(ledger.record(now, username, client, Outcome.FAILED), now)
             ledger.record(now, username, client, Outcome.REFUSED)
         wait = seconds_until(until, now)
-        raise SignInLocked(f"too many failed sign-ins: try again in {wait} seconds", wait)
+        raise SignInLocked(None, wait, variant="wait", seconds=wait, minutes=-(-wait // 60))
 
     def _locked_until(self, ledger: AttemptLedger, username: str, client: str, now: dt.datetime) -> dt.datetime | None:
         """When the lock-out in force on this username or this client address ends (the later), or None."""
@@ -256,7 +255,7 @@ class AccountService(Service):
         (its client names the admin) and logged. A lock-out of the client address stays: it is not the account's."""
         user = self.find_user(username)
         if user is None:
-            raise NotFound(f"user {username!r} does not exist")
+            raise NotFound(variant="user", username=repr(username))
         now = self.clock.now()
         with self.transaction() as session:
             ledger = AttemptLedger(session, Door.STAFF)
@@ -271,15 +270,15 @@ class AccountService(Service):
         Every other token of the account is revoked, so that a session opened elsewhere with the old password
         ends; the token ``keep_token`` (the one the request came with) stays valid."""
         if len(new_password) < MIN_NEW_PASSWORD:
-            raise InvalidInput(f"the new password needs at least {MIN_NEW_PASSWORD} characters")
+            raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
         if new_password == current_password:
-            raise InvalidInput("the new password must differ from the current one")
+            raise InvalidInput(variant="new_password_same")
         with self.transaction() as session:
             row = session.execute(select(U.password_hash, U.active).where(U.id == user_id)).one_or_none()
         if row is None or not row.active:
-            raise NotFound(f"user {user_id} does not exist or is disabled")
+            raise NotFound(variant="user_disabled", ident=user_id)
         if not verify_password(current_password, row.password_hash):  # scrypt runs outside any transaction
-            raise InvalidInput("the current password is wrong")
+            raise InvalidInput(variant="current_password_wrong")
         new_hash = hash_password(new_password)
         with self.transaction() as session:
             result = session.execute(
@@ -289,7 +288,7 @@ class AccountService(Service):
             )
             assert isinstance(result, CursorResult)
             if result.rowcount != 1:
-                raise ConcurrentModification("the account changed meanwhile (password changed or account disabled)")
+                raise ConcurrentModification(variant="account")
             revoke = update(tables.api_tokens).where(T.user_id == user_id, T.revoked.is_(False))
             if keep_token is not None:
                 revoke = revoke.where(T.token_hash != token_digest(keep_token))
@@ -358,7 +357,7 @@ class AccountService(Service):
     def _gateway(session: Session, device_id: str) -> Gateway:
         row = session.execute(select(tables.gateways).where(G.device_id == device_id)).one_or_none()
         if row is None:
-            raise NotFound(f"gateway {device_id!r} is not registered")
+            raise NotFound(variant="gateway", device_id=repr(device_id))
         return Gateway(row.device_id, row.name, row.key_version, row.active)
 
     def remember_nonce(self, device_id: str, nonce: str, window: dt.timedelta) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.clock import Clock
 from cases.errors import AlreadyExists, ConcurrentModification, InvalidInput, NotFound
 from cases.law import Law
+from cases.messages import Term
 from cases.model.staff import Role
 
 T = TypeVar("T")
@@ -41,17 +42,15 @@ class Service:
             with session.begin():
                 yield session
         except StaleDataError as exc:
-            raise ConcurrentModification("the record was changed by someone else meanwhile; reload and retry") from exc
+            raise ConcurrentModification(variant="meanwhile") from exc
         except OverflowError as exc:  # SQLite's driver cannot bind integers beyond 64 bits
-            raise InvalidInput("a number is out of range") from exc
+            raise InvalidInput(variant="number_out_of_range") from exc
         except DataError as exc:
-            raise InvalidInput(f"a value does not fit its field: {_constraint(exc)}") from exc
+            raise InvalidInput(variant="does_not_fit", detail=_constraint(exc)) from exc
         except IntegrityError as exc:
             if _is_unique_violation(exc):
-                raise AlreadyExists(f"conflicts with an existing record: {_constraint(exc)}") from exc
-            raise InvalidInput(
-                f"refers to a missing record or leaves out a required value: {_constraint(exc)}"
-            ) from exc
+                raise AlreadyExists(variant="unique", detail=_constraint(exc)) from exc
+            raise InvalidInput(variant="integrity", detail=_constraint(exc)) from exc
         finally:
             session.close()
 
@@ -59,14 +58,17 @@ class Service:
 def get_or_404(session: Session, cls: type[T], ident: int, what: str) -> T:
     found = session.get(cls, ident)
     if found is None:
-        raise NotFound(f"{what} {ident} does not exist")
+        raise NotFound(variant="record", what=Term(f"term.{what}"), ident=ident)
     return found
 
 
-def check_version(what: str, actual: int, expected: int | None) -> None:
-    """The caller's copy must be current: a write based on an old read is refused, never merged."""
+def check_version(what: str, ident: object, actual: int, expected: int | None) -> None:
+    """The caller's copy must be current: a write based on an old read is refused, never merged. ``what`` is the
+    record's kind (``case``, ``detection``…: a ``term.*`` of the catalogue), ``ident`` which one."""
     if expected is not None and expected != actual:
-        raise ConcurrentModification(f"{what} is at version {actual}, the request was based on version {expected}")
+        raise ConcurrentModification(
+            variant="record", what=Term(f"term.{what}"), ident=ident, actual=actual, expected=expected
+        )
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

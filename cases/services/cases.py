@@ -23,6 +23,8 @@ from cases.errors import (
     ZoneNotRegistered,
 )
 from cases.law import Law
+from cases.law.fines import FineBand
+from cases.messages import Term
 from cases.model.case import (
     AWAITING_DECISION,
     Case,
@@ -87,13 +89,13 @@ class CaseService(Service):
     def open_draft(self, detection_ids: list[int], officer: Actor) -> Case:
         """A draft from one or more confirmed detections of the same subject at the same place."""
         if not detection_ids or len(set(detection_ids)) != len(detection_ids):
-            raise InvalidInput("give one or more distinct detection ids")
+            raise InvalidInput(variant="detection_ids")
         act = self.clock.act(officer.username, officer.role)
         with self.transaction() as session:
             found = [get_or_404(session, Detection, ident, "detection") for ident in detection_ids]
             first = self._check_detections_may_open_a_case(session, found, act)
             if first.zone_id is None:  # confirmation links the zone; this guards the place a case is opened for
-                raise ZoneNotRegistered(f"detection {first.id}: its zone {first.unregistered_zone!r} is not registered")
+                raise ZoneNotRegistered(variant="detection", ident=first.id, zone=repr(first.unregistered_zone))
             zone = get_or_404(session, Zone, first.zone_id, "zone")
             case = Case.open_draft(
                 act,
@@ -116,18 +118,14 @@ class CaseService(Service):
         first = found[0]
         violation = self.law.violation(first.violation_code)
         if not violation.listed_for_non_site:
-            raise NotListedForNonSite(
-                f"{violation.name} ({violation.code}) is not on the published list of matters for non-site "
-                "enforcement (规定第四条); handle it on site"
-            )
+            raise NotListedForNonSite(variant="violation", violation=violation.name, violation_code=violation.code)
         for detection in found:
             if detection.status is not DetectionStatus.CONFIRMED:
                 raise ReviewRequired(
-                    f"detection {detection.id} is {detection.status.value}: only reviewed and confirmed "
-                    "detections may become evidence (规定第十条)"
+                    variant="detection", ident=detection.id, status=Term(f"term.detection.{detection.status.value}")
                 )
             if detection.case_id is not None:
-                raise InvalidInput(f"detection {detection.id} already belongs to case {detection.case_id}")
+                raise InvalidInput(variant="detection_in_case", ident=detection.id, case_id=detection.case_id)
             same = (
                 detection.violation_code,
                 detection.zone_id,
@@ -135,9 +133,7 @@ class CaseService(Service):
                 detection.subject_ref,
             )
             if same != (first.violation_code, first.zone_id, first.subject_kind, first.subject_ref):
-                raise InvalidInput(
-                    f"detection {detection.id} is of another violation, zone or subject than detection {first.id}"
-                )
+                raise InvalidInput(variant="detections_differ", ident=detection.id, first=first.id)
             self._check_not_time_barred(detection)
             self._check_certified_at_capture(session, detection)
         return first
@@ -148,8 +144,7 @@ class CaseService(Service):
         discovered_on = self.clock.local_date(detection.received_at)
         if ended_on < self.law.limitation_start(discovered_on):
             raise LawViolation(
-                f"detection {detection.id}: the violation ended {ended_on} and was discovered {discovered_on}, "
-                "more than the limitation period later (行政处罚法第三十六条)"
+                variant="time_barred", ident=detection.id, ended_on=ended_on, discovered_on=discovered_on
             )
 
     def _check_certified_at_capture(self, session: Session, detection: Detection) -> None:
@@ -162,8 +157,7 @@ class CaseService(Service):
             problems = camera.certification_problems(captured_on)
         if problems:
             raise CameraNotCertified(
-                f"camera {camera.device_id} cannot contribute evidence captured on {captured_on}: "
-                + "; ".join(problems)
+                variant="at_capture", device_id=camera.device_id, captured_on=captured_on, problems="; ".join(problems)
             )
 
     @staticmethod
@@ -243,7 +237,7 @@ class CaseService(Service):
     ) -> Case:
         """复查 from a later detection of the same camera and zone, or from a manual inspection's note."""
         if (detection_id is None) == (not inspection_note):
-            raise InvalidInput("a re-check names either the detection that shows it or an inspection note")
+            raise InvalidInput(variant="recheck_source")
 
         def step(case: Case, act: Act, session: Session) -> None:
             observed = observed_on
@@ -257,7 +251,7 @@ class CaseService(Service):
             else:
                 source = f"inspection:{inspection_note}"
             if observed is None:
-                raise InvalidInput("a manual re-check needs the day it was observed")
+                raise InvalidInput(variant="recheck_day")
             case.record_recheck(act, outcome, observed, source, inspection_note)
 
         return self._step(case_id, officer, version, step)
@@ -281,17 +275,19 @@ class CaseService(Service):
     @staticmethod
     def _check_recheck_detection(case: Case, detection: Detection, outcome: RecheckOutcome) -> None:
         if outcome is not RecheckOutcome.PERSISTING:
-            raise InvalidInput("a detection shows a violation persisting; a correction is recorded by inspection")
+            raise InvalidInput(variant="recheck_correction_by_inspection")
         if (detection.camera_id, detection.zone_id, detection.violation_code) != (
             case.camera_id,
             case.zone_id,
             case.violation_code,
         ):
-            raise InvalidInput(f"detection {detection.id} is not of this case's camera, zone and violation")
+            raise InvalidInput(variant="recheck_other_detection", ident=detection.id)
         if detection.status is not DetectionStatus.CONFIRMED:
-            raise ReviewRequired(f"detection {detection.id} is {detection.status.value}, not confirmed by review")
+            raise ReviewRequired(
+                variant="detection", ident=detection.id, status=Term(f"term.detection.{detection.status.value}")
+            )
         if detection.case_id is not None:
-            raise InvalidInput(f"detection {detection.id} already belongs to case {detection.case_id}")
+            raise InvalidInput(variant="detection_in_case", ident=detection.id, case_id=detection.case_id)
 
     def decide_no_penalty(
         self, case_id: int, officer: Actor, version: int, ground: NoPenaltyGround, reason: str
@@ -463,7 +459,7 @@ class CaseService(Service):
     def amount_due(self, case_id: int, paid_on: dt.date) -> tuple[int, int]:
         case = self.get(case_id)
         if case.decision_kind is not DecisionKind.PENALTY or case.payment_due is None:
-            raise InvalidInput(f"case {case_id} has no fine to pay yet")
+            raise InvalidInput(variant="no_fine_yet", case_id=case_id)
         return case.amount_due_fen(self.law, paid_on)
 
     def find(
@@ -523,6 +519,14 @@ class CaseService(Service):
             case_id, head, version, lambda case, act, _s: case.extend_decision_period(act, self.law, days, reason)
         )
 
+    def fine_band(self, case_id: int) -> tuple[FineBand, int]:
+        """The discretion band (裁量基准) a fine proposed today must fall in for this case, and the party's prior
+        violations that chose it: what the fine form shows before the officer submits."""
+        with self.transaction() as session:
+            case = get_or_404(session, Case, case_id, "case")
+            priors = self.prior_violations(session, case, self.clock.today())
+        return self.law.fine_band(self.law.violation(case.violation_code), priors), priors
+
     def prior_violations(self, session: Session, case: Case, today: dt.date) -> int:
         """Violations of the same type by the same party, decided in the look-back period before this violation
         was committed (裁量基准): what was decided after it is not a prior."""
@@ -548,7 +552,7 @@ class CaseService(Service):
         act = self.clock.act(actor.username, actor.role)
         with self.transaction() as session:
             case = get_or_404(session, Case, case_id, "case")
-            check_version(f"case {case_id}", case.version, version)
+            check_version("case", case_id, case.version, version)
             events_before = len(case.events)
             step(case, act, session)
             if self.issuer is not None and len(case.events) > events_before:
@@ -593,7 +597,7 @@ class CaseService(Service):
         camera = session.get(Camera, case.camera_id)
         zone = session.get(Zone, case.zone_id)
         if camera is None or zone is None:
-            raise NotFound(f"case {case.id} refers to a missing camera or zone")
+            raise NotFound(variant="case_place", case_id=case.id)
         return f"{camera.address}（{zone.name}）"
 
 

@@ -213,20 +213,22 @@ def _read(content: bytes, columns: Collection[str], required: Iterable[str]) -> 
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from exc
+        raise InvalidInput(variant="csv_not_utf8", byte=exc.start) from exc
     reader = csv.DictReader(io.StringIO(text))
     header = list(reader.fieldnames or [])
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in columns]
     if missing or unknown:
         raise InvalidInput(
-            f"CSV header: missing column(s) {missing or 'none'}, unknown column(s) {unknown or 'none'}; "
-            f"expected {', '.join(columns)}"
+            variant="csv_header",
+            missing=", ".join(missing) or "-",
+            unknown=", ".join(unknown) or "-",
+            expected=", ".join(columns),
         )
     lines: list[_Line] = []
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
-            raise InvalidInput(f"more than {MAX_ROWS} rows; split the file")
+            raise InvalidInput(variant="csv_rows", max_rows=MAX_ROWS)
         lines.append(_Line(number, raw))
     return header, lines
 
@@ -261,7 +263,7 @@ class CsvImportService(Service):
             return self._import_zones(content, allow_partial)
         spec = SPECS.get(kind)
         if spec is None:
-            raise InvalidInput(f"no CSV import for {kind!r}; one of: {', '.join(KINDS)}")
+            raise InvalidInput(variant="csv_kind", kind=repr(kind), kinds=", ".join(KINDS))
         return self._import_records(kind, spec, content, allow_partial)
 
     # ---- merchants, sites, cameras --------------------------------------------------------------------------
@@ -329,10 +331,9 @@ class CsvImportService(Service):
                     for (row, _), one in zip(changed, params, strict=True):
                         if _rowcount(session.execute(statement, one)) != 1:
                             raise ConcurrentModification(
-                                f"{spec.key} {row.key!r} (line {row.line}) was changed by someone else during the "
-                                "import; nothing was imported: run the import again"
+                                variant="import_row", key=spec.key, value=repr(row.key), line=row.line
                             )
-                    raise ConcurrentModification("a record was changed by someone else during the import; run it again")
+                    raise ConcurrentModification(variant="import")
         report.inserted, report.updated, report.written = len(new), len(changed), True
         return report
 
@@ -424,5 +425,5 @@ def _known(ids: Mapping[str, int], key: str | None, what: str, column: str) -> i
     if key is None:
         return None
     if key not in ids:
-        raise InvalidInput(f"{what} {key!r} ({column}) is not registered")
+        raise InvalidInput(variant="csv_unregistered", what=what, key=repr(key), column=column)
     return ids[key]

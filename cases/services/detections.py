@@ -59,26 +59,27 @@ def check_evidence(event: ViolationEvent, sealed: SealedEvidence | None) -> None
     which does not hold."""
     package = event.evidence_package_id
     if sealed is None:
-        raise EvidencePackageMissing(f"evidence package {package!r} is not in the evidence store")
+        raise EvidencePackageMissing(variant="package", package=repr(package))
     if sealed.problems:
-        raise EvidencePackageInvalid(f"evidence package {package} does not verify: {'; '.join(sealed.problems)}")
+        raise EvidencePackageInvalid(variant="package", package=package, problems="; ".join(sealed.problems))
     if sealed.camera_id != event.camera_id:
         sealed_for = "no camera" if sealed.camera_id is None else f"camera {sealed.camera_id!r}"
         raise EvidencePackageOtherCamera(
-            f"evidence package {package} was sealed for {sealed_for}, not for the event's camera {event.camera_id!r}"
+            variant="package", package=package, sealed_for=sealed_for, camera=repr(event.camera_id)
         )
     if sealed.first_seen is None or sealed.last_seen is None:
-        raise EvidencePackageTimeMismatch(
-            f"evidence package {package} states no times of an occurrence (first seen, confirmed): "
-            "it cannot show this event"
-        )
+        raise EvidencePackageTimeMismatch(variant="no_times", package=package)
     starts_before = event.first_seen < sealed.first_seen - EVIDENCE_TIME_TOLERANCE
     ends_after = event.last_seen > sealed.last_seen + EVIDENCE_TIME_TOLERANCE
     if starts_before or ends_after:
         raise EvidencePackageTimeMismatch(
-            f"the event's times {utc(event.first_seen)} – {utc(event.last_seen)} lie outside those of evidence "
-            f"package {package}, {utc(sealed.first_seen)} – {utc(sealed.last_seen)} "
-            f"(±{EVIDENCE_TIME_TOLERANCE.total_seconds():g} s)"
+            variant="times",
+            event_from=utc(event.first_seen),
+            event_to=utc(event.last_seen),
+            package=package,
+            sealed_from=utc(sealed.first_seen),
+            sealed_to=utc(sealed.last_seen),
+            tolerance=f"{EVIDENCE_TIME_TOLERANCE.total_seconds():g}",
         )
 
 
@@ -114,7 +115,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
             raise ValueError("naive")
         return first_seen, int(ident)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor(f"cursor {cursor!r} is not one this service issued") from exc
+        raise InvalidCursor(variant="unknown", cursor=repr(cursor)) from exc
 
 
 class DetectionService(Service):
@@ -134,7 +135,7 @@ class DetectionService(Service):
         ``flag_unknown_zone``: a pipeline has sealed the evidence already and nobody waits for an answer, so the
         detection is stored without a zone, flagged with the code the camera reported, for an operator to see."""
         if event.first_seen > self.clock.now() + CLOCK_TOLERANCE:
-            raise InvalidInput(f"first_seen {event.first_seen.isoformat()} is in the future: check the sender's clock")
+            raise InvalidInput(variant="first_seen_future", first_seen=event.first_seen.isoformat())
         if evidence is not None:
             check_evidence(event, evidence.sealed(event.evidence_package_id))
         existing = self._by_event_id(event.event_id)
@@ -148,7 +149,7 @@ class DetectionService(Service):
                     select(Zone).where(tables.zones.c.camera_id == camera.id, tables.zones.c.code == event.zone_id)
                 ).one_or_none()
                 if zone is None and not flag_unknown_zone:
-                    raise NotFound(f"camera {event.camera_id!r} has no zone {event.zone_id!r}")
+                    raise NotFound(variant="camera_zone", camera=repr(event.camera_id), zone=repr(event.zone_id))
                 assert camera.id is not None
                 detection = Detection(
                     event_id=event.event_id,
@@ -186,7 +187,7 @@ class DetectionService(Service):
             and stored.first_seen == event.first_seen
         )
         if not same:
-            raise Conflict(f"event id {event.event_id!r} was already used for a different occurrence")
+            raise Conflict(variant="event_id", event_id=repr(event.event_id))
         return stored
 
     def _by_event_id(self, event_id: str) -> Detection | None:
@@ -249,7 +250,7 @@ class DetectionService(Service):
         act = self.clock.act(reviewer.username, reviewer.role)
         with self.transaction() as session:
             detection = get_or_404(session, Detection, detection_id, "detection")
-            check_version(f"detection {detection_id}", detection.version, expected_version)
+            check_version("detection", detection_id, detection.version, expected_version)
             if confirm:
                 if detection.zone_id is None:
                     self._link_registered_zone(session, detection)

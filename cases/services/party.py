@@ -127,7 +127,7 @@ class PartyAccessService(Service):
     def party_actor(case: Case) -> Actor:
         """The party as the record names it: ``party:<case id>`` (the party's name is the case's)."""
         if case.party_name is None or case.id is None:
-            raise NotFound("the case has no confirmed party")
+            raise NotFound(variant="no_party")
         return Actor(f"party:{case.id}", Role.PARTY)
 
     def check_statement(self, case: Case, text: str) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cases.errors import InvalidInput, NotFound
+from cases.messages import Term
 from cases.model.registry import Camera, Merchant, Site, Zone, mask_stream_url
 from cases.persistence import tables
 from cases.services.base import Actor, Service, check_version, get_or_404
@@ -70,7 +71,7 @@ class RegistryService(Service):
             return
         query = select(tables.gateways.c.device_id).where(tables.gateways.c.device_id == gateway_id)
         if session.execute(query).one_or_none() is None:
-            raise NotFound(f"gateway {gateway_id!r} is not registered")
+            raise NotFound(variant="gateway", device_id=repr(gateway_id))
 
     def set_camera_stream(
         self,
@@ -84,7 +85,7 @@ class RegistryService(Service):
         is ever logged."""
         with self.transaction() as session:
             camera = self.camera_by_device(session, device_id)
-            check_version(f"camera {device_id!r}", camera.version, expected_version)
+            check_version("camera", device_id, camera.version, expected_version)
             replace(camera, stream_url=stream_url, sample_interval_s=sample_interval_s).validate()
             camera.stream_url, camera.sample_interval_s = stream_url, sample_interval_s
         log.info(
@@ -102,7 +103,7 @@ class RegistryService(Service):
     def camera_by_device(self, session: Session, device_id: str) -> Camera:
         camera = session.scalars(select(Camera).where(tables.cameras.c.device_id == device_id)).one_or_none()
         if camera is None:
-            raise NotFound(f"camera {device_id!r} is not registered")
+            raise NotFound(variant="camera", device_id=repr(device_id))
         return camera
 
     def find_camera(self, device_id: str) -> Camera:
@@ -206,17 +207,17 @@ class RegistryService(Service):
         editable = {f.name: f for f in fields(cls) if f.name not in ("id", "version")}
         unknown = sorted(set(changes) - set(editable))
         if unknown:
-            raise InvalidInput(f"{what} has no editable field(s): {', '.join(unknown)}")
+            raise InvalidInput(variant="not_editable", what=Term(f"term.{what}"), fields=", ".join(unknown))
         cleared = sorted(
             name for name, value in changes.items() if value is None and "None" not in str(editable[name].type)
         )
         if cleared:
-            raise InvalidInput(f"{what} field(s) {', '.join(cleared)} cannot be emptied")
+            raise InvalidInput(variant="not_emptiable", what=Term(f"term.{what}"), fields=", ".join(cleared))
         with self.transaction() as session:
             if check is not None:
                 check(session)
             record = get_or_404(session, cls, ident, what)
-            check_version(f"{what} {ident}", record.version, expected_version)
+            check_version(what, ident, record.version, expected_version)
             candidate = replace(record, **changes)
             candidate.validate()
             for name, value in changes.items():

@@ -155,7 +155,7 @@ class StatisticsService(Service):
     def report(self, year: int | None = None, district: str | None = None) -> list[StatisticsRow]:
         """The figures per (month, district), sorted by month then district; only pairs with any figure."""
         if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
-            raise InvalidInput(f"year {year} is outside {FIRST_YEAR}..{LAST_YEAR}")
+            raise InvalidInput(variant="year_range", year=year, first=FIRST_YEAR, last=LAST_YEAR)
         tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         with self.transaction() as session:
             camera_district = {

@@ -147,7 +147,7 @@ def test_a_confirmation_with_a_failing_check_is_refused_and_changes_nothing(
         "clear": "on",
     }
     response = client.post(f"/console/detections/{detection_id}/review", data=form)
-    assert "cannot confirm" in response.text
+    assert "不能确认：证据未通过" in response.text
     assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
 
 
@@ -219,12 +219,12 @@ def test_a_step_the_stage_does_not_allow_comes_back_with_the_reason(
     page = client.get(f"/console/cases/{case.id}")
     response = client.post(f"/console/cases/{case.id}/steps/decide_penalty",
                            data={"csrf": csrf(page.text), "version": str(case.version), "fine": "150"})  # fmt: skip
-    assert "cannot decide penalty" in response.text
+    assert "不能进行“作出行政处罚决定”" in response.text
     assert components.cases.get(case.id or 0).status is CaseStatus.DRAFT
     bad_amount = client.post(f"/console/cases/{case.id}/steps/issue_penalty_notice",
                              data={"csrf": csrf(page.text), "version": str(case.version), "fine": "一百",
                                    "method": "direct"})  # fmt: skip
-    assert "is not an amount in yuan" in bad_amount.text
+    assert "“拟罚款”：&#39;一百&#39; 不是金额（以元为单位" in bad_amount.text  # the page escapes the quotes
 
 
 def test_the_evidence_page_verifies_now_and_the_public_page_shows_no_pictures(

@@ -1,0 +1,117 @@
+"""The message catalogue: every text a person is shown for a problem, in Chinese (the default) and English, keyed by
+the problem's stable code.
+
+The catalogue is gettext's: ``cases/locale/<language>/LC_MESSAGES/messages.po``, read with Babel's ``read_po`` on
+first use (nothing generated is committed or built; a .po is the one source a translator edits). A message id is
+a problem code (``fine_outside_range``: the code's general message) or a code and a variant
+(``fine_outside_range.band``: one way of breaking that rule, with its parameters), and ``term.*`` entries name
+things a message mentions (``term.case``: 案件 / case). Placeholders are Python's ``{name}``.
+
+An error raised with a variant and its parameters is told from the catalogue in the reader's language. An error
+raised with free text (not converted yet) keeps that text in English, and in Chinese falls back to its code's
+general message: a reader of Chinese never sees English.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+CHINESE = "zh_CN"
+ENGLISH = "en"
+LANGUAGES = (CHINESE, ENGLISH)
+DEFAULT_LANGUAGE = CHINESE
+LOCALE_DIR = Path(__file__).parent / "locale"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A parameter that is itself a catalogue entry (a record's kind, a stage): told in the reader's language."""
+
+    key: str
+
+
+@functools.cache
+def catalogue(language: str) -> Catalog:
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=language)
+
+
+def entry(key: str, language: str) -> str | None:
+    """The catalogue's text for a key in a language, or None when it has none (or only an empty translation)."""
+    message = catalogue(language).get(key)
+    if message is None or not isinstance(message.string, str) or not message.string:
+        return None
+    return message.string
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _literal, name, _spec, _conversion in string.Formatter().parse(text) if name}
+
+
+def render(key: str, params: Mapping[str, object], language: str) -> str | None:
+    """The entry with its parameters filled in, or None when the language has no entry for the key."""
+    text = entry(key, language)
+    if text is None:
+        return None
+    values = {name: _told(value, language) for name, value in params.items()}
+    return text.format_map(values)
+
+
+def _told(value: object, language: str) -> object:
+    if isinstance(value, Term):
+        return entry(value.key, language) or value.key
+    return value
+
+
+def language_of(accept_language: str | None, chosen: str | None = None) -> str:
+    """The reader's language: a choice they made (the console's cookie) first, then the best of Accept-Language
+    that the catalogue has, else Chinese. ``en-US;q=0.9`` counts as English; ``zh``/``zh-CN``/``zh-Hans`` as
+    Chinese."""
+    if chosen in LANGUAGES:
+        return chosen
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, rest = part.strip().partition(";")
+        quality = 1.0
+        if rest.strip().startswith("q="):
+            try:
+                quality = float(rest.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        known = _known(tag.strip())
+        if known is not None and quality > 0:
+            weighted.append((-quality, position, known))
+    return min(weighted)[2] if weighted else DEFAULT_LANGUAGE
+
+
+def _known(tag: str) -> str | None:
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    return {"zh": CHINESE, "en": ENGLISH}.get(primary)
+
+
+def told(codes: tuple[str, ...], key: str | None, params: Mapping[str, object], free_text: str, language: str) -> str:
+    """A problem in the reader's language.
+
+    ``codes`` is the problem's code then its more general ones (a class's ancestors); ``key`` the catalogue entry
+    it was raised with, if any; ``free_text`` what it was raised with otherwise (English, or already Chinese).
+    """
+    if key is not None:
+        rendered = render(key, params, language)
+        if rendered is not None:
+            return rendered
+    if language == ENGLISH or _CJK.search(free_text):
+        return free_text
+    for code in codes:
+        general = entry(code, language)
+        if general is not None:
+            return general
+    return entry("offsite_error", language) or free_text

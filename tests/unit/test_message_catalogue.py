@@ -1,0 +1,170 @@
+"""The message catalogue is complete: every problem code, every variant raised anywhere, every term and every
+evidence check a page tells has its Chinese and its English, and each raise gives the parameters its messages name."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import api.errors
+import cases.errors
+from cases import messages
+from cases.model.case import ALLOWED_FROM, CaseStatus, NoPenaltyGround
+from cases.model.detection import DetectionStatus
+from cases.model.staff import Role
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [path for package in ("api", "cases", "offsite", "evidence_store") for path in (ROOT / package).rglob("*.py")]
+
+
+def _error_classes() -> dict[str, type]:
+    classes: dict[str, type] = {}
+    for module in (cases.errors, api.errors):
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and issubclass(value, cases.errors.OffsiteError | api.errors.ApiError):
+                classes[name] = value
+    return classes
+
+
+ERRORS = _error_classes()
+
+
+def _constants(node: ast.expr) -> list[str]:
+    """The strings an argument can be: a literal, or either branch of ``a if … else b``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _constants(node.body) + _constants(node.orelse)
+    return []
+
+
+def _calls() -> Iterator[tuple[Path, ast.Call]]:
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                yield path, node
+
+
+def _name(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def raised() -> dict[str, list[tuple[str, set[str]]]]:
+    """Every ``code.variant`` an error is raised with anywhere in the project: where, and the parameters given."""
+    found: dict[str, list[tuple[str, set[str]]]] = {}
+    for path, call in _calls():
+        cls = ERRORS.get(_name(call))
+        for keyword in call.keywords if cls is not None else ():
+            if keyword.arg == "variant":
+                variants = _constants(keyword.value)
+                where = f"{path.relative_to(ROOT)}:{call.lineno}"
+                assert variants, f"{where}: a variant must be a literal the catalogue can be checked for"
+                given = {k.arg for k in call.keywords if k.arg not in (None, "variant", "headers")}
+                for variant in variants:
+                    found.setdefault(f"{cls.code}.{variant}", []).append((where, given))  # type: ignore[attr-defined]
+    return found
+
+
+def literal_keys() -> set[str]:
+    """Problem codes and catalogue keys given as literals: ``problem(status, "code", …)`` and ``told(…, "key")``;
+    the evidence store's check keys (``report.passed(text, "key")``)."""
+    keys = set()
+    for path, call in _calls():
+        name = _name(call)
+        if (name == "problem" and len(call.args) >= 2) or (
+            name == "told" and len(call.args) >= 2 and path.name != "messages.py"
+        ):
+            keys |= set(_constants(call.args[1]))
+        elif name in ("passed", "failed") and len(call.args) >= 2:
+            keys |= {f"verify.{key}" for key in _constants(call.args[1])}
+    return keys
+
+
+def term_keys() -> set[str]:
+    """What messages name through ``Term``: record kinds, stages, steps, grounds, review states, roles."""
+    kinds = {"case", "detection", "camera", "zone", "merchant", "site"}
+    return (
+        {f"term.{kind}" for kind in kinds}
+        | {f"term.stage.{status.value}" for status in CaseStatus}
+        | {f"term.action.{action}" for action in ALLOWED_FROM}
+        | {f"term.ground.{ground.value}" for ground in NoPenaltyGround}
+        | {f"term.detection.{status.value}" for status in DetectionStatus}
+        | {f"term.role.{role.value}" for role in Role}
+    )
+
+
+def test_every_problem_code_has_a_general_message_in_both_languages_without_placeholders() -> None:
+    for cls in ERRORS.values():
+        for language in messages.LANGUAGES:
+            text = messages.entry(cls.code, language)  # type: ignore[attr-defined]
+            assert text, f"{cls.__name__} ({cls.code}) has no {language} message"  # type: ignore[attr-defined]
+            assert not messages.placeholders(text), f"{cls.code}: the general message is the fallback: no {{…}}"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", messages.LANGUAGES)
+def test_every_key_raised_or_named_anywhere_has_a_message(language: str) -> None:
+    keys = set(raised()) | literal_keys() | term_keys()
+    assert {"fine_outside_range.band", "consent_required.service", "version_conflict.record"} <= keys
+    missing = sorted(key for key in keys if messages.entry(key, language) is None)
+    assert not missing, f"no {language} message for {missing}"
+
+
+def test_both_languages_hold_the_same_keys() -> None:
+    chinese = {m.id for m in messages.catalogue(messages.CHINESE) if m.id}
+    english = {m.id for m in messages.catalogue(messages.ENGLISH) if m.id}
+    assert chinese == english
+
+
+@pytest.mark.parametrize("language", messages.LANGUAGES)
+def test_every_raise_gives_each_parameter_its_message_names(language: str) -> None:
+    for key, sites in raised().items():
+        text = messages.entry(key, language) or ""
+        for where, given in sites:
+            assert messages.placeholders(text) <= given, (
+                f"{where}: {key} in {language} needs {messages.placeholders(text)}"
+            )
+
+
+def test_a_chinese_reader_never_gets_the_english_of_an_error_raised_with_free_text() -> None:
+    refused = cases.errors.InvalidInput("a value does not fit its field: cameras.address")
+    assert refused.told(messages.CHINESE) == "输入的内容不符合要求"
+    assert refused.told(messages.ENGLISH) == "a value does not fit its field: cameras.address"
+    already = cases.errors.InvalidInput("请输入案件编号和查询码")
+    assert already.told(messages.CHINESE) == "请输入案件编号和查询码"
+
+
+def test_a_variant_is_told_with_its_parameters_and_its_english_stays_the_message() -> None:
+    refused = cases.errors.FineOutsideRange(variant="band", fine="5000.00 元", tier="首次", band_min="50.00 元",
+                                            band_max="200.00 元", prior=0)  # fmt: skip
+    assert (
+        refused.told(messages.CHINESE)
+        == "拟罚款 5000.00 元 超出裁量基准“首次”档（50.00 元–200.00 元，当事人此前同类违法 0 次）"
+    )
+    assert str(refused) == refused.message
+    assert refused.message.startswith("proposed fine 5000.00 元 is outside the discretion band 首次")
+
+
+@pytest.mark.parametrize(
+    ("header", "chosen", "language"),
+    [
+        (None, None, "zh_CN"),
+        ("en", None, "en"),
+        ("en-US,en;q=0.9", None, "en"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", None, "zh_CN"),
+        ("fr-FR, en;q=0.5", None, "en"),
+        ("en;q=0.2, zh-Hans;q=0.8", None, "zh_CN"),
+        ("de", None, "zh_CN"),
+        ("en", "zh_CN", "zh_CN"),
+        (None, "en", "en"),
+        ("en", "xx", "en"),
+    ],
+)
+def test_the_reader_language_is_the_choice_then_accept_language_then_chinese(
+    header: str | None, chosen: str | None, language: str
+) -> None:
+    assert messages.language_of(header, chosen) == language
