@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from offsite.bootstrap import Components
 from offsite.evidence import open_evidence
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_console import csrf, sign_in
-from tests.unit.evidence.test_store import KILL_SCRIPT
+from tests.unit.evidence.test_store import kill_a_seal_midway
 
 
 @pytest.fixture
@@ -105,19 +103,11 @@ def test_evidence_reads_in_a_process_that_does_not_seal_share_one_reader_and_lea
 
 
 def test_a_package_whose_seal_was_killed_midway_reads_as_interrupted_not_tampered(
-    client: TestClient, staff: Staff, components: Components, tmp_path: Path
+    client: TestClient, staff: Staff, components: Components
 ) -> None:
     """A reader between a killed seal and the next writer: the API and the page say the seal was interrupted
     (completed by the next writer), never that the package was altered."""
-    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 the frame")
-    root = components.settings.evidence_dir
-    child = subprocess.Popen(
-        [sys.executable, "-c", KILL_SCRIPT, str(root), "heads/"], stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "stalled"
-    child.kill()
-    child.wait(10)
+    kill_a_seal_midway(components.settings.evidence_dir, "heads/")
     (package_id,) = list(components.evidence_reader().package_ids())
 
     body = client.get(f"/api/v1/evidence/{package_id}", headers=staff.headers(Role.OPERATOR)).json()

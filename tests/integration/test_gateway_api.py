@@ -9,8 +9,6 @@ import hashlib
 import json
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from cases.services.accounts import gateway_secret, gateway_signature
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.world import World, key_frame_items
-from tests.unit.evidence.test_store import KILL_SCRIPT
+from tests.unit.evidence.test_store import kill_a_seal_midway
 from vision.events import ViolationEvent
 from vision.synthetic import render_still
 
@@ -410,19 +408,11 @@ def test_an_event_citing_a_package_the_store_does_not_hold_is_refused_and_stores
 
 
 def test_an_event_citing_a_package_whose_seal_was_interrupted_waits_with_503_and_stores_nothing(
-    client: TestClient, world: World, tmp_path: Path
+    client: TestClient, world: World
 ) -> None:
     """A check not made is never a check passed: a package whose seal was killed half-way (completed by the next
     writer) cannot be vouched for now, so the gateway is told to come back, not that the package is bad."""
-    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 the frame")
-    root = world.components.settings.evidence_dir
-    child = subprocess.Popen(
-        [sys.executable, "-c", KILL_SCRIPT, str(root), "heads/"], stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "stalled"
-    child.kill()
-    child.wait(10)
+    kill_a_seal_midway(world.components.settings.evidence_dir, "heads/")
     (package_id,) = list(world.components.evidence_reader().package_ids())
 
     # the event written out by hand: the world's own events seal a package of theirs, and the writer that opens

@@ -206,15 +206,21 @@ print(store.seal(items, {"n": "1"}).package_id, flush=True)
 """
 
 
-@pytest.mark.parametrize(("stage", "visible"), [("packages/", False), ("signatures/", True), ("heads/", True)])
-def test_a_seal_killed_midway_leaves_the_package_absent_or_complete(tmp_path: Path, stage: str, visible: bool) -> None:
-    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 the frame")
-    root = tmp_path / "evidence"
+def kill_a_seal_midway(root: Path, stage: str) -> None:
+    """A child process seals a.jpg (written beside ``root``) into the store at ``root`` and is killed with SIGKILL
+    as it writes under ``stage``: what a power cut or kill -9 in the middle of a seal leaves behind."""
+    (root.parent / "a.jpg").write_bytes(b"\xff\xd8 the frame")
     child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(root), stage], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "stalled"
     child.kill()
     child.wait(10)
+
+
+@pytest.mark.parametrize(("stage", "visible"), [("packages/", False), ("signatures/", True), ("heads/", True)])
+def test_a_seal_killed_midway_leaves_the_package_absent_or_complete(tmp_path: Path, stage: str, visible: bool) -> None:
+    root = tmp_path / "evidence"
+    kill_a_seal_midway(root, stage)
     store = open_store(root)  # recovery runs here
     ids = list(store.package_ids())
     assert store.verify_log() == []
@@ -233,13 +239,8 @@ def test_a_seal_killed_midway_leaves_the_package_absent_or_complete(tmp_path: Pa
 def test_a_reader_between_a_killed_seal_and_the_next_writer_names_an_interrupted_seal_not_tampering(
     tmp_path: Path, stage: str
 ) -> None:
-    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 the frame")
     root = tmp_path / "evidence"
-    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(root), stage], stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "stalled"
-    child.kill()
-    child.wait(10)
+    kill_a_seal_midway(root, stage)
 
     reader = EvidenceStore(LocalBackend(root / "objects"), root / "state", KeyRing(root / "keys"), read_only=True)
     reports = [reader.verify(package_id) for package_id in reader.package_ids()] + [reader.log_report()]
