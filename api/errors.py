@@ -43,6 +43,7 @@ from cases.errors import (
     Unavailable,
     codes_of,
 )
+from cases.persistence.limits import NO_NUL_PATTERN
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
@@ -203,7 +204,10 @@ def field_problem(error: Any, language: str) -> str:
     with the finding's context (``max_length``, ``ge``…); else pydantic's English, or in Chinese the general
     entry."""
     context = {name: value for name, value in (error.get("ctx") or {}).items() if isinstance(value, int | float | str)}
-    text = messages.entry(f"invalid_request.{error['type']}", language)
+    kind = error["type"]
+    if kind == "string_pattern_mismatch" and context.get("pattern") == NO_NUL_PATTERN:
+        kind = "nul"  # the pattern itself would mean nothing to a person
+    text = messages.entry(f"invalid_request.{kind}", language)
     if text is not None and messages.placeholders(text) <= context.keys():
         return text.format_map(context)
     if language == messages.ENGLISH:

@@ -15,7 +15,7 @@ from cases.model.detection import DetectionStatus
 from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mask_mobile
 from cases.model.staff import Role
 from cases.persistence import tables
-from cases.persistence.limits import REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
+from cases.persistence.limits import NO_NUL_PATTERN, REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
 
 
 def chars(column: Any) -> int:
@@ -36,9 +36,8 @@ Code = Annotated[
     str,
     Field(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{CODE_MAX - 1}}}$", max_length=CODE_MAX, description="identifier"),
 ]
-# Free text holds no NUL character (PostgreSQL refuses it in text; the store refuses it on both databases): said in
-# the document, so a client learns it from there, not from a refusal
-NO_NUL = r"^[^\u0000]*$"
+# Free text holds no NUL character: said in the document, so a client learns it from there, not from a refusal
+NO_NUL = NO_NUL_PATTERN
 Text = Annotated[str, Field(min_length=1, max_length=REASON_MAX_CHARS, pattern=NO_NUL)]
 OptionalText = Annotated[str | None, Field(max_length=REASON_MAX_CHARS, pattern=NO_NUL)]
 Statement = Annotated[str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS, pattern=NO_NUL)]

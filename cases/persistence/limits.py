@@ -28,6 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.errors import InvalidInput
 
+# Free text holds no NUL character (PostgreSQL refuses it in text; SQLite would store it): the JSON pattern that
+# says so in the API's document, and the check below for every other path
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
 REASON_MAX_CHARS = 2000  # a reason, an opinion, a reply, a re-check note: a paragraph or a few
 STATEMENT_MAX_CHARS = 10000  # the party's statement or defence: a few pages
 MESSAGE_MAX_CHARS = 2000  # a notice's text message to the party
