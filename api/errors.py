@@ -39,9 +39,9 @@ from cases.errors import (
     LawViolation,
     NotFound,
     OffsiteError,
+    RetryLater,
     TooManyAttempts,
     Unavailable,
-    codes_of,
 )
 from cases.persistence.limits import NO_NUL_PATTERN
 
@@ -51,7 +51,7 @@ PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_S = 5
 
 
-class ApiError(Exception):
+class ApiError(messages.ToldProblem):
     status = 400
     code = "bad_request"
 
@@ -63,20 +63,8 @@ class ApiError(Exception):
         variant: str | None = None,
         **params: object,
     ) -> None:
-        self.key: str | None = self.code if message is None and variant is None else None
-        if variant is not None:
-            self.key = f"{self.code}.{variant}"
-        self.params = params
-        if message is None:
-            assert self.key is not None
-            message = messages.render(self.key, params, messages.ENGLISH) or self.key
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, variant=variant, **params)
         self.headers = headers
-
-    def told(self, language: str) -> str:
-        """The message in the reader's language (zh_CN or en), from the catalogue."""
-        return messages.told(codes_of(type(self)), self.key, self.params, self.message, language)
 
 
 class NotAuthenticated(ApiError):
@@ -168,7 +156,7 @@ def domain_status(exc: OffsiteError) -> int:
 
 def retry_after(exc: OffsiteError) -> dict[str, str] | None:
     """The Retry-After header of a domain error that asks the client to come back later (429, 503)."""
-    if isinstance(exc, TooManyAttempts | Unavailable):
+    if isinstance(exc, RetryLater):
         return {"Retry-After": str(exc.retry_after_s)}
     return None
 

@@ -14,10 +14,11 @@ OffsiteError
 │       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
 │   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 │   └── InvalidCursor              a page cursor this service did not issue (it is opaque)
-├── TooManyAttempts               the party page's lock-out after wrong codes, or its rate limit (429)
-│   └── SignInLocked              staff sign-in locked after wrong passwords (the account or the client address)
-├── Unavailable                   a store the request needs cannot answer now; retry after Retry-After (503)
-│   └── EvidenceUnavailable       the evidence store cannot be reached, or the package's seal is being completed
+├── RetryLater                    refused for now: come back after ``retry_after_s`` (Retry-After)
+│   ├── TooManyAttempts           the party page's lock-out after wrong codes, or its rate limit (429)
+│   │   └── SignInLocked          staff sign-in locked after wrong passwords (the account or the client address)
+│   └── Unavailable               a store the request needs cannot answer now (503)
+│       └── EvidenceUnavailable   the evidence store cannot be reached, or the package's seal is being completed
 ├── DocumentNotIssued             a step's document could not be rendered or sealed: the step did not happen (503)
 └── LawViolation                  the action would break a rule of the law               (422)
     ├── CameraNotCertified        evidence from a camera without valid certification (第四十一条)
@@ -34,35 +35,14 @@ OffsiteError
 
 from __future__ import annotations
 
-from cases.messages import ENGLISH, render, told
+from cases.messages import ToldProblem
 
 
-class OffsiteError(Exception):
+class OffsiteError(ToldProblem):
     """Raised either with a catalogue variant and its parameters (``FineOutsideRange(variant="band", fine=...)``:
-    told in the reader's language from ``cases/locale``) or, not converted yet, with free text. ``message`` is
-    always the English (or the free text): logs, the CLI and ``str()`` read it."""
+    told in the reader's language from ``cases/locale``) or, not converted yet, with free text."""
 
     code = "offsite_error"
-
-    def __init__(self, message: str | None = None, *, variant: str | None = None, **params: object) -> None:
-        self.key: str | None = self.code if message is None and variant is None else None
-        if variant is not None:
-            self.key = f"{self.code}.{variant}"
-        self.params = params
-        if message is None:
-            assert self.key is not None
-            message = render(self.key, params, ENGLISH) or self.key
-        super().__init__(message)
-        self.message = message
-
-    def told(self, language: str) -> str:
-        """The message in the reader's language (zh_CN or en)."""
-        return told(codes_of(type(self)), self.key, self.params, self.message, language)
-
-
-def codes_of(cls: type) -> tuple[str, ...]:
-    """An error class's code and its ancestors' codes, most particular first: the general messages to fall back to."""
-    return tuple(dict.fromkeys(code for klass in cls.__mro__ if isinstance(code := klass.__dict__.get("code"), str)))
 
 
 class NotFound(OffsiteError):
@@ -117,14 +97,18 @@ class InvalidCursor(InvalidInput):
     code = "cursor_invalid"
 
 
-class TooManyAttempts(OffsiteError):
-    code = "too_many_attempts"
+class RetryLater(OffsiteError):
+    """A refusal that a later try may not meet: the client is told when to come back (``Retry-After``)."""
 
     def __init__(
         self, message: str | None, retry_after_s: int, *, variant: str | None = None, **params: object
     ) -> None:
         super().__init__(message, variant=variant, **params)
         self.retry_after_s = retry_after_s
+
+
+class TooManyAttempts(RetryLater):
+    code = "too_many_attempts"
 
 
 class SignInLocked(TooManyAttempts):
@@ -139,14 +123,8 @@ class SignInLocked(TooManyAttempts):
         return -(-self.retry_after_s // 60)
 
 
-class Unavailable(OffsiteError):
+class Unavailable(RetryLater):
     code = "unavailable"
-
-    def __init__(
-        self, message: str | None, retry_after_s: int, *, variant: str | None = None, **params: object
-    ) -> None:
-        super().__init__(message, variant=variant, **params)
-        self.retry_after_s = retry_after_s
 
 
 class EvidenceUnavailable(Unavailable):

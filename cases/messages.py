@@ -20,6 +20,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
@@ -115,3 +116,31 @@ def told(codes: tuple[str, ...], key: str | None, params: Mapping[str, object], 
         if general is not None:
             return general
     return entry("offsite_error", language) or free_text
+
+
+def codes_of(cls: type) -> tuple[str, ...]:
+    """An error class's code and its ancestors' codes, most particular first: the general messages to fall back to."""
+    return tuple(dict.fromkeys(code for klass in cls.__mro__ if isinstance(code := klass.__dict__.get("code"), str)))
+
+
+class ToldProblem(Exception):
+    """A problem told from the catalogue: raised either with a variant of its ``code`` and that variant's parameters
+    (told in the reader's language) or, not converted yet, with free text. ``message`` is always the English (or
+    the free text): logs, the CLI and ``str()`` read it. The base of the domain's errors and of the API's own."""
+
+    code: ClassVar[str]
+
+    def __init__(self, message: str | None = None, *, variant: str | None = None, **params: object) -> None:
+        self.key: str | None = self.code if message is None and variant is None else None
+        if variant is not None:
+            self.key = f"{self.code}.{variant}"
+        self.params = params
+        if message is None:
+            assert self.key is not None
+            message = render(self.key, params, ENGLISH) or self.key
+        super().__init__(message)
+        self.message = message
+
+    def told(self, language: str) -> str:
+        """The message in the reader's language (zh_CN or en)."""
+        return told(codes_of(type(self)), self.key, self.params, self.message, language)
