@@ -16,6 +16,7 @@ from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, registry
 from api.schemas import ReadinessOut
+from cases.law.law import missing_years_warning
 from offsite.bootstrap import Components, build, database_problem
 from offsite.settings import Settings
 
@@ -113,13 +114,9 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         # a missing holiday year leaves the service able to work (its deadlines say they are provisional): said, not 503
-        calendar = components.law.calendar_warning(components.clock.today())
-        if calendar is not None:
-            return ReadinessOut(
-                status="ready",
-                calendar_missing_years=components.law.calendar_years_missing(components.clock.today()),
-                calendar=calendar,
-            )
+        missing = components.law.calendar_years_missing(components.clock.today())
+        if missing:
+            return ReadinessOut(status="ready", calendar_missing_years=missing, calendar=missing_years_warning(missing))
         return ReadinessOut(status="ready")
 
     install_docs(app, openapi_url="/openapi.json")

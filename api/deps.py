@@ -76,6 +76,7 @@ CaseReader = Annotated[Actor, Depends(require(Permission.READ_CASES))]
 CaseOfficer = Annotated[Actor, Depends(require(Permission.HANDLE_CASES))]
 LegalReviewer = Annotated[Actor, Depends(require(Permission.LEGAL_REVIEW))]
 AccountManager = Annotated[Actor, Depends(require(Permission.MANAGE_ACCOUNTS))]
+ExtensionApprover = Annotated[Actor, Depends(require(Permission.APPROVE_EXTENSION))]  # the agency's head
 
 
 async def request_body(request: Request) -> bytes:

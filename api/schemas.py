@@ -29,7 +29,6 @@ CODE_MAX = chars(tables.cameras.c.device_id)
 NAME_MAX = chars(tables.merchants.c.name)
 SHORT_NAME_MAX = chars(tables.cameras.c.name)
 REFERENCE_MAX = chars(tables.cameras.c.legal_review_ref)
-USCC_MAX = chars(tables.merchants.c.uscc)
 MOBILE_MAX = chars(tables.merchants.c.mobile)
 PASSWORD_MAX = 200  # a pass-phrase, not stored: only its hash is
 Code = Annotated[

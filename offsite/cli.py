@@ -152,8 +152,7 @@ def config_check(
 
 def _echo_calendar(law: Law, today: dt.date) -> None:
     """Where each year's holidays come from, from last year to the furthest a deadline counted today reaches."""
-    furthest = max(law.deadline(today, period).due for period in law.periods())
-    for year in range(today.year - 1, furthest.year + 1):
+    for year in range(today.year - 1, law.furthest_due(today).year + 1):
         source = law.calendar.source_of(year)
         typer.echo(f"calendar {year}: {source or 'MISSING'}")
     warning = law.calendar_warning(today)

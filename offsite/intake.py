@@ -54,7 +54,7 @@ class StoreEvidence:
             problems=tuple(report.problems),
             camera_id=camera_id if isinstance(camera_id, str) else None,
             first_seen=sealed_time(context.get("first_seen")),
-            last_seen=sealed_time(context.get("last_seen") or context.get("confirmed_at")),
+            last_seen=sealed_time(context.get("confirmed_at")),
         )
 
 

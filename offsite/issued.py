@@ -199,12 +199,6 @@ class SealedDocumentIssuer:
         log.info("case %s: %s issued and sealed as %s", case.id, kind.value, package_id)
 
 
-def issue_for_step(components: Components, case: Case) -> IssuedDocument | None:
-    """The document the case's latest step issued, if it issued one."""
-    kind = KIND_OF_STEP.get(case.events[-1].action) if case.events else None
-    return None if kind is None or case.id is None else document(components, case.id, kind)
-
-
 def issue_all(components: Components, case_id: int) -> list[IssuedDocument]:
     return [document(components, case_id, kind) for kind in available(components.cases.get(case_id))]
 

@@ -376,9 +376,17 @@ def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]
     ]
 
 
+def _display_name(components: Components, username: str) -> str:
+    user = components.accounts.find_user(username)
+    return user.display_name if user is not None else username
+
+
 def _display_names(components: Components) -> dict[str, str]:
     """Staff as people read them (办案人员 李强), by the username the case records."""
     return {user.username: user.display_name for user in components.accounts.list_users()}
+
+
+OVERDUE_HORIZON_DAYS = 3  # how far ahead the case list looks for running deadlines
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -387,18 +395,22 @@ def case_list(request: Request) -> Response:
     components = components_of(request)
     status_text = request.query_params.get("status") or ""
     status = CaseStatus(status_text) if status_text in CaseStatus._value2member_map_ else None
-    ending = components.cases.decision_period_ending()
+    # one look at the running deadlines: the overdue ones (in every horizon) and the decision periods ending soon
+    warning_days = components.law.config.deadlines.decision_extension.warning_days
+    items = components.cases.deadlines(within_days=max(OVERDUE_HORIZON_DAYS, warning_days))
+    ending_by = components.clock.today() + dt.timedelta(days=warning_days)
+    ending = [item for item in items if item.deadline == "decision" and item.due <= ending_by]
+    overdue = [item for item in items if item.overdue]
     near = request.query_params.get("near") == "decision"
     if near:  # the cases whose decision period ends soon or has ended, soonest first
         found, total = [components.cases.get(item.case_id) for item in ending], len(ending)
     else:
         found, total = components.cases.find(status=status, limit=200)
     rows = _case_rows(components, found)
-    overdue = [item for item in components.cases.deadlines(within_days=3) if item.overdue]
     return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
                 deadline_labels=DEADLINE_LABELS,
                 counts=components.cases.count_by_status(), decision_ending=ending, near=near,
-                warning_days=components.law.config.deadlines.decision_extension.warning_days)  # fmt: skip
+                warning_days=warning_days)  # fmt: skip
 
 
 @router.get("/legal", response_class=HTMLResponse)
@@ -468,7 +480,7 @@ def case_view(
         decision_period=_decision_period(components, case),
         form_defaults=_form_defaults(case),
         attachments=_statement_attachments(components, case),
-        officer_name=_display_names(components).get(case.officer, case.officer),
+        officer_name=_display_name(components, case.officer),
         fine_limits=_fine_limits(components, case),
         typed=typed or {},
         status_code=status_code,

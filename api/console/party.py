@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.console.web import LIMITS, TooLong, back, check_length, components_of, page, told, yuan
+from api.deps import client_address
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
@@ -81,10 +82,6 @@ def _form_token(request: Request) -> str:
     return _sign(components_of(request), "form:" + request.cookies.get(PARTY_COOKIE, ""))
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _detector(request: Request) -> OnnxDetector:
     with _detector_lock:
         found: OnnxDetector | None = getattr(request.app.state, "redaction_detector", None)
@@ -108,7 +105,7 @@ async def open_case(request: Request) -> Response:
         error = f"案件编号和查询码最多 {LIMITS['case_number']} 个字符"
         return page(request, "party_lookup.html", status_code=422, error=error, case_number=number)
     try:
-        case = await run_in_threadpool(components.party.open_case, number, code, _client(request),
+        case = await run_in_threadpool(components.party.open_case, number, code, client_address(request),
                                        lambda n: party_access_code(components, n))  # fmt: skip
     except TooManyAttempts as exc:
         refused = page(request, "party_lookup.html", status_code=429, error=told(request, exc), case_number=number)
@@ -145,7 +142,7 @@ def _case_view(request: Request, typed_statement: str = "", error: str | None = 
         return RedirectResponse("/party", status_code=303)
     components = components_of(request)
     assert case.id is not None
-    components.party.log_view(case.id, _client(request), "case")
+    components.party.log_view(case.id, client_address(request), "case")
     camera = components.registry.get_camera(case.camera_id)
     zone = components.registry.get_zone(case.zone_id)
     today = components.clock.today()
@@ -202,7 +199,7 @@ def evidence_frame(request: Request, package_id: str, role: str) -> Response:
         redacted = redact_jpeg(raw, _detector(request), marked)
     except ValueError:  # the package's frames do not pair up: show nothing rather than an unredacted frame
         return Response("证据图像无法打码，不予显示", status_code=422, media_type="text/plain; charset=utf-8")
-    components.party.log_view(case.id, _client(request), f"evidence {package_id[:16]} {role}")
+    components.party.log_view(case.id, client_address(request), f"evidence {package_id[:16]} {role}")
     return Response(redacted.jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
                              "X-Plates-Hidden": str(redacted.plates)})  # fmt: skip
@@ -223,7 +220,7 @@ def document(request: Request, kind: str) -> Response:
         return Response(told(request, exc), status_code=422, media_type="text/plain; charset=utf-8")
     except RuntimeError:
         return Response("文书暂时无法生成，请稍后再试", status_code=422, media_type="text/plain; charset=utf-8")
-    components.party.log_view(case.id, _client(request), f"document {kind}")
+    components.party.log_view(case.id, client_address(request), f"document {kind}")
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
 
@@ -254,7 +251,7 @@ async def statement(request: Request) -> Response:
         attachments = [await _attachment(upload) for upload in uploads]
         if len(attachments) > MAX_ATTACHMENTS:
             raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
-        await run_in_threadpool(_file_statement, components, case, text, attachments, _client(request))
+        await run_in_threadpool(_file_statement, components, case, text, attachments, client_address(request))
     except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
         return await run_in_threadpool(_case_view, request, text, exc.message)
     except OffsiteError as exc:
@@ -311,8 +308,8 @@ async def consent(request: Request) -> Response:
             raise InvalidInput("请先确认送达方式和地址")
         components = components_of(request)
         assert case.id is not None
-        await run_in_threadpool(components.party.consent_to_e_delivery, case.id, _client(request))
-        await run_in_threadpool(components.party.log_view, case.id, _client(request), "e-delivery consent")
+        await run_in_threadpool(components.party.consent_to_e_delivery, case.id, client_address(request))
+        await run_in_threadpool(components.party.log_view, case.id, client_address(request), "e-delivery consent")
     except OffsiteError as exc:
         return back(request, "/party/case", error=told(request, exc))
     return back(request, "/party/case", message="已确认同意电子送达")

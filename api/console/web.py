@@ -36,7 +36,7 @@ from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyK
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
 from cases.persistence import tables
-from cases.persistence.limits import ATTACHMENT_NAME_MAX_CHARS, REASON_MAX_CHARS, STATEMENT_MAX_CHARS
+from cases.persistence.limits import REASON_MAX_CHARS, STATEMENT_MAX_CHARS
 from cases.services.accounts import StaffUser
 from cases.services.base import Actor
 from evidence_store.store import Finding
@@ -61,7 +61,6 @@ LIMITS = {
     "amount": 12,  # yuan with two decimals: at most 9 digits, a point and 2 decimals (fen_of)
     "days": 3,  # an extension of at most 365 days
     "year": 4,
-    "attachment_name": ATTACHMENT_NAME_MAX_CHARS,
 }
 TEMPLATES.env.globals["limits"] = LIMITS
 

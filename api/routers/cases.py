@@ -13,20 +13,18 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from api import schemas
-from api.deps import CaseOfficer, CaseReader, ComponentsDep, LegalReviewer, require
+from api.deps import CaseOfficer, CaseReader, ComponentsDep, ExtensionApprover, LegalReviewer
 from api.roles import Permission, allows
 from api.views import case_out, detection_out
 from cases.model.case import CaseStatus, Party
-from cases.services.base import Actor
 
 log = logging.getLogger("offsite.api")
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseOut = schemas.CaseOut
 # the agency's head (负责人): approves a longer decision period
-ExtensionApprover = Annotated[Actor, Depends(require(Permission.APPROVE_EXTENSION))]
 
 
 @router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
@@ -213,7 +211,7 @@ def return_legal_review(
 
 @router.post("/{case_id}/decision-extension", response_model=CaseOut)
 def decision_extension(
-    components: ComponentsDep, head: ExtensionApprover, case_id: int, body: schemas.DecisionExtensionIn
+    components: ComponentsDep, head: ExtensionApprover, case_id: schemas.IdInPath, body: schemas.DecisionExtensionIn
 ) -> CaseOut:
     """延长办案期限: the agency's head (负责人, role supervisor) approves a longer decision period, with its reason
     and length in days; recorded as a case event naming who approved. Past the period a decision is refused

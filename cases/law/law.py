@@ -41,22 +41,17 @@ class Law:
         ]
         return procedure + [violation.rectification for violation in self.config.catalogue.violations]
 
+    def furthest_due(self, today: dt.date) -> dt.date:
+        """The furthest any deadline counted from today falls."""
+        return max(self.deadline(today, period).due for period in self.periods())
+
     def calendar_years_missing(self, today: dt.date) -> list[int]:
         """The years a deadline counted from today can reach whose holiday arrangement is not known."""
-        furthest = max(self.deadline(today, period).due for period in self.periods())
-        return self.calendar.missing_years(today, furthest)
+        return self.calendar.missing_years(today, self.furthest_due(today))
 
     def calendar_warning(self, today: dt.date) -> str | None:
         """A plain sentence naming the missing years, for `offsite config check` and /readyz; None when none is."""
-        missing = self.calendar_years_missing(today)
-        if not missing:
-            return None
-        years = ", ".join(str(year) for year in missing)
-        return (
-            f"the holiday arrangement of {years} is missing (neither the holidays library nor configs/calendar.yaml "
-            f"has it): deadlines reaching {years} count statutory holidays and weekends only and are marked "
-            "provisional; add the year under `years:` in configs/calendar.yaml or upgrade the holidays library"
-        )
+        return missing_years_warning(self.calendar_years_missing(today))
 
     def fine_band(self, violation: Violation, prior_violations: int) -> FineBand:
         return discretion_band(self.config.discretion, violation, prior_violations)
@@ -74,3 +69,15 @@ class Law:
             return today.replace(year=today.year - years)
         except ValueError:  # 29 February
             return today.replace(year=today.year - years, day=28)
+
+
+def missing_years_warning(missing: list[int]) -> str | None:
+    """What missing holiday years mean for deadlines, in one sentence; None when no year is missing."""
+    if not missing:
+        return None
+    years = ", ".join(str(year) for year in missing)
+    return (
+        f"the holiday arrangement of {years} is missing (neither the holidays library nor configs/calendar.yaml "
+        f"has it): deadlines reaching {years} count statutory holidays and weekends only and are marked "
+        "provisional; add the year under `years:` in configs/calendar.yaml or upgrade the holidays library"
+    )

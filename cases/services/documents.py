@@ -35,10 +35,7 @@ class DocumentRegister(Service):
         if existing is not None:
             return existing
         with self.transaction() as session:
-            session.execute(insert(tables.case_documents).values(
-                case_id=case_id, kind=kind, event_seq=event_seq, package_id=package_id,
-                issued_at=self.clock.now()))  # fmt: skip
-        return IssuedRecord(case_id, kind, event_seq, package_id)
+            return self.record_in(session, case_id, kind, event_seq, package_id)
 
     def record_in(self, session: Session, case_id: int, kind: str, event_seq: int, package_id: str) -> IssuedRecord:
         """Record a sealed document in the transaction of the step that issued it: both stand, or neither."""
