@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from evidence_store.durable import TEMPORARY_PREFIX, write_atomic
+from evidence_store.durable import TEMPORARY_PREFIX, discard_temporary, write_atomic
 
 _KEY = re.compile(r"[a-z0-9_-]+(/[A-Za-z0-9_.-]+)+")
 
@@ -97,10 +97,7 @@ class LocalBackend:
     def discard_unfinished_writes(self) -> list[Path]:
         """Remove the temporary files of writes a killed process left (only the sealing process, holding the
         store's lock, calls this: no write of its own is in flight)."""
-        left = sorted(self.root.rglob(f"{TEMPORARY_PREFIX}*"))
-        for path in left:
-            path.unlink(missing_ok=True)
-        return left
+        return discard_temporary(self.root.rglob(f"{TEMPORARY_PREFIX}*"))
 
     def keys(self, prefix: str) -> Iterator[str]:
         folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root

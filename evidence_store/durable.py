@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 TEMPORARY_PREFIX = ".tmp-"  # a file being written; renamed into place once whole, or left by a killed writer
@@ -34,3 +35,12 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o444) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def discard_temporary(found: Iterable[Path]) -> list[Path]:
+    """Remove temporary files killed writers left (the caller holds the lock: none of its own is in flight); the
+    files removed, sorted."""
+    left = sorted(found)
+    for path in left:
+        path.unlink(missing_ok=True)
+    return left

@@ -57,7 +57,7 @@ from evidence_store.backends import (
     ObjectMissing,
     check_key,
 )
-from evidence_store.durable import TEMPORARY_PREFIX, fsync_folder
+from evidence_store.durable import TEMPORARY_PREFIX, discard_temporary, fsync_folder
 
 log = logging.getLogger("evidence_store.spool")
 
@@ -89,10 +89,7 @@ class SpooledBackend:
     def discard_unfinished_writes(self) -> list[Path]:
         """Remove what puts killed before they were accepted left behind (their temporary files)."""
         with self._locked():
-            left = sorted(self.spool_dir.glob(f"{TEMPORARY_PREFIX}*"))
-            for stale in left:
-                stale.unlink()
-            return left
+            return discard_temporary(self.spool_dir.glob(f"{TEMPORARY_PREFIX}*"))
 
     # -- the EvidenceBackend protocol ------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from evidence_store.backends import (
     ObjectMissing,
 )
 from evidence_store.canonical import canonical_json
-from evidence_store.durable import TEMPORARY_PREFIX, write_atomic
+from evidence_store.durable import TEMPORARY_PREFIX, discard_temporary, write_atomic
 from evidence_store.keys import KeyRing, SigningKeyError, key_id_of, load_public_pem
 from evidence_store.merkle import MerkleLog, ProofError, leaf_hash, verify_consistency, verify_inclusion
 
@@ -352,9 +352,9 @@ class EvidenceStore:
     def _discard_unfinished_writes(self) -> None:
         """Remove the temporary files of writes a killed process left (this process holds the lock: none of its
         own writes is in flight)."""
-        left = [*(self.state_dir / "pending").glob(f"{TEMPORARY_PREFIX}*"), *(self.state_dir / "log").glob("*.tmp")]
-        for path in left:
-            path.unlink(missing_ok=True)
+        left = discard_temporary(
+            [*(self.state_dir / "pending").glob(f"{TEMPORARY_PREFIX}*"), *(self.state_dir / "log").glob("*.tmp")]
+        )
         if isinstance(self.backend, LeavesTemporaryFiles):
             left += self.backend.discard_unfinished_writes()
         if left:

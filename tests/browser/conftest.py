@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from offsite.bootstrap import Components
-from offsite.demo import run_demo
+from offsite.demo import DEMO_PASSWORD, run_demo
 from offsite.settings import PROJECT_ROOT
+from tests.support.serving import serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTEFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
@@ -31,33 +29,23 @@ class Served:
     components: Components
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def require_chromium() -> None:
+    """Skip without Chromium, with the reason; in CI (OFFSITE_REQUIRE_SERVICES=1) fail instead."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("OFFSITE_REQUIRE_SERVICES") == "1":
             pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install chromium")
         pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    require_chromium()
     components, _summary = run_demo(tmp_path_factory.mktemp("demo"))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(components.settings, components), host="127.0.0.1",
-                                           port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the app did not start serving within 30 s")
-        time.sleep(0.05)
-    yield Served(f"http://127.0.0.1:{port}", components)
-    server.should_exit = True
-    thread.join(timeout=10)
-    components.close()
+    try:
+        with serving(create_app(components.settings, components)) as base:
+            yield Served(base, components)
+    finally:
+        components.close()
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +64,15 @@ def artefacts() -> Path:
     for old in ARTEFACTS.glob("*.png"):
         old.unlink()
     return ARTEFACTS
+
+
+def sign_in(browser: Any, base: str, username: str, **context: Any) -> Any:
+    """A fresh browser context signed in to the console as a demo account (Chinese locale unless told)."""
+    page = browser.new_context(**({"locale": "zh-CN"} | context)).new_page()
+    page.goto(f"{base}/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/console/login" not in page.url, page.content()
+    return page

@@ -3,21 +3,18 @@ intranet with no way out: Swagger UI at /docs lists the operations."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from cases.persistence import migrate
 from cases.persistence.database import create_database_engine
 from offsite.settings import Settings
-from tests.browser.conftest import CHROMIUM, _free_port
+from tests.browser.conftest import require_chromium
+from tests.support.serving import serving
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -25,26 +22,15 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 @pytest.fixture(scope="module")
 def docs_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free loopback port over a fresh, empty database (the documentation needs no data)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    require_chromium()
     folder = tmp_path_factory.mktemp("docs")
     url = f"sqlite:///{folder / 'offsite.db'}"
     engine = create_database_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     settings = Settings(environment="development", database_url=url, evidence_dir=folder / "evidence")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the app did not start serving within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as base:
+        yield base
 
 
 def _offline_page(browser: Any, blocked: list[str]) -> Any:

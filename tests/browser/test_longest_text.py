@@ -18,9 +18,8 @@ from cases.persistence import tables
 from cases.persistence.limits import REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
 from cases.services.base import Actor
 from cases.services.detections import QueueFilter
-from offsite.demo import DEMO_PASSWORD
 from offsite.issued import party_access_code
-from tests.browser.conftest import Served
+from tests.browser.conftest import Served, sign_in
 
 OPERATOR, OFFICER = Actor("operator1", Role.OPERATOR), Actor("officer1", Role.OFFICER)
 ALL_PASS = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=True)
@@ -65,26 +64,23 @@ def fits(page: Any) -> tuple[int, int]:
     return int(widths[0]), int(widths[1])
 
 
-def sign_in(browser: Any, served: Served, username: str) -> Any:
-    page = browser.new_context(locale="zh-CN", viewport=DESKTOP).new_page()
-    page.goto(f"{served.base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/console/login" not in page.url, page.content()
-    return page
-
-
 def test_no_page_is_wider_than_the_window_with_the_longest_allowed_texts(
     browser: Any, served: Served, artefacts: Path
 ) -> None:
     detection_id, case = longest_case(served)
     name, reason = unbroken(limit_of(tables.cases.c.party_name)), unbroken(REASON_MAX_CHARS)
     shown = {
-        "detection": (sign_in(browser, served, "operator1"), f"/console/detections/{detection_id}", reason),
-        "case-list": (sign_in(browser, served, "officer1"), "/console/cases", name),
-        "case": (sign_in(browser, served, "officer1"), f"/console/cases/{case.id}", unbroken(STATEMENT_MAX_CHARS)),
+        "detection": (
+            sign_in(browser, served.base, "operator1", viewport=DESKTOP),
+            f"/console/detections/{detection_id}",
+            reason,
+        ),
+        "case-list": (sign_in(browser, served.base, "officer1", viewport=DESKTOP), "/console/cases", name),
+        "case": (
+            sign_in(browser, served.base, "officer1", viewport=DESKTOP),
+            f"/console/cases/{case.id}",
+            unbroken(STATEMENT_MAX_CHARS),
+        ),
     }
     for label, (page, path, text) in shown.items():
         page.goto(f"{served.base}{path}")

@@ -16,10 +16,10 @@ from pypdf import PdfReader
 
 from cases.model.case import CaseStatus
 from cases.model.registry import id_card_check_character
-from offsite.demo import DEMO_PASSWORD, FOOTAGE_CACHE, MODEL, TODAY
+from offsite.demo import FOOTAGE_CACHE, MODEL, TODAY
 from offsite.issued import party_access_code
 from offsite.rechecks import run_due_rechecks
-from tests.browser.conftest import Served
+from tests.browser.conftest import Served, sign_in
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.synthetic import render_still
 
@@ -35,14 +35,7 @@ class Steps:
         self.shots = 0
 
     def sign_in(self, username: str) -> Any:
-        page = self.browser.new_context(locale="zh-CN").new_page()
-        page.goto(f"{self.served.base}/console/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        assert "/console/login" not in page.url, page.content()
-        return page
+        return sign_in(self.browser, self.served.base, username)
 
     def shot(self, page: Any, name: str) -> None:
         self.shots += 1

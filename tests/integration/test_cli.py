@@ -205,6 +205,13 @@ def test_camera_run_reads_a_video_and_prints_its_events_and_figures(tmp_path: Pa
         assert (tmp_path / "evidence" / "objects" / "packages" / f"{event['evidence_package_id']}.json").exists()
 
 
+def test_verify_help_names_its_exit_statuses() -> None:
+    shown = run("evidence", "verify", "--help")
+    assert shown.returncode == 0
+    for status in ("0 every check passed", "1 tampering", "3 nothing wrong found", "4 nothing wrong found"):
+        assert status in " ".join(shown.stdout.split())
+
+
 def test_camera_run_on_an_evidence_store_it_cannot_open_says_why_without_a_traceback(tmp_path: Path) -> None:
     """Another process seals into the same folder (it holds the store's lock): the cameras cannot seal, and the
     command says so and stops, exit 2, instead of dying with a traceback."""

@@ -8,18 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -34,7 +30,8 @@ from offsite.bootstrap import Components, build, prepare_database
 from offsite.settings import Settings
 from tests.integration.test_gateway_api import signed_headers
 from tests.support import private_postgres
-from tests.support.private_postgres import PrivateCluster, free_port, private_cluster
+from tests.support.private_postgres import PrivateCluster, private_cluster
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.postgres
 
@@ -146,24 +143,6 @@ def test_a_stopped_database_gets_503_with_retry_after_and_requests_succeed_again
 
 
 # ---- stalled ------------------------------------------------------------------------------------------------
-@contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """The app under a real uvicorn server in a thread; its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start serving within 30 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @dataclass
 class Timed:
     response: httpx.Response
@@ -194,7 +173,7 @@ def test_a_stalled_database_fails_requests_fast_with_503_while_healthz_answers_a
 ) -> None:
     app = create_app(outage.components.settings, outage.components)
     kinds = outage.requests()
-    with served(app) as base, ThreadPoolExecutor(max_workers=8) as pool:
+    with serving(app) as base, ThreadPoolExecutor(max_workers=8) as pool:
         # several pooled connections, idle when the server stalls: their check before use gets no reply
         warm = [pool.submit(timed, base, send) for send in kinds.values() for _twice in range(2)]
         assert all(f.result().response.status_code == 200 for f in warm)

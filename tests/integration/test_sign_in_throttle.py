@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import subprocess
 import threading
 from typing import Any
 
@@ -28,7 +26,8 @@ from cases.services import accounts as accounts_module
 from offsite.bootstrap import Components, build
 from offsite.settings import Settings
 from tests.integration.conftest import Staff, problem_of
-from tests.integration.test_cli import OFFSITE
+from tests.integration.test_cli import run
+from tests.integration.test_console import csrf
 
 PASSWORD = "correct-horse-1"
 WRONG = "wrong-password"
@@ -307,11 +306,6 @@ def admin_console(client: TestClient, components: Components) -> TestClient:
     return client
 
 
-def _csrf(html: str) -> str:
-    marker = 'name="csrf" value="'
-    return html.split(marker, 1)[1].split('"', 1)[0]
-
-
 def test_the_console_users_page_shows_the_lock_out_and_unlocks_it(
     admin_console: TestClient, accounts: Components, settings: Settings
 ) -> None:
@@ -324,7 +318,7 @@ def test_the_console_users_page_shows_the_lock_out_and_unlocks_it(
     assert "锁定至 2026-03-02 10:15:00" in row  # local time: the clock stands at 10:00 in Shanghai
     assert "解除锁定" in row
 
-    done = admin_console.post("/console/users/li/unlock", data={"csrf": _csrf(page.text)})
+    done = admin_console.post("/console/users/li/unlock", data={"csrf": csrf(page.text)})
     assert done.status_code == 200
     assert "已解除账号 li（办案人员 李强）的登录锁定" in done.text
     assert "没有被锁定的账号" in done.text
@@ -340,14 +334,11 @@ def test_offsite_users_unlock_lifts_the_lock_out(accounts: Components, settings:
     for _ in range(5):
         accounts.accounts.sign_in("li", WRONG, "192.0.2.1")
     assert set(accounts.accounts.locked_accounts()) == {"li"}
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFSITE_")}
-    environment |= {"OFFSITE_DATABASE_URL": settings.database_url, "OFFSITE_EVIDENCE_DIR": str(settings.evidence_dir)}
-    result = subprocess.run([OFFSITE, "users", "unlock", "li"], capture_output=True, text=True, env=environment,
-                            timeout=120, check=False)  # fmt: skip
+    env = {"OFFSITE_DATABASE_URL": settings.database_url, "OFFSITE_EVIDENCE_DIR": str(settings.evidence_dir)}
+    result = run("users", "unlock", "li", env=env)
     assert result.returncode == 0, result.stderr
     assert "unlocked li" in result.stdout
     assert accounts.accounts.locked_accounts() == {}
-    missing = subprocess.run([OFFSITE, "users", "unlock", "nobody"], capture_output=True, text=True,
-                             env=environment, timeout=120, check=False)  # fmt: skip
+    missing = run("users", "unlock", "nobody", env=env)
     assert missing.returncode == 1
     assert "not_found" in missing.stderr

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.serving import free_port
 
 BIN = Path(os.environ.get("OFFSITE_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 COMMAND_TIMEOUT_S = 60
@@ -32,12 +33,6 @@ def available() -> str | None:
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root needs runuser to start PostgreSQL as the postgres user"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
