@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 import json
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -415,6 +416,31 @@ def model_dataset(
     typer.echo(f"data.yaml: {summary.root / 'data.yaml'}")
 
 
+@model_app.command("mix")
+def model_mix(
+    recipe: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The mix's recipe (YAML)")],
+    out: Annotated[Path, typer.Option(help="Folder to write (must be new or empty)")],
+    coco: Annotated[
+        Path | None, typer.Option(help="A COCO model (.pt) whose person and vehicle boxes label what is not boxed")
+    ] = None,
+    workdir: Annotated[Path, typer.Option()] = Path("var/train"),
+) -> None:
+    """Mix generated scenes, real photos (less the held-out groups) and real negatives into one YOLO dataset."""
+    from vision import training, training_mix
+
+    try:
+        mix = training_mix.MixRecipe.read(recipe)
+        labeller = _training(lambda: training.coco_pseudo_labeller(coco, workdir)) if coco is not None else None
+        summary = training_mix.build(mix, out, labeller)
+    except training_mix.MixError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {summary.train_images} train + {summary.val_images} val images to {summary.root}")
+    typer.echo(f"real photos: {len(summary.real_trained)} trained on, {len(summary.real_held_out)} held out")
+    typer.echo("boxes: " + ", ".join(f"{name} {count}" for name, count in summary.boxes_per_class.items()))
+    typer.echo(f"data.yaml: {summary.data_yaml}")
+
+
 def _training(call: Callable[[], T]) -> T:
     """Run a training-extra function, turning a missing extra or a refused argument (a missing or unfit initial
     model, say) into a clear message and exit code 2."""
@@ -454,15 +480,89 @@ def model_train(
 @model_app.command("eval")
 def model_eval(
     model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Weights (.pt) or an exported .onnx")],
-    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A YOLO data.yaml: its val split")],
+    data: Annotated[
+        Path | None, typer.Argument(exists=True, dir_okay=False, help="A YOLO data.yaml: its val split")
+    ] = None,
+    real: Annotated[
+        Path | None,
+        typer.Option(exists=True, file_okay=False, help="A folder of real photos with labels.csv: score on them"),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.001, max=0.999, help="One threshold for every class (default: shipped)")
+    ] = None,
+    record: Annotated[
+        bool, typer.Option(help="With --real and an .onnx: record the figures in its manifest and card")
+    ] = False,
     imgsz: Annotated[int, typer.Option(min=32)] = 320,
     workdir: Annotated[Path, typer.Option()] = Path("var/train"),
 ) -> None:
-    """mAP50, mAP50-95 and per-class precision/recall, as JSON on the last line (needs the train extra)."""
+    """Score a model, as JSON on the last line. With --real: image-level precision and recall per class, false
+    violation boxes per photo and box mAP50 on real photos, for the photos it never saw and those it trained on
+    (an .onnx needs nothing more; a .pt needs the train extra). With a data.yaml: mAP50, mAP50-95 and per-class
+    precision/recall on its val split (needs the train extra)."""
+    if (real is None) == (data is None):
+        typer.secho("offsite: give either a data.yaml or --real FOLDER", fg="red", err=True)
+        raise typer.Exit(2)
+    if real is not None:
+        figures = _real_eval(model, real, threshold, workdir)
+        if record:
+            _record_real(model, real, figures)
+        return
     from vision import training
 
+    assert data is not None
     evaluation = _training(lambda: training.evaluate(model, data, imgsz, workdir))
     typer.echo(json.dumps(evaluation.as_dict(), ensure_ascii=False))
+
+
+def _real_eval(model: Path, folder: Path, threshold: float | None, workdir: Path) -> dict[str, Any]:
+    from vision import real_eval
+    from vision.detector import ModelError
+    from vision.real_photos import RealPhotoError, read_folder
+
+    try:
+        photos = read_folder(folder)
+        if model.suffix == ".onnx":
+            predict, thresholds, classes, trained_on = real_eval.onnx_predictor(model)
+        else:
+            from vision import training
+
+            predict, classes = _training(lambda: training.pt_predictor(model, workdir))
+            thresholds, trained_on = {}, training.real_photos_trained_on(model)
+        if threshold is not None:
+            thresholds = dict.fromkeys(classes, threshold)
+        result = real_eval.evaluate(model.name, photos, predict, thresholds, classes, trained_on)
+    except (RealPhotoError, ModelError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    for title, part in (("never seen", result.held_out), ("trained on", result.trained_on)):
+        typer.echo(f"{title}: {part.photos} photos, false violation boxes {part.false_violation_boxes_per_image:.2f}"
+                   f" per photo, box mAP50 {_figure(part.map50)}")  # fmt: skip
+        for name, figures in part.per_class.items():
+            typer.echo(f"  {name:13} P {_figure(figures.precision)}  R {_figure(figures.recall)}  "
+                       f"AP50 {_figure(figures.box_ap50)}  ({figures.images_with} photos with it, "
+                       f"predicted in {figures.images_predicted})")  # fmt: skip
+    typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    return result.as_dict()
+
+
+def _record_real(model: Path, folder: Path, figures: dict[str, Any]) -> None:
+    """The real-photo figures into the model's manifest (``metrics.real``) and its card."""
+    from vision import training
+    from vision.manifest import ModelManifest, manifest_path_for
+
+    if model.suffix != ".onnx":
+        typer.secho("offsite: --record needs an exported .onnx with its manifest", fg="red", err=True)
+        raise typer.Exit(2)
+    path = manifest_path_for(model)
+    manifest = ModelManifest.read(path)
+    real = {"folder": folder.name, **{key: figures[key] for key in ("thresholds", "held_out", "trained_on")}}
+    dataclasses.replace(manifest, metrics={**manifest.metrics, "real": real}).write(path)
+    typer.echo(f"recorded in {path} and {training.write_model_card(path)}")
+
+
+def _figure(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
 
 
 @model_app.command("export")

@@ -30,13 +30,13 @@ class ModelError(ValueError):
 @dataclass(frozen=True)
 class DetectorConfig:
     model: Path  # the .onnx file; its manifest lies beside it (NAME.manifest.json)
-    confidence: float = 0.25
+    confidence: float | None = None  # None: each class's shipped threshold, from the manifest
     iou: float = 0.45
     threads: int = 0  # 0: ONNX Runtime chooses
     providers: tuple[str, ...] = field(default=("CPUExecutionProvider",))
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.confidence < 1.0 or not 0.0 < self.iou < 1.0:
+        if (self.confidence is not None and not 0.0 < self.confidence < 1.0) or not 0.0 < self.iou < 1.0:
             raise ValueError("confidence and iou must lie strictly between 0 and 1")
         if self.threads < 0:
             raise ValueError("threads must be 0 (automatic) or more")
@@ -47,6 +47,9 @@ class OnnxDetector:
         self.config = config
         self.manifest = self._manifest(config.model)
         self.class_names = self.manifest.classes
+        self.thresholds = np.array(
+            [config.confidence or self.manifest.threshold(name) for name in self.class_names], np.float32
+        )
         self.session = self._session(config)
         self.input_name = self._check_io()
         self._letterboxes: dict[tuple[int, int], Letterbox] = {}
@@ -110,4 +113,5 @@ class OnnxDetector:
             raise ValueError(f"a frame is a BGR uint8 array (h, w, 3), got {frame.dtype} {frame.shape}")
         height, width = frame.shape[:2]
         box = self.letterbox_for(width, height)
-        return decode(self.infer(box.apply(frame)), box, self.config.confidence, self.config.iou)
+        found = decode(self.infer(box.apply(frame)), box, float(self.thresholds.min()), self.config.iou)
+        return found[found.confidence >= self.thresholds[found.class_id]] if len(found) else found

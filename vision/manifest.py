@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_FORMAT = "offsite-model-manifest/1"
+DEFAULT_THRESHOLD = 0.25
 
 
 class ManifestError(ValueError):
@@ -40,6 +41,9 @@ class ModelManifest:
     training_data: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  # map50, map50_95, per_class{name: ClassMetrics}
+    # The shipped threshold of each class (a box counts from this confidence on); a class not named here uses
+    # DEFAULT_THRESHOLD. The pipeline and the real-photo evaluation both read it.
+    thresholds: dict[str, float] = field(default_factory=dict)
     format: str = MANIFEST_FORMAT
 
     def __post_init__(self) -> None:
@@ -49,6 +53,16 @@ class ModelManifest:
             raise ManifestError(f"manifest of {self.name}: input_size {self.input_size} is not a multiple of 32")
         if len(self.sha256) != 64:
             raise ManifestError(f"manifest of {self.name}: sha256 must be 64 hex digits")
+        for name, value in self.thresholds.items():
+            if name not in self.classes or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ManifestError(
+                    f"manifest of {self.name}: threshold {name}={value!r} must name one of its classes and lie "
+                    "strictly between 0 and 1"
+                )
+
+    def threshold(self, name: str) -> float:
+        """The confidence from which a box of this class counts."""
+        return float(self.thresholds.get(name, DEFAULT_THRESHOLD))
 
     def model_path(self, manifest_path: Path) -> Path:
         return manifest_path.parent / self.file

@@ -24,6 +24,10 @@ OPSET = 18
 # Continuing from a trained model: a short warm-up (the weights are already good), and mosaic only in the
 # early epochs so that the last ones see whole frames at the scale the cameras give.
 CONTINUED = {"warmup_epochs": 0.5, "close_mosaic": 3}
+# A class of ours that a COCO model names otherwise starts from the first of these COCO classes (Ultralytics copies
+# a head's class rows by name), and the COCO model's pseudo-labels count all of them as it.
+COCO_ALIASES = {"vehicle": ("car", "truck", "bus")}
+PSEUDO_LABELLED = ("person", "vehicle")
 
 
 class TrainingUnavailable(RuntimeError):
@@ -100,7 +104,8 @@ def train(
         from ultralytics.utils import torch_utils
 
         torch_utils.NUM_THREADS = threads  # select_device() applies it with torch.set_num_threads
-    model = ultralytics.YOLO(str(_initial_weights(initial, workdir)) if initial is not None else ARCHITECTURE)
+    start = _initial_weights(initial, workdir, _names_of(data_yaml)) if initial is not None else None
+    model = ultralytics.YOLO(str(start) if start is not None else ARCHITECTURE)
     started = time.perf_counter()
     model.train(
         data=str(data_yaml),
@@ -134,13 +139,92 @@ def _check_initial(initial: Path) -> None:
         raise ValueError(f"initial model {initial} is neither an Ultralytics .pt nor an exported .onnx")
 
 
-def _initial_weights(initial: Path, workdir: Path) -> Path:
-    """The checkpoint to start from: ``initial`` itself, or one rebuilt from an exported ONNX model."""
+def _initial_weights(initial: Path, workdir: Path, names: tuple[str, ...]) -> Path:
+    """The checkpoint to start from: ``initial`` itself, one rebuilt from an exported ONNX model, or a copy whose
+    classes are renamed so that ours start from theirs (COCO's car becomes our vehicle)."""
     if initial.suffix == ".onnx":
         from vision.warm_start import checkpoint_from_onnx
 
         return checkpoint_from_onnx(initial, ARCHITECTURE, workdir / "initial" / f"{initial.stem}.pt")
-    return initial
+    return renamed_for(initial, names, workdir / "initial" / initial.name)
+
+
+def _names_of(data_yaml: Path) -> tuple[str, ...]:
+    import yaml
+
+    names = (yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}).get("names", {})
+    return tuple(str(names[k]) for k in sorted(names)) if isinstance(names, dict) else tuple(map(str, names))
+
+
+def renamed_for(weights: Path, names: tuple[str, ...], out: Path) -> Path:
+    """``weights`` with each of our classes it lacks named after its first alias there (``COCO_ALIASES``), so
+    that Ultralytics starts that class's head rows from the alias's; ``weights`` itself when nothing is renamed."""
+    import torch
+
+    checkpoint = torch.load(str(weights), map_location="cpu", weights_only=False)
+    model = checkpoint.get("ema") or checkpoint["model"]
+    theirs = {str(name): index for index, name in model.names.items()}
+    renamed = dict(model.names)
+    for ours, aliases in COCO_ALIASES.items():
+        alias = next((a for a in aliases if a in theirs), None)
+        if ours in names and ours not in theirs and alias is not None:
+            renamed[theirs[alias]] = ours
+    if renamed == model.names:
+        return weights
+    model.names = renamed
+    checkpoint["model"], checkpoint["ema"] = model, None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, out)
+    return out
+
+
+def coco_pseudo_labeller(weights: Path, workdir: Path, confidence: float = 0.4) -> Any:
+    """A function from a photo to the person and vehicle boxes a COCO model finds in it at ``confidence``
+    (``vision.training_mix.PseudoLabeller``)."""
+    from vision.real_photos import Box
+
+    ultralytics = _ultralytics(workdir / "settings")
+    model = ultralytics.YOLO(str(weights), task="detect")
+    ours = {index: _ours(str(name)) for index, name in model.names.items()}
+    wanted = [index for index, name in ours.items() if name in PSEUDO_LABELLED]
+
+    def label(photo: Path) -> list[Box]:
+        (result,) = model.predict(str(photo), conf=confidence, classes=wanted, device="cpu", verbose=False)
+        boxes = result.boxes
+        return [
+            Box(str(ours[int(c)]), tuple(float(v) for v in xyxy))  # type: ignore[arg-type]
+            for c, xyxy in zip(boxes.cls.tolist(), boxes.xyxyn.tolist(), strict=True)
+        ]
+
+    return label
+
+
+def pt_predictor(weights: Path, workdir: Path) -> tuple[Any, list[str]]:
+    """Ultralytics weights (.pt, any class names) as a real-photo predictor (``vision.real_eval.Predict``), with the
+    classes it names (ours: COCO's car, truck and bus are vehicles)."""
+    from vision.real_eval import LOWEST, Finding, ours
+
+    ultralytics = _ultralytics(workdir / "settings")
+    model = ultralytics.YOLO(str(weights), task="detect")
+    names = {index: ours(str(name)) for index, name in model.names.items()}
+
+    def predict(photo: Path) -> list[Finding]:
+        (result,) = model.predict(str(photo), conf=LOWEST, device="cpu", verbose=False, max_det=300)
+        boxes = result.boxes
+        return [
+            Finding(str(names[int(c)]), float(conf), tuple(float(v) for v in xyxy))  # type: ignore[arg-type]
+            for c, conf, xyxy in zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxyn.tolist(), strict=True)
+            if names[int(c)] is not None
+        ]
+
+    return predict, sorted({name for name in names.values() if name is not None})
+
+
+def _ours(name: str) -> str | None:
+    """A COCO class name as one of ours (person stays person; car, truck and bus are vehicles), else None."""
+    if name in PSEUDO_LABELLED:
+        return name
+    return next((ours for ours, aliases in COCO_ALIASES.items() if name in aliases), None)
 
 
 def evaluate(model_path: Path, data_yaml: Path, imgsz: int, workdir: Path) -> Evaluation:
@@ -213,6 +297,18 @@ def training_record(weights: Path) -> dict[str, Any]:
     if start.suffix == ".pt" and lineage_path(start).exists():  # the run continued from a rebuilt checkpoint
         record["continued_from"] = json.loads(lineage_path(start).read_text(encoding="utf-8"))
     return record
+
+
+def real_photos_trained_on(weights: Path) -> list[str]:
+    """The real photos the run that made ``weights`` trained on, from its dataset's generator.json (a mix)."""
+    args_file = weights.parent.parent / "args.yaml"
+    if not args_file.exists():
+        return []
+    import yaml
+
+    data = (yaml.safe_load(args_file.read_text(encoding="utf-8")) or {}).get("data")
+    description = dataset_description(Path(str(data)).parent) if data else {}
+    return list(description.get("real_photos_trained_on", []))
 
 
 def dataset_description(dataset_dir: Path) -> dict[str, Any]:
@@ -321,7 +417,44 @@ def _licence_section(chain: list[Ancestor]) -> str:
     )
 
 
-GENERATED_SECTIONS = ("Lineage", "Licence", "Training data", "Evaluation", "Intended use and limits")
+GENERATED_SECTIONS = (
+    "Lineage", "Licence", "Training data", "Real photos", "Evaluation", "Intended use and limits",
+)  # fmt: skip
+
+
+def _real_section(metrics: dict[str, Any]) -> str:
+    """The real-photo figures (``offsite model eval --real FOLDER --record``): the metric of record."""
+    real = metrics.get("real")
+    if not isinstance(real, dict):
+        return "## Real photos\nNot measured yet: score it with `offsite model eval MODEL --real FOLDER --record`.\n\n"
+
+    def figure(value: Any) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    parts = []
+    for key, title in (("held_out", "never seen in training (these count)"), ("trained_on", "trained on")):
+        part = real.get(key) or {}
+        if not part.get("photos"):
+            continue
+        rows = "\n".join(
+            f"| {name} | {m['images_with']} | {figure(m['precision'])} | {figure(m['recall'])} | "
+            f"{figure(m['box_ap50'])} |"
+            for name, m in part["per_class"].items()
+        )
+        parts.append(
+            f"**{part['photos']} photos {title}**: false violation boxes "
+            f"**{part['false_violation_boxes_per_image']:.2f} per photo**, box mAP50 {figure(part['map50'])}.\n\n"
+            "| class | photos with it | image precision | image recall | box AP50 |\n|---|---|---|---|---|\n"
+            f"{rows}\n"
+        )
+    thresholds = ", ".join(f"{name} {value:g}" for name, value in (real.get("thresholds") or {}).items())
+    return (
+        f"## Real photos (`{real.get('folder', '?')}`: the metric of record)\n"
+        "Image-level precision and recall at the shipped thresholds (a class is predicted in a photo when any box "
+        "of it reaches its threshold); false violation boxes are stall, goods, dust or pile boxes in photos "
+        "without that violation. `offsite model eval MODEL --real FOLDER` gives these figures again.\n\n"
+        f"Shipped thresholds: {thresholds}.\n\n" + "\n".join(parts) + "\n"
+    )
 
 
 def model_card(manifest: ModelManifest, manifest_name: str, goal_map50: float = 0.85) -> str:
@@ -369,7 +502,7 @@ Street scenes rendered by the project's own generator (`vision/synthetic`, `offs
 images ({data.get("val_images", "?")} held out for validation) at {data.get("imgsz", "?")} px, seed {data.get("seed", "?")}; boxes per class
 {json.dumps(data.get("boxes_per_class", {}), ensure_ascii=False)}. Nothing was downloaded.
 
-## Evaluation (the generated set's validation split: never trained on; it chose the best epoch)
+{_real_section(metrics)}## Evaluation (the generated set's validation split: never trained on; it chose the best epoch)
 mAP50 **{metrics.get("map50", 0):.3f}**, mAP50-95 {metrics.get("map50_95", 0):.3f}. Goal: mAP50 ≥ {goal_map50} for every class.
 
 | class | precision | recall | mAP50 | mAP50-95 | |

@@ -110,3 +110,19 @@ def test_a_manifest_with_the_wrong_classes_is_refused(copy_of_model: Path) -> No
     _rewrite_manifest(copy_of_model, classes=["stall", "goods"])
     with pytest.raises(ModelError, match="4 \\+ 2 classes"):
         OnnxDetector(DetectorConfig(copy_of_model))
+
+
+def test_each_class_counts_from_its_threshold_in_the_manifest(copy_of_model: Path) -> None:
+    names = OnnxDetector(DetectorConfig(copy_of_model, threads=1)).class_names
+    person, stall = names.index("person"), names.index("stall")
+    low = OnnxDetector(DetectorConfig(copy_of_model, confidence=0.05, threads=1))
+    frames = (render_still(seed, 1280, 720).image for seed in HELD_OUT_SEEDS)
+    frame, everything = next(
+        (f, found) for f in frames if {person, stall} <= set((found := low.detect(f)).class_id.tolist())
+    )
+    _rewrite_manifest(copy_of_model, thresholds={"person": 0.99, "stall": 0.05})
+    shipped = OnnxDetector(DetectorConfig(copy_of_model, threads=1)).detect(frame)
+    assert not np.any((shipped.class_id == person) & (shipped.confidence < 0.99))
+    assert int(np.sum(shipped.class_id == stall)) == int(np.sum(everything.class_id == stall))  # down to 0.05
+    others = ~np.isin(shipped.class_id, [person, stall])
+    assert np.all(shipped.confidence[others] >= 0.25)  # classes without a threshold: the default

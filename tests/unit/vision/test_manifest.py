@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vision.manifest import ManifestError, ModelManifest, manifest_path_for, sha256_of
+from vision.manifest import DEFAULT_THRESHOLD, ManifestError, ModelManifest, manifest_path_for, sha256_of
 
 
 def _manifest(model: Path, **changes: object) -> ModelManifest:
@@ -39,6 +39,9 @@ def test_a_manifest_reads_back_as_written_and_vouches_for_its_model(tmp_path: Pa
         ({"classes": ("stall", "stall")}, "non-empty and distinct"),
         ({"input_size": 300}, "not a multiple of 32"),
         ({"sha256": "abc"}, "64 hex digits"),
+        ({"thresholds": {"person": 0.5}}, "threshold person=0.5 must name one of its classes"),
+        ({"thresholds": {"stall": 1.0}}, "threshold stall=1.0 must .* lie strictly between 0 and 1"),
+        ({"thresholds": {"stall": "high"}}, "threshold stall='high'"),
     ],
 )
 def test_a_malformed_manifest_is_refused_naming_the_field(
@@ -67,3 +70,13 @@ def test_a_manifest_file_that_is_not_one_is_refused(tmp_path: Path, content: str
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ManifestError, match=message):
         ModelManifest.read(path)
+
+
+def test_a_class_without_a_shipped_threshold_uses_the_default(tmp_path: Path) -> None:
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"weights")
+    manifest = _manifest(model, thresholds={"stall": 0.6})
+    manifest.write(manifest_path_for(model))
+    read = ModelManifest.read(manifest_path_for(model))
+    assert read.threshold("stall") == 0.6
+    assert read.threshold("goods") == DEFAULT_THRESHOLD

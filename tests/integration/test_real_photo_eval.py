@@ -1,0 +1,53 @@
+"""`offsite model eval --real` scores a model on real photos (the metric of record), and the shipped model's card
+tells the figures those photos give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from offsite.cli import app
+from tests.support.real_data import shared
+from vision.manifest import ModelManifest, manifest_path_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "models" / "offsite-street.onnx"
+
+
+@pytest.fixture(scope="module")
+def scored() -> dict[str, object]:
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED), "--real", str(shared("real-dev"))])
+    assert result.exit_code == 0, result.output
+    figures: dict[str, object] = json.loads(result.output.strip().splitlines()[-1])
+    return figures
+
+
+def test_the_shipped_models_real_figures_are_the_ones_its_manifest_records(scored: dict[str, object]) -> None:
+    recorded = ModelManifest.read(manifest_path_for(SHIPPED)).metrics.get("real")
+    assert recorded is not None, "the manifest records the model's real-dev figures"
+    assert recorded["folder"] == "real-dev"
+    assert scored["held_out"] == recorded["held_out"]
+    assert scored["trained_on"] == recorded["trained_on"]
+
+
+def test_every_photo_is_scored_once_either_as_seen_or_as_never_seen(scored: dict[str, object]) -> None:
+    parts = {name: scored[name] for name in ("held_out", "trained_on", "all")}
+    photos = {name: part["photos"] for name, part in parts.items()}  # type: ignore[index]
+    assert photos["all"] == 73
+    assert photos["held_out"] + photos["trained_on"] == 73
+    assert set(scored["thresholds"]) >= {"stall", "person", "vehicle", "dust", "bare_pile"}  # type: ignore[arg-type]
+
+
+def test_a_folder_that_is_not_a_real_photo_set_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED), "--real", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no labels.csv" in result.output
+
+
+def test_eval_asks_for_one_kind_of_data() -> None:
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED)])
+    assert result.exit_code == 2
+    assert "either a data.yaml or --real" in result.output

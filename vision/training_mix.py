@@ -1,0 +1,221 @@
+"""The training mix: generated scenes, real photos with real boxes, and real negatives, in one YOLO dataset.
+
+A recipe (YAML) names the ingredients: a generated dataset (``offsite model dataset``), folders of real photos
+(``vision.real_photos``) with the groups held back from training so that real figures come from photos the model
+never saw, how many times each real training photo appears (a few real photos against a thousand renders would
+otherwise teach nothing), plain real photos as negatives, and the sources whose people and vehicles are not boxed
+and get pseudo-labels from a COCO model. The dataset is links to the photos where they lie plus label files
+written here; ``mix.json`` beside ``data.yaml`` says what went in, for the manifest and the model card.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vision.real_photos import Box, RealPhoto, RealPhotoError, read_folder, split
+
+PseudoLabeller = Callable[[Path], Sequence[Box]]  # person and vehicle boxes a COCO model sees in a photo
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class MixError(ValueError):
+    """A recipe that cannot be followed: which field, and why."""
+
+
+@dataclass(frozen=True)
+class RealFolder:
+    folder: Path
+    held_out: tuple[str, ...]  # groups (repositories, or repository:picture) kept back from training
+
+
+@dataclass(frozen=True)
+class MixRecipe:
+    renders: Path
+    real: tuple[RealFolder, ...]
+    copies: int
+    negatives: tuple[Path, ...]
+    pseudo_label_sources: tuple[str, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> MixRecipe:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise MixError(f"{path}: cannot read the recipe ({exc})") from exc
+        if not isinstance(data, dict):
+            raise MixError(f"{path}: a recipe is a mapping (renders, real, held_out, copies, negatives, …)")
+        base = path.parent
+
+        def paths(key: str) -> tuple[Path, ...]:
+            value = data.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise MixError(f"{path}: {key} must be a list of paths")
+            return tuple((base / item).resolve() for item in value)
+
+        def names(key: str, within: dict[str, Any] = data) -> tuple[str, ...]:
+            value = within.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise MixError(f"{path}: {key} must be a list of names")
+            return tuple(value)
+
+        def real() -> tuple[RealFolder, ...]:
+            folders = data.get("real") or []
+            if not isinstance(folders, list) or not all(isinstance(f, dict) and isinstance(f.get("folder"), str)
+                                                        for f in folders):  # fmt: skip
+                raise MixError(f"{path}: real must be a list of {{folder, held_out}}")
+            return tuple(RealFolder((base / f["folder"]).resolve(), names("held_out", f)) for f in folders)
+
+        copies = data.get("copies", 1)
+        if not isinstance(copies, int) or not 1 <= copies <= 100:
+            raise MixError(f"{path}: copies must be a whole number from 1 to 100")
+        if not isinstance(data.get("renders"), str):
+            raise MixError(f"{path}: renders must name a generated dataset's folder")
+        return cls(
+            renders=(base / data["renders"]).resolve(),
+            real=real(),
+            copies=copies,
+            negatives=paths("negatives"),
+            pseudo_label_sources=names("pseudo_label_sources"),
+        )
+
+
+@dataclass(frozen=True)
+class MixSummary:
+    root: Path
+    train_images: int
+    val_images: int
+    real_trained: tuple[str, ...]
+    real_held_out: tuple[str, ...]
+    boxes_per_class: dict[str, int]
+
+    @property
+    def data_yaml(self) -> Path:
+        return self.root / "data.yaml"
+
+
+def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) -> MixSummary:
+    """Write the mixed dataset to ``out`` (new or empty); the validation split is the generated one's (real
+    figures are measured apart, on the held-out photos)."""
+    classes = _render_classes(recipe.renders)
+    if out.exists() and any(out.iterdir()):
+        raise MixError(f"{out} is not empty")
+    train: list[RealPhoto] = []
+    held_out: list[RealPhoto] = []
+    for real in recipe.real:
+        try:
+            trains, kept = split(read_folder(real.folder), real.held_out)
+        except RealPhotoError as exc:
+            raise MixError(str(exc)) from exc
+        train += trains
+        held_out += kept
+    counts: Counter[str] = Counter()
+    written = {"train": 0, "val": 0}
+    for part in ("train", "val"):
+        for image in sorted((recipe.renders / "images" / part).iterdir()):
+            label = recipe.renders / "labels" / part / f"{image.stem}.txt"
+            text = label.read_text(encoding="utf-8") if label.exists() else ""
+            _write(out, part, f"render_{image.name}", image, text, classes, counts)
+            written[part] += 1
+    for photo in train:
+        boxes = list(photo.boxes or ())
+        if pseudo_labeller is not None and _pseudo_labelled(photo, recipe.pseudo_label_sources):
+            own = {box.name for box in boxes}  # a listed source boxes some classes only: fill in the others
+            boxes += [box for box in pseudo_labeller(photo.path) if box.name not in own]
+        text = _yolo_lines(boxes, classes)
+        for copy in range(recipe.copies):
+            _write(out, "train", f"real{copy}_{photo.name}", photo.path, text, classes, counts)
+            written["train"] += 1
+    negatives = _negative_images(recipe.negatives)
+    for image in negatives:
+        boxes = list(pseudo_labeller(image)) if pseudo_labeller is not None else []
+        for copy in range(recipe.copies):
+            _write(out, "train", f"neg{copy}_{image.name}", image, _yolo_lines(boxes, classes), classes, counts)
+            written["train"] += 1
+    summary = MixSummary(
+        out, written["train"], written["val"], tuple(p.name for p in train), tuple(p.name for p in held_out),
+        {name: counts[name] for name in classes},
+    )  # fmt: skip
+    _describe(recipe, summary, classes, [image.name for image in negatives])
+    return summary
+
+
+def _render_classes(renders: Path) -> tuple[str, ...]:
+    data_yaml = renders / "data.yaml"
+    if not data_yaml.is_file():
+        raise MixError(f"{renders}: no data.yaml (make one with `offsite model dataset`)")
+    names = yaml.safe_load(data_yaml.read_text(encoding="utf-8")).get("names")
+    if isinstance(names, dict):
+        return tuple(str(names[key]) for key in sorted(names))
+    if isinstance(names, list):
+        return tuple(str(name) for name in names)
+    raise MixError(f"{data_yaml}: names is neither a list nor a mapping")
+
+
+def _pseudo_labelled(photo: RealPhoto, sources: tuple[str, ...]) -> bool:
+    return photo.source in sources or photo.source.split(":")[0] in sources
+
+
+def _negative_images(folders_or_files: tuple[Path, ...]) -> list[Path]:
+    images: list[Path] = []
+    for path in folders_or_files:
+        if path.is_dir():
+            images += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file():
+            images.append(path)
+        else:
+            raise MixError(f"negative image {path} does not exist")
+    return images
+
+
+def _yolo_lines(boxes: Sequence[Box], classes: tuple[str, ...]) -> str:
+    lines = []
+    for box in boxes:
+        if box.name not in classes:
+            continue
+        x1, y1, x2, y2 = box.xyxy
+        lines.append(f"{classes.index(box.name)} {(x1 + x2) / 2:.6f} {(y1 + y2) / 2:.6f} {x2 - x1:.6f} {y2 - y1:.6f}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _write(
+    out: Path, part: str, name: str, image: Path, labels: str, classes: tuple[str, ...], counts: Counter[str]
+) -> None:
+    images, label_dir = out / "images" / part, out / "labels" / part
+    images.mkdir(parents=True, exist_ok=True)
+    label_dir.mkdir(parents=True, exist_ok=True)
+    (images / name).symlink_to(image.resolve())
+    (label_dir / f"{Path(name).stem}.txt").write_text(labels, encoding="utf-8")
+    for line in labels.splitlines():
+        counts[classes[int(line.split()[0])]] += 1
+
+
+def _describe(recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], negatives: list[str]) -> None:
+    generated = json.loads((recipe.renders / "generator.json").read_text(encoding="utf-8"))
+    (summary.root / "data.yaml").write_text(
+        yaml.safe_dump({"path": str(summary.root.resolve()), "train": "images/train", "val": "images/val",
+                        "names": dict(enumerate(classes))}, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )  # fmt: skip
+    description: dict[str, Any] = {
+        "generator": "vision.training_mix",
+        "images": summary.train_images + summary.val_images,
+        "val_images": summary.val_images,
+        "imgsz": generated.get("imgsz"),
+        "classes": list(classes),
+        "boxes_per_class": summary.boxes_per_class,
+        "generated": generated,
+        "real_photos_trained_on": list(summary.real_trained),
+        "real_photos_held_out": list(summary.real_held_out),
+        "held_out_groups": {str(real.folder.name): list(real.held_out) for real in recipe.real},
+        "real_copies": recipe.copies,
+        "negatives": negatives,
+        "pseudo_label_sources": list(recipe.pseudo_label_sources),
+    }
+    (summary.root / "generator.json").write_text(json.dumps(description, ensure_ascii=False, indent=2) + "\n")
