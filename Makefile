@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-.PHONY: demo test venv font chromium lint typecheck contracts pytest clean train-env bench
+.PHONY: demo test venv font chromium footage lint typecheck contracts pytest clean train-env bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) font
 
 # What the project needs from Debian beside Python: the CJK font its documents are set in (the demo and the
-# tests), and Chromium for the browser tests. Installed once when missing (as root); never downloaded at run time.
+# tests), Chromium for the browser tests, and real camera footage for the camera tests (opencv-doc's vtest.avi,
+# MS-MPEG4 in AVI; the package is 96 MB, OpenCV's manual included). Installed once when missing (as root); never
+# downloaded at run time.
 FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+FOOTAGE := /usr/share/doc/opencv-doc/examples/data/vtest.avi
 define debian_package
 	@if ! $(1); then \
 		if [ "$$(id -u)" = 0 ]; then echo "installing $(2)"; apt-get update -q && \
@@ -34,6 +37,9 @@ font:
 
 chromium:
 	$(call debian_package,command -v chromium >/dev/null 2>&1,chromium)
+
+footage:
+	$(call debian_package,test -f $(FOOTAGE),opencv-doc)
 
 # Training, and the benchmark's Ultralytics comparison, need torch's CPU build and Ultralytics: an environment
 # of their own, never needed to run or test. torchvision, Ultralytics and supervision go in without their
@@ -66,7 +72,7 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
-pytest: venv chromium
+pytest: venv chromium footage
 	$(BIN)/pytest
 
 test: lint typecheck contracts pytest

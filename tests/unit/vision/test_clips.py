@@ -1,6 +1,7 @@
 """Evidence clips: the packet buffer keeps at least its seconds, from a key frame on, and remuxes a span into an H.264
-MP4 with every frame the camera sent (not only the sampled ones); the frame buffer encodes decoded frames at their
-own times. A span that is not buffered is a ClipError.
+MP4 with every frame the camera sent (not only the sampled ones); a camera sending any other codec gets the span
+transcoded to H.264, every frame at its own time; the frame buffer encodes decoded frames at their own times. A span
+that is not buffered is a ClipError.
 """
 
 from __future__ import annotations
@@ -163,6 +164,104 @@ def test_a_buffer_needs_a_positive_keep() -> None:
         PacketClipBuffer(None, keep_s=0)
     with pytest.raises(ValueError, match="keep_s"):
         FrameClipBuffer(keep_s=-1)
+
+
+# -- cameras that send another codec -------------------------------------------------------------------------------
+
+CAMERA_CODECS = {  # encoder → (container, codec as decoded)
+    "msmpeg4": ("avi", "msmpeg4"),  # MS-MPEG4 v3 (DivX 3) in AVI, as Debian's vtest.avi
+    "mpeg4": ("avi", "mpeg4"),  # MPEG-4 part 2 (Xvid/DivX)
+    "mjpeg": ("avi", "mjpeg"),
+    "libx265": ("mp4", "hevc"),
+}
+
+
+def frame_shade(index: int) -> int:
+    """Each frame's own flat shade: neighbours differ by at least 11 levels, so a frame shown at another's time shows."""
+    return 30 + (index * 67) % 190
+
+
+def camera_video(folder: Path, encoder: str, seconds: float = 6.0) -> Path:
+    """A camera's recording in ``encoder``'s codec: 25 fps, 160×96, a key frame every 2 s, frame i in frame_shade(i)."""
+    container_format, _ = CAMERA_CODECS[encoder]
+    out = folder / f"camera-{encoder}.{container_format}"
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream(encoder, rate=FPS)
+        stream.width, stream.height = 160, 96
+        stream.pix_fmt = "yuvj420p" if encoder == "mjpeg" else "yuv420p"
+        stream.codec_context.gop_size = 2 * FPS
+        if encoder == "libx265":
+            stream.options = {"x265-params": "log-level=error:keyint=50"}
+        for index in range(round(seconds * FPS)):
+            picture = av.VideoFrame.from_ndarray(shade(frame_shade(index), 160, 96), format="bgr24")
+            picture.pts, picture.time_base = index, Fraction(1, FPS)
+            for packet in stream.encode(picture.reformat(format=stream.pix_fmt)):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out
+
+
+def grey_levels(images: list[np.ndarray]) -> list[int]:
+    return [round(float(image.mean())) for image in images]
+
+
+@pytest.mark.parametrize("encoder", CAMERA_CODECS)
+def test_a_camera_sending_another_codec_gets_an_h264_clip_of_exactly_the_span(encoder: str, tmp_path: Path) -> None:
+    video = camera_video(tmp_path, encoder)
+    buffer, frames = buffered(video, keep_s=8)
+    assert buffer.codec == CAMERA_CODECS[encoder][1]
+    assert len(frames) == 3  # sampled every 2 s of 6 s
+
+    clip = buffer.write_clip(at(2.48), at(4.48), tmp_path / "clip.mp4")  # from between key frames (2.0 s, 4.0 s)
+    times, images, stream = decoded(clip)
+
+    # Transcoded, so it plays in the console's browser; it starts at the span's start, not at the key frame before,
+    # and has every frame the camera sent from 2.48 to 4.48 s (frames 62 to 112), each at its own time and looking
+    # as the camera's own frame decodes (a frame shown at another's time would be 11 or more levels off).
+    assert stream.codec_context.name == "h264"
+    assert (stream.width, stream.height) == (160, 96)
+    assert times == pytest.approx([i / FPS for i in range(51)], abs=1e-3)
+    sent = all_frames(video)
+    assert grey_levels(images) == pytest.approx(grey_levels([sent[round(2.48 + t, 2)] for t in times]), abs=2)
+
+
+def damaged_buffer(video: Path, damaged: set[int]) -> PacketClipBuffer:
+    """A buffer filled from the video's packets, the packets at the ``damaged`` indices replaced by garbage."""
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        buffer = PacketClipBuffer(stream, keep_s=10)
+        packets = [packet for packet in container.demux(stream) if packet.size]
+        for index, packet in enumerate(packets):
+            if index in damaged:
+                garbage = av.Packet(b"\x00\x01 not a picture " * 20)
+                garbage.pts, garbage.dts, garbage.time_base = packet.pts, packet.dts, packet.time_base
+                garbage.is_keyframe = packet.is_keyframe
+                packet = garbage
+            buffer.add(packet, at(float(packet.pts * stream.time_base)))
+    return buffer
+
+
+def test_a_damaged_picture_is_left_out_of_a_transcoded_clip_and_the_others_kept(tmp_path: Path) -> None:
+    video = camera_video(tmp_path, "msmpeg4")
+    buffer = damaged_buffer(video, damaged={30})  # frame 30, at 1.2 s
+
+    times, images, _ = decoded(buffer.write_clip(at(0), at(2.0), tmp_path / "clip.mp4"))
+
+    shown = [round(t * FPS) for t in times]
+    assert 30 not in shown
+    assert shown[:30] == list(range(30))  # everything before it, each at its own time
+    sent = all_frames(video)
+    assert grey_levels(images[:30]) == pytest.approx(grey_levels([sent[i / FPS] for i in range(30)]), abs=2)
+    assert shown[-1] == 50  # and the span goes on to its end
+
+
+def test_a_transcoded_span_with_no_picture_that_decodes_is_a_clip_error(tmp_path: Path) -> None:
+    buffer = damaged_buffer(camera_video(tmp_path, "msmpeg4", seconds=2.0), damaged=set(range(50)))
+
+    with pytest.raises(ClipError, match="no picture of the msmpeg4 stream decodes"):
+        buffer.write_clip(at(0), at(1.0), tmp_path / "clip.mp4")
+    assert not (tmp_path / "clip.mp4").exists()
 
 
 # -- decoded frames ------------------------------------------------------------------------------------------------
