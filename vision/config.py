@@ -21,8 +21,9 @@ from vision.capture import CaptureConfig
 from vision.events import SubjectKind, SubjectRef
 from vision.frames import FrameSource
 from vision.pipeline import CameraPipeline, Detector, DropPolicy, EventSink, Sealer
-from vision.rules import Rule, RuleEngine, RuleError, RuleKind, Zone, ZoneKind
+from vision.rules import STATIC_CLASS, Rule, RuleEngine, RuleError, RuleKind, Zone, ZoneKind
 from vision.sources import DecodeMode, SourceConfig, open_source
+from vision.static_objects import StaticObjectConfig, StaticObjects
 from vision.tracking import Tracker, TrackerConfig
 from vision.zones import FrontLine, PolygonZone, ZoneError
 
@@ -51,6 +52,7 @@ DEFAULT_TIMES: dict[RuleKind, RuleTimes] = {
     RuleKind.CROSS_DOOR: RuleTimes(min_dwell_s=300, inertia_s=60, min_median_score=0.3, cooldown_s=1800),
     RuleKind.DUST: RuleTimes(min_dwell_s=30, inertia_s=20, min_median_score=0.3, cooldown_s=900),
     RuleKind.BARE_PILE: RuleTimes(min_dwell_s=1800, inertia_s=300, min_median_score=0.3, cooldown_s=86400),
+    RuleKind.UNKNOWN_OBJECT: RuleTimes(min_dwell_s=300, inertia_s=60, min_median_score=0.35, cooldown_s=1800),
 }
 # Generated videos (the demo, the benchmark) last a minute or two: the same rules with minutes scaled to seconds.
 MINUTE_VIDEO_TIMES: dict[RuleKind, RuleTimes] = {
@@ -58,18 +60,21 @@ MINUTE_VIDEO_TIMES: dict[RuleKind, RuleTimes] = {
     RuleKind.CROSS_DOOR: RuleTimes(min_dwell_s=15, inertia_s=12, min_median_score=0.3, cooldown_s=120),
     RuleKind.DUST: RuleTimes(min_dwell_s=8, inertia_s=8, min_median_score=0.3, cooldown_s=120),
     RuleKind.BARE_PILE: RuleTimes(min_dwell_s=20, inertia_s=12, min_median_score=0.3, cooldown_s=600),
+    RuleKind.UNKNOWN_OBJECT: RuleTimes(min_dwell_s=15, inertia_s=12, min_median_score=0.35, cooldown_s=120),
 }
 DEFAULT_CLASSES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.STALL: ("stall",),
     RuleKind.CROSS_DOOR: ("goods",),
     RuleKind.DUST: ("dust",),
     RuleKind.BARE_PILE: ("bare_pile",),
+    RuleKind.UNKNOWN_OBJECT: (STATIC_CLASS,),
 }
 DEFAULT_VIOLATION: dict[RuleKind, str] = {
     RuleKind.STALL: "street_stall",
     RuleKind.CROSS_DOOR: "cross_door",
     RuleKind.DUST: "construction_dust",
     RuleKind.BARE_PILE: "bare_soil_uncovered",
+    RuleKind.UNKNOWN_OBJECT: "unknown_object",
 }
 
 
@@ -149,6 +154,7 @@ class CameraSpec:
         )
         self.zones = [_zone(zone) for zone in camera.zones]
         self.rules = [_rule(rule) for rule in camera.rules]
+        self.watches_static_objects = any(rule.kind is RuleKind.UNKNOWN_OBJECT for rule in self.rules)
         self.tracker = TrackerConfig(interval_s=camera.source.interval_s, lost_s=camera.lost_s)
         self.capture = CaptureConfig(camera.pre_s, camera.post_s)
         self.queue_size = camera.queue_size
@@ -274,4 +280,13 @@ def build_pipeline(
         queue_size=spec.queue_size,
         drop_policy=spec.drop_policy,
         inference_lock=inference_lock,
+        static_objects=_static_objects(spec, detector.class_names),
     )
+
+
+def _static_objects(spec: CameraSpec, class_names: tuple[str, ...]) -> StaticObjects | None:
+    """The camera's static-object path, when a rule asks for it; the detector's people and vehicles are masked."""
+    if not spec.watches_static_objects:
+        return None
+    masked = tuple(class_names.index(name) for name in ("person", "vehicle") if name in class_names)
+    return StaticObjects(StaticObjectConfig(), masked)

@@ -49,6 +49,22 @@ class Detections:
             None if self.tracker_id is None else self.tracker_id[selector],
         )
 
+    def plus(self, other: Detections) -> Detections:
+        """These detections followed by ``other``'s (both tracked, or neither)."""
+        if len(other) == 0:
+            return self
+        if (self.tracker_id is None) != (other.tracker_id is None):
+            raise ValueError("cannot join tracked and untracked detections")
+        tracks = None
+        if self.tracker_id is not None and other.tracker_id is not None:
+            tracks = np.concatenate([self.tracker_id, other.tracker_id])
+        return Detections(
+            np.concatenate([self.xyxy, other.xyxy]),
+            np.concatenate([self.confidence, other.confidence]),
+            np.concatenate([self.class_id, other.class_id]),
+            tracks,
+        )
+
     def with_tracker_ids(self, tracker_id: IntArray) -> Detections:
         return Detections(self.xyxy, self.confidence, self.class_id, tracker_id)
 

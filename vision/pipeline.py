@@ -26,12 +26,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from vision.capture import CaptureConfig, CapturedEvidence, KeyFrameKeeper, capture
 from vision.clips import ClipBuffer, FrameClipBuffer
 from vision.detections import Detections
 from vision.events import ViolationEvent
 from vision.frames import Frame, FrameSource, Image
-from vision.rules import Confirmation, Occurrence, PresenceLog, RuleEngine, Step
+from vision.rules import STATIC_CLASS, Confirmation, Occurrence, PresenceLog, RuleEngine, Step
+from vision.static_objects import StaticObjects, as_detections
 from vision.tracking import Tracker
 
 log = logging.getLogger("offsite.vision.pipeline")
@@ -100,6 +103,7 @@ class CameraPipeline:
     inference_lock: threading.Semaphore | None = None  # shared by cameras: at most N inferences at once
     metrics: CameraMetrics = field(default_factory=CameraMetrics)
     presence: PresenceLog = field(default_factory=PresenceLog)  # for re-checks of past moments
+    static_objects: StaticObjects | None = None  # the second path: new objects that stay, for the zones that ask
 
     def __post_init__(self) -> None:
         if self.queue_size < 1:
@@ -186,6 +190,8 @@ class CameraPipeline:
         self._last_ts = frame.ts
         detections = self._detect(frame)
         tracked = self.tracker.update(detections)
+        if self.static_objects is not None:
+            tracked = self._with_static_objects(frame, detections, tracked)
         step = self.rules.observe(frame.ts, tracked, frame.size)
         self.metrics.frames_analysed += 1
         if self._clip_buffer() is self._frame_clips and self._frame_clips is not None:
@@ -205,6 +211,14 @@ class CameraPipeline:
                 self._keepers.pop(occurrence.occurrence_id, None)
         self._complete_due(frame.ts)
         return step
+
+    def _with_static_objects(self, frame: Frame, detections: Detections, tracked: Detections) -> Detections:
+        """The tracked detections plus what the static-object path finds staying (untracked: tracker id -1)."""
+        assert self.static_objects is not None
+        found = as_detections(
+            self.static_objects.update(frame.ts, frame.image, detections), self.rules.class_names.index(STATIC_CLASS)
+        )
+        return tracked.plus(found.with_tracker_ids(np.full(len(found), -1, np.int64)))
 
     def _detect(self, frame: Frame) -> Detections:
         started = time.perf_counter()

@@ -11,7 +11,9 @@ Matching, by rule kind (objects are placed by their bottom-centre anchor, where 
 - ``stall``: a stall (or goods) standing in a no-vending zone;
 - ``cross_door``: goods in a shop's sidewalk strip, on the street side of its shop-front line;
 - ``dust``: a plume standing in a site, or reaching past its boundary (a bottom corner of the plume outside it);
-- ``bare_pile``: an uncovered pile in a site.
+- ``bare_pile``: an uncovered pile in a site;
+- ``unknown_object``: something no model names that arrived and stays (``vision.static_objects``), in any zone
+  that asks for it: a review candidate that an operator classifies.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class RuleKind(StrEnum):
     CROSS_DOOR = "cross_door"
     DUST = "dust"
     BARE_PILE = "bare_pile"
+    UNKNOWN_OBJECT = "unknown_object"
+
+
+STATIC_CLASS = "unknown_object"  # the class of what the static-object path finds (no model names it)
 
 
 class ZoneKind(StrEnum):
@@ -164,16 +170,16 @@ class RuleEngine:
         if len(self.zones) != len(zones):
             raise RuleError("two zones share an id")
         self.rules = rules
-        self.class_names = class_names
+        self.class_names = class_names if STATIC_CLASS in class_names else (*class_names, STATIC_CLASS)
         for rule in rules:
-            unknown = [name for name in rule.classes if name not in class_names]
+            unknown = [name for name in rule.classes if name not in self.class_names]
             if unknown:
                 raise RuleError(f"rule {rule.rule_id}: unknown classes {unknown}; the model knows {list(class_names)}")
             for zone_id in rule.zones:
                 zone = self.zones.get(zone_id)
                 if zone is None:
                     raise RuleError(f"rule {rule.rule_id}: unknown zone {zone_id!r}")
-                if zone.kind is not ZONE_KIND_OF_RULE[rule.kind]:
+                if rule.kind is not RuleKind.UNKNOWN_OBJECT and zone.kind is not ZONE_KIND_OF_RULE[rule.kind]:
                     raise RuleError(
                         f"rule {rule.rule_id} ({rule.kind.value}) needs {ZONE_KIND_OF_RULE[rule.kind].value} "
                         f"zones; zone {zone_id} is {zone.kind.value}"
@@ -217,6 +223,7 @@ class RuleEngine:
         index = int(np.flatnonzero(inside)[np.argmax(detections.confidence[inside])])
         x1, y1, x2, y2 = (float(v) for v in detections.xyxy[index])
         track = None if detections.tracker_id is None else int(detections.tracker_id[index])
+        track = None if track is not None and track < 0 else track  # untracked (a static-object candidate)
         name = self.class_names[int(detections.class_id[index])]
         return Sighting(ts, (x1, y1, x2, y2), float(detections.confidence[index]), name, track, bool(crosses[index]))
 

@@ -1,0 +1,120 @@
+"""The static-object path finds what arrives and stays, and nothing that moves, nothing people or vehicles are
+standing on, nothing a change of light or a departed object leaves behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+from vision.detections import Detections
+from vision.static_objects import StaticCandidate, StaticObjectConfig, StaticObjects, structure_difference
+
+T0 = dt.datetime(2026, 12, 5, 8, 0, tzinfo=dt.UTC)
+CONFIG = StaticObjectConfig(long_s=600, short_s=6, hold_s=2, warmup_s=10)
+STEP_S = 0.5
+PERSON = 2
+
+
+def ground(seed: int = 1) -> np.ndarray:
+    """A paved street: grey with fine texture."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(120, 18, (240, 320, 1)).clip(0, 255)
+    return np.repeat(base, 3, axis=2).astype(np.uint8)
+
+
+def with_box(image: np.ndarray, box: tuple[int, int, int, int], colour: tuple[int, int, int]) -> np.ndarray:
+    out = image.copy()
+    x1, y1, x2, y2 = box
+    out[y1:y2, x1:x2] = colour
+    out[y1 + 4 : y2 - 4 : 6, x1:x2] = (30, 30, 30)  # stripes: a crate has edges of its own
+    return out
+
+
+def noisy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return (image.astype(np.int16) + rng.normal(0, 3, image.shape)).clip(0, 255).astype(np.uint8)
+
+
+Scene = Callable[[float], tuple[np.ndarray, Detections]]
+
+
+def run(
+    scene: Scene, seconds: float, config: StaticObjectConfig = CONFIG
+) -> Iterator[tuple[float, list[StaticCandidate]]]:
+    objects = StaticObjects(config, masked_classes=(PERSON,))
+    rng = np.random.default_rng(7)
+    for i in range(int(seconds / STEP_S)):
+        t = i * STEP_S
+        image, detections = scene(t)
+        yield t, objects.update(T0 + dt.timedelta(seconds=t), noisy(image, rng), detections)
+
+
+def nothing() -> Detections:
+    return Detections.empty()
+
+
+CRATE = (150, 120, 200, 170)
+
+
+def test_an_object_that_arrives_and_stays_becomes_a_candidate_where_it_stands() -> None:
+    street, crate = ground(), with_box(ground(), CRATE, (40, 90, 200))
+    found = dict(run(lambda t: (crate if t >= 20 else street, nothing()), 60))
+    assert not any(found[t] for t in found if t < 20)
+    staying = [t for t in found if found[t]]
+    assert staying, "the crate was never found"
+    assert 20 < staying[0] <= 20 + CONFIG.short_s * 3 + CONFIG.hold_s
+    assert all(found[t] for t in found if t >= staying[0] + 5)  # and it stays found
+    (candidate,) = found[59.5]
+    x1, _y1, _x2, y2 = candidate.box
+    assert abs(x1 - CRATE[0]) <= 6
+    assert abs(y2 - CRATE[3]) <= 6
+    assert candidate.score >= CONFIG.min_difference
+
+
+def test_something_that_keeps_moving_is_never_a_candidate() -> None:
+    street = ground()
+
+    def walker(t: float) -> tuple[np.ndarray, Detections]:
+        x = int(10 + (t * 12) % 280)
+        return with_box(street, (x, 100, x + 20, 160), (200, 60, 60)), nothing()  # undetected by the model
+
+    assert not any(candidates for _t, candidates in run(walker, 60))
+
+
+def test_a_person_standing_still_is_masked_by_the_detectors_box() -> None:
+    street, standing = ground(), with_box(ground(), CRATE, (200, 60, 60))
+    person = Detections(np.array([CRATE], np.float32), np.array([0.9], np.float32), np.array([PERSON], np.int64))
+    assert not any(candidates for _t, candidates in run(lambda t: (standing if t >= 15 else street, person), 60))
+
+
+def test_a_change_of_light_is_no_object() -> None:
+    street = ground()
+    darker = (street.astype(np.float32) * 0.6).astype(np.uint8)  # a cloud
+    assert not any(candidates for _t, candidates in run(lambda t: (darker if t >= 20 else street, nothing()), 60))
+
+
+def test_a_shadow_falling_on_part_of_the_street_is_no_object() -> None:
+    street = ground()
+    shaded = street.copy()
+    shaded[60:200, 100:260] = (shaded[60:200, 100:260].astype(np.float32) * 0.65).astype(np.uint8)
+    assert not any(candidates for _t, candidates in run(lambda t: (shaded if t >= 20 else street, nothing()), 60))
+
+
+def test_an_object_that_leaves_leaves_no_ghost() -> None:
+    street, crate = ground(), with_box(ground(), CRATE, (40, 90, 200))
+    found = list(run(lambda t: (crate if t < 30 else street, nothing()), 90))
+    assert not any(candidates for t, candidates in found if t >= 30 + CONFIG.short_s + CONFIG.hold_s)
+
+
+def test_structure_difference_tells_light_from_a_new_object() -> None:
+    street = ground()[:60, :60]
+    assert structure_difference((street * 0.5).astype(np.uint8), street) < 0.2
+    assert structure_difference(with_box(street, (10, 10, 50, 50), (40, 90, 200)), street) > 0.5
+
+
+@pytest.mark.parametrize("changes", [{"short_s": 0}, {"short_s": 700}, {"min_area": 0}, {"hold_s": -1}, {"width": 8}])
+def test_a_config_that_cannot_work_is_refused(changes: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must"):
+        StaticObjectConfig(**{"long_s": 600, **changes})  # type: ignore[arg-type]

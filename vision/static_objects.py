@@ -1,0 +1,213 @@
+"""A second path for what no model names yet: a new object that stays (abandoned-object detection).
+
+Two background models of the picture, both OpenCV's MOG2 (``cv2.createBackgroundSubtractorMOG2``): a long-term one
+that remembers what was there before (time constant ``long_s``) and a short-term one that learns what is there now
+(``short_s``). A pixel that the long model still calls foreground but the short one has already taken into its
+background belongs to something that arrived and stayed: *static foreground*. Whatever moves (walkers, traffic)
+is foreground in both and never static.
+
+Made robust to what fools plain background subtraction:
+- **people and vehicles**: the detector's person and vehicle boxes are painted with the long model's background
+  before either model sees the frame, so someone standing still never becomes a "staying object";
+- **shadows**: MOG2's shadow detection marks them, and shadow pixels never count;
+- **lighting**: a change that sweeps most of the picture relearns both models at once, and a candidate whose
+  structure (image gradients) matches the background's where it lies is light on the same ground, not an object;
+- **flicker**: a pixel must stay static for ``hold_s`` (an accumulator in seconds, not frames) before it counts.
+
+Candidates are boxes in frame pixels with a score: how unlike the background's structure the region is (0..1).
+The rule engine then treats them as the class ``unknown_object`` (``STATIC_CLASS``) under its dwell rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from vision.detections import Detections
+from vision.rules import STATIC_CLASS
+
+__all__ = ["STATIC_CLASS", "StaticCandidate", "StaticObjectConfig", "StaticObjects", "as_detections"]
+SHADOW = 127  # MOG2's value for a shadow pixel
+
+
+@dataclass(frozen=True)
+class StaticObjectConfig:
+    long_s: float = 900.0  # the long-term background's time constant: what was there before
+    short_s: float = 10.0  # the short-term one's: what is there now
+    hold_s: float = 3.0  # static this long (seconds) before a pixel counts
+    warmup_s: float = 20.0  # no candidate while the models are younger than this (they are still learning)
+    min_area: float = 0.0015  # a candidate covers at least this share of the picture
+    min_difference: float = 0.35  # and its structure differs at least this much from the background's
+    relearn_fraction: float = 0.45  # this share of the picture changing at once is a change of light
+    width: int = 320  # the models work on the picture scaled to this width
+
+    def __post_init__(self) -> None:
+        if not 0 < self.short_s < self.long_s:
+            raise ValueError("short_s must be positive and shorter than long_s")
+        if self.hold_s < 0 or not 0 < self.min_area < 1 or not 0 <= self.min_difference < 1:
+            raise ValueError("hold_s must not be negative; min_area and min_difference must lie in 0..1")
+        if not 0 < self.relearn_fraction <= 1 or self.width < 32:
+            raise ValueError("relearn_fraction must lie in (0, 1] and width be at least 32")
+
+
+@dataclass(frozen=True)
+class StaticCandidate:
+    box: tuple[float, float, float, float]  # frame pixels
+    score: float  # how unlike the background's structure it is, 0..1
+
+
+class StaticObjects:
+    """One camera's static-foreground detector; fed frames in capture order."""
+
+    def __init__(self, config: StaticObjectConfig | None = None, masked_classes: tuple[int, ...] = ()) -> None:
+        self.config = config or StaticObjectConfig()
+        self.masked_classes = np.array(masked_classes, np.int64)  # the detector's person and vehicle ids
+        self._long = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=16, detectShadows=True)
+        self._short = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=16, detectShadows=True)
+        self._held: npt.NDArray[np.float32] | None = None  # seconds each pixel has been static
+        self._last: dt.datetime | None = None
+        self._frames = 0
+        self._age = 0.0  # seconds of picture the models have seen since they (re)started
+        self.relearned = 0  # times a change of light made the models start again
+
+    def update(self, ts: dt.datetime, image: npt.NDArray[np.uint8], detections: Detections) -> list[StaticCandidate]:
+        """Take one frame (BGR) and the detector's findings in it; answer what has stayed."""
+        small, scale = self._small(image)
+        elapsed = 0.0 if self._last is None else max(0.0, (ts - self._last).total_seconds())
+        self._last = ts
+        masked = self._mask_of(detections, small.shape[:2], scale)
+        if self._frames and masked.any():
+            small = np.where(masked[..., None], self._long.getBackgroundImage(), small)
+        long_fg = self._apply(self._long, small, elapsed, self.config.long_s)
+        short_fg = self._apply(self._short, small, elapsed, self.config.short_s)
+        self._frames += 1
+        if self._frames > 1 and np.mean(long_fg == 255) > self.config.relearn_fraction:
+            self._relearn(small)
+            return []
+        self._age += elapsed
+        static = (long_fg == 255) & (short_fg == 0) & ~masked
+        held = self._hold(static, elapsed)
+        if self._age < self.config.warmup_s:
+            return []
+        return self._candidates(held >= self.config.hold_s, small, scale)
+
+    def _small(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
+        height, width = image.shape[:2]
+        scale = min(1.0, self.config.width / width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1 else image
+        return np.asarray(cv2.GaussianBlur(small, (3, 3), 0), np.uint8), scale
+
+    def _mask_of(self, detections: Detections, shape: tuple[int, ...], scale: float) -> npt.NDArray[np.bool_]:
+        mask = np.zeros(shape[:2], np.bool_)
+        if len(detections) == 0 or not len(self.masked_classes):
+            return mask
+        people = detections[np.isin(detections.class_id, self.masked_classes)]
+        height, width = shape[:2]
+        for x1, y1, x2, y2 in people.xyxy * scale:
+            pad_x, pad_y = (x2 - x1) * 0.15, (y2 - y1) * 0.1  # a loose box: limbs, shadows at the feet
+            mask[max(0, int(y1 - pad_y)) : min(height, int(y2 + pad_y) + 1),
+                 max(0, int(x1 - pad_x)) : min(width, int(x2 + pad_x) + 1)] = True  # fmt: skip
+        return mask
+
+    def _apply(self, model: cv2.BackgroundSubtractorMOG2, small: npt.NDArray[np.uint8], elapsed: float, tau: float) -> npt.NDArray[np.uint8]:  # fmt: skip
+        # Learning in seconds: a model forgets with time constant tau whatever the frame rate; the first frames
+        # average in (1/n) so that the model knows the scene from the start.
+        if self._frames == 0:
+            rate = 1.0
+        elif self._frames < 20:
+            rate = max(min(1.0, elapsed / tau), 1.0 / (self._frames + 1))
+        else:
+            rate = min(1.0, elapsed / tau)
+        return np.asarray(model.apply(small, learningRate=rate), np.uint8)
+
+    def _relearn(self, small: npt.NDArray[np.uint8]) -> None:
+        for model in (self._long, self._short):
+            model.apply(small, learningRate=1.0)
+        self._held = None
+        self._frames = 1
+        self._age = 0.0
+        self.relearned += 1
+
+    def _hold(self, static: npt.NDArray[np.bool_], elapsed: float) -> npt.NDArray[np.float32]:
+        if self._held is None or self._held.shape != static.shape:
+            self._held = np.zeros(static.shape, np.float32)
+        held = self._held
+        held[static] += elapsed
+        held[~static] = np.maximum(0.0, held[~static] - 2 * elapsed)  # a gap counts double against it
+        return held
+
+    def _candidates(self, region: npt.NDArray[np.bool_], small: npt.NDArray[np.uint8], scale: float) -> list[StaticCandidate]:  # fmt: skip
+        if not region.any():
+            return []
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        mask = cv2.morphologyEx(region.astype(np.uint8) * 255, cv2.MORPH_CLOSE, kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        count, labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        min_pixels = self.config.min_area * mask.size
+        background = np.asarray(self._long.getBackgroundImage(), np.uint8)
+        found: list[StaticCandidate] = []
+        for index, (x, y, w, h, area) in enumerate(stats[1:count], start=1):
+            if area < min_pixels:
+                continue
+            difference = structure_difference(small[y : y + h, x : x + w], background[y : y + h, x : x + w])
+            if difference < self.config.min_difference:
+                continue  # the same structure as before under other light
+            if is_ghost(
+                labels[y : y + h, x : x + w] == index, small[y : y + h, x : x + w], background[y : y + h, x : x + w]
+            ):
+                continue  # something left: the long model still remembers it, the picture no longer shows it
+            found.append(StaticCandidate((x / scale, y / scale, (x + w) / scale, (y + h) / scale), difference))
+        return found
+
+
+def structure_difference(patch: npt.NDArray[np.uint8], background: npt.NDArray[np.uint8]) -> float:
+    """1 minus the correlation of the two regions' image gradients: near 0 when only the light differs (edges stay
+    where they were), near 1 for a new object (its own edges)."""
+    if patch.shape[0] < 3 or patch.shape[1] < 3:
+        return 0.0
+    a, b = (_gradient(region) for region in (patch, background))
+    a, b = a - a.mean(), b - b.mean()
+    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    if denominator < 1e-6:
+        return 0.0 if float(np.abs(a).sum() + np.abs(b).sum()) < 1e-6 else 1.0
+    correlation = float((a * b).sum()) / denominator
+    return float(np.clip(1.0 - correlation, 0.0, 1.0))
+
+
+def is_ghost(blob: npt.NDArray[np.bool_], patch: npt.NDArray[np.uint8], background: npt.NDArray[np.uint8]) -> bool:
+    """Whether a static region is where something *was* rather than something new: along the region's outline the
+    remembered background has the stronger edges (the departed object's contour) and the picture the weaker."""
+    if blob.shape[0] < 3 or blob.shape[1] < 3:
+        return False
+    mask = blob.astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    outline = (cv2.dilate(mask, kernel) - cv2.erode(mask, kernel)).astype(np.bool_)
+    if not outline.any():
+        return False
+    now, before = _gradient(patch)[outline].mean(), _gradient(background)[outline].mean()
+    return bool(before > now)
+
+
+def _gradient(region: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """Edge strength per pixel, the strongest of the three colour channels (an object of the ground's brightness
+    but another colour still has edges)."""
+    channels = region.astype(np.float32)
+    gx = cv2.Sobel(channels, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(channels, cv2.CV_32F, 0, 1, ksize=3)
+    return np.asarray(np.sqrt(gx * gx + gy * gy).max(axis=2), np.float32)
+
+
+def as_detections(candidates: list[StaticCandidate], class_id: int) -> Detections:
+    """Candidates as detections of the static class (for the rule engine)."""
+    if not candidates:
+        return Detections.empty()
+    return Detections(
+        np.array([c.box for c in candidates], np.float32),
+        np.array([c.score for c in candidates], np.float32),
+        np.full(len(candidates), class_id, np.int64),
+    )
