@@ -209,7 +209,9 @@ class CameraOut(Response):
     status: CameraStatus
     gateway_id: str | None
     version: int
-    certification_problems: list[str] = Field(description="why its evidence of today would not count; empty if fine")
+    certification_problems: list[str] = Field(
+        description="why its evidence of today would not count, in the reader's language; empty if fine"
+    )
 
 
 class ZoneIn(Request):
@@ -316,7 +318,8 @@ class PageOut(BaseModel):
 class RejectedRowOut(Response):
     line: int
     key: str | None
-    error: str
+    code: str = Field(description="why, as a stable catalogue key (e.g. invalid_input.mobile)")
+    error: str = Field(description="why, in the reader's language (Accept-Language)")
 
 
 class ImportReportOut(Response):
@@ -403,7 +406,9 @@ class DetectionOut(Response):
     check_complete: bool | None
     check_accurate: bool | None
     case_id: int | None
-    certification_problems: list[str] | None = Field(description="as the camera stood at capture; empty: it counts")
+    certification_problems: list[str] | None = Field(
+        description="as the camera stood at capture, in the reader's language; empty: it counts"
+    )
     unregistered_zone: str | None = Field(
         description="the zone code the camera reported when the registry had no such zone (区域未登记): the "
         "detection is confirmed only once that zone is registered; null when the zone is registered"

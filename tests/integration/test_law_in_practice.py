@@ -41,7 +41,7 @@ def test_evidence_captured_while_maintenance_had_lapsed_stays_unusable_after_the
     _patch_camera(client, world, staff, next_maintenance_due=(clock.today() - dt.timedelta(days=5)).isoformat())
     detection = world.detection("cross_door")
     assert detection.certification_problems
-    assert "lapsed" in detection.certification_problems[0]
+    assert "lapsed" in detection.certification_problems[0].english
     _patch_camera(client, world, staff, next_maintenance_due=(clock.today() + dt.timedelta(days=180)).isoformat())
     response = client.post("/api/v1/cases", json={"detection_ids": [detection.id]}, headers=staff.headers(Role.OFFICER))
     assert problem_of(response)["code"] == "camera_not_certified"
