@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from fastapi import Path, Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from cases.law.config import SubjectType
 from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
@@ -75,7 +76,9 @@ def _iso_8601_only(value: Any) -> Any:
     try:
         return dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValueError("a time is ISO 8601 text with its UTC offset, e.g. 2026-03-02T10:00:00+08:00") from None
+        raise PydanticCustomError(  # told from the catalogue's invalid_request.iso_time
+            "iso_time", "a time is ISO 8601 text with its UTC offset, e.g. 2026-03-02T10:00:00+08:00"
+        ) from None
 
 
 IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]

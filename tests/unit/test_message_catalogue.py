@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 import api.console.web
 import api.errors
 import cases.errors
+from api import schemas
 from cases import messages
 from cases.model.case import ALLOWED_FROM, CaseStatus, NoPenaltyGround
 from cases.model.detection import DetectionStatus
@@ -238,3 +241,38 @@ def test_the_reader_language_is_the_choice_then_accept_language_then_chinese(
     header: str | None, chosen: str | None, language: str
 ) -> None:
     assert messages.language_of(header, chosen) == language
+
+
+EVENT = {"event_id": "e-1", "camera_id": "cam-1", "zone_id": "Z-1", "rule_id": "r", "violation_code": "cross_door",
+         "subject": {"kind": "unknown"}, "first_seen": "2026-03-02T10:00:00+08:00",
+         "last_seen": "2026-03-02T10:05:00+08:00", "evidence_package_id": "0" * 64}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "kind"),
+    [
+        (schemas.ViolationEventIn, EVENT | {"first_seen": "yesterday"}, "iso_time"),
+        (schemas.ViolationEventIn, EVENT | {"first_seen": "2026-03-02T10:00:00"}, "timezone_aware"),
+        (schemas.ViolationEventIn, EVENT | {"confidence": "high"}, "float_parsing"),
+        (schemas.ViolationEventIn, EVENT | {"subject": "vendor"}, "model_type"),
+        (schemas.ViolationEventIn, EVENT | {"subject": {"kind": "vendor"}}, "literal_error"),
+        (schemas.ViolationEventIn, EVENT | {"camera_id": 7}, "string_type"),
+        (schemas.ViolationEventIn, EVENT | {"colour": "red"}, "extra_forbidden"),
+        (schemas.ChecklistIn, {"authentic": "yes", "clear": True, "complete": True, "accurate": True}, "bool_type"),
+        (schemas.OpenCaseIn, {"detection_ids": []}, "too_short"),
+        (schemas.OpenCaseIn, {"detection_ids": "1,2"}, "list_type"),
+        (schemas.OpenCaseIn, {"detection_ids": [1.5]}, "int_from_float"),
+        (schemas.UserActiveIn, {}, "missing"),
+    ],
+)
+def test_a_schema_finding_is_told_in_chinese_from_its_own_entry(
+    model: type[BaseModel], body: object, kind: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate(body)
+    (finding,) = refused.value.errors()
+    assert finding["type"] == kind
+    chinese = api.errors.field_problem(finding, messages.CHINESE)
+    assert chinese == messages.render(f"invalid_request.{kind}", finding.get("ctx") or {}, messages.CHINESE)
+    assert chinese != messages.entry("invalid_request", messages.CHINESE)
+    assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
