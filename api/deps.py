@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.errors import Forbidden, GatewayRejected, NotAuthenticated
+from api.errors import Forbidden, GatewayRejected, NotAuthenticated, reader_language
 from api.openapi import answers
 from api.roles import Permission, allows
 from cases.errors import NotFound
@@ -39,6 +39,7 @@ def client_address(request: Request) -> str:
 
 
 ClientAddress = Annotated[str, Depends(client_address)]
+ReaderLanguage = Annotated[str, Depends(reader_language)]  # what a response's messages are told in
 
 
 @answers(NotAuthenticated)

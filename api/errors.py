@@ -55,15 +55,8 @@ class ApiError(messages.ToldProblem):
     status = 400
     code = "bad_request"
 
-    def __init__(
-        self,
-        message: str | None = None,
-        headers: dict[str, str] | None = None,
-        *,
-        variant: str | None = None,
-        **params: object,
-    ) -> None:
-        super().__init__(message, variant=variant, **params)
+    def __init__(self, *, headers: dict[str, str] | None = None, variant: str | None = None, **params: object) -> None:
+        super().__init__(variant=variant, **params)
         self.headers = headers
 
 

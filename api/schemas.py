@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from fastapi import Path, Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from cases.law.config import SubjectType
 from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
@@ -75,7 +76,9 @@ def _iso_8601_only(value: Any) -> Any:
     try:
         return dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValueError("a time is ISO 8601 text with its UTC offset, e.g. 2026-03-02T10:00:00+08:00") from None
+        raise PydanticCustomError(  # told from the catalogue's invalid_request.iso_time
+            "iso_time", "a time is ISO 8601 text with its UTC offset, e.g. 2026-03-02T10:00:00+08:00"
+        ) from None
 
 
 IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
@@ -209,7 +212,9 @@ class CameraOut(Response):
     status: CameraStatus
     gateway_id: str | None
     version: int
-    certification_problems: list[str] = Field(description="why its evidence of today would not count; empty if fine")
+    certification_problems: list[str] = Field(
+        description="why its evidence of today would not count, in the reader's language; empty if fine"
+    )
 
 
 class ZoneIn(Request):
@@ -316,7 +321,8 @@ class PageOut(BaseModel):
 class RejectedRowOut(Response):
     line: int
     key: str | None
-    error: str
+    code: str = Field(description="why, as a stable catalogue key (e.g. invalid_input.mobile)")
+    error: str = Field(description="why, in the reader's language (Accept-Language)")
 
 
 class ImportReportOut(Response):
@@ -403,7 +409,9 @@ class DetectionOut(Response):
     check_complete: bool | None
     check_accurate: bool | None
     case_id: int | None
-    certification_problems: list[str] | None = Field(description="as the camera stood at capture; empty: it counts")
+    certification_problems: list[str] | None = Field(
+        description="as the camera stood at capture, in the reader's language; empty: it counts"
+    )
     unregistered_zone: str | None = Field(
         description="the zone code the camera reported when the registry had no such zone (区域未登记): the "
         "detection is confirmed only once that zone is registered; null when the zone is registered"

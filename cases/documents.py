@@ -106,12 +106,12 @@ class DocumentFacts:
     def __post_init__(self) -> None:
         for name in ("first_seen", "last_seen"):
             if getattr(self, name).tzinfo is None:
-                raise InvalidInput(f"document facts: {name} must carry a time zone")
+                raise InvalidInput(variant="document_fact_naive", field=name)
         if self.last_seen < self.first_seen:
-            raise InvalidInput(f"document facts: last_seen {self.last_seen} is before first_seen {self.first_seen}")
+            raise InvalidInput(variant="document_fact_order", first_seen=self.first_seen, last_seen=self.last_seen)
         for name in ("agency", "place", "camera", "evidence_package_id", "evidence_sha256", "verify_url"):
             if not getattr(self, name).strip():
-                raise InvalidInput(f"document facts: {name} is empty")
+                raise InvalidInput(variant="document_fact_empty", field=name)
 
 
 # ---- which documents a case has ---------------------------------------------------------------------------------

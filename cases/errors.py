@@ -39,8 +39,8 @@ from cases.messages import ToldProblem
 
 
 class OffsiteError(ToldProblem):
-    """Raised either with a catalogue variant and its parameters (``FineOutsideRange(variant="band", fine=...)``:
-    told in the reader's language from ``cases/locale``) or, not converted yet, with free text."""
+    """Raised with a catalogue variant and its parameters (``FineOutsideRange(variant="band", fine=...)``), told in
+    the reader's language from ``cases/locale``."""
 
     code = "offsite_error"
 
@@ -100,10 +100,8 @@ class InvalidCursor(InvalidInput):
 class RetryLater(OffsiteError):
     """A refusal that a later try may not meet: the client is told when to come back (``Retry-After``)."""
 
-    def __init__(
-        self, message: str | None, retry_after_s: int, *, variant: str | None = None, **params: object
-    ) -> None:
-        super().__init__(message, variant=variant, **params)
+    def __init__(self, *, retry_after_s: int, variant: str | None = None, **params: object) -> None:
+        super().__init__(variant=variant, **params)
         self.retry_after_s = retry_after_s
 
 

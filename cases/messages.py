@@ -7,9 +7,11 @@ a problem code (``fine_outside_range``: the code's general message) or a code an
 (``fine_outside_range.band``: one way of breaking that rule, with its parameters), and ``term.*`` entries name
 things a message mentions (``term.case``: 案件 / case). Placeholders are Python's ``{name}``.
 
-An error raised with a variant and its parameters is told from the catalogue in the reader's language. An error
-raised with free text (not converted yet) keeps that text in English, and in Chinese falls back to its code's
-general message: a reader of Chinese never sees English.
+An error is raised with a variant and its parameters (or with neither: its code's general message) and told from
+the catalogue in the reader's language; it takes no free text. A parameter may itself be a ``Term`` (a catalogue
+entry, with parameters of its own) or a list of them. Only a refusal that no exception of ours carries (Starlette's
+own, with its English detail) is told by ``told`` with free text: in English as it is, in Chinese by its code's
+general message, so that a reader of Chinese never sees English.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import functools
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -35,9 +37,21 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @dataclass(frozen=True)
 class Term:
-    """A parameter that is itself a catalogue entry (a record's kind, a stage): told in the reader's language."""
+    """A catalogue entry named by a message or shown on its own (a record's kind, a stage; a camera's
+    certification problem, a pushed frame's fault), with its own parameters: told in the reader's language."""
 
     key: str
+    params: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def told(self, language: str) -> str:
+        return render(self.key, self.params, language) or self.key
+
+    @property
+    def english(self) -> str:
+        return self.told(ENGLISH)
+
+    def as_json(self) -> dict[str, object]:
+        return {"key": self.key, "params": {name: str(value) for name, value in self.params.items()}}
 
 
 @functools.cache
@@ -63,13 +77,19 @@ def render(key: str, params: Mapping[str, object], language: str) -> str | None:
     text = entry(key, language)
     if text is None:
         return None
-    values = {name: _told(value, language) for name, value in params.items()}
+    values = {name: tell(value, language) for name, value in params.items()}
     return text.format_map(values)
 
 
-def _told(value: object, language: str) -> object:
+LIST_SEPARATOR = {CHINESE: "；", ENGLISH: "; "}
+
+
+def tell(value: object, language: str) -> object:
+    """A parameter as a message shows it: a ``Term`` told, a list of them joined; any other value as it is."""
     if isinstance(value, Term):
-        return entry(value.key, language) or value.key
+        return value.told(language)
+    if isinstance(value, list | tuple) and value and all(isinstance(item, Term) for item in value):
+        return LIST_SEPARATOR[language].join(item.told(language) for item in value)
     return value
 
 
@@ -124,22 +144,17 @@ def codes_of(cls: type) -> tuple[str, ...]:
 
 
 class ToldProblem(Exception):
-    """A problem told from the catalogue: raised either with a variant of its ``code`` and that variant's parameters
-    (told in the reader's language) or, not converted yet, with free text. ``message`` is always the English (or
-    the free text): logs, the CLI and ``str()`` read it. The base of the domain's errors and of the API's own."""
+    """A problem told from the catalogue: raised with a variant of its ``code`` and that variant's parameters, or
+    with neither (the code's general message); never with free text. ``message`` is the English: logs, the CLI
+    and ``str()`` read it. The base of the domain's errors and of the API's own."""
 
     code: ClassVar[str]
 
-    def __init__(self, message: str | None = None, *, variant: str | None = None, **params: object) -> None:
-        self.key: str | None = self.code if message is None and variant is None else None
-        if variant is not None:
-            self.key = f"{self.code}.{variant}"
+    def __init__(self, *, variant: str | None = None, **params: object) -> None:
+        self.key = self.code if variant is None else f"{self.code}.{variant}"
         self.params = params
-        if message is None:
-            assert self.key is not None
-            message = render(self.key, params, ENGLISH) or self.key
-        super().__init__(message)
-        self.message = message
+        self.message = render(self.key, params, ENGLISH) or self.key
+        super().__init__(self.message)
 
     def told(self, language: str) -> str:
         """The message in the reader's language (zh_CN or en)."""

@@ -36,6 +36,24 @@ class SigningKeyError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Distrust:
+    """Why a key is not to be trusted: ``text`` in English; ``key`` and ``params`` name it for a reader of another
+    language (the project's message catalogue has ``verify.<key>``)."""
+
+    key: str
+    text: str
+    params: dict[str, object]
+
+    def __init__(self, key: str, text: str, **params: object) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "params", params)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     key_id: str
     created: str
@@ -164,7 +182,7 @@ class KeyRing:
         path = self.folder / "endorsements" / f"{key_id}.sig"
         return path.read_bytes() if path.exists() else None
 
-    def trust_problem(self, key_id: str, at: str | None = None) -> str | None:
+    def trust_problem(self, key_id: str, at: str | None = None) -> Distrust | None:
         """Why a signature by ``key_id`` (made at ``at``, ISO 8601, when known) is not to be trusted, or None.
 
         The key must be in the ring, every key after the first endorsed by the one before it, and ``at`` within
@@ -172,7 +190,7 @@ class KeyRing:
         entries = self.entries()
         ids = [k.key_id for k in entries]
         if key_id not in ids:
-            return f"key {key_id} is not one of this instance's signing keys"
+            return Distrust("key_unknown", f"key {key_id} is not one of this instance's signing keys", key_id=key_id)
         for before, key in itertools.pairwise(entries):
             endorsement = self.endorsement(key.key_id)
             raw = self.public_key(key.key_id).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -181,12 +199,17 @@ class KeyRing:
                     raise InvalidSignature
                 self.public_key(before.key_id).verify(endorsement, ENDORSEMENT + raw)
             except InvalidSignature:
-                return f"key {key.key_id} is not endorsed by key {before.key_id}, which it claims to follow"
+                return Distrust("key_not_endorsed",
+                                f"key {key.key_id} is not endorsed by key {before.key_id}, which it claims to follow",
+                                key_id=key.key_id, before=before.key_id)  # fmt: skip
             if key.key_id == key_id:
                 break
         info = entries[ids.index(key_id)]
         if at is not None and (at < info.created or (info.retired is not None and at > info.retired)):
-            return f"key {key_id} was not active at {at} (active {info.created} to {info.retired or 'now'})"
+            text = f"key {key_id} was not active at {at} (active {info.created} to {info.retired or 'now'})"
+            if info.retired is None:
+                return Distrust("key_not_yet_active", text, key_id=key_id, at=at, created=info.created)
+            return Distrust("key_not_active", text, key_id=key_id, at=at, created=info.created, retired=info.retired)
         return None
 
     def verify(self, key_id: str, data: bytes, signature: bytes) -> bool:

@@ -172,10 +172,11 @@ class Verification:
         self.problems.append(what)
         self.findings.append(Finding("failed", key, _texts(params or {"detail": what}), what))
 
-    def could_not(self, what: str, exc: BackendUnavailable) -> None:
+    def could_not(self, what: str, exc: BackendUnavailable, key: str = "not_checked", **params: object) -> None:
+        """A check not made; without a key of its own, told as the general ``not_checked`` naming ``what``."""
         text = f"{what}: not checked, the store cannot be reached ({exc})"
         self.unavailable.append(text)
-        self.findings.append(Finding("not_checked", "not_checked", {"what": what}, text))
+        self.findings.append(Finding("not_checked", key, _texts(params or {"what": what}), text))
 
     def was_interrupted(self, what: str) -> None:
         self.interrupted.append(what)
@@ -494,10 +495,10 @@ class EvidenceStore:
         try:
             data = self.manifest_bytes(package_id)
         except EvidenceError as exc:
-            report.failed(str(exc))
+            report.failed(str(exc), "package_missing", package=f"{package_id[:12]}…")
             return report
         except BackendUnavailable as exc:
-            report.could_not("manifest", exc)
+            report.could_not("manifest", exc, "not_checked_manifest")
             return report
         heads = self.heads()  # after the manifest, before the log: each is written after the one before it
         self._refresh()
@@ -539,22 +540,26 @@ class EvidenceStore:
                 self.manifest_bytes(str(linked))
                 report.passed(f"link {relation} {linked[:12]}…", "link", relation=relation, linked=f"{linked[:12]}…")
             except EvidenceError as exc:
-                report.failed(f"link {relation}: {exc}")
+                report.failed(
+                    f"link {relation}: {exc}", "link_missing", relation=relation, linked=f"{str(linked)[:12]}…"
+                )
             except BackendUnavailable as exc:
-                report.could_not(f"link {relation}", exc)
+                report.could_not(f"link {relation}", exc, "not_checked_link", relation=relation)
 
     def _verify_item(self, report: Verification, item: Any) -> None:
         if not isinstance(item, dict) or not isinstance(item.get("sha256"), str):
-            report.failed(f"manifest: an item entry is malformed ({str(item)[:80]})")
+            report.failed(f"manifest: an item entry is malformed ({str(item)[:80]})", "item_malformed")
             return
         name, digest = item.get("name", "?"), item["sha256"]
         if len(digest) != 64 or not set(digest) <= _HEX64:
-            report.failed(f"item {name}: its listed SHA-256 {digest[:70]!r} is not 64 hex digits")
+            report.failed(
+                f"item {name}: its listed SHA-256 {digest[:70]!r} is not 64 hex digits", "item_digest", name=name
+            )
             return
         try:
             data = self.backend.get(f"items/{digest}")
         except BackendUnavailable as exc:
-            report.could_not(f"item {name}", exc)
+            report.could_not(f"item {name}", exc, "not_checked_item", name=name)
             return
         except (BackendError, ValueError) as exc:
             report.failed(f"item {name}: missing ({exc})", "item_missing", name=name)
@@ -581,7 +586,7 @@ class EvidenceStore:
             if len(key_id) != 16 or not set(key_id) <= _HEX64:
                 raise ValueError(f"key id {key_id[:40]!r} is not 16 hex digits")
         except BackendUnavailable as exc:
-            report.could_not("signature", exc)
+            report.could_not("signature", exc, "not_checked_signature")
             return
         except (BackendError, ValueError, KeyError, TypeError) as exc:
             report.failed(f"signature: missing or unreadable ({exc})", "signature_missing")
@@ -607,7 +612,7 @@ class EvidenceStore:
             published = self.backend.get(f"keys/{key_id}.pem")
             key = load_public_pem(published, f"published key {key_id}")
         except BackendUnavailable as exc:
-            report.could_not(f"signature: published key {key_id}", exc)
+            report.could_not(f"signature: published key {key_id}", exc, "not_checked_key", key_id=key_id)
             return None
         except (BackendError, SigningKeyError) as exc:
             report.failed(f"signature: key {key_id} is not published ({exc})", "key_not_published", key_id=key_id)
@@ -615,19 +620,23 @@ class EvidenceStore:
         try:
             distrust = self.keys.trust_problem(key_id, at)
         except SigningKeyError as exc:
-            distrust = str(exc)
+            report.failed(f"signature: {exc}", "key_ring_unreadable", key_id=key_id)
+            return None
         if distrust is not None:
-            report.failed(f"signature: {distrust}")
+            report.failed(f"signature: {distrust}", distrust.key, **distrust.params)
             return None
         if key_id_of(key) != key_id:
-            report.failed(f"signature: the published key {key_id} has been replaced (it is key {key_id_of(key)})")
+            replaced = key_id_of(key)
+            report.failed(f"signature: the published key {key_id} has been replaced (it is key {replaced})",
+                          "key_replaced", key_id=key_id, actual=replaced)  # fmt: skip
             return None
         try:
             if self.keys.public_key_pem(key_id) != published:
-                report.failed(f"signature: key {key_id} differs between the key ring and the store")
+                report.failed(f"signature: key {key_id} differs between the key ring and the store", "key_differs",
+                              key_id=key_id)  # fmt: skip
                 return None
         except SigningKeyError as exc:
-            report.failed(f"signature: {exc}")
+            report.failed(f"signature: {exc}", "key_ring_unreadable", key_id=key_id)
             return None
         return key
 
@@ -640,7 +649,10 @@ class EvidenceStore:
             return
         if self.log.size < head.tree_size:
             report.failed(
-                f"log: it holds {self.log.size} entries but tree head {head.tree_size} was signed: rolled back"
+                f"log: it holds {self.log.size} entries but tree head {head.tree_size} was signed: rolled back",
+                "log_rolled_back",
+                size=self.log.size,
+                tree_size=head.tree_size,
             )
             return
         try:
@@ -657,7 +669,8 @@ class EvidenceStore:
             )
             return
         if self.log.leaf_input(proof["leaf_index"]).hex() != package_id:
-            report.failed(f"log: entry {proof['leaf_index']} is not this package's manifest hash")
+            report.failed(f"log: entry {proof['leaf_index']} is not this package's manifest hash", "log_entry_other",
+                          leaf_index=proof["leaf_index"])  # fmt: skip
             return
         report.passed(
             f"inclusion in tree head {head.tree_size} (leaf {proof['leaf_index']})",
@@ -675,12 +688,15 @@ class EvidenceStore:
         try:
             key.verify(head.signature, head.signed_bytes)
         except Exception:
-            report.failed(f"tree head {head.tree_size}: its signature does not match (edited)")
+            report.failed(f"tree head {head.tree_size}: its signature does not match (edited)", "head_signature",
+                          tree_size=head.tree_size)  # fmt: skip
             return False
         if head.tree_size <= self.log.size and self.log.root(head.tree_size) != head.root_hash:
             report.failed(
                 f"log: root at size {head.tree_size} is {self.log.root(head.tree_size).hex()[:16]}…, the signed tree "
-                f"head says {head.root_hash.hex()[:16]}… (entries dropped, reordered or inserted)"
+                f"head says {head.root_hash.hex()[:16]}… (entries dropped, reordered or inserted)",
+                "head_root",
+                tree_size=head.tree_size,
             )
             return False
         return True
@@ -692,7 +708,8 @@ class EvidenceStore:
             proof = self.log.consistency_proof(old.tree_size, new.tree_size)
             verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
         except ProofError as exc:
-            report.failed(f"log: tree heads {old.tree_size} → {new.tree_size} are not consistent: {exc}")
+            report.failed(f"log: tree heads {old.tree_size} → {new.tree_size} are not consistent: {exc}",
+                          "consistency_failed", old_size=old.tree_size, new_size=new.tree_size)  # fmt: skip
             return
         report.passed(
             f"consistency {old.tree_size} → {new.tree_size}",

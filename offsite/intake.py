@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cases.errors import EvidenceUnavailable
+from cases.messages import Term
 from cases.services.detections import SealedEvidence
 from evidence_store.backends import BackendUnavailable
 from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
@@ -33,15 +34,14 @@ class StoreEvidence:
             manifest = store.manifest(package_id)
         except BackendUnavailable as exc:
             raise EvidenceUnavailable(
-                None, RETRY_AFTER_S, variant="unreachable", package=package_id, detail=str(exc)
+                retry_after_s=RETRY_AFTER_S, variant="unreachable", package=package_id, detail=str(exc)
             ) from exc
         except EvidenceError:
             return None
         report = store.verify(package_id)
         if not report.problems and (report.unavailable or report.interrupted):
             raise EvidenceUnavailable(
-                None,
-                RETRY_AFTER_S,
+                retry_after_s=RETRY_AFTER_S,
                 variant="not_checked",
                 package=package_id,
                 detail="; ".join(report.interrupted + report.unavailable),
@@ -51,7 +51,7 @@ class StoreEvidence:
         camera_id = context.get("camera_id")
         return SealedEvidence(
             package_id=package_id,
-            problems=tuple(report.problems),
+            problems=tuple(Term(f"verify.{f.key}", f.params) for f in report.findings if f.outcome == "failed"),
             camera_id=camera_id if isinstance(camera_id, str) else None,
             first_seen=sealed_time(context.get("first_seen")),
             last_seen=sealed_time(context.get("confirmed_at")),

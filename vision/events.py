@@ -20,14 +20,26 @@ class SubjectKind(StrEnum):
     UNKNOWN = "unknown"  # a street vendor not yet identified: ref is None
 
 
+class InvalidEvent(ValueError):
+    """An event that cannot be made; ``key`` and ``params`` name the problem for a reader of another language (the
+    project's message catalogue has ``event.<key>``), the message says it in English."""
+
+    def __init__(self, key: str, problem: str, **params: object) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.params = params
+
+
 @dataclass(frozen=True)
 class SubjectRef:
     kind: SubjectKind
     ref: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.kind is SubjectKind.UNKNOWN) != (self.ref is None):
-            raise ValueError(f"subject {self.kind.value} needs {'no' if self.ref is None else 'a'} reference")
+        if self.kind is SubjectKind.UNKNOWN and self.ref is not None:
+            raise InvalidEvent("subject_takes_no_ref", f"subject {self.kind.value} needs no reference", kind=self.kind)
+        if self.kind is not SubjectKind.UNKNOWN and self.ref is None:
+            raise InvalidEvent("subject_needs_ref", f"subject {self.kind.value} needs a reference", kind=self.kind)
 
 
 @dataclass(frozen=True)
@@ -47,14 +59,18 @@ class ViolationEvent:
         for name in ("event_id", "camera_id", "zone_id", "rule_id", "violation_code", "evidence_package_id"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _CODE.fullmatch(value):
-                raise ValueError(f"{name} {value!r} is not a valid identifier")
+                raise InvalidEvent("identifier", f"{name} {value!r} is not a valid identifier",
+                                   field=name, value=repr(value))  # fmt: skip
         for name in ("first_seen", "last_seen"):
             if getattr(self, name).tzinfo is None:
-                raise ValueError(f"{name} must carry a time zone")
+                raise InvalidEvent("naive", f"{name} must carry a time zone", field=name)
         if self.last_seen < self.first_seen:
-            raise ValueError("last_seen is before first_seen")
+            raise InvalidEvent("order", "last_seen is before first_seen",
+                               first_seen=self.first_seen.isoformat(), last_seen=self.last_seen.isoformat())  # fmt: skip
         if not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"confidence {self.confidence} is outside 0..1")
+            raise InvalidEvent(
+                "confidence", f"confidence {self.confidence} is outside 0..1", confidence=self.confidence
+            )
 
     @property
     def dwell(self) -> dt.timedelta:

@@ -48,13 +48,16 @@ _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0..7: no 
 
 
 class PushedFrameError(SourceError):
-    """A pushed frame that cannot be used; the message names the camera and the problem. ``too_large`` is set when
-    the frame is refused for its size (bytes or pixels) rather than its content."""
+    """A pushed frame that cannot be used; the message names the camera and the problem. ``key`` and ``params``
+    name the problem for a reader of another language (the project's message catalogue has ``frame.<key>``);
+    ``too_large`` is set when the frame is refused for its size (bytes or pixels) rather than its content."""
 
-    def __init__(self, camera_id: str, problem: str, *, too_large: bool = False) -> None:
+    def __init__(self, camera_id: str, key: str, problem: str, *, too_large: bool = False, **params: object) -> None:
         super().__init__(f"camera {camera_id!r}: the pushed frame {problem}")
         self.camera_id = camera_id
+        self.key = key
         self.problem = problem
+        self.params = params
         self.too_large = too_large
 
 
@@ -115,7 +118,8 @@ def jpeg_dimensions(camera_id: str, jpeg: bytes) -> tuple[int, int]:
     position, end = 2, len(jpeg)
     while position < end:
         if jpeg[position] != 0xFF:
-            raise PushedFrameError(camera_id, f"is corrupt: no JPEG marker at byte {position}")
+            raise PushedFrameError(camera_id, "corrupt_marker", f"is corrupt: no JPEG marker at byte {position}",
+                                   position=position)  # fmt: skip
         while position < end and jpeg[position] == 0xFF:  # fill bytes before a marker
             position += 1
         if position >= end:
@@ -130,7 +134,9 @@ def jpeg_dimensions(camera_id: str, jpeg: bytes) -> tuple[int, int]:
             break
         length = int.from_bytes(jpeg[position : position + 2], "big")
         if length < 2:
-            raise PushedFrameError(camera_id, f"is corrupt: a JPEG segment at byte {position} has length {length}")
+            raise PushedFrameError(camera_id, "corrupt_segment",
+                                   f"is corrupt: a JPEG segment at byte {position} has length {length}",
+                                   position=position, length=length)  # fmt: skip
         if marker in _SOF_MARKERS:
             if position + 7 > end:
                 break
@@ -138,56 +144,79 @@ def jpeg_dimensions(camera_id: str, jpeg: bytes) -> tuple[int, int]:
             width = int.from_bytes(jpeg[position + 5 : position + 7], "big")
             return width, height
         position += length
-    raise PushedFrameError(camera_id, "is truncated or corrupt: no JPEG frame header (SOF) before its image data")
+    raise PushedFrameError(
+        camera_id, "no_header", "is truncated or corrupt: no JPEG frame header (SOF) before its image data"
+    )
 
 
 def decode_jpeg(camera_id: str, jpeg: bytes, limits: FrameLimits) -> Image:
     """The BGR picture of a pushed JPEG, refused (naming why) unless it is whole, decodable and within the limits.
     Sizes are checked on the header before the picture is decoded."""
     if not jpeg:
-        raise PushedFrameError(camera_id, "is empty (0 bytes)")
+        raise PushedFrameError(camera_id, "empty", "is empty (0 bytes)")
     if len(jpeg) > limits.max_bytes:
-        raise PushedFrameError(
-            camera_id, f"is {len(jpeg)} bytes, over the limit of {limits.max_bytes} bytes", too_large=True
-        )
+        raise PushedFrameError(camera_id, "too_many_bytes",
+                               f"is {len(jpeg)} bytes, over the limit of {limits.max_bytes} bytes",
+                               too_large=True, size=len(jpeg), limit=limits.max_bytes)  # fmt: skip
     if not jpeg.startswith(_SOI):
-        raise PushedFrameError(camera_id, "is not a JPEG: it does not start with the start-of-image marker FF D8")
+        raise PushedFrameError(
+            camera_id, "not_jpeg", "is not a JPEG: it does not start with the start-of-image marker FF D8"
+        )
     width, height = jpeg_dimensions(camera_id, jpeg)
     _check_pixels(camera_id, width, height, limits)
     if not jpeg.rstrip(b"\x00").endswith(_EOI):  # libjpeg would fill a cut-off picture with grey and say nothing
-        raise PushedFrameError(camera_id, "is truncated: it does not end with the end-of-image marker FF D9")
+        raise PushedFrameError(
+            camera_id, "truncated", "is truncated: it does not end with the end-of-image marker FF D9"
+        )
     try:
         decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error as exc:
-        raise PushedFrameError(camera_id, "cannot be decoded: corrupt JPEG data") from exc
+        raise PushedFrameError(camera_id, "undecodable", "cannot be decoded: corrupt JPEG data") from exc
     if decoded is None or decoded.size == 0:
-        raise PushedFrameError(camera_id, "cannot be decoded: corrupt JPEG data")
+        raise PushedFrameError(camera_id, "undecodable", "cannot be decoded: corrupt JPEG data")
     image = np.asarray(decoded, np.uint8)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise PushedFrameError(camera_id, f"decodes to an unusable picture of shape {image.shape}")
+        raise PushedFrameError(camera_id, "unusable_shape", f"decodes to an unusable picture of shape {image.shape}",
+                               shape=str(image.shape))  # fmt: skip
     _check_pixels(camera_id, int(image.shape[1]), int(image.shape[0]), limits)
     return image
 
 
 def _check_pixels(camera_id: str, width: int, height: int, limits: FrameLimits) -> None:
     if width == 0 or height == 0:
-        raise PushedFrameError(camera_id, f"has zero size ({width}×{height} pixels)")
+        raise PushedFrameError(camera_id, "zero_size", f"has zero size ({width}×{height} pixels)",
+                               width=width, height=height)  # fmt: skip
     if width * height > limits.max_pixels:
         raise PushedFrameError(
             camera_id,
+            "too_many_pixels",
             f"is {width}×{height} = {width * height} pixels, over the limit of {limits.max_pixels} pixels",
             too_large=True,
+            width=width,
+            height=height,
+            pixels=width * height,
+            limit=limits.max_pixels,
         )
     short, long = min(width, height), max(width, height)
     if short < limits.min_side:
         raise PushedFrameError(
-            camera_id, f"is {width}×{height} pixels: its shorter side is under {limits.min_side} pixels"
+            camera_id,
+            "short_side",
+            f"is {width}×{height} pixels: its shorter side is under {limits.min_side} pixels",
+            width=width,
+            height=height,
+            min_side=limits.min_side,
         )
     if long / short > limits.max_aspect_ratio:
         raise PushedFrameError(
             camera_id,
+            "aspect",
             f"is {width}×{height} pixels: its sides are {long / short:.1f} to 1, "
             f"beyond the {limits.max_aspect_ratio:g} to 1 a camera's picture may have",
+            width=width,
+            height=height,
+            ratio=f"{long / short:.1f}",
+            max_ratio=f"{limits.max_aspect_ratio:g}",
         )
 
 
@@ -287,15 +316,22 @@ class PushedFrames:
     def _capture_time(self, ts: dt.datetime) -> dt.datetime:
         if ts.tzinfo is None or ts.utcoffset() is None:
             raise PushedFrameError(
-                self.camera_id, f"timestamp {ts.isoformat()} has no time zone: give its UTC offset or Unix seconds"
+                self.camera_id,
+                "no_time_zone",
+                f"timestamp {ts.isoformat()} has no time zone: give its UTC offset or Unix seconds",
+                timestamp=ts.isoformat(),
             )
         captured = ts.astimezone(dt.UTC)
         ahead = (captured - self._now()).total_seconds()
         if ahead > self.limits.ahead_tolerance_s:
             raise PushedFrameError(
                 self.camera_id,
+                "ahead",
                 f"timestamp {captured.isoformat()} is {ahead:.0f} s ahead of the server's clock "
                 f"(at most {self.limits.ahead_tolerance_s:.0f} s): check the gateway's clock",
+                timestamp=captured.isoformat(),
+                ahead_s=f"{ahead:.0f}",
+                tolerance_s=f"{self.limits.ahead_tolerance_s:.0f}",
             )
         return captured
 
@@ -313,8 +349,13 @@ class PushedFrames:
         if behind > self.limits.backwards_tolerance_s:
             raise PushedFrameError(
                 self.camera_id,
+                "behind",
                 f"timestamp {captured.isoformat()} is {behind:.3f} s before the camera's last frame "
                 f"({self._last_ts.isoformat()}; at most {self.limits.backwards_tolerance_s} s is tolerated)",
+                timestamp=captured.isoformat(),
+                behind_s=f"{behind:.3f}",
+                last=self._last_ts.isoformat(),
+                tolerance_s=f"{self.limits.backwards_tolerance_s}",
             )
 
     def _retry_after_locked(self) -> float:

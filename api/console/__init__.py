@@ -71,7 +71,7 @@ def install_console(app: FastAPI) -> None:
     # happen on the event loop (Starlette runs a plain handler in a worker thread).
     @app.exception_handler(PageForbidden)
     def _forbidden(request: Request, exc: PageForbidden) -> Response:
-        return page(request, "message.html", status_code=403, heading="无权操作", detail=exc.message)
+        return page(request, "message.html", status_code=403, heading="无权操作", detail=told(request, exc))
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError) -> Response:

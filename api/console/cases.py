@@ -32,13 +32,14 @@ from api.console.web import (
     form_of,
     local,
     page,
+    page_language,
     permitted,
     told,
     yuan,
 )
 from api.roles import Permission
 from cases.documents import available as documents_available
-from cases.errors import DocumentNotIssued, InvalidInput, OffsiteError
+from cases.errors import ConcurrentModification, DocumentNotIssued, InvalidInput, NotFound, OffsiteError
 from cases.model.case import (
     ALLOWED_FROM,
     Case,
@@ -288,7 +289,7 @@ STEP_PERMISSIONS = {Role.LEGAL_REVIEWER: Permission.LEGAL_REVIEW, Role.SUPERVISO
 def _days(form: dict[str, Any]) -> int:
     text = _text(form, "days")
     if not text.isdigit():
-        raise InvalidInput(f"延长天数须为正整数，收到 {text[:20]!r}")
+        raise InvalidInput(variant="extension_days_text", text=repr(text[:20]))
     return int(text)
 
 
@@ -329,7 +330,7 @@ def _verified(components: Components, package_id: str, tell: Callable[[Finding],
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
-def _statement_attachments(components: Components, case: Case) -> list[dict[str, Any]]:
+def _statement_attachments(components: Components, case: Case, language: str) -> list[dict[str, Any]]:
     """The party's statement attachments, sealed as evidence: each with the name the party gave it and the item
     the evidence viewer serves (to staff who may read cases); an unreadable package is named, not hidden."""
     attachments: list[dict[str, Any]] = []
@@ -339,8 +340,9 @@ def _statement_attachments(components: Components, case: Case) -> list[dict[str,
             continue
         try:
             manifest = components.evidence_reader().manifest(package_id)
-        except EvidenceError as exc:
-            attachments.append({"package_id": package_id, "name": None, "problem": str(exc)})
+        except EvidenceError:
+            missing = NotFound(variant="evidence_package", package=f"{package_id[:12]}…")
+            attachments.append({"package_id": package_id, "name": None, "problem": missing.told(language)})
             continue
         given = manifest.get("context", {}).get("names", [])
         for number, item in enumerate(manifest["items"]):
@@ -479,7 +481,7 @@ def case_view(
         action_labels=ACTION_LABELS,
         decision_period=_decision_period(components, case),
         form_defaults=_form_defaults(case),
-        attachments=_statement_attachments(components, case),
+        attachments=_statement_attachments(components, case, page_language(request)),
         officer_name=_display_name(components, case.officer),
         fine_limits=_fine_limits(components, case),
         typed=typed or {},
@@ -546,11 +548,11 @@ def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], 
 def _take(components: Components, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:
     case = components.cases.get(case_id)
     if str(form.get("version", "")) != str(case.version):
-        raise InvalidInput("案件已被他人更新，请刷新页面后重试")
+        raise ConcurrentModification(variant="case_page")
     for f in step.fields:  # before anything: a refusal changes nothing
         if f.limit is not None:
             check_length(_text(form, f.name), f.limit, f.label)
     missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
     if missing:
-        raise InvalidInput("请填写：" + "、".join(missing))
+        raise InvalidInput(variant="form_missing", fields="、".join(missing))
     return step.run(components, case, actor, form)

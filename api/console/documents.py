@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.console.web import components_of, page, permitted, told
 from api.roles import Permission
 from cases.documents import DocumentKind
-from cases.errors import OffsiteError
+from cases.errors import DocumentNotIssued, OffsiteError
 from offsite.issued import document as issued_document
 
 router = APIRouter()
+log = logging.getLogger("offsite.api")
 
 
 @router.get("/cases/{case_id}/documents/{kind}.pdf", response_model=None)
@@ -24,7 +27,9 @@ def document(request: Request, case_id: int, kind: str) -> Response:
     except OffsiteError as exc:
         return page(request, "message.html", status_code=422, heading="无法生成文书", detail=told(request, exc))
     except RuntimeError as exc:  # the CJK font is missing: the message says which package to install
-        return page(request, "message.html", status_code=503, heading="无法生成文书", detail=str(exc))
+        log.error("case %s: %s not rendered: %s", case_id, kind, exc)
+        missing = told(request, DocumentNotIssued(variant="font"))
+        return page(request, "message.html", status_code=503, heading="无法生成文书", detail=missing)
     headers = {
         "X-Evidence-Package": issued.package_id,
         "Content-Disposition": f'inline; filename="{kind}-{case_id}.pdf"',

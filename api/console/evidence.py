@@ -12,8 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import components_of, form_of, page, permitted, signed_in
+from api.console.web import components_of, form_of, page, permitted, signed_in, told
 from api.roles import Permission, allows
+from cases.errors import NotFound
 from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
 
 router = APIRouter()
@@ -21,9 +22,7 @@ public = APIRouter()
 
 
 class PackageMissing(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    """The store holds no package of that id (the store's own words, English, are for the log)."""
 
 
 def _store(request: Request) -> EvidenceStore:
@@ -113,8 +112,9 @@ def evidence_item(request: Request, package_id: str, name: str) -> Response:
     try:
         check_package_id(package_id)
         media_type, data = _store(request).item(package_id, name)
-    except (EvidenceError, KeyError, ValueError) as exc:
-        return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
+    except (EvidenceError, KeyError, ValueError):
+        missing = NotFound(variant="evidence_item", name=repr(name[:80]), package=package_id[:16])
+        return Response(told(request, missing), status_code=404, media_type="text/plain; charset=utf-8")
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -231,7 +231,7 @@ async def _party_form(request: Request) -> tuple[Case, Any] | None:
         return None
     form = await request.form()
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), _form_token(request).encode()):
-        raise InvalidInput("表单已过期，请刷新页面后重试")
+        raise InvalidInput(variant="form_expired")
     return case, form
 
 
@@ -250,10 +250,10 @@ async def statement(request: Request) -> Response:
         uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
         attachments = [await _attachment(upload) for upload in uploads]
         if len(attachments) > MAX_ATTACHMENTS:
-            raise InvalidInput(f"最多上传 {MAX_ATTACHMENTS} 个附件")
+            raise InvalidInput(variant="attachments_count", max_count=MAX_ATTACHMENTS)
         await run_in_threadpool(_file_statement, components, case, text, attachments, client_address(request))
     except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
-        return await run_in_threadpool(_case_view, request, text, exc.message)
+        return await run_in_threadpool(_case_view, request, text, told(request, exc))
     except OffsiteError as exc:
         return back(request, "/party/case", error=told(request, exc))
     return back(request, "/party/case", message="陈述申辩已提交，办案机关将依法复核")
@@ -265,10 +265,10 @@ async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
     name = (upload.filename or "").replace("\x00", "")
     check_length(name, ATTACHMENT_NAME_MAX_CHARS, "附件文件名")
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise InvalidInput(f"附件 {name} 超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB")
+        raise InvalidInput(variant="attachment_too_large", name=name, max_mb=MAX_ATTACHMENT_BYTES // 1024 // 1024)
     media_type = next((t for t, magic in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
     if media_type is None:
-        raise InvalidInput(f"附件 {name} 不是 JPEG、PNG 或 PDF 文件")
+        raise InvalidInput(variant="attachment_type", name=name)
     return name, media_type, data
 
 
@@ -294,7 +294,7 @@ def _seal_attachments(components: Components, case: Case, attachments: list[tupl
         try:
             return components.evidence().seal(items, context).package_id
         except EvidenceError as exc:
-            raise InvalidInput(f"附件未能封存，请稍后再试（{exc}）") from exc
+            raise InvalidInput(variant="attachments_not_sealed", detail=str(exc)) from exc
 
 
 @router.post("/party/consent", response_model=None)
@@ -305,7 +305,7 @@ async def consent(request: Request) -> Response:
             return RedirectResponse("/party", status_code=303)
         case, form = opened
         if form.get("confirm") != "on":
-            raise InvalidInput("请先确认送达方式和地址")
+            raise InvalidInput(variant="consent_unconfirmed")
         components = components_of(request)
         assert case.id is not None
         await run_in_threadpool(components.party.consent_to_e_delivery, case.id, client_address(request))

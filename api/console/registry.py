@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from api.console.web import components_of, csrf_token, page, permitted, told
 from api.roles import Permission, allows
-from cases.errors import OffsiteError
+from cases.errors import InvalidInput, OffsiteError
 from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
 from cases.services.csv_import import KINDS
 
@@ -67,13 +67,16 @@ async def import_csv(request: Request) -> Response:
 def _import(request: Request, form: FormData, content: bytes | None) -> Response:
     """The import and its report, in a worker thread: both need the database."""
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_token(request).encode()):
-        return page(request, "message.html", status_code=403, heading="无权操作", detail="表单已过期，请刷新页面后重试")
+        expired = told(request, InvalidInput(variant="form_expired"))
+        return page(request, "message.html", status_code=403, heading="无权操作", detail=expired)
     kind = str(form.get("kind", ""))
     if kind not in KINDS or content is None:
-        return page(request, "import_report.html", status_code=422, report=None, kind=kind,
-                    error=f"请选择登记类型（{'、'.join(KINDS)}）和 CSV 文件")  # fmt: skip
+        choose = told(request, InvalidInput(variant="import_choose", kinds="、".join(KINDS)))
+        return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=choose)
     try:
         report = components_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
     except OffsiteError as exc:
         return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=told(request, exc))
-    return page(request, "import_report.html", status_code=200 if report.written else 422, report=report, kind=kind)
+    rejected = [{"line": row.line, "key": row.key, "why": told(request, row.problem)} for row in report.rejected]
+    return page(request, "import_report.html", status_code=200 if report.written else 422, report=report,
+                rejected=rejected, kind=kind)  # fmt: skip

@@ -196,7 +196,7 @@ async def review(request: Request, detection_id: int) -> Response:
     try:
         check_length(reason or "", REASON_MAX_CHARS, "意见或驳回理由")
     except TooLong as exc:
-        return await run_in_threadpool(_detection_view, request, detection_id, reason or "", exc.message)
+        return await run_in_threadpool(_detection_view, request, detection_id, reason or "", told(request, exc))
     try:
         following = await run_in_threadpool(
             _review, components_of(request), detection_id, actor, str(form.get("version", "")),
@@ -216,7 +216,7 @@ def _review(
     """Review, and return the next detection waiting (found before this one leaves the queue)."""
     detection = components.detections.get(detection_id)
     if not version.isdigit():
-        raise InvalidInput("表单缺少版本号，请刷新页面后重试")
+        raise InvalidInput(variant="form_no_version")
     _previous, following = _neighbours(components, detection)
     components.detections.review(detection_id, actor, int(version), confirm, checklist, reason)
     return following

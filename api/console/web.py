@@ -27,11 +27,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from api.errors import LANGUAGE_COOKIE
+from api.errors import LANGUAGE_COOKIE, Forbidden
 from api.roles import Permission, allows
 from api.schemas import CODE_MAX, MOBILE_MAX, NAME_MAX, PASSWORD_MAX, chars
 from cases import messages
-from cases.errors import InvalidInput, OffsiteError
+from cases.errors import InvalidInput
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
@@ -128,10 +128,8 @@ class LoginRequired(Exception):
     """No signed-in staff member: the page sends the visitor to sign in."""
 
 
-class PageForbidden(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PageForbidden(Forbidden):
+    """A page the role may not open, or a form without this session's token: answered with a page (403)."""
 
 
 def page_language(request: Request) -> str:
@@ -141,8 +139,8 @@ def page_language(request: Request) -> str:
     return messages.language_of(None, request.cookies.get(LANGUAGE_COOKIE))
 
 
-def told(request: Request, exc: OffsiteError) -> str:
-    """A domain error as a page tells it: from the catalogue, in the page's language."""
+def told(request: Request, exc: messages.ToldProblem) -> str:
+    """A problem as a page tells it: from the catalogue, in the page's language."""
     return exc.told(page_language(request))
 
 
@@ -156,6 +154,16 @@ def finding_teller(request: Request) -> Callable[[Finding], str]:
         if text is None or not messages.placeholders(text) <= finding.params.keys():
             return finding.text
         return text.format_map(finding.params)
+
+    return tell
+
+
+def term_teller(request: Request) -> Callable[[messages.Term | list[messages.Term]], str]:
+    """How a page tells a catalogue entry it was handed (a camera's certification problems), or a list of them."""
+    language = page_language(request)
+
+    def tell(terms: messages.Term | list[messages.Term]) -> str:
+        return str(messages.tell(terms, language))
 
     return tell
 
@@ -176,8 +184,9 @@ def signed_in(request: Request) -> StaffUser:
 def permitted(request: Request, permission: Permission) -> tuple[StaffUser, Actor]:
     user = signed_in(request)
     if not allows(user.role, permission):
-        label = ROLE_LABELS.get(user.role, user.role.value)
-        raise PageForbidden(f"{label}无权访问此页面（需要权限 {permission.value}）")
+        raise PageForbidden(
+            variant="page", role=messages.Term(f"term.role.{user.role.value}"), permission=permission.value
+        )
     return user, Actor(user.username, user.role)
 
 
@@ -193,7 +202,7 @@ async def form_of(request: Request) -> dict[str, Any]:
     form = await request.form()
     values: dict[str, Any] = {key: form.getlist(key) if len(form.getlist(key)) > 1 else form[key] for key in form}
     if not hmac.compare_digest(str(values.get("csrf", "")).encode(), csrf_token(request).encode()):
-        raise PageForbidden("表单已过期或来源不明，请刷新页面后重试")
+        raise PageForbidden(variant="form_token")
     return values
 
 
@@ -203,7 +212,7 @@ class TooLong(InvalidInput):
 
 def check_length(value: str, limit: int, label: str) -> None:
     if len(value) > limit:
-        raise TooLong(f"“{label}”最多 {limit} 个字符，提交了 {len(value)} 个，请删减后重新提交")
+        raise TooLong(variant="form_too_long", label=label, limit=limit, length=len(value))
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -222,6 +231,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "today": components.clock.today(),
         "menu": _menu(user),
         "tell_finding": finding_teller(request),
+        "tell": term_teller(request),
         "language": page_language(request),
     }
     return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api import schemas
-from api.deps import CaseOfficer, CaseReader, ComponentsDep, ExtensionApprover, LegalReviewer
+from api.deps import CaseOfficer, CaseReader, ComponentsDep, ExtensionApprover, LegalReviewer, ReaderLanguage
 from api.roles import Permission, allows
 from api.views import case_out, detection_out
 from cases.model.case import CaseStatus, Party
@@ -83,8 +83,10 @@ def timeline(components: ComponentsDep, _reader: CaseReader, case_id: schemas.Id
 
 
 @router.get("/{case_id}/detections", response_model=list[schemas.DetectionOut])
-def evidence(components: ComponentsDep, _reader: CaseReader, case_id: schemas.IdInPath) -> list[schemas.DetectionOut]:
-    return [detection_out(d) for d in components.cases.detections_of(case_id)]
+def evidence(
+    components: ComponentsDep, _reader: CaseReader, language: ReaderLanguage, case_id: schemas.IdInPath
+) -> list[schemas.DetectionOut]:
+    return [detection_out(d, language) for d in components.cases.detections_of(case_id)]
 
 
 @router.get("/{case_id}/amount-due", response_model=schemas.AmountDueOut)

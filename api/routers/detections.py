@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api import schemas
-from api.deps import ComponentsDep, DetectionReader, DetectionReviewer, gateway_caller
+from api.deps import ComponentsDep, DetectionReader, DetectionReviewer, ReaderLanguage, gateway_caller
 from api.errors import Forbidden
 from api.views import detection_out
 from cases.errors import InvalidInput
+from cases.messages import Term
 from cases.model.detection import DetectionStatus, ReviewChecklist
 from cases.services.detections import QueueFilter
 from offsite.intake import StoreEvidence
-from vision.events import SubjectKind, SubjectRef, ViolationEvent
+from vision.events import InvalidEvent, SubjectKind, SubjectRef, ViolationEvent
 
 router = APIRouter(tags=["detections"])
 
@@ -23,6 +24,7 @@ router = APIRouter(tags=["detections"])
 def review_queue(
     components: ComponentsDep,
     _reader: DetectionReader,
+    language: ReaderLanguage,
     status_: Annotated[DetectionStatus | None, Query(alias="status")] = DetectionStatus.PENDING_REVIEW,
     camera_id: Annotated[int | None, Query(ge=1, le=schemas.MAX_RECORD_ID)] = None,
     violation_code: schemas.CodeQuery = None,
@@ -36,26 +38,32 @@ def review_queue(
     """Newest first. Pass the returned ``next_cursor`` as ``cursor`` for the next page."""
     criteria = QueueFilter(status_, camera_id, violation_code, seen_from, seen_until)
     page = components.detections.queue(criteria, cursor, limit)
-    return schemas.DetectionPageOut(items=[detection_out(d) for d in page.items], next_cursor=page.next_cursor)
+    return schemas.DetectionPageOut(
+        items=[detection_out(d, language) for d in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/detections/{detection_id}", response_model=schemas.DetectionOut)
 def get_detection(
-    components: ComponentsDep, _reader: DetectionReader, detection_id: schemas.IdInPath
+    components: ComponentsDep, _reader: DetectionReader, language: ReaderLanguage, detection_id: schemas.IdInPath
 ) -> schemas.DetectionOut:
-    return detection_out(components.detections.get(detection_id))
+    return detection_out(components.detections.get(detection_id), language)
 
 
 @router.post("/detections/{detection_id}/review", response_model=schemas.DetectionOut)
 def review_detection(
-    components: ComponentsDep, reviewer: DetectionReviewer, detection_id: schemas.IdInPath, body: schemas.ReviewIn
+    components: ComponentsDep,
+    reviewer: DetectionReviewer,
+    language: ReaderLanguage,
+    detection_id: schemas.IdInPath,
+    body: schemas.ReviewIn,
 ) -> schemas.DetectionOut:
     """Confirm (all four checklist points must hold) or reject (with a reason). Reviews are final."""
     checklist = ReviewChecklist(**body.checklist.model_dump())
     detection = components.detections.review(
         detection_id, reviewer, body.version, body.decision == "confirm", checklist, body.reason
     )
-    return detection_out(detection)
+    return detection_out(detection, language)
 
 
 @router.post(
@@ -79,6 +87,7 @@ def push_violation_event(
     gateway_id: Annotated[str, Depends(gateway_caller())],
     body: schemas.ViolationEventIn,
     response: Response,
+    language: ReaderLanguage,
 ) -> schemas.IntakeOut:
     """A camera gateway pushes a violation event (signed with its key). Idempotent on ``event_id``. The evidence
     package it cites must be in the evidence store, verify, be sealed for the event's camera, and hold the event's
@@ -99,10 +108,10 @@ def push_violation_event(
             evidence_package_id=body.evidence_package_id,
             confidence=body.confidence,
         )
-    except ValueError as exc:
-        raise InvalidInput(f"violation event: {exc}") from exc
+    except InvalidEvent as exc:
+        raise InvalidInput(variant="violation_event", problem=Term(f"event.{exc.key}", exc.params)) from exc
     evidence = StoreEvidence(components.evidence_reader)
     detection, created = components.detections.intake(event, components.registry, evidence)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return schemas.IntakeOut(detection=detection_out(detection), created=created)
+    return schemas.IntakeOut(detection=detection_out(detection, language), created=created)

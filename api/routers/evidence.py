@@ -45,10 +45,8 @@ def evidence_package(
     try:
         store = components.evidence_reader()
         view = package_view(store, package_id)
-    except PackageMissing as exc:
-        raise NotFound(exc.message) from exc
-    except EvidenceError as exc:  # no store yet: nothing has been sealed
-        raise NotFound(str(exc)) from exc
+    except (PackageMissing, EvidenceError) as exc:  # an id it does not hold; or no store yet: nothing sealed
+        raise NotFound(variant="evidence_package", package=package_id) from exc
     report = store.verify(package_id)
     return PackageOut(
         package_id=package_id,

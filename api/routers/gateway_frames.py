@@ -25,6 +25,7 @@ from api.errors import (
     UnsupportedMediaType,
 )
 from api.schemas import CodePath
+from cases.messages import Term
 from cases.model.registry import (
     SAMPLE_INTERVAL_BOUNDS_S,
     STREAM_SCHEMES,
@@ -139,12 +140,16 @@ def push_frame(
     try:
         seq = components.frames.push(device_id, jpeg, ts)
     except pushed.NoPipeline as exc:
-        raise NoPipeline(f"{exc}: start the camera's pipeline, or register its stream to be pulled instead") from exc
+        raise NoPipeline(variant="camera", camera=repr(exc.camera_id)) from exc
     except pushed.FrameQueueFull as exc:
         wait_s = max(1, math.ceil(exc.retry_after_s))
-        raise FrameQueueFull(str(exc), headers={"Retry-After": str(wait_s)}) from exc
+        raise FrameQueueFull(variant="camera", headers={"Retry-After": str(wait_s)}, camera=repr(exc.camera_id),
+                             capacity=exc.capacity, wait_s=f"{exc.retry_after_s:.1f}") from exc  # fmt: skip
     except pushed.PushedFrameError as exc:
-        raise (PayloadTooLarge if exc.too_large else BadFrame)(str(exc)) from exc
+        pushing, problem = repr(exc.camera_id), Term(f"frame.{exc.key}", exc.params)
+        if exc.too_large:
+            raise PayloadTooLarge(variant="pushed", camera=pushing, problem=problem) from exc
+        raise BadFrame(variant="pushed", camera=pushing, problem=problem) from exc
     return FrameAcceptedOut(camera_id=device_id, seq=seq)
 
 

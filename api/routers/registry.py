@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import schemas
-from api.deps import ComponentsDep, PersonalDataReader, RegistryManager, RegistryReader
-from api.errors import PayloadTooLarge, problem, told
-from api.views import camera_out
+from api.deps import ComponentsDep, PersonalDataReader, ReaderLanguage, RegistryManager, RegistryReader
+from api.errors import PayloadTooLarge, problem, reader_language, told
+from api.views import camera_out, import_report_out
 from cases.model.registry import Camera, Merchant, Site, Zone
 
 router = APIRouter(tags=["registries"])
@@ -27,32 +27,41 @@ def _changes(body: Any) -> tuple[int, dict[str, Any]]:
 # ---- cameras and zones ------------------------------------------------------------------------------------
 @router.get("/cameras", response_model=schemas.PageOut)
 def list_cameras(
-    components: ComponentsDep, _reader: RegistryReader, offset: Offset = 0, limit: Limit = 50
+    components: ComponentsDep, _reader: RegistryReader, language: ReaderLanguage, offset: Offset = 0, limit: Limit = 50
 ) -> schemas.PageOut:
     page = components.registry.list_cameras(offset, limit)
     today = components.clock.today()
     return schemas.PageOut(
-        items=[camera_out(c, today) for c in page.items], total=page.total, offset=offset, limit=limit
+        items=[camera_out(c, today, language) for c in page.items], total=page.total, offset=offset, limit=limit
     )
 
 
 @router.post("/cameras", response_model=schemas.CameraOut, status_code=status.HTTP_201_CREATED)
-def create_camera(components: ComponentsDep, _admin: RegistryManager, body: schemas.CameraIn) -> schemas.CameraOut:
+def create_camera(
+    components: ComponentsDep, _admin: RegistryManager, language: ReaderLanguage, body: schemas.CameraIn
+) -> schemas.CameraOut:
     camera = components.registry.create_camera(Camera(**body.model_dump()))
-    return camera_out(camera, components.clock.today())
+    return camera_out(camera, components.clock.today(), language)
 
 
 @router.get("/cameras/{camera_id}", response_model=schemas.CameraOut)
-def get_camera(components: ComponentsDep, _reader: RegistryReader, camera_id: schemas.IdInPath) -> schemas.CameraOut:
-    return camera_out(components.registry.get_camera(camera_id), components.clock.today())
+def get_camera(
+    components: ComponentsDep, _reader: RegistryReader, language: ReaderLanguage, camera_id: schemas.IdInPath
+) -> schemas.CameraOut:
+    return camera_out(components.registry.get_camera(camera_id), components.clock.today(), language)
 
 
 @router.patch("/cameras/{camera_id}", response_model=schemas.CameraOut)
 def update_camera(
-    components: ComponentsDep, _admin: RegistryManager, camera_id: schemas.IdInPath, body: schemas.CameraPatch
+    components: ComponentsDep,
+    _admin: RegistryManager,
+    language: ReaderLanguage,
+    camera_id: schemas.IdInPath,
+    body: schemas.CameraPatch,
 ) -> schemas.CameraOut:
     version, changes = _changes(body)
-    return camera_out(components.registry.update_camera(camera_id, version, changes), components.clock.today())
+    camera = components.registry.update_camera(camera_id, version, changes)
+    return camera_out(camera, components.clock.today(), language)
 
 
 @router.get("/cameras/{camera_id}/zones", response_model=list[schemas.ZoneOut])
@@ -157,9 +166,9 @@ async def import_csv(
     limit = components.settings.max_upload_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+        raise PayloadTooLarge(variant="upload", max_bytes=limit)
     imported = await run_in_threadpool(components.imports.import_csv, kind, content, allow_partial)
-    report = schemas.ImportReportOut.model_validate(imported)
+    report = import_report_out(imported, reader_language(request))
     if not report.written:
         detail = told(request, "csv_rows_rejected.count", {"rejected": len(report.rejected)})
         return problem(422, "csv_rows_rejected", detail, request.url.path, report=report.model_dump(mode="json"))

@@ -63,7 +63,7 @@ class Detection:
     check_accurate: bool | None = None
     case_id: int | None = None
     # why the camera's evidence would not count, as its certification stood at capture (empty: it counts)
-    certification_problems: list[str] | None = None
+    certification_problems: list[Term] | None = None
     unregistered_zone: str | None = None  # the zone code the camera reported, while the registry lacks that zone
     id: int | None = None
     version: int = field(default=0, compare=False)

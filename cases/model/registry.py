@@ -10,6 +10,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
 from cases.errors import InvalidInput
+from cases.messages import Term
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -92,24 +93,23 @@ def mask_stream_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, query if parts.query else "", parts.fragment))
 
 
-def stream_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a camera's stream address (the message shows it masked), or None when it can."""
-    shown = mask_stream_url(url)
+def check_stream_url(url: str) -> None:
+    """Refuses ``url`` as a camera's stream address, naming why (the message shows it masked)."""
+    shown = repr(mask_stream_url(url))
     if len(url) > STREAM_URL_MAX_LENGTH:
-        return f"stream URL is longer than {STREAM_URL_MAX_LENGTH} characters"
+        raise InvalidInput(variant="stream_url_long", limit=STREAM_URL_MAX_LENGTH)
     if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
-        return f"stream URL {shown!r} must be ASCII without spaces or control characters (percent-encode them)"
+        raise InvalidInput(variant="stream_url_chars", url=shown)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (parsing the port is the check)
     except ValueError:
-        return f"stream URL {shown!r} is not a valid URL (check the host and port)"
+        raise InvalidInput(variant="stream_url_invalid", url=shown) from None
     if parts.scheme.lower() not in STREAM_SCHEMES:
-        scheme = parts.scheme or "none"
-        return f"stream URL scheme {scheme!r} is not one of {', '.join(STREAM_SCHEMES)}"
+        raise InvalidInput(variant="stream_url_scheme", scheme=repr(parts.scheme or "none"),
+                           schemes=", ".join(STREAM_SCHEMES))  # fmt: skip
     if not parts.hostname:
-        return f"stream URL {shown!r} has no host"
-    return None
+        raise InvalidInput(variant="stream_url_no_host", url=shown)
 
 
 class CameraStatus(StrEnum):
@@ -150,8 +150,8 @@ class Camera:
             raise InvalidInput(variant="legal_review_pair")
         if (self.technical_review_date is None) != (self.technical_review_ref is None):
             raise InvalidInput(variant="technical_review_pair")
-        if self.stream_url is not None and (problem := stream_url_problem(self.stream_url)):
-            raise InvalidInput(problem)
+        if self.stream_url is not None:
+            check_stream_url(self.stream_url)
         if self.sample_interval_s is not None:
             low, high = SAMPLE_INTERVAL_BOUNDS_S
             if not (math.isfinite(self.sample_interval_s) and low <= self.sample_interval_s <= high):
@@ -159,26 +159,54 @@ class Camera:
             if self.stream_url is None:
                 raise InvalidInput(variant="sample_needs_stream")
 
-    def certification_problems(self, captured_on: dt.date) -> list[str]:
-        """Why evidence captured on this day may not be used (行政处罚法第四十一条); empty when it may."""
+    def certification_problems(self, captured_on: dt.date) -> list[Term]:
+        """Why evidence captured on this day may not be used (行政处罚法第四十一条), as catalogue entries
+        (``certification.*``); empty when it may."""
         problems = []
         if self.legal_review_date is None:
-            problems.append("no legal review (法制审核) recorded")
+            problems.append(Term("certification.no_legal_review"))
         elif self.legal_review_date > captured_on:
-            problems.append(f"legal review dated {self.legal_review_date} is after the capture")
+            problems.append(Term("certification.legal_review_late", {"date": self.legal_review_date.isoformat()}))
         if self.technical_review_date is None:
-            problems.append("no technical review (技术审核) recorded")
+            problems.append(Term("certification.no_technical_review"))
         elif self.technical_review_date > captured_on:
-            problems.append(f"technical review dated {self.technical_review_date} is after the capture")
+            problems.append(
+                Term("certification.technical_review_late", {"date": self.technical_review_date.isoformat()})
+            )
         if self.next_maintenance_due is None:
-            problems.append("no maintenance schedule recorded")
+            problems.append(Term("certification.no_maintenance"))
         elif self.next_maintenance_due < captured_on:
-            problems.append(f"maintenance was due {self.next_maintenance_due}: certification lapsed")
+            problems.append(Term("certification.maintenance_lapsed", {"due": self.next_maintenance_due.isoformat()}))
         if not self.published:
-            problems.append("location not published")
-        if self.status is not CameraStatus.ACTIVE:
-            problems.append(f"camera is {self.status.value}")
+            problems.append(Term("certification.unpublished"))
+        if self.status is CameraStatus.SUSPENDED:
+            problems.append(Term("certification.suspended"))
         return problems
+
+
+# What the certification problems were called before the catalogue (kept so by detections recorded then).
+_RECORDED_IN_ENGLISH = [
+    (re.compile(r"no legal review \(法制审核\) recorded"), "certification.no_legal_review"),
+    (re.compile(r"legal review dated (?P<date>\S+) is after the capture"), "certification.legal_review_late"),
+    (re.compile(r"no technical review \(技术审核\) recorded"), "certification.no_technical_review"),
+    (re.compile(r"technical review dated (?P<date>\S+) is after the capture"), "certification.technical_review_late"),
+    (re.compile(r"no maintenance schedule recorded"), "certification.no_maintenance"),
+    (re.compile(r"maintenance was due (?P<due>\S+): certification lapsed"), "certification.maintenance_lapsed"),
+    (re.compile(r"location not published"), "certification.unpublished"),
+    (re.compile(r"camera is suspended"), "certification.suspended"),
+]
+
+
+def certification_problem(recorded: object) -> Term:
+    """A certification problem as a detection recorded it: ``{"key": …, "params": {…}}``, or, recorded before the
+    catalogue, its English (read back into the entry it names; kept as it is when it names none)."""
+    if isinstance(recorded, dict) and isinstance(recorded.get("key"), str):
+        return Term(recorded["key"], dict(recorded.get("params") or {}))
+    text = str(recorded)
+    for pattern, key in _RECORDED_IN_ENGLISH:
+        if match := pattern.fullmatch(text):
+            return Term(key, match.groupdict())
+    return Term("certification.recorded", {"text": text})
 
 
 class ZoneSubject(StrEnum):

@@ -28,7 +28,7 @@ from cases.model.case import (
     StageDeadline,
 )
 from cases.model.detection import DetectionStatus
-from cases.model.registry import STREAM_URL_MAX_LENGTH, CameraStatus, ZoneSubject
+from cases.model.registry import STREAM_URL_MAX_LENGTH, CameraStatus, ZoneSubject, certification_problem
 from cases.model.staff import Role
 from cases.persistence.limits import (
     ERROR_TEXT_MAX_CHARS,
@@ -36,7 +36,7 @@ from cases.persistence.limits import (
     REASON_MAX_CHARS,
     STATEMENT_MAX_CHARS,
 )
-from cases.persistence.types import JsonDocument, UtcDateTime, enum_column
+from cases.persistence.types import JsonDocument, TermList, UtcDateTime, enum_column
 
 metadata = MetaData(
     naming_convention={
@@ -241,7 +241,7 @@ detections = Table(
     Column("check_complete", Boolean),
     Column("check_accurate", Boolean),
     Column("case_id", ForeignKey("cases.id"), index=True),
-    Column("certification_problems", JsonDocument),
+    Column("certification_problems", TermList(certification_problem)),
     Column("unregistered_zone", String(64)),
     Column("version", Integer, nullable=False),
     # The review queue: filter by status, and by camera or violation type, newest first, keyset pages.

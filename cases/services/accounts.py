@@ -214,7 +214,7 @@ class AccountService(Service):
                 return _Admitted(ledger.record(now, username, client, Outcome.FAILED), now)
             ledger.record(now, username, client, Outcome.REFUSED)
         wait = seconds_until(until, now)
-        raise SignInLocked(None, wait, variant="wait", seconds=wait, minutes=-(-wait // 60))
+        raise SignInLocked(retry_after_s=wait, variant="wait", seconds=wait, minutes=-(-wait // 60))
 
     def _locked_until(self, ledger: AttemptLedger, username: str, client: str, now: dt.datetime) -> dt.datetime | None:
         """When the lock-out in force on this username or this client address ends (the later), or None."""

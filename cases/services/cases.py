@@ -157,7 +157,7 @@ class CaseService(Service):
             problems = camera.certification_problems(captured_on)
         if problems:
             raise CameraNotCertified(
-                variant="at_capture", device_id=camera.device_id, captured_on=captured_on, problems="; ".join(problems)
+                variant="at_capture", device_id=camera.device_id, captured_on=captured_on, problems=problems
             )
 
     @staticmethod
@@ -466,7 +466,7 @@ class CaseService(Service):
         self, status: CaseStatus | None = None, officer: str | None = None, offset: int = 0, limit: int = 50
     ) -> tuple[list[Case], int]:
         if not 1 <= limit <= 200 or offset < 0:
-            raise InvalidInput("limit must be 1..200 and offset not negative")
+            raise InvalidInput(variant="page_bounds", max_limit=200)
         conditions = []
         if status is not None:
             conditions.append(C.status == status)
@@ -486,7 +486,7 @@ class CaseService(Service):
         """两超期: every running deadline that is past or falls within the next ``within_days`` days, soonest
         first."""
         if not 0 <= within_days <= 365:
-            raise InvalidInput("within_days must be 0..365")
+            raise InvalidInput(variant="within_days", max_days=365)
         today = today or self.clock.today()
         horizon = today + dt.timedelta(days=within_days)
         query = select(Case).where(

@@ -21,6 +21,7 @@ import io
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, CursorResult, Table, bindparam, insert, select, update
@@ -36,51 +37,70 @@ MAX_ROWS = 200_000
 CHUNK = 5000  # keys per SELECT ... IN (...) when loading the stored records
 
 
-def _text(value: str) -> str:
+# A cell's parser: the column's name (for the message) and the cell's text to the value, or InvalidInput naming the
+# column and what the cell should hold.
+Parser = Callable[[str, str], Any]
+
+
+def _text(_column: str, value: str) -> str:
     return value.strip()
 
 
-def _optional(value: str) -> str | None:
+def _optional(_column: str, value: str) -> str | None:
     return value.strip() or None
 
 
-def _bool(value: str) -> bool:
+def _bool(column: str, value: str) -> bool:
     normalised = value.strip().lower()
     if normalised in ("1", "true", "yes", "y", "是"):
         return True
     if normalised in ("", "0", "false", "no", "n", "否"):
         return False
-    raise ValueError(f"{value!r} is not yes/no")
+    raise InvalidInput(variant="csv_yes_no", column=column, value=repr(value))
 
 
-def _date(value: str) -> dt.date | None:
-    return dt.date.fromisoformat(value.strip()) if value.strip() else None
-
-
-def _float(value: str) -> float | None:
-    return float(value) if value.strip() else None
-
-
-def _subject(value: str) -> ZoneSubject:
+def _date(column: str, value: str) -> dt.date | None:
     try:
-        return ZoneSubject(value.strip())
+        return dt.date.fromisoformat(value.strip()) if value.strip() else None
     except ValueError:
-        raise ValueError(f"subject {value.strip()!r}: one of {', '.join(s.value for s in ZoneSubject)}") from None
+        raise InvalidInput(variant="csv_date", column=column, value=repr(value.strip())) from None
 
 
-def _polygon(value: str) -> list[list[float]] | None:
+def _float(column: str, value: str) -> float | None:
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise InvalidInput(variant="csv_number", column=column, value=repr(value.strip())) from None
+
+
+def _choice(enum: type[StrEnum], default: str = "") -> Parser:
+    """A parser of one of ``enum``'s values (``default`` for an empty cell)."""
+
+    def parse(column: str, value: str) -> Any:
+        try:
+            return enum(value.strip() or default)
+        except ValueError:
+            choices = ", ".join(member.value for member in enum)
+            raise InvalidInput(
+                variant="csv_choice", column=column, value=repr(value.strip()), choices=choices
+            ) from None
+
+    return parse
+
+
+def _polygon(column: str, value: str) -> list[list[float]] | None:
     """A JSON list of [x, y] points, e.g. ``[[0.1, 0.2], [0.6, 0.2], [0.6, 0.9]]``; empty for none."""
     if not value.strip():
         return None
     try:
         points = json.loads(value)
     except ValueError as exc:
-        raise ValueError(f"polygon is not JSON: {exc}") from None
+        raise InvalidInput(variant="csv_polygon_json", column=column, detail=str(exc)) from None
     if not isinstance(points, list) or not all(
         isinstance(point, list) and all(isinstance(c, int | float) and not isinstance(c, bool) for c in point)
         for point in points
     ):
-        raise ValueError("polygon is a JSON list of [x, y] points, e.g. [[0.1, 0.2], [0.6, 0.2], [0.6, 0.9]]")
+        raise InvalidInput(variant="csv_polygon_points", column=column)
     return [[float(c) for c in point] for point in points]
 
 
@@ -89,7 +109,7 @@ class CsvSpec:
     record: type[Any]
     table: Table
     key: str
-    columns: dict[str, Callable[[str], Any]]  # column → parser; the first is the key
+    columns: dict[str, Parser]  # column → parser; the first is the key
     required: tuple[str, ...]
 
 
@@ -141,18 +161,18 @@ SPECS: dict[str, CsvSpec] = {
             "technical_review_ref": _optional,
             "next_maintenance_due": _date,
             "published": _bool,
-            "status": lambda v: CameraStatus(v.strip() or "active"),
+            "status": _choice(CameraStatus, CameraStatus.ACTIVE),
         },
         ("device_id", "name", "address"),
     ),
 }
 
 # Zones: keyed by (camera_device_id, code); the camera, merchant and site are named by their natural keys.
-ZONE_COLUMNS: dict[str, Callable[[str], Any]] = {
+ZONE_COLUMNS: dict[str, Parser] = {
     "camera_device_id": _text,
     "code": _text,
     "name": _text,
-    "subject": _subject,
+    "subject": _choice(ZoneSubject),
     "merchant_code": _optional,  # 一店一码 of the merchant a merchant zone watches
     "permit_number": _optional,  # 施工许可证号 of the site a site zone watches
     "polygon": _polygon,
@@ -163,9 +183,16 @@ KINDS = (*SPECS, "zones")
 
 @dataclass(frozen=True)
 class RejectedRow:
+    """A row not imported: its line, its key (when it has one) and why, told in the reader's language."""
+
     line: int
     key: str | None
-    error: str
+    problem: OffsiteError
+
+    @property
+    def error(self) -> str:
+        """Why, in English (the CLI's)."""
+        return self.problem.message
 
 
 @dataclass
@@ -184,8 +211,11 @@ class _Row:
     values: dict[str, Any]  # parsed, one entry per column of the file's header
 
 
-def _reason(exc: Exception) -> str:
-    return str(getattr(exc, "message", exc))
+def _problem(exc: Exception) -> OffsiteError:
+    """Why a row was refused: the domain's refusal, or a value its record could not be made of."""
+    if isinstance(exc, OffsiteError):
+        return exc
+    return InvalidInput(variant="csv_value", detail=str(exc))
 
 
 @dataclass(frozen=True)
@@ -197,15 +227,11 @@ class _Line:
         value = self.raw.get(name)
         return value.strip() if isinstance(value, str) else ""
 
-    def surplus(self, header: list[str]) -> str | None:
-        """Why the row does not fit the header, if it has more cells than the header has columns."""
+    def check_fits(self, header: list[str]) -> None:
+        """Refuses a row with more cells than the header has columns."""
         extra = self.raw.get(None)
         if extra:
-            return (
-                f"{len(header) + len(extra)} cells but {len(header)} columns in the header "
-                "(quote a value that contains a comma)"
-            )
-        return None
+            raise InvalidInput(variant="csv_surplus", cells=len(header) + len(extra), columns=len(header))
 
 
 def _read(content: bytes, columns: Collection[str], required: Iterable[str]) -> tuple[list[str], list[_Line]]:
@@ -233,11 +259,9 @@ def _read(content: bytes, columns: Collection[str], required: Iterable[str]) -> 
     return header, lines
 
 
-def _parse(line: _Line, header: list[str], columns: Mapping[str, Callable[[str], Any]]) -> dict[str, Any]:
-    surplus = line.surplus(header)
-    if surplus is not None:
-        raise InvalidInput(surplus)
-    return {name: columns[name](line.raw.get(name) or "") for name in header}
+def _parse(line: _Line, header: list[str], columns: Mapping[str, Parser]) -> dict[str, Any]:
+    line.check_fits(header)
+    return {name: columns[name](name, line.raw.get(name) or "") for name in header}
 
 
 def _rowcount(result: object) -> int:
@@ -275,15 +299,15 @@ class CsvImportService(Service):
         for line in lines:
             key = line.cell(spec.key) or None
             if key is not None and key in first_line:
-                error = f"{spec.key} {key!r} appears twice in the file (first on line {first_line[key]})"
-                report.rejected.append(RejectedRow(line.number, key, error))
+                twice = InvalidInput(variant="csv_twice", column=spec.key, key=repr(key), first=first_line[key])
+                report.rejected.append(RejectedRow(line.number, key, twice))
                 continue
             if key is not None:
                 first_line[key] = line.number
             try:
                 rows.append(_Row(line.number, key, _parse(line, header, spec.columns)))
             except (OffsiteError, ValueError, TypeError) as exc:
-                report.rejected.append(RejectedRow(line.number, key, _reason(exc)))
+                report.rejected.append(RejectedRow(line.number, key, _problem(exc)))
 
         table = spec.table
         key_column = table.c[spec.key]
@@ -301,7 +325,7 @@ class CsvImportService(Service):
                     record.validate()
                     check_lengths(table, merged)
                 except (OffsiteError, ValueError, TypeError) as exc:
-                    report.rejected.append(RejectedRow(row.line, row.key, _reason(exc)))
+                    report.rejected.append(RejectedRow(row.line, row.key, _problem(exc)))
                     continue
                 if current is None:
                     new.append(
@@ -348,15 +372,15 @@ class CsvImportService(Service):
             key = f"{device_id}/{code}" if device_id or code else None
             if device_id and code and (device_id, code) in first_line:
                 first = first_line[device_id, code]
-                error = f"zone {code!r} of camera {device_id!r} appears twice in the file (first on line {first})"
-                report.rejected.append(RejectedRow(line.number, key, error))
+                twice = InvalidInput(variant="csv_zone_twice", zone=repr(code), camera=repr(device_id), first=first)
+                report.rejected.append(RejectedRow(line.number, key, twice))
                 continue
             if device_id and code:
                 first_line[device_id, code] = line.number
             try:
                 rows.append(_Row(line.number, key, _parse(line, header, ZONE_COLUMNS)))
             except (OffsiteError, ValueError, TypeError) as exc:
-                report.rejected.append(RejectedRow(line.number, key, _reason(exc)))
+                report.rejected.append(RejectedRow(line.number, key, _problem(exc)))
 
         def wanted(column: str) -> set[str]:
             return {r.values[column] for r in rows if r.values.get(column)}
@@ -402,7 +426,7 @@ class CsvImportService(Service):
                     zone.validate()
                     check_lengths(tables.zones, merged)
                 except (OffsiteError, ValueError, TypeError) as exc:
-                    report.rejected.append(RejectedRow(row.line, row.key, _reason(exc)))
+                    report.rejected.append(RejectedRow(row.line, row.key, _problem(exc)))
                     continue
                 if current is None:
                     new.append({name: getattr(zone, name) for name in zone_fields if name != "id"})

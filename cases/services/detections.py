@@ -21,6 +21,7 @@ from cases.errors import (
     InvalidInput,
     NotFound,
 )
+from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Zone
 from cases.persistence import tables
@@ -39,7 +40,7 @@ class SealedEvidence:
     """What the evidence store vouches for about a package an event cites, as verified just now."""
 
     package_id: str
-    problems: tuple[str, ...]  # what verification found wrong (hashes, signature, Merkle log); empty when it holds
+    problems: tuple[Term, ...]  # what verification found wrong (hashes, signature, Merkle log); empty when it holds
     camera_id: str | None  # the camera it was sealed for; None for a package of no camera (a document)
     first_seen: dt.datetime | None  # the occurrence's times sealed with it
     last_seen: dt.datetime | None
@@ -61,7 +62,7 @@ def check_evidence(event: ViolationEvent, sealed: SealedEvidence | None) -> None
     if sealed is None:
         raise EvidencePackageMissing(variant="package", package=repr(package))
     if sealed.problems:
-        raise EvidencePackageInvalid(variant="package", package=package, problems="; ".join(sealed.problems))
+        raise EvidencePackageInvalid(variant="package", package=package, problems=list(sealed.problems))
     if sealed.camera_id != event.camera_id:
         sealed_for = "no camera" if sealed.camera_id is None else f"camera {sealed.camera_id!r}"
         raise EvidencePackageOtherCamera(
@@ -212,7 +213,7 @@ class DetectionService(Service):
         """The review queue: newest first, keyset-paged on (first_seen, id) so that page 1,000 costs what
         page 1 costs."""
         if not 1 <= limit <= 200:
-            raise InvalidInput("limit must be 1..200")
+            raise InvalidInput(variant="page_limit", max_limit=200)
         conditions = []
         if criteria.status is not None:
             conditions.append(D.status == criteria.status)

@@ -41,7 +41,6 @@ MAX_FAILURES_PER_CASE = 5  # from one client
 MAX_FAILURES_PER_CASE_ALL_CLIENTS = 50  # from everyone: bounds a distributed guess without locking the party out
 MAX_FAILURES_PER_CLIENT = 20
 MAX_ATTEMPTS_PER_MINUTE = 10
-WRONG = "案件编号或查询码不正确"
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,9 @@ class PartyAccessService(Service):
         concurrent guesses cannot slip past the lock-out together."""
         case_number, code, client = case_number.strip(), code.strip(), client[:64]
         if not case_number or not code:
-            raise InvalidInput("请输入案件编号和查询码")
+            raise InvalidInput(variant="party_lookup_empty")
         if len(case_number) > 64 or len(code) > 32:
-            raise InvalidInput(WRONG)
+            raise InvalidInput(variant="party_lookup_wrong")
         case = self.cases.find_by_number(case_number)
         now = self.clock.now()
         with self.transaction() as session:
@@ -85,7 +84,7 @@ class PartyAccessService(Service):
         if refusal is not None:
             raise refusal
         if not ok or case is None:
-            raise InvalidInput(WRONG)
+            raise InvalidInput(variant="party_lookup_wrong")
         return case
 
     @staticmethod
@@ -101,8 +100,8 @@ class PartyAccessService(Service):
             return ledger.count(earlier, *conditions)
 
         failed = A.outcome != Outcome.SUCCEEDED.value
-        minutes = int(LOCKOUT.total_seconds() // 60)
-        locked = TooManyAttempts(f"查询码错误次数过多，请 {minutes} 分钟后再试", int(LOCKOUT.total_seconds()))
+        wait_s = int(LOCKOUT.total_seconds())
+        locked = TooManyAttempts(variant="party_code_locked", retry_after_s=wait_s, minutes=wait_s // 60)
         if count(A.subject == case_number, A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CASE:
             return locked
         if count(A.subject == case_number, A.at > since, failed) >= MAX_FAILURES_PER_CASE_ALL_CLIENTS:
@@ -110,7 +109,7 @@ class PartyAccessService(Service):
         if count(A.client == client, A.at > since, failed) >= MAX_FAILURES_PER_CLIENT:
             return locked
         if count(A.client == client, A.at > now - dt.timedelta(minutes=1)) >= MAX_ATTEMPTS_PER_MINUTE:
-            return TooManyAttempts("查询过于频繁，请一分钟后再试", 60)
+            return TooManyAttempts(variant="party_rate", retry_after_s=60)
         return None
 
     def log_view(self, case_id: int, client: str, what: str) -> None:
@@ -133,11 +132,11 @@ class PartyAccessService(Service):
     def check_statement(self, case: Case, text: str) -> None:
         """What filing would refuse, said before anything (an attachment) is stored."""
         if case.status is not CaseStatus.PENALTY_NOTICE_ISSUED:
-            raise InvalidInput("本案当前阶段不接受陈述申辩")
+            raise InvalidInput(variant="statement_not_open")
         if not text.strip():
-            raise InvalidInput("陈述申辩内容为空")
+            raise InvalidInput(variant="statement_empty")
         if case.statement_deadline is not None and self.clock.today() > case.statement_deadline:
-            raise DeadlinePassed(f"陈述申辩期限已于 {case.statement_deadline} 届满")
+            raise DeadlinePassed(variant="statement", deadline=case.statement_deadline)
 
     def file_statement(self, case_id: int, text: str, attachments_package_id: str | None) -> Case:
         """陈述、申辩 filed online by the party, before the statement deadline (the domain refuses a late one)."""
@@ -150,7 +149,7 @@ class PartyAccessService(Service):
         """The party's confirmation, on the party page, of electronic delivery to the mobile number on the case."""
         case = self.cases.get(case_id)
         if not case.party_contact:
-            raise InvalidInput("本案未登记当事人手机号，无法电子送达；请联系承办人员")
+            raise InvalidInput(variant="party_no_mobile")
         masked = f"{case.party_contact[:3]}****{case.party_contact[-4:]}"
         moment = self.clock.now().astimezone(self.clock.tz)
         reference = f"当事人页面确认 {moment:%Y-%m-%d %H:%M}，送达手机 {masked}（{client[:40]}）"

@@ -226,7 +226,7 @@ class RegistryService(Service):
 
     def _page(self, cls: type[Any], order: Any, offset: int, limit: int, condition: Any = None) -> Page:
         if not 1 <= limit <= 500 or offset < 0:
-            raise InvalidInput("limit must be 1..500 and offset not negative")
+            raise InvalidInput(variant="page_bounds", max_limit=500)
         with self.transaction() as session:
             query = select(cls)
             count = select(func.count()).select_from(cls)

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Column, Integer, MetaData, Table, func, select, update
 
 from cases.clock import ManualClock
 from cases.errors import Conflict, InvalidInput
 from cases.model.staff import Role
 from cases.persistence import tables
+from cases.persistence.types import JsonDocument
 from cases.services import notifications
 from cases.services.notifications import Message
 from tests.integration.conftest import Staff, problem_of
@@ -41,10 +42,31 @@ def test_evidence_captured_while_maintenance_had_lapsed_stays_unusable_after_the
     _patch_camera(client, world, staff, next_maintenance_due=(clock.today() - dt.timedelta(days=5)).isoformat())
     detection = world.detection("cross_door")
     assert detection.certification_problems
-    assert "lapsed" in detection.certification_problems[0]
+    assert "lapsed" in detection.certification_problems[0].english
     _patch_camera(client, world, staff, next_maintenance_due=(clock.today() + dt.timedelta(days=180)).isoformat())
     response = client.post("/api/v1/cases", json={"detection_ids": [detection.id]}, headers=staff.headers(Role.OFFICER))
     assert problem_of(response)["code"] == "camera_not_certified"
+
+
+def test_certification_problems_recorded_in_english_before_the_catalogue_are_told_in_chinese(
+    client: TestClient, world: World, staff: Staff
+) -> None:
+    detection = world.detection("cross_door")
+    recorded_then = Table(
+        "detections", MetaData(), Column("id", Integer), Column("certification_problems", JsonDocument)
+    )
+    with world.components.engine.begin() as connection:
+        connection.execute(
+            update(recorded_then)
+            .where(recorded_then.c.id == detection.id)
+            .values(certification_problems=["maintenance was due 2026-01-31: certification lapsed"])
+        )
+    read = client.get(
+        f"/api/v1/detections/{detection.id}", headers=staff.headers(Role.OPERATOR) | {"Accept-Language": "zh"}
+    )
+    assert read.json()["certification_problems"] == ["应于 2026-01-31 进行维护，检定已失效"]
+    response = client.post("/api/v1/cases", json={"detection_ids": [detection.id]}, headers=staff.headers(Role.OFFICER))
+    assert problem_of(response)["detail"].endswith(": maintenance was due 2026-01-31: certification lapsed")
 
 
 def test_evidence_captured_while_certified_stays_usable_after_the_camera_is_suspended(

@@ -5,6 +5,7 @@ the fine form shows its permitted band before submitting and keeps what was type
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -17,6 +18,9 @@ from cases.model.staff import Role
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_console import csrf, sign_in, version
+from tests.integration.test_gateway_api import event_body, push
+from tests.integration.test_gateway_frames import jpeg, push_frame
+from tests.integration.test_registry_api import csv_file, upload
 from tests.integration.world import World
 
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -202,3 +206,93 @@ def test_pages_stay_chinese_when_the_browser_asks_for_english(
     refused = client.post(f"/console/cases/{case.id}/steps/decide_penalty", headers=ENGLISH,
                           data={"csrf": csrf(page), "version": version(page), "fine": "150"})  # fmt: skip
     assert "不能进行“作出行政处罚决定”" in refused.text
+
+
+# ---- what gateways, registry managers and the verify page are told ---------------------------------------------
+def test_a_pushed_frame_that_is_not_a_jpeg_is_refused_in_chinese_naming_the_fault(
+    client: TestClient, world: World
+) -> None:
+    world.components.frames.open("cam-1", capacity=4)
+    refused = problem_of(push_frame(client, world.components, b"not a jpeg"))
+    assert (refused["status"], refused["code"]) == (422, "bad_frame")
+    assert refused["detail"] == "摄像头 'cam-1' 推送的图像帧不是 JPEG 图像：未以图像起始标记 FF D8 开头"
+    client.headers.update(ENGLISH)
+    english = problem_of(push_frame(client, world.components, b"not a jpeg"))
+    assert english["detail"].startswith("camera 'cam-1': the pushed frame is not a JPEG")
+
+
+def test_a_camera_no_pipeline_takes_frames_of_is_told_in_chinese(client: TestClient, world: World) -> None:
+    refused = problem_of(push_frame(client, world.components, jpeg(), device_id="cam-9"))
+    assert (refused["status"], refused["code"]) == (409, "no_pipeline")
+    assert refused["detail"].startswith("当前没有检测流程接收摄像头 'cam-9' 推送的图像帧")
+
+
+def test_a_violation_event_without_its_subjects_reference_is_refused_in_chinese(
+    client: TestClient, world: World
+) -> None:
+    body = event_body(world, "cross_door") | {"subject": {"kind": "merchant", "ref": None}}
+    refused = problem_of(push(client, world.components, body))
+    assert (refused["status"], refused["code"]) == (422, "invalid_input")
+    assert refused["detail"] == "违法事件有误：对象类型 merchant 须注明对象编号"
+
+
+def test_the_rows_a_csv_import_rejects_are_told_in_chinese_by_line_and_in_english_when_asked(
+    client: TestClient, staff: Staff
+) -> None:
+    admin = staff.headers(Role.ADMIN)
+    content = csv_file("M-90002,坏手机,示范路,,1380000000,否,", "M-90006,布尔值,示范路,,,也许,")
+    report = problem_of(upload(client, admin, content))["report"]
+    assert [(r["line"], r["code"], r["error"]) for r in report["rejected"]] == [
+        (2, "invalid_input.mobile", "mobile '1380000000' 不是 11 位大陆手机号码"),
+        (3, "invalid_input.csv_yes_no", "e_delivery_consent 列：'也许' 不是“是/否”"),
+    ]
+    english = problem_of(upload(client, admin | ENGLISH, content))["report"]
+    assert [r["error"] for r in english["rejected"]] == [
+        "mobile '1380000000' is not an 11-digit mainland mobile number",
+        "e_delivery_consent: '也许' is not yes/no",
+    ]
+
+
+def test_the_console_import_report_tells_each_rejected_row_in_the_chosen_language(
+    client: TestClient, components: Components
+) -> None:
+    sign_in(client, components, Role.ADMIN)
+    content = "code,name,address,e_delivery_consent\nSHOP-7,鲜果铺,商城路 606 号,也许\n".encode()
+
+    def imported() -> str:
+        page = client.get("/console/registry/merchants")
+        response = client.post("/console/registry/import", data={"csrf": csrf(page.text), "kind": "merchants"},
+                               files={"file": ("shops.csv", content, "text/csv")})  # fmt: skip
+        assert response.status_code == 422
+        return response.text
+
+    assert "e_delivery_consent 列：&#39;也许&#39; 不是“是/否”" in imported()
+    client.get("/console/language/en")
+    assert "e_delivery_consent: &#39;也许&#39; is not yes/no" in imported()
+
+
+def test_a_cameras_certification_problems_are_told_in_chinese(client: TestClient, staff: Staff) -> None:
+    bare = {"device_id": "cam-3", "name": "新点位", "address": "张江路 1 号"}
+    camera = client.post("/api/v1/cameras", json=bare, headers=staff.headers(Role.ADMIN)).json()
+    assert camera["certification_problems"] == [
+        "未记录法制审核",
+        "未记录技术审核",
+        "未记录维护计划",
+        "设置地点未向社会公布",
+    ]
+
+
+def test_a_tree_head_whose_signature_was_edited_is_named_on_the_verify_page_in_chinese(
+    client: TestClient, world: World, components: Components
+) -> None:
+    package_id = world.package_id  # sealed on first use
+    heads = components.settings.evidence_dir / "state" / "heads.jsonl"
+    lines = heads.read_text().splitlines()
+    last = json.loads(lines[-1])
+    last["signature"] = ("0" if last["signature"][0] != "0" else "1") + last["signature"][1:]
+    heads.write_text("\n".join([*lines[:-1], json.dumps(last)]) + "\n")
+    response = client.get(f"/verify/{package_id}?now=1")
+    checks = re.search(r'id="verification">(.*?)</div>', response.text, re.S)
+    assert checks
+    assert f"日志树头 {last['tree_size']} 的签名不符（已被改动）" in checks.group(1)
+    assert "signature does not match" not in checks.group(1)

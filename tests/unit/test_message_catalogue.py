@@ -5,27 +5,46 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
+import api.console.web
 import api.errors
 import cases.errors
+from api import schemas
 from cases import messages
 from cases.model.case import ALLOWED_FROM, CaseStatus, NoPenaltyGround
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [path for package in ("api", "cases", "offsite", "evidence_store") for path in (ROOT / package).rglob("*.py")]
+SOURCES = [
+    path
+    for package in ("api", "cases", "offsite", "evidence_store", "vision")
+    for path in (ROOT / package).rglob("*.py")
+]
+# Problems raised where the catalogue cannot be imported (vision): each names its catalogue entry by a key among its
+# arguments (the argument's position, and the entry's prefix), and its parameters by keyword.
+KEYED = {
+    "PushedFrameError": (1, "frame"),
+    "InvalidEvent": (0, "event"),
+    "Distrust": (0, "verify"),  # why a signing key is not trusted
+    "passed": (1, "verify"),  # the evidence store's checks (report.passed(text, key, **params))
+    "failed": (1, "verify"),
+    "could_not": (2, "verify"),
+}
 
 
 def _error_classes() -> dict[str, type]:
+    """Every problem told from the catalogue, by class name: the domain's, the API's and the console's."""
     classes: dict[str, type] = {}
-    for module in (cases.errors, api.errors):
+    for module in (cases.errors, api.errors, api.console.web):
         for name, value in vars(module).items():
-            if inspect.isclass(value) and issubclass(value, cases.errors.OffsiteError | api.errors.ApiError):
+            if inspect.isclass(value) and issubclass(value, messages.ToldProblem) and value is not messages.ToldProblem:
                 classes[name] = value
     return classes
 
@@ -54,10 +73,32 @@ def _name(call: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
 
 
+def _literal_params(term: ast.Call) -> set[str] | None:
+    """The parameters a ``Term(key, {...})`` gives, when they are written out (None when they come from elsewhere)."""
+    if len(term.args) < 2:
+        return set()
+    given = term.args[1]
+    if isinstance(given, ast.Dict) and all(isinstance(k, ast.Constant) for k in given.keys):
+        return {str(k.value) for k in given.keys if isinstance(k, ast.Constant)}
+    return None
+
+
 def raised() -> dict[str, list[tuple[str, set[str]]]]:
-    """Every ``code.variant`` an error is raised with anywhere in the project: where, and the parameters given."""
+    """Every ``code.variant`` an error is raised with anywhere in the project, and every keyed problem of vision's
+    (``frame.<key>``): where, and the parameters given."""
     found: dict[str, list[tuple[str, set[str]]]] = {}
     for path, call in _calls():
+        if (spec := KEYED.get(_name(call))) is not None and len(call.args) > spec[0]:
+            where = f"{path.relative_to(ROOT)}:{call.lineno}"
+            keys = _constants(call.args[spec[0]])
+            # a check's key may come from elsewhere (a Distrust's key, checked where the Distrust is made)
+            assert keys or spec[1] == "verify", f"{where}: the problem's key must be a literal the catalogue has"
+            given = {k.arg for k in call.keywords if k.arg not in (None, "too_large")}
+            for key in keys:
+                found.setdefault(f"{spec[1]}.{key}", []).append((where, given))
+        if _name(call) == "Term" and call.args and (given_in := _literal_params(call)) is not None:
+            for key in _constants(call.args[0]):
+                found.setdefault(key, []).append((f"{path.relative_to(ROOT)}:{call.lineno}", given_in))
         cls = ERRORS.get(_name(call))
         for keyword in call.keywords if cls is not None else ():
             if keyword.arg == "variant":
@@ -71,8 +112,8 @@ def raised() -> dict[str, list[tuple[str, set[str]]]]:
 
 
 def literal_keys() -> set[str]:
-    """Problem codes and catalogue keys given as literals: ``problem(status, "code", …)`` and ``told(…, "key")``;
-    the evidence store's check keys (``report.passed(text, "key")``)."""
+    """Problem codes and catalogue keys given as literals: ``problem(status, "code", …)``, ``told(…, "key")`` and
+    ``Term("key", …)``."""
     keys = set()
     for path, call in _calls():
         name = _name(call)
@@ -80,8 +121,8 @@ def literal_keys() -> set[str]:
             name == "told" and len(call.args) >= 2 and path.name != "messages.py"
         ):
             keys |= set(_constants(call.args[1]))
-        elif name in ("passed", "failed") and len(call.args) >= 2:
-            keys |= {f"verify.{key}" for key in _constants(call.args[1])}
+        elif name == "Term" and call.args:
+            keys |= set(_constants(call.args[0]))
     return keys
 
 
@@ -109,7 +150,7 @@ def test_every_problem_code_has_a_general_message_in_both_languages_without_plac
 @pytest.mark.parametrize("language", messages.LANGUAGES)
 def test_every_key_raised_or_named_anywhere_has_a_message(language: str) -> None:
     keys = set(raised()) | literal_keys() | term_keys()
-    assert {"fine_outside_range.band", "consent_required.service", "version_conflict.record"} <= keys
+    assert {"fine_outside_range.band", "consent_required.service", "version_conflict.record", "frame.aspect"} <= keys
     missing = sorted(key for key in keys if messages.entry(key, language) is None)
     assert not missing, f"no {language} message for {missing}"
 
@@ -130,12 +171,44 @@ def test_every_raise_gives_each_parameter_its_message_names(language: str) -> No
             )
 
 
-def test_a_chinese_reader_never_gets_the_english_of_an_error_raised_with_free_text() -> None:
-    refused = cases.errors.InvalidInput("a value does not fit its field: cameras.address")
-    assert refused.told(messages.CHINESE) == "输入的内容不符合要求"
-    assert refused.told(messages.ENGLISH) == "a value does not fit its field: cameras.address"
-    already = cases.errors.InvalidInput("请输入案件编号和查询码")
-    assert already.told(messages.CHINESE) == "请输入案件编号和查询码"
+def test_no_problem_is_raised_with_free_text_anywhere() -> None:
+    """A problem is raised with a variant and its parameters, all keywords: a message of its own (English or
+    Chinese, positional or ``message=``) is a text the other language cannot tell."""
+    free = [
+        f"{path.relative_to(ROOT)}:{call.lineno}: {ast.unparse(call)[:100]}"
+        for path, call in _calls()
+        if path.relative_to(ROOT).parts[0] != "vision"  # vision's own exceptions (NoPipeline) share names
+        and _name(call) in ERRORS
+        and (call.args or any(k.arg == "message" for k in call.keywords))
+    ]
+    assert not free, "raised with free text instead of a catalogue variant:\n" + "\n".join(free)
+
+
+def test_a_problem_takes_no_free_text() -> None:
+    with pytest.raises(TypeError):
+        cases.errors.InvalidInput("a value does not fit its field: cameras.address")  # type: ignore[misc]
+
+
+def test_a_chinese_reader_never_gets_the_english_of_a_refusal_told_with_free_text() -> None:
+    """Starlette's own refusals carry English text: told as it is in English, by the code's entry in Chinese."""
+    english = "Method Not Allowed"
+    assert messages.told(("method_not_allowed",), None, {}, english, messages.CHINESE) == "不支持此请求方法"
+    assert messages.told(("method_not_allowed",), None, {}, english, messages.ENGLISH) == english
+    assert (
+        messages.told(("invalid_input",), None, {}, "请输入案件编号和查询码", messages.CHINESE)
+        == "请输入案件编号和查询码"
+    )
+
+
+def test_a_term_with_parameters_is_told_inside_a_message_and_a_list_of_them_joined() -> None:
+    problems = [messages.Term("certification.no_legal_review"), messages.Term("certification.suspended")]
+    refused = cases.errors.CameraNotCertified(variant="at_capture", device_id="cam-1", captured_on="2026-03-02",
+                                              problems=problems)  # fmt: skip
+    assert (
+        refused.told(messages.CHINESE)
+        == "摄像头 cam-1 在 2026-03-02 采集的记录不能作为证据：未记录法制审核；摄像头已停用"
+    )
+    assert refused.message.endswith(": no legal review (法制审核) recorded; camera is suspended")
 
 
 def test_a_variant_is_told_with_its_parameters_and_its_english_stays_the_message() -> None:
@@ -168,3 +241,38 @@ def test_the_reader_language_is_the_choice_then_accept_language_then_chinese(
     header: str | None, chosen: str | None, language: str
 ) -> None:
     assert messages.language_of(header, chosen) == language
+
+
+EVENT = {"event_id": "e-1", "camera_id": "cam-1", "zone_id": "Z-1", "rule_id": "r", "violation_code": "cross_door",
+         "subject": {"kind": "unknown"}, "first_seen": "2026-03-02T10:00:00+08:00",
+         "last_seen": "2026-03-02T10:05:00+08:00", "evidence_package_id": "0" * 64}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "kind"),
+    [
+        (schemas.ViolationEventIn, EVENT | {"first_seen": "yesterday"}, "iso_time"),
+        (schemas.ViolationEventIn, EVENT | {"first_seen": "2026-03-02T10:00:00"}, "timezone_aware"),
+        (schemas.ViolationEventIn, EVENT | {"confidence": "high"}, "float_parsing"),
+        (schemas.ViolationEventIn, EVENT | {"subject": "vendor"}, "model_type"),
+        (schemas.ViolationEventIn, EVENT | {"subject": {"kind": "vendor"}}, "literal_error"),
+        (schemas.ViolationEventIn, EVENT | {"camera_id": 7}, "string_type"),
+        (schemas.ViolationEventIn, EVENT | {"colour": "red"}, "extra_forbidden"),
+        (schemas.ChecklistIn, {"authentic": "yes", "clear": True, "complete": True, "accurate": True}, "bool_type"),
+        (schemas.OpenCaseIn, {"detection_ids": []}, "too_short"),
+        (schemas.OpenCaseIn, {"detection_ids": "1,2"}, "list_type"),
+        (schemas.OpenCaseIn, {"detection_ids": [1.5]}, "int_from_float"),
+        (schemas.UserActiveIn, {}, "missing"),
+    ],
+)
+def test_a_schema_finding_is_told_in_chinese_from_its_own_entry(
+    model: type[BaseModel], body: object, kind: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate(body)
+    (finding,) = refused.value.errors()
+    assert finding["type"] == kind
+    chinese = api.errors.field_problem(finding, messages.CHINESE)
+    assert chinese == messages.render(f"invalid_request.{kind}", finding.get("ctx") or {}, messages.CHINESE)
+    assert chinese != messages.entry("invalid_request", messages.CHINESE)
+    assert re.search(r"[\u4e00-\u9fff]", chinese), chinese

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from cases.errors import InvalidInput
+from cases.messages import CHINESE, Term
 from cases.model.case import Party, PartyKind
 from cases.model.registry import (
     Camera,
@@ -17,6 +18,7 @@ from cases.model.registry import (
     Site,
     Zone,
     ZoneSubject,
+    certification_problem,
     id_card_check_character,
     is_valid_id_card,
     is_valid_uscc,
@@ -199,7 +201,29 @@ CERTIFIED = Camera(
     ],
 )
 def test_evidence_may_be_used_only_from_a_certified_camera(changes: dict[str, object], problems: list[str]) -> None:
-    assert replace(CERTIFIED, **changes).certification_problems(CAPTURED_ON) == problems  # type: ignore[arg-type]
+    told = [p.english for p in replace(CERTIFIED, **changes).certification_problems(CAPTURED_ON)]  # type: ignore[arg-type]
+    assert told == problems
+
+
+def test_certification_problems_are_stored_by_key_and_those_stored_in_english_read_back_into_their_entries() -> None:
+    """A detection keeps its camera's certification problems as ``{"key", "params"}``; one recorded before the
+    catalogue kept their English, which reads back into the same entries (so a Chinese reader sees Chinese)."""
+    bare = replace(CERTIFIED, legal_review_date=D(2026, 3, 5), technical_review_date=None, technical_review_ref=None,
+                   next_maintenance_due=D(2026, 3, 3), published=False, status=CameraStatus.SUSPENDED)  # fmt: skip
+    problems = bare.certification_problems(CAPTURED_ON)
+    assert len(problems) == 5
+    for problem in problems:
+        assert certification_problem(problem.as_json()) == problem
+        assert certification_problem(problem.english) == problem
+    assert [p.told(CHINESE) for p in problems] == [
+        "法制审核日期 2026-03-05 晚于采集日期",
+        "未记录技术审核",
+        "应于 2026-03-03 进行维护，检定已失效",
+        "设置地点未向社会公布",
+        "摄像头已停用",
+    ]
+    unknown = certification_problem("calibration certificate expired")
+    assert unknown == Term("certification.recorded", {"text": "calibration certificate expired"})
 
 
 def test_a_certified_camera_validates() -> None:
