@@ -90,9 +90,9 @@ class StaticObjects:
             return []
         self._age += elapsed
         static = (long_fg == 255) & (short_fg == 0) & ~masked
-        held = self._hold(static, elapsed)
         if self._age < self.config.warmup_s:
-            return []
+            return []  # nothing is held while the models learn the scene
+        held = self._hold(static, elapsed)
         return self._candidates(held >= self.config.hold_s, small, scale)
 
     def _small(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
@@ -115,12 +115,13 @@ class StaticObjects:
         return mask
 
     def _apply(self, model: cv2.BackgroundSubtractorMOG2, small: npt.NDArray[np.uint8], elapsed: float, tau: float) -> npt.NDArray[np.uint8]:  # fmt: skip
-        # Learning in seconds: a model forgets with time constant tau whatever the frame rate; the first frames
-        # average in (1/n) so that the model knows the scene from the start.
+        # Learning in seconds: a model forgets with time constant tau whatever the frame rate. While it warms up it
+        # averages everything it has seen (rate elapsed/age), so that people crossing the first frames fade from
+        # it instead of staying behind as ghosts.
         if self._frames == 0:
             rate = 1.0
-        elif self._frames < 20:
-            rate = max(min(1.0, elapsed / tau), 1.0 / (self._frames + 1))
+        elif self._age < self.config.warmup_s:
+            rate = max(min(1.0, elapsed / tau), elapsed / max(self._age + elapsed, 1e-6))
         else:
             rate = min(1.0, elapsed / tau)
         return np.asarray(model.apply(small, learningRate=rate), np.uint8)

@@ -1,0 +1,94 @@
+"""Real footage as a camera: Debian opencv-doc's vtest.avi (people walking on a campus road), sampled like a
+camera's source, with a real object made to stay in it for a while (a crop of a real photo laid in with the
+scene's light and noise, ``vision.synthetic.composite``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from tests.support.real_data import required, shared
+from vision.frames import Frame, Image
+from vision.real_photos import read_folder
+from vision.synthetic.composite import Placement, lay_in, prepare
+
+VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")  # `dpkg -L opencv-doc | grep vtest.avi`
+
+
+def vtest() -> Path:
+    """The footage, or a skip naming what is missing (a failure where it is required, as in CI)."""
+    if VTEST.is_file():
+        return VTEST
+    try:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "opencv-doc"], capture_output=True, text=True,
+                                timeout=30).stdout  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        status = ""
+    reason = (
+        f"opencv-doc is installed but {VTEST} is not there (a dpkg path-exclude for /usr/share/doc?)"
+        if "installed" in status.split()
+        else f"the real footage {VTEST} is missing: apt-get install opencv-doc"
+    )
+    if required():
+        pytest.fail(f"{reason}; it is required here")
+    pytest.skip(reason)
+
+
+def real_crop(photo: str, kind: str) -> Image:
+    """The first box of ``kind`` in a real-dev photo, cut out of it."""
+    found = {p.name: p for p in read_folder(shared("real-dev"))}[photo]
+    image = cv2.imread(str(found.path))
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = next(box.xyxy for box in found.boxes or () if box.name == kind)
+    return np.asarray(image[int(y1 * height) : int(y2 * height), int(x1 * width) : int(x2 * width)], np.uint8)
+
+
+@dataclass(frozen=True)
+class Staying:
+    """A real object laid into the footage from ``appear_s`` to ``leave_s`` (seconds from its start)."""
+
+    crop: Image
+    placement: Placement
+    appear_s: float
+    leave_s: float
+
+
+class Footage:
+    """A FrameSource: the footage's frames every ``interval_s`` from ``start``, with ``staying`` laid in."""
+
+    def __init__(self, camera_id: str, video: Path, start: dt.datetime, interval_s: float,
+                 staying: Staying | None = None) -> None:  # fmt: skip
+        self.camera_id = camera_id
+        self.video, self.start, self.interval_s, self.staying = video, start, interval_s, staying
+        self._closed = threading.Event()
+
+    def frames(self) -> Iterator[Frame]:
+        prepared = None
+        next_s = 0.0
+        with av.open(str(self.video)) as container:
+            stream = container.streams.video[0]
+            for seq, decoded in enumerate(container.decode(stream)):
+                if self._closed.is_set():
+                    return
+                at_s = float(decoded.pts * stream.time_base)
+                if at_s + 1e-6 < next_s:
+                    continue
+                next_s += self.interval_s
+                image = np.asarray(decoded.to_ndarray(format="bgr24"), np.uint8)
+                staying = self.staying
+                if staying is not None and staying.appear_s <= at_s < staying.leave_s:
+                    prepared = prepared or prepare(staying.crop, image, staying.placement)
+                    image = lay_in(image, prepared, staying.placement, seq)
+                yield Frame(self.camera_id, seq, self.start + dt.timedelta(seconds=at_s), image)
+
+    def close(self) -> None:
+        self._closed.set()
