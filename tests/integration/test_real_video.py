@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import av
@@ -24,38 +22,17 @@ import pytest
 
 from tests.conftest import SHANGHAI
 from tests.integration.test_cli import run
+from tests.support import footage
 from tests.unit.evidence.test_store import open_store
 from vision.sources import SourceConfig, VideoSource
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")  # `dpkg -L opencv-doc | grep vtest.avi`
-REQUIRE_SERVICES = os.environ.get("OFFSITE_REQUIRE_SERVICES") == "1"
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)  # the footage's first frame, as the cameras file says
 INTERVAL_S = 2.0
 
 
-def _missing_reason() -> str:
-    try:
-        status = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", "opencv-doc"], capture_output=True, text=True, timeout=30
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        status = ""
-    if "installed" in status.split():
-        return (
-            f"opencv-doc is installed but {VTEST} is not there: a dpkg path-exclude for /usr/share/doc "
-            "(as slim container images have) leaves it out"
-        )
-    return f"the real footage {VTEST} is missing: apt-get install opencv-doc"
-
-
 @pytest.fixture(scope="module")
 def vtest() -> Path:
-    if not VTEST.is_file():
-        reason = _missing_reason()
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{reason} (OFFSITE_REQUIRE_SERVICES=1: the real footage is required)")
-        pytest.skip(reason)
-    return VTEST
+    return footage.vtest()
 
 
 def frame_times(video: Path) -> list[dt.datetime]:
