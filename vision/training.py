@@ -353,6 +353,11 @@ def lineage_of(manifest: ModelManifest) -> list[Ancestor]:
 def _trained_on(data: dict[str, Any]) -> str:
     if not data:
         return "?"
+    if data.get("generator") == "vision.training_mix":
+        generated = data.get("generated", {})
+        return (f"{generated.get('images', '?')} generated images (seed {generated.get('seed', '?')}), "
+                f"{len(data.get('real_photos_trained_on', []))} real photos ×{data.get('real_copies', '?')}, "
+                f"{len(data.get('negatives', []))} real negatives ×{data.get('real_copies', '?')}")  # fmt: skip
     source = "generated images" if data.get("generator", "vision.synthetic") == "vision.synthetic" else "images"
     return f"{data.get('images', '?')} {source} at {data.get('imgsz', '?')} px, seed {data.get('seed', '?')}"
 
@@ -387,9 +392,15 @@ def _lineage_table(chain: list[Ancestor]) -> str:
 def _start_description(start: str) -> str:
     if start.endswith(".yaml"):
         return "the architecture alone, random weights (from scratch)"
+    if _from_coco(start):
+        return "Ultralytics YOLOv8n pretrained on COCO (80 classes); person kept, vehicle started from car"
     if start.endswith(".pt"):
         return "pretrained weights"
     return "?"
+
+
+def _from_coco(start: str) -> bool:
+    return start.endswith(".pt") and "coco" in Path(start).name.lower()
 
 
 def _licence_section(chain: list[Ancestor]) -> str:
@@ -403,6 +414,14 @@ def _licence_section(chain: list[Ancestor]) -> str:
             "architecture alone with random weights. No pretrained weights and no third-party data set were used: "
             "every model was trained only on images this project generates (`vision/synthetic`), so no licence of "
             "anyone's weights or data applies."
+        )
+    elif _from_coco(root):
+        start = (
+            f"The first run started from `{Path(root).name}`, Ultralytics' YOLOv8n trained on COCO (the weights are "
+            "Ultralytics' release, AGPL-3.0, as both of the exports they were rebuilt from state; COCO's annotations "
+            "are CC BY 4.0 and its images Flickr's under their own terms), and trained on generated scenes and on "
+            "real photos whose sources and licences `../shared/data/*/labels.csv` lists (none of them ships with the "
+            "project). AGPL-3.0 applies to this model."
         )
     else:
         start = (
@@ -420,6 +439,36 @@ def _licence_section(chain: list[Ancestor]) -> str:
 GENERATED_SECTIONS = (
     "Lineage", "Licence", "Training data", "Real photos", "Evaluation", "Intended use and limits",
 )  # fmt: skip
+
+
+def _training_data_section(data: dict[str, Any]) -> str:
+    boxes = json.dumps(data.get("boxes_per_class", {}), ensure_ascii=False)
+    if data.get("generator") != "vision.training_mix":
+        return (
+            "Street scenes rendered by the project's own generator (`vision/synthetic`, `offsite model dataset`): "
+            f"{data.get('images', '?')} images ({data.get('val_images', '?')} held out for validation) at "
+            f"{data.get('imgsz', '?')} px, seed {data.get('seed', '?')}; boxes per class {boxes}. Nothing was downloaded."
+        )
+    generated = data.get("generated", {})
+    trained = data.get("real_photos_trained_on", [])
+    held = data.get("real_photos_held_out", [])
+    groups = "; ".join(
+        f"{folder}: {', '.join(names) or 'none'}" for folder, names in data.get("held_out_groups", {}).items()
+    )
+    return (
+        "A mix (`offsite model mix`, recipe `configs/training/real-mix.yaml`) of:\n"
+        f"- {generated.get('images', '?')} street scenes rendered by the project's generator (`vision/synthetic`, seed "
+        f"{generated.get('seed', '?')}, {generated.get('imgsz', '?')} px; its {data.get('val_images', '?')} validation "
+        "images chose the best epoch);\n"
+        f"- {len(trained)} real photos with real boxes, each {data.get('real_copies', '?')} times an epoch: "
+        f"{', '.join(trained)};\n"
+        f"- {len(data.get('negatives', []))} plain real photos as negatives ({', '.join(data.get('negatives', []))}), "
+        "with COCO person and vehicle boxes;\n"
+        f"- COCO pseudo-labels for people and vehicles in the sources boxed for stalls only "
+        f"({', '.join(data.get('pseudo_label_sources', [])) or 'none'}).\n\n"
+        f"Held out of training by source (groups {groups}): {len(held)} photos, on which the real figures below "
+        f"count. Boxes per class in training {boxes}. Nothing was downloaded."
+    )
 
 
 def _real_section(metrics: dict[str, Any]) -> str:
@@ -478,6 +527,8 @@ def model_card(manifest: ModelManifest, manifest_name: str, goal_map50: float = 
     if len(chain) > 1:
         earlier = "an earlier model" if len(chain) == 2 else f"{len(chain) - 1} earlier models"
         origin = f"continued from {earlier} of this project (see Lineage); no pretrained weights"
+    elif _from_coco(chain[-1].started_from):
+        origin = "started from YOLOv8n pretrained on COCO (see Licence)"
     else:
         origin = "trained from scratch (no pretrained weights)"
     return f"""# Model card: {manifest.name}
@@ -498,9 +549,7 @@ Each model continued training the one on the row below it.
 {_licence_section(chain)}
 
 ## Training data
-Street scenes rendered by the project's own generator (`vision/synthetic`, `offsite model dataset`): {data.get("images", "?")}
-images ({data.get("val_images", "?")} held out for validation) at {data.get("imgsz", "?")} px, seed {data.get("seed", "?")}; boxes per class
-{json.dumps(data.get("boxes_per_class", {}), ensure_ascii=False)}. Nothing was downloaded.
+{_training_data_section(data)}
 
 {_real_section(metrics)}## Evaluation (the generated set's validation split: never trained on; it chose the best epoch)
 mAP50 **{metrics.get("map50", 0):.3f}**, mAP50-95 {metrics.get("map50_95", 0):.3f}. Goal: mAP50 ≥ {goal_map50} for every class.
@@ -512,8 +561,20 @@ mAP50 **{metrics.get("map50", 0):.3f}**, mAP50-95 {metrics.get("map50_95", 0):.3
 ## Intended use and limits
 Finds stalls, goods outside shops, people, vehicles, dust plumes and bare or netted piles in fixed street
 cameras, as the first stage of dwell-time rules whose every finding a person reviews before it can become
-evidence. Trained on generated scenes only: its figures on real camera footage are unknown until measured there.
+evidence. {_limits(data)}
 """
+
+
+def _limits(data: dict[str, Any]) -> str:
+    if data.get("generator") != "vision.training_mix":
+        return "Trained on generated scenes only: its figures on real camera footage are unknown until measured there."
+    return (
+        "Its real figures come from few photos (see Real photos: a class present in three or four held-out photos "
+        "gives a figure, not a measurement). Not measured at all, because no real photo of them exists here: goods "
+        "outside a shop seen from a street camera, and netted (covered) piles; the generated set is the only "
+        "evidence for those. What it does not name, the static-object path (`vision/static_objects.py`) raises "
+        "as an unknown object staying, for the zones that ask for it."
+    )
 
 
 def written_by_hand(card: str) -> str:

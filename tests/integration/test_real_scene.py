@@ -88,3 +88,64 @@ def test_a_real_object_that_stays_is_one_unknown_object_when_it_has_stayed(
     assert appeared < event.first_seen <= appeared + dt.timedelta(seconds=15)
     assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
     assert event.last_seen < START + dt.timedelta(seconds=LEAVE_S)
+
+
+SHOP_STRIP = {
+    "id": "shops",
+    "kind": "shop_strip",
+    "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.65], [0.02, 0.65]],
+    "subject": {"kind": "merchant", "ref": "M-CAMPUS"},
+    "front_line": {"start": [0.02, 0.35], "end": [0.98, 0.35], "street_side": [0.5, 0.9]},
+}
+
+
+def street_rules_camera(detector: OnnxDetector) -> Any:
+    """A no-vending zone and a shop strip over the walkway, stall and cross-door rules with short dwell times."""
+    times = {"min_dwell_s": DWELL_S, "inertia_s": 5, "cooldown_s": 600}
+    return camera_spec(
+        {
+            "camera_id": "campus",
+            "source": {"url": "push", "interval_s": INTERVAL_S},
+            "zones": [{"id": "road", "kind": "no_vending", "polygon": WALKWAY}, SHOP_STRIP],
+            "rules": [{"id": "stall-road", "kind": "stall", "zones": ["road"]} | times,
+                      {"id": "goods-shops", "kind": "cross_door", "zones": ["shops"]} | times],
+            "pre_s": 2,
+            "post_s": 1,
+        },
+        detector.class_names,
+    )  # fmt: skip
+
+
+class Counting:
+    """The detector, counting the analysed frames in which it found a person."""
+
+    def __init__(self, detector: OnnxDetector) -> None:
+        self.detector, self.class_names, self.manifest = detector, detector.class_names, detector.manifest
+        self.frames = self.with_person = 0
+
+    def detect(self, image: Any) -> Any:
+        found = self.detector.detect(image)
+        self.frames += 1
+        self.with_person += int((found.class_id == self.class_names.index("person")).any())
+        return found
+
+
+def test_people_walking_raise_no_stall_or_cross_door_and_are_seen_as_people(
+    detector: OnnxDetector, tmp_path: Path
+) -> None:
+    counting = Counting(detector)
+    source = Footage("campus", vtest(), START, INTERVAL_S)
+    events = run_camera(counting, street_rules_camera(detector), source, tmp_path)  # type: ignore[arg-type]
+    assert events == []
+    assert counting.with_person >= 0.9 * counting.frames  # someone walks through every frame of the footage
+
+
+def test_a_real_stall_that_stays_is_one_stall_event_at_its_time(detector: OnnxDetector, tmp_path: Path) -> None:
+    kiosk = Staying(real_crop("stall_02.jpg", "stall"), CART, APPEAR_S, LEAVE_S)  # a photo held out of training
+    source = Footage("campus", vtest(), START, INTERVAL_S, kiosk)
+    (event,) = run_camera(detector, street_rules_camera(detector), source, tmp_path)
+    assert event.violation_code == "street_stall"
+    appeared = START + dt.timedelta(seconds=APPEAR_S)
+    assert appeared <= event.first_seen <= appeared + dt.timedelta(seconds=3)
+    assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
+    assert event.last_seen <= appeared + dt.timedelta(seconds=DWELL_S + 5)
