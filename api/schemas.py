@@ -350,6 +350,18 @@ class ViolationOut(Response):
     listed_for_non_site: bool
     rectification: PeriodOut
     subject: SubjectType
+    classify_on_review: Literal[False] = Field(False, description="a violation: confirmed as what it is")
+
+
+class CandidateKindOut(Response):
+    """A kind of detection that is not a violation itself (不明物体滞留): no legal basis, fine or time to correct of
+    its own, never a case; the operator who confirms it classifies it as one of the catalogue's violations."""
+
+    code: str
+    name: str
+    classify_on_review: Literal[True] = Field(
+        True, description="a review candidate: confirmed only as the violation the reviewer classifies it as"
+    )
 
 
 # ---- detections -------------------------------------------------------------------------------------------
@@ -383,6 +395,12 @@ class ReviewIn(Request):
     decision: Literal["confirm", "reject"]
     checklist: ChecklistIn
     reason: OptionalText = None
+    classified_as: Code | None = Field(
+        None,
+        description="confirming a review candidate (a detection whose violation_code is a catalogue entry with "
+        "classify_on_review, e.g. unknown_object 不明物体滞留): the code of the violation it is, one of the "
+        "catalogue's violations; required for a candidate, refused for any other detection and with a rejection",
+    )
 
 
 class DetectionOut(Response):
@@ -415,6 +433,10 @@ class DetectionOut(Response):
     unregistered_zone: str | None = Field(
         description="the zone code the camera reported when the registry had no such zone (区域未登记): the "
         "detection is confirmed only once that zone is registered; null when the zone is registered"
+    )
+    classified_from: str | None = Field(
+        description="the review candidate's kind the detection was raised as (e.g. unknown_object 不明物体滞留), once "
+        "the reviewer confirmed it as violation_code; null for a detection its detector named, or not yet classified"
     )
     version: int
 

@@ -14,6 +14,8 @@ OffsiteError
 │       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
 │   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 │   └── InvalidCursor              a page cursor this service did not issue (it is opaque)
+│   └── ClassificationRefused      a review's classification: a candidate confirmed without the violation it is,
+│                                  or as an unknown code or another candidate; a non-candidate classified
 ├── RetryLater                    refused for now: come back after ``retry_after_s`` (Retry-After)
 │   ├── TooManyAttempts           the party page's lock-out after wrong codes, or its rate limit (429)
 │   │   └── SignInLocked          staff sign-in locked after wrong passwords (the account or the client address)
@@ -95,6 +97,13 @@ class ZoneNotRegistered(InvalidInput):
 
 class InvalidCursor(InvalidInput):
     code = "cursor_invalid"
+
+
+class ClassificationRefused(InvalidInput):
+    """A review candidate (不明物体滞留) is confirmed as one of the catalogue's violations, chosen by the operator who
+    reviews it; a detection its detector named takes no classification."""
+
+    code = "classification_refused"
 
 
 class RetryLater(OffsiteError):

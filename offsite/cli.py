@@ -148,6 +148,11 @@ def config_check(
             f"{violation.code:36} {violation.name:16} {violation.fine_min_yuan}–{violation.fine_max_yuan} 元  "
             f"{_listing(violation.listed_for_non_site)}"
         )
+    for candidate in law.config.catalogue.candidates:
+        typer.echo(
+            f"{candidate.code:36} {candidate.name:16} review candidate (待审核认定): confirmed only as the violation "
+            "its reviewer classifies it as; never a case by itself"
+        )
     _echo_calendar(law, on.date() if on is not None else Clock(Settings().tz).today())
 
 

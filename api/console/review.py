@@ -177,6 +177,10 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
         following=following,
         may_review=allows(user.role, Permission.REVIEW_DETECTIONS)
         and detection.status is DetectionStatus.PENDING_REVIEW,
+        # a review candidate (不明物体滞留) is confirmed as one of these, chosen by its reviewer
+        classify_as=components.law.config.catalogue.violations
+        if components.law.is_candidate(detection.violation_code)
+        else [],
         may_open_case=allows(user.role, Permission.HANDLE_CASES)
         and detection.status is DetectionStatus.CONFIRMED
         and detection.case_id is None,
@@ -193,6 +197,8 @@ async def review(request: Request, detection_id: int) -> Response:
         return back(request, here, error="请选择确认或驳回")
     checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
     reason = str(form.get("reason", "")).strip() or None
+    # the violation a review candidate is confirmed as; a rejection classifies nothing, whatever was chosen before
+    classified_as = (str(form.get("classified_as", "")).strip() or None) if decision == "confirm" else None
     try:
         check_length(reason or "", REASON_MAX_CHARS, "意见或驳回理由")
     except TooLong as exc:
@@ -200,7 +206,7 @@ async def review(request: Request, detection_id: int) -> Response:
     try:
         following = await run_in_threadpool(
             _review, components_of(request), detection_id, actor, str(form.get("version", "")),
-            decision == "confirm", checklist, reason,
+            decision == "confirm", checklist, reason, classified_as,
         )  # fmt: skip
     except OffsiteError as exc:
         return back(request, here, error=told(request, exc))
@@ -211,12 +217,12 @@ async def review(request: Request, detection_id: int) -> Response:
 
 def _review(
     components: Components, detection_id: int, actor: Actor, version: str, confirm: bool,
-    checklist: ReviewChecklist, reason: str | None,
+    checklist: ReviewChecklist, reason: str | None, classified_as: str | None,
 ) -> int | None:  # fmt: skip
     """Review, and return the next detection waiting (found before this one leaves the queue)."""
     detection = components.detections.get(detection_id)
     if not version.isdigit():
         raise InvalidInput(variant="form_no_version")
     _previous, following = _neighbours(components, detection)
-    components.detections.review(detection_id, actor, int(version), confirm, checklist, reason)
+    components.detections.review(detection_id, actor, int(version), confirm, checklist, reason, classified_as)
     return following

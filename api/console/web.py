@@ -226,7 +226,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "roles": ROLE_LABELS,
         "stages": STAGE_LABELS,
         "detection_labels": DETECTION_LABELS,
-        "violations": {v.code: v for v in components.law.config.catalogue.violations},
+        "violations": {kind.code: kind for kind in components.law.config.catalogue.kinds},  # names, candidates too
         **_take_flash(request),
         "today": components.clock.today(),
         "menu": _menu(user),

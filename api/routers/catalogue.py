@@ -6,15 +6,26 @@ from fastapi import APIRouter
 
 from api import schemas
 from api.deps import ComponentsDep, CurrentUser
+from cases.law import CandidateKind, Violation
 
 router = APIRouter(tags=["catalogue"])
 
 
-@router.get("/catalogue", response_model=list[schemas.ViolationOut])
-def catalogue(components: ComponentsDep, _user: CurrentUser) -> list[schemas.ViolationOut]:
-    return [schemas.ViolationOut.model_validate(v) for v in components.law.config.catalogue.violations]
+KindOut = schemas.ViolationOut | schemas.CandidateKindOut
 
 
-@router.get("/catalogue/{code}", response_model=schemas.ViolationOut)
-def violation(components: ComponentsDep, _user: CurrentUser, code: schemas.CodePath) -> schemas.ViolationOut:
-    return schemas.ViolationOut.model_validate(components.law.violation(code))
+@router.get("/catalogue", response_model=list[KindOut])
+def catalogue(components: ComponentsDep, _user: CurrentUser) -> list[KindOut]:
+    """The violations, then the review candidates (``classify_on_review``: classified as a violation on review)."""
+    return [kind_out(kind) for kind in components.law.config.catalogue.kinds]
+
+
+@router.get("/catalogue/{code}", response_model=KindOut)
+def violation(components: ComponentsDep, _user: CurrentUser, code: schemas.CodePath) -> KindOut:
+    return kind_out(components.law.kind(code))
+
+
+def kind_out(kind: Violation | CandidateKind) -> KindOut:
+    if isinstance(kind, CandidateKind):
+        return schemas.CandidateKindOut.model_validate(kind)
+    return schemas.ViolationOut.model_validate(kind)

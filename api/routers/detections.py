@@ -58,10 +58,12 @@ def review_detection(
     detection_id: schemas.IdInPath,
     body: schemas.ReviewIn,
 ) -> schemas.DetectionOut:
-    """Confirm (all four checklist points must hold) or reject (with a reason). Reviews are final."""
+    """Confirm (all four checklist points must hold) or reject (with a reason). Reviews are final. A review
+    candidate (``unknown_object``, 不明物体滞留) is confirmed as the violation the reviewer chooses: ``classified_as``;
+    the answer then shows that violation's code and the candidate's kind in ``classified_from``."""
     checklist = ReviewChecklist(**body.checklist.model_dump())
     detection = components.detections.review(
-        detection_id, reviewer, body.version, body.decision == "confirm", checklist, body.reason
+        detection_id, reviewer, body.version, body.decision == "confirm", checklist, body.reason, body.classified_as
     )
     return detection_out(detection, language)
 

@@ -68,19 +68,57 @@ class Violation(_Strict):
         return self.fine_max_yuan * 100
 
 
+# What a violation has of its own and a review candidate has not: the candidate takes them from the violation the
+# operator who reviews it classifies it as.
+VIOLATION_ONLY = tuple(name for name in Violation.model_fields if name not in ("code", "name"))
+
+
+class CandidateKind(_Strict):
+    """A kind of detection that is not itself a violation: what a detector raises without naming it (不明物体滞留,
+    something no model names that arrived and stays). It is recorded and reviewed like any detection, but it has no
+    legal basis, fine or time to correct of its own, is never on the non-site list and never opens a case: the
+    operator who confirms it classifies it as one of the catalogue's violations, and it proceeds as that one."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$", description="Stable code used by rules and detections")
+    name: str = Field(min_length=2, max_length=40, description="Chinese name, e.g. 不明物体滞留")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_of_a_violation(cls, data: object) -> object:
+        if isinstance(data, dict):
+            given = [name for name in VIOLATION_ONLY if name in data]
+            if given:
+                raise ValueError(
+                    f"candidate {data.get('code')}: a review candidate has no {', '.join(given)} of its own; it takes "
+                    "them from the violation the reviewing operator classifies it as"
+                )
+        return data
+
+
 class Catalogue(_Strict):
     violations: list[Violation] = Field(min_length=1)
+    candidates: list[CandidateKind] = Field(
+        default_factory=list, description="Kinds of detection an operator classifies as a violation on review"
+    )
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Catalogue:
-        codes = [v.code for v in self.violations]
+        codes = [kind.code for kind in self.kinds]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
             raise ValueError(f"duplicate violation codes: {', '.join(duplicates)}")
         return self
 
+    @property
+    def kinds(self) -> list[Violation | CandidateKind]:
+        """Every kind a detection may be: the violations, then the review candidates."""
+        return [*self.violations, *self.candidates]
+
     def get(self, code: str) -> Violation | None:
         return next((v for v in self.violations if v.code == code), None)
+
+    def kind(self, code: str) -> Violation | CandidateKind | None:
+        return next((kind for kind in self.kinds if kind.code == code), None)
 
 
 class LateSurcharge(_Strict):

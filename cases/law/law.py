@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from cases.errors import NotFound
+from cases.errors import NotFound, ReviewRequired
 from cases.law.calendar import Deadline, WorkingCalendar
-from cases.law.config import LawConfig, Period, Violation
+from cases.law.config import CandidateKind, LawConfig, Period, Violation
 from cases.law.fines import FineBand, discretion_band, late_surcharge_fen
 
 
@@ -20,10 +20,25 @@ class Law:
         object.__setattr__(self, "calendar", WorkingCalendar(self.config.calendar))
 
     def violation(self, code: str) -> Violation:
+        """The violation of that code. A review candidate is none: it becomes one only when an operator classifies
+        it on review, so nothing that needs a violation (a case, a notice, a fine) can start from it."""
         violation = self.config.catalogue.get(code)
         if violation is None:
+            candidate = self.config.catalogue.kind(code)
+            if isinstance(candidate, CandidateKind):
+                raise ReviewRequired(variant="candidate", kind=candidate.name, code=candidate.code)
             raise NotFound(variant="violation_type", code=repr(code))
         return violation
+
+    def kind(self, code: str) -> Violation | CandidateKind:
+        """What a detection of that code is: a violation or a review candidate (intake accepts both)."""
+        kind = self.config.catalogue.kind(code)
+        if kind is None:
+            raise NotFound(variant="violation_type", code=repr(code))
+        return kind
+
+    def is_candidate(self, code: str) -> bool:
+        return isinstance(self.config.catalogue.kind(code), CandidateKind)
 
     def deadline(self, start: dt.date, period: Period) -> Deadline:
         return self.calendar.deadline(start, period)

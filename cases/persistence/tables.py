@@ -243,6 +243,7 @@ detections = Table(
     Column("case_id", ForeignKey("cases.id"), index=True),
     Column("certification_problems", TermList(certification_problem)),
     Column("unregistered_zone", String(64)),
+    Column("classified_from", String(48)),  # a review candidate's kind, once classified as violation_code
     Column("version", Integer, nullable=False),
     # The review queue: filter by status, and by camera or violation type, newest first, keyset pages.
     Index("ix_detections_queue_status", "status", "first_seen", "id"),

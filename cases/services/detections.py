@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cases.errors import (
     AlreadyExists,
+    ClassificationRefused,
     Conflict,
     EvidencePackageInvalid,
     EvidencePackageMissing,
@@ -142,7 +143,7 @@ class DetectionService(Service):
         existing = self._by_event_id(event.event_id)
         if existing is not None:
             return self._same_occurrence(existing, event, registry), False
-        self.law.violation(event.violation_code)  # unknown violation types are refused
+        self.law.kind(event.violation_code)  # a violation or a review candidate; unknown codes are refused
         try:
             with self.transaction() as session:
                 camera = registry.camera_by_device(session, event.camera_id)
@@ -247,7 +248,10 @@ class DetectionService(Service):
         confirm: bool,
         checklist: ReviewChecklist,
         reason: str | None,
+        classified_as: str | None = None,
     ) -> Detection:
+        """Confirm or reject a detection. A review candidate (不明物体滞留) is confirmed as the violation the reviewer
+        chooses (``classified_as``); a rejection classifies nothing."""
         act = self.clock.act(reviewer.username, reviewer.role)
         with self.transaction() as session:
             detection = get_or_404(session, Detection, detection_id, "detection")
@@ -255,7 +259,9 @@ class DetectionService(Service):
             if confirm:
                 if detection.zone_id is None:
                     self._link_registered_zone(session, detection)
-                detection.confirm(act, checklist, reason)
+                detection.confirm(act, self.law, checklist, reason, classified_as)
+            elif classified_as is not None:
+                raise ClassificationRefused(variant="on_reject", ident=detection_id)
             else:
                 detection.reject(act, checklist, reason or "")
         return detection

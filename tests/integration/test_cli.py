@@ -124,6 +124,8 @@ def test_config_check_names_a_calendar_year_a_deadline_reaches_that_is_missing(o
     result = run("config", "check", "--on", on)
     assert result.returncode == 0, result.stderr
     assert "calendar 2026: holidays library" in result.stdout
+    (candidate,) = [line.split() for line in result.stdout.splitlines() if line.startswith("unknown_object ")]
+    assert candidate[1:5] == ["不明物体滞留", "review", "candidate", "(待审核认定):"]
     if missing is None:
         assert "MISSING" not in result.stdout
         assert "warning" not in result.stdout

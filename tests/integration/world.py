@@ -53,6 +53,7 @@ KINDS = {
     "cross_door": ("cross_door", "shop"),
     "dust": ("construction_dust", "site"),
     "bare_soil": ("bare_soil_uncovered", "site"),
+    "unknown_object": ("unknown_object", "road"),  # a review candidate: classified as a violation on review
 }
 
 

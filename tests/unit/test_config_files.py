@@ -270,6 +270,39 @@ def test_a_calendar_date_in_the_wrong_year_is_refused(written: Path, path: tuple
         load_law(written)
 
 
+# ---- review candidates: no violation's fields of their own, a violation all of them ---------------------------
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("legal_basis", "上海市市容环境卫生管理条例 第二十五条"),
+        ("fine_max_yuan", 500),
+        ("rectification", {"count": 0, "unit": "calendar_days", "legal_source": "责令立即改正"}),
+        ("listed_for_non_site", True),
+        ("subject", "unknown_vendor"),
+    ],
+)
+def test_a_candidate_with_anything_of_a_violation_of_its_own_is_refused(
+    configs: Path, field: str, value: object
+) -> None:
+    rewrite(configs, "violations.yaml", lambda data: data["candidates"][0].update({field: value}))
+    with pytest.raises(ConfigError, match=rf"candidates\.0: .*candidate unknown_object: a review candidate has no "
+                                          rf"{field} of its own"):  # fmt: skip
+        load_law(configs)
+
+
+@pytest.mark.parametrize("field", ["legal_basis", "penalty_basis", "fine_min_yuan", "rectification", "subject"])
+def test_a_violation_without_any_of_its_legal_fields_is_refused(configs: Path, field: str) -> None:
+    rewrite(configs, "violations.yaml", lambda data: data["violations"][0].pop(field))
+    with pytest.raises(ConfigError, match=rf"violations\.0\.{field}: Field required"):
+        load_law(configs)
+
+
+def test_a_candidate_may_not_reuse_a_violations_code(configs: Path) -> None:
+    rewrite(configs, "violations.yaml", lambda data: data["candidates"][0].update({"code": "street_stall"}))
+    with pytest.raises(ConfigError, match="duplicate violation codes: street_stall"):
+        load_law(configs)
+
+
 @pytest.mark.parametrize("text", ["violations: [\n", "years:\n  2026: {holidays: [}\n", "a: b: c\n", "\tkey: value\n"])
 def test_a_file_that_is_not_yaml_is_refused(configs: Path, text: str) -> None:
     (configs / "calendar.yaml").write_text(text, encoding="utf-8")

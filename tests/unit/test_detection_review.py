@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from cases.errors import IllegalTransition, InvalidInput
+from cases.law import Law
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.staff import Act, Role
 from tests.conftest import act_on
@@ -46,16 +47,17 @@ def test_a_new_detection_waits_for_review() -> None:
     assert detection().status is DetectionStatus.PENDING_REVIEW
 
 
-def test_evidence_passing_all_four_points_is_confirmed_and_the_review_recorded() -> None:
+def test_evidence_passing_all_four_points_is_confirmed_and_the_review_recorded(law: Law) -> None:
     found = detection()
     act = operator()
-    found.confirm(act, ALL_PASS, "货架超出门窗约2米")
+    found.confirm(act, law, ALL_PASS, "货架超出门窗约2米")
     assert (found.status, found.reviewed_by, found.reviewed_at, found.review_reason) == (
         DetectionStatus.CONFIRMED,
         "operator1",
         act.at,
         "货架超出门窗约2米",
     )
+    assert (found.violation_code, found.classified_from) == ("cross_door", None)  # its detector's kind, as it was
     assert (found.check_authentic, found.check_clear, found.check_complete, found.check_accurate) == (
         True,
         True,
@@ -76,11 +78,11 @@ def test_evidence_passing_all_four_points_is_confirmed_and_the_review_recorded()
     ],
 )
 def test_evidence_failing_any_point_cannot_be_confirmed_and_the_failing_points_are_named(
-    failing: dict[str, bool], named: str
+    law: Law, failing: dict[str, bool], named: str
 ) -> None:
     found = detection()
     with pytest.raises(InvalidInput, match=f"fails {named}; reject it with a reason"):
-        found.confirm(operator(), checklist(**failing))
+        found.confirm(operator(), law, checklist(**failing))
     assert (found.status, found.reviewed_by) == (DetectionStatus.PENDING_REVIEW, None)
 
 
@@ -119,10 +121,10 @@ def test_a_rejection_with_a_reason_is_recorded(points: ReviewChecklist, reason: 
 
 @pytest.mark.parametrize("first", ["confirm", "reject"])
 @pytest.mark.parametrize("second", ["confirm", "reject"])
-def test_reviews_are_final(first: str, second: str) -> None:
+def test_reviews_are_final(law: Law, first: str, second: str) -> None:
     found = detection()
     review = {
-        "confirm": lambda actor: found.confirm(operator(actor), ALL_PASS),
+        "confirm": lambda actor: found.confirm(operator(actor), law, ALL_PASS),
         "reject": lambda actor: found.reject(operator(actor), ALL_PASS, "非违法行为"),
     }
     review[first]("operator1")
