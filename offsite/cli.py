@@ -496,7 +496,11 @@ def model_eval(
         float | None, typer.Option(min=0.001, max=0.999, help="One threshold for every class (default: shipped)")
     ] = None,
     record: Annotated[
-        bool, typer.Option(help="With --real and an .onnx: record the figures in its manifest and card")
+        bool,
+        typer.Option(help="With --real and an .onnx: record the figures (and thresholds) in its manifest and card"),
+    ] = False,
+    choose_thresholds: Annotated[
+        bool, typer.Option(help="With --real: score at each class's threshold of best image-level F1 on these photos")
     ] = False,
     imgsz: Annotated[int, typer.Option(min=32)] = 320,
     workdir: Annotated[Path, typer.Option()] = Path("var/train"),
@@ -509,7 +513,7 @@ def model_eval(
         typer.secho("offsite: give either a data.yaml or --real FOLDER", fg="red", err=True)
         raise typer.Exit(2)
     if real is not None:
-        figures = _real_eval(model, real, threshold, workdir)
+        figures = _real_eval(model, real, threshold, workdir, choose_thresholds)
         if record:
             _record_real(model, real, figures)
         return
@@ -520,7 +524,9 @@ def model_eval(
     typer.echo(json.dumps(evaluation.as_dict(), ensure_ascii=False))
 
 
-def _real_eval(model: Path, folder: Path, threshold: float | None, workdir: Path) -> dict[str, Any]:
+def _real_eval(
+    model: Path, folder: Path, threshold: float | None, workdir: Path, choose: bool = False
+) -> dict[str, Any]:
     from vision import real_eval
     from vision.detector import ModelError
     from vision.real_photos import RealPhotoError, read_folder
@@ -536,7 +542,7 @@ def _real_eval(model: Path, folder: Path, threshold: float | None, workdir: Path
             thresholds, trained_on = {}, training.real_photos_trained_on(model)
         if threshold is not None:
             thresholds = dict.fromkeys(classes, threshold)
-        result = real_eval.evaluate(model.name, photos, predict, thresholds, classes, trained_on)
+        result = real_eval.evaluate(model.name, photos, predict, thresholds, classes, trained_on, choose)
     except (RealPhotoError, ModelError) as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -562,7 +568,8 @@ def _record_real(model: Path, folder: Path, figures: dict[str, Any]) -> None:
     path = manifest_path_for(model)
     manifest = ModelManifest.read(path)
     real = {"folder": folder.name, **{key: figures[key] for key in ("thresholds", "held_out", "trained_on")}}
-    dataclasses.replace(manifest, metrics={**manifest.metrics, "real": real}).write(path)
+    thresholds = {name: value for name, value in figures["thresholds"].items() if name in manifest.classes}
+    dataclasses.replace(manifest, metrics={**manifest.metrics, "real": real}, thresholds=thresholds).write(path)
     typer.echo(f"recorded in {path} and {training.write_model_card(path)}")
 
 

@@ -180,6 +180,30 @@ def average_precision(scored: list[tuple[float, bool]], truths: int) -> float:
     return float(np.mean([envelope[i] if i < len(envelope) else 0.0 for i in at]))
 
 
+THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(2, 19))  # 0.10 … 0.90
+
+
+def best_thresholds(
+    photos: Sequence[RealPhoto], findings: dict[str, Sequence[Finding]], classes: Iterable[str]
+) -> dict[str, float]:
+    """For each class that some photo contains, the threshold of the grid with the best image-level F1 (ties: the
+    higher threshold, fewer false boxes); a class no photo contains keeps the default."""
+    chosen: dict[str, float] = {}
+    for name in classes:
+        best: tuple[float, float] | None = None
+        for threshold in THRESHOLD_GRID:
+            figures = _class_score(name, photos, findings, threshold)
+            if not figures.images_with:
+                break
+            precision, recall = figures.precision or 0.0, figures.recall or 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            if best is None or f1 >= best[0]:
+                best = (f1, threshold)
+        if best is not None:
+            chosen[name] = best[1]
+    return chosen
+
+
 @dataclass(frozen=True)
 class RealEvaluation:
     model: str
@@ -205,9 +229,13 @@ def evaluate(
     thresholds: dict[str, float],
     classes: Iterable[str],
     trained_on: Iterable[str] = (),
+    choose: bool = False,
 ) -> RealEvaluation:
-    """Run ``predict`` on every photo once and score the three groups."""
+    """Run ``predict`` on every photo once and score the three groups; with ``choose``, at the thresholds of best
+    image-level F1 over all the photos (``best_thresholds``) instead of ``thresholds``."""
     findings = {photo.name: predict(photo.path) for photo in photos}
+    if choose:
+        thresholds = {**thresholds, **best_thresholds(photos, findings, list(classes))}
     seen = set(trained_on)
     names = list(classes)
     never = [photo for photo in photos if photo.name not in seen]

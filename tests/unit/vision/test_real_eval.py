@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vision.real_eval import Finding, average_precision, evaluate, ours, score
+from vision.real_eval import Finding, average_precision, best_thresholds, evaluate, ours, score
 from vision.real_photos import Box, RealPhoto
 
 CLASSES = ("stall", "goods", "dust", "bare_pile", "covered_pile", "person", "vehicle")
@@ -108,3 +108,20 @@ def test_photos_trained_on_are_scored_apart_from_those_never_seen() -> None:
     assert result.all.per_class["stall"].recall == 0.5
     assert list(result.held_out.per_class) == ["stall"]  # a class the model cannot name is not scored
     assert result.as_dict()["held_out"]["photos"] == 1
+
+
+def test_the_chosen_threshold_is_the_one_of_best_image_level_f1() -> None:
+    photos = [photo("a", "stall"), photo("b", "stall"), photo("c", "person"), photo("d", "")]
+    findings = {
+        "a": [find("stall", 0.9)],
+        "b": [find("stall", 0.5)],
+        "c": [find("stall", 0.4), find("person", 0.3)],
+        "d": [find("stall", 0.2)],
+    }
+    chosen = best_thresholds(photos, findings, ["stall", "person", "goods"])
+    assert chosen["stall"] == 0.5  # the highest that keeps both stalls, dropping the false ones at 0.4 and 0.2
+    assert chosen["person"] == 0.3
+    assert "goods" not in chosen  # no photo holds goods: nothing to choose by
+    result = evaluate("m", photos, lambda path: findings[path.name], {}, ["stall", "person"], choose=True)
+    assert result.thresholds["stall"] == 0.5
+    assert result.all.per_class["stall"].precision == 1.0
