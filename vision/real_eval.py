@@ -183,11 +183,16 @@ def average_precision(scored: list[tuple[float, bool]], truths: int) -> float:
 THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(2, 19))  # 0.10 … 0.90
 
 
+FALSE_BOX_BUDGET = 0.1 / len(VIOLATION_CLASSES)  # each violation class's share of the 0.1 false boxes a photo
+
+
 def best_thresholds(
     photos: Sequence[RealPhoto], findings: dict[str, Sequence[Finding]], classes: Iterable[str]
 ) -> dict[str, float]:
     """For each class that some photo contains, the threshold of the grid with the best image-level F1 (ties: the
-    higher threshold, fewer false boxes); a class no photo contains keeps the default."""
+    higher threshold). A violation class may only take a threshold at which its false boxes stay within its share
+    of 0.1 a photo (``FALSE_BOX_BUDGET``); when none does, the grid's highest. A class no photo contains keeps the
+    default."""
     chosen: dict[str, float] = {}
     for name in classes:
         best: tuple[float, float] | None = None
@@ -195,13 +200,27 @@ def best_thresholds(
             figures = _class_score(name, photos, findings, threshold)
             if not figures.images_with:
                 break
+            if name in VIOLATION_CLASSES and _false_boxes(name, photos, findings, threshold) > FALSE_BOX_BUDGET * len(
+                photos
+            ):
+                continue
             precision, recall = figures.precision or 0.0, figures.recall or 0.0
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
             if best is None or f1 >= best[0]:
                 best = (f1, threshold)
-        if best is not None:
-            chosen[name] = best[1]
+        if best is not None or any(name in photo.present for photo in photos):
+            chosen[name] = best[1] if best is not None else THRESHOLD_GRID[-1]
     return chosen
+
+
+def _false_boxes(name: str, photos: Sequence[RealPhoto], findings: dict[str, Sequence[Finding]], threshold: float) -> int:  # fmt: skip
+    return sum(
+        1
+        for photo in photos
+        if name not in photo.present
+        for finding in findings[photo.name]
+        if finding.name == name and finding.confidence >= threshold
+    )
 
 
 @dataclass(frozen=True)
