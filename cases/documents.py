@@ -181,14 +181,14 @@ class _Document:
 def _renderable_party(kind: DocumentKind, case: Case) -> Party:
     """The party, once the case is numbered and its stage has produced the document."""
     if not case.number:
-        raise InvalidInput(variant="document_unnumbered", title=kind.title, kind=kind.value)
+        raise InvalidInput(variant="document_unnumbered", title=Term(f"term.document.{kind.value}"), kind=kind.value)
     if kind not in available(case):
         produced = ", ".join(k.value for k in available(case)) or "none"
         raise InvalidInput(
             variant="document_not_yet",
             number=case.number,
             stage=Term(f"term.stage.{case.status.value}"),
-            title=kind.title,
+            title=Term(f"term.document.{kind.value}"),
             kind=kind.value,
             produced=produced,
         )

@@ -5,7 +5,8 @@ The catalogue is gettext's: ``cases/locale/<language>/LC_MESSAGES/messages.po``,
 first use (nothing generated is committed or built; a .po is the one source a translator edits). A message id is
 a problem code (``fine_outside_range``: the code's general message) or a code and a variant
 (``fine_outside_range.band``: one way of breaking that rule, with its parameters), and ``term.*`` entries name
-things a message mentions (``term.case``: 案件 / case). Placeholders are Python's ``{name}``.
+things a message mentions (``term.case``: 案件 / case), and ``notice.*`` entries are what the console and the party
+page say happened (``notice.case_drafted``: 已生成案件草稿 / case draft created). Placeholders are Python's ``{name}``.
 
 An error is raised with a variant and its parameters (or with neither: its code's general message) and told from
 the catalogue in the reader's language; it takes no free text. A parameter may itself be a ``Term`` (a catalogue
@@ -82,6 +83,7 @@ def render(key: str, params: Mapping[str, object], language: str) -> str | None:
 
 
 LIST_SEPARATOR = {CHINESE: "；", ENGLISH: "; "}
+SERIES_SEPARATOR = {CHINESE: "、", ENGLISH: ", "}  # between names of like things: cameras、zones / cameras, zones
 
 
 def tell(value: object, language: str) -> object:
@@ -155,6 +157,11 @@ class ToldProblem(Exception):
         self.params = params
         self.message = render(self.key, params, ENGLISH) or self.key
         super().__init__(self.message)
+
+    @property
+    def term(self) -> Term:
+        """The problem as a catalogue entry: told later (a page after a redirect), or inside another message."""
+        return Term(self.key, self.params)
 
     def told(self, language: str) -> str:
         """The message in the reader's language (zh_CN or en)."""

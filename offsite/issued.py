@@ -109,7 +109,7 @@ def _issuing_event(case: Case, kind: DocumentKind) -> CaseEvent:
         raise InvalidInput(
             variant="document_not_at_stage",
             case_id=case.id,
-            title=kind.title,
+            title=Term(f"term.document.{kind.value}"),
             stage=Term(f"term.stage.{case.status.value}"),
         )
     return event
@@ -125,7 +125,10 @@ def document(components: Components, case_id: int, kind: DocumentKind) -> Issued
             _type, pdf = components.evidence_reader().item(record.package_id, f"{kind.value}.pdf")
         except EvidenceError as exc:
             raise InvalidInput(
-                variant="document_sealed_unreadable", title=kind.title, case_id=case_id, detail=str(exc)
+                variant="document_sealed_unreadable",
+                title=Term(f"term.document.{kind.value}"),
+                case_id=case_id,
+                detail=str(exc),
             ) from exc
         return IssuedDocument(kind, pdf, record.package_id)
     return _issue(components, case, kind, event)
@@ -155,7 +158,9 @@ def _render_and_seal(
                 [ItemIn(path.name, "application/pdf", path)], context, links={"evidence": facts.evidence_package_id}
             )
         except EvidenceError as exc:
-            raise InvalidInput(variant="document_not_sealed", title=kind.title, detail=str(exc)) from exc
+            raise InvalidInput(
+                variant="document_not_sealed", title=Term(f"term.document.{kind.value}"), detail=str(exc)
+            ) from exc
     return pdf, sealed.package_id
 
 
@@ -193,7 +198,10 @@ class SealedDocumentIssuer:
             reason = _reason(exc)
             log.error("case %s: %s not issued, %s refused: %s", case.id, kind.value, event.action, exc)
             raise DocumentNotIssued(
-                variant="step", title=kind.title, action=Term(f"term.action.{event.action}"), reason=reason
+                variant="step",
+                title=Term(f"term.document.{kind.value}"),
+                action=Term(f"term.action.{event.action}"),
+                reason=reason,
             ) from exc
         self.components.documents.record_in(session, case.id, kind.value, event.seq, package_id)
         log.info("case %s: %s issued and sealed as %s", case.id, kind.value, package_id)

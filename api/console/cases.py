@@ -23,6 +23,7 @@ from api.console.web import (
     LIMITS,
     PARTY_KIND_LABELS,
     RECHECK_LABELS,
+    Notice,
     back,
     check_length,
     components_of,
@@ -31,15 +32,17 @@ from api.console.web import (
     finding_teller,
     form_of,
     local,
+    notice,
     page,
     page_language,
     permitted,
-    told,
     yuan,
 )
 from api.roles import Permission
+from cases.documents import DocumentKind
 from cases.documents import available as documents_available
 from cases.errors import ConcurrentModification, DocumentNotIssued, InvalidInput, NotFound, OffsiteError
+from cases.messages import Term
 from cases.model.case import (
     ALLOWED_FROM,
     Case,
@@ -431,12 +434,12 @@ async def open_case(request: Request) -> Response:
     try:
         detection_id = int(str(form.get("detection_id", "")))
     except ValueError:
-        return back(request, "/console/cases", error="请选择要立案的检测记录")
+        return back(request, "/console/cases", error=notice("choose_detection"))
     try:
         case = await run_in_threadpool(components.cases.open_draft, [detection_id], actor)
     except OffsiteError as exc:
-        return back(request, f"/console/detections/{detection_id}", error=told(request, exc))
-    return back(request, f"/console/cases/{case.id}", message="已生成案件草稿")
+        return back(request, f"/console/detections/{detection_id}", error=exc)
+    return back(request, f"/console/cases/{case.id}", message=notice("case_drafted"))
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -521,24 +524,29 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     _user, actor = await run_in_threadpool(permitted, request, permission)
     form = await form_of(request)
     if step is None:
-        return back(request, here, error=f"未知的办案步骤 {action!r}")
+        return back(request, here, error=notice("unknown_step", action=repr(action[:40])))
     components = components_of(request)
     try:
         case = await run_in_threadpool(_take, components, step, case_id, actor, form)
     except DocumentNotIssued as exc:  # the step was rolled back with its document
-        error = f"文书未能签发，“{step.label}”未生效，请稍后重试：{told(request, exc)}"
+        error = notice("step_not_issued", step=Term(f"term.action.{action}"), reason=exc.term)
         return await run_in_threadpool(_refused, request, case_id, action, form, error, 503)
     except OffsiteError as exc:
-        return await run_in_threadpool(_refused, request, case_id, action, form, told(request, exc), 422)
+        return await run_in_threadpool(_refused, request, case_id, action, form, exc, 422)
     except ValueError:  # a choice not among the form's options (a hand-made post)
-        error = "表单中的选项无效，请刷新页面后重试"
-        return await run_in_threadpool(_refused, request, case_id, action, form, error, 422)
-    kind = KIND_OF_STEP.get(case.events[-1].action)  # issued and sealed inside the step
-    done = f"已完成：{step.label}" + (f"，已签发并封存{kind.title}" if kind else "")
-    return back(request, here, message=done)
+        return await run_in_threadpool(_refused, request, case_id, action, form, notice("invalid_option"), 422)
+    return back(request, here, message=_done(action, KIND_OF_STEP.get(case.events[-1].action)))
 
 
-def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], error: str, status: int) -> Response:
+def _done(action: str, issued: DocumentKind | None) -> Term:
+    """What a step done says: the step, and the document issued and sealed inside it, if any."""
+    step = Term(f"term.action.{action}")
+    if issued is None:
+        return notice("step_done", step=step)
+    return notice("step_done_issued", step=step, document=Term(f"term.document.{issued.value}"))
+
+
+def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], error: Notice, status: int) -> Response:
     """A refused step changes nothing: the case page again, with the reason and the form as it was typed (not a
     redirect, so nothing typed has to travel in a cookie)."""
     typed = {name: str(value) for name, value in form.items() if name not in ("csrf", "version")}

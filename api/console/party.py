@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import LIMITS, TooLong, back, check_length, components_of, page, told, yuan
+from api.console.web import LIMITS, TooLong, back, check_length, components_of, notice, page, told, yuan
 from api.deps import client_address
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
@@ -102,17 +102,17 @@ async def open_case(request: Request) -> Response:
     form = await request.form()
     number, code = str(form.get("case_number", "")), str(form.get("code", ""))
     if len(number) > LIMITS["case_number"] or len(code) > LIMITS["case_number"]:  # no case has such a number
-        error = f"案件编号和查询码最多 {LIMITS['case_number']} 个字符"
+        error = notice("lookup_too_long", limit=LIMITS["case_number"])
         return page(request, "party_lookup.html", status_code=422, error=error, case_number=number)
     try:
         case = await run_in_threadpool(components.party.open_case, number, code, client_address(request),
                                        lambda n: party_access_code(components, n))  # fmt: skip
     except TooManyAttempts as exc:
-        refused = page(request, "party_lookup.html", status_code=429, error=told(request, exc), case_number=number)
+        refused = page(request, "party_lookup.html", status_code=429, error=exc, case_number=number)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
         return refused
     except InvalidInput as exc:
-        return page(request, "party_lookup.html", status_code=422, error=told(request, exc), case_number=number)
+        return page(request, "party_lookup.html", status_code=422, error=exc, case_number=number)
     assert case.id is not None
     response = RedirectResponse("/party/case", status_code=303)
     response.set_cookie(PARTY_COOKIE, _session_value(components, case.id), max_age=int(SESSION.total_seconds()),
@@ -255,8 +255,8 @@ async def statement(request: Request) -> Response:
     except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
         return await run_in_threadpool(_case_view, request, text, told(request, exc))
     except OffsiteError as exc:
-        return back(request, "/party/case", error=told(request, exc))
-    return back(request, "/party/case", message="陈述申辩已提交，办案机关将依法复核")
+        return back(request, "/party/case", error=exc)
+    return back(request, "/party/case", message=notice("statement_filed"))
 
 
 async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
@@ -311,8 +311,8 @@ async def consent(request: Request) -> Response:
         await run_in_threadpool(components.party.consent_to_e_delivery, case.id, client_address(request))
         await run_in_threadpool(components.party.log_view, case.id, client_address(request), "e-delivery consent")
     except OffsiteError as exc:
-        return back(request, "/party/case", error=told(request, exc))
-    return back(request, "/party/case", message="已确认同意电子送达")
+        return back(request, "/party/case", error=exc)
+    return back(request, "/party/case", message=notice("e_delivery_consented"))
 
 
 @router.post("/party/logout", response_model=None)

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.console.web import components_of, csrf_token, page, permitted, told
+from api.console.web import components_of, csrf_token, page, page_language, permitted, told
 from api.roles import Permission, allows
+from cases import messages
 from cases.errors import InvalidInput, OffsiteError
 from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
 from cases.services.csv_import import KINDS
@@ -71,12 +72,13 @@ def _import(request: Request, form: FormData, content: bytes | None) -> Response
         return page(request, "message.html", status_code=403, heading="无权操作", detail=expired)
     kind = str(form.get("kind", ""))
     if kind not in KINDS or content is None:
-        choose = told(request, InvalidInput(variant="import_choose", kinds="、".join(KINDS)))
+        kinds = messages.SERIES_SEPARATOR[page_language(request)].join(KINDS)
+        choose = InvalidInput(variant="import_choose", kinds=kinds)
         return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=choose)
     try:
         report = components_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
     except OffsiteError as exc:
-        return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=told(request, exc))
+        return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=exc)
     rejected = [{"line": row.line, "key": row.key, "why": told(request, row.problem)} for row in report.rejected]
     return page(request, "import_report.html", status_code=200 if report.written else 422, report=report,
                 rejected=rejected, kind=kind)  # fmt: skip

@@ -19,6 +19,7 @@ from api.console.web import (
     components_of,
     form_of,
     local,
+    notice,
     page,
     permitted,
     told,
@@ -194,7 +195,7 @@ async def review(request: Request, detection_id: int) -> Response:
     here = f"/console/detections/{detection_id}"
     decision = form.get("decision")
     if decision not in ("confirm", "reject"):
-        return back(request, here, error="请选择确认或驳回")
+        return back(request, here, error=notice("choose_decision"))
     checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
     reason = str(form.get("reason", "")).strip() or None
     # the violation a review candidate is confirmed as; a rejection classifies nothing, whatever was chosen before
@@ -209,10 +210,9 @@ async def review(request: Request, detection_id: int) -> Response:
             decision == "confirm", checklist, reason, classified_as,
         )  # fmt: skip
     except OffsiteError as exc:
-        return back(request, here, error=told(request, exc))
-    done = "已确认" if decision == "confirm" else "已驳回"
-    return back(request, f"/console/detections/{following}" if following else "/console/review",
-                message=f"检测 {detection_id} {done}")  # fmt: skip
+        return back(request, here, error=exc)
+    done = notice("detection_confirmed" if decision == "confirm" else "detection_rejected", detection=detection_id)
+    return back(request, f"/console/detections/{following}" if following else "/console/review", message=done)
 
 
 def _review(

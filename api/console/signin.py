@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import LIMITS, SESSION_COOKIE, components_of, form_of, page, signed_in
+from api.console.web import LIMITS, SESSION_COOKIE, components_of, form_of, notice, page, signed_in
 from api.deps import client_address
 from cases.errors import SignInLocked
 from cases.model.staff import Role
@@ -52,7 +52,7 @@ def login(
         return _locked_out(request, exc, next)
     if user is None or user.role not in HOME:
         return page(request, "login.html", status_code=401, next=_safe_next(next) or "",
-                    error="用户名或密码错误，或账号已停用")  # fmt: skip
+                    error=notice("sign_in_failed"))  # fmt: skip
     ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
     token, _expires = components.accounts.issue_token(user, ttl)
     response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
@@ -64,7 +64,7 @@ def login(
 def _locked_out(request: Request, exc: SignInLocked, next: str) -> Response:
     """Too many wrong passwords: the page says how long to wait, and so does ``Retry-After``."""
     refused = page(request, "login.html", status_code=429, next=_safe_next(next) or "",
-                   error=f"登录失败次数过多，已暂时锁定。请 {exc.minutes} 分钟后再试，或请系统管理员解除锁定。")  # fmt: skip
+                   error=notice("sign_in_locked", minutes=exc.minutes))  # fmt: skip
     refused.headers["Retry-After"] = str(exc.retry_after_s)
     return refused
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import back, components_of, form_of, local, page, permitted
+from api.console.web import back, components_of, form_of, local, notice, page, permitted
 from api.roles import Permission
 
 router = APIRouter()
@@ -29,4 +29,5 @@ async def unlock(request: Request, username: str) -> Response:
     _user, admin = await run_in_threadpool(permitted, request, Permission.MANAGE_ACCOUNTS)
     await form_of(request)
     user = await run_in_threadpool(components_of(request).accounts.unlock, username, admin.username)
-    return back(request, "/console/users", message=f"已解除账号 {user.username}（{user.display_name}）的登录锁定")
+    unlocked = notice("sign_in_unlocked", username=user.username, name=user.display_name)
+    return back(request, "/console/users", message=unlocked)

@@ -9,6 +9,11 @@ What a page says happened (a step done, a step refused) comes from the server on
 one-time flash in the signed session cookie (``back``), and the next page drawn shows it once. No page ever shows
 text from its address: ``?message=`` or ``?error=`` in a link someone was sent would otherwise be an official-looking
 banner of the attacker's choosing.
+
+Such a notice is a catalogue entry, never a text written here: the console's own (``notice(key, **params)``: the
+catalogue's ``notice.<key>``) or a refusal's (the problem itself). The flash keeps its key and parameters, not its
+text, and the page that shows it tells it in that page's language: a reader who switches language between the post
+and the page still reads it in the language chosen.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +51,9 @@ from offsite.bootstrap import Components
 SESSION_COOKIE = "offsite_console"
 FLASH_COOKIE = "offsite_flash"  # Starlette's signed session cookie, holding only the one-time flash
 FLASH_MAX_AGE_S = 600  # a flash not shown within ten minutes is stale
-FLASH_MAX_CHARS = 400  # a cookie holds about 4 KB; a domain message is far shorter
+# a cookie holds about 4 KB: a flash's parameters are cut to fit (a name, a number; never a whole text)
+FLASH_PARAM_CHARS = (200, 40)  # the most characters of each parameter, and again when they do not fit
+FLASH_MAX_BYTES = 2400  # its JSON, each Chinese character escaped as six bytes, before base64 and the signature
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # the most characters each form field takes: the server's own limits (cases/persistence/limits.py), for maxlength
 LIMITS = {
@@ -144,6 +152,19 @@ def told(request: Request, exc: messages.ToldProblem) -> str:
     return exc.told(page_language(request))
 
 
+Notice = messages.Term | messages.ToldProblem  # what a page says happened: its own notice, or a refusal
+
+
+def notice(key: str, **params: object) -> messages.Term:
+    """What the console or the party page says happened (a step done, a form to be filled in again): the
+    catalogue's ``notice.<key>`` with its parameters, told in the language of the page that shows it."""
+    return messages.Term(f"notice.{key}", params)
+
+
+def _term(shown: Notice) -> messages.Term:
+    return shown if isinstance(shown, messages.Term) else shown.term
+
+
 def finding_teller(request: Request) -> Callable[[Finding], str]:
     """How a page tells an evidence check: the catalogue's ``verify.<key>`` in the reader's language, by the key
     the evidence store gave it (never by reading its English)."""
@@ -219,6 +240,11 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     components = components_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     user = components.accounts.user_for_token(token) if token else None
+    language = page_language(request)
+    # a notice or a refusal handed to the page (``error=``, ``message=``) is told in the page's language
+    shown = {
+        name: value.told(language) for name in ("message", "error") if isinstance(value := context.get(name), Notice)
+    }
     base = {
         "request": request,
         "user": user,
@@ -227,14 +253,14 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "stages": STAGE_LABELS,
         "detection_labels": DETECTION_LABELS,
         "violations": {kind.code: kind for kind in components.law.config.catalogue.kinds},  # names, candidates too
-        **_take_flash(request),
+        **_take_flash(request, language),
         "today": components.clock.today(),
         "menu": _menu(user),
         "tell_finding": finding_teller(request),
         "tell": term_teller(request),
-        "language": page_language(request),
+        "language": language,
     }
-    return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
+    return TEMPLATES.TemplateResponse(request, template, base | context | shown, status_code=status_code)
 
 
 def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
@@ -258,20 +284,69 @@ def install_flash(app: Any, secret: str, https_only: bool) -> None:
                        same_site="lax", https_only=https_only)  # fmt: skip
 
 
-def back(request: Request, path: str, *, message: str | None = None, error: str | None = None) -> RedirectResponse:
-    """Return to a page (after a POST) with what happened, as a flash the next page shows once."""
-    flash = {key: text[:FLASH_MAX_CHARS] for key, text in (("message", message), ("error", error)) if text}
+def back(
+    request: Request, path: str, *, message: messages.Term | None = None, error: Notice | None = None
+) -> RedirectResponse:
+    """Return to a page (after a POST) with what happened, as a flash the next page shows once, in its language."""
+    flash = {name: _fitted(_term(shown)) for name, shown in (("message", message), ("error", error)) if shown}
     if flash:
         request.session["flash"] = flash
     return RedirectResponse(path, status_code=303)
 
 
-def _take_flash(request: Request) -> dict[str, str | None]:
-    """The flash a redirect left for this page, removed as it is shown; never anything from the address."""
+def _fitted(term: messages.Term) -> dict[str, Any]:
+    """The entry's key and its parameters as the cookie keeps them, cut to fit."""
+    for limit in FLASH_PARAM_CHARS:
+        stored = _stored(term, limit)
+        if len(json.dumps(stored)) <= FLASH_MAX_BYTES:
+            break
+    return stored
+
+
+def _stored(term: messages.Term, limit: int) -> dict[str, Any]:
+    """A term as JSON: a parameter that is a term (or a list of them) stays one, any other is its text."""
+
+    def value(given: object) -> object:
+        if isinstance(given, messages.Term):
+            return _stored(given, limit)
+        if isinstance(given, list | tuple) and given and all(isinstance(item, messages.Term) for item in given):
+            return [_stored(item, limit) for item in given]
+        return str(given)[:limit]
+
+    return {"key": term.key, "params": {name: value(given) for name, given in term.params.items()}}
+
+
+def _take_flash(request: Request, language: str) -> dict[str, str | None]:
+    """The flash a redirect left for this page, removed as it is shown and told in the page's language; never
+    anything from the address."""
     flash = request.session.pop("flash", None) if "session" in request.scope else None
     if not isinstance(flash, dict):
         return {"message": None, "error": None}
-    return {key: str(flash[key]) if flash.get(key) else None for key in ("message", "error")}
+    terms = {name: _term_of(flash.get(name), language) for name in ("message", "error")}
+    return {name: term.told(language) if term else None for name, term in terms.items()}
+
+
+def _term_of(stored: object, language: str) -> messages.Term | None:
+    """A stored term back, only when the catalogue has its entry and the parameters the entry names (a flash left
+    by another version of the service may not): else nothing is shown."""
+    if not isinstance(stored, dict) or not isinstance(key := stored.get("key"), str):
+        return None
+    given = stored.get("params")
+    text = messages.entry(key, language)
+    if text is None or not isinstance(given, dict) or not messages.placeholders(text) <= given.keys():
+        return None
+    params: dict[str, object] = {}
+    for name, value in given.items():
+        terms = [_term_of(item, language) for item in (value if isinstance(value, list) else [value])]
+        if isinstance(value, str):
+            params[name] = value
+        elif isinstance(value, dict) and terms[0] is not None:
+            params[name] = terms[0]
+        elif isinstance(value, list) and value and all(terms):
+            params[name] = [term for term in terms if term]
+        else:
+            return None
+    return messages.Term(key, params)
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -68,7 +68,7 @@ def test_a_notice_whose_pdf_cannot_be_sealed_is_not_recorded_as_served_through_t
     refused = client.post(url, json=body, headers=staff.headers(Role.OFFICER))
     problem = problem_of(refused)
     assert (refused.status_code, problem["code"]) == (503, "document_not_issued")
-    assert "责令改正通知书 could not be issued" in problem["detail"]
+    assert "the rectification notice could not be issued" in problem["detail"]
     assert "issue rectification notice was not recorded" in problem["detail"]
     stored = components.cases.get(case.id or 0)
     assert (stored.status, stored.version, stored.rectification_served_on) == (CaseStatus.FILED, case.version, None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from fastapi.testclient import TestClient
 
 from cases.clock import ManualClock
 from cases.model.case import CaseStatus
+from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff, problem_of
-from tests.integration.test_console import csrf, sign_in, version
+from tests.integration.test_console import csrf, pending, sealed_package, sign_in, version
 from tests.integration.test_gateway_api import event_body, push
 from tests.integration.test_gateway_frames import jpeg, push_frame
 from tests.integration.test_registry_api import csv_file, upload
@@ -181,6 +183,42 @@ def test_the_console_language_choice_tells_messages_in_english(
     again = client.post(f"/console/cases/{case.id}/steps/decide_penalty",
                         data={"csrf": csrf(page), "version": version(page), "fine": "150"})  # fmt: skip
     assert "不能进行“作出行政处罚决定”" in again.text
+
+
+def test_a_console_notice_is_told_in_the_language_of_the_page_that_shows_it(
+    client: TestClient, world: World, components: Components, tmp_path: Path
+) -> None:
+    """A flash keeps its catalogue entry, not its text: the page after the redirect tells it in the language chosen
+    by then, English when the reader chose English and Chinese otherwise."""
+    detection_id = pending(world, sealed_package(components, tmp_path))
+    sign_in(client, components, Role.OPERATOR)
+    here = f"/console/detections/{detection_id}"
+    page = client.get(here).text
+    undecided = {"csrf": csrf(page), "version": version(page)}  # no decision chosen: refused, nothing changes
+    posted = client.post(f"{here}/review", data=undecided, follow_redirects=False)
+    assert posted.status_code == 303
+    # the language changes between the post and the page it redirects to (the switch itself draws no page)
+    assert client.get("/console/language/en", follow_redirects=False).status_code == 303
+    english = client.get(posted.headers["location"]).text
+    assert '<p class="flash error" role="alert">choose confirm or reject</p>' in english
+    assert "请选择确认或驳回" not in english
+    client.get("/console/language/zh_CN")
+    chinese = client.post(f"{here}/review", data=undecided).text
+    assert '<p class="flash error" role="alert">请选择确认或驳回</p>' in chinese
+    assert "choose confirm or reject" not in chinese
+    client.get("/console/language/en")
+    confirm = undecided | {"decision": "confirm", "authentic": "on", "clear": "on", "complete": "on", "accurate": "on"}
+    done = client.post(f"{here}/review", data=confirm).text
+    assert f'<p class="flash ok" role="status">detection {detection_id} confirmed</p>' in done
+    assert components.detections.get(detection_id).status is DetectionStatus.CONFIRMED
+
+
+def test_a_failed_sign_in_is_told_in_english_when_the_reader_chose_english(client: TestClient) -> None:
+    client.get("/console/language/en")
+    refused = client.post("/console/login", data={"username": "nobody", "password": "wrong-password"})
+    assert refused.status_code == 401
+    assert "wrong username or password, or the account is disabled" in refused.text
+    assert "用户名或密码错误" not in refused.text
 
 
 def test_the_verify_page_lists_its_checks_in_chinese(client: TestClient, world: World) -> None:

@@ -289,7 +289,7 @@ def test_a_decision_before_the_case_is_decided_is_refused(law: Law, kind: Docume
 
 
 def test_a_decision_of_the_other_kind_is_refused(law: Law) -> None:
-    with pytest.raises(InvalidInput, match="no 行政处罚决定书"):
+    with pytest.raises(InvalidInput, match=r"no administrative penalty decision \(penalty_decision\)"):
         render(K.PENALTY_DECISION, no_penalty_decided(law), law, FACTS, PERSISTING_ON)
 
 

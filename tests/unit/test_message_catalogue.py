@@ -1,10 +1,12 @@
-"""The message catalogue is complete: every problem code, every variant raised anywhere, every term and every
-evidence check a page tells has its Chinese and its English, and each raise gives the parameters its messages name."""
+"""The message catalogue is complete: every problem code, every variant raised anywhere, every term, every evidence
+check and every console notice a page tells has its Chinese and its English, and each raise gives the parameters its
+messages name; no page's notice is a Chinese text written in the code."""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,9 @@ import api.console.web
 import api.errors
 import cases.errors
 from api import schemas
+from api.console.web import FLASH_MAX_BYTES, notice
 from cases import messages
+from cases.documents import DocumentKind
 from cases.model.case import ALLOWED_FROM, CaseStatus, NoPenaltyGround
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
@@ -36,6 +40,7 @@ KEYED = {
     "passed": (1, "verify"),  # the evidence store's checks (report.passed(text, key, **params))
     "failed": (1, "verify"),
     "could_not": (2, "verify"),
+    "notice": (0, "notice"),  # what a console page says happened: notice("case_drafted") is notice.case_drafted
 }
 
 
@@ -136,6 +141,7 @@ def term_keys() -> set[str]:
         | {f"term.ground.{ground.value}" for ground in NoPenaltyGround}
         | {f"term.detection.{status.value}" for status in DetectionStatus}
         | {f"term.role.{role.value}" for role in Role}
+        | {f"term.document.{kind.value}" for kind in DocumentKind}
     )
 
 
@@ -276,3 +282,98 @@ def test_a_schema_finding_is_told_in_chinese_from_its_own_entry(
     assert chinese == messages.render(f"invalid_request.{kind}", finding.get("ctx") or {}, messages.CHINESE)
     assert chinese != messages.entry("invalid_request", messages.CHINESE)
     assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+
+
+def test_a_documents_name_in_chinese_is_its_title() -> None:
+    for kind in DocumentKind:
+        assert messages.entry(f"term.document.{kind.value}", messages.CHINESE) == kind.title
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+NOTICE_NAMES = ("message", "error", "done")  # how the console names what a page says happened
+
+
+def _chinese(node: ast.AST) -> bool:
+    """A Chinese text written in the code: a literal, part of an f-string, or either branch of ``a if … else b``."""
+    return any(isinstance(n, ast.Constant) and isinstance(n.value, str) and CJK.search(n.value) for n in ast.walk(node))
+
+
+def chinese_notices(source: str) -> list[int]:
+    """Lines where a page is handed a notice written in Chinese: ``back(…, message="…")``, ``page(…, error=f"…")``,
+    or ``error = "…"`` kept to be handed on."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            found += [node.lineno for k in node.keywords if k.arg in NOTICE_NAMES and _chinese(k.value)]
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None and _chinese(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found += [node.lineno for t in targets if isinstance(t, ast.Name) and t.id in NOTICE_NAMES]
+    return found
+
+
+def test_no_console_notice_is_written_in_chinese_in_the_code() -> None:
+    """A notice the console or the party page shows is a catalogue entry (``notice(key, **params)``) or a refusal,
+    told in the page's language: a Chinese text written in the code stays Chinese for a reader of English."""
+    written = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "api" / "console").glob("*.py"))
+        for line in chinese_notices(path.read_text(encoding="utf-8"))
+    ]
+    assert not written, "a notice written in Chinese instead of a catalogue entry:\n" + "\n".join(written)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'back(request, "/console/cases", error="请选择要立案的检测记录")',
+        'back(request, here, message=f"检测 {detection_id} {done}")',
+        'page(request, "login.html", status_code=401, error="用户名或密码错误" if locked else "账号已停用")',
+        'error = "表单中的选项无效，请刷新页面后重试"',
+        'done = f"已完成：{step.label}"',
+    ],
+)
+def test_the_check_finds_a_notice_written_in_chinese(source: str) -> None:
+    assert chinese_notices(source) == [1]
+    assert chinese_notices('back(request, here, error=notice("choose_decision"), message=None)') == []
+
+
+def test_a_notice_is_told_in_either_language_with_its_parameters() -> None:
+    unlocked = notice("sign_in_unlocked", username="li", name="办案人员 李强")
+    assert unlocked.told(messages.CHINESE) == "已解除账号 li（办案人员 李强）的登录锁定"
+    assert unlocked.told(messages.ENGLISH) == "the sign-in lock of account li (办案人员 李强) is lifted"
+    done = notice("step_done_issued", step=messages.Term("term.action.issue_rectification_notice"),
+                  document=messages.Term(f"term.document.{DocumentKind.RECTIFICATION_NOTICE.value}"))  # fmt: skip
+    assert done.told(messages.CHINESE) == "已完成：发出责令改正通知书，已签发并封存责令改正通知书"
+    assert (
+        done.told(messages.ENGLISH)
+        == "done: issue rectification notice; the rectification notice was issued and sealed"
+    )
+
+
+def test_a_flash_keeps_the_entry_and_its_parameters_and_fits_a_cookie() -> None:
+    """The flash holds the key and parameters (nested terms as terms), told when the page is drawn; a parameter too
+    long for a cookie is cut, never the entry."""
+    refused = cases.errors.NotFound(variant="record", what=messages.Term("term.case"), ident=7)
+    stored = api.console.web._fitted(refused.term)
+    assert stored == {"key": "not_found.record", "params": {"what": {"key": "term.case", "params": {}}, "ident": "7"}}
+    for language in messages.LANGUAGES:
+        back_again = api.console.web._term_of(stored, language)
+        assert back_again is not None
+        assert back_again.told(language) == refused.told(language)
+    huge = notice("sign_in_unlocked", username="张" * 5000, name="李" * 5000)
+    fitted = api.console.web._fitted(huge)
+    assert len(json.dumps(fitted)) <= FLASH_MAX_BYTES
+    assert fitted["key"] == "notice.sign_in_unlocked"
+    assert fitted["params"]["username"].startswith("张" * 40)
+
+
+def test_a_flash_the_catalogue_cannot_tell_shows_nothing() -> None:
+    """A flash left by another version of the service (an entry gone, a parameter missing) is not shown half-told."""
+    for stored in (
+        {"key": "notice.no_such_notice", "params": {}},
+        {"key": "notice.sign_in_unlocked", "params": {"username": "li"}},
+        {"key": "notice.step_done", "params": {"step": {"key": "term.action.no_such_step", "params": {}}}},
+        "已确认同意电子送达",
+        {"key": "notice.step_done", "params": {"step": 7}},
+    ):
+        assert api.console.web._term_of(stored, messages.CHINESE) is None
