@@ -593,7 +593,8 @@ def model_export(
     def run() -> Path:
         evaluation = training.evaluate(weights, data, imgsz, workdir)
         description = training.dataset_description(data.parent)
-        record = training.training_record(weights) | ({"epochs": epochs} if epochs else {}) | {"imgsz": imgsz}
+        # the run's own input size (from its args.yaml) wins over the export's
+        record = {"imgsz": imgsz} | training.training_record(weights) | ({"epochs": epochs} if epochs else {})
         return training.export(weights, out, name, imgsz, description, record, evaluation, workdir)
 
     manifest = _training(run)

@@ -17,12 +17,12 @@ from vision.synthetic import CLASS_NAMES, render_still
 MODELS = Path(__file__).resolve().parents[3] / "models"
 SHIPPED = MODELS / "offsite-street.onnx"
 HELD_OUT_SEEDS = range(9_000_001, 9_000_013)  # the training set's images come from other seeds
-# Of labelled objects at least 24 px tall, matched by class at IoU 0.5. The shipped model (mAP50 0.92 at 640 px,
-# see models/offsite-street.md) finds 0.88 of them (95 of 108); the one before it (0.90 at 480 px) found 0.85 of
-# these frames' objects, the one before that (0.73) 0.58 and the first (0.53 at 320 px) 0.34; a broken letterbox
-# or decoding would find almost none. Raise this floor with each better model: the goal is mAP50 >= 0.85 for
-# every class.
-MIN_RECALL = 0.84
+# Of labelled objects at least 24 px tall, matched by class at IoU 0.5, at the shipped thresholds. The fifth model
+# (generated scenes only, mAP50 0.92, one threshold 0.25) found 0.88 of them (95 of 108); the sixth (COCO start,
+# real photos in its mix, mAP50 0.90) finds 0.79 (86 of 109) at the per-class thresholds chosen on real photos
+# (stall 0.5, goods 0.65: what keeps false boxes on real streets under 0.1 a photo costs recall on renders, where
+# the pipeline benchmark's events are still all found). A broken letterbox or decoding would find almost none.
+MIN_RECALL = 0.78
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_a_file_that_is_not_an_onnx_model_is_refused_by_name(copy_of_model: Path
 
 
 def test_a_manifest_with_the_wrong_classes_is_refused(copy_of_model: Path) -> None:
-    _rewrite_manifest(copy_of_model, classes=["stall", "goods"])
+    _rewrite_manifest(copy_of_model, classes=["stall", "goods"], thresholds={})
     with pytest.raises(ModelError, match="4 \\+ 2 classes"):
         OnnxDetector(DetectorConfig(copy_of_model))
 
