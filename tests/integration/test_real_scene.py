@@ -1,7 +1,9 @@
-"""Real footage through the camera pipeline: people walking on vtest.avi's campus road, zones over most of the
-picture. Nothing that moves through makes an event; a real object made to stay in the scene (a crop of a real
-photo, laid in with the scene's light and noise) is found by the class-agnostic path as an unknown object staying,
-once, at the time it stayed long enough."""
+"""Real footage through the camera pipeline: people walking on vtest.avi's campus road, with a no-vending zone and a
+shop strip over most of the picture. Nothing that moves through makes an event, and the walkers are seen as people;
+a real object made to stay in the scene (a crop of a real photo held out of training, laid in with the scene's light
+and noise) is found by the class-agnostic path as an unknown object staying, once, at the time it stayed long
+enough, and should be found by the detector as a stall (not yet: see the expected failure). Each scene is run once
+through the pipeline with every rule."""
 
 from __future__ import annotations
 
@@ -23,9 +25,16 @@ from vision.synthetic.composite import Placement
 
 ROOT = Path(__file__).resolve().parents[2]
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-INTERVAL_S = 0.5
+INTERVAL_S = 1.0
 WALKWAY = [[0.02, 0.35], [0.98, 0.35], [0.98, 0.98], [0.02, 0.98]]  # the road and the lawn: most of the picture
-CART = Placement((420, 300, 560, 420), seed=3)  # on the road, where people walk round it
+SHOP_STRIP = {
+    "id": "shops",
+    "kind": "shop_strip",
+    "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.65], [0.02, 0.65]],
+    "subject": {"kind": "merchant", "ref": "M-CAMPUS"},
+    "front_line": {"start": [0.02, 0.35], "end": [0.98, 0.35], "street_side": [0.5, 0.9]},
+}
+KIOSK = Placement((420, 300, 560, 420), seed=3)  # on the road, where people walk round it
 APPEAR_S, LEAVE_S = 20.0, 60.0
 DWELL_S = 10.0
 
@@ -35,72 +44,9 @@ def detector() -> OnnxDetector:
     return OnnxDetector(DetectorConfig(ROOT / "models" / "offsite-street.onnx", threads=1))
 
 
-def unknown_object_camera(detector: OnnxDetector) -> Any:
-    return camera_spec(
-        {
-            "camera_id": "campus",
-            "source": {"url": "push", "interval_s": INTERVAL_S},
-            "zones": [{"id": "road", "kind": "no_vending", "polygon": WALKWAY}],
-            "rules": [{"id": "staying-road", "kind": "unknown_object", "zones": ["road"], "min_dwell_s": DWELL_S,
-                       "inertia_s": 5, "cooldown_s": 600}],
-            "pre_s": 2,
-            "post_s": 1,
-        },
-        detector.class_names,
-    )  # fmt: skip
-
-
-def run_camera(detector: OnnxDetector, spec: Any, source: Footage, tmp_path: Path) -> list[ViolationEvent]:
-    events: list[ViolationEvent] = []
-
-    def emit(event: ViolationEvent, _evidence: CapturedEvidence) -> None:
-        events.append(event)
-
-    runner = build_runner(
-        [spec], detector, open_store(tmp_path / "evidence"), emit, tmp_path / "work",
-        pushed_source=lambda _camera: source, caption_tz=SHANGHAI,
-    )  # fmt: skip
-    runner.start()
-    assert runner.wait(600)
-    metrics = runner.pipelines["campus"].metrics
-    assert metrics.failed is None
-    assert metrics.frames_analysed >= 150  # 79.5 s at two frames a second
-    return events
-
-
-def test_people_walking_through_leave_no_unknown_object(detector: OnnxDetector, tmp_path: Path) -> None:
-    events = run_camera(
-        detector, unknown_object_camera(detector), Footage("campus", vtest(), START, INTERVAL_S), tmp_path
-    )
-    assert events == []
-
-
-def test_a_real_object_that_stays_is_one_unknown_object_when_it_has_stayed(
-    detector: OnnxDetector, tmp_path: Path
-) -> None:
-    cart = Staying(real_crop("stall_06.jpg", "stall"), CART, APPEAR_S, LEAVE_S)
-    source = Footage("campus", vtest(), START, INTERVAL_S, cart)
-    (event,) = run_camera(detector, unknown_object_camera(detector), source, tmp_path)
-    assert event.violation_code == "unknown_object"
-    assert event.zone_id == "road"
-    appeared = START + dt.timedelta(seconds=APPEAR_S)
-    # found once the short-term background has taken it in (seconds), then confirmed after the dwell
-    assert appeared < event.first_seen <= appeared + dt.timedelta(seconds=15)
-    assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
-    assert event.last_seen < START + dt.timedelta(seconds=LEAVE_S)
-
-
-SHOP_STRIP = {
-    "id": "shops",
-    "kind": "shop_strip",
-    "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.65], [0.02, 0.65]],
-    "subject": {"kind": "merchant", "ref": "M-CAMPUS"},
-    "front_line": {"start": [0.02, 0.35], "end": [0.98, 0.35], "street_side": [0.5, 0.9]},
-}
-
-
-def street_rules_camera(detector: OnnxDetector) -> Any:
-    """A no-vending zone and a shop strip over the walkway, stall and cross-door rules with short dwell times."""
+def campus_camera(detector: OnnxDetector) -> Any:
+    """A no-vending zone and a shop strip over the walkway: stall and cross-door rules, and the unknown-object rule
+    on the no-vending zone, all with short dwell times."""
     times = {"min_dwell_s": DWELL_S, "inertia_s": 5, "cooldown_s": 600}
     return camera_spec(
         {
@@ -108,7 +54,8 @@ def street_rules_camera(detector: OnnxDetector) -> Any:
             "source": {"url": "push", "interval_s": INTERVAL_S},
             "zones": [{"id": "road", "kind": "no_vending", "polygon": WALKWAY}, SHOP_STRIP],
             "rules": [{"id": "stall-road", "kind": "stall", "zones": ["road"]} | times,
-                      {"id": "goods-shops", "kind": "cross_door", "zones": ["shops"]} | times],
+                      {"id": "goods-shops", "kind": "cross_door", "zones": ["shops"]} | times,
+                      {"id": "staying-road", "kind": "unknown_object", "zones": ["road"]} | times],
             "pre_s": 2,
             "post_s": 1,
         },
@@ -130,14 +77,58 @@ class Counting:
         return found
 
 
-def test_people_walking_raise_no_stall_or_cross_door_and_are_seen_as_people(
-    detector: OnnxDetector, tmp_path: Path
-) -> None:
+def run_camera(detector: Counting, source: Footage, work: Path) -> list[ViolationEvent]:
+    events: list[ViolationEvent] = []
+
+    def emit(event: ViolationEvent, _evidence: CapturedEvidence) -> None:
+        events.append(event)
+
+    runner = build_runner(
+        [campus_camera(detector.detector)], detector, open_store(work / "evidence"), emit,  # type: ignore[arg-type]
+        work / "work", pushed_source=lambda _camera: source, caption_tz=SHANGHAI,
+    )  # fmt: skip
+    runner.start()
+    assert runner.wait(600)
+    metrics = runner.pipelines["campus"].metrics
+    assert metrics.failed is None
+    assert metrics.frames_analysed >= 78  # 79.5 s at a frame a second
+    return events
+
+
+@pytest.fixture(scope="module")
+def as_it_is(detector: OnnxDetector, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[ViolationEvent], Counting]:
     counting = Counting(detector)
-    source = Footage("campus", vtest(), START, INTERVAL_S)
-    events = run_camera(counting, street_rules_camera(detector), source, tmp_path)  # type: ignore[arg-type]
-    assert events == []
+    events = run_camera(counting, Footage("campus", vtest(), START, INTERVAL_S), tmp_path_factory.mktemp("as-it-is"))
+    return events, counting
+
+
+@pytest.fixture(scope="module")
+def with_a_kiosk(detector: OnnxDetector, tmp_path_factory: pytest.TempPathFactory) -> list[ViolationEvent]:
+    """A real kiosk (real-dev's stall_02.jpg, a photo held out of training) stands on the road from 20 s to 60 s."""
+    kiosk = Staying(real_crop("stall_02.jpg", "stall"), KIOSK, APPEAR_S, LEAVE_S)
+    source = Footage("campus", vtest(), START, INTERVAL_S, kiosk)
+    return run_camera(Counting(detector), source, tmp_path_factory.mktemp("kiosk"))
+
+
+def test_people_walking_through_raise_nothing_and_are_seen_as_people(
+    as_it_is: tuple[list[ViolationEvent], Counting],
+) -> None:
+    events, counting = as_it_is
+    assert events == []  # no stall, no cross-door, no unknown object
     assert counting.with_person >= 0.9 * counting.frames  # someone walks through every frame of the footage
+
+
+def test_a_real_object_that_stays_is_one_unknown_object_when_it_has_stayed(
+    with_a_kiosk: list[ViolationEvent],
+) -> None:
+    (event,) = [e for e in with_a_kiosk if e.violation_code == "unknown_object"]
+    assert event.zone_id == "road"
+    appeared = START + dt.timedelta(seconds=APPEAR_S)
+    # found once the short-term background has taken it in (seconds), then confirmed after the dwell
+    assert appeared < event.first_seen <= appeared + dt.timedelta(seconds=15)
+    assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
+    assert event.last_seen < START + dt.timedelta(seconds=LEAVE_S)
+    assert all(e.violation_code in ("unknown_object", "street_stall") for e in with_a_kiosk)
 
 
 @pytest.mark.xfail(
@@ -145,11 +136,8 @@ def test_people_walking_raise_no_stall_or_cross_door_and_are_seen_as_people(
     reason="issue 14 not met yet: the shipped model does not know a real ground-level stall it never saw (this "
     "kiosk scores 0.21 on its own photo, under the stall threshold 0.5; held-out ground-level stall recall 0 of 2)",
 )
-def test_a_real_stall_that_stays_is_one_stall_event_at_its_time(detector: OnnxDetector, tmp_path: Path) -> None:
-    kiosk = Staying(real_crop("stall_02.jpg", "stall"), CART, APPEAR_S, LEAVE_S)  # a photo held out of training
-    source = Footage("campus", vtest(), START, INTERVAL_S, kiosk)
-    (event,) = run_camera(detector, street_rules_camera(detector), source, tmp_path)
-    assert event.violation_code == "street_stall"
+def test_a_real_stall_that_stays_is_one_stall_event_at_its_time(with_a_kiosk: list[ViolationEvent]) -> None:
+    (event,) = [e for e in with_a_kiosk if e.violation_code == "street_stall"]
     appeared = START + dt.timedelta(seconds=APPEAR_S)
     assert appeared <= event.first_seen <= appeared + dt.timedelta(seconds=3)
     assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
