@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vision.manifest import ClassMetrics, ModelManifest, manifest_path_for, sha256_of
+from vision.real_eval import COCO_ALIASES
 from vision.warm_start import lineage_path
 
 ARCHITECTURE = "yolov8n.yaml"  # trained from scratch: no pretrained weights can be fetched here
@@ -24,10 +25,7 @@ OPSET = 18
 # Continuing from a trained model: a short warm-up (the weights are already good), and mosaic only in the
 # early epochs so that the last ones see whole frames at the scale the cameras give.
 CONTINUED = {"warmup_epochs": 0.5, "close_mosaic": 3}
-# A class of ours that a COCO model names otherwise starts from the first of these COCO classes (Ultralytics copies
-# a head's class rows by name), and the COCO model's pseudo-labels count all of them as it.
-COCO_ALIASES = {"vehicle": ("car", "truck", "bus")}
-PSEUDO_LABELLED = ("person", "vehicle")
+PSEUDO_LABELLED = ("person", "vehicle")  # the classes a COCO model labels where a real source did not box them
 
 
 class TrainingUnavailable(RuntimeError):
@@ -183,18 +181,10 @@ def coco_pseudo_labeller(weights: Path, workdir: Path, confidence: float = 0.4) 
     (``vision.training_mix.PseudoLabeller``)."""
     from vision.real_photos import Box
 
-    ultralytics = _ultralytics(workdir / "settings")
-    model = ultralytics.YOLO(str(weights), task="detect")
-    ours = {index: _ours(str(name)) for index, name in model.names.items()}
-    wanted = [index for index, name in ours.items() if name in PSEUDO_LABELLED]
+    predict, _classes = pt_predictor(weights, workdir)
 
     def label(photo: Path) -> list[Box]:
-        (result,) = model.predict(str(photo), conf=confidence, classes=wanted, device="cpu", verbose=False)
-        boxes = result.boxes
-        return [
-            Box(str(ours[int(c)]), tuple(float(v) for v in xyxy))  # type: ignore[arg-type]
-            for c, xyxy in zip(boxes.cls.tolist(), boxes.xyxyn.tolist(), strict=True)
-        ]
+        return [Box(f.name, f.xyxy) for f in predict(photo) if f.name in PSEUDO_LABELLED and f.confidence >= confidence]
 
     return label
 
@@ -218,13 +208,6 @@ def pt_predictor(weights: Path, workdir: Path) -> tuple[Any, list[str]]:
         ]
 
     return predict, sorted({name for name in names.values() if name is not None})
-
-
-def _ours(name: str) -> str | None:
-    """A COCO class name as one of ours (person stays person; car, truck and bus are vehicles), else None."""
-    if name in PSEUDO_LABELLED:
-        return name
-    return next((ours for ours, aliases in COCO_ALIASES.items() if name in aliases), None)
 
 
 def evaluate(model_path: Path, data_yaml: Path, imgsz: int, workdir: Path) -> Evaluation:
