@@ -39,6 +39,7 @@ def checkpoint_from_onnx(onnx_path: Path, architecture_yaml: str, out: Path) -> 
     names = manifest.classes
     tensors = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(onnx_path)).graph.initializer}
     model = DetectionModel(architecture_yaml, nc=len(names), verbose=False)
+    _widen_class_branches(model, tensors)
     with torch.no_grad():
         _load_fused(model, tensors, torch)
     model.names = dict(enumerate(names))
@@ -65,6 +66,23 @@ def lineage(manifest: ModelManifest) -> dict[str, Any]:
         "training_data": {key: data[key] for key in ("generator", "seed", "images", "imgsz") if key in data},
         "map50": manifest.metrics.get("map50"),
     }
+
+
+def _widen_class_branches(model: Any, tensors: dict[str, Any]) -> None:
+    """Give the head's class branches the width the ONNX model has. A fresh head is ``max(64, classes)`` wide, but
+    one trained from COCO's weights keeps COCO's 80 (the width Ultralytics transfers), so a model started from COCO
+    would not fit a fresh head; its branches are rebuilt as wide as the file says."""
+    from torch import nn
+    from ultralytics.nn.modules.conv import Conv
+
+    head = model.model[-1]
+    index = len(model.model) - 1
+    for level, branch in enumerate(head.cv3):
+        first = tensors.get(f"model.{index}.cv3.{level}.0.conv.weight")
+        if first is None or first.shape[0] == branch[0].conv.out_channels:
+            continue
+        width, inputs = int(first.shape[0]), int(first.shape[1])
+        head.cv3[level] = nn.Sequential(Conv(inputs, width, 3), Conv(width, width, 3), nn.Conv2d(width, head.nc, 1))
 
 
 def _load_fused(model: Any, tensors: dict[str, Any], torch: Any) -> None:

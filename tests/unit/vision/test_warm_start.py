@@ -36,7 +36,8 @@ def test_the_rebuilt_model_computes_what_the_onnx_model_computes(tmp_path: Path)
 
     checkpoint = checkpoint_from_onnx(SHIPPED, "yolov8n.yaml", tmp_path / "initial.pt")
     model = torch.load(checkpoint, weights_only=False)["model"].eval()
-    frame = np.random.default_rng(0).random((1, 3, 480, 480), dtype=np.float32)
+    size = ModelManifest.read(manifest_path_for(SHIPPED)).input_size
+    frame = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
     session = ort.InferenceSession(str(SHIPPED), providers=["CPUExecutionProvider"])
     expected = session.run(None, {session.get_inputs()[0].name: frame})[0]
     with torch.no_grad():
