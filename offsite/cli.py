@@ -24,6 +24,7 @@ from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
     from cases.law import Law
+    from cases.services.base import Actor
     from evidence_store.store import EvidenceStore, Verification
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
@@ -392,7 +393,14 @@ def demo(
     _serve(components, host, port)
 
 
-@model_app.command("dataset")
+dataset_app = typer.Typer(
+    help="Training datasets: generated street scenes, and the operators' reviews of real detections.",
+    no_args_is_help=True,
+)
+model_app.add_typer(dataset_app, name="dataset")
+
+
+@dataset_app.command("generate")
 def model_dataset(
     out: Annotated[Path, typer.Option(help="Folder to write (must be new or empty)")],
     images: Annotated[int, typer.Option(help="How many images")] = 1000,
@@ -419,6 +427,59 @@ def model_dataset(
     )
     typer.echo("boxes: " + ", ".join(f"{name} {count}" for name, count in summary.boxes_per_class.items()))
     typer.echo(f"data.yaml: {summary.root / 'data.yaml'}")
+
+
+@dataset_app.command("export")
+def model_dataset_export(
+    out: Annotated[Path, typer.Option(help="Folder to write (must be new or empty)")],
+    from_reviews: Annotated[
+        bool, typer.Option("--from-reviews", help="Every reviewed detection's key frames, labelled by its review")
+    ] = False,
+    val_fraction: Annotated[float, typer.Option(help="Share of camera-minutes held out for validation")] = 0.2,
+    model: Annotated[Path, typer.Option(help="The detector whose classes the labels use")] = DEFAULT_MODEL,
+) -> None:
+    """Write a YOLO dataset (data.yaml, images/, labels/, provenance.jsonl, report.csv) of the key frames the
+    operators reviewed: confirmed detections as labels, rejected ones as hard negatives; split by camera and time,
+    so that no camera-minute is in both train and val. The read is logged as a personal-data read."""
+    from offsite import learning
+    from vision.manifest import ModelManifest, manifest_path_for
+    from vision.review_dataset import ReviewDatasetError, report_rows
+
+    if not from_reviews:
+        typer.secho("offsite: say what to export: --from-reviews", fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        classes = ModelManifest.read(manifest_path_for(model)).classes
+    except (OSError, ValueError) as exc:
+        typer.secho(f"offsite: {model}: its manifest cannot be read ({exc})", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    components = _components()
+    reader = _cli_actor()
+    try:
+        summary, found = learning.export(components, reader, out, classes, val_fraction)
+    except ReviewDatasetError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    finally:
+        components.close()
+    typer.echo(
+        f"wrote {summary.images['train']} train + {summary.images['val']} val frames of {found.detections} reviewed "
+        f"detections to {summary.root} ({summary.hard_negatives} hard negatives)"
+    )
+    for skip in found.skipped:
+        typer.echo(f"skipped detection {skip.detection_id}: {skip.reason}")
+    for class_name, camera, side, count in report_rows(summary):
+        typer.echo(f"  {side:5}  {camera:24}  {class_name:14} {count}")
+    typer.echo(f"data.yaml: {summary.data_yaml}")
+
+
+def _cli_actor() -> Actor:
+    """Who runs a command that the record must name: the machine account, acting as an administrator."""
+    from cases.services.base import Actor
+
+    return Actor(f"cli:{getpass.getuser()}"[:64], Role.ADMIN)
 
 
 @model_app.command("mix")

@@ -1,6 +1,7 @@
 """Evidence capture for a confirmed violation: the raw key frames (first seen, middle, confirming), the same frames
-annotated (box, zone, time, camera), a short clip around the confirmation, and quality figures for the reviewer's
-真实/清晰/完整/准确 checklist.
+annotated (box, zone, time, camera), a short clip around the confirmation, quality figures for the reviewer's
+真实/清晰/完整/准确 checklist, and every box the detector reported on each key frame (``boxes.json``: what the
+operator's review turns into training labels, ``vision.review_dataset``).
 
 While an occurrence goes on, ``KeyFrameKeeper`` keeps a few of its frames (JPEG, evenly thinned as it grows), so
 that the first and middle frames still exist when the occurrence is confirmed minutes later.
@@ -24,12 +25,28 @@ JPEG_QUALITY = 95
 KEEP_FRAMES = 9  # per occurrence: enough to pick a middle one, little enough for thousands of cameras
 
 
+BOXES_FORMAT = "offsite-boxes/1"
+
+
+@dataclass(frozen=True)
+class SeenBox:
+    """A box the detector reported on a frame, at its thresholds."""
+
+    class_name: str
+    score: float
+    xyxy: tuple[float, float, float, float]  # pixels of the frame
+
+    def as_json(self) -> dict[str, object]:
+        return {"class": self.class_name, "score": round(self.score, 4), "xyxy": [round(v, 1) for v in self.xyxy]}
+
+
 @dataclass(frozen=True)
 class KeptFrame:
     ts: dt.datetime
     jpeg: bytes = field(repr=False)
     sighting: Sighting
     size: tuple[int, int]  # width, height
+    seen: tuple[SeenBox, ...] = ()  # every box the detector reported on the frame
 
 
 def encode_jpeg(image: Image, quality: int = JPEG_QUALITY) -> bytes:
@@ -55,17 +72,17 @@ class KeyFrameKeeper:
         self.confirming: KeptFrame | None = None
         self._spacing = dt.timedelta(0)
 
-    def offer(self, frame: Frame, sighting: Sighting) -> None:
+    def offer(self, frame: Frame, sighting: Sighting, seen: tuple[SeenBox, ...] = ()) -> None:
         if self.frames and frame.ts - self.frames[-1].ts < self._spacing:
             return
-        self.frames.append(KeptFrame(frame.ts, encode_jpeg(frame.image), sighting, frame.size))
+        self.frames.append(KeptFrame(frame.ts, encode_jpeg(frame.image), sighting, frame.size, seen))
         if len(self.frames) > self.limit:  # keep the first, then every other one counting back from the newest
             self.frames = [self.frames[0], *self.frames[1:][::-1][::2][::-1]]
             self._spacing = max(self._spacing * 2, (self.frames[-1].ts - self.frames[0].ts) / self.limit)
 
-    def confirm(self, frame: Frame, sighting: Sighting) -> None:
+    def confirm(self, frame: Frame, sighting: Sighting, seen: tuple[SeenBox, ...] = ()) -> None:
         """The frame in which the occurrence became a violation, kept apart from the thinning."""
-        self.confirming = KeptFrame(frame.ts, encode_jpeg(frame.image), sighting, frame.size)
+        self.confirming = KeptFrame(frame.ts, encode_jpeg(frame.image), sighting, frame.size, seen)
 
     def key_frames(self) -> tuple[KeptFrame, KeptFrame, KeptFrame]:
         """First seen, the one nearest the middle, and the confirming frame (the last kept, if none)."""
@@ -177,6 +194,25 @@ class CapturedEvidence:
     clip_error: str | None = None  # why there is no clip, when there is none
 
 
+KEY_FRAME_ROLES = ("first", "middle", "confirming")
+BOXES_ITEM = "boxes.json"
+
+
+def boxes_of_frame(role: str, image_name: str, kept: KeptFrame) -> dict[str, object]:
+    """One key frame's entry in ``boxes.json``: its picture, time and size, the occurrence's box (the sighting the
+    rule followed) and every box the detector reported."""
+    sighting = kept.sighting
+    return {
+        "role": role,
+        "image": image_name,
+        "taken_at": kept.ts.isoformat(),
+        "width": kept.size[0],
+        "height": kept.size[1],
+        "sighting": SeenBox(sighting.class_name, sighting.score, sighting.box).as_json(),
+        "boxes": [box.as_json() for box in kept.seen],
+    }
+
+
 @dataclass(frozen=True)
 class CaptureConfig:
     pre_s: float = 10.0  # clip seconds before the confirming frame
@@ -201,7 +237,8 @@ def capture(
     items: list[EvidenceItem] = []
     quality: dict[str, Quality] = {}
     label = f"{confirmation.rule.violation_code} {confirmation.rule.rule_id}"
-    for role, kept in zip(("first", "middle", "confirming"), keeper.key_frames(), strict=True):
+    seen: list[dict[str, object]] = []
+    for role, kept in zip(KEY_FRAME_ROLES, keeper.key_frames(), strict=True):
         image = decode_jpeg(kept.jpeg)
         raw = folder / f"frame-{role}.jpg"
         raw.write_bytes(kept.jpeg)
@@ -210,6 +247,9 @@ def capture(
         marked.write_bytes(encode_jpeg(annotated.image))
         items += [EvidenceItem(raw.name, "image/jpeg", raw), EvidenceItem(marked.name, "image/jpeg", marked)]
         quality[role] = Quality.of(image)
+        seen.append(boxes_of_frame(role, raw.name, kept))
+    boxes = folder / BOXES_ITEM
+    boxes.write_text(json.dumps({"format": BOXES_FORMAT, "frames": seen}, indent=1) + "\n", encoding="utf-8")
     clip_error = None
     if clips is None:
         clip_error = "the source keeps no clip buffer"
@@ -225,5 +265,8 @@ def capture(
     figures.write_text(
         json.dumps({role: vars(q) for role, q in quality.items()} | {"clip_error": clip_error}, indent=2) + "\n"
     )
-    items.append(EvidenceItem(figures.name, "application/json", figures))
+    items += [
+        EvidenceItem(figures.name, "application/json", figures),
+        EvidenceItem(boxes.name, "application/json", boxes),
+    ]
     return CapturedEvidence(camera_id, confirmation, tuple(items), quality, clip_error)

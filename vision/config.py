@@ -78,6 +78,12 @@ DEFAULT_VIOLATION: dict[RuleKind, str] = {
 }
 
 
+def class_of_violation(code: str) -> str | None:
+    """The detector class whose staying makes the violation ``code`` by default (None: no class names it)."""
+    kind = next((k for k, v in DEFAULT_VIOLATION.items() if v == code and k is not RuleKind.UNKNOWN_OBJECT), None)
+    return None if kind is None else DEFAULT_CLASSES[kind][0]
+
+
 class SubjectIn(_Model):
     kind: SubjectKind
     ref: str | None = None

@@ -28,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vision.capture import CaptureConfig, CapturedEvidence, KeyFrameKeeper, capture
+from vision.capture import CaptureConfig, CapturedEvidence, KeyFrameKeeper, SeenBox, capture
 from vision.clips import ClipBuffer, FrameClipBuffer
 from vision.detections import Detections
 from vision.events import ViolationEvent
@@ -196,13 +196,16 @@ class CameraPipeline:
         self.metrics.frames_analysed += 1
         if self._clip_buffer() is self._frame_clips and self._frame_clips is not None:
             self._frame_clips.add(frame)
+        seen: tuple[SeenBox, ...] | None = None  # made once a frame is kept
         for occurrence in step.seen:
             self.presence.seen(occurrence)
             if occurrence.last_sighting is not None and occurrence.confirmed_at is None:
-                self._keeper(occurrence).offer(frame, occurrence.last_sighting)
+                seen = self._seen(detections) if seen is None else seen
+                self._keeper(occurrence).offer(frame, occurrence.last_sighting, seen)
         for confirmation in step.confirmed:
             keeper = self._keepers[confirmation.occurrence_id]
-            keeper.confirm(frame, confirmation.confirming_sighting)
+            seen = self._seen(detections) if seen is None else seen
+            keeper.confirm(frame, confirmation.confirming_sighting, seen)
             due = confirmation.confirmed_at + dt.timedelta(seconds=self.capture_config.post_s)
             self._pending.append(_Pending(confirmation, keeper, due, self._clip_buffer()))
         for occurrence in step.ended:
@@ -219,6 +222,14 @@ class CameraPipeline:
             self.static_objects.update(frame.ts, frame.image, detections), self.rules.class_names.index(STATIC_CLASS)
         )
         return tracked.plus(found.with_tracker_ids(np.full(len(found), -1, np.int64)))
+
+    def _seen(self, detections: Detections) -> tuple[SeenBox, ...]:
+        """The detector's boxes as kept with a key frame (by class name)."""
+        names = self.rules.class_names
+        return tuple(
+            SeenBox(names[int(c)], float(s), (float(x1), float(y1), float(x2), float(y2)))
+            for (x1, y1, x2, y2), s, c in zip(detections.xyxy, detections.confidence, detections.class_id, strict=True)
+        )
 
     def _detect(self, frame: Frame) -> Detections:
         started = time.perf_counter()

@@ -428,7 +428,7 @@ def _training_data_section(data: dict[str, Any]) -> str:
     boxes = json.dumps(data.get("boxes_per_class", {}), ensure_ascii=False)
     if data.get("generator") != "vision.training_mix":
         return (
-            "Street scenes rendered by the project's own generator (`vision/synthetic`, `offsite model dataset`): "
+            "Street scenes rendered by the project's own generator (`vision/synthetic`, `offsite model dataset generate`): "
             f"{data.get('images', '?')} images ({data.get('val_images', '?')} held out for validation) at "
             f"{data.get('imgsz', '?')} px, seed {data.get('seed', '?')}; boxes per class {boxes}. Nothing was downloaded."
         )

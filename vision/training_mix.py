@@ -149,7 +149,7 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
 def _render_classes(renders: Path) -> tuple[str, ...]:
     data_yaml = renders / "data.yaml"
     if not data_yaml.is_file():
-        raise MixError(f"{renders}: no data.yaml (make one with `offsite model dataset`)")
+        raise MixError(f"{renders}: no data.yaml (make one with `offsite model dataset generate`)")
     names = yaml.safe_load(data_yaml.read_text(encoding="utf-8")).get("names")
     if isinstance(names, dict):
         return tuple(str(names[key]) for key in sorted(names))

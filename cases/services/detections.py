@@ -27,7 +27,7 @@ from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Zone
 from cases.persistence import tables
 from cases.services.base import Actor, Service, check_version, get_or_404
-from cases.services.registry import RegistryService
+from cases.services.registry import RegistryService, log_personal_data_read
 from vision.events import ViolationEvent
 
 D = tables.detections.c
@@ -200,6 +200,21 @@ class DetectionService(Service):
         """The evidence package of every detection: what the reconciliation of sealed packages need not open."""
         with self.transaction() as session:
             return set(session.scalars(select(D.evidence_package_id)))
+
+    def reviewed_for_training(self, reader: Actor, purpose: str) -> list[Detection]:
+        """Every reviewed detection, oldest first: what the operators' reviews say about the model, for a training
+        export. Their key frames show people, so the read is logged (规定 第十六条: who took training frames, when,
+        and why)."""
+        with self.transaction() as session:
+            rows = list(
+                session.scalars(
+                    select(Detection).where(D.status != DetectionStatus.PENDING_REVIEW).order_by(D.first_seen, D.id)
+                )
+            )
+            log_personal_data_read(
+                session, reader, self.clock.now(), "training_frames", f"{len(rows)} detections", ["key_frames"], purpose
+            )
+        return rows
 
     def count_by_status(self) -> dict[str, int]:
         with self.transaction() as session:

@@ -80,6 +80,8 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
         ["camera", "run"],
         ["bench", "pipeline"],
         ["model", "train"],
+        ["model", "dataset", "generate"],
+        ["model", "dataset", "export"],
     ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:

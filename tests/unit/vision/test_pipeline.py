@@ -126,7 +126,7 @@ def test_with_true_boxes_every_violation_of_the_timeline_gives_exactly_one_event
     assert len({e.event_id for e in events}) == len(events)
 
 
-def test_each_event_carries_key_frames_annotated_frames_a_clip_and_quality_figures(
+def test_each_event_carries_key_frames_annotated_frames_a_clip_quality_figures_and_the_boxes_seen(
     street: Path, tmp_path: Path
 ) -> None:
     events, _ = oracle_run(street, tmp_path)
@@ -136,7 +136,7 @@ def test_each_event_carries_key_frames_annotated_frames_a_clip_and_quality_figur
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(
         [f"{kind}-{role}.jpg" for kind in ("frame", "annotated") for role in ("first", "middle", "confirming")]
-        + ["clip.mp4", "quality.json"]
+        + ["boxes.json", "clip.mp4", "quality.json"]
     )
     first = cv2.imread(str(folder / "frame-first.jpg"))
     assert first.shape == (360, 640, 3)
@@ -150,6 +150,20 @@ def test_each_event_carries_key_frames_annotated_frames_a_clip_and_quality_figur
     assert quality["clip_error"] is None
     assert quality["first"]["sharpness"] > 0
     assert 0 < quality["confirming"]["brightness"] < 255
+    boxes = json.loads((folder / "boxes.json").read_text())
+    assert boxes["format"] == "offsite-boxes/1"
+    assert [f["role"] for f in boxes["frames"]] == ["first", "middle", "confirming"]
+    assert [f["image"] for f in boxes["frames"]] == ["frame-first.jpg", "frame-middle.jpg", "frame-confirming.jpg"]
+    times = [dt.datetime.fromisoformat(f["taken_at"]) for f in boxes["frames"]]
+    assert times == sorted(times)
+    assert stall.first_seen <= times[0]
+    assert times[-1] <= stall.last_seen
+    for frame in boxes["frames"]:
+        assert (frame["width"], frame["height"]) == (640, 360)
+        assert frame["sighting"]["class"] == "stall"
+        # the occurrence's box is one of the boxes the detector reported on that frame, beside the others it saw
+        assert frame["sighting"]["xyxy"] in [b["xyxy"] for b in frame["boxes"] if b["class"] == "stall"]
+        assert {b["class"] for b in frame["boxes"]} > {"stall"}
 
 
 def test_a_quiet_street_raises_nothing(tmp_path: Path) -> None:

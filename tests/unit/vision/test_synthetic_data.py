@@ -203,7 +203,7 @@ def test_a_bad_video_request_is_refused_naming_the_problem(changes: dict[str, An
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["model", "dataset", "--out", "{tmp}/ds", "--images", "0"], "images must be at least 1"),
+        (["model", "dataset", "generate", "--out", "{tmp}/ds", "--images", "0"], "images must be at least 1"),
         (["model", "video", "--out", "{tmp}/v.mp4", "--seconds", "-1"], "seconds must be positive"),
         (["model", "video", "--out", "{tmp}/v.mp4", "--scenario", "parade"], "unknown scenario"),
     ],
@@ -216,7 +216,7 @@ def test_the_cli_refuses_bad_requests_with_exit_code_2(tmp_path: Path, args: lis
 
 def test_the_cli_writes_a_small_dataset(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["model", "dataset", "--out", str(tmp_path / "ds"), "--images", "2", "--imgsz", "128"]
+        app, ["model", "dataset", "generate", "--out", str(tmp_path / "ds"), "--images", "2", "--imgsz", "128"]
     )
     assert result.exit_code == 0, result.output
     assert "wrote 1 train + 1 val images" in result.output

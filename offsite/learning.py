@@ -1,0 +1,105 @@
+"""The learning loop's first half: the operators' reviews as a training dataset (issue 15).
+
+A review is a label the moment it is made: the export reads every reviewed detection and its sealed
+``boxes.json`` (``vision.review_dataset``), so a frame reviewed a second ago is in the next export. The key
+frames are read from the evidence store, checked against their hashes as they are read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cases.model.detection import Detection, DetectionStatus
+from cases.services.base import Actor
+from evidence_store.store import EvidenceError, EvidenceStore
+from offsite.bootstrap import Components
+from vision.capture import BOXES_ITEM
+from vision.config import class_of_violation
+from vision.review_dataset import (
+    ExportSummary,
+    LabelledFrame,
+    Review,
+    ReviewDatasetError,
+    check_target,
+    frames_from_review,
+)
+from vision.review_dataset import write_dataset as write_yolo
+
+log = logging.getLogger("offsite.learning")
+PURPOSE = "training dataset export (offsite model dataset export --from-reviews)"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    detection_id: int
+    package_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReviewedFrames:
+    frames: list[LabelledFrame]
+    detections: int  # reviewed detections read
+    skipped: list[Skipped]  # those that give no frame, and why
+
+
+def reviewed_frames(components: Components, reader: Actor) -> ReviewedFrames:
+    """Every reviewed detection's key frames with their labels. A package sealed before key frames kept their
+    boxes (or one that cannot be read now) is skipped and named, never half-read."""
+    detections = components.detections.reviewed_for_training(reader, PURPOSE)
+    store = components.evidence_reader()
+    frames: list[LabelledFrame] = []
+    skipped: list[Skipped] = []
+    for detection in detections:
+        try:
+            frames += _frames_of(store, detection)
+        except (EvidenceError, ReviewDatasetError) as exc:
+            assert detection.id is not None
+            skipped.append(Skipped(detection.id, detection.evidence_package_id, str(exc)))
+    return ReviewedFrames(frames, len(detections), skipped)
+
+
+def _frames_of(store: EvidenceStore, detection: Detection) -> list[LabelledFrame]:
+    package = detection.evidence_package_id
+    context = store.manifest(package).get("context", {})
+    _type, boxes = store.item(package, BOXES_ITEM)
+    assert detection.id is not None
+    assert detection.reviewed_by is not None
+    assert detection.reviewed_at is not None
+    review = Review(
+        detection_id=detection.id,
+        confirmed=detection.status is DetectionStatus.CONFIRMED,
+        class_name=_class_confirmed(detection),
+        reviewer=detection.reviewed_by,
+        reviewed_at=detection.reviewed_at,
+    )
+    model = context.get("model") or {}
+    return frames_from_review(
+        boxes,
+        review,
+        str(context.get("camera_id") or detection.camera_id),
+        package,
+        model.get("sha256"),
+        lambda name: store.item(package, name)[1],
+    )
+
+
+def _class_confirmed(detection: Detection) -> str | None:
+    """The detector class the confirmed box is: the detector's own (None), unless the operator classified a review
+    candidate, whose box becomes the class of the violation chosen (no label where no class names it)."""
+    return None if detection.classified_from is None else class_of_violation(detection.violation_code)
+
+
+def export(
+    components: Components, reader: Actor, out: Path, class_names: Sequence[str], val_fraction: float
+) -> tuple[ExportSummary, ReviewedFrames]:
+    """Write the reviewed frames under ``out`` as a YOLO dataset (``vision.review_dataset.write_dataset``)."""
+    check_target(out, val_fraction)  # a refused export reads nothing and logs no read
+    found = reviewed_frames(components, reader)
+    for skip in found.skipped:
+        log.warning("detection %d (package %s…) gives no training frame: %s", skip.detection_id,
+                    skip.package_id[:12], skip.reason)  # fmt: skip
+    return write_yolo(found.frames, out, class_names, val_fraction), found
