@@ -475,6 +475,56 @@ def model_dataset_export(
     typer.echo(f"data.yaml: {summary.data_yaml}")
 
 
+@dataset_app.command("import")
+def model_dataset_import(
+    source: Annotated[
+        Path, typer.Argument(help="The labelled data: a YOLO folder, or a COCO, Label Studio or CVAT file")
+    ],
+    label_format: Annotated[str, typer.Option("--format", help="yolo, coco, labelstudio or cvat")],
+    out: Annotated[Path, typer.Option(help="Folder to write (must not exist)")],
+    images: Annotated[
+        Path | None,
+        typer.Option(help="Where the pictures a COCO, Label Studio or CVAT file names lie (default: beside it)"),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="THEIRS=OURS: take their class as ours (repeatable)")
+    ] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="A class of theirs to leave out (repeatable)")] = None,
+    model: Annotated[Path, typer.Option(help="The detector whose classes the labels take")] = DEFAULT_MODEL,
+) -> None:
+    """Take labelled data in the formats people have into a YOLO dataset of the detector's classes, for a training
+    recipe's datasets. Every problem is named by file, line and reason, and a file with any is refused whole."""
+    from vision.label_import import ImportRefused, LabelFormat, import_labels
+    from vision.manifest import ModelManifest, manifest_path_for
+
+    formats = [f.value for f in LabelFormat]
+    if label_format not in formats:
+        typer.secho(f"offsite: --format {label_format!r} is not one of {', '.join(formats)}", fg="red", err=True)
+        raise typer.Exit(2)
+    table: dict[str, str | None] = dict.fromkeys(drop or [])
+    for pair in mapping or []:
+        theirs, sign, ours = pair.partition("=")
+        if not sign or not theirs or not ours:
+            typer.secho(f"offsite: --map {pair!r} is not THEIRS=OURS", fg="red", err=True)
+            raise typer.Exit(2)
+        table[theirs] = ours
+    try:
+        classes = ModelManifest.read(manifest_path_for(model)).classes
+        summary = import_labels(source, LabelFormat(label_format), out, classes, images, table)
+    except ImportRefused as exc:
+        typer.secho(f"offsite: {source}: {len(exc.problems)} problem(s), nothing imported", fg="red", err=True)
+        for problem in exc.problems:
+            typer.secho(f"  {problem}", err=True)
+        raise typer.Exit(2) from exc
+    except (OSError, ValueError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"imported {summary.images} images into {summary.root}")
+    typer.echo("boxes: " + (", ".join(f"{k} {v}" for k, v in summary.boxes_per_class.items()) or "none"))
+    if summary.dropped:
+        typer.echo("dropped: " + ", ".join(f"{k} {v}" for k, v in summary.dropped.items()))
+
+
 def _cli_actor() -> Actor:
     """Who runs a command that the record must name: the machine account, acting as an administrator."""
     from cases.services.base import Actor

@@ -1,10 +1,12 @@
 """The training mix: generated scenes, real photos with real boxes, and real negatives, in one YOLO dataset.
 
-A recipe (YAML) names the ingredients: a generated dataset (``offsite model dataset``), folders of real photos
+A recipe (YAML) names the ingredients: a generated dataset (``offsite model dataset generate``), folders of real photos
 (``vision.real_photos``) with the groups held back from training so that real figures come from photos the model
 never saw, how many times each real training photo appears (a few real photos against a thousand renders would
 otherwise teach nothing), plain real photos as negatives, and the sources whose people and vehicles are not boxed
-and get pseudo-labels from a COCO model. The dataset is links to the photos where they lie plus label files
+and get pseudo-labels from a COCO model; and labelled datasets in the detector's classes: the operators' reviews
+(``offsite model dataset export --from-reviews``) and imported sets (``offsite model dataset import``), whose
+train and val sides stay as they were split. The dataset is links to the photos where they lie plus label files
 written here; ``mix.json`` beside ``data.yaml`` says what went in, for the manifest and the model card.
 """
 
@@ -36,12 +38,19 @@ class RealFolder:
 
 
 @dataclass(frozen=True)
+class LabelledSet:
+    folder: Path  # a YOLO dataset in the detector's classes: a review export or an imported set
+    copies: int  # how many times each of its training images appears an epoch
+
+
+@dataclass(frozen=True)
 class MixRecipe:
     renders: Path
     real: tuple[RealFolder, ...]
     copies: int
     negatives: tuple[Path, ...]
     pseudo_label_sources: tuple[str, ...]
+    datasets: tuple[LabelledSet, ...] = ()
 
     @classmethod
     def read(cls, path: Path) -> MixRecipe:
@@ -72,9 +81,22 @@ class MixRecipe:
                 raise MixError(f"{path}: real must be a list of {{folder, held_out}}")
             return tuple(RealFolder((base / f["folder"]).resolve(), names("held_out", f)) for f in folders)
 
-        copies = data.get("copies", 1)
-        if not isinstance(copies, int) or not 1 <= copies <= 100:
-            raise MixError(f"{path}: copies must be a whole number from 1 to 100")
+        def copies_of(within: dict[str, Any], where: str) -> int:
+            copies = within.get("copies", 1)
+            if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 100:
+                raise MixError(f"{path}: {where}copies must be a whole number from 1 to 100")
+            return copies
+
+        def datasets() -> tuple[LabelledSet, ...]:
+            sets = data.get("datasets") or []
+            if not isinstance(sets, list) or not all(isinstance(d, dict) and isinstance(d.get("folder"), str)
+                                                     for d in sets):  # fmt: skip
+                raise MixError(f"{path}: datasets must be a list of {{folder, copies}}")
+            return tuple(
+                LabelledSet((base / d["folder"]).resolve(), copies_of(d, f"datasets[{i}].")) for i, d in enumerate(sets)
+            )
+
+        copies = copies_of(data, "")
         if not isinstance(data.get("renders"), str):
             raise MixError(f"{path}: renders must name a generated dataset's folder")
         return cls(
@@ -83,6 +105,7 @@ class MixRecipe:
             copies=copies,
             negatives=paths("negatives"),
             pseudo_label_sources=names("pseudo_label_sources"),
+            datasets=datasets(),
         )
 
 
@@ -106,6 +129,8 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
     classes = _render_classes(recipe.renders)
     if out.exists() and any(out.iterdir()):
         raise MixError(f"{out} is not empty")
+    for labelled in recipe.datasets:  # refused before anything is written
+        _check_classes(labelled, classes)
     train: list[RealPhoto] = []
     held_out: list[RealPhoto] = []
     for real in recipe.real:
@@ -138,6 +163,8 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
         for copy in range(recipe.copies):
             _write(out, "train", f"neg{copy}_{image.name}", image, _yolo_lines(boxes, classes), classes, counts)
             written["train"] += 1
+    for labelled in recipe.datasets:
+        _take_labelled(labelled, out, classes, counts, written)
     summary = MixSummary(
         out, written["train"], written["val"], tuple(p.name for p in train), tuple(p.name for p in held_out),
         {name: counts[name] for name in classes},
@@ -146,10 +173,30 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
     return summary
 
 
-def _render_classes(renders: Path) -> tuple[str, ...]:
+def _take_labelled(
+    labelled: LabelledSet, out: Path, classes: tuple[str, ...], counts: Counter[str], written: dict[str, int]
+) -> None:
+    """A labelled dataset's images, each side to the same side of the mix (its training images ``copies`` times)."""
+    for part in ("train", "val"):
+        folder = labelled.folder / "images" / part
+        for image in sorted(folder.iterdir()) if folder.is_dir() else []:
+            label = labelled.folder / "labels" / part / f"{image.stem}.txt"
+            text = label.read_text(encoding="utf-8") if label.exists() else ""
+            for copy in range(labelled.copies if part == "train" else 1):
+                _write(out, part, f"{labelled.folder.name}{copy}_{image.name}", image, text, classes, counts)
+                written[part] += 1
+
+
+def _check_classes(labelled: LabelledSet, classes: tuple[str, ...]) -> None:
+    theirs = _render_classes(labelled.folder, "`offsite model dataset export` or `import`")
+    if theirs != classes:
+        raise MixError(f"{labelled.folder}: its classes {list(theirs)} are not the generated scenes' {list(classes)}")
+
+
+def _render_classes(renders: Path, made_by: str = "`offsite model dataset generate`") -> tuple[str, ...]:
     data_yaml = renders / "data.yaml"
     if not data_yaml.is_file():
-        raise MixError(f"{renders}: no data.yaml (make one with `offsite model dataset generate`)")
+        raise MixError(f"{renders}: no data.yaml (make one with {made_by})")
     names = yaml.safe_load(data_yaml.read_text(encoding="utf-8")).get("names")
     if isinstance(names, dict):
         return tuple(str(names[key]) for key in sorted(names))
@@ -217,5 +264,6 @@ def _describe(recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], 
         "real_copies": recipe.copies,
         "negatives": negatives,
         "pseudo_label_sources": list(recipe.pseudo_label_sources),
+        "datasets": [{"folder": str(d.folder), "copies": d.copies} for d in recipe.datasets],
     }
     (summary.root / "generator.json").write_text(json.dumps(description, ensure_ascii=False, indent=2) + "\n")

@@ -82,6 +82,7 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
         ["model", "train"],
         ["model", "dataset", "generate"],
         ["model", "dataset", "export"],
+        ["model", "dataset", "import"],
     ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:

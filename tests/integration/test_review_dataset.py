@@ -104,3 +104,27 @@ def test_the_command_line_writes_the_dataset_and_refuses_what_it_cannot_do(
     assert "of 1 reviewed detections" in done.stdout
     assert "skipped detection" in done.stdout  # the world's package has no boxes.json
     assert (tmp_path / "ds" / "data.yaml").exists()
+
+
+def test_the_command_line_imports_a_coco_file_and_names_each_problem_of_a_bad_one(tmp_path: Path) -> None:
+    from tests.unit.vision.test_label_import import coco_file, pictures
+
+    source, images = coco_file(tmp_path), pictures(tmp_path / "pictures")
+    good = run("model", "dataset", "import", str(source), "--format", "coco", "--images", str(images),
+               "--out", str(tmp_path / "set"))  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    assert "imported 2 images" in good.stdout
+    assert "vehicle 1" in good.stdout  # COCO's car
+    source.write_text(source.read_text().replace('"name": "car"', '"name": "tram"'))
+    bad = run("model", "dataset", "import", str(source), "--format", "coco", "--images", str(images),
+              "--out", str(tmp_path / "again"))  # fmt: skip
+    assert bad.returncode == 2
+    assert "nothing imported" in bad.stderr
+    assert "instances.json:" in bad.stderr
+    assert "class 'tram' is not ours" in bad.stderr
+    assert not (tmp_path / "again").exists()
+    mapped = run("model", "dataset", "import", str(source), "--format", "coco", "--images", str(images),
+                 "--out", str(tmp_path / "again"), "--map", "tram=vehicle")  # fmt: skip
+    assert mapped.returncode == 0, mapped.stderr
+    wrong = run("model", "dataset", "import", str(source), "--format", "voc", "--out", str(tmp_path / "x"))
+    assert (wrong.returncode, "not one of yolo, coco, labelstudio, cvat" in wrong.stderr) == (2, True)

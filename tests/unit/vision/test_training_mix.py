@@ -14,7 +14,7 @@ import yaml
 
 from tests.unit.vision.test_real_photos import row, write_folder
 from vision.real_photos import Box
-from vision.training_mix import MixError, MixRecipe, RealFolder, build
+from vision.training_mix import LabelledSet, MixError, MixRecipe, RealFolder, build
 
 NAMES = ["stall", "goods", "person", "vehicle", "dust", "bare_pile", "covered_pile"]
 
@@ -82,6 +82,39 @@ def test_pseudo_labels_fill_only_what_a_listed_source_does_not_box(tmp_path: Pat
     assert sorted(line.split()[0] for line in plain) == ["2", "3"]
 
 
+def labelled_set(root: Path, sides: dict[str, int], names: list[str] = NAMES) -> Path:
+    """A YOLO dataset as `offsite model dataset export --from-reviews` or `import` writes one."""
+    for part, count in sides.items():
+        (root / "images" / part).mkdir(parents=True)
+        (root / "labels" / part).mkdir(parents=True)
+        for i in range(count):
+            cv2.imwrite(str(root / "images" / part / f"{part}{i}.jpg"), np.zeros((32, 32, 3), np.uint8))
+            (root / "labels" / part / f"{part}{i}.txt").write_text("0 0.5 0.5 0.1 0.2\n")
+    (root / "data.yaml").write_text(yaml.safe_dump({"path": ".", "names": dict(enumerate(names))}))
+    return root
+
+
+def test_reviewed_and_imported_sets_join_the_mix_each_side_kept(tmp_path: Path, recipe: MixRecipe) -> None:
+    reviews = labelled_set(tmp_path / "reviews", {"train": 2, "val": 1})
+    imported = labelled_set(tmp_path / "imported", {"train": 1})
+    mixed = MixRecipe(**{**vars(recipe), "datasets": (LabelledSet(reviews, 3), LabelledSet(imported, 1))})
+    summary = build(mixed, tmp_path / "mix", None)
+    assert summary.train_images == 3 + 2 * 2 + 2 + 2 * 3 + 1
+    assert summary.val_images == 1 + 1  # the renders' and the reviews' val frames: the exam keeps its side
+    val = sorted(p.name for p in (tmp_path / "mix" / "images" / "val").iterdir())
+    assert val == ["render_0.jpg", "reviews0_val0.jpg"]
+    assert "imported0_train0.jpg" in {p.name for p in (tmp_path / "mix" / "images" / "train").iterdir()}
+    described = json.loads((tmp_path / "mix" / "generator.json").read_text())
+    assert [d["copies"] for d in described["datasets"]] == [3, 1]
+
+
+def test_a_labelled_set_of_other_classes_is_refused(tmp_path: Path, recipe: MixRecipe) -> None:
+    other = labelled_set(tmp_path / "other", {"train": 1}, ["booth", "person"])
+    with pytest.raises(MixError, match="are not the generated scenes'"):
+        build(MixRecipe(**{**vars(recipe), "datasets": (LabelledSet(other, 1),)}), tmp_path / "mix", None)
+    assert not (tmp_path / "mix").exists()
+
+
 def test_a_mix_is_not_written_over_another(tmp_path: Path, recipe: MixRecipe) -> None:
     (tmp_path / "mix").mkdir()
     (tmp_path / "mix" / "old.txt").write_text("kept")
@@ -98,6 +131,8 @@ def test_a_mix_is_not_written_over_another(tmp_path: Path, recipe: MixRecipe) ->
         ("renders: r\nreal: [a, b]\n", "real must be a list of {folder, held_out}"),
         ("renders: r\nreal: [{folder: a, held_out: x}]\n", "held_out must be a list"),
         ("- a\n", "a recipe is a mapping"),
+        ("renders: r\ndatasets: [reviews]\n", "datasets must be a list of {folder, copies}"),
+        ("renders: r\ndatasets: [{folder: a, copies: 0}]\n", "datasets[0].copies must be a whole number"),
     ],
 )
 def test_a_faulty_recipe_is_refused_naming_the_field(tmp_path: Path, text: str, says: str) -> None:
