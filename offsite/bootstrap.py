@@ -20,6 +20,7 @@ from cases.services.accounts import AccountService, SignInLimits
 from cases.services.cases import CaseService
 from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
+from cases.services.detector_releases import DetectorReleaseService
 from cases.services.documents import DocumentRegister
 from cases.services.notifications import NotificationChannel, default_channels
 from cases.services.party import PartyAccessService
@@ -46,6 +47,7 @@ class Components:
     session_factory: sessionmaker[Session]
     registry: RegistryService
     detections: DetectionService
+    releases: DetectorReleaseService
     cases: CaseService
     accounts: AccountService
     imports: CsvImportService
@@ -115,6 +117,7 @@ def build(settings: Settings, clock: Clock | None = None, issue_documents: bool 
         session_factory=sessions,
         registry=RegistryService(sessions, law, clock),
         detections=DetectionService(sessions, law, clock),
+        releases=DetectorReleaseService(sessions, law, clock),
         cases=cases,
         accounts=AccountService(sessions, law, clock, sign_in_limits(settings)),
         imports=CsvImportService(sessions, law, clock),

@@ -525,6 +525,119 @@ def model_dataset_import(
         typer.echo("dropped: " + ", ".join(f"{k} {v}" for k, v in summary.dropped.items()))
 
 
+golden_app = typer.Typer(
+    help="Golden sets: reviewed frames frozen as the exam a new model must pass.", no_args_is_help=True
+)
+model_app.add_typer(golden_app, name="golden")
+
+
+@golden_app.command("freeze")
+def model_golden_freeze(
+    dataset: Annotated[Path, typer.Argument(help="A YOLO dataset: a review export (--from-reviews) or an import")],
+    out: Annotated[Path, typer.Option(help="Folder to write (must not exist)")],
+    side: Annotated[list[str] | None, typer.Option(help="Which sides to take (repeatable; default val)")] = None,
+) -> None:
+    """Freeze frames as a golden set: copied, and every file listed with its SHA-256, so the exam cannot change."""
+    from vision.model_gate import GoldenSetError, freeze
+
+    try:
+        frames = freeze(dataset, out, tuple(side or ["val"]))
+    except GoldenSetError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"froze {frames} frames into {out}")
+
+
+@model_app.command("register")
+def model_register(
+    model: Annotated[Path, typer.Argument(help="An exported model (.onnx) with its manifest beside it")],
+) -> None:
+    """Register a model file as a candidate in the model registry (kept in the model store by its SHA-256)."""
+    from offsite.model_registry import RegistryError, register
+
+    components = _components()
+    try:
+        release, created = register(components, model, _cli_actor())
+    except (RegistryError, ValueError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        components.close()
+    said = "registered" if created else "already registered"
+    typer.echo(f"{said}: {release.sha256[:12]} {release.name} ({release.status.value})")
+
+
+@model_app.command("registry")
+def model_registry() -> None:
+    """The model registry: every release, where it stands, and the decisions taken on it."""
+    from offsite.model_registry import active_release
+
+    components = _components()
+    try:
+        active_release(components, _cli_actor())
+        for release in components.releases.releases():
+            typer.echo(f"{release.sha256[:12]}  {release.status.value:9}  {release.name}  "
+                       f"registered {release.registered_at:%Y-%m-%d %H:%M} by {release.registered_by}")  # fmt: skip
+            for decision in components.releases.decisions(release.sha256):
+                replaced = f" (replacing {decision.replaced[:12]})" if decision.replaced else ""
+                typer.echo(f"    {decision.at[:16]}  {decision.action.value}{replaced} by {decision.actor}")
+    finally:
+        components.close()
+
+
+@model_app.command("promote")
+def model_promote(
+    model: Annotated[str, typer.Argument(help="The candidate's SHA-256 (or its first 8 or more digits)")],
+    golden: Annotated[Path, typer.Option(help="The golden set (offsite model golden freeze)")],
+    real: Annotated[Path | None, typer.Option(help="A folder of real photos with labels.csv, as a second exam")] = None,
+    margin: Annotated[float, typer.Option(min=0.0, max=0.5, help="How much worse a class may be")] = 0.02,
+) -> None:
+    """Put a candidate through the gate: promoted only when it beats the active model on the golden set with no
+    class worse than the margin (and none worse on the real photos). The decision and its figures are recorded."""
+    from offsite.model_registry import RegistryError, gate, told
+    from vision.model_gate import GoldenSetError
+
+    components = _components()
+    try:
+        result = gate(components, _release_sha(components, model), _cli_actor(), golden, real, margin)
+    except (GoldenSetError, RegistryError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    finally:
+        components.close()
+    for reason in result.verdict.reasons:
+        typer.echo(f"  {told(reason).english}")
+    if not result.verdict.passed:
+        typer.secho(f"refused: {result.release.sha256[:12]} stays {result.release.status.value}", fg="red")
+        raise typer.Exit(1)
+    typer.echo(f"promoted: {result.release.sha256[:12]} is the active model")
+
+
+@model_app.command("rollback")
+def model_rollback() -> None:
+    """Make the model that was active before the current one active again (recorded)."""
+    components = _components()
+    try:
+        release = components.releases.rollback(_cli_actor())
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    finally:
+        components.close()
+    typer.echo(f"rolled back: {release.sha256[:12]} {release.name} is the active model again")
+
+
+def _release_sha(components: Components, given: str) -> str:
+    """A release's full SHA-256 from its first digits (8 or more), refusing an ambiguous or unknown prefix."""
+    known = [r.sha256 for r in components.releases.releases() if r.sha256.startswith(given.lower())]
+    if len(given) < 8 or len(known) != 1:
+        why = "is too short (8 digits or more)" if len(given) < 8 else f"matches {len(known)} registered models"
+        typer.secho(f"offsite: model {given!r} {why}", fg="red", err=True)
+        raise typer.Exit(2)
+    return known[0]
+
+
 def _cli_actor() -> Actor:
     """Who runs a command that the record must name: the machine account, acting as an administrator."""
     from cases.services.base import Actor

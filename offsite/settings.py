@@ -53,6 +53,10 @@ class Settings(BaseSettings):
 
     evidence_backend: Literal["local", "s3"] = Field("local", description="Where sealed evidence is stored.")
     evidence_dir: Path = Field(PROJECT_ROOT / "var" / "evidence", description="Local evidence directory.")
+    model_store: Path = Field(
+        PROJECT_ROOT / "var" / "models",
+        description="Where the model registry keeps each registered model file (and its manifest), by its SHA-256.",
+    )
     s3_endpoint: str | None = Field(None, description="S3 endpoint host:port, for evidence_backend=s3.")
     s3_bucket: str | None = Field(None, description="Bucket created with Object Lock.")
     s3_access_key: SecretStr | None = None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import registry, relationship
 
 from cases.model.case import Case, CaseEvent
 from cases.model.detection import Detection
+from cases.model.detector_release import DetectorRelease
 from cases.model.registry import Camera, Merchant, Site, Zone
 from cases.persistence import tables
 
@@ -28,6 +29,7 @@ def start_mappers() -> None:
         (Merchant, tables.merchants),
         (Site, tables.sites),
         (Detection, tables.detections),
+        (DetectorRelease, tables.detector_releases),
     ):
         mapper_registry.map_imperatively(cls, table, version_id_col=table.c.version)
     mapper_registry.map_imperatively(Zone, tables.zones)

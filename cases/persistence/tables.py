@@ -28,6 +28,7 @@ from cases.model.case import (
     StageDeadline,
 )
 from cases.model.detection import DetectionStatus
+from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.registry import STREAM_URL_MAX_LENGTH, CameraStatus, ZoneSubject, certification_problem
 from cases.model.staff import Role
 from cases.persistence.limits import (
@@ -342,4 +343,36 @@ case_documents = Table(
     Column("package_id", String(64), nullable=False),
     Column("issued_at", UtcDateTime, nullable=False),
     UniqueConstraint("case_id", "kind", "event_seq"),
+)
+
+# The model registry (issue 15): each detector model by the SHA-256 of its file, where it stands, and every decision
+# taken on it with the figures it was taken on (the gate's, a rollback's). Nothing is deleted.
+detector_releases = Table(
+    "detector_releases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("registered_by", String(64), nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("status", enum_column(ReleaseStatus), nullable=False, index=True),
+    Column("figures", JsonDocument),
+    Column("activated_at", UtcDateTime),
+    Column("status_by", String(64)),
+    Column("status_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+)
+
+detector_decisions = Table(
+    "detector_decisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("action", enum_column(GateAction), nullable=False),
+    Column("replaced", String(64)),  # the model that was active before, when this one took its place
+    Column("figures", JsonDocument),  # what the decision was taken on, and the gate's reasons
 )

@@ -83,6 +83,11 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
         ["model", "dataset", "generate"],
         ["model", "dataset", "export"],
         ["model", "dataset", "import"],
+        ["model", "register"],
+        ["model", "registry"],
+        ["model", "promote"],
+        ["model", "rollback"],
+        ["model", "golden", "freeze"],
     ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:

@@ -1,0 +1,160 @@
+"""The model registry: detector releases by SHA-256, the gate's decisions, shadowing and rollback (issue 15).
+
+Training, promotion and rollback belong to an administrator (docs/roles.md; the command line acts as one, the
+console will check the role); every decision is recorded with who took it and the figures it was taken on. At most one release is active at a time: promoting one retires the one it replaces, in the
+same transaction, so a reader never sees two active models or none in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from cases.errors import IllegalTransition, NotFound
+from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
+from cases.persistence import tables
+from cases.services.base import Actor, Service
+
+R = tables.detector_releases.c
+
+
+@dataclass(frozen=True)
+class Decision:
+    at: str
+    actor: str
+    sha256: str
+    action: GateAction
+    replaced: str | None
+    figures: dict[str, Any] | None
+
+
+class DetectorReleaseService(Service):
+    def register(self, sha256: str, name: str, path: str, actor: Actor) -> tuple[DetectorRelease, bool]:
+        """A model file as a candidate; the same file registered again is the release already known."""
+        act = self.clock.act(actor.username, actor.role)
+        with self.transaction() as session:
+            found = self._by_sha(session, sha256)
+            if found is not None:
+                return found, False
+            release = DetectorRelease(sha256, name[:128], path, act.actor, act.at)
+            session.add(release)
+            self._record(session, actor, release.sha256, GateAction.REGISTERED, None, {"name": name, "path": path})
+        return release, True
+
+    def adopt_shipped(self, sha256: str, name: str, path: str, actor: Actor) -> DetectorRelease:
+        """The model shipped with the product, active when the registry has no active model yet (a new install)."""
+        release, _ = self.register(sha256, name, path, actor)
+        act = self.clock.act(actor.username, actor.role)
+        with self.transaction() as session:
+            if self._active(session) is None:
+                release = self._get(session, sha256)
+                release.activate(act)
+                self._record(session, actor, sha256, GateAction.PROMOTED, None, {"shipped": True})
+        return release
+
+    def releases(self) -> list[DetectorRelease]:
+        with self.transaction() as session:
+            return list(session.scalars(select(DetectorRelease).order_by(R.registered_at, R.id)))
+
+    def get(self, sha256: str) -> DetectorRelease:
+        with self.transaction() as session:
+            return self._get(session, sha256)
+
+    def active(self) -> DetectorRelease | None:
+        with self.transaction() as session:
+            return self._active(session)
+
+    def decide(self, sha256: str, actor: Actor, passed: bool, figures: dict[str, Any]) -> DetectorRelease:
+        """The gate's verdict on a candidate (or a shadow): passed, it becomes active and the active model retires;
+        refused, it stays where it was. Either way the decision and its figures are recorded."""
+        act = self.clock.act(actor.username, actor.role)
+        with self.transaction() as session:
+            release = self._get(session, sha256)
+            release.require_undecided()
+            previous = self._active(session) if passed else None
+            if passed:
+                if previous is not None:
+                    previous.retire(act)
+                    session.flush()  # one active model at any moment
+                release.activate(act)
+            release.figures = figures
+            action = GateAction.PROMOTED if passed else GateAction.REFUSED
+            self._record(session, actor, sha256, action, None if previous is None else previous.sha256, figures)
+        return release
+
+    def shadow(self, sha256: str, actor: Actor) -> DetectorRelease:
+        act = self.clock.act(actor.username, actor.role)
+        with self.transaction() as session:
+            release = self._get(session, sha256)
+            release.shadow(act)
+            self._record(session, actor, sha256, GateAction.SHADOWED, None, None)
+        return release
+
+    def rollback(self, actor: Actor) -> DetectorRelease:
+        """The active model retires and the one active before it (the latest activated of the retired) returns."""
+        act = self.clock.act(actor.username, actor.role)
+        with self.transaction() as session:
+            current = self._active(session)
+            earlier = session.scalars(
+                select(DetectorRelease)
+                .where(R.status == ReleaseStatus.RETIRED, R.activated_at.is_not(None))
+                .order_by(R.activated_at.desc(), R.id.desc())
+            ).first()
+            if current is None or earlier is None:
+                raise IllegalTransition(variant="nothing_to_roll_back")
+            current.retire(act)
+            session.flush()
+            earlier.activate(act)
+            self._record(session, actor, earlier.sha256, GateAction.ROLLED_BACK, current.sha256, None)
+        return earlier
+
+    def decisions(self, sha256: str | None = None) -> list[Decision]:
+        query = select(tables.detector_decisions).order_by(tables.detector_decisions.c.id)
+        if sha256 is not None:
+            query = query.where(tables.detector_decisions.c.sha256 == sha256)
+        with self.transaction() as session:
+            rows = session.execute(query).mappings().all()
+        return [
+            Decision(r["at"].isoformat(), r["actor"], r["sha256"], GateAction(r["action"]), r["replaced"], r["figures"])
+            for r in rows
+        ]
+
+    # -- inside ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _by_sha(session: Session, sha256: str) -> DetectorRelease | None:
+        return session.scalars(select(DetectorRelease).where(R.sha256 == sha256)).one_or_none()
+
+    def _get(self, session: Session, sha256: str) -> DetectorRelease:
+        release = self._by_sha(session, sha256)
+        if release is None:
+            raise NotFound(variant="release", model=sha256[:12])
+        return release
+
+    @staticmethod
+    def _active(session: Session) -> DetectorRelease | None:
+        return session.scalars(select(DetectorRelease).where(R.status == ReleaseStatus.ACTIVE)).one_or_none()
+
+    def _record(
+        self,
+        session: Session,
+        actor: Actor,
+        sha256: str,
+        action: GateAction,
+        replaced: str | None,
+        figures: dict[str, Any] | None,
+    ) -> None:
+        session.execute(
+            insert(tables.detector_decisions).values(
+                at=self.clock.now(),
+                actor=actor.username,
+                role=actor.role.value,
+                sha256=sha256,
+                action=action,
+                replaced=replaced,
+                figures=figures,
+            )
+        )

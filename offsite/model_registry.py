@@ -1,0 +1,131 @@
+"""The model registry's files and its gate (issue 15): a model is registered by the SHA-256 of its file, kept in the
+model store beside its manifest, and promoted only when the gate (``vision.model_gate``) finds it better than the
+active model on the golden set and no worse on the real photos. The shipped model is the first active one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cases.messages import Term
+from cases.model.detector_release import DetectorRelease
+from cases.services.base import Actor
+from offsite.bootstrap import Components
+from offsite.settings import PROJECT_ROOT
+from vision.manifest import ModelManifest, manifest_path_for
+from vision.model_gate import DEFAULT_MARGIN, GOLDEN_CLASSES, Exam, Reason, Verdict, judge, read_golden, sit
+from vision.real_eval import onnx_predictor
+from vision.real_photos import read_folder
+
+SHIPPED = PROJECT_ROOT / "models" / "offsite-street.onnx"
+
+
+class RegistryError(ValueError):
+    """A model file the registry cannot take: which file, and why."""
+
+
+def told(reason: Reason) -> Term:
+    """A gate's reason as the catalogue tells it, the exam named in the reader's language."""
+    return Term(reason.key, {**reason.params, "exam": Term(f"term.gate.exam.{reason.params['exam']}")})
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def store(model: Path, model_store: Path) -> tuple[str, str, ModelManifest]:
+    """Copy a model file and its manifest into the store under its hash; (sha256, path in the store, manifest).
+    The manifest must describe this very file."""
+    manifest_file = manifest_path_for(model)
+    if not model.is_file():
+        raise RegistryError(f"{model} does not exist")
+    if not manifest_file.is_file():
+        raise RegistryError(f"{model} has no manifest ({manifest_file.name}) naming its classes and thresholds")
+    manifest = ModelManifest.read(manifest_file)
+    sha256 = file_sha256(model)
+    if manifest.sha256 != sha256:
+        raise RegistryError(
+            f"{manifest_file.name} describes another file (sha256 {manifest.sha256[:12]}…, not {sha256[:12]}…)"
+        )
+    relative = Path(sha256[:16]) / model.name
+    target = model_store / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(model, partial)
+        shutil.copyfile(manifest_file, manifest_path_for(target))
+        partial.rename(target)  # the model appears whole, after its manifest
+    return sha256, str(relative), manifest
+
+
+def register(components: Components, model: Path, actor: Actor) -> tuple[DetectorRelease, bool]:
+    sha256, relative, manifest = store(model, components.settings.model_store)
+    return components.releases.register(sha256, manifest.name, relative, actor)
+
+
+def active_release(components: Components, actor: Actor) -> DetectorRelease:
+    """The active release; on a registry that has none yet, the shipped model, registered and made active."""
+    found = components.releases.active()
+    if found is not None:
+        return found
+    sha256, relative, manifest = store(SHIPPED, components.settings.model_store)
+    return components.releases.adopt_shipped(sha256, manifest.name, relative, actor)
+
+
+def model_file(components: Components, release: DetectorRelease) -> Path:
+    return components.settings.model_store / release.path
+
+
+@dataclass(frozen=True)
+class GateResult:
+    release: DetectorRelease
+    verdict: Verdict
+    figures: dict[str, Any]
+
+
+def gate(
+    components: Components,
+    sha256: str,
+    actor: Actor,
+    golden: Path,
+    real: Path | None = None,
+    margin: float = DEFAULT_MARGIN,
+) -> GateResult:
+    """Sit both models through the golden set (and the real photos neither trained on), judge, and record the
+    decision: promoted, or refused with the reasons."""
+    active = active_release(components, actor)
+    candidate = components.releases.get(sha256)
+    candidate.require_undecided()
+    exam_set = read_golden(golden)
+    new = onnx_predictor(model_file(components, candidate))
+    old = onnx_predictor(model_file(components, active))
+    golden_classes = [c for c in GOLDEN_CLASSES if c in new[2] and c in old[2]]
+    exams = [
+        Exam("golden", sit(exam_set.frames, new[0], new[1], golden_classes),
+             sit(exam_set.frames, old[0], old[1], golden_classes), must_beat=True),
+    ]  # fmt: skip
+    figures: dict[str, Any] = {
+        "active": active.sha256,
+        "margin": margin,
+        "golden": {"folder": str(golden), "fingerprint": exam_set.fingerprint, "frames": len(exam_set.frames)},
+    }
+    if real is not None:
+        photos = [p for p in read_folder(real) if p.name not in set(new[3]) | set(old[3])]
+        classes = [c for c in new[2] if c in old[2]]
+        exams.append(Exam("real", sit(photos, new[0], new[1], classes), sit(photos, old[0], old[1], classes),
+                          must_beat=False, counts_false_boxes=True))  # fmt: skip
+        figures["real"] = {"folder": str(real), "photos": len(photos)}
+    for exam in exams:
+        figures[exam.name] |= {"candidate": exam.candidate.as_dict(), "active": exam.active.as_dict()}
+    verdict = judge(exams, margin)
+    figures["verdict"] = verdict.as_json()
+    release = components.releases.decide(sha256, actor, verdict.passed, figures)
+    return GateResult(release, verdict, figures)

@@ -1,0 +1,169 @@
+"""Issue 15, the gate: models registered by hash, judged by the real ONNX runtime on a frozen golden set, a worse model
+refused and a better one promoted (the old one retired), rollback, and every decision recorded; on SQLite and
+PostgreSQL. The models here are the shipped network itself, told apart by their files and set to work at other
+thresholds: a model that needs 0.97 to call anything is a worse model as deployed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cases.errors import IllegalTransition
+from cases.model.detector_release import GateAction, ReleaseStatus
+from cases.model.staff import Role
+from cases.services.base import Actor
+from offsite import model_registry
+from offsite.bootstrap import Components
+from offsite.settings import Settings
+from tests.integration.test_cli import run
+from vision.manifest import ModelManifest, manifest_path_for
+from vision.model_gate import freeze
+from vision.synthetic import DatasetSpec, write_dataset
+
+ADMIN = Actor("admin1", Role.ADMIN)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The registry's model store in the test's own folder."""
+    return Settings(
+        environment="development",
+        database_url=database_url,
+        evidence_dir=tmp_path / "evidence",
+        model_store=tmp_path / "models",
+    )
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated street scenes, frozen as the exam (train and val sides)."""
+    root = tmp_path_factory.mktemp("golden")
+    write_dataset(DatasetSpec(root / "scenes", images=12, val_fraction=0.5, imgsz=640, seed=23))
+    freeze(root / "scenes", root / "golden", ("train", "val"))
+    return root / "golden"
+
+
+def variant(folder: Path, name: str, tag: int, threshold: float | None = None) -> Path:
+    """The shipped network in a file of its own (an unknown protobuf field appended, which ONNX Runtime skips),
+    with its manifest; at ``threshold`` for every class when given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = folder / f"{name}.onnx"
+    model.write_bytes(model_registry.SHIPPED.read_bytes() + bytes([0xC0, 0x3E, tag]))
+    shipped = ModelManifest.read(manifest_path_for(model_registry.SHIPPED))
+    thresholds = shipped.thresholds if threshold is None else dict.fromkeys(shipped.classes, threshold)
+    manifest = dataclasses.replace(
+        shipped, name=name, file=model.name, sha256=model_registry.file_sha256(model), thresholds=thresholds
+    )
+    manifest.write(manifest_path_for(model))
+    return model
+
+
+def actions(components: Components) -> list[tuple[str, GateAction, str | None]]:
+    return [(d.sha256[:8], d.action, d.replaced and d.replaced[:8]) for d in components.releases.decisions()]
+
+
+def test_a_worse_model_is_refused_stays_a_candidate_and_the_figures_are_recorded(
+    components: Components, golden: Path, tmp_path: Path
+) -> None:
+    worse = variant(tmp_path / "made", "timid", 1, threshold=0.97)
+    release, created = model_registry.register(components, worse, ADMIN)
+    assert (created, release.status) == (True, ReleaseStatus.CANDIDATE)
+    assert model_registry.register(components, worse, ADMIN)[1] is False  # the same file is the same release
+
+    result = model_registry.gate(components, release.sha256, ADMIN, golden)
+
+    assert not result.verdict.passed
+    keys = {reason.key for reason in result.verdict.reasons}
+    assert "term.gate.not_better" in keys
+    assert "term.gate.class_worse" in keys  # F1 at 0.97 falls for the classes the scenes hold
+    assert components.releases.get(release.sha256).status is ReleaseStatus.CANDIDATE
+    shipped = components.releases.active()
+    assert shipped is not None
+    assert shipped.sha256 == model_registry.file_sha256(model_registry.SHIPPED)
+    assert (
+        actions(components)
+        == [
+            (release.sha256[:8], GateAction.REGISTERED, None),
+            (shipped.sha256[:8], GateAction.REGISTERED, None),
+            (shipped.sha256[:8], GateAction.PROMOTED, None),  # the shipped model, first active of a new registry
+            (release.sha256[:8], GateAction.REFUSED, None),
+        ]
+    )
+    figures = components.releases.decisions(release.sha256)[-1].figures
+    assert figures is not None
+    assert figures["golden"]["frames"] == 12
+    stall = {side: figures["golden"][side]["per_class"]["stall"]["recall"] for side in ("candidate", "active")}
+    assert stall["candidate"] < stall["active"]  # at 0.97 it calls fewer of the scenes' stalls
+    assert figures["golden"]["active"]["map50"] > 0.5  # the shipped model knows the generated scenes
+    assert figures["verdict"]["passed"] is False
+    stored = model_registry.model_file(components, release)
+    assert stored.read_bytes() == worse.read_bytes()
+    assert manifest_path_for(stored).exists()
+
+
+def test_a_better_model_is_promoted_the_old_one_retires_and_a_rollback_brings_it_back(
+    components: Components, golden: Path, tmp_path: Path
+) -> None:
+    timid = variant(tmp_path / "made", "timid", 2, threshold=0.97)
+    sha, path, manifest = model_registry.store(timid, components.settings.model_store)
+    components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)  # a bureau whose active model is poor
+    better, _ = model_registry.register(components, variant(tmp_path / "made", "keen", 3), ADMIN)
+
+    result = model_registry.gate(components, better.sha256, ADMIN, golden)
+
+    assert result.verdict.passed, [model_registry.told(r).english for r in result.verdict.reasons]
+    assert [r.key for r in result.verdict.reasons] == ["term.gate.better"]
+    assert components.releases.get(better.sha256).status is ReleaseStatus.ACTIVE
+    assert components.releases.get(sha).status is ReleaseStatus.RETIRED
+    assert actions(components)[-1] == (better.sha256[:8], GateAction.PROMOTED, sha[:8])
+
+    back = components.releases.rollback(ADMIN)
+    assert back.sha256 == sha
+    assert components.releases.get(better.sha256).status is ReleaseStatus.RETIRED
+    assert [r.sha256 for r in components.releases.releases() if r.status is ReleaseStatus.ACTIVE] == [sha]
+    assert actions(components)[-1] == (sha[:8], GateAction.ROLLED_BACK, better.sha256[:8])
+    with pytest.raises(IllegalTransition):  # a retired model does not go before the gate again
+        model_registry.gate(components, better.sha256, ADMIN, golden)
+
+
+def test_there_is_nothing_to_roll_back_to_on_a_new_registry(components: Components) -> None:
+    model_registry.active_release(components, ADMIN)
+    with pytest.raises(IllegalTransition) as refused:
+        components.releases.rollback(ADMIN)
+    assert refused.value.told("zh_CN") == "没有可回退到的上一个启用模型"
+
+
+def test_the_command_line_registers_judges_and_lists_models(
+    components: Components, settings: Settings, golden: Path, tmp_path: Path
+) -> None:
+    env = {
+        "OFFSITE_DATABASE_URL": settings.database_url,
+        "OFFSITE_EVIDENCE_DIR": str(settings.evidence_dir),
+        "OFFSITE_MODEL_STORE": str(settings.model_store),
+    }
+    worse = variant(tmp_path / "made", "timid", 4, threshold=0.97)
+    registered = run("model", "register", str(worse), env=env)
+    assert registered.returncode == 0, registered.stderr
+    sha = model_registry.file_sha256(worse)
+    assert f"registered: {sha[:12]} timid (candidate)" in registered.stdout
+    refused = run("model", "promote", sha[:10], "--golden", str(golden), env=env)
+    assert refused.returncode == 1, refused.stderr
+    assert "not better than the active model's" in refused.stdout
+    assert f"refused: {sha[:12]} stays candidate" in refused.stdout
+    listed = run("model", "registry", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{sha[:12]}  candidate" in listed.stdout
+    assert "refused by cli:" in listed.stdout
+    unknown = run("model", "promote", "00000000", "--golden", str(golden), env=env)
+    assert (unknown.returncode, "matches 0 registered models" in unknown.stderr) == (2, True)
+    nothing = run("model", "rollback", env=env)
+    assert nothing.returncode == 1
+    assert "no earlier active model" in nothing.stderr
+    shutil.rmtree(tmp_path / "made")
+    gone = run("model", "register", str(worse), env=env)
+    assert (gone.returncode, "does not exist" in gone.stderr) == (2, True)
+    assert json.loads((settings.model_store / sha[:16] / "timid.manifest.json").read_text())["sha256"] == sha
