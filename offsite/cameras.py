@@ -299,6 +299,22 @@ class CameraSupervisor:
             self.runner.replace(pipeline)
         log.warning("camera %s restarted after failure %d", camera_id, pipeline.metrics.failures)
 
+    def use_model(self, detector: OnnxDetector) -> bool:
+        """Take up another model without a restart: each running pipeline analyses its next frame with it, and what
+        is sealed from then on names it. A model of other classes is refused (the rules count classes by their
+        place in the model's list), and False says so."""
+        if tuple(detector.class_names) != tuple(self.detector.class_names):
+            log.error("model %s names classes %s, not %s: the cameras keep %s", detector.manifest.sha256[:12],
+                      list(detector.class_names), list(self.detector.class_names), self.detector.manifest.name)  # fmt: skip
+            return False
+        with self._restart_lock:
+            self.detector = detector
+            self.sealer.model_name, self.sealer.model_sha256 = detector.manifest.name, detector.manifest.sha256
+            for pipeline in self.runner.pipelines.values():
+                pipeline.detector = detector
+        log.info("cameras now use model %s (%s)", detector.manifest.name, detector.manifest.sha256[:12])
+        return True
+
     def stop(self, timeout_s: float = 30.0) -> bool:
         self._stopping.set()
         if self._watcher.is_alive():

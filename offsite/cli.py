@@ -232,7 +232,7 @@ def notify() -> None:
     typer.echo(f"sent {sent}, failed {failed} (failed ones stay pending)")
 
 
-def _serve(components: Components, host: str, port: int) -> None:
+def _serve(components: Components, host: str, port: int, follow_models: bool = False) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -252,6 +252,17 @@ def _serve(components: Components, host: str, port: int) -> None:
         threading.Thread(
             target=_recheck_forever, args=(components, stop), name="automatic-recheck", daemon=True
         ).start()
+    if components.cameras is not None and follow_models:
+        from offsite.model_registry import follow_active_model
+
+        cameras = components.cameras
+        threading.Thread(
+            target=follow_active_model,
+            args=(components, cameras.use_model, lambda: cameras.detector.manifest.sha256, stop,
+                  components.settings.model_poll_s),
+            name="model-follower",
+            daemon=True,
+        ).start()  # fmt: skip
         threading.Thread(target=_orphans(components).run_forever, args=(stop,), name="reconcile", daemon=True).start()
     try:
         uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
@@ -291,12 +302,16 @@ def serve(
     cameras: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Also run these cameras' pipelines")
     ] = None,
-    model: Annotated[Path, typer.Option(help="ONNX model for the cameras")] = DEFAULT_MODEL,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="ONNX model for the cameras, pinned (default: the registry's active model, followed)"),
+    ] = None,
 ) -> None:
     """Serve the API (and OpenAPI docs at /docs). The database must be migrated (offsite db upgrade).
 
     With --cameras the same process runs the camera pipelines: pushed frames reach them through the gateway
-    routes, and a gateway's newly registered stream address is pulled at once."""
+    routes, and a gateway's newly registered stream address is pulled at once. They run the model registry's
+    active model (the shipped one on a new registry) and take up a newly promoted one without a restart."""
     from offsite.bootstrap import database_problem
 
     components = _components()
@@ -305,9 +320,13 @@ def serve(
         typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
         raise typer.Exit(2)
     if cameras is not None:
-        components.cameras = _camera_supervisor(components, cameras, model)
+        from offsite.model_registry import active_model_file
+
+        components.cameras = _camera_supervisor(
+            components, cameras, model or active_model_file(components, _cli_actor())
+        )
         components.cameras.start()
-    _serve(components, host, port)
+    _serve(components, host, port, follow_models=cameras is not None and model is None)
 
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:

@@ -6,7 +6,10 @@ active model on the golden set and no worse on the real photos. The shipped mode
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +19,14 @@ from cases.model.detector_release import DetectorRelease
 from cases.services.base import Actor
 from offsite.bootstrap import Components
 from offsite.settings import PROJECT_ROOT
+from vision.detector import DetectorConfig, OnnxDetector
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.model_gate import DEFAULT_MARGIN, GOLDEN_CLASSES, Exam, Reason, Verdict, judge, read_golden, sit
 from vision.real_eval import onnx_predictor
 from vision.real_photos import read_folder
 
 SHIPPED = PROJECT_ROOT / "models" / "offsite-street.onnx"
+log = logging.getLogger("offsite.models")
 
 
 class RegistryError(ValueError):
@@ -129,3 +134,38 @@ def gate(
     figures["verdict"] = verdict.as_json()
     release = components.releases.decide(sha256, actor, verdict.passed, figures)
     return GateResult(release, verdict, figures)
+
+
+def active_model_file(components: Components, actor: Actor) -> Path:
+    """The file of the registry's active model (the shipped one on a new registry), for the cameras to start on."""
+    return model_file(components, active_release(components, actor))
+
+
+def take_up_promoted(components: Components, take: Callable[[OnnxDetector], bool], current_sha256: str) -> bool:
+    """When the registry's active model is no longer ``current_sha256``, load it from the store and hand it to
+    ``take`` (the cameras' ``use_model``); True when they took it. A stored file that is not the registered one is
+    refused and logged."""
+    release = components.releases.active()
+    if release is None or release.sha256 == current_sha256:
+        return False
+    path = model_file(components, release)
+    if file_sha256(path) != release.sha256:
+        log.error("model %s in the store is not the registered file; the cameras keep their model", path)
+        return False
+    return take(OnnxDetector(DetectorConfig(path)))
+
+
+def follow_active_model(
+    components: Components,
+    take: Callable[[OnnxDetector], bool],
+    current: Callable[[], str],
+    stop: threading.Event,
+    interval_s: float,
+) -> None:
+    """Every ``interval_s``, take up a newly promoted (or rolled back) model: pipelines change models between two
+    frames, without a restart."""
+    while not stop.wait(interval_s):
+        try:
+            take_up_promoted(components, take, current())
+        except Exception:  # keep following: one failed look must not pin the cameras for good
+            log.exception("looking for a newly promoted model failed")

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "var" / "models",
         description="Where the model registry keeps each registered model file (and its manifest), by its SHA-256.",
     )
+    model_poll_s: float = Field(
+        10.0, gt=0, description="How often camera pipelines look for a newly promoted model in the registry (s)."
+    )
     s3_endpoint: str | None = Field(None, description="S3 endpoint host:port, for evidence_backend=s3.")
     s3_bucket: str | None = Field(None, description="Bucket created with Object Lock.")
     s3_access_key: SecretStr | None = None

@@ -6,11 +6,14 @@ thresholds: a model that needs 0.97 to call anything is a worse model as deploye
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from cases.errors import IllegalTransition
 from cases.model.detector_release import GateAction, ReleaseStatus
@@ -20,6 +23,9 @@ from offsite import model_registry
 from offsite.bootstrap import Components
 from offsite.settings import Settings
 from tests.integration.test_cli import run
+from tests.integration.test_gateway_frames import jpeg, push_frame
+from tests.integration.test_serve_cameras import supervisor, until
+from tests.integration.world import World
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.model_gate import freeze
 from vision.synthetic import DatasetSpec, write_dataset
@@ -167,3 +173,51 @@ def test_the_command_line_registers_judges_and_lists_models(
     gone = run("model", "register", str(worse), env=env)
     assert (gone.returncode, "does not exist" in gone.stderr) == (2, True)
     assert json.loads((settings.model_store / sha[:16] / "timid.manifest.json").read_text())["sha256"] == sha
+
+
+def test_running_pipelines_take_up_a_promoted_model_without_a_restart(
+    client: TestClient, components: Components, world: World, tmp_path: Path
+) -> None:
+    cameras, counting = supervisor(components, tmp_path, "push")
+    try:
+        pipeline = cameras.runner.pipelines["cam-1"]
+        push_frame(client, components, jpeg(96, 54), components.clock.now().isoformat())
+        assert until(lambda: len(counting.sizes) == 1)
+        keen = variant(tmp_path / "made", "keen", 5)
+        sha, path, manifest = model_registry.store(keen, components.settings.model_store)
+        components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)  # promoted: the registry's active model
+        stop = threading.Event()
+        follower = threading.Thread(
+            target=model_registry.follow_active_model,
+            args=(components, cameras.use_model, lambda: cameras.detector.manifest.sha256, stop, 0.05),
+        )
+        follower.start()
+        try:
+            assert until(lambda: pipeline.detector.manifest.sha256 == sha)
+        finally:
+            stop.set()
+            follower.join(5)
+        assert cameras.runner.pipelines["cam-1"] is pipeline  # the same pipeline, not restarted
+        assert (cameras.sealer.model_name, cameras.sealer.model_sha256) == ("keen", sha)  # what is sealed names it
+        later = (components.clock.now() + dt.timedelta(seconds=1)).isoformat()
+        assert push_frame(client, components, jpeg(96, 54), later).status_code == 202
+        assert until(lambda: pipeline.metrics.frames_analysed == 2)
+        assert len(counting.sizes) == 1  # the second frame went to the promoted model
+        assert pipeline.metrics.failed is None
+    finally:
+        assert cameras.stop(10)
+
+
+def test_a_promoted_model_of_other_classes_is_not_taken_up(components: Components, tmp_path: Path) -> None:
+    class Other:
+        class_names = ("stall", "person")
+
+        class manifest:  # noqa: N801
+            name, sha256 = "other", "1" * 64
+
+    cameras, _counting = supervisor(components, tmp_path, "push")
+    try:
+        assert cameras.use_model(Other()) is False  # type: ignore[arg-type]
+        assert cameras.detector.manifest.name == "counting"
+    finally:
+        assert cameras.stop(10)
