@@ -1,4 +1,5 @@
 """``python -m bench queue [--rows N] [--queries N] [--cases N] [--seed N] [--json]``
+``python -m bench export [--frames N] [--json]``
 
 The PostgreSQL server is reached through an admin URL in OFFSITE_BENCH_POSTGRES_URL (default: the local server,
 user postgres); the benchmark creates its own database there and drops it at the end. With ``--json`` the last
@@ -32,7 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     queue.add_argument("--cases", type=int, default=200, help="cases walked from detection to closing (default 200)")
     queue.add_argument("--seed", type=int, default=1, help="seed of the request mix (default 1)")
     queue.add_argument("--json", action="store_true", help="end with one line of JSON holding every figure")
+    export = commands.add_parser(
+        "export",
+        help="the training export of reviewed frames against copying the same files",
+        description="Write --frames reviewed key frames as a YOLO dataset (read and checked by hash, labelled, split "
+        "by camera-minute) and copy the same files (the baseline): seconds and peak memory of each.",
+    )
+    export.add_argument("--frames", type=int, default=100_000, help="labelled frames (default 100,000)")
+    export.add_argument("--json", action="store_true", help="end with one line of JSON holding every figure")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return _export(args.frames, args.json)
 
     from bench import review_queue
 
@@ -47,6 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(result))
     if args.json:
         print(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+    return 0
+
+
+def _export(frames: int, as_json: bool) -> int:
+    from bench import review_export
+
+    print(f"review export: {frames:,} frames (this takes a while) …", file=sys.stderr, flush=True)
+    r = review_export.run(frames)
+    machine = r["machine"]
+    print(
+        f"review export, {r['frames']:,} frames: {r['export_s']} s ({r['frames_per_s']:,} frames/s), peak "
+        f"{r['export_peak_mb']} MB\n  copying the same files (baseline): {r['copy_s']} s, peak {r['copy_peak_mb']} MB"
+        f"\n  ratio (export / copy): {r['ratio']}x\nmachine: {machine['platform']}, {machine['cpu']} × {machine['cpus']}"
+    )
+    if as_json:
+        print(json.dumps(r, ensure_ascii=False, separators=(",", ":")))
     return 0
 
 

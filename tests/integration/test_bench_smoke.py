@@ -43,3 +43,15 @@ def test_the_review_queue_benchmark_reports_every_figure() -> None:
     machine = result["machine"]
     assert machine["cpus"] >= 1
     assert machine["postgresql"]
+
+
+def test_the_review_export_benchmark_exports_every_frame_and_reports_the_baseline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bench.review_export import run as run_export
+
+    result = run_export(frames=300, work_dir=tmp_path)
+    assert (result["frames"], result["exported"]) == (300, 300)
+    assert result["export_s"] > 0
+    assert result["copy_s"] > 0
+    assert result["ratio"] > 0
+    assert result["export_peak_mb"] >= 0
+    assert list(tmp_path.iterdir()) == []  # its files are gone
