@@ -78,6 +78,7 @@ CaseOfficer = Annotated[Actor, Depends(require(Permission.HANDLE_CASES))]
 LegalReviewer = Annotated[Actor, Depends(require(Permission.LEGAL_REVIEW))]
 AccountManager = Annotated[Actor, Depends(require(Permission.MANAGE_ACCOUNTS))]
 ExtensionApprover = Annotated[Actor, Depends(require(Permission.APPROVE_EXTENSION))]  # the agency's head
+ModelSteward = Annotated[Actor, Depends(require(Permission.MANAGE_MODELS))]
 
 
 async def request_body(request: Request) -> bytes:

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     LEGAL_REVIEW = "legal_review"  # approve or return a decision (第五十八条)
     APPROVE_EXTENSION = "approve_extension"  # the agency's head approves a longer decision period (第六十条)
     MANAGE_ACCOUNTS = "manage_accounts"  # staff users and camera gateways
+    MANAGE_MODELS = "manage_models"  # the model registry: the gate's promotions and rollbacks (issue 15)
 
 
 OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN = (
@@ -40,6 +41,7 @@ ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.LEGAL_REVIEW: frozenset({LEGAL}),
     Permission.APPROVE_EXTENSION: frozenset({SUPERVISOR}),
     Permission.MANAGE_ACCOUNTS: frozenset({ADMIN}),
+    Permission.MANAGE_MODELS: frozenset({ADMIN}),
 }
 
 

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from cases.law.config import SubjectType
 from cases.model.case import CaseStatus, DecisionKind, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
 from cases.model.detection import DetectionStatus
+from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mask_mobile
 from cases.model.staff import Role
 from cases.persistence import tables
@@ -665,3 +666,44 @@ class PasswordChangeIn(Request):
 
 class GatewayActiveIn(Request):
     active: StrictBool
+
+
+# -- the model registry (issue 15) ----------------------------------------------------------------------------------
+Sha256Path = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
+
+
+class ReleaseOut(Response):
+    sha256: str
+    name: str
+    status: ReleaseStatus
+    registered_by: str
+    registered_at: dt.datetime
+    activated_at: dt.datetime | None = Field(None, description="When it last became the active model.")
+    status_by: str | None
+    status_at: dt.datetime | None
+
+
+class DecisionOut(Response):
+    at: dt.datetime
+    actor: str
+    sha256: str
+    action: GateAction
+    replaced: str | None = Field(None, description="The model that was active before, when this one took its place.")
+    reasons: list[str] = Field(description="The gate's reasons, in the reader's language.")
+
+
+class RegistryOut(Response):
+    releases: list[ReleaseOut]
+    decisions: list[DecisionOut]
+    golden_sets: list[str] = Field(description="The golden sets a promotion may be judged on (by folder name).")
+
+
+class PromoteIn(Request):
+    golden: Code = Field(description="A golden set's folder name (offsite model golden freeze … --out var/golden/NAME)")
+    margin: float = Field(0.02, ge=0, le=0.5, description="How much worse a class may be")
+
+
+class VerdictOut(Response):
+    passed: bool
+    release: ReleaseOut
+    reasons: list[str]

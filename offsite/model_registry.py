@@ -5,23 +5,38 @@ active model on the golden set and no worse on the real photos. The shipped mode
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
+import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cases.errors import Conflict, NotFound
 from cases.messages import Term
-from cases.model.detector_release import DetectorRelease
+from cases.model.detector_release import DetectorRelease, GateAction
 from cases.services.base import Actor
 from offsite.bootstrap import Components
 from offsite.settings import PROJECT_ROOT
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.manifest import ModelManifest, manifest_path_for
-from vision.model_gate import DEFAULT_MARGIN, GOLDEN_CLASSES, Exam, Reason, Verdict, judge, read_golden, sit
+from vision.model_gate import (
+    DEFAULT_MARGIN,
+    GOLDEN,
+    GOLDEN_CLASSES,
+    Exam,
+    GoldenSetError,
+    Reason,
+    Verdict,
+    judge,
+    read_golden,
+    sit,
+)
 from vision.real_eval import onnx_predictor
 from vision.real_photos import read_folder
 
@@ -64,10 +79,11 @@ def store(model: Path, model_store: Path) -> tuple[str, str, ModelManifest]:
     target = model_store / relative
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        shutil.copyfile(model, partial)
-        shutil.copyfile(manifest_file, manifest_path_for(target))
-        partial.rename(target)  # the model appears whole, after its manifest
+        for source, final in ((manifest_file, manifest_path_for(target)), (model, target)):  # the model last
+            handle, partial = tempfile.mkstemp(prefix=f".{final.name}-", dir=final.parent)
+            os.close(handle)
+            shutil.copyfile(source, partial)
+            os.replace(partial, final)  # each file appears whole, even with two processes storing it at once
     return sha256, str(relative), manifest
 
 
@@ -169,3 +185,61 @@ def follow_active_model(
             take_up_promoted(components, take, current())
         except Exception:  # keep following: one failed look must not pin the cameras for good
             log.exception("looking for a newly promoted model failed")
+
+
+def golden_sets(components: Components) -> list[str]:
+    """The golden sets in the golden store, by folder name: what a promotion from the console or the API may name."""
+    root = components.settings.golden_store
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / GOLDEN).is_file())
+
+
+def promote_on(components: Components, sha256: str, actor: Actor, golden_set: str, margin: float) -> GateResult:
+    """``gate`` on a golden set of the store named by its folder; a model or a set the registry lacks (404), or a set
+    whose files changed since it was frozen (409), is refused in the catalogue's words and nothing is decided."""
+    known = [r.sha256 for r in components.releases.releases() if r.sha256.startswith(sha256)]
+    if len(known) != 1:
+        raise NotFound(variant="release", model=sha256[:12])
+    if golden_set not in golden_sets(components):
+        raise NotFound(variant="golden_set", name=repr(golden_set))
+    try:
+        return gate(components, known[0], actor, components.settings.golden_store / golden_set, margin=margin)
+    except GoldenSetError as exc:
+        if exc.key == "changed":
+            raise Conflict(variant="golden_changed", name=golden_set, file=exc.params.get("file", "")) from exc
+        raise Conflict(variant="golden_not_golden", name=golden_set) from exc
+
+
+def reasons_of(figures: dict[str, Any] | None) -> list[Term]:
+    """A recorded decision's reasons, as catalogue entries."""
+    verdict = (figures or {}).get("verdict") or {}
+    return [told(Reason(str(r["key"]), dict(r["params"]))) for r in verdict.get("reasons", [])]
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    at: dt.datetime
+    actor: str
+    sha256: str
+    action: GateAction
+    replaced: str | None
+    reasons: list[Term]
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    releases: list[DetectorRelease]
+    decisions: list[DecisionView]  # newest first
+    golden_sets: list[str]
+
+
+def registry_view(components: Components, actor: Actor) -> RegistryView:
+    """What the registry's page and route show: the releases (the shipped model adopted on a new registry), the
+    decisions newest first with their reasons, and the golden sets."""
+    active_release(components, actor)
+    decisions = [
+        DecisionView(dt.datetime.fromisoformat(d.at), d.actor, d.sha256, d.action, d.replaced, reasons_of(d.figures))
+        for d in reversed(components.releases.decisions())
+    ]
+    return RegistryView(components.releases.releases(), decisions, golden_sets(components))

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "var" / "models",
         description="Where the model registry keeps each registered model file (and its manifest), by its SHA-256.",
     )
+    golden_store: Path = Field(
+        PROJECT_ROOT / "var" / "golden",
+        description="Where golden sets lie (offsite model golden freeze): the console and the API name them by folder.",
+    )
     model_poll_s: float = Field(
         10.0, gt=0, description="How often camera pipelines look for a newly promoted model in the registry (s)."
     )

@@ -41,7 +41,13 @@ FALSE_BOX_BUDGET = 0.1  # false violation boxes a real photo that are acceptable
 
 
 class GoldenSetError(ValueError):
-    """A golden set that cannot be made or trusted: which file, and why."""
+    """A golden set that cannot be made or trusted: which file, and why. ``key`` and ``params`` name the problem for
+    a reader of another language (the catalogue's ``invalid_input.golden_<key>``); the message says it in English."""
+
+    def __init__(self, problem: str, key: str = "unusable", **params: object) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.params = params
 
 
 # -- the golden set ------------------------------------------------------------------------------------------------
@@ -96,16 +102,16 @@ def read_golden(folder: Path) -> GoldenSet:
         files: dict[str, str] = document["files"]
         names = tuple(str(n) for n in document["names"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise GoldenSetError(f"{folder}: not a golden set ({GOLDEN} cannot be read: {exc})") from exc
+        raise GoldenSetError(f"{folder}: not a golden set ({GOLDEN} cannot be read: {exc})", "not_golden") from exc
     present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != GOLDEN}
     for relative in sorted(present - set(files)):
-        raise GoldenSetError(f"{folder}: {relative} was added after the set was frozen")
+        raise GoldenSetError(f"{folder}: {relative} was added after the set was frozen", "changed", file=relative)
     for relative, digest in sorted(files.items()):
         path = folder / relative
         if not path.is_file():
-            raise GoldenSetError(f"{folder}: {relative} is missing")
+            raise GoldenSetError(f"{folder}: {relative} is missing", "changed", file=relative)
         if _sha256(path) != digest:
-            raise GoldenSetError(f"{folder}: {relative} was changed after the set was frozen")
+            raise GoldenSetError(f"{folder}: {relative} was changed after the set was frozen", "changed", file=relative)
     frames = tuple(
         _frame(folder, Path(relative), names) for relative in sorted(files) if relative.startswith("images/")
     )

@@ -274,6 +274,7 @@ def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
         (Permission.READ_REGISTRY, "/console/registry/cameras", "登记库"),
         (Permission.READ_CASES, "/console/statistics", "统计"),
         (Permission.MANAGE_ACCOUNTS, "/console/users", "账号"),
+        (Permission.MANAGE_MODELS, "/console/models", "模型"),
     ]
     return [(href, label) for permission, href, label in entries if allows(user.role, permission)]
 

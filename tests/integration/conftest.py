@@ -98,7 +98,13 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(environment="development", database_url=database_url, evidence_dir=tmp_path / "evidence")
+    return Settings(
+        environment="development",
+        database_url=database_url,
+        evidence_dir=tmp_path / "evidence",
+        model_store=tmp_path / "models",
+        golden_store=tmp_path / "golden",
+    )
 
 
 @pytest.fixture

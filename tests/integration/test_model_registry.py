@@ -22,7 +22,9 @@ from cases.services.base import Actor
 from offsite import model_registry
 from offsite.bootstrap import Components
 from offsite.settings import Settings
+from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_cli import run
+from tests.integration.test_console import csrf, sign_in
 from tests.integration.test_gateway_frames import jpeg, push_frame
 from tests.integration.test_serve_cameras import supervisor, until
 from tests.integration.world import World
@@ -31,17 +33,6 @@ from vision.model_gate import freeze
 from vision.synthetic import DatasetSpec, write_dataset
 
 ADMIN = Actor("admin1", Role.ADMIN)
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """The registry's model store in the test's own folder."""
-    return Settings(
-        environment="development",
-        database_url=database_url,
-        evidence_dir=tmp_path / "evidence",
-        model_store=tmp_path / "models",
-    )
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +212,59 @@ def test_a_promoted_model_of_other_classes_is_not_taken_up(components: Component
         assert cameras.detector.manifest.name == "counting"
     finally:
         assert cameras.stop(10)
+
+
+def test_the_api_judges_a_candidate_on_a_golden_set_it_names_and_refuses_an_unknown_or_changed_set(
+    client: TestClient, components: Components, staff: Staff, golden: Path, tmp_path: Path
+) -> None:
+    store = components.settings.golden_store
+    shutil.copytree(golden, store / "spring")
+    shutil.copytree(golden, store / "touched")
+    label = next((store / "touched" / "labels").iterdir())
+    label.write_text(label.read_text() + "0 0.5 0.5 0.1 0.1\n")
+    worse, _ = model_registry.register(components, variant(tmp_path / "made", "timid", 6, threshold=0.97), ADMIN)
+    admin = staff.headers(Role.ADMIN)
+    promote = f"/api/v1/models/{worse.sha256[:10]}/promote"
+
+    unknown = client.post(promote, json={"golden": "autumn"}, headers=admin)
+    assert (unknown.status_code, "autumn" in problem_of(unknown)["detail"]) == (404, True)
+    changed = client.post(promote, json={"golden": "touched"}, headers=admin)
+    assert changed.status_code == 409
+    assert f"labels/{label.name}" in problem_of(changed)["detail"]
+    assert components.releases.get(worse.sha256).status is ReleaseStatus.CANDIDATE  # nothing was decided
+    judged = client.post(promote, json={"golden": "spring"}, headers={**admin, "Accept-Language": "zh-CN"})
+    assert judged.status_code == 200, judged.text
+    verdict = judged.json()
+    assert verdict["passed"] is False
+    assert verdict["release"]["status"] == "candidate"
+    assert any("未优于启用模型" in reason for reason in verdict["reasons"])
+
+    listed = client.get("/api/v1/models", headers=admin).json()
+    assert listed["golden_sets"] == ["spring", "touched"]
+    assert {r["status"] for r in listed["releases"]} == {"active", "candidate"}
+    newest = listed["decisions"][0]
+    assert (newest["action"], newest["sha256"]) == ("refused", worse.sha256)
+    assert newest["reasons"]
+    assert client.get("/api/v1/models", headers=staff.headers(Role.OPERATOR)).status_code == 403
+    assert client.post("/api/v1/models/rollback", headers=admin).status_code == 409  # nothing active before
+
+
+def test_the_console_page_shows_the_registry_and_its_rollback_button_brings_the_earlier_model_back(
+    client: TestClient, components: Components, tmp_path: Path
+) -> None:
+    shipped = model_registry.active_release(components, ADMIN)
+    keen, _ = model_registry.register(components, variant(tmp_path / "made", "keen", 7), ADMIN)
+    components.releases.decide(keen.sha256, ADMIN, True, {"verdict": {"passed": True, "reasons": []}})
+    sign_in(client, components, Role.ADMIN)
+    html = client.get("/console/models").text
+    assert "检测模型" in html
+    assert f'id="model-{keen.sha256[:12]}"' in html
+    assert 'href="/console/models"' in html  # in the admin's menu
+    rolled = client.post("/console/models/rollback", data={"csrf": csrf(html)}, follow_redirects=True)
+    assert rolled.status_code == 200
+    assert f"已回退：模型 {shipped.sha256[:12]} 重新启用" in rolled.text
+    active = components.releases.active()
+    assert active is not None
+    assert active.sha256 == shipped.sha256
+    sign_in(client, components, Role.OPERATOR)
+    assert client.get("/console/models").status_code == 403

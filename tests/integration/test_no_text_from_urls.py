@@ -51,6 +51,7 @@ PAGES: dict[str, Role | str | None] = {
     "/console/registry/merchants": Role.ADMIN,
     "/console/registry/sites": Role.ADMIN,
     "/console/users": Role.ADMIN,
+    "/console/models": Role.ADMIN,
 }
 NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", "/items/{name}")  # files, not pages with a banner
 

@@ -87,6 +87,7 @@ PROBES: dict[Permission, Probe] = {
     # A draft is not under legal review: the reviewer passes the role check and meets the state machine.
     Permission.LEGAL_REVIEW: Probe(_approve_legal_review_of_a_draft, 409),
     Permission.MANAGE_ACCOUNTS: Probe(lambda w: Call("GET", "/api/v1/users"), 200),
+    Permission.MANAGE_MODELS: Probe(lambda w: Call("GET", "/api/v1/models"), 200),
     # A draft has no decision period running: the head passes the role check and meets the state machine.
     Permission.APPROVE_EXTENSION: Probe(_extend_the_decision_period_of_a_draft, 409),
 }
