@@ -513,6 +513,7 @@ def model_dataset_import(
 ) -> None:
     """Take labelled data in the formats people have into a YOLO dataset of the detector's classes, for a training
     recipe's datasets. Every problem is named by file, line and reason, and a file with any is refused whole."""
+    from offsite.learning import told_problem
     from vision.label_import import ImportRefused, LabelFormat, import_labels
     from vision.manifest import ModelManifest, manifest_path_for
 
@@ -533,7 +534,7 @@ def model_dataset_import(
     except ImportRefused as exc:
         typer.secho(f"offsite: {source}: {len(exc.problems)} problem(s), nothing imported", fg="red", err=True)
         for problem in exc.problems:
-            typer.secho(f"  {problem}", err=True)
+            typer.secho(f"  {problem.where}: {told_problem(problem).english}", err=True)
         raise typer.Exit(2) from exc
     except (OSError, ValueError) as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)

@@ -7,17 +7,20 @@ frames are read from the evidence store, checked against their hashes as they ar
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus
 from cases.services.base import Actor
 from evidence_store.store import EvidenceError, EvidenceStore
 from offsite.bootstrap import Components
 from vision.capture import BOXES_ITEM
 from vision.config import class_of_violation
+from vision.label_import import ImportProblem
 from vision.review_dataset import (
     ExportSummary,
     LabelledFrame,
@@ -103,3 +106,30 @@ def export(
         log.warning("detection %d (package %s…) gives no training frame: %s", skip.detection_id,
                     skip.package_id[:12], skip.reason)  # fmt: skip
     return write_yolo(found.frames, out, class_names, val_fraction), found
+
+
+def told_problem(problem: ImportProblem) -> Term:
+    """An import's problem as the catalogue tells it (``term.import.<key>``)."""
+    return Term(f"term.import.{problem.key}", problem.params)
+
+
+@dataclass(frozen=True)
+class ImportedSet:
+    name: str
+    images: int
+    boxes: dict[str, int]
+    format: str
+
+
+def imported_sets(components: Components) -> list[ImportedSet]:
+    """The labelled sets imported into the dataset store, for a training recipe's ``datasets:``."""
+    root = components.settings.dataset_store
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            source = json.loads((folder / "source.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not an imported set (a scratch folder, say)
+        found.append(ImportedSet(folder.name, int(source.get("images", 0)), dict(source.get("boxes", {})),
+                                 str(source.get("format", ""))))  # fmt: skip
+    return found

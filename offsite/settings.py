@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "var" / "models",
         description="Where the model registry keeps each registered model file (and its manifest), by its SHA-256.",
     )
+    dataset_store: Path = Field(
+        PROJECT_ROOT / "var" / "datasets",
+        description="Where labelled sets uploaded in the console are imported, each in a folder of its own name.",
+    )
     golden_store: Path = Field(
         PROJECT_ROOT / "var" / "golden",
         description="Where golden sets lie (offsite model golden freeze): the console and the API name them by folder.",

@@ -41,12 +41,20 @@ class LabelFormat(StrEnum):
 
 @dataclass(frozen=True)
 class ImportProblem:
+    """One problem: where (file and line), and what, as the catalogue's ``term.import.<key>`` with its parameters,
+    told in the reader's language by the caller."""
+
     file: str
     line: int | None
-    reason: str
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
 
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}" if self.line is not None else f"{self.file}: {self.reason}"
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    def __str__(self) -> str:  # for logs; a person reads the catalogue's words
+        return f"{self.where}: {self.key} {self.params}"
 
 
 class ImportRefused(ValueError):
@@ -90,12 +98,24 @@ class _Reader:
         self.mapping = dict(mapping)
         self.problems: list[ImportProblem] = []
         self.dropped: Counter[str] = Counter()
+        self._pictures: dict[Path, dict[str, list[Path]]] = {}
         for theirs, ours in self.mapping.items():
             if ours is not None and ours not in self.names:
-                self.problems.append(ImportProblem("--map", None, f"{theirs}={ours}: {ours!r} is not a class of ours"))
+                self.problems.append(
+                    ImportProblem("--map", None, "map_not_ours", {"pair": f"{theirs}={ours}", "ours": ours})
+                )
 
-    def problem(self, file: Path | str, line: int | None, reason: str) -> None:
-        self.problems.append(ImportProblem(str(file), line, reason))
+    def _by_name(self, folder: Path) -> dict[str, list[Path]]:
+        if folder not in self._pictures:
+            found: dict[str, list[Path]] = {}
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    found.setdefault(path.name, []).append(path)
+            self._pictures[folder] = found
+        return self._pictures[folder]
+
+    def problem(self, file: Path | str, line: int | None, key: str, **params: object) -> None:
+        self.problems.append(ImportProblem(str(file), line, key, params))
 
     def ours(self, theirs: str, file: Path | str, line: int | None) -> str | None:
         """Our class for theirs; None when the mapping drops it, or (with a problem noted) when nothing matches."""
@@ -108,9 +128,7 @@ class _Reader:
             return theirs
         if ALIASES.get(theirs) in self.names:
             return ALIASES[theirs]
-        self.problem(
-            file, line, f"class {theirs!r} is not ours {self.names} (map it with --map {theirs}=OURS, or --drop)"
-        )
+        self.problem(file, line, "class_not_ours", theirs=repr(theirs), ours=", ".join(self.names))
         return None
 
     def box(
@@ -121,14 +139,14 @@ class _Reader:
         width, height = size
         x1, y1, x2, y2 = xyxy
         if not (width > 0 and height > 0):
-            self.problem(file, line, f"the picture's size {width}×{height} is not positive")
+            self.problem(file, line, "size", width=f"{width:g}", height=f"{height:g}")
             return
         slack = 0.01 * max(width, height)  # tools round a box on the edge a pixel out
         if x2 <= x1 or y2 <= y1:
-            self.problem(file, line, f"the box {list(xyxy)} has no area")
+            self.problem(file, line, "no_area", box=str(list(xyxy)))
             return
         if x1 < -slack or y1 < -slack or x2 > width + slack or y2 > height + slack:
-            self.problem(file, line, f"the box {list(xyxy)} lies outside the {width:g}×{height:g} picture")
+            self.problem(file, line, "outside", box=str(list(xyxy)), width=f"{width:g}", height=f"{height:g}")
             return
         ours = self.ours(theirs, file, line)
         if ours is None:
@@ -139,13 +157,14 @@ class _Reader:
         )
 
     def image_file(self, folder: Path, name: str, file: Path | str, line: int | None) -> Path | None:
-        """The picture a label names, found in ``folder`` by its path or, failing that, its file name."""
-        candidates = [folder / name, folder / Path(name).name]
+        """The picture a label names, found in ``folder`` by its path, or failing that by its file name anywhere
+        under ``folder`` (tools write ``/data/upload/1/a.jpg`` or ``images/a.jpg`` for a picture kept elsewhere)."""
+        candidates = [folder / name, folder / Path(name).name, *self._by_name(folder).get(Path(name).name, [])]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            self.problem(file, line, f"the image {name!r} is not in {folder}")
+            self.problem(file, line, "image_missing", image=repr(name), folder=str(folder))
         elif found.suffix.lower() not in IMAGE_SUFFIXES:
-            self.problem(file, line, f"{found.name} is not a picture ({', '.join(IMAGE_SUFFIXES)})")
+            self.problem(file, line, "not_picture", image=found.name, suffixes=", ".join(IMAGE_SUFFIXES))
             return None
         return found
 
@@ -161,7 +180,7 @@ def _yolo(source: Path, reader: _Reader) -> list[ImportedImage]:
         names = data["names"]
         theirs = {int(k): str(v) for k, v in names.items()} if isinstance(names, dict) else dict(enumerate(names))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        reader.problem(data_yaml, None, f"not a YOLO data.yaml with names ({exc.__class__.__name__}: {exc})")
+        reader.problem(data_yaml, None, "not_data_yaml", error=exc.__class__.__name__)
         return []
     images = []
     for picture in sorted(p for p in (root / "images").rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
@@ -172,7 +191,7 @@ def _yolo(source: Path, reader: _Reader) -> list[ImportedImage]:
             _yolo_lines(label, theirs, image, reader)
         images.append(image)
     if not images:
-        reader.problem(root / "images", None, "holds no pictures")
+        reader.problem(root / "images", None, "no_pictures")
     return images
 
 
@@ -183,18 +202,18 @@ def _yolo_lines(label: Path, theirs: dict[int, str], image: ImportedImage, reade
             continue
         fields = raw.split()
         if len(fields) != 5:
-            reader.problem(label, number, f"{len(fields)} fields, not 5 (class cx cy w h)")
+            reader.problem(label, number, "yolo_fields", count=len(fields))
             continue
         try:
             index, cx, cy, w, h = int(fields[0]), *map(float, fields[1:])
         except ValueError:
-            reader.problem(label, number, f"{raw.strip()!r} is not a class number and four numbers")
+            reader.problem(label, number, "yolo_numbers", text=repr(raw.strip()[:80]))
             continue
         if index not in theirs:
-            reader.problem(label, number, f"class {index} is not in data.yaml's names")
+            reader.problem(label, number, "yolo_class", index=index)
             continue
         if not all(0 <= v <= 1 for v in (cx, cy, w, h)):
-            reader.problem(label, number, "centre and size must be fractions of the picture (0..1)")
+            reader.problem(label, number, "yolo_fractions")
             continue
         reader.box(image, theirs[index], (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), (1.0, 1.0), label, number)
 
@@ -206,17 +225,17 @@ def _coco(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
     try:
         document, lines = _json_with_element_lines(text, ("images", "annotations", "categories"))
     except json.JSONDecodeError as exc:
-        reader.problem(source, exc.lineno, f"not JSON: {exc.msg}")
+        reader.problem(source, exc.lineno, "not_json", error=exc.msg)
         return []
     if not isinstance(document, dict) or not all(isinstance(document.get(k), list) for k in ("images", "annotations")):
-        reader.problem(source, 1, "not a COCO file: it needs lists of images and annotations (and categories)")
+        reader.problem(source, 1, "not_coco")
         return []
     categories = {}
     for i, category in enumerate(document.get("categories") or []):
         try:
             categories[int(category["id"])] = str(category["name"])
         except (KeyError, TypeError, ValueError):
-            reader.problem(source, _line(lines, "categories", i), "a category needs an id and a name")
+            reader.problem(source, _line(lines, "categories", i), "coco_category")
     by_id: dict[int, tuple[ImportedImage, tuple[float, float]]] = {}
     for i, entry in enumerate(document["images"]):
         line = _line(lines, "images", i)
@@ -227,7 +246,7 @@ def _coco(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
                 (float(entry["width"]), float(entry["height"])),
             )
         except (KeyError, TypeError, ValueError):
-            reader.problem(source, line, "an image needs an id, a file_name, a width and a height")
+            reader.problem(source, line, "coco_image")
             continue
         found = reader.image_file(images_folder, name, source, line)
         if found is not None:
@@ -238,12 +257,12 @@ def _coco(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
             image_id, category_id = int(annotation["image_id"]), int(annotation["category_id"])
             x, y, w, h = (float(v) for v in annotation["bbox"])
         except (KeyError, TypeError, ValueError):
-            reader.problem(source, line, "an annotation needs an image_id, a category_id and a bbox [x, y, w, h]")
+            reader.problem(source, line, "coco_annotation")
             continue
         if category_id not in categories:
-            reader.problem(source, line, f"category {category_id} is not among the categories")
+            reader.problem(source, line, "coco_no_category", category=category_id)
         elif image_id not in by_id:
-            reader.problem(source, line, f"image {image_id} is not among the images (or its file is missing)")
+            reader.problem(source, line, "coco_no_image", image=image_id)
         else:
             image, size = by_id[image_id]
             reader.box(image, categories[category_id], (x, y, x + w, y + h), size, source, line)
@@ -257,10 +276,10 @@ def _label_studio(source: Path, images_folder: Path, reader: _Reader) -> list[Im
     try:
         tasks, lines = _json_with_element_lines(text, ())
     except json.JSONDecodeError as exc:
-        reader.problem(source, exc.lineno, f"not JSON: {exc.msg}")
+        reader.problem(source, exc.lineno, "not_json", error=exc.msg)
         return []
     if not isinstance(tasks, list):
-        reader.problem(source, 1, "not a Label Studio JSON export: it is a list of tasks")
+        reader.problem(source, 1, "not_label_studio")
         return []
     images = []
     for i, task in enumerate(tasks):
@@ -269,7 +288,7 @@ def _label_studio(source: Path, images_folder: Path, reader: _Reader) -> list[Im
             name = str(task["data"]["image"])
             results = [r for a in task.get("annotations") or [] for r in a.get("result") or []]
         except (KeyError, TypeError, AttributeError):
-            reader.problem(source, line, "a task needs data.image and annotations with results")
+            reader.problem(source, line, "ls_task")
             continue
         found = reader.image_file(images_folder, name.split("?")[0], source, line)
         if found is None:
@@ -283,10 +302,10 @@ def _label_studio(source: Path, images_folder: Path, reader: _Reader) -> list[Im
                 labels = value["rectanglelabels"]
                 x, y, w, h = (float(value[k]) for k in ("x", "y", "width", "height"))
             except (KeyError, TypeError, ValueError):
-                reader.problem(source, line, f"result {result.get('id', '?')}: a rectangle needs x, y, width, height")
+                reader.problem(source, line, "ls_rectangle", result=str(result.get("id", "?")))
                 continue
             if float(value.get("rotation") or 0) != 0:
-                reader.problem(source, line, f"result {result.get('id', '?')}: a rotated rectangle is not a box")
+                reader.problem(source, line, "ls_rotated", result=str(result.get("id", "?")))
                 continue
             for label in labels:  # Label Studio's coordinates are percent of the picture
                 reader.box(image, str(label), (x, y, x + w, y + h), (100.0, 100.0), source, line)
@@ -303,10 +322,10 @@ def _cvat(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def refuse_doctype(*_args: Any) -> None:
-        raise ValueError("a DOCTYPE is not accepted")
+        raise ValueError("doctype")
 
     def refuse_entity(*_args: Any) -> None:
-        raise ValueError("entities are not accepted")
+        raise ValueError("entity")
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         line = parser.CurrentLineNumber
@@ -316,7 +335,7 @@ def _cvat(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
                 size = (float(attrs["width"]), float(attrs["height"]))
                 name = attrs["name"]
             except (KeyError, ValueError):
-                reader.problem(source, line, "an image needs a name, a width and a height")
+                reader.problem(source, line, "cvat_image")
                 return
             found = reader.image_file(images_folder, name, source, line)
             if found is not None:
@@ -328,10 +347,10 @@ def _cvat(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
                 xyxy = (float(attrs["xtl"]), float(attrs["ytl"]), float(attrs["xbr"]), float(attrs["ybr"]))
                 label = attrs["label"]
             except (KeyError, ValueError):
-                reader.problem(source, line, "a box needs a label and xtl, ytl, xbr, ybr")
+                reader.problem(source, line, "cvat_box")
                 return
             if float(attrs.get("rotation") or 0) != 0:
-                reader.problem(source, line, "a rotated box is not a box")
+                reader.problem(source, line, "cvat_rotated")
                 return
             image, size = current[0]
             reader.box(image, label, xyxy, size, source, line)
@@ -341,14 +360,14 @@ def _cvat(source: Path, images_folder: Path, reader: _Reader) -> list[ImportedIm
     parser.StartElementHandler = start
     try:
         parser.Parse(source.read_bytes(), True)
-    except OSError as exc:
-        reader.problem(source, None, f"cannot be read ({exc.strerror})")
+    except OSError:
+        reader.problem(source, None, "unreadable")
     except expat.ExpatError as exc:
-        reader.problem(source, exc.lineno, f"not XML: {expat.ErrorString(exc.code)}")
+        reader.problem(source, exc.lineno, "not_xml", error=expat.ErrorString(exc.code))
     except ValueError as exc:
-        reader.problem(source, parser.CurrentLineNumber, str(exc))
+        reader.problem(source, parser.CurrentLineNumber, f"xml_{exc}")  # xml_doctype, xml_entity
     if not images and not reader.problems:
-        reader.problem(source, None, "holds no <image> (is it a 'CVAT for images' export?)")
+        reader.problem(source, None, "cvat_no_image")
     return images
 
 
@@ -360,8 +379,8 @@ def _line(lines: dict[str, list[int]], key: str, index: int) -> int | None:
 def _text(source: Path, reader: _Reader) -> str | None:
     try:
         return source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reader.problem(source, None, f"cannot be read as UTF-8 text ({exc.__class__.__name__})")
+    except (OSError, UnicodeDecodeError):
+        reader.problem(source, None, "not_utf8")
         return None
 
 
@@ -432,7 +451,7 @@ def read_labels(
     ``ImportRefused`` naming every problem (file, line, reason)."""
     reader = _Reader(names, mapping or {})
     if not source.exists():
-        raise ImportRefused([ImportProblem(str(source), None, "does not exist")])
+        raise ImportRefused([ImportProblem(str(source), None, "no_source")])
     folder = images if images is not None else (source if source.is_dir() else source.parent)
     if label_format is LabelFormat.YOLO:
         found = _yolo(source, reader)
@@ -458,7 +477,7 @@ def import_labels(
     """Take labelled data into ``out`` (new) as a YOLO dataset of our classes: images/train and labels/train,
     ``data.yaml`` and ``source.json`` (what was imported, from where, in which format). All or nothing."""
     if out.exists():
-        raise ImportRefused([ImportProblem(str(out), None, "exists already: name a new folder")])
+        raise ImportRefused([ImportProblem(str(out), None, "out_exists")])
     found, dropped = read_labels(source, label_format, names, images, mapping)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -498,3 +517,70 @@ def _write(
         encoding="utf-8",
     )
     return counts
+
+
+ARCHIVE_MAX_BYTES = 4 << 30  # unpacked: a labelled set of pictures, not a disk filler
+ARCHIVE_MAX_MEMBERS = 200_000
+
+
+def import_archive(
+    archive: Path,
+    label_format: LabelFormat,
+    out: Path,
+    names: Sequence[str],
+    mapping: Mapping[str, str | None] | None = None,
+) -> ImportSummary:
+    """A zip of labelled data as a tool exports it (the annotation file and its pictures; for YOLO, the folder
+    with ``data.yaml``), unpacked into a scratch folder beside ``out`` and imported (``import_labels``). Problems
+    name files as the archive does. A member outside the archive's own folder (an absolute path, ``..``) or an
+    archive too large unpacked is refused before anything is written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-unpacked-", dir=out.parent))
+    try:
+        _unpack(archive, scratch)
+        source = _annotations(scratch, label_format)
+        try:
+            return import_labels(source, label_format, out, names, scratch, mapping)
+        except ImportRefused as exc:
+            raise ImportRefused([_relative(p, scratch) for p in exc.problems]) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as packed:
+            members = packed.infolist()
+            if len(members) > ARCHIVE_MAX_MEMBERS or sum(m.file_size for m in members) > ARCHIVE_MAX_BYTES:
+                raise ImportRefused([ImportProblem(archive.name, None, "archive_too_large",
+                                                   {"limit": f"{ARCHIVE_MAX_BYTES >> 30} GiB"})])  # fmt: skip
+            for member in members:
+                target = (into / member.filename).resolve()
+                if member.filename.startswith("/") or not target.is_relative_to(into.resolve()):
+                    raise ImportRefused(
+                        [ImportProblem(archive.name, None, "archive_escape", {"member": member.filename})]
+                    )
+            packed.extractall(into)
+    except zipfile.BadZipFile as exc:
+        raise ImportRefused([ImportProblem(archive.name, None, "not_zip")]) from exc
+
+
+def _annotations(folder: Path, label_format: LabelFormat) -> Path:
+    """The annotation file of an unpacked archive: its data.yaml (YOLO), or its one JSON (COCO, Label Studio) or
+    XML (CVAT) file, the shallowest where several lie at different depths."""
+    pattern = {LabelFormat.YOLO: "data.yaml", LabelFormat.COCO: "*.json", LabelFormat.LABEL_STUDIO: "*.json",
+               LabelFormat.CVAT: "*.xml"}[label_format]  # fmt: skip
+    found = sorted(folder.rglob(pattern), key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+    shallowest = [p for p in found if len(p.parts) == len(found[0].parts)] if found else []
+    if len(shallowest) != 1:
+        key = "archive_no_annotations" if not found else "archive_several_annotations"
+        raise ImportRefused([ImportProblem(".", None, key, {"pattern": pattern, "count": len(shallowest)})])
+    return shallowest[0].parent if label_format is LabelFormat.YOLO else shallowest[0]
+
+
+def _relative(problem: ImportProblem, scratch: Path) -> ImportProblem:
+    path = Path(problem.file)
+    shown = str(path.relative_to(scratch)) if path.is_relative_to(scratch) else problem.file
+    return ImportProblem(shown, problem.line, problem.key, problem.params)

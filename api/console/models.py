@@ -3,6 +3,12 @@ them with the gate's reasons in the reader's language, a candidate's promotion o
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -11,8 +17,23 @@ from api.console.web import back, components_of, form_of, local, notice, page, p
 from api.roles import Permission
 from cases.errors import OffsiteError
 from offsite import model_registry
+from offsite.bootstrap import Components
+from offsite.learning import imported_sets
 
 router = APIRouter()
+
+
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _releases(components: Components, view: model_registry.RegistryView) -> list[dict[str, Any]]:
+    return [{"r": r, "registered": local(components, r.registered_at), "since": local(components, r.status_at)}
+            for r in view.releases]  # fmt: skip
+
+
+def _decisions(components: Components, view: model_registry.RegistryView, language: str) -> list[dict[str, Any]]:
+    return [{"d": d, "at": local(components, d.at), "reasons": [t.told(language) for t in d.reasons]}
+            for d in view.decisions]  # fmt: skip
 
 
 @router.get("/models", response_class=HTMLResponse)
@@ -20,14 +41,9 @@ def models(request: Request) -> Response:
     _user, steward = permitted(request, Permission.MANAGE_MODELS)
     components = components_of(request)
     view = model_registry.registry_view(components, steward)
-    language = page_language(request)
-    decisions = [
-        {"d": d, "at": local(components, d.at), "reasons": [t.told(language) for t in d.reasons]}
-        for d in view.decisions
-    ]
-    releases = [{"r": r, "registered": local(components, r.registered_at), "since": local(components, r.status_at)}
-                for r in view.releases]  # fmt: skip
-    return page(request, "models.html", releases=releases, decisions=decisions, golden_sets=view.golden_sets)
+    return page(request, "models.html", releases=_releases(components, view),
+                decisions=_decisions(components, view, page_language(request)), golden_sets=view.golden_sets,
+                datasets=imported_sets(components))  # fmt: skip
 
 
 @router.post("/models/{sha256}/promote", response_model=None)
@@ -61,3 +77,44 @@ async def rollback(request: Request) -> Response:
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
     return back(request, "/console/models", message=notice("model_rolled_back", model=release.sha256[:12]))
+
+
+@router.post("/models/datasets", response_model=None)
+async def import_dataset(request: Request) -> Response:
+    """A labelled set uploaded as a zip (the annotation file and its pictures) into the dataset store, under a name
+    of its own. Every problem is listed by file, line and reason, and nothing is kept."""
+    from starlette.datastructures import UploadFile
+
+    from cases.errors import InvalidInput
+    from offsite.learning import told_problem
+    from vision.label_import import ImportRefused, LabelFormat, import_archive
+    from vision.manifest import ModelManifest, manifest_path_for
+
+    _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
+    form = await form_of(request)
+    components = components_of(request)
+    name, chosen, upload = str(form.get("name", "")).strip(), str(form.get("format", "")), form.get("archive")
+    if not DATASET_NAME.fullmatch(name) or chosen not in {f.value for f in LabelFormat}:
+        return back(request, "/console/models", error=InvalidInput(variant="dataset_form"))
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return back(request, "/console/models", error=InvalidInput(variant="dataset_form"))
+    target = components.settings.dataset_store / name
+    if target.exists():
+        return back(request, "/console/models", error=InvalidInput(variant="dataset_exists", name=name))
+    with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
+        await run_in_threadpool(shutil.copyfileobj, upload.file, archive)
+        archive.flush()
+        classes = ModelManifest.read(manifest_path_for(model_registry.SHIPPED)).classes
+        try:
+            summary = await run_in_threadpool(
+                import_archive, Path(archive.name), LabelFormat(chosen), target, classes, None
+            )
+        except ImportRefused as exc:
+            language = page_language(request)
+            problems = [f"{p.where}: {told_problem(p).told(language)}" for p in exc.problems]
+            view = model_registry.registry_view(components, steward)
+            return page(request, "models.html", status_code=422, releases=_releases(components, view),
+                        decisions=_decisions(components, view, language), golden_sets=view.golden_sets,
+                        datasets=imported_sets(components), import_problems=problems, import_name=name,
+                        error=InvalidInput(variant="dataset_refused", name=name, count=len(problems)))  # fmt: skip
+    return back(request, "/console/models", message=notice("dataset_imported", name=name, images=summary.images))

@@ -104,6 +104,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         evidence_dir=tmp_path / "evidence",
         model_store=tmp_path / "models",
         golden_store=tmp_path / "golden",
+        dataset_store=tmp_path / "datasets",
     )
 
 

@@ -11,6 +11,7 @@ import json
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -268,3 +269,39 @@ def test_the_console_page_shows_the_registry_and_its_rollback_button_brings_the_
     assert active.sha256 == shipped.sha256
     sign_in(client, components, Role.OPERATOR)
     assert client.get("/console/models").status_code == 403
+
+
+def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_problem_by_problem(
+    client: TestClient, components: Components, tmp_path: Path
+) -> None:
+    from tests.unit.vision.test_label_import import coco_file, label_studio_file, pictures, zipped
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    label_studio_file(good)
+    pictures(good / "upload")
+    source = coco_file(bad)
+    source.write_text(source.read_text().replace('"name": "car"', '"name": "tram"'))
+    pictures(bad)
+    sign_in(client, components, Role.ADMIN)
+    token = csrf(client.get("/console/models").text)
+
+    def upload(name: str, folder: Path, label_format: str) -> Any:
+        archive = zipped(folder, tmp_path / f"{name}.zip")
+        with archive.open("rb") as file:
+            return client.post("/console/models/datasets", data={"csrf": token, "name": name, "format": label_format},
+                               files={"archive": (archive.name, file, "application/zip")})  # fmt: skip
+
+    done = upload("market-2026", good, "labelstudio")
+    assert done.status_code == 200
+    assert "已导入数据集 market-2026：2 张图片" in done.text
+    assert "person 1" in done.text
+    refused = upload("trams", bad, "coco")
+    assert refused.status_code == 422
+    assert "数据集 trams 未导入：发现 1 处问题" in refused.text
+    assert "instances.json:" in refused.text
+    assert "类别 &#39;tram&#39; 不是本系统的类别" in refused.text
+    assert not (components.settings.dataset_store / "trams").exists()
+    again = upload("market-2026", good, "labelstudio")
+    assert "数据集 market-2026 已存在" in again.text

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from offsite.learning import told_problem
 from vision.label_import import ImportRefused, LabelFormat, import_labels, read_labels
 
 NAMES = ("stall", "goods", "person", "vehicle", "dust", "bare_pile", "covered_pile")
@@ -132,28 +133,30 @@ def test_a_class_of_theirs_is_mapped_or_dropped_as_told_and_refused_otherwise(tm
     source, images = source_for(LabelFormat.COCO, tmp_path)
     text = source.read_text().replace('"name": "stall"', '"name": "booth"')
     source.write_text(text)
-    with pytest.raises(ImportRefused, match="class 'booth' is not ours") as refused:
+    with pytest.raises(ImportRefused) as refused:
         read_labels(source, LabelFormat.COCO, NAMES, images)
     lines = text.splitlines()
     first_annotation = next(
         n + 1 for n, line in enumerate(lines) if line == "    {" and n > lines.index('  "annotations": [')
     )
-    assert [(p.line, p.reason.split(" is ")[0]) for p in refused.value.problems] == [
-        (first_annotation, "class 'booth'")
+    assert [(p.line, p.key, p.params["theirs"]) for p in refused.value.problems] == [
+        (first_annotation, "class_not_ours", "'booth'")
     ]
     found, _ = read_labels(source, LabelFormat.COCO, NAMES, images, {"booth": "stall"})
     assert sum(b.class_name == "stall" for i in found for b in i.boxes) == 1
     found, dropped = read_labels(source, LabelFormat.COCO, NAMES, images, {"booth": None})
     assert all(b.class_name != "stall" for i in found for b in i.boxes)
     assert dropped == {"booth": 1}
-    with pytest.raises(ImportRefused, match="'kiosk' is not a class of ours"):
+    with pytest.raises(ImportRefused) as refused:
         read_labels(source, LabelFormat.COCO, NAMES, images, {"booth": "kiosk"})
+    assert told_problem(refused.value.problems[0]).english == "booth=kiosk: kiosk is not a class of ours"
 
 
 def problems_of(label_format: LabelFormat, source: Path, images: Path | None) -> list[tuple[str, int | None, str]]:
+    """Each problem's file, line, and reason as the catalogue tells it in English."""
     with pytest.raises(ImportRefused) as refused:
         read_labels(source, label_format, NAMES, images)
-    return [(Path(p.file).name, p.line, p.reason) for p in refused.value.problems]
+    return [(Path(p.file).name, p.line, told_problem(p).english) for p in refused.value.problems]
 
 
 def test_a_bad_yolo_line_is_named_by_file_and_line(tmp_path: Path) -> None:
@@ -220,5 +223,65 @@ def test_a_refused_import_writes_nothing(tmp_path: Path) -> None:
         import_labels(source, LabelFormat.COCO, tmp_path / "out", NAMES, images)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["instances.json", "pictures"]
     (tmp_path / "taken").mkdir()
-    with pytest.raises(ImportRefused, match="exists already"):
+    with pytest.raises(ImportRefused, match="out_exists"):
         import_labels(source, LabelFormat.COCO, tmp_path / "taken", NAMES, images)
+
+
+def zipped(folder: Path, archive: Path, prefix: str = "") -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as packed:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                packed.write(path, prefix + str(path.relative_to(folder)))
+    return archive
+
+
+def test_a_zipped_label_studio_export_with_its_pictures_in_a_subfolder_is_imported(tmp_path: Path) -> None:
+    from vision.label_import import import_archive
+
+    export = tmp_path / "export"
+    export.mkdir()
+    label_studio_file(export)
+    pictures(export / "media" / "upload")
+    summary = import_archive(zipped(export, tmp_path / "ls.zip"), LabelFormat.LABEL_STUDIO, tmp_path / "out", NAMES)
+    assert (summary.images, summary.boxes_per_class) == (2, {"stall": 1, "vehicle": 1, "person": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "ls.zip", "out"]  # no scratch folder left
+
+
+def test_a_zipped_export_names_its_problems_as_the_archive_does_and_keeps_nothing(tmp_path: Path) -> None:
+    from vision.label_import import import_archive
+
+    export = tmp_path / "export"
+    export.mkdir()
+    source = coco_file(export)
+    source.write_text(source.read_text().replace('"name": "car"', '"name": "tram"'))
+    pictures(export)
+    with pytest.raises(ImportRefused) as refused:
+        import_archive(zipped(export, tmp_path / "coco.zip"), LabelFormat.COCO, tmp_path / "out", NAMES)
+    assert {p.file for p in refused.value.problems} == {"instances.json"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco.zip", "export"]
+
+
+@pytest.mark.parametrize(
+    ("member", "key"),
+    [("../outside.json", "archive_escape"), ("notes.txt", "archive_no_annotations")],
+)
+def test_an_archive_that_reaches_outside_itself_or_holds_no_annotations_is_refused(
+    tmp_path: Path, member: str, key: str
+) -> None:
+    import zipfile
+
+    from vision.label_import import import_archive
+
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as packed:
+        packed.writestr(member, "{}")
+    with pytest.raises(ImportRefused) as refused:
+        import_archive(tmp_path / "bad.zip", LabelFormat.COCO, tmp_path / "work" / "out", NAMES)
+    assert [p.key for p in refused.value.problems] == [key]
+    assert not (tmp_path / "outside.json").exists()
+    assert list((tmp_path / "work").iterdir()) == []
+    (tmp_path / "plain.zip").write_bytes(b"not a zip at all")
+    with pytest.raises(ImportRefused) as not_zip:
+        import_archive(tmp_path / "plain.zip", LabelFormat.COCO, tmp_path / "work" / "out", NAMES)
+    assert [p.key for p in not_zip.value.problems] == ["not_zip"]
