@@ -7,6 +7,7 @@ frames are read from the evidence store, checked against their hashes as they ar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus
 from cases.services.base import Actor
+from cases.services.detections import FrameLabels
 from evidence_store.store import EvidenceError, EvidenceStore
 from offsite.bootstrap import Components
 from vision.capture import BOXES_ITEM
@@ -23,6 +25,7 @@ from vision.config import class_of_violation
 from vision.label_import import ImportProblem
 from vision.review_dataset import (
     ExportSummary,
+    LabelledBox,
     LabelledFrame,
     Review,
     ReviewDatasetError,
@@ -54,18 +57,20 @@ def reviewed_frames(components: Components, reader: Actor) -> ReviewedFrames:
     boxes (or one that cannot be read now) is skipped and named, never half-read."""
     detections = components.detections.reviewed_for_training(reader, PURPOSE)
     store = components.evidence_reader()
+    drawn = components.detections.drawn_labels()
     frames: list[LabelledFrame] = []
     skipped: list[Skipped] = []
     for detection in detections:
         try:
-            frames += _frames_of(store, detection)
+            assert detection.id is not None
+            frames += _frames_of(store, detection, drawn.get(detection.id, {}))
         except (EvidenceError, ReviewDatasetError) as exc:
             assert detection.id is not None
             skipped.append(Skipped(detection.id, detection.evidence_package_id, str(exc)))
     return ReviewedFrames(frames, len(detections), skipped)
 
 
-def _frames_of(store: EvidenceStore, detection: Detection) -> list[LabelledFrame]:
+def _frames_of(store: EvidenceStore, detection: Detection, drawn: dict[str, FrameLabels]) -> list[LabelledFrame]:
     package = detection.evidence_package_id
     context = store.manifest(package).get("context", {})
     _type, boxes = store.item(package, BOXES_ITEM)
@@ -80,7 +85,7 @@ def _frames_of(store: EvidenceStore, detection: Detection) -> list[LabelledFrame
         reviewed_at=detection.reviewed_at,
     )
     model = context.get("model") or {}
-    return frames_from_review(
+    frames = frames_from_review(
         boxes,
         review,
         str(context.get("camera_id") or detection.camera_id),
@@ -88,6 +93,17 @@ def _frames_of(store: EvidenceStore, detection: Detection) -> list[LabelledFrame
         model.get("sha256"),
         lambda name: store.item(package, name)[1],
     )
+    return [_as_drawn(frame, drawn.get(frame.provenance["role"])) for frame in frames]
+
+
+def _as_drawn(frame: LabelledFrame, drawn: FrameLabels | None) -> LabelledFrame:
+    """A frame with the boxes an operator drew on it, when there are some: they stand for the frame, all vouched."""
+    if drawn is None:
+        return frame
+    boxes = tuple(LabelledBox(str(b["class"]), tuple(b["xyxy"]), True) for b in drawn.boxes)  # type: ignore[arg-type]
+    provenance = frame.provenance | {"labelled_by": drawn.labelled_by, "labelled_at": drawn.labelled_at.isoformat(),
+                                     "drawn": True}  # fmt: skip
+    return dataclasses.replace(frame, boxes=boxes, provenance=provenance)
 
 
 def _class_confirmed(detection: Detection) -> str | None:

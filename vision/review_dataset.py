@@ -131,6 +131,7 @@ def _labelled(
             "labelled_at": review.reviewed_at.isoformat(),
             "package": package_id,
             "frame": item,
+            "role": str(entry["role"]),
             "taken_at": taken_at.isoformat(),
             "model_sha256": model_sha256,
         },

@@ -26,6 +26,7 @@ from api.console.web import (
 )
 from api.roles import Permission, allows
 from cases.errors import InvalidInput, OffsiteError
+from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Camera, Zone
 from cases.persistence.limits import REASON_MAX_CHARS
@@ -185,6 +186,8 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
         may_open_case=allows(user.role, Permission.HANDLE_CASES)
         and detection.status is DetectionStatus.CONFIRMED
         and detection.case_id is None,
+        label_editors=_label_editors(components, detection) if allows(user.role, Permission.REVIEW_DETECTIONS) else [],
+        label_classes=_classes(),
     )
 
 
@@ -226,3 +229,77 @@ def _review(
     _previous, following = _neighbours(components, detection)
     components.detections.review(detection_id, actor, int(version), confirm, checklist, reason, classified_as)
     return following
+
+
+# -- the box editor (issue 15): what an operator draws on a key frame becomes its training label ------------------
+
+FRAME_LABELS = {"first": "首次发现", "middle": "中间", "confirming": "确认"}
+
+
+def _label_editors(components: Components, detection: Detection) -> list[dict[str, Any]]:
+    """Each key frame with the boxes to start from: those an operator drew, else the ones its review gives (the
+    violation's box as the detector named it, and the detector's others). None for a package without boxes.json."""
+    from vision.capture import BOXES_ITEM
+    from vision.review_dataset import Review, ReviewDatasetError, frames_from_review
+
+    store = components.evidence_reader()
+    package = detection.evidence_package_id
+    try:
+        _type, data = store.item(package, BOXES_ITEM)
+        recorded = {f["role"]: f for f in json.loads(data)["frames"]}
+        assert detection.id is not None
+        review = Review(
+            detection.id, detection.status is not DetectionStatus.REJECTED, None, "", components.clock.now()
+        )
+        derived = frames_from_review(data, review, "", package, None, lambda name: b"")
+    except (EvidenceError, ReviewDatasetError, ValueError, KeyError):
+        return []
+    drawn = components.detections.labels_of(detection.id)
+    editors = []
+    for frame in derived:
+        role = str(frame.provenance["role"])
+        boxes = (drawn[role].boxes if role in drawn
+                 else [{"class": b.class_name, "xyxy": list(b.xyxy)} for b in frame.boxes])  # fmt: skip
+        editors.append({
+            "role": role, "label": FRAME_LABELS.get(role, role), "image": recorded[role]["image"],
+            "width": frame.width, "height": frame.height, "boxes": json.dumps(boxes),
+            "drawn": drawn.get(role), "drawn_at": local(components, drawn[role].labelled_at) if role in drawn else "",
+        })  # fmt: skip
+    return editors
+
+
+def _classes() -> list[str]:
+    from offsite.model_registry import SHIPPED
+    from vision.manifest import ModelManifest, manifest_path_for
+
+    return list(ModelManifest.read(manifest_path_for(SHIPPED)).classes)
+
+
+@router.post("/detections/{detection_id}/labels", response_model=None)
+async def save_labels(request: Request, detection_id: int) -> Response:
+    """An operator's boxes on one key frame: they replace that frame's training label."""
+    from cases.services.detections import LabelLimits
+
+    _user, actor = await run_in_threadpool(permitted, request, Permission.REVIEW_DETECTIONS)
+    form = await form_of(request)
+    here = f"/console/detections/{detection_id}"
+    components = components_of(request)
+    frame = str(form.get("frame", ""))
+    try:
+        boxes = json.loads(str(form.get("boxes", "[]")))
+        editors = {e["role"]: e for e in await run_in_threadpool(_label_editors, components,
+                                                                  components.detections.get(detection_id))}  # fmt: skip
+        if frame not in editors:
+            raise InvalidInput(variant="label_frame", frame=repr(frame)[:40], frames="、".join(FRAME_LABELS))
+        editor = editors[frame]
+        context = components.evidence_reader().manifest(components.detections.get(detection_id).evidence_package_id)
+        model = (context.get("context", {}).get("model") or {}).get("sha256")
+        limits = LabelLimits(tuple(_classes()), int(editor["width"]), int(editor["height"]), model)
+        saved = await run_in_threadpool(components.detections.save_labels, detection_id, frame, boxes, actor, limits)
+    except ValueError:
+        return back(request, here, error=InvalidInput(variant="label_boxes", limit=300))
+    except OffsiteError as exc:
+        return back(request, here, error=exc)
+    return back(
+        request, here, message=notice("labels_saved", frame=Term(f"term.frame.{frame}"), count=len(saved.boxes))
+    )

@@ -376,3 +376,18 @@ detector_decisions = Table(
     Column("replaced", String(64)),  # the model that was active before, when this one took its place
     Column("figures", JsonDocument),  # what the decision was taken on, and the gate's reasons
 )
+
+# Boxes an operator drew on a detection's key frame (issue 15: the console's box editor): they replace, for training,
+# the labels its review gives by itself. One row a frame, rewritten by a later edit, with who and when.
+frame_labels = Table(
+    "frame_labels",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("detection_id", ForeignKey("detections.id"), nullable=False),
+    Column("frame", String(16), nullable=False),  # first | middle | confirming
+    Column("boxes", JsonDocument, nullable=False),  # [{"class": ..., "xyxy": [x1, y1, x2, y2]}] in the frame's pixels
+    Column("labelled_by", String(64), nullable=False),
+    Column("labelled_at", UtcDateTime, nullable=False),
+    Column("model_sha256", String(64)),  # the model that saw the frame
+    UniqueConstraint("detection_id", "frame"),
+)

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from cases.errors import (
@@ -31,6 +31,7 @@ from cases.services.registry import RegistryService, log_personal_data_read
 from vision.events import ViolationEvent
 
 D = tables.detections.c
+FL = tables.frame_labels.c
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)  # a camera's clock may run this far ahead of ours
 # An event's times may differ this much from those sealed in its package (a gateway that rounds to the second).
 EVIDENCE_TIME_TOLERANCE = dt.timedelta(seconds=2)
@@ -87,6 +88,49 @@ def check_evidence(event: ViolationEvent, sealed: SealedEvidence | None) -> None
 
 def utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
+
+
+KEY_FRAMES = ("first", "middle", "confirming")
+MAX_BOXES = 300  # a frame's boxes: a crowded street, not a flood
+
+
+@dataclass(frozen=True)
+class FrameLabels:
+    frame: str
+    boxes: list[dict[str, object]]  # {"class": name, "xyxy": [x1, y1, x2, y2]} in the frame's pixels
+    labelled_by: str
+    labelled_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LabelLimits:
+    """What drawn boxes must respect: the classes the model names, the frame's size, and the model that saw it."""
+
+    classes: tuple[str, ...]
+    width: int
+    height: int
+    model_sha256: str | None = None
+
+    def check(self, frame: str, boxes: object) -> list[dict[str, object]]:
+        if frame not in KEY_FRAMES:
+            raise InvalidInput(variant="label_frame", frame=repr(frame)[:40], frames="、".join(KEY_FRAMES))
+        if not isinstance(boxes, list) or len(boxes) > MAX_BOXES:
+            raise InvalidInput(variant="label_boxes", limit=MAX_BOXES)
+        return [self._box(number, box) for number, box in enumerate(boxes, start=1)]
+
+    def _box(self, number: int, box: object) -> dict[str, object]:
+        if not isinstance(box, dict) or box.get("class") not in self.classes:
+            named = box.get("class") if isinstance(box, dict) else None
+            raise InvalidInput(
+                variant="label_class", number=number, name=repr(named)[:40], classes="、".join(self.classes)
+            )
+        try:
+            x1, y1, x2, y2 = (round(float(v), 1) for v in box["xyxy"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(variant="label_box", number=number, width=self.width, height=self.height) from exc
+        if not (0 <= x1 < x2 <= self.width and 0 <= y1 < y2 <= self.height):
+            raise InvalidInput(variant="label_box", number=number, width=self.width, height=self.height)
+        return {"class": box["class"], "xyxy": [x1, y1, x2, y2]}
 
 
 @dataclass(frozen=True)
@@ -215,6 +259,45 @@ class DetectionService(Service):
                 session, reader, self.clock.now(), "training_frames", f"{len(rows)} detections", ["key_frames"], purpose
             )
         return rows
+
+    def save_labels(
+        self,
+        detection_id: int,
+        frame: str,
+        boxes: list[dict[str, object]],
+        labeller: Actor,
+        limits: LabelLimits,
+    ) -> FrameLabels:
+        """The boxes an operator drew on one key frame of a detection, replacing any drawn before: each of a class
+        the model names and inside the frame. They stand for the frame in the next training export."""
+        checked = limits.check(frame, boxes)
+        act = self.clock.act(labeller.username, labeller.role)
+        with self.transaction() as session:
+            get_or_404(session, Detection, detection_id, "detection")
+            session.execute(delete(tables.frame_labels).where(FL.detection_id == detection_id, FL.frame == frame))
+            session.execute(
+                insert(tables.frame_labels).values(
+                    detection_id=detection_id, frame=frame, boxes=checked, labelled_by=act.actor,
+                    labelled_at=act.at, model_sha256=limits.model_sha256,
+                )
+            )  # fmt: skip
+        return FrameLabels(frame, checked, act.actor, act.at)
+
+    def labels_of(self, detection_id: int) -> dict[str, FrameLabels]:
+        """The boxes drawn on a detection's key frames, by frame."""
+        return self.drawn_labels(detection_id).get(detection_id, {})
+
+    def drawn_labels(self, detection_id: int | None = None) -> dict[int, dict[str, FrameLabels]]:
+        """The boxes drawn on key frames, by detection and frame (of one detection, or of all in one read)."""
+        query = select(tables.frame_labels)
+        if detection_id is not None:
+            query = query.where(FL.detection_id == detection_id)
+        found: dict[int, dict[str, FrameLabels]] = {}
+        with self.transaction() as session:
+            for r in session.execute(query).mappings():
+                labels = FrameLabels(r["frame"], list(r["boxes"]), r["labelled_by"], r["labelled_at"])
+                found.setdefault(int(r["detection_id"]), {})[r["frame"]] = labels
+        return found
 
     def count_by_status(self) -> dict[str, int]:
         with self.transaction() as session:

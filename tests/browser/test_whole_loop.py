@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,26 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     detection_id = int(re.search(r"/console/detections/(\d+)", operator.url).group(1))  # type: ignore[union-attr]
     assert operator.locator("video#clip").count() == 1
     assert operator.locator("img[alt='确认关键帧']").evaluate("img => img.naturalWidth") > 0
+    # on the first key frame the operator boxes what the detector missed, a display of goods, and saves it as a label
+    editor = operator.locator("form.label-editor").first
+    canvas = editor.locator("canvas")
+    operator.wait_for_function("c => c.width > 0", arg=canvas.element_handle())
+    canvas.scroll_into_view_if_needed()  # the mouse acts in the window's coordinates
+    frame = canvas.bounding_box()
+    before = len(json.loads(editor.locator("input[name=boxes]").input_value()))
+    editor.locator("select[name=class]").select_option("goods")
+    operator.mouse.move(frame["x"] + frame["width"] - 50, frame["y"] + 6)
+    operator.mouse.down()
+    operator.mouse.move(frame["x"] + frame["width"] - 8, frame["y"] + 40, steps=6)
+    operator.mouse.up()
+    steps.shot(operator, "label-drawn")
+    editor.locator("button[type=submit]").click()
+    operator.wait_for_load_state()
+    assert "已保存首帧" in operator.locator(".flash.ok").inner_text()
+    drawn = components.detections.labels_of(detection_id)["first"]
+    assert drawn.labelled_by == "operator1"
+    assert len(drawn.boxes) == before + 1
+    assert drawn.boxes[-1]["class"] == "goods"
     for key in "1234":
         operator.keyboard.press(key)
     steps.shot(operator, "detection-checked")

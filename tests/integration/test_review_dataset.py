@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cases.model.staff import Role
@@ -22,6 +23,7 @@ from offsite.settings import Settings
 from tests.conftest import SHANGHAI
 from tests.integration.test_camera_pipeline import SealedOracle, registered_stall_camera
 from tests.integration.test_cli import run
+from tests.integration.test_console import csrf, sign_in
 from tests.integration.world import ALL_PASS, OPERATOR, World
 from tests.unit.vision.test_pipeline import Clocked
 from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
@@ -128,3 +130,38 @@ def test_the_command_line_imports_a_coco_file_and_names_each_problem_of_a_bad_on
     assert mapped.returncode == 0, mapped.stderr
     wrong = run("model", "dataset", "import", str(source), "--format", "voc", "--out", str(tmp_path / "x"))
     assert (wrong.returncode, "not one of yolo, coco, labelstudio, cvat" in wrong.stderr) == (2, True)
+
+
+def test_an_operator_redraws_a_frames_boxes_in_the_console_and_the_export_takes_them(
+    client: TestClient, components: Components, stall_video: Path, tmp_path: Path, world: World
+) -> None:
+    ident = camera_detection(components, stall_video, tmp_path / "work")
+    sign_in(client, components, Role.OPERATOR)
+    html = client.get(f"/console/detections/{ident}").text
+    assert 'class="label-editor"' in html
+    assert html.count('name="frame" value=') == 3
+    token = csrf(html)
+    drawn = [{"class": "stall", "xyxy": [10, 20, 110, 120]}, {"class": "goods", "xyxy": [200.5, 50, 260, 90]}]
+    saved = client.post(f"/console/detections/{ident}/labels",
+                        data={"csrf": token, "frame": "middle", "boxes": json.dumps(drawn)})  # fmt: skip
+    assert saved.status_code == 200
+    assert "已保存中间帧的 2 个框" in saved.text
+    outside = client.post(f"/console/detections/{ident}/labels",
+                          data={"csrf": token, "frame": "first", "boxes": json.dumps([{"class": "stall", "xyxy": [0, 0, 9999, 10]}])})  # fmt: skip
+    assert "第 1 个框须在 480×270 的画面内" in outside.text
+    kiosk = client.post(f"/console/detections/{ident}/labels",
+                        data={"csrf": token, "frame": "first", "boxes": json.dumps([{"class": "kiosk", "xyxy": [0, 0, 9, 9]}])})  # fmt: skip
+    assert "不是模型的类别" in kiosk.text
+    assert set(components.detections.labels_of(ident)) == {"middle"}  # the refused ones changed nothing
+    detection = components.detections.get(ident)
+    components.detections.review(ident, OPERATOR, detection.version, False, ALL_PASS, "不是摊位")
+
+    learning.export(components, ADMIN, tmp_path / "ds", CLASS_NAMES, 0.2)
+
+    provenance = {
+        p["role"]: p for p in map(json.loads, (tmp_path / "ds" / "provenance.jsonl").read_text().splitlines())
+    }
+    middle = tmp_path / "ds" / provenance["middle"]["image"].replace("images", "labels").replace(".jpg", ".txt")
+    assert [line.split()[0] for line in middle.read_text().splitlines()] == ["0", "1"]  # as drawn, though rejected
+    assert provenance["middle"]["drawn"] is True
+    assert "drawn" not in provenance["first"]
