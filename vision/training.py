@@ -501,11 +501,13 @@ def model_card(manifest: ModelManifest, manifest_name: str, goal_map50: float = 
     data = manifest.training_data
     below = [name for name, m in per_class.items() if m["map50"] < goal_map50]
     status = (
-        f"**Status: below the goal** for {', '.join(below)}. Shipped so that the runtime and its tests run on a real "
-        "model; a model trained longer on more data replaces it."
+        f"**Status: below the goal** on the generated set for {', '.join(below)}. Shipped so that the runtime and "
+        "its tests run on a real model; a model trained longer on more data replaces it."
         if below
-        else "**Status: meets the goal** for every class."
+        else "**Status: meets the goal** on the generated set for every class."
     )
+    if manifest.metrics.get("real"):
+        status += " Real photos are the metric of record: see their figures below, and what is not measured."
     chain = lineage_of(manifest)
     if len(chain) > 1:
         earlier = "an earlier model" if len(chain) == 2 else f"{len(chain) - 1} earlier models"

@@ -58,19 +58,21 @@ def labelled(data: bytes, rev: Review, package: str = "ab" * 32, camera: str = "
 def test_a_confirmed_detection_labels_its_frames_with_the_vouched_box_and_the_detectors_others() -> None:
     frames = labelled(boxes_json(), review(True))
     assert [f.provenance["frame"] for f in frames] == ["frame-first.jpg", "frame-middle.jpg", "frame-confirming.jpg"]
+    assert [f.provenance["role"] for f in frames] == ["first", "middle", "confirming"]
     for frame in frames:
         assert frame.boxes == (
             LabelledBox("stall", tuple(STALL), True),  # type: ignore[arg-type]
             LabelledBox("person", tuple(PERSON), False),  # type: ignore[arg-type]
         )
         assert not frame.hard_negative
-        assert frame.provenance | {"frame": None, "taken_at": None} == {
+        assert frame.provenance | {"frame": None, "taken_at": None, "role": None} == {
             "detection_id": 7,
             "confirmed": True,
             "labelled_by": "operator1",
             "labelled_at": "2026-03-02T03:00:00+00:00",
             "package": "ab" * 32,
             "frame": None,
+            "role": None,
             "taken_at": None,
             "model_sha256": "f" * 64,
         }

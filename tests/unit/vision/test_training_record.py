@@ -75,7 +75,7 @@ def test_the_card_of_a_continued_model_names_what_it_continued_from(tmp_path: Pa
     assert "continued from an earlier model of this project (see Lineage)" in card
     assert "| 1 back | `offsite-street.onnx` | `aaaaaaaaaaaa…` | 2026-12-01 08:25 | 1100 generated images" in card
     assert "| dust | 0.800 | 0.700 | 0.800 | 0.400 | below goal |" in card
-    assert "**Status: below the goal** for dust." in card
+    assert "**Status: below the goal** on the generated set for dust." in card
 
 
 def test_the_card_shows_the_lineage_once_as_a_table_of_ancestors(tmp_path: Path) -> None:
