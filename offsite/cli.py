@@ -325,7 +325,11 @@ def serve(
         components.cameras = _camera_supervisor(
             components, cameras, model or active_model_file(components, _cli_actor())
         )
-        components.cameras.start()
+        try:
+            components.cameras.start()
+        except OffsiteError as exc:  # a camera of the file the registry does not know, say
+            components.close()
+            raise _fail(exc) from exc
     _serve(components, host, port, follow_models=cameras is not None and model is None)
 
 
@@ -616,11 +620,12 @@ def model_promote(
     class worse than the margin (and none worse on the real photos). The decision and its figures are recorded."""
     from offsite.model_registry import RegistryError, gate, told
     from vision.model_gate import GoldenSetError
+    from vision.real_photos import RealPhotoError
 
     components = _components()
     try:
         result = gate(components, _release_sha(components, model), _cli_actor(), golden, real, margin)
-    except (GoldenSetError, RegistryError) as exc:
+    except (GoldenSetError, RegistryError, RealPhotoError) as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
     except OffsiteError as exc:

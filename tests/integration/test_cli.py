@@ -300,3 +300,14 @@ def test_evidence_seal_verify_tamper_and_export_from_the_command_line(tmp_path: 
     assert refused.returncode == 2
     assert "does not verify" in refused.stderr
     assert run("evidence", "verify", env=env).returncode == 2  # neither an id nor --all
+
+
+def test_serving_cameras_the_registry_does_not_know_says_which_without_a_traceback(tmp_path: Path) -> None:
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence"),
+           "OFFSITE_MODEL_STORE": str(tmp_path / "models")}  # fmt: skip
+    assert run("db", "upgrade", env=env).returncode == 0
+    result = run("serve", "--port", "0", "--cameras", str(PROJECT_ROOT / "configs" / "cameras.example.yaml"), env=env)
+    assert result.returncode == 1
+    assert "camera 'cam-zhangyang-001' is not registered" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "models").is_dir()  # the cameras would have run the registry's model: the shipped one
