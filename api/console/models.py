@@ -98,6 +98,9 @@ async def import_dataset(request: Request) -> Response:
         return back(request, "/console/models", error=InvalidInput(variant="dataset_form"))
     if not isinstance(upload, UploadFile) or not upload.filename:
         return back(request, "/console/models", error=InvalidInput(variant="dataset_form"))
+    mapping = _mapping(str(form.get("mapping", "")))
+    if mapping is None:
+        return back(request, "/console/models", error=InvalidInput(variant="dataset_mapping"))
     target = components.settings.dataset_store / name
     if target.exists():
         return back(request, "/console/models", error=InvalidInput(variant="dataset_exists", name=name))
@@ -107,7 +110,7 @@ async def import_dataset(request: Request) -> Response:
         classes = ModelManifest.read(manifest_path_for(model_registry.SHIPPED)).classes
         try:
             summary = await run_in_threadpool(
-                import_archive, Path(archive.name), LabelFormat(chosen), target, classes, None
+                import_archive, Path(archive.name), LabelFormat(chosen), target, classes, mapping
             )
         except ImportRefused as exc:
             language = page_language(request)
@@ -118,3 +121,14 @@ async def import_dataset(request: Request) -> Response:
                         datasets=imported_sets(components), import_problems=problems, import_name=name,
                         error=InvalidInput(variant="dataset_refused", name=name, count=len(problems)))  # fmt: skip
     return back(request, "/console/models", message=notice("dataset_imported", name=name, images=summary.images))
+
+
+def _mapping(text: str) -> dict[str, str | None] | None:
+    """``booth=stall, helmet=-``: their class to ours, ``-`` leaving it out; None when it cannot be read."""
+    table: dict[str, str | None] = {}
+    for pair in filter(None, (part.strip() for part in text.replace("，", ",").split(","))):
+        theirs, sign, ours = (side.strip() for side in pair.partition("="))
+        if not sign or not theirs or not ours or len(pair) > 100:
+            return None
+        table[theirs] = None if ours == "-" else ours
+    return table

@@ -287,10 +287,11 @@ def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_
     sign_in(client, components, Role.ADMIN)
     token = csrf(client.get("/console/models").text)
 
-    def upload(name: str, folder: Path, label_format: str) -> Any:
+    def upload(name: str, folder: Path, label_format: str, mapping: str = "") -> Any:
         archive = zipped(folder, tmp_path / f"{name}.zip")
+        fields = {"csrf": token, "name": name, "format": label_format, "mapping": mapping}
         with archive.open("rb") as file:
-            return client.post("/console/models/datasets", data={"csrf": token, "name": name, "format": label_format},
+            return client.post("/console/models/datasets", data=fields,
                                files={"archive": (archive.name, file, "application/zip")})  # fmt: skip
 
     done = upload("market-2026", good, "labelstudio")
@@ -305,3 +306,9 @@ def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_
     assert not (components.settings.dataset_store / "trams").exists()
     again = upload("market-2026", good, "labelstudio")
     assert "数据集 market-2026 已存在" in again.text
+    garbled = upload("trams", bad, "coco", "tram")
+    assert "类别映射应写成" in garbled.text
+    mapped = upload("trams", bad, "coco", "tram=vehicle，person=-")
+    assert "已导入数据集 trams：2 张图片" in mapped.text
+    assert "vehicle 1" in mapped.text
+    assert "person" not in mapped.text.split('id="datasets"')[1].split("</table>")[0].split("trams")[1]
