@@ -464,6 +464,8 @@ def model_dataset_export(
     """Write a YOLO dataset (data.yaml, images/, labels/, provenance.jsonl, report.csv) of the key frames the
     operators reviewed: confirmed detections as labels, rejected ones as hard negatives; split by camera and time,
     so that no camera-minute is in both train and val. The read is logged as a personal-data read."""
+    from evidence_store.backends import BackendUnavailable
+    from evidence_store.store import EvidenceError
     from offsite import learning
     from vision.manifest import ModelManifest, manifest_path_for
     from vision.review_dataset import ReviewDatasetError, report_rows
@@ -483,6 +485,9 @@ def model_dataset_export(
     except ReviewDatasetError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
+    except (EvidenceError, BackendUnavailable) as exc:  # the store stopped answering: nothing was kept
+        typer.secho(f"offsite: the evidence store cannot be read now, nothing was written: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
     except OffsiteError as exc:
         raise _fail(exc) from exc
     finally:
