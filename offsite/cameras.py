@@ -29,7 +29,10 @@ from vision.events import ViolationEvent
 from vision.frames import FrameSource
 from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner, event_id
 from vision.pushed import FrameIntake
+from vision.rules import RuleEngine
+from vision.shadow import ShadowFinding, ShadowLane
 from vision.sources import Backoff, open_source
+from vision.tracking import Tracker
 
 log = logging.getLogger("offsite.cameras")
 # A failed camera waits 1 s before its first restart, then twice as long each time it fails again, at most a minute;
@@ -203,6 +206,8 @@ class CameraSupervisor:
         self._revivals: dict[str, _Revival] = {}
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="camera-watcher", daemon=True)
+        self.shadow_detector: OnnxDetector | None = None  # a candidate beside the active model (shadow mode)
+        self.shadow_record: Callable[[ShadowFinding], None] | None = None
         work_dir.mkdir(parents=True, exist_ok=True)
 
     def _pipeline(self, spec: CameraSpec) -> CameraPipeline | None:
@@ -215,10 +220,12 @@ class CameraSupervisor:
                 return None
             config = dataclasses.replace(spec.source, url=url, interval_s=interval or spec.source.interval_s)
             source = open_source(config)
-        return build_pipeline(
+        pipeline = build_pipeline(
             spec, self.detector, self.sealer, self.emit, self.work_dir, source, inference_lock=self.slots,
             caption_tz=self.caption_tz,
         )  # fmt: skip
+        pipeline.shadow = self._lane(spec.camera_id)
+        return pipeline
 
     def start(self) -> None:
         for spec in self.specs.values():
@@ -314,6 +321,26 @@ class CameraSupervisor:
                 pipeline.detector = detector
         log.info("cameras now use model %s (%s)", detector.manifest.name, detector.manifest.sha256[:12])
         return True
+
+    def use_shadow(self, detector: OnnxDetector | None, record: Callable[[ShadowFinding], None]) -> bool:
+        """Run ``detector`` beside the active model on every camera, its findings given to ``record`` (never sealed,
+        never queued); None ends shadow mode. A model of other classes is refused, as for ``use_model``."""
+        if detector is not None and tuple(detector.class_names) != tuple(self.detector.class_names):
+            log.error("shadow model %s names other classes: not run", detector.manifest.sha256[:12])
+            return False
+        with self._restart_lock:
+            self.shadow_detector, self.shadow_record = detector, record
+            for camera_id, pipeline in self.runner.pipelines.items():
+                pipeline.shadow = self._lane(camera_id)
+        log.info("shadow model: %s", "none" if detector is None else detector.manifest.sha256[:12])
+        return True
+
+    def _lane(self, camera_id: str) -> ShadowLane | None:
+        if self.shadow_detector is None or self.shadow_record is None:
+            return None
+        spec = self.specs[camera_id]
+        rules = RuleEngine(spec.zones, spec.rules, self.shadow_detector.class_names)
+        return ShadowLane(camera_id, self.shadow_detector, Tracker(spec.tracker), rules, self.shadow_record)
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         self._stopping.set()

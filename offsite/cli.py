@@ -259,7 +259,8 @@ def _serve(components: Components, host: str, port: int, follow_models: bool = F
         threading.Thread(
             target=follow_active_model,
             args=(components, cameras.use_model, lambda: cameras.detector.manifest.sha256, stop,
-                  components.settings.model_poll_s),
+                  components.settings.model_poll_s, cameras.use_shadow,
+                  lambda: None if cameras.shadow_detector is None else cameras.shadow_detector.manifest.sha256),
             name="model-follower",
             daemon=True,
         ).start()  # fmt: skip
@@ -643,6 +644,46 @@ def model_promote(
         typer.secho(f"refused: {result.release.sha256[:12]} stays {result.release.status.value}", fg="red")
         raise typer.Exit(1)
     typer.echo(f"promoted: {result.release.sha256[:12]} is the active model")
+
+
+@model_app.command("shadow")
+def model_shadow(
+    model: Annotated[str, typer.Argument(help="The candidate's SHA-256 (or its first 8 or more digits)")],
+) -> None:
+    """Run a candidate in shadow mode: beside the active model on every camera of `offsite serve --cameras`, its
+    findings recorded, never sealed or queued (taken up within model_poll_s)."""
+    components = _components()
+    try:
+        release = components.releases.shadow(_release_sha(components, model), _cli_actor())
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    finally:
+        components.close()
+    typer.echo(f"shadow: {release.sha256[:12]} {release.name} runs beside the active model")
+
+
+@model_app.command("shadow-report")
+def model_shadow_report(
+    model: Annotated[str, typer.Argument(help="The shadow model's SHA-256 (or its first 8 or more digits)")],
+) -> None:
+    """What the shadow model raised against the active model's detections since shadowing began, and how
+    operators decided on those."""
+    from offsite.model_registry import shadow_report
+
+    components = _components()
+    try:
+        report = shadow_report(components, _release_sha(components, model))
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    finally:
+        components.close()
+    typer.echo(f"raised by both, confirmed by the operator:   {report.both_confirmed}")
+    typer.echo(f"raised by both, rejected by the operator:    {report.both_rejected}")
+    typer.echo(f"raised by both, not yet reviewed:            {report.both_pending}")
+    typer.echo(f"raised by the shadow model alone:            {report.shadow_only}")
+    typer.echo(f"confirmed, but missed by the shadow model:   {report.missed_confirmed}")
+    typer.echo(f"rejected, and not raised by the shadow model: {report.spared_rejected}")
+    typer.echo(f"raised by the active model alone, pending:   {report.active_only_pending}")
 
 
 @model_app.command("rollback")

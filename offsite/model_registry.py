@@ -39,6 +39,7 @@ from vision.model_gate import (
 )
 from vision.real_eval import onnx_predictor
 from vision.real_photos import read_folder
+from vision.shadow import Raised, ShadowComparison, ShadowFinding, compare
 
 SHIPPED = PROJECT_ROOT / "models" / "offsite-street.onnx"
 log = logging.getLogger("offsite.models")
@@ -177,14 +178,55 @@ def follow_active_model(
     current: Callable[[], str],
     stop: threading.Event,
     interval_s: float,
+    shadow: Callable[[OnnxDetector | None, Callable[[ShadowFinding], None]], bool] | None = None,
+    shadowing: Callable[[], str | None] = lambda: None,
 ) -> None:
     """Every ``interval_s``, take up a newly promoted (or rolled back) model: pipelines change models between two
-    frames, without a restart."""
+    frames, without a restart. With ``shadow`` (the cameras' ``use_shadow``), the model in shadow mode, if any, runs
+    beside it and its findings are recorded."""
     while not stop.wait(interval_s):
         try:
             take_up_promoted(components, take, current())
+            if shadow is not None:
+                take_up_shadow(components, shadow, shadowing())
         except Exception:  # keep following: one failed look must not pin the cameras for good
             log.exception("looking for a newly promoted model failed")
+
+
+def take_up_shadow(
+    components: Components,
+    shadow: Callable[[OnnxDetector | None, Callable[[ShadowFinding], None]], bool],
+    current_sha256: str | None,
+) -> bool:
+    """Start, change or end shadow mode on the cameras as the registry says; True when something changed."""
+    release = components.releases.shadowed()
+    wanted = None if release is None else release.sha256
+    if wanted == current_sha256:
+        return False
+    if release is None:
+        return shadow(None, components.releases.record_shadow)
+    path = model_file(components, release)
+    if file_sha256(path) != release.sha256:
+        log.error("shadow model %s in the store is not the registered file; not run", path)
+        return False
+    return shadow(OnnxDetector(DetectorConfig(path)), components.releases.record_shadow)
+
+
+SHADOW_SLACK = dt.timedelta(seconds=60)  # a finding and a detection this far apart in time are the same occurrence
+
+
+def shadow_report(components: Components, sha256: str) -> ShadowComparison:
+    """The shadow model's findings against the active model's detections since shadowing began, and the
+    operators' decisions on those."""
+    release = components.releases.get(sha256)
+    findings = components.releases.shadow_findings(sha256)
+    started = next((dt.datetime.fromisoformat(d.at) for d in components.releases.decisions(sha256)
+                    if d.action is GateAction.SHADOWED), None)  # fmt: skip
+    if started is None:
+        raise Conflict(variant="never_shadowed", model=release.sha256[:12])
+    raised = [Raised(d.camera, d.zone, d.raised_as, d.first_seen, d.last_seen, d.status.value)
+              for d in components.detections.seen_between(started)]  # fmt: skip
+    return compare(findings, raised, SHADOW_SLACK)
 
 
 def golden_sets(components: Components) -> list[str]:

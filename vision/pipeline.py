@@ -34,6 +34,7 @@ from vision.detections import Detections
 from vision.events import ViolationEvent
 from vision.frames import Frame, FrameSource, Image
 from vision.rules import STATIC_CLASS, Confirmation, Occurrence, PresenceLog, RuleEngine, Step
+from vision.shadow import ShadowLane
 from vision.static_objects import StaticObjects, as_detections
 from vision.tracking import Tracker
 
@@ -104,6 +105,7 @@ class CameraPipeline:
     metrics: CameraMetrics = field(default_factory=CameraMetrics)
     presence: PresenceLog = field(default_factory=PresenceLog)  # for re-checks of past moments
     static_objects: StaticObjects | None = None  # the second path: new objects that stay, for the zones that ask
+    shadow: ShadowLane | None = None  # a candidate model beside the active one: its findings recorded, not raised
 
     def __post_init__(self) -> None:
         if self.queue_size < 1:
@@ -213,7 +215,23 @@ class CameraPipeline:
             if not any(p.confirmation.occurrence_id == occurrence.occurrence_id for p in self._pending):
                 self._keepers.pop(occurrence.occurrence_id, None)
         self._complete_due(frame.ts)
+        self._shadow(frame)
         return step
+
+    def _shadow(self, frame: Frame) -> None:
+        """The shadow model on the same frame; its failure is logged and ends the shadow, never the camera."""
+        lane = self.shadow
+        if lane is None:
+            return
+        try:
+            if self.inference_lock is None:
+                lane.observe(frame)
+            else:
+                with self.inference_lock:
+                    lane.observe(frame)
+        except Exception:
+            log.exception("camera %s: the shadow model failed; it stops, the camera goes on", self.camera_id)
+            self.shadow = None
 
     def _with_static_objects(self, frame: Frame, detections: Detections, tracked: Detections) -> Detections:
         """The tracked detections plus what the static-object path finds staying (untracked: tracker id -1)."""

@@ -391,3 +391,19 @@ frame_labels = Table(
     Column("model_sha256", String(64)),  # the model that saw the frame
     UniqueConstraint("detection_id", "frame"),
 )
+
+# What a model in shadow mode would have raised on a live camera (issue 15): recorded, never sealed or queued; compared
+# with the operators' decisions on the active model's detections before the model is promoted.
+shadow_findings = Table(
+    "shadow_findings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, index=True),  # the shadow model
+    Column("camera", String(64), nullable=False),  # the camera's device id
+    Column("zone", String(64), nullable=False),  # the zone's code within that camera
+    Column("violation_code", String(48), nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime, nullable=False),
+    Column("median_score", Float, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)

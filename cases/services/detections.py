@@ -134,6 +134,19 @@ class LabelLimits:
 
 
 @dataclass(frozen=True)
+class SeenDetection:
+    """A detection as a comparison with another model's findings needs it: where, what was raised, when, and how
+    its review ended."""
+
+    camera: str  # device id
+    zone: str  # zone code
+    raised_as: str  # the code its detector raised (a classified candidate: the candidate's kind)
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    status: DetectionStatus
+
+
+@dataclass(frozen=True)
 class QueueFilter:
     status: DetectionStatus | None = DetectionStatus.PENDING_REVIEW
     camera_id: int | None = None
@@ -298,6 +311,23 @@ class DetectionService(Service):
                 labels = FrameLabels(r["frame"], list(r["boxes"]), r["labelled_by"], r["labelled_at"])
                 found.setdefault(int(r["detection_id"]), {})[r["frame"]] = labels
         return found
+
+    def seen_between(self, start: dt.datetime, end: dt.datetime | None = None) -> list[SeenDetection]:
+        """Every detection seen between ``start`` and ``end`` (or since ``start``), by camera device and zone code,
+        with its review."""
+        query = (
+            select(tables.cameras.c.device_id, tables.zones.c.code, D.unregistered_zone, D.violation_code, D.classified_from, D.first_seen,
+                   D.last_seen, D.status)
+            .join(tables.cameras, tables.cameras.c.id == D.camera_id)
+            .join(tables.zones, tables.zones.c.id == D.zone_id, isouter=True)
+            .where(D.last_seen >= start, *(() if end is None else (D.first_seen <= end,)))
+        )  # fmt: skip
+        with self.transaction() as session:
+            return [
+                SeenDetection(r.device_id, r.code or r.unregistered_zone or "", r.classified_from or r.violation_code,
+                              r.first_seen, r.last_seen, DetectionStatus(r.status))
+                for r in session.execute(query)
+            ]  # fmt: skip
 
     def count_by_status(self) -> dict[str, int]:
         with self.transaction() as session:

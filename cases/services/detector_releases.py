@@ -17,8 +17,10 @@ from cases.errors import IllegalTransition, NotFound
 from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
 from cases.persistence import tables
 from cases.services.base import Actor, Service
+from vision.shadow import ShadowFinding
 
 R = tables.detector_releases.c
+SF = tables.shadow_findings.c
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,28 @@ class DetectorReleaseService(Service):
             earlier.activate(act)
             self._record(session, actor, earlier.sha256, GateAction.ROLLED_BACK, current.sha256, None)
         return earlier
+
+    def shadowed(self) -> DetectorRelease | None:
+        """The model in shadow mode, if one is."""
+        with self.transaction() as session:
+            return session.scalars(
+                select(DetectorRelease).where(R.status == ReleaseStatus.SHADOW).order_by(R.status_at.desc())
+            ).first()
+
+    def record_shadow(self, finding: ShadowFinding) -> None:
+        """What the shadow model would have raised: recorded, never sealed nor queued."""
+        with self.transaction() as session:
+            session.execute(insert(tables.shadow_findings).values(
+                sha256=finding.model_sha256, camera=finding.camera_id, zone=finding.zone_id,
+                violation_code=finding.violation_code, first_seen=finding.first_seen,
+                confirmed_at=finding.confirmed_at, median_score=finding.median_score, recorded_at=self.clock.now(),
+            ))  # fmt: skip
+
+    def shadow_findings(self, sha256: str) -> list[ShadowFinding]:
+        with self.transaction() as session:
+            rows = session.execute(select(tables.shadow_findings).where(SF.sha256 == sha256).order_by(SF.id)).mappings()
+            return [ShadowFinding(r["sha256"], r["camera"], r["zone"], r["violation_code"], r["first_seen"],
+                                  r["confirmed_at"], r["median_score"]) for r in rows]  # fmt: skip
 
     def decisions(self, sha256: str | None = None) -> list[Decision]:
         query = select(tables.detector_decisions).order_by(tables.detector_decisions.c.id)

@@ -87,6 +87,8 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
         ["model", "registry"],
         ["model", "promote"],
         ["model", "rollback"],
+        ["model", "shadow"],
+        ["model", "shadow-report"],
         ["model", "golden", "freeze"],
     ],
 )

@@ -20,15 +20,17 @@ from cases.errors import IllegalTransition
 from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.staff import Role
 from cases.services.base import Actor
+from cases.services.detections import QueueFilter
 from offsite import model_registry
 from offsite.bootstrap import Components
 from offsite.settings import Settings
+from tests.conftest import SHANGHAI
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_cli import run
 from tests.integration.test_console import csrf, sign_in
 from tests.integration.test_gateway_frames import jpeg, push_frame
 from tests.integration.test_serve_cameras import supervisor, until
-from tests.integration.world import World
+from tests.integration.world import ALL_PASS, OPERATOR, World
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.model_gate import freeze
 from vision.synthetic import DatasetSpec, write_dataset
@@ -312,3 +314,70 @@ def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_
     assert "已导入数据集 trams：2 张图片" in mapped.text
     assert "vehicle 1" in mapped.text
     assert "person" not in mapped.text.split('id="datasets"')[1].split("</table>")[0].split("trams")[1]
+
+
+def test_a_shadow_model_on_a_camera_records_what_it_would_raise_and_the_report_sets_it_against_the_reviews(
+    components: Components, world: World, tmp_path: Path
+) -> None:
+    from offsite.cameras import build_runner, intake_sink
+    from tests.integration.test_camera_pipeline import SealedOracle, registered_stall_camera
+    from tests.unit.vision.test_pipeline import Clocked
+    from vision.rules import RuleEngine
+    from vision.shadow import ShadowLane
+    from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
+    from vision.tracking import Tracker
+
+    keen, _ = model_registry.register(components, variant(tmp_path / "made", "keen", 8), ADMIN)
+    components.releases.shadow(keen.sha256, ADMIN)
+    video = tmp_path / "stall.mp4"
+    render_video(VideoSpec(out=video, scenario="stall", seconds=40, width=480, height=270, seed=31))
+    start = components.clock.now()  # the camera's frames come after shadowing began
+    spec = registered_stall_camera(json.loads(video.with_suffix(".json").read_text()), video, start)
+    oracle = SealedOracle(video, origin=start)
+
+    class ShadowOracle(SealedOracle):
+        class manifest:  # noqa: N801 (the shadow model's manifest, as the registry knows it)
+            name, sha256 = "keen", keen.sha256
+
+    intake = intake_sink(lambda event: components.detections.intake(event, components.registry))
+    runner = build_runner([spec], oracle, components.evidence(), intake, tmp_path / "work", caption_tz=SHANGHAI)  # type: ignore[arg-type]
+    pipeline = runner.pipelines["cam-1"]
+    shadow = ShadowOracle(video, origin=start)
+    pipeline.source = Clocked(Clocked(pipeline.source, shadow), oracle)  # each oracle learns each frame's time
+    pipeline.shadow = ShadowLane("cam-1", shadow, Tracker(spec.tracker), RuleEngine(spec.zones, spec.rules, CLASS_NAMES),
+                                 components.releases.record_shadow)  # fmt: skip
+    runner.start()
+    assert runner.wait(120)
+    assert pipeline.metrics.failed is None
+
+    (found,) = components.releases.shadow_findings(keen.sha256)
+    assert (found.camera_id, found.zone_id, found.violation_code) == ("cam-1", "Z-ROAD", "street_stall")
+    (detection,) = [d for d in components.detections.queue(QueueFilter()).items if d.rule_id == "stall-road"]
+    assert detection.id is not None
+    assert model_registry.shadow_report(components, keen.sha256).both_pending == 1
+    components.detections.review(detection.id, OPERATOR, detection.version, True, ALL_PASS, None)
+    report = model_registry.shadow_report(components, keen.sha256)
+    assert (report.both_confirmed, report.shadow_only, report.missed_confirmed) == (1, 0, 0)
+
+
+def test_the_cameras_run_a_shadow_model_beside_the_active_one_and_stop_it(
+    client: TestClient, components: Components, world: World, tmp_path: Path
+) -> None:
+    from tests.integration.test_serve_cameras import CountingDetector
+
+    cameras, active = supervisor(components, tmp_path, "push")
+    shadow = CountingDetector()
+    recorded: list[object] = []
+    try:
+        assert cameras.use_shadow(shadow, recorded.append)  # type: ignore[arg-type]
+        push_frame(client, components, jpeg(96, 54), components.clock.now().isoformat())
+        assert until(lambda: len(shadow.sizes) == 1)
+        assert len(active.sizes) == 1  # the same frame, through both models
+        assert cameras.use_shadow(None, recorded.append)
+        later = (components.clock.now() + dt.timedelta(seconds=1)).isoformat()
+        push_frame(client, components, jpeg(96, 54), later)
+        assert until(lambda: len(active.sizes) == 2)
+        assert len(shadow.sizes) == 1
+        assert recorded == []  # nothing stayed long enough to be a finding
+    finally:
+        assert cameras.stop(10)
