@@ -5,6 +5,7 @@ active model on the golden set and no worse on the real photos. The shipped mode
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -19,7 +20,7 @@ from typing import Any
 
 from cases.errors import Conflict, NotFound
 from cases.messages import Term
-from cases.model.detector_release import DetectorRelease, GateAction
+from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
 from cases.services.base import Actor
 from offsite.bootstrap import Components
 from offsite.settings import PROJECT_ROOT
@@ -274,6 +275,7 @@ class RegistryView:
     releases: list[DetectorRelease]
     decisions: list[DecisionView]  # newest first
     golden_sets: list[str]
+    shadow_reports: dict[str, ShadowComparison] = dataclasses.field(default_factory=dict)  # by the shadow's hash
 
 
 def registry_view(components: Components, actor: Actor) -> RegistryView:
@@ -284,4 +286,6 @@ def registry_view(components: Components, actor: Actor) -> RegistryView:
         DecisionView(dt.datetime.fromisoformat(d.at), d.actor, d.sha256, d.action, d.replaced, reasons_of(d.figures))
         for d in reversed(components.releases.decisions())
     ]
-    return RegistryView(components.releases.releases(), decisions, golden_sets(components))
+    releases = components.releases.releases()
+    shadows = {r.sha256: shadow_report(components, r.sha256) for r in releases if r.status is ReleaseStatus.SHADOW}
+    return RegistryView(releases, decisions, golden_sets(components), shadows)

@@ -43,7 +43,7 @@ def models(request: Request) -> Response:
     view = model_registry.registry_view(components, steward)
     return page(request, "models.html", releases=_releases(components, view),
                 decisions=_decisions(components, view, page_language(request)), golden_sets=view.golden_sets,
-                datasets=imported_sets(components))  # fmt: skip
+                datasets=imported_sets(components), shadow_reports=view.shadow_reports)  # fmt: skip
 
 
 @router.post("/models/{sha256}/promote", response_model=None)
@@ -66,6 +66,18 @@ async def promote(request: Request, sha256: str) -> Response:
     if result.verdict.passed:
         return back(request, "/console/models", message=notice("model_promoted", model=model))
     return back(request, "/console/models", error=notice("model_refused", model=model))
+
+
+@router.post("/models/{sha256}/shadow", response_model=None)
+async def shadow(request: Request, sha256: str) -> Response:
+    """A candidate beside the active model on the cameras, its findings recorded (taken up within model_poll_s)."""
+    _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
+    await form_of(request)
+    try:
+        release = await run_in_threadpool(components_of(request).releases.shadow, sha256[:64], steward)
+    except OffsiteError as exc:
+        return back(request, "/console/models", error=exc)
+    return back(request, "/console/models", message=notice("model_shadowed", model=release.sha256[:12]))
 
 
 @router.post("/models/rollback", response_model=None)
@@ -118,6 +130,7 @@ async def import_dataset(request: Request) -> Response:
             view = model_registry.registry_view(components, steward)
             return page(request, "models.html", status_code=422, releases=_releases(components, view),
                         decisions=_decisions(components, view, language), golden_sets=view.golden_sets,
+                        shadow_reports=view.shadow_reports,
                         datasets=imported_sets(components), import_problems=problems, import_name=name,
                         error=InvalidInput(variant="dataset_refused", name=name, count=len(problems)))  # fmt: skip
     return back(request, "/console/models", message=notice("dataset_imported", name=name, images=summary.images))

@@ -381,3 +381,25 @@ def test_the_cameras_run_a_shadow_model_beside_the_active_one_and_stop_it(
         assert recorded == []  # nothing stayed long enough to be a finding
     finally:
         assert cameras.stop(10)
+
+
+def test_an_admin_puts_a_candidate_in_shadow_from_the_console_and_sees_its_report(
+    client: TestClient, components: Components, tmp_path: Path
+) -> None:
+    from vision.shadow import ShadowFinding
+
+    keen, _ = model_registry.register(components, variant(tmp_path / "made", "keen", 9), ADMIN)
+    sign_in(client, components, Role.ADMIN)
+    html = client.get("/console/models").text
+    assert f'action="/console/models/{keen.sha256}/shadow"' in html
+    shadowed = client.post(f"/console/models/{keen.sha256}/shadow", data={"csrf": csrf(html)})
+    assert shadowed.status_code == 200
+    assert f"模型 {keen.sha256[:12]} 已进入影子运行" in shadowed.text
+    assert components.releases.get(keen.sha256).status is ReleaseStatus.SHADOW
+    now = components.clock.now()
+    components.releases.record_shadow(ShadowFinding(keen.sha256, "cam-1", "Z-ROAD", "street_stall", now, now, 0.8))
+    page = client.get("/console/models").text
+    report = page.split(f'id="shadow-{keen.sha256[:12]}">')[1].split("</div>")[0]
+    assert "仅影子模型报出 1" in report
+    again = client.post(f"/console/models/{keen.sha256}/shadow", data={"csrf": csrf(page)})
+    assert f"模型 {keen.sha256[:12]} 当前为“影子运行”，此操作要求其为：候选" in again.text  # refused, and told why
