@@ -357,10 +357,10 @@ class Runner:
             threading.Thread(target=target, name=f"{pipeline.camera_id}-{role}", daemon=True)
             for role, target in (("read", pipeline.read), ("analyse", pipeline.analyse_all))
         ]
-        with self._lock:
+        with self._lock:  # started under the lock: a thread that `wait` sees has always been started
             self._threads[pipeline.camera_id] = threads
-        for thread in threads:
-            thread.start()
+            for thread in threads:
+                thread.start()
 
     def replace(self, pipeline: CameraPipeline, timeout_s: float = 30.0) -> None:
         """Stop the camera's running pipeline, if any, and start this one in its place (a new stream address)."""
