@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import os
 import shutil
@@ -26,6 +25,7 @@ from offsite.bootstrap import Components
 from offsite.settings import PROJECT_ROOT
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.manifest import ModelManifest, manifest_path_for
+from vision.manifest import sha256_of as file_sha256
 from vision.model_gate import (
     DEFAULT_MARGIN,
     GOLDEN,
@@ -53,14 +53,6 @@ class RegistryError(ValueError):
 def told(reason: Reason) -> Term:
     """A gate's reason as the catalogue tells it, the exam named in the reader's language."""
     return Term(reason.key, {**reason.params, "exam": Term(f"term.gate.exam.{reason.params['exam']}")})
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def store(model: Path, model_store: Path) -> tuple[str, str, ModelManifest]:

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from vision.manifest import sha256_of
 from vision.real_eval import ClassScore, Predict, RealScore, score
 from vision.real_photos import VIOLATION_CLASSES, Box, RealPhoto
 
@@ -143,7 +144,7 @@ def _is_picture(path: Path) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_of(path)
 
 
 # -- the rule ------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ searchable record of every detection, rejected ones included."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -268,11 +269,13 @@ def _label_editors(components: Components, detection: Detection) -> list[dict[st
     return editors
 
 
-def _classes() -> list[str]:
+@functools.cache
+def _classes() -> tuple[str, ...]:
+    """The shipped model's classes, read once: the box editor's choice of classes."""
     from offsite.model_registry import SHIPPED
     from vision.manifest import ModelManifest, manifest_path_for
 
-    return list(ModelManifest.read(manifest_path_for(SHIPPED)).classes)
+    return tuple(ModelManifest.read(manifest_path_for(SHIPPED)).classes)
 
 
 @router.post("/detections/{detection_id}/labels", response_model=None)
@@ -287,14 +290,14 @@ async def save_labels(request: Request, detection_id: int) -> Response:
     frame = str(form.get("frame", ""))
     try:
         boxes = json.loads(str(form.get("boxes", "[]")))
-        editors = {e["role"]: e for e in await run_in_threadpool(_label_editors, components,
-                                                                  components.detections.get(detection_id))}  # fmt: skip
+        detection = await run_in_threadpool(components.detections.get, detection_id)
+        editors = {e["role"]: e for e in await run_in_threadpool(_label_editors, components, detection)}
         if frame not in editors:
             raise InvalidInput(variant="label_frame", frame=repr(frame)[:40], frames="、".join(FRAME_LABELS))
         editor = editors[frame]
-        context = components.evidence_reader().manifest(components.detections.get(detection_id).evidence_package_id)
+        context = components.evidence_reader().manifest(detection.evidence_package_id)
         model = (context.get("context", {}).get("model") or {}).get("sha256")
-        limits = LabelLimits(tuple(_classes()), int(editor["width"]), int(editor["height"]), model)
+        limits = LabelLimits(_classes(), int(editor["width"]), int(editor["height"]), model)
         saved = await run_in_threadpool(components.detections.save_labels, detection_id, frame, boxes, actor, limits)
     except ValueError:
         return back(request, here, error=InvalidInput(variant="label_boxes", limit=300))
