@@ -42,7 +42,8 @@ footage:
 	$(call debian_package,test -f $(FOOTAGE),opencv-doc)
 
 # Training, and the benchmark's Ultralytics comparison, need torch's CPU build and Ultralytics: an environment
-# of their own, never needed to run or test. torchvision, Ultralytics and supervision go in without their
+# of their own, never needed to serve. Training jobs run their workers with its Python (settings.training_python),
+# so the tests of training jobs and the demo's learning loop build it too. torchvision, Ultralytics and supervision go in without their
 # dependencies (they would pull CUDA torch and the GUI OpenCV); the rest is listed here.
 $(TRAIN_STAMP): pyproject.toml constraints.txt
 	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
@@ -76,7 +77,7 @@ contracts: venv
 # servers, subprocesses and browsers, so two workers on two cores take about half the time of one (CI under 30
 # minutes). Every test makes its own databases, buckets, ports and folders; PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
-pytest: venv chromium footage
+pytest: venv chromium footage train-env
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test: lint typecheck contracts pytest

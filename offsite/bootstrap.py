@@ -27,6 +27,7 @@ from cases.services.party import PartyAccessService
 from cases.services.registry import RegistryService
 from cases.services.statistics import StatisticsService
 from cases.services.throttle import Limit
+from cases.services.training_jobs import TrainingJobService
 from offsite.config_files import load_law
 from offsite.settings import Settings
 from vision.pushed import FrameIntake, FrameLimits
@@ -48,6 +49,7 @@ class Components:
     registry: RegistryService
     detections: DetectionService
     releases: DetectorReleaseService
+    training_jobs: TrainingJobService
     cases: CaseService
     accounts: AccountService
     imports: CsvImportService
@@ -118,6 +120,7 @@ def build(settings: Settings, clock: Clock | None = None, issue_documents: bool 
         registry=RegistryService(sessions, law, clock),
         detections=DetectionService(sessions, law, clock),
         releases=DetectorReleaseService(sessions, law, clock),
+        training_jobs=TrainingJobService(sessions, law, clock),
         cases=cases,
         accounts=AccountService(sessions, law, clock, sign_in_limits(settings)),
         imports=CsvImportService(sessions, law, clock),

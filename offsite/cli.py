@@ -19,6 +19,7 @@ import typer
 from cases.clock import Clock
 from cases.errors import OffsiteError
 from cases.model.staff import Role
+from cases.model.training_job import JobStatus
 from offsite.config_files import ConfigError
 from offsite.settings import InsecureSettingsError, Settings
 
@@ -248,6 +249,9 @@ def _serve(components: Components, host: str, port: int, follow_models: bool = F
                 logging.getLogger("offsite.notifications").exception("dispatch round failed")
 
     threading.Thread(target=dispatch_forever, name="notification-dispatch", daemon=True).start()
+    from offsite.training_jobs import Launcher
+
+    threading.Thread(target=Launcher(components).run_forever, args=(stop,), name="training-jobs", daemon=True).start()
     if components.cameras is not None:
         threading.Thread(
             target=_recheck_forever, args=(components, stop), name="automatic-recheck", daemon=True
@@ -755,7 +759,14 @@ def _training(call: Callable[[], T]) -> T:
 
 @model_app.command("train")
 def model_train(
-    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A YOLO data.yaml")],
+    data: Annotated[
+        Path | None, typer.Argument(exists=True, dir_okay=False, help="A YOLO data.yaml: train here, in the foreground")
+    ] = None,
+    recipe: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="A training recipe: train it as a job, in the background"),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="With --recipe: follow the job until it ends")] = False,
     workdir: Annotated[Path, typer.Option(help="Where runs and weights go")] = Path("var/train"),
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs (from scratch)")] = 40,
     imgsz: Annotated[int, typer.Option(min=32, help="Input size, a multiple of 32")] = 320,
@@ -767,14 +778,144 @@ def model_train(
         Path | None, typer.Option(help="Continue from this model: a .pt, or an exported .onnx with its manifest")
     ] = None,
 ) -> None:
-    """Train the detector on CPU, offline (needs the train extra), from scratch or from --initial. Prints the best
-    weights."""
+    """Train the detector offline. With --recipe: a job in the background (its dataset, the training on CUDA or
+    the CPU, the export and a candidate in the registry), followed with `offsite model jobs show`, cancelled with
+    `offsite model jobs cancel`, taken up again after a restart. With a data.yaml: in the foreground, on the CPU
+    (needs the train extra), printing the best weights."""
+    if (data is None) == (recipe is None):
+        typer.secho("offsite: give either a data.yaml or --recipe", fg="red", err=True)
+        raise typer.Exit(2)
+    if recipe is not None:
+        _train_job(recipe, wait)
+        return
+    assert data is not None
     from vision import training
 
     best, seconds = _training(
         lambda: training.train(data, workdir, epochs, imgsz, batch, seed, hours=hours, threads=threads, initial=initial)
     )
     typer.echo(f"trained in {seconds:.0f} s: {best}")
+
+
+def _train_job(recipe: Path, wait: bool) -> None:
+    from offsite import training_jobs
+    from vision.training_mix import MixError
+
+    components = _components()
+    try:
+        job = training_jobs.submit(components, recipe, _cli_actor())
+    except MixError as exc:
+        components.close()
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    assert job.id is not None
+    training_jobs.launch(components.settings, job.id)
+    typer.echo(f"training job {job.id} started; its log: {training_jobs.log_file(components.settings, job.id)}")
+    if wait:
+        _follow_job(components, job.id)
+    components.close()
+
+
+def _follow_job(components: Components, job_id: int) -> None:
+    from offsite import training_jobs
+
+    try:
+        job = training_jobs.follow(components, job_id, typer.echo)
+    except KeyboardInterrupt:
+        typer.echo(f"\nthe job goes on in the background: offsite model jobs show {job_id} --follow")
+        return
+    if job.status is not JobStatus.FINISHED:
+        for line in training_jobs.log_tail(components.settings, job_id, 15):
+            typer.echo(f"  {line}")
+        raise typer.Exit(1)
+
+
+jobs_app = typer.Typer(help="Training jobs: list, follow, cancel, take up after a restart.", no_args_is_help=True)
+model_app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """The latest training jobs, newest first."""
+    from offsite import training_jobs
+
+    components = _components()
+    for job in components.training_jobs.jobs():
+        typer.echo(f"{training_jobs.describe(job)} · {job.recipe_name} · {job.requested_by}")
+    components.close()
+
+
+@jobs_app.command("show")
+def jobs_show(
+    job_id: Annotated[int, typer.Argument(help="The job's number")],
+    follow: Annotated[bool, typer.Option("--follow", help="Follow until the job ends")] = False,
+    lines: Annotated[int, typer.Option(min=0, help="Lines of its log to print")] = 20,
+) -> None:
+    """A job's state, its last figures and the end of its log."""
+    from offsite import training_jobs
+
+    components = _components()
+    try:
+        job = components.training_jobs.get(job_id)
+    except OffsiteError as exc:
+        components.close()
+        raise _fail(exc) from exc
+    typer.echo(training_jobs.describe(job))
+    typer.echo(f"recipe {job.recipe_name}, asked by {job.requested_by} at {job.requested_at:%Y-%m-%d %H:%M:%S}, "
+               f"attempts {job.attempts}")  # fmt: skip
+    if job.figures:
+        typer.echo("last epoch: " + ", ".join(f"{k} {v}" for k, v in job.figures.items()))
+    for line in training_jobs.log_tail(components.settings, job_id, lines):
+        typer.echo(f"  {line}")
+    if follow and not job.status.done:
+        _follow_job(components, job_id)
+    components.close()
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: Annotated[int, typer.Argument(help="The job's number")]) -> None:
+    """Cancel a job: a queued one at once, a running one at its worker's next beat (seconds)."""
+    from offsite import training_jobs
+
+    components = _components()
+    try:
+        job = components.training_jobs.cancel(job_id, _cli_actor())
+    except OffsiteError as exc:
+        components.close()
+        raise _fail(exc) from exc
+    typer.echo(training_jobs.describe(job))
+    components.close()
+
+
+@jobs_app.command("resume")
+def jobs_resume() -> None:
+    """Start a worker for the job that needs one: queued, or interrupted (its worker killed, the machine restarted):
+    it goes on from its last finished stage and epoch. `offsite serve` does this on its own as it runs."""
+    from offsite import training_jobs
+
+    components = _components()
+    started = training_jobs.Launcher(components).round()
+    typer.echo(f"worker started for job {started[0]}" if started else "no job needs a worker")
+    components.close()
+
+
+@jobs_app.command("work", hidden=True)
+def jobs_work(
+    job_id: Annotated[int, typer.Argument(help="The job's number")],
+    take_over: Annotated[bool, typer.Option("--take-over", help="Its worker is known dead: take it now")] = False,
+) -> None:
+    """The worker: claim the job and carry it to its end (started by `model train --recipe` and the launcher)."""
+    from offsite import training_jobs
+    from offsite.logs import configure_logging
+
+    configure_logging("info", json_lines=False)
+    components = _components()
+    job = training_jobs.work(components, job_id, take_over)
+    components.close()
+    if job is not None:
+        typer.echo(training_jobs.describe(job))
+    if job is not None and job.status is JobStatus.FAILED:
+        raise typer.Exit(1)
 
 
 @model_app.command("eval")

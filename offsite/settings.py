@@ -6,6 +6,7 @@ Everything that differs between a developer's laptop and a bureau's servers live
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +65,15 @@ class Settings(BaseSettings):
     golden_store: Path = Field(
         PROJECT_ROOT / "var" / "golden",
         description="Where golden sets lie (offsite model golden freeze): the console and the API name them by folder.",
+    )
+    training_store: Path = Field(
+        PROJECT_ROOT / "var" / "training",
+        description="Where training jobs keep their datasets, runs, logs and candidates, a folder a job.",
+    )
+    training_python: Path | None = Field(
+        None,
+        description="The Python that runs training jobs (torch and Ultralytics); by default the project's "
+        ".venv-train (make train-env) where it is built, else this one.",
     )
     model_poll_s: float = Field(
         10.0, gt=0, description="How often camera pipelines look for a newly promoted model in the registry (s)."
@@ -162,6 +172,25 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies only over HTTPS, except in development on a local address."""
         return self.environment != "development"
+
+    @property
+    def trainer_python(self) -> Path:
+        if self.training_python is not None:
+            return self.training_python
+        built = PROJECT_ROOT / ".venv-train" / "bin" / "python"
+        return built if built.exists() else Path(sys.executable)
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the OFFSITE_* variables that give them to another process (a training worker)."""
+        found: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            found[f"OFFSITE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return found
 
     @property
     def tz(self) -> ZoneInfo:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,13 +82,16 @@ def train(
     hours: float | None = None,
     threads: int | None = None,
     initial: Path | None = None,
+    device: str = "cpu",
+    callbacks: dict[str, Callable[[Any], None]] | None = None,
 ) -> tuple[Path, float]:
     """Train from scratch, or from ``initial`` (an Ultralytics .pt, or an exported ONNX model with its manifest);
     returns the best weights and the seconds it took.
 
     ``hours`` bounds the run by time instead of epochs: Ultralytics re-estimates the epoch count after each epoch
     and fits its learning-rate schedule to the time, so a run planned for a sitting ends with a finished schedule.
-    ``threads`` overrides Ultralytics' choice of cores minus one, which leaves one of two cores idle.
+    ``threads`` overrides Ultralytics' choice of cores minus one, which leaves one of two cores idle. ``device`` is
+    ``cpu`` or a CUDA device (``0``); ``callbacks`` are Ultralytics' (``on_train_batch_end``…, given the trainer).
     """
     if epochs < 1 or imgsz % 32:
         raise ValueError("epochs must be at least 1 and imgsz a multiple of 32")
@@ -98,12 +102,10 @@ def train(
     if initial is not None:
         _check_initial(initial)
     ultralytics = _ultralytics(workdir / "settings")
-    if threads is not None:
-        from ultralytics.utils import torch_utils
-
-        torch_utils.NUM_THREADS = threads  # select_device() applies it with torch.set_num_threads
+    _use_threads(threads)
     start = _initial_weights(initial, workdir, _names_of(data_yaml)) if initial is not None else None
     model = ultralytics.YOLO(str(start) if start is not None else ARCHITECTURE)
+    _add_callbacks(model, callbacks)
     started = time.perf_counter()
     model.train(
         data=str(data_yaml),
@@ -111,23 +113,60 @@ def train(
         imgsz=imgsz,
         batch=batch,
         seed=seed,
-        device="cpu",
+        device=device,
         workers=0,
         project=str(workdir.resolve()),  # Ultralytics puts a relative project under runs/detect/
         name="train",
         exist_ok=True,
         pretrained=initial is not None,  # False would make Ultralytics drop the initial weights
-        amp=False,
+        amp=device != "cpu",
         cache="ram",  # decode each image once: on two CPU cores, JPEG decoding would otherwise dominate an epoch
         plots=False,
         verbose=False,
         **({"time": hours} if hours is not None else {}),
         **(CONTINUED if initial is not None else {}),
     )
+    return _best_of(model), time.perf_counter() - started
+
+
+def resume(
+    last: Path, workdir: Path, threads: int | None = None, callbacks: dict[str, Callable[[Any], None]] | None = None
+) -> tuple[Path, float]:
+    """Go on with an interrupted run from its last finished epoch (Ultralytics' ``last.pt``: weights, optimiser
+    and schedule), with the arguments it started with; returns the best weights and the seconds it took."""
+    ultralytics = _ultralytics(workdir / "settings")
+    _use_threads(threads)
+    model = ultralytics.YOLO(str(last))
+    _add_callbacks(model, callbacks)
+    started = time.perf_counter()
+    model.train(resume=str(last))
+    return _best_of(model), time.perf_counter() - started
+
+
+def cuda_device() -> str:
+    """``0`` where torch sees a CUDA GPU, else ``cpu`` (needs the train extra)."""
+    import torch
+
+    return "0" if torch.cuda.is_available() else "cpu"
+
+
+def _use_threads(threads: int | None) -> None:
+    if threads is not None:
+        from ultralytics.utils import torch_utils
+
+        torch_utils.NUM_THREADS = threads  # select_device() applies it with torch.set_num_threads
+
+
+def _add_callbacks(model: Any, callbacks: dict[str, Callable[[Any], None]] | None) -> None:
+    for event, callback in (callbacks or {}).items():
+        model.add_callback(event, callback)
+
+
+def _best_of(model: Any) -> Path:
     best = Path(model.trainer.save_dir) / "weights" / "best.pt"
     if not best.exists():
         raise RuntimeError(f"training finished without {best}")
-    return best, time.perf_counter() - started
+    return best
 
 
 def _check_initial(initial: Path) -> None:
@@ -262,6 +301,7 @@ def training_record(weights: Path) -> dict[str, Any]:
     epochs completed, input size, batch, seed, time limit, wall seconds and the device."""
     run = weights.parent.parent
     record: dict[str, Any] = {}
+    args: dict[str, Any] = {}
     args_file = run / "args.yaml"
     if args_file.exists():
         import yaml
@@ -275,7 +315,8 @@ def training_record(weights: Path) -> dict[str, Any]:
         record["epochs"] = len(body)
         if body and "time" in header:
             record["seconds"] = round(float(body[-1][header.index("time")]))
-    record["device"] = f"cpu ({os.cpu_count()} cores)"
+    device = str(args.get("device") or "cpu")
+    record["device"] = f"cpu ({os.cpu_count()} cores)" if device == "cpu" else f"cuda:{device}"
     start = Path(str(record.get("model", "")))
     if start.suffix == ".pt" and lineage_path(start).exists():  # the run continued from a rebuilt checkpoint
         record["continued_from"] = json.loads(lineage_path(start).read_text(encoding="utf-8"))

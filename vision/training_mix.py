@@ -55,12 +55,15 @@ class MixRecipe:
     @classmethod
     def read(cls, path: Path) -> MixRecipe:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
             raise MixError(f"{path}: cannot read the recipe ({exc})") from exc
-        if not isinstance(data, dict):
-            raise MixError(f"{path}: a recipe is a mapping (renders, real, held_out, copies, negatives, …)")
-        base = path.parent
+        return cls.from_text(text, path.parent, str(path))
+
+    @classmethod
+    def from_text(cls, text: str, base: Path, path: str) -> MixRecipe:
+        """A recipe's text whose relative paths are read from ``base``; ``path`` names it in messages."""
+        data = recipe_mapping(text, path)
 
         def paths(key: str) -> tuple[Path, ...]:
             value = data.get(key) or []
@@ -107,6 +110,16 @@ class MixRecipe:
             pseudo_label_sources=names("pseudo_label_sources"),
             datasets=datasets(),
         )
+
+
+def recipe_mapping(text: str, path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MixError(f"{path}: cannot read the recipe ({exc})") from exc
+    if not isinstance(data, dict):
+        raise MixError(f"{path}: a recipe is a mapping (renders, real, held_out, copies, negatives, …)")
+    return data
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,11 @@ def _check_classes(labelled: LabelledSet, classes: tuple[str, ...]) -> None:
     theirs = _render_classes(labelled.folder, "`offsite model dataset export` or `import`")
     if theirs != classes:
         raise MixError(f"{labelled.folder}: its classes {list(theirs)} are not the generated scenes' {list(classes)}")
+
+
+def classes_of(renders: Path) -> tuple[str, ...]:
+    """The classes of a generated dataset: every set of a mix is in these."""
+    return _render_classes(renders)
 
 
 def _render_classes(renders: Path, made_by: str = "`offsite model dataset generate`") -> tuple[str, ...]:

@@ -15,6 +15,8 @@ statement (陈述申辩)        10000   cases.statement_text
 message to a party         2000    notifications.body
 a machine's error text     500     notifications.last_error (cut to length by the writer, never refused)
 attachment's file name     100     the names of a party's statement attachments
+a training recipe          20000   training_jobs.recipe (a YAML file, refused above this when submitted)
+a training job's failure   2000    training_jobs.error (cut to length by the worker, never refused)
 =========================  ======  ====================================================================
 """
 
@@ -37,6 +39,8 @@ STATEMENT_MAX_CHARS = 10000  # the party's statement or defence: a few pages
 MESSAGE_MAX_CHARS = 2000  # a notice's text message to the party
 ERROR_TEXT_MAX_CHARS = 500  # a gateway's or a library's error text, kept for the operator
 ATTACHMENT_NAME_MAX_CHARS = 100  # a statement attachment's file name as the party's computer named it
+RECIPE_MAX_CHARS = 20000  # a training recipe: a page or two of YAML
+JOB_ERROR_MAX_CHARS = 2000  # why a training job failed: the exception's last words
 
 
 def limit_of(column: Column[Any]) -> int | None:

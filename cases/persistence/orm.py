@@ -12,6 +12,7 @@ from cases.model.case import Case, CaseEvent
 from cases.model.detection import Detection
 from cases.model.detector_release import DetectorRelease
 from cases.model.registry import Camera, Merchant, Site, Zone
+from cases.model.training_job import TrainingJob
 from cases.persistence import tables
 
 mapper_registry = registry(metadata=tables.metadata)
@@ -30,6 +31,7 @@ def start_mappers() -> None:
         (Site, tables.sites),
         (Detection, tables.detections),
         (DetectorRelease, tables.detector_releases),
+        (TrainingJob, tables.training_jobs),
     ):
         mapper_registry.map_imperatively(cls, table, version_id_col=table.c.version)
     mapper_registry.map_imperatively(Zone, tables.zones)

@@ -31,10 +31,13 @@ from cases.model.detection import DetectionStatus
 from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.registry import STREAM_URL_MAX_LENGTH, CameraStatus, ZoneSubject, certification_problem
 from cases.model.staff import Role
+from cases.model.training_job import JobStage, JobStatus
 from cases.persistence.limits import (
     ERROR_TEXT_MAX_CHARS,
+    JOB_ERROR_MAX_CHARS,
     MESSAGE_MAX_CHARS,
     REASON_MAX_CHARS,
+    RECIPE_MAX_CHARS,
     STATEMENT_MAX_CHARS,
 )
 from cases.persistence.types import JsonDocument, TermList, UtcDateTime, enum_column
@@ -406,4 +409,33 @@ shadow_findings = Table(
     Column("confirmed_at", UtcDateTime, nullable=False),
     Column("median_score", Float, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+# Training jobs (issue 15): each run of a training recipe in the background, where it is, and who holds it. A worker
+# beats while it trains; a job whose worker stopped beating is taken up again from its last finished epoch.
+training_jobs = Table(
+    "training_jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("recipe_name", String(128), nullable=False),
+    Column("recipe", Text, nullable=False, info={"max_length": RECIPE_MAX_CHARS}),
+    Column("recipe_dir", String(512), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("status", enum_column(JobStatus), nullable=False, index=True),
+    Column("stage", enum_column(JobStage)),
+    Column("epoch", Integer, nullable=False),
+    Column("epochs", Integer, nullable=False),
+    Column("progress", Float, nullable=False),
+    Column("figures", JsonDocument),
+    Column("device", String(32)),
+    Column("worker", String(128)),
+    Column("heartbeat_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("candidate_sha256", String(64)),
+    Column("error", Text, info={"max_length": JOB_ERROR_MAX_CHARS}),
+    Column("cancelled_by", String(64)),
+    Column("version", Integer, nullable=False),
 )

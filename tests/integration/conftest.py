@@ -105,6 +105,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         model_store=tmp_path / "models",
         golden_store=tmp_path / "golden",
         dataset_store=tmp_path / "datasets",
+        training_store=tmp_path / "training",
     )
 
 

@@ -1,0 +1,204 @@
+"""Issue 15, training as a job: a recipe trained in the background by a real worker process of the training
+environment (torch CPU and Ultralytics, ``make train-env``) into a registered candidate; its progress, a cancel, a
+worker killed with SIGKILL and the job taken up from its last finished epoch; two workers never hold one job. On
+SQLite and PostgreSQL. Where the training environment is missing the real-worker tests are skipped, except under
+OFFSITE_REQUIRE_SERVICES=1 (CI), where they fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cases.errors import IllegalTransition, NotFound
+from cases.model.detector_release import ReleaseStatus
+from cases.model.staff import Role
+from cases.model.training_job import JobReport, JobStage, JobStatus, TrainingJob
+from cases.services.base import Actor
+from offsite import model_registry, training_jobs
+from offsite.bootstrap import Components
+from offsite.settings import Settings
+from tests.integration.conftest import REQUIRE_SERVICES
+from vision.manifest import ModelManifest, manifest_path_for
+from vision.synthetic import DatasetSpec, write_dataset
+from vision.training_mix import MixError
+
+ADMIN = Actor("admin1", Role.ADMIN)
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few generated street scenes, small: a training of a few seconds an epoch on two cores."""
+    root = tmp_path_factory.mktemp("renders") / "scenes"
+    write_dataset(DatasetSpec(root, images=8, val_fraction=0.25, imgsz=160, seed=3))
+    return root
+
+
+def recipe(folder: Path, renders: Path, epochs: int, **training: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"renders: {renders}", "training:", "  name: tiny-candidate", f"  epochs: {epochs}", "  imgsz: 160",
+             "  batch: 4", "  threads: 1"] + [f"  {key}: {value}" for key, value in training.items()]  # fmt: skip
+    path = folder / "recipe.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def trainer(settings: Settings) -> Settings:
+    """The settings, with the training environment required: its Python must import Ultralytics."""
+    python = settings.trainer_python
+    found = subprocess.run([str(python), "-c", "import ultralytics, onnx"], capture_output=True).returncode == 0
+    if not found:
+        reason = f"{python} cannot import Ultralytics and onnx: build the training environment (make train-env)"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason} (OFFSITE_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+    return settings
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Worker processes a test started: none outlives it."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=30)
+
+
+def until(components: Components, job_id: int, done: Callable[[TrainingJob], bool], seconds: float) -> TrainingJob:
+    deadline = time.monotonic() + seconds
+    while True:
+        job = components.training_jobs.get(job_id)
+        if done(job):
+            return job
+        if time.monotonic() > deadline:
+            log = "\n".join(training_jobs.log_tail(components.settings, job_id, 40))
+            raise AssertionError(f"job {job_id} is {training_jobs.describe(job)} after {seconds} s:\n{log}")
+        time.sleep(0.2)
+
+
+def start(components: Components, recipe_file: Path, workers: list[subprocess.Popen[bytes]]) -> int:
+    job = training_jobs.submit(components, recipe_file, ADMIN)
+    assert job.id is not None
+    workers.append(training_jobs.launch(components.settings, job.id))
+    return job.id
+
+
+def test_a_recipe_trains_in_the_background_into_a_candidate_with_manifest_card_and_lineage(
+    components: Components, trainer: Settings, renders: Path, tmp_path: Path, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    shipped = model_registry.active_release(components, ADMIN)  # the model the job starts from
+    job_id = start(components, recipe(tmp_path / "recipes", renders, epochs=2), workers)
+
+    job = until(components, job_id, lambda j: j.status.done, 300)
+
+    assert job.status is JobStatus.FINISHED, job.error
+    assert (job.epoch, job.epochs, job.progress, job.attempts, job.device) == (2, 2, 1.0, 1, "cpu")
+    assert job.figures is not None
+    assert "metrics/mAP50(B)" in job.figures
+    assert "train/box_loss" in job.figures
+    candidate = components.releases.get(job.candidate_sha256 or "")
+    assert candidate.status is ReleaseStatus.CANDIDATE
+    assert candidate.registered_by == "admin1"
+    manifest = ModelManifest.read(manifest_path_for(model_registry.model_file(components, candidate)))
+    active = ModelManifest.read(manifest_path_for(model_registry.model_file(components, shipped)))
+    assert manifest.name == "tiny-candidate"
+    assert manifest.input_size == 160
+    assert manifest.thresholds == active.thresholds  # set on real photos: the candidate is judged at the same
+    assert manifest.training["job"] == {"id": job_id, "recipe": "recipe.yaml", "requested_by": "admin1",
+                                        "attempts": 1}  # fmt: skip
+    assert manifest.training["continued_from"]["sha256"] == shipped.sha256  # lineage: from the active model
+    card = training_jobs.job_folder(components.settings, job_id) / "candidate" / "tiny-candidate.md"
+    assert shipped.sha256[:12] in card.read_text(encoding="utf-8")
+    assert any("registered" in line for line in training_jobs.log_tail(components.settings, job_id))
+
+
+def test_a_running_job_is_cancelled_within_seconds_and_registers_nothing(
+    components: Components, trainer: Settings, renders: Path, tmp_path: Path, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    job_id = start(components, recipe(tmp_path / "recipes", renders, epochs=300), workers)
+    until(components, job_id, lambda j: j.stage is JobStage.TRAINING and j.progress > 0.06, 120)
+
+    components.training_jobs.cancel(job_id, ADMIN)
+
+    job = until(components, job_id, lambda j: j.status.done, 60)
+    assert (job.status, job.cancelled_by, job.candidate_sha256) == (JobStatus.CANCELLED, "admin1", None)
+    assert workers[0].wait(timeout=30) == 0
+    assert [r.status for r in components.releases.releases()] == [ReleaseStatus.ACTIVE]  # the shipped one only
+
+
+def test_a_worker_killed_mid_training_is_taken_up_from_its_last_finished_epoch(
+    components: Components, trainer: Settings, renders: Path, tmp_path: Path, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    job_id = start(components, recipe(tmp_path / "recipes", renders, epochs=12), workers)
+    killed = until(components, job_id, lambda j: j.epoch >= 2 and not j.status.done, 180)
+    os.kill(workers[0].pid, signal.SIGKILL)
+    workers[0].wait(timeout=30)
+    assert components.training_jobs.get(job_id).status is JobStatus.RUNNING  # nobody told the record
+
+    launcher = training_jobs.Launcher(components)
+    assert launcher.round() == [job_id]  # its worker is dead on this machine: taken over at once
+    workers += launcher.children.values()
+    assert launcher.round() == []  # one job trains at a time
+
+    job = until(components, job_id, lambda j: j.status.done, 300)
+    assert job.status is JobStatus.FINISHED, job.error
+    assert job.attempts == 2
+    assert job.epoch == job.epochs == 12
+    log = "\n".join(training_jobs.log_tail(components.settings, job_id, 400))
+    assert "going on from" in log
+    resumed = re.search(r"Resuming training .* from epoch (\d+) to 12 total epochs", log)
+    assert resumed is not None
+    assert int(resumed.group(1)) >= killed.epoch >= 2
+
+
+def test_two_workers_claiming_one_job_one_gets_it_and_the_loser_is_refused(components: Components) -> None:
+    job = components.training_jobs.submit("recipe.yaml", "renders: r\ntraining: {}\n", "/tmp", ADMIN)
+    assert job.id is not None
+    stale = dt.timedelta(seconds=60)
+    first = components.training_jobs.claim(job.id, "host:1", stale)
+    second = components.training_jobs.claim(job.id, "host:2", stale)
+    assert first is not None
+    assert first.worker == "host:1"
+    assert second is None
+    with pytest.raises(IllegalTransition):
+        components.training_jobs.beat(job.id, "host:2", JobReport(JobStage.DATASET, 0.01))
+    components.training_jobs.cancel(job.id, ADMIN)
+    seen = components.training_jobs.beat(job.id, "host:1", JobReport(JobStage.TRAINING, 0.2))
+    assert seen.status is JobStatus.CANCELLING  # the worker learns of the cancel at its beat
+    with pytest.raises(NotFound):
+        components.training_jobs.get(job.id + 1000)
+
+
+@pytest.mark.parametrize(
+    ("training", "named"),
+    [
+        ({"imgsz": 100}, "training.imgsz must be a multiple of 32"),
+        ({"epochs": 0}, "training.epochs must be a whole number from 1 to 1000"),
+        ({"device": "tpu"}, "training.device must be one of auto, cpu, cuda"),
+        ({"initial": "missing.onnx"}, "missing.onnx does not exist"),
+        ({"name": "'../x'"}, "training.name must be"),
+    ],
+)
+def test_a_recipe_that_cannot_be_followed_is_refused_with_its_field_and_nothing_is_queued(
+    components: Components, renders: Path, tmp_path: Path, training: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(MixError, match=named.replace(".", r"\.")):
+        training_jobs.submit(components, recipe(tmp_path, renders, **({"epochs": 1} | training)), ADMIN)
+    assert components.training_jobs.jobs() == []
+
+
+def test_a_recipe_naming_a_folder_that_is_not_there_is_refused(components: Components, tmp_path: Path) -> None:
+    with pytest.raises(MixError, match=r"no data\.yaml"):
+        training_jobs.submit(components, recipe(tmp_path, tmp_path / "nowhere", epochs=1), ADMIN)
+    assert components.training_jobs.jobs() == []
