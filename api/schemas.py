@@ -16,6 +16,7 @@ from cases.model.detection import DetectionStatus
 from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mask_mobile
 from cases.model.staff import Role
+from cases.model.training_job import JobStage, JobStatus
 from cases.persistence import tables
 from cases.persistence.limits import NO_NUL_PATTERN, REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
 
@@ -707,3 +708,28 @@ class VerdictOut(Response):
     passed: bool
     release: ReleaseOut
     reasons: list[str]
+
+
+class TrainingJobOut(Response):
+    id: int
+    recipe_name: str
+    status: JobStatus
+    stage: JobStage | None
+    epoch: int = Field(description="Epochs finished.")
+    epochs: int = Field(description="Epochs planned (0 before the training starts).")
+    progress: float = Field(description="0 to 1, across the stages: dataset, training, export, registration.")
+    figures: dict[str, float] | None = Field(None, description="The last epoch's losses and validation figures.")
+    device: str | None = Field(None, description="cpu, or the CUDA device it trains on.")
+    attempts: int = Field(description="Workers that took it: more than one when it was taken up after a stop.")
+    requested_by: str
+    requested_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    candidate_sha256: str | None = Field(None, description="The candidate it registered, once finished.")
+    error: str | None = Field(None, description="Why it failed, in the worker's words.")
+    cancelled_by: str | None
+    log: list[str] = Field(default_factory=list, description="The end of its log (GET of one job only).")
+
+
+class TrainingJobIn(Request):
+    recipe: str = Field(min_length=1, max_length=128, description="A recipe's file name, as GET /models/recipes lists")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cases.errors import IllegalTransition
+from cases.errors import IllegalTransition, InvalidInput, NotFound
 from cases.model.staff import Role
 from cases.model.training_job import JobReport, JobStage, JobStatus, TrainingJob
 from cases.persistence.limits import RECIPE_MAX_CHARS
@@ -104,6 +104,21 @@ def recipes(components: Components) -> list[Path]:
     """The recipes an administrator may start from the console: the project's and the training store's."""
     folders = (components.settings.config_dir / "training", components.settings.training_store / "recipes")
     return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.yaml"))
+
+
+def start(components: Components, recipe_name: str, actor: Actor) -> TrainingJob:
+    """A job for one of the offered recipes (``recipes``), by file name, with its worker started at once: what the
+    console's button and the API do. An unknown recipe is 404; one that cannot be followed, 422; nothing queued."""
+    found = [p for p in recipes(components) if p.name == recipe_name]
+    if not found:
+        raise NotFound(variant="recipe", name=repr(recipe_name[:80]))
+    try:
+        job = submit(components, found[0], actor)
+    except MixError as exc:
+        raise InvalidInput(variant="recipe_refused", name=found[0].name, detail=str(exc)[:500]) from exc
+    assert job.id is not None
+    launch(components.settings, job.id)
+    return job
 
 
 # -- starting workers -------------------------------------------------------------------------------------------------

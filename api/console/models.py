@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.console.web import back, components_of, form_of, local, notice, page, page_language, permitted
 from api.roles import Permission
 from cases.errors import OffsiteError
-from offsite import model_registry
+from cases.messages import Term
+from cases.model.training_job import TrainingJob
+from cases.services.base import Actor
+from offsite import model_registry, training_jobs
 from offsite.bootstrap import Components
 from offsite.learning import imported_sets
 
@@ -36,14 +39,86 @@ def _decisions(components: Components, view: model_registry.RegistryView, langua
             for d in view.decisions]  # fmt: skip
 
 
+def _jobs(components: Components, language: str) -> list[dict[str, Any]]:
+    return [_job(components, job, language) for job in components.training_jobs.jobs(limit=20)]
+
+
+def _job(components: Components, job: TrainingJob, language: str) -> dict[str, Any]:
+    """A training job as the page and its poller show it: words in the reader's language, local times, the log's end
+    while it is open."""
+    assert job.id is not None
+    return {
+        "id": job.id,
+        "recipe": job.recipe_name,
+        "status": job.status.value,
+        "status_told": Term(f"term.training_job.{job.status.value}").told(language),
+        "done": job.status.done,
+        "stage_told": Term(f"term.training_stage.{job.stage.value}").told(language) if job.stage else "",
+        "epoch": job.epoch,
+        "epochs": job.epochs,
+        "progress": round(job.progress, 4),
+        "percent": f"{job.progress:.0%}",
+        "device": job.device or "",
+        "figures": {k: v for k, v in (job.figures or {}).items() if k in SHOWN_FIGURES},
+        "requested": f"{local(components, job.requested_at)} · {job.requested_by}",
+        "finished": local(components, job.finished_at),
+        "attempts": job.attempts,
+        "candidate": job.candidate_sha256 or "",
+        "error": job.error or "",
+        "cancelled_by": job.cancelled_by or "",
+        "log": training_jobs.log_tail(components.settings, job.id, 12) if not job.status.done or job.error else [],
+    }
+
+
+SHOWN_FIGURES = ("metrics/mAP50(B)", "metrics/precision(B)", "metrics/recall(B)", "train/box_loss", "train/cls_loss")
+
+
+def _registry_page(request: Request, steward: Actor, status_code: int = 200, **more: Any) -> HTMLResponse:
+    components = components_of(request)
+    view = model_registry.registry_view(components, steward)
+    language = page_language(request)
+    return page(request, "models.html", status_code=status_code, releases=_releases(components, view),
+                decisions=_decisions(components, view, language), golden_sets=view.golden_sets,
+                datasets=imported_sets(components), shadow_reports=view.shadow_reports,
+                jobs=_jobs(components, language),
+                recipes=[p.name for p in training_jobs.recipes(components)], **more)  # fmt: skip
+
+
 @router.get("/models", response_class=HTMLResponse)
 def models(request: Request) -> Response:
     _user, steward = permitted(request, Permission.MANAGE_MODELS)
-    components = components_of(request)
-    view = model_registry.registry_view(components, steward)
-    return page(request, "models.html", releases=_releases(components, view),
-                decisions=_decisions(components, view, page_language(request)), golden_sets=view.golden_sets,
-                datasets=imported_sets(components), shadow_reports=view.shadow_reports)  # fmt: skip
+    return _registry_page(request, steward)
+
+
+@router.get("/models/training.json")
+def training_progress(request: Request) -> JSONResponse:
+    """The jobs as the page shows them, for its poller: progress moves without reloading the page."""
+    permitted(request, Permission.MANAGE_MODELS)
+    return JSONResponse({"jobs": _jobs(components_of(request), page_language(request))})
+
+
+@router.post("/models/training", response_model=None)
+async def start_training(request: Request) -> Response:
+    """An administrator's button: a job for the chosen recipe, its worker started at once."""
+    _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
+    form = await form_of(request)
+    recipe = str(form.get("recipe", ""))
+    try:
+        job = await run_in_threadpool(training_jobs.start, components_of(request), recipe, steward)
+    except OffsiteError as exc:
+        return back(request, "/console/models", error=exc)
+    return back(request, "/console/models", message=notice("training_started", job=job.id, recipe=recipe))
+
+
+@router.post("/models/training/{job_id}/cancel", response_model=None)
+async def cancel_training(request: Request, job_id: int) -> Response:
+    _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
+    await form_of(request)
+    try:
+        await run_in_threadpool(components_of(request).training_jobs.cancel, job_id, steward)
+    except OffsiteError as exc:
+        return back(request, "/console/models", error=exc)
+    return back(request, "/console/models", message=notice("training_cancelled", job=job_id))
 
 
 @router.post("/models/{sha256}/promote", response_model=None)
@@ -127,12 +202,8 @@ async def import_dataset(request: Request) -> Response:
         except ImportRefused as exc:
             language = page_language(request)
             problems = [f"{p.where}: {told_problem(p).told(language)}" for p in exc.problems]
-            view = model_registry.registry_view(components, steward)
-            return page(request, "models.html", status_code=422, releases=_releases(components, view),
-                        decisions=_decisions(components, view, language), golden_sets=view.golden_sets,
-                        shadow_reports=view.shadow_reports,
-                        datasets=imported_sets(components), import_problems=problems, import_name=name,
-                        error=InvalidInput(variant="dataset_refused", name=name, count=len(problems)))  # fmt: skip
+            return _registry_page(request, steward, 422, import_problems=problems, import_name=name,
+                                  error=InvalidInput(variant="dataset_refused", name=name, count=len(problems)))  # fmt: skip
     return back(request, "/console/models", message=notice("dataset_imported", name=name, images=summary.images))
 
 

@@ -8,7 +8,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import schemas
 from api.deps import ComponentsDep, ModelSteward, ReaderLanguage
-from offsite import model_registry
+from cases.model.training_job import TrainingJob
+from offsite import model_registry, training_jobs
 
 router = APIRouter(tags=["models"])
 
@@ -73,3 +74,64 @@ def rollback(components: ComponentsDep, steward: ModelSteward) -> schemas.Releas
     """The active model retires and the one active before it returns; recorded. Cameras take it up within
     ``model_poll_s``."""
     return schemas.ReleaseOut.model_validate(components.releases.rollback(steward))
+
+
+def _job_out(components: ComponentsDep, job: TrainingJob, with_log: bool = False) -> schemas.TrainingJobOut:
+    out = schemas.TrainingJobOut.model_validate(job)
+    if with_log and job.id is not None:
+        out.log = training_jobs.log_tail(components.settings, job.id, 40)
+    return out
+
+
+@router.get("/models/recipes", response_model=list[str])
+def list_recipes(components: ComponentsDep, steward: ModelSteward) -> list[str]:
+    """The training recipes a job may be started with (configs/training and the training store's recipes)."""
+    return [p.name for p in training_jobs.recipes(components)]
+
+
+@router.get("/models/training-jobs", response_model=list[schemas.TrainingJobOut])
+def list_training_jobs(components: ComponentsDep, steward: ModelSteward) -> list[schemas.TrainingJobOut]:
+    """The latest training jobs, newest first, with their progress."""
+    return [_job_out(components, job) for job in components.training_jobs.jobs()]
+
+
+@router.post(
+    "/models/training-jobs",
+    response_model=schemas.TrainingJobOut,
+    status_code=201,
+    responses={
+        404: {"description": "no recipe has this name (not_found)"},
+        422: {"description": "the recipe cannot be followed: the field and why (invalid_input)"},
+    },
+)
+async def start_training(
+    components: ComponentsDep, steward: ModelSteward, body: schemas.TrainingJobIn
+) -> schemas.TrainingJobOut:
+    """Train a recipe in the background: its dataset (the operators' reviews when it asks), the training on CUDA
+    where a GPU is or on the CPU, the export and the candidate in the registry. Follow it with GET; the candidate
+    goes through the gate before it can be promoted."""
+    job = await run_in_threadpool(training_jobs.start, components, body.recipe, steward)
+    return _job_out(components, job)
+
+
+@router.get(
+    "/models/training-jobs/{job_id}",
+    response_model=schemas.TrainingJobOut,
+    responses={404: {"description": "no such job (not_found)"}},
+)
+def get_training_job(components: ComponentsDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
+    """A job with the end of its log."""
+    return _job_out(components, components.training_jobs.get(job_id), with_log=True)
+
+
+@router.post(
+    "/models/training-jobs/{job_id}/cancel",
+    response_model=schemas.TrainingJobOut,
+    responses={
+        404: {"description": "no such job (not_found)"},
+        409: {"description": "the job has ended (illegal_transition)"},
+    },
+)
+def cancel_training_job(components: ComponentsDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
+    """Cancel a job: a queued one at once, a running one at its worker's next beat (seconds); recorded with who."""
+    return _job_out(components, components.training_jobs.cancel(job_id, steward))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from cases.errors import IllegalTransition, NotFound
 from cases.model.detector_release import ReleaseStatus
@@ -26,7 +27,8 @@ from cases.services.base import Actor
 from offsite import model_registry, training_jobs
 from offsite.bootstrap import Components
 from offsite.settings import Settings
-from tests.integration.conftest import REQUIRE_SERVICES
+from tests.integration.conftest import REQUIRE_SERVICES, Staff, problem_of
+from tests.integration.test_console import csrf, sign_in
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.synthetic import DatasetSpec, write_dataset
 from vision.training_mix import MixError
@@ -202,3 +204,74 @@ def test_a_recipe_naming_a_folder_that_is_not_there_is_refused(components: Compo
     with pytest.raises(MixError, match=r"no data\.yaml"):
         training_jobs.submit(components, recipe(tmp_path, tmp_path / "nowhere", epochs=1), ADMIN)
     assert components.training_jobs.jobs() == []
+
+
+def offered(settings: Settings, renders: Path, name: str, epochs: int, **training: Any) -> str:
+    """A recipe in the training store's recipes, where the console and the API offer it."""
+    path = recipe(settings.training_store / "recipes", renders, epochs, **training)
+    return path.rename(path.with_name(name)).name
+
+
+def test_an_admin_starts_a_recipe_from_the_console_and_follows_it_to_its_candidate(
+    client: TestClient,
+    components: Components,
+    trainer: Settings,
+    renders: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    recipe_name = offered(trainer, renders, "tiny.yaml", epochs=2)
+    sign_in(client, components, Role.ADMIN)
+    html = client.get("/console/models").text
+    assert '<option value="tiny.yaml">' in html
+    assert "尚无训练任务" in html
+
+    started = client.post(
+        "/console/models/training", data={"csrf": csrf(html), "recipe": recipe_name}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    [asked] = components.training_jobs.jobs()
+    assert f"训练任务 {asked.id} 已开始（配方 tiny.yaml）" in client.get("/console/models").text
+    progress = client.get("/console/models/training.json").json()["jobs"][0]
+    assert progress["recipe"] == "tiny.yaml"
+    assert progress["status_told"] in ("排队中", "训练中", "已完成")
+
+    assert asked.id is not None
+    job = until(components, asked.id, lambda j: j.status.done, 300)
+    assert job.status is JobStatus.FINISHED, job.error
+    assert job.candidate_sha256 is not None
+    page = client.get("/console/models").text
+    assert f'href="#model-{job.candidate_sha256[:12]}"' in page  # the job links its candidate in the registry
+    assert f'id="model-{job.candidate_sha256[:12]}"' in page
+    assert "已完成" in page
+
+    sign_in(client, components, Role.OPERATOR)  # training is an administrator's
+    assert client.get("/console/models/training.json").status_code == 403
+    assert client.post("/console/models/training", data={"recipe": recipe_name}).status_code in (403, 400)
+    assert len(components.training_jobs.jobs()) == 1
+
+
+def test_the_api_refuses_an_unknown_recipe_and_one_that_cannot_be_followed_and_an_ended_jobs_cancel(
+    client: TestClient, components: Components, staff: Staff, settings: Settings, renders: Path
+) -> None:
+    admin = staff.headers(Role.ADMIN)
+    unknown = client.post("/api/v1/models/training-jobs", json={"recipe": "nope.yaml"}, headers=admin)
+    assert unknown.status_code == 404
+    assert "nope.yaml" in problem_of(unknown)["detail"]
+    bad = offered(settings, renders, "bad.yaml", epochs=1, imgsz=100)
+    refused = client.post("/api/v1/models/training-jobs", json={"recipe": bad}, headers=admin)
+    assert refused.status_code == 422
+    assert "training.imgsz must be a multiple of 32" in problem_of(refused)["detail"]
+    assert client.get("/api/v1/models/training-jobs", headers=admin).json() == []
+    assert "bad.yaml" in client.get("/api/v1/models/recipes", headers=admin).json()
+
+    job = components.training_jobs.submit("r.yaml", "renders: r\ntraining: {}\n", "/tmp", ADMIN)
+    cancelled = client.post(f"/api/v1/models/training-jobs/{job.id}/cancel", headers=admin)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/models/training-jobs/{job.id}/cancel", headers=admin)
+    assert again.status_code == 409
+    shown = client.get(f"/api/v1/models/training-jobs/{job.id}", headers=admin).json()
+    assert (shown["cancelled_by"], shown["log"]) == ("admin1", [])
+    assert client.get("/api/v1/models/training-jobs/999", headers=admin).status_code == 404
+    officer = staff.headers(Role.OFFICER)
+    assert client.get("/api/v1/models/training-jobs", headers=officer).status_code == 403
