@@ -60,7 +60,7 @@ train-env: $(TRAIN_STAMP)
 bench: train-env
 	$(TRAIN_VENV)/bin/offsite bench pipeline --json
 
-demo: venv
+demo: venv train-env
 	$(BIN)/offsite demo
 
 lint: venv

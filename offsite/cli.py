@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from evidence_store.store import EvidenceStore, Verification
     from offsite.bootstrap import Components
     from offsite.cameras import CameraSupervisor
+    from offsite.demo_learning import LearningSummary
     from offsite.reconcile import SealedEvents
     from vision.capture import CapturedEvidence
     from vision.config import CameraSpec
@@ -373,6 +374,18 @@ def _detector_and_cameras(model: Path, cameras: Path, threads: int = 0) -> tuple
         raise typer.Exit(2) from exc
 
 
+def _learning_line(learned: LearningSummary) -> str:
+    said = f"  learning loop: {learned.labelled_frames} reviewed frames labelled, {learned.golden_frames} frozen as the exam"
+    if learned.job is not None:
+        said += f"; training job {learned.job} {learned.job_status}"
+    if learned.candidate is not None:
+        verdict = "promoted" if learned.promoted else "refused by the gate"
+        said += f"; candidate {learned.candidate[:12]} {verdict}" + "".join(f"\n    {r}" for r in learned.reasons[:6])
+    if learned.problem:
+        said += f"\n    stopped short: {learned.problem}"
+    return said + "\n    (see /console/models as admin)"
+
+
 @app.command("demo")
 def demo(
     once: Annotated[bool, typer.Option("--once", help="Build the demo data, print a summary, do not serve")] = False,
@@ -384,6 +397,12 @@ def demo(
     folder: Annotated[
         Path | None, typer.Option("--dir", help="Where the demo database lives (default var/demo)")
     ] = None,
+    learning: Annotated[
+        bool,
+        typer.Option(
+            help="Walk the learning loop: the reviews into a short CPU training, its candidate before the gate"
+        ),
+    ] = True,
 ) -> None:
     """Build a fresh demo database (SQLite, var/demo/) with registries, detections and cases walked through the
     law's stages, then serve the API on it."""
@@ -391,7 +410,7 @@ def demo(
     from offsite.logs import configure_logging
 
     configure_logging("warning", json_lines=False)
-    components, summary = run_demo(folder)
+    components, summary = run_demo(folder, learning=learning)
     logging.getLogger().setLevel(logging.INFO)  # the demo's own steps are quiet; the server's requests are not
     if as_json:
         typer.echo(json.dumps(summary.as_json(), ensure_ascii=False))
@@ -405,6 +424,8 @@ def demo(
             f"{summary.cases}; {summary.notifications_sent} notifications sent through the logging adapter; "
             f"{summary.seconds:.0f} s."
         )
+        if summary.learning is not None:
+            typer.echo(_learning_line(summary.learning))
     if once:
         components.close()
         return

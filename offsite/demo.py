@@ -35,6 +35,7 @@ from cases.model.staff import Role
 from cases.services.base import Actor
 from offsite.bootstrap import Components, build, prepare_database
 from offsite.cameras import build_runner, registry_certification
+from offsite.demo_learning import LearningSummary, walk_learning_loop
 from offsite.footage import Footage, matches
 from offsite.issued import IssuedDocument, issue_all, party_access_code
 from offsite.rechecks import AutomaticRecheck, run_due_rechecks
@@ -84,6 +85,10 @@ def demo_settings(folder: Path | None = None) -> Settings:
         environment="development",
         database_url=f"sqlite:///{folder / 'offsite-demo.db'}",
         evidence_dir=folder / "evidence",
+        model_store=folder / "models",
+        golden_store=folder / "golden",
+        dataset_store=folder / "datasets",
+        training_store=folder / "training",
     )
 
 
@@ -103,6 +108,7 @@ class DemoSummary:
     documents_sealed: int = 0
     party_logins: list[dict[str, str]] = field(default_factory=list)  # case number and code, for the party page
     notifications_sent: int = 0
+    learning: LearningSummary | None = None  # the learning loop, when the demo walked it
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
@@ -122,6 +128,7 @@ class DemoSummary:
             "documents_sealed": self.documents_sealed,
             "party_logins": self.party_logins,
             "notifications_sent": self.notifications_sent,
+            "learning": None if self.learning is None else self.learning.as_json(),
         }
 
 
@@ -143,9 +150,12 @@ def _id(record: Camera | Merchant | Site) -> int:
     return record.id
 
 
-def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tuple[Components, DemoSummary]:
-    """Build a fresh demo database and evidence folder, run the cameras and walk cases through it; returns the
-    wired components (on the real clock again) and what was done."""
+def run_demo(
+    folder: Path | None = None, now: dt.datetime | None = None, learning: bool = True
+) -> tuple[Components, DemoSummary]:
+    """Build a fresh demo database and evidence folder, run the cameras and walk cases through it, and (``learning``)
+    the learning loop: the reviews into a short training and its candidate before the gate; returns the wired
+    components (on the real clock again) and what was done."""
     started = time.perf_counter()
     settings = demo_settings(folder)
     _clear(settings)
@@ -165,12 +175,14 @@ def run_demo(folder: Path | None = None, now: dt.datetime | None = None) -> tupl
     story.run_automatic_rechecks()
     story.issue_documents()
     summary = story.summary()
-    summary.seconds = time.perf_counter() - started
     # The story's last steps happened "now", at real_now; by the time they are done the wall clock has moved on
     # by as long as the story took. Set the clock to where the wall clock is, then let it tick: sessions expire
     # and deadlines come as in service, and the console shows the time of day it is.
     clock.set(real_now + dt.timedelta(seconds=time.monotonic() - told_from))
     clock.run()
+    if learning:  # on the running clock: the training worker's records are on the wall clock too
+        summary.learning = walk_learning_loop(components, Actor("admin", Role.ADMIN))
+    summary.seconds = time.perf_counter() - started
     return components, summary
 
 
@@ -179,7 +191,9 @@ def _clear(settings: Settings) -> None:
     database = Path(settings.database_url.removeprefix("sqlite:///"))
     for stale in database.parent.glob(database.name + "*"):
         stale.unlink()
-    for owned in (settings.evidence_dir, settings.evidence_dir.parent / "work"):
+    owned_folders = (settings.evidence_dir, settings.evidence_dir.parent / "work", settings.model_store,
+                     settings.golden_store, settings.dataset_store, settings.training_store)  # fmt: skip
+    for owned in owned_folders:
         shutil.rmtree(owned, ignore_errors=True)
 
 

@@ -39,8 +39,13 @@ def require_chromium() -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The demo served, without its learning loop (test_learning_loop walks it)."""
+    yield from serve_demo(tmp_path_factory, learning=False)
+
+
+def serve_demo(tmp_path_factory: pytest.TempPathFactory, learning: bool) -> Iterator[Served]:
     require_chromium()
-    components, _summary = run_demo(tmp_path_factory.mktemp("demo"))
+    components, _summary = run_demo(tmp_path_factory.mktemp("demo"), learning=learning)
     try:
         with serving(create_app(components.settings, components)) as base:
             yield Served(base, components)
@@ -66,12 +71,12 @@ def artefacts() -> Path:
     return ARTEFACTS
 
 
-def sign_in(browser: Any, base: str, username: str, **context: Any) -> Any:
+def sign_in(browser: Any, base: str, username: str, password: str = DEMO_PASSWORD, **context: Any) -> Any:
     """A fresh browser context signed in to the console as a demo account (Chinese locale unless told)."""
     page = browser.new_context(**({"locale": "zh-CN"} | context)).new_page()
     page.goto(f"{base}/console/login")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
     assert "/console/login" not in page.url, page.content()

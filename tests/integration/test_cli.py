@@ -62,6 +62,14 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
     assert summary["notifications_sent"] > 0
     assert isinstance(summary["seconds"], float)
     assert (tmp_path / "offsite-demo.db").exists()
+    # the learning loop: the reviews became labels, their validation side the exam, a two-epoch CPU training a
+    # candidate, which the gate refused with its reasons (a few dozen images do not beat the shipped model)
+    learned = summary["learning"]
+    assert learned["labelled_frames"] > learned["golden_frames"] > 0
+    assert (learned["job_status"], learned["problem"]) == ("finished", None)
+    assert learned["candidate"] is not None
+    assert learned["promoted"] is False
+    assert any("not better than the active model" in reason for reason in learned["reasons"])
 
 
 @pytest.mark.parametrize(

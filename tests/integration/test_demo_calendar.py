@@ -14,7 +14,7 @@ FRIDAY_NOTICE = dt.datetime(2026, 12, 1, 16, 30, tzinfo=dt.UTC)
 
 
 def test_a_notice_served_on_a_friday_is_rechecked_after_its_deadline(tmp_path: Path) -> None:
-    components, summary = run_demo(tmp_path, now=FRIDAY_NOTICE)
+    components, summary = run_demo(tmp_path, now=FRIDAY_NOTICE, learning=False)
     components.close()
     assert summary.cases == {"closed": 2, "notice_issued": 1, "draft": 1}
     assert summary.true_violations_found == sum(summary.events.values())
