@@ -22,6 +22,7 @@ from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
 from cases.services.detector_releases import DetectorReleaseService
 from cases.services.documents import DocumentRegister
+from cases.services.missed_frames import MissedFrameService
 from cases.services.notifications import NotificationChannel, default_channels
 from cases.services.party import PartyAccessService
 from cases.services.registry import RegistryService
@@ -50,6 +51,7 @@ class Components:
     detections: DetectionService
     releases: DetectorReleaseService
     training_jobs: TrainingJobService
+    missed: MissedFrameService
     cases: CaseService
     accounts: AccountService
     imports: CsvImportService
@@ -121,6 +123,7 @@ def build(settings: Settings, clock: Clock | None = None, issue_documents: bool 
         detections=DetectionService(sessions, law, clock),
         releases=DetectorReleaseService(sessions, law, clock),
         training_jobs=TrainingJobService(sessions, law, clock),
+        missed=MissedFrameService(sessions, law, clock),
         cases=cases,
         accounts=AccountService(sessions, law, clock, sign_in_limits(settings)),
         imports=CsvImportService(sessions, law, clock),

@@ -29,6 +29,7 @@ from vision.events import ViolationEvent
 from vision.frames import FrameSource
 from vision.pipeline import CameraMetrics, CameraPipeline, EventSink, Runner, event_id
 from vision.pushed import FrameIntake
+from vision.recent_frames import RecentFrames
 from vision.rules import RuleEngine
 from vision.shadow import ShadowFinding, ShadowLane
 from vision.sources import Backoff, open_source
@@ -101,6 +102,7 @@ def build_runner(
     certification: Callable[[str], dict[str, Any]] | None = None,
     *,
     caption_tz: dt.tzinfo,
+    recent: Callable[[str], RecentFrames] | None = None,
 ) -> Runner:
     """One pipeline per camera; pushed cameras read from ``pushed_source(camera_id)``; captions in ``caption_tz``."""
     sealer = PipelineSealer(
@@ -119,9 +121,10 @@ def build_runner(
             if pushed_source is None:
                 raise ValueError(f"camera {spec.camera_id} takes pushed frames, which only `offsite serve` receives")
             source = pushed_source(spec.camera_id)
-        pipelines.append(
-            build_pipeline(spec, detector, sealer, emit, work_dir, source, inference_lock=slots, caption_tz=caption_tz)
-        )
+        pipeline = build_pipeline(spec, detector, sealer, emit, work_dir, source, inference_lock=slots,
+                                  caption_tz=caption_tz)  # fmt: skip
+        pipeline.recent = None if recent is None else recent(spec.camera_id)
+        pipelines.append(pipeline)
     return Runner(pipelines)
 
 
@@ -188,9 +191,11 @@ class CameraSupervisor:
         restart_backoff: Backoff = RESTART_BACKOFF,
         *,
         caption_tz: dt.tzinfo,
+        recent: Callable[[str], RecentFrames] | None = None,
     ) -> None:
         self.specs = {spec.camera_id: spec for spec in specs}
         self.caption_tz = caption_tz  # the bureau's zone: annotated frames are captioned in local time
+        self.recent = recent  # each camera's recent frames, for "missed violation" labels
         self.detector, self.store, self.emit, self.work_dir = detector, store, emit, work_dir
         self.frames = frames
         self.registered_stream = registered_stream
@@ -225,6 +230,7 @@ class CameraSupervisor:
             caption_tz=self.caption_tz,
         )  # fmt: skip
         pipeline.shadow = self._lane(spec.camera_id)
+        pipeline.recent = None if self.recent is None else self.recent(spec.camera_id)
         return pipeline
 
     def start(self) -> None:

@@ -270,6 +270,9 @@ def _serve(components: Components, host: str, port: int, follow_models: bool = F
             daemon=True,
         ).start()  # fmt: skip
         threading.Thread(target=_orphans(components).run_forever, args=(stop,), name="reconcile", daemon=True).start()
+    from offsite.missed import sweep_forever
+
+    threading.Thread(target=sweep_forever, args=(components, stop), name="frame-retention", daemon=True).start()
     try:
         uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
     finally:
@@ -340,6 +343,7 @@ def serve(
 
 
 def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
+    from offsite import missed
     from offsite.cameras import CameraSupervisor, camera_intake, intake_sink, registry_certification
 
     detector, specs = _detector_and_cameras(model, cameras)
@@ -358,6 +362,7 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         registered_stream,
         certification=registry_certification(components.registry.find_camera),
         caption_tz=components.settings.tz,
+        recent=missed.keeper(components.settings),
     )
 
 
@@ -1151,6 +1156,7 @@ def camera_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
 ) -> None:
     """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
+    from offsite import missed
     from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
@@ -1181,7 +1187,7 @@ def camera_run(
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",
             certification=registry_certification(components.registry.find_camera),
-            caption_tz=components.settings.tz,
+            caption_tz=components.settings.tz, recent=missed.keeper(components.settings),
         )  # fmt: skip
     except ValueError as exc:
         typer.secho(f"offsite: {exc}", fg="red", err=True)

@@ -33,6 +33,7 @@ from cases.model.registry import (
 )
 from cases.model.staff import Role
 from cases.services.base import Actor
+from offsite import missed
 from offsite.bootstrap import Components, build, prepare_database
 from offsite.cameras import build_runner, registry_certification
 from offsite.demo_learning import LearningSummary, walk_learning_loop
@@ -89,6 +90,8 @@ def demo_settings(folder: Path | None = None) -> Settings:
         golden_store=folder / "golden",
         dataset_store=folder / "datasets",
         training_store=folder / "training",
+        recent_frames_dir=folder / "recent-frames",
+        training_frames_dir=folder / "training-frames",
     )
 
 
@@ -192,7 +195,8 @@ def _clear(settings: Settings) -> None:
     for stale in database.parent.glob(database.name + "*"):
         stale.unlink()
     owned_folders = (settings.evidence_dir, settings.evidence_dir.parent / "work", settings.model_store,
-                     settings.golden_store, settings.dataset_store, settings.training_store)  # fmt: skip
+                     settings.golden_store, settings.dataset_store, settings.training_store,
+                     settings.recent_frames_dir, settings.training_frames_dir)  # fmt: skip
     for owned in owned_folders:
         shutil.rmtree(owned, ignore_errors=True)
 
@@ -317,6 +321,7 @@ class _DemoStory:
             self.c.settings.evidence_dir.parent / "work",
             certification=registry_certification(self.c.registry.find_camera),
             caption_tz=self.c.settings.tz,
+            recent=missed.keeper(self.c.settings),
         )
         runner.start()
         runner.wait()

@@ -53,20 +53,25 @@ class ReviewedFrames:
 
 
 def reviewed_frames(components: Components, reader: Actor) -> ReviewedFrames:
-    """Every reviewed detection's key frames with their labels. A package sealed before key frames kept their
-    boxes (or one that cannot be read now) is skipped and named, never half-read."""
+    """Every reviewed detection's key frames with their labels, and the missed-violation frames operators boxed. A
+    package sealed before key frames kept their boxes (or one that cannot be read now) is skipped and named, never
+    half-read."""
     detections = components.detections.reviewed_for_training(reader, PURPOSE)
-    store = components.evidence_reader()
+    store = components.evidence_reader() if detections else None  # a new install has sealed nothing yet
     drawn = components.detections.drawn_labels()
     frames: list[LabelledFrame] = []
     skipped: list[Skipped] = []
     for detection in detections:
         try:
             assert detection.id is not None
+            assert store is not None
             frames += _frames_of(store, detection, drawn.get(detection.id, {}))
         except (EvidenceError, ReviewDatasetError) as exc:
             assert detection.id is not None
             skipped.append(Skipped(detection.id, detection.evidence_package_id, str(exc)))
+    from offsite.missed import training_frames  # what the operators boxed on recent frames, the detector missed
+
+    frames += training_frames(components, reader, PURPOSE)
     return ReviewedFrames(frames, len(detections), skipped)
 
 

@@ -75,6 +75,21 @@ class Settings(BaseSettings):
         description="The Python that runs training jobs (torch and Ultralytics); by default the project's "
         ".venv-train (make train-env) where it is built, else this one.",
     )
+    recent_frames_dir: Path = Field(
+        PROJECT_ROOT / "var" / "recent-frames",
+        description="Where camera pipelines keep a frame now and then for operators to box what the detector missed.",
+    )
+    recent_frame_every_s: float = Field(10.0, gt=0, le=3600, description="A recent frame kept every this many s.")
+    recent_frames_keep_h: float = Field(
+        24.0, gt=0, le=24 * 31, description="Hours a recent frame is kept (it is no evidence; it goes after this)."
+    )
+    training_frames_dir: Path = Field(
+        PROJECT_ROOT / "var" / "training-frames",
+        description="Where frames an operator labelled as a missed violation are kept, for training.",
+    )
+    training_frames_keep_days: int = Field(
+        365, ge=1, le=3650, description="Days a missed-violation training frame is kept (规定 第十六条), then removed."
+    )
     model_poll_s: float = Field(
         10.0, gt=0, description="How often camera pipelines look for a newly promoted model in the registry (s)."
     )

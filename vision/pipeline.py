@@ -33,6 +33,7 @@ from vision.clips import ClipBuffer, FrameClipBuffer
 from vision.detections import Detections
 from vision.events import ViolationEvent
 from vision.frames import Frame, FrameSource, Image
+from vision.recent_frames import RecentFrames
 from vision.rules import STATIC_CLASS, Confirmation, Occurrence, PresenceLog, RuleEngine, Step
 from vision.shadow import ShadowLane
 from vision.static_objects import StaticObjects, as_detections
@@ -106,6 +107,7 @@ class CameraPipeline:
     presence: PresenceLog = field(default_factory=PresenceLog)  # for re-checks of past moments
     static_objects: StaticObjects | None = None  # the second path: new objects that stay, for the zones that ask
     shadow: ShadowLane | None = None  # a candidate model beside the active one: its findings recorded, not raised
+    recent: RecentFrames | None = None  # a frame now and then, kept a while for "missed violation" labels
 
     def __post_init__(self) -> None:
         if self.queue_size < 1:
@@ -191,6 +193,7 @@ class CameraPipeline:
             return None
         self._last_ts = frame.ts
         detections = self._detect(frame)
+        self._keep_recent(frame, detections)
         tracked = self.tracker.update(detections)
         if self.static_objects is not None:
             tracked = self._with_static_objects(frame, detections, tracked)
@@ -217,6 +220,17 @@ class CameraPipeline:
         self._complete_due(frame.ts)
         self._shadow(frame)
         return step
+
+    def _keep_recent(self, frame: Frame, detections: Detections) -> None:
+        """A frame now and then for the operators' "missed violation" labels; a full disk never stops the camera."""
+        if self.recent is None:
+            return
+        manifest = getattr(self.detector, "manifest", None)
+        self.recent.model_sha256 = getattr(manifest, "sha256", None)
+        try:
+            self.recent.offer(frame, lambda: self._seen(detections))
+        except OSError:
+            log.exception("camera %s: a recent frame could not be kept; the camera goes on", self.camera_id)
 
     def _shadow(self, frame: Frame) -> None:
         """The shadow model on the same frame; its failure is logged and ends the shadow, never the camera."""

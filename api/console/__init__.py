@@ -13,7 +13,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.console import cases, documents, evidence, models, party, registry, review, signin, statistics, users
+from api.console import (
+    cases,
+    documents,
+    evidence,
+    missed,
+    models,
+    party,
+    registry,
+    review,
+    signin,
+    statistics,
+    users,
+)
 from api.console.web import (
     TEMPLATES,
     LoginRequired,
@@ -45,7 +57,7 @@ PAGES = ("/console", "/party", "/verify")
 ROUTERS = (
     *(
         (module.router, "/console")
-        for module in (signin, review, cases, documents, evidence, registry, statistics, users, models)
+        for module in (signin, review, cases, documents, evidence, registry, statistics, users, models, missed)
     ),
     (evidence.public, ""),
     (party.router, ""),

@@ -188,7 +188,7 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
         and detection.status is DetectionStatus.CONFIRMED
         and detection.case_id is None,
         label_editors=_label_editors(components, detection) if allows(user.role, Permission.REVIEW_DETECTIONS) else [],
-        label_classes=_classes(),
+        label_classes=label_classes(),
     )
 
 
@@ -270,7 +270,7 @@ def _label_editors(components: Components, detection: Detection) -> list[dict[st
 
 
 @functools.cache
-def _classes() -> tuple[str, ...]:
+def label_classes() -> tuple[str, ...]:
     """The shipped model's classes, read once: the box editor's choice of classes."""
     from offsite.model_registry import SHIPPED
     from vision.manifest import ModelManifest, manifest_path_for
@@ -297,7 +297,7 @@ async def save_labels(request: Request, detection_id: int) -> Response:
         editor = editors[frame]
         context = components.evidence_reader().manifest(detection.evidence_package_id)
         model = (context.get("context", {}).get("model") or {}).get("sha256")
-        limits = LabelLimits(_classes(), int(editor["width"]), int(editor["height"]), model)
+        limits = LabelLimits(label_classes(), int(editor["width"]), int(editor["height"]), model)
         saved = await run_in_threadpool(components.detections.save_labels, detection_id, frame, boxes, actor, limits)
     except ValueError:
         return back(request, here, error=InvalidInput(variant="label_boxes", limit=300))

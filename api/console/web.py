@@ -268,6 +268,7 @@ def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
         return []
     entries = [
         (Permission.REVIEW_DETECTIONS, "/console/review", "审核队列"),
+        (Permission.REVIEW_DETECTIONS, "/console/recent", "漏报标注"),
         (Permission.READ_DETECTIONS, "/console/detections", "检测记录"),
         (Permission.READ_CASES, "/console/cases", "案件"),
         (Permission.LEGAL_REVIEW, "/console/legal", "法制审核"),

@@ -439,3 +439,25 @@ training_jobs = Table(
     Column("cancelled_by", String(64)),
     Column("version", Integer, nullable=False),
 )
+
+# Frames an operator labelled as a missed violation (issue 15): a camera's recent frame on which the detector reported
+# nothing (or not all), boxed by hand; the picture is copied into the training-frame store, kept until keep_until
+# (the training frames' own retention, 规定 第十六条), then removed with its row. A re-labelled frame replaces its boxes.
+missed_frames = Table(
+    "missed_frames",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("camera", String(64), nullable=False),  # the camera's device id
+    Column("name", String(32), nullable=False),  # the frame's UTC time, as vision.recent_frames names it
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("image", String(256), nullable=False),  # the JPEG, relative to the training-frame store
+    Column("image_sha256", String(64), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("boxes", JsonDocument, nullable=False),  # [{"class": ..., "xyxy": [x1, y1, x2, y2]}] in the frame's pixels
+    Column("model_sha256", String(64)),  # the model that saw the frame and missed what is boxed
+    Column("labelled_by", String(64), nullable=False),
+    Column("labelled_at", UtcDateTime, nullable=False),
+    Column("keep_until", UtcDateTime, nullable=False, index=True),
+    UniqueConstraint("camera", "name"),
+)

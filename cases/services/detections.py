@@ -114,6 +114,10 @@ class LabelLimits:
     def check(self, frame: str, boxes: object) -> list[dict[str, object]]:
         if frame not in KEY_FRAMES:
             raise InvalidInput(variant="label_frame", frame=repr(frame)[:40], frames="、".join(KEY_FRAMES))
+        return self.boxes(boxes)
+
+    def boxes(self, boxes: object) -> list[dict[str, object]]:
+        """Each box of a class the model names, inside the frame; at most ``MAX_BOXES``."""
         if not isinstance(boxes, list) or len(boxes) > MAX_BOXES:
             raise InvalidInput(variant="label_boxes", limit=MAX_BOXES)
         return [self._box(number, box) for number, box in enumerate(boxes, start=1)]

@@ -106,6 +106,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         golden_store=tmp_path / "golden",
         dataset_store=tmp_path / "datasets",
         training_store=tmp_path / "training",
+        recent_frames_dir=tmp_path / "recent-frames",
+        training_frames_dir=tmp_path / "training-frames",
     )
 
 
