@@ -39,13 +39,15 @@ def test_the_demo_s_learning_loop_as_an_operator_and_an_administrator(
     # 1. the operator confirms one of today's cross-door detections: the review is a label at once
     operator = sign_in(browser, base, "operator1")
     operator.goto(f"{base}/console/review?violation=cross_door")
-    operator.locator("table.list tbody tr.row a").first.click()
-    operator.wait_for_load_state()
+    with operator.expect_navigation():
+        operator.locator("table.list tbody tr.row a").first.click()
+    operator.wait_for_selector("#review-form")
     detection_id = int(re.search(r"/console/detections/(\d+)", operator.url).group(1))  # type: ignore[union-attr]
     for key in "1234":
         operator.keyboard.press(key)
-    operator.keyboard.press("c")
-    operator.wait_for_load_state()
+    with operator.expect_navigation():
+        operator.keyboard.press("c")
+    assert "已确认" in operator.locator(".flash.ok").inner_text()
     assert components.detections.get(detection_id).status is DetectionStatus.CONFIRMED
     assert operator.goto(f"{base}/console/models").status == 403  # training is the administrator's
 

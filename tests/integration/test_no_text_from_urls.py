@@ -9,11 +9,13 @@ and the public pages is tried with such a link, and the flows that rightly show 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
@@ -28,6 +30,8 @@ from offsite.issued import party_access_code
 from tests.integration.test_console import csrf, pending, sealed_package, sign_in, version
 from tests.integration.test_party_page import penalty_notice_case
 from tests.integration.world import World
+from vision.frames import Frame
+from vision.recent_frames import RecentFrames
 
 BAIT = "您的罚款已逾期，请立即转账至 6222 0000 1111 2222"
 BAIT_MARK = "6222 0000 1111"
@@ -52,8 +56,11 @@ PAGES: dict[str, Role | str | None] = {
     "/console/registry/sites": Role.ADMIN,
     "/console/users": Role.ADMIN,
     "/console/models": Role.ADMIN,
+    "/console/recent": Role.OPERATOR,
+    "/console/recent/{camera_id}": Role.OPERATOR,
+    "/console/recent/{camera_id}/{name}": Role.OPERATOR,
 }
-NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", "/items/{name}")  # files, not pages with a banner
+NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", ".json", "/items/{name}")  # files, not pages with a banner
 
 
 def test_every_html_page_of_the_console_and_the_public_is_tried() -> None:
@@ -68,7 +75,13 @@ def places(world: World, components: Components, clock: ManualClock, tmp_path: P
     detection_id = pending(world, package)
     (tmp_path / "party").mkdir()
     case = penalty_notice_case(world, sealed_package(components, tmp_path / "party"), clock)
-    return {"package_id": package, "detection_id": str(detection_id), "case_id": str(case.id)}
+    recent = RecentFrames(
+        components.settings.recent_frames_dir, "cam-1", dt.timedelta(seconds=10), dt.timedelta(days=1)
+    )
+    kept = recent.offer(Frame("cam-1", 0, clock.now(), np.zeros((90, 160, 3), np.uint8)), lambda: [])
+    assert kept is not None
+    return {"package_id": package, "detection_id": str(detection_id), "case_id": str(case.id), "camera_id": "cam-1",
+            "name": kept.stem}  # fmt: skip
 
 
 def open_party_case(client: TestClient, components: Components, case_id: int) -> None:
