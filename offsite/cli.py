@@ -679,17 +679,19 @@ def model_promote(
 @model_app.command("shadow")
 def model_shadow(
     model: Annotated[str, typer.Argument(help="The candidate's SHA-256 (or its first 8 or more digits)")],
+    hours: Annotated[float, typer.Option(help="How long it runs beside the active model")] = 24.0,
 ) -> None:
-    """Run a candidate in shadow mode: beside the active model on every camera of `offsite serve --cameras`, its
-    findings recorded, never sealed or queued (taken up within model_poll_s)."""
+    """Run a candidate in shadow mode for --hours: beside the active model on every camera of `offsite serve
+    --cameras`, its findings recorded, never sealed or queued (taken up within model_poll_s); then the cameras stop
+    running it, and its report goes with the gate's decision."""
     components = _components()
     try:
-        release = components.releases.shadow(_release_sha(components, model), _cli_actor())
+        release = components.releases.shadow(_release_sha(components, model), _cli_actor(), hours)
     except OffsiteError as exc:
         raise _fail(exc) from exc
     finally:
         components.close()
-    typer.echo(f"shadow: {release.sha256[:12]} {release.name} runs beside the active model")
+    typer.echo(f"shadow: {release.sha256[:12]} {release.name} runs beside the active model for {hours:g} h")
 
 
 @model_app.command("shadow-report")

@@ -142,6 +142,8 @@ def gate(
         figures[exam.name] |= {"candidate": exam.candidate.as_dict(), "active": exam.active.as_dict()}
     verdict = judge(exams, margin)
     figures["verdict"] = verdict.as_json()
+    if any(d.action is GateAction.SHADOWED for d in components.releases.decisions(sha256)):
+        figures["shadow"] = shadow_report(components, sha256).as_json()  # recorded with the decision, not weighed
     release = components.releases.decide(sha256, actor, verdict.passed, figures)
     return GateResult(release, verdict, figures)
 
@@ -193,6 +195,8 @@ def take_up_shadow(
 ) -> bool:
     """Start, change or end shadow mode on the cameras as the registry says; True when something changed."""
     release = components.releases.shadowed()
+    if release is not None and _shadow_over(components, release.sha256):
+        release = None  # its period is over: the cameras stop running it; its findings stay for the gate
     wanted = None if release is None else release.sha256
     if wanted == current_sha256:
         return False
@@ -203,6 +207,11 @@ def take_up_shadow(
         log.error("shadow model %s in the store is not the registered file; not run", path)
         return False
     return shadow(OnnxDetector(DetectorConfig(path)), components.releases.record_shadow)
+
+
+def _shadow_over(components: Components, sha256: str) -> bool:
+    until = components.releases.shadow_until(sha256)
+    return until is not None and components.clock.now() >= until
 
 
 SHADOW_SLACK = dt.timedelta(seconds=60)  # a finding and a detection this far apart in time are the same occurrence
@@ -268,6 +277,7 @@ class RegistryView:
     decisions: list[DecisionView]  # newest first
     golden_sets: list[str]
     shadow_reports: dict[str, ShadowComparison] = dataclasses.field(default_factory=dict)  # by the shadow's hash
+    shadow_until: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)  # when each shadow period ends
 
 
 def registry_view(components: Components, actor: Actor) -> RegistryView:
@@ -279,5 +289,7 @@ def registry_view(components: Components, actor: Actor) -> RegistryView:
         for d in reversed(components.releases.decisions())
     ]
     releases = components.releases.releases()
-    shadows = {r.sha256: shadow_report(components, r.sha256) for r in releases if r.status is ReleaseStatus.SHADOW}
-    return RegistryView(releases, decisions, golden_sets(components), shadows)
+    shadowed = [r.sha256 for r in releases if r.status is ReleaseStatus.SHADOW]
+    shadows = {sha256: shadow_report(components, sha256) for sha256 in shadowed}
+    until = {sha256: moment for sha256 in shadowed if (moment := components.releases.shadow_until(sha256)) is not None}
+    return RegistryView(releases, decisions, golden_sets(components), shadows, until)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.web import back, components_of, form_of, local, notice, page, page_language, permitted
 from api.roles import Permission
-from cases.errors import OffsiteError
+from cases.errors import InvalidInput, OffsiteError
 from cases.messages import Term
 from cases.model.training_job import TrainingJob
 from cases.services.base import Actor
@@ -80,6 +80,8 @@ def _registry_page(request: Request, steward: Actor, status_code: int = 200, **m
     return page(request, "models.html", status_code=status_code, releases=_releases(components, view),
                 decisions=_decisions(components, view, language), golden_sets=view.golden_sets,
                 datasets=imported_sets(components), shadow_reports=view.shadow_reports,
+                shadow_until={sha: local(components, at) for sha, at in view.shadow_until.items()},
+                shadow_over={sha for sha, at in view.shadow_until.items() if at <= components.clock.now()},
                 jobs=_jobs(components, language),
                 recipes=[p.name for p in training_jobs.recipes(components)], **more)  # fmt: skip
 
@@ -147,11 +149,14 @@ async def promote(request: Request, sha256: str) -> Response:
 async def shadow(request: Request, sha256: str) -> Response:
     """A candidate beside the active model on the cameras, its findings recorded (taken up within model_poll_s)."""
     _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
-    await form_of(request)
+    form = await form_of(request)
     try:
-        release = await run_in_threadpool(components_of(request).releases.shadow, sha256[:64], steward)
+        hours = float(form.get("hours") or 24)
+        release = await run_in_threadpool(components_of(request).releases.shadow, sha256[:64], steward, hours)
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
+    except ValueError:
+        return back(request, "/console/models", error=InvalidInput(variant="shadow_hours", limit=24 * 90))
     return back(request, "/console/models", message=notice("model_shadowed", model=release.sha256[:12]))
 
 
@@ -172,7 +177,6 @@ async def import_dataset(request: Request) -> Response:
     of its own. Every problem is listed by file, line and reason, and nothing is kept."""
     from starlette.datastructures import UploadFile
 
-    from cases.errors import InvalidInput
     from offsite.learning import told_problem
     from vision.label_import import ImportRefused, LabelFormat, import_archive
     from vision.manifest import ModelManifest, manifest_path_for

@@ -7,19 +7,22 @@ same transaction, so a reader never sees two active models or none in between.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from cases.errors import IllegalTransition, NotFound
+from cases.errors import IllegalTransition, InvalidInput, NotFound
 from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
 from cases.persistence import tables
 from cases.services.base import Actor, Service
 from vision.shadow import ShadowFinding
 
 R = tables.detector_releases.c
+DEFAULT_SHADOW_HOURS = 24.0
+MAX_SHADOW_HOURS = 24.0 * 90
 SF = tables.shadow_findings.c
 
 
@@ -87,13 +90,26 @@ class DetectorReleaseService(Service):
             self._record(session, actor, sha256, action, None if previous is None else previous.sha256, figures)
         return release
 
-    def shadow(self, sha256: str, actor: Actor) -> DetectorRelease:
+    def shadow(self, sha256: str, actor: Actor, hours: float = DEFAULT_SHADOW_HOURS) -> DetectorRelease:
+        """A candidate beside the active model on the cameras for ``hours``, then no longer run (its findings stay
+        for the report and the gate's decision)."""
+        if not 0 < hours <= MAX_SHADOW_HOURS:
+            raise InvalidInput(variant="shadow_hours", limit=MAX_SHADOW_HOURS)
         act = self.clock.act(actor.username, actor.role)
         with self.transaction() as session:
             release = self._get(session, sha256)
             release.shadow(act)
-            self._record(session, actor, sha256, GateAction.SHADOWED, None, None)
+            until = act.at + dt.timedelta(hours=hours)
+            self._record(
+                session, actor, sha256, GateAction.SHADOWED, None, {"hours": hours, "until": until.isoformat()}
+            )
         return release
+
+    def shadow_until(self, sha256: str) -> dt.datetime | None:
+        """When the release's latest shadow period ends (None: never shadowed, or shadowed before periods)."""
+        shadowed = [d for d in self.decisions(sha256) if d.action is GateAction.SHADOWED]
+        until = (shadowed[-1].figures or {}).get("until") if shadowed else None
+        return dt.datetime.fromisoformat(until) if until else None
 
     def rollback(self, actor: Actor) -> DetectorRelease:
         """The active model retires and the one active before it (the latest activated of the retired) returns."""

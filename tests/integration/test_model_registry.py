@@ -403,3 +403,41 @@ def test_an_admin_puts_a_candidate_in_shadow_from_the_console_and_sees_its_repor
     assert "仅影子模型报出 1" in report
     again = client.post(f"/console/models/{keen.sha256}/shadow", data={"csrf": csrf(page)})
     assert f"模型 {keen.sha256[:12]} 当前为“影子运行”，此操作要求其为：候选" in again.text  # refused, and told why
+
+
+def test_a_shadow_runs_for_its_period_and_its_report_goes_with_the_gate_s_decision(
+    components: Components, golden: Path, tmp_path: Path
+) -> None:
+    from cases.errors import InvalidInput
+    from vision.shadow import ShadowFinding
+
+    timid = variant(tmp_path / "made", "timid", 12, threshold=0.97)
+    sha, path, manifest = model_registry.store(timid, components.settings.model_store)
+    components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)
+    keen, _ = model_registry.register(components, variant(tmp_path / "made", "keen", 13), ADMIN)
+    for hours in (0.0, -1.0, 24.0 * 91, float("nan")):
+        with pytest.raises(InvalidInput):
+            components.releases.shadow(keen.sha256, ADMIN, hours)
+    components.releases.shadow(keen.sha256, ADMIN, 2.0)
+    now = components.clock.now()
+    assert components.releases.shadow_until(keen.sha256) == now + dt.timedelta(hours=2)
+    cameras: list[str | None] = []
+
+    def use_shadow(detector: Any, record: Any) -> bool:
+        cameras.append(None if detector is None else detector.manifest.sha256)
+        return True
+
+    assert model_registry.take_up_shadow(components, use_shadow, None)  # the cameras start running it
+    assert not model_registry.take_up_shadow(components, use_shadow, keen.sha256)  # and keep it within its period
+    components.releases.record_shadow(ShadowFinding(keen.sha256, "cam-1", "Z-ROAD", "street_stall", now, now, 0.8))
+    components.clock.advance(dt.timedelta(hours=2, seconds=1))  # type: ignore[attr-defined]
+    assert model_registry.take_up_shadow(components, use_shadow, keen.sha256)  # its period is over: stopped
+    assert cameras == [keen.sha256, None]
+    assert components.releases.get(keen.sha256).status is ReleaseStatus.SHADOW  # for the gate to judge
+
+    result = model_registry.gate(components, keen.sha256, ADMIN, golden)
+
+    assert result.verdict.passed
+    recorded = components.releases.decisions(keen.sha256)[-1].figures
+    assert recorded is not None
+    assert recorded["shadow"]["shadow_only"] == 1  # what it raised on the cameras, kept with the decision
