@@ -22,16 +22,17 @@ class Permission(StrEnum):
     MANAGE_MODELS = "manage_models"  # the model registry: the gate's promotions and rollbacks (issue 15)
 
 
-OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN = (
+OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN, STEWARD = (
     Role.OPERATOR,
     Role.OFFICER,
     Role.LEGAL_REVIEWER,
     Role.SUPERVISOR,
     Role.ADMIN,
+    Role.MODEL_STEWARD,
 )
 
 ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
-    Permission.READ_REGISTRY: frozenset({OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN}),
+    Permission.READ_REGISTRY: frozenset({OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN, STEWARD}),
     Permission.MANAGE_REGISTRY: frozenset({ADMIN}),
     Permission.READ_PERSONAL_DATA: frozenset({OFFICER, LEGAL, SUPERVISOR}),
     Permission.READ_DETECTIONS: frozenset({OPERATOR, OFFICER, LEGAL, SUPERVISOR}),
@@ -41,7 +42,7 @@ ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.LEGAL_REVIEW: frozenset({LEGAL}),
     Permission.APPROVE_EXTENSION: frozenset({SUPERVISOR}),
     Permission.MANAGE_ACCOUNTS: frozenset({ADMIN}),
-    Permission.MANAGE_MODELS: frozenset({ADMIN}),
+    Permission.MANAGE_MODELS: frozenset({ADMIN, STEWARD}),
 }
 
 

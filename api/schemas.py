@@ -89,7 +89,7 @@ PackageId = Annotated[
     str, Field(pattern=r"^[0-9a-f]{64}$", description="an evidence package: its manifest's SHA-256, lowercase hex")
 ]
 # The roles a staff account may hold: system and party are recorded on steps, never held by an account
-StaffRole = Literal[Role.OPERATOR, Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR, Role.ADMIN]
+StaffRole = Literal[Role.OPERATOR, Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.MODEL_STEWARD]
 
 
 class Request(BaseModel):

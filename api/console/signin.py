@@ -22,6 +22,7 @@ HOME = {
     Role.LEGAL_REVIEWER: "/console/legal",
     Role.SUPERVISOR: "/console/cases",
     Role.ADMIN: "/console/registry/cameras",
+    Role.MODEL_STEWARD: "/console/models",
 }
 
 

@@ -101,6 +101,7 @@ ROLE_LABELS = {
     Role.LEGAL_REVIEWER: "法制审核人员",
     Role.SUPERVISOR: "科室负责人",
     Role.ADMIN: "系统管理员",
+    Role.MODEL_STEWARD: "模型管理员",
     Role.SYSTEM: "系统",
     Role.PARTY: "当事人",
 }

@@ -13,6 +13,7 @@ class Role(StrEnum):
     LEGAL_REVIEWER = "legal_reviewer"  # 法制审核人员: approves decisions
     SUPERVISOR = "supervisor"  # 科室负责人: reads everything, watches deadlines
     ADMIN = "admin"  # maintains registries, users and gateways
+    MODEL_STEWARD = "model_steward"  # 模型管理员: trains, judges, promotes and rolls back detector models (issue 15)
     SYSTEM = "system"  # the service itself (the automatic re-check); no account may hold it
     PARTY = "party"  # the party (当事人) on the public party page; no account may hold it
 
