@@ -65,6 +65,7 @@ class StaffRole(StrEnum):
     LEGAL_REVIEWER = Role.LEGAL_REVIEWER.value
     SUPERVISOR = Role.SUPERVISOR.value
     ADMIN = Role.ADMIN.value
+    MODEL_STEWARD = Role.MODEL_STEWARD.value
 
 
 def _print_version(asked: bool) -> None:
