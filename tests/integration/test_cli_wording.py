@@ -25,7 +25,7 @@ WIDE = {"COLUMNS": "200"}  # help and errors on one line each
 def test_users_create_offers_only_roles_a_staff_account_may_hold() -> None:
     result = run("users", "create", "--help", env=WIDE)
     assert result.returncode == 0, result.stderr
-    assert "<operator|officer|legal_reviewer|supervisor|admin>" in result.stdout
+    assert "<operator|officer|legal_reviewer|supervisor|admin|model_steward>" in result.stdout
     assert "system" not in result.stdout
     assert "party" not in result.stdout
     assert {Role(role) for role in StaffRole} == set(Role) - NOT_STAFF
@@ -34,7 +34,10 @@ def test_users_create_offers_only_roles_a_staff_account_may_hold() -> None:
 def test_users_create_refuses_the_system_role_naming_the_choices() -> None:
     result = run("users", "create", "robot", "--role", "system", "--display-name", "x", env=WIDE)
     assert result.returncode == 2
-    assert "'system' is not one of 'operator', 'officer', 'legal_reviewer', 'supervisor', 'admin'" in result.stderr
+    assert (
+        "'system' is not one of 'operator', 'officer', 'legal_reviewer', 'supervisor', 'admin', 'model_steward'"
+        in result.stderr
+    )
 
 
 def test_config_check_says_what_being_listed_means() -> None:
