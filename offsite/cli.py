@@ -838,8 +838,11 @@ def _train_job(recipe: Path, wait: bool) -> None:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
     assert job.id is not None
-    training_jobs.launch(components.settings, job.id)
-    typer.echo(f"training job {job.id} started; its log: {training_jobs.log_file(components.settings, job.id)}")
+    waits_for = training_jobs.start_when_free(components, job.id)
+    if waits_for is None:
+        typer.echo(f"training job {job.id} started; its log: {training_jobs.log_file(components.settings, job.id)}")
+    else:
+        typer.echo(f"training job {job.id} queued: it starts when job {waits_for} ends")
     if wait:
         _follow_job(components, job.id)
     components.close()

@@ -75,7 +75,7 @@ def walk_learning_loop(components: Components, admin: Actor) -> LearningSummary:
     job = training_jobs.submit(components, recipe, admin)
     assert job.id is not None
     summary.job = job.id
-    training_jobs.launch(settings, job.id)
+    training_jobs.start_when_free(components, job.id)
     finished = _wait(components, job.id, admin)
     summary.job_status = finished.status.value
     if finished.status is not JobStatus.FINISHED or finished.candidate_sha256 is None:

@@ -43,6 +43,8 @@ def keeper(settings: Settings) -> Callable[[str], RecentFrames]:
 def recent(components: Components, reader: Actor, camera_id: str) -> list[RecentFrame]:
     """A camera's recent frames still kept, newest first; the look is logged (they show people)."""
     settings = components.settings
+    if not recent_frames.CAMERA.fullmatch(camera_id):
+        raise NotFound(variant="recent_frame", camera=camera_id[:64], name="")
     since = components.clock.now() - dt.timedelta(hours=settings.recent_frames_keep_h)
     found = recent_frames.listed(settings.recent_frames_dir, camera_id, since)
     components.missed.log_recent_read(reader, camera_id, len(found))

@@ -106,9 +106,10 @@ def recipes(components: Components) -> list[Path]:
     return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.yaml"))
 
 
-def start(components: Components, recipe_name: str, actor: Actor) -> TrainingJob:
-    """A job for one of the offered recipes (``recipes``), by file name, with its worker started at once: what the
-    console's button and the API do. An unknown recipe is 404; one that cannot be followed, 422; nothing queued."""
+def start(components: Components, recipe_name: str, actor: Actor) -> tuple[TrainingJob, int | None]:
+    """A job for one of the offered recipes (``recipes``), by file name, its worker started at once unless a job
+    trains here already (the job it waits for is returned): what the console's button and the API do. An unknown
+    recipe is 404; one that cannot be followed, 422; nothing queued."""
     found = [p for p in recipes(components) if p.name == recipe_name]
     if not found:
         raise NotFound(variant="recipe", name=repr(recipe_name[:80]))
@@ -117,8 +118,37 @@ def start(components: Components, recipe_name: str, actor: Actor) -> TrainingJob
     except MixError as exc:
         raise InvalidInput(variant="recipe_refused", name=found[0].name, detail=str(exc)[:500]) from exc
     assert job.id is not None
-    launch(components.settings, job.id)
-    return job
+    return job, start_when_free(components, job.id)
+
+
+def start_when_free(components: Components, job_id: int) -> int | None:
+    """Start the job's worker now, unless a job trains on this machine already: then it waits, queued, and starts
+    when that one ends (its worker starts the next) or when ``offsite serve`` looks. The job it waits for, or None."""
+    busy = training_here(components)
+    if busy is not None and busy != job_id:
+        return busy
+    launch(components.settings, job_id)
+    return None
+
+
+def training_here(components: Components) -> int | None:
+    """The job a live worker of this machine holds, if one does."""
+    for job in components.training_jobs.jobs(limit=200):
+        if not job.status.done and job.status is not JobStatus.QUEUED and _alive_here(job.worker):
+            return job.id
+    return None
+
+
+def start_next(components: Components) -> int | None:
+    """After a job ends, its worker starts the oldest queued job, if any: one job after another, without a
+    supervisor."""
+    queued = [j for j in components.training_jobs.jobs(limit=200) if j.status is JobStatus.QUEUED and j.id is not None]
+    if not queued or training_here(components) is not None:
+        return None
+    job_id = queued[-1].id
+    assert job_id is not None
+    launch(components.settings, job_id)
+    return job_id
 
 
 # -- starting workers -------------------------------------------------------------------------------------------------
@@ -250,6 +280,20 @@ def work(components: Components, job_id: int, take_over: bool = False) -> Traini
     except Exception as exc:
         traceback.print_exc()
         return jobs.fail(job_id, worker, f"{type(exc).__name__}: {exc}")
+    finally:
+        _then_the_next(components, job_id)
+
+
+def _then_the_next(components: Components, job_id: int) -> None:
+    if not components.training_jobs.get(job_id).status.done:
+        return  # taken over by another worker: that one starts the next
+    try:
+        started = start_next(components)
+    except Exception:  # the next job waits for offsite serve or `offsite model jobs resume`
+        log.exception("training job %d ended; the next queued job could not be started", job_id)
+        return
+    if started is not None:
+        log.info("training job %d ended; job %d starts", job_id, started)
 
 
 def _carry(components: Components, job: TrainingJob, beat: _Beat) -> str:

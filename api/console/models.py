@@ -106,9 +106,11 @@ async def start_training(request: Request) -> Response:
     form = await form_of(request)
     recipe = str(form.get("recipe", ""))
     try:
-        job = await run_in_threadpool(training_jobs.start, components_of(request), recipe, steward)
+        job, waits_for = await run_in_threadpool(training_jobs.start, components_of(request), recipe, steward)
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
+    if waits_for is not None:
+        return back(request, "/console/models", message=notice("training_queued", job=job.id, other=waits_for))
     return back(request, "/console/models", message=notice("training_started", job=job.id, recipe=recipe))
 
 

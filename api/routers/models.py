@@ -107,10 +107,10 @@ def list_training_jobs(components: ComponentsDep, steward: ModelSteward) -> list
 async def start_training(
     components: ComponentsDep, steward: ModelSteward, body: schemas.TrainingJobIn
 ) -> schemas.TrainingJobOut:
-    """Train a recipe in the background: its dataset (the operators' reviews when it asks), the training on CUDA
+    """Train a recipe in the background (queued while another job trains on the server): its dataset (the operators' reviews when it asks), the training on CUDA
     where a GPU is or on the CPU, the export and the candidate in the registry. Follow it with GET; the candidate
     goes through the gate before it can be promoted."""
-    job = await run_in_threadpool(training_jobs.start, components, body.recipe, steward)
+    job, _waits_for = await run_in_threadpool(training_jobs.start, components, body.recipe, steward)
     return _job_out(components, job)
 
 

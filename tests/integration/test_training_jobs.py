@@ -276,3 +276,27 @@ def test_the_api_refuses_an_unknown_recipe_and_one_that_cannot_be_followed_and_a
     assert client.get("/api/v1/models/training-jobs/999", headers=admin).status_code == 404
     officer = staff.headers(Role.OFFICER)
     assert client.get("/api/v1/models/training-jobs", headers=officer).status_code == 403
+
+
+def test_a_job_asked_for_while_another_trains_waits_and_starts_when_that_one_ends(
+    components: Components, trainer: Settings, renders: Path
+) -> None:
+    recipe_name = offered(trainer, renders, "tiny.yaml", epochs=2)
+    first, waits = training_jobs.start(components, recipe_name, ADMIN)
+    assert waits is None
+    assert first.id is not None
+    until(components, first.id, lambda j: j.status is JobStatus.RUNNING, 60)
+    second, waits = training_jobs.start(components, recipe_name, ADMIN)  # the same cores: it waits its turn
+    assert waits == first.id
+    assert second.id is not None
+    assert components.training_jobs.get(second.id).status is JobStatus.QUEUED
+
+    done = until(components, second.id, lambda j: j.status.done, 300)  # the first job's worker starts it
+
+    assert done.status is JobStatus.FINISHED, done.error
+    finished_first = components.training_jobs.get(first.id)
+    assert finished_first.finished_at is not None
+    assert done.started_at is not None
+    assert done.started_at >= finished_first.finished_at  # one after the other, never side by side
+    log = training_jobs.log_tail(components.settings, first.id, 400)
+    assert any(f"job {second.id} starts" in line for line in log)
