@@ -17,6 +17,7 @@ from cases.model.staff import Role
 from cases.persistence import migrate
 from cases.persistence.database import DatabaseTimeouts, create_database_engine, create_session_factory
 from cases.services.accounts import AccountService, SignInLimits
+from cases.services.camera_configs import CameraConfigService
 from cases.services.cases import CaseService
 from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
@@ -52,6 +53,7 @@ class Components:
     releases: DetectorReleaseService
     training_jobs: TrainingJobService
     missed: MissedFrameService
+    camera_configs: CameraConfigService
     cases: CaseService
     accounts: AccountService
     imports: CsvImportService
@@ -124,6 +126,7 @@ def build(settings: Settings, clock: Clock | None = None, issue_documents: bool 
         releases=DetectorReleaseService(sessions, law, clock),
         training_jobs=TrainingJobService(sessions, law, clock),
         missed=MissedFrameService(sessions, law, clock),
+        camera_configs=CameraConfigService(sessions, law, clock),
         cases=cases,
         accounts=AccountService(sessions, law, clock, sign_in_limits(settings)),
         imports=CsvImportService(sessions, law, clock),

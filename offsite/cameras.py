@@ -23,7 +23,7 @@ from cases.services.detections import DetectionService
 from cases.services.registry import RegistryService
 from evidence_store.store import EvidenceStore, ItemIn
 from vision.capture import CapturedEvidence
-from vision.config import CameraSpec, build_pipeline
+from vision.config import CameraSpec, build_pipeline, reconfiguration, same_source
 from vision.detector import OnnxDetector
 from vision.events import ViolationEvent
 from vision.frames import FrameSource
@@ -254,6 +254,29 @@ class CameraSupervisor:
         if wait:
             thread.join()
         return True
+
+    def reconfigure(self, spec: CameraSpec) -> None:
+        """A camera's new configuration, taken up without a restart: on the same source, the running pipeline takes
+        its zones, rules, tracking and capture before its next frame (no frame lost, what it watched carried on);
+        on a new source, a pipeline is built on it and replaces the running one, its counters and what it saw kept;
+        a camera new to the supervisor starts."""
+        with self._restart_lock:
+            earlier = self.specs.get(spec.camera_id)
+            self.specs[spec.camera_id] = spec
+            self.sealer.rules_sha256[spec.camera_id] = rules_hash(spec)
+            old = self.runner.pipelines.get(spec.camera_id)
+            if old is not None and earlier is not None and same_source(earlier, spec) and old.metrics.failed is None:
+                old.reconfigure(reconfiguration(spec, self.detector.class_names, self.caption_tz))
+                return  # the same source: the running pipeline takes the rest up before its next frame
+            pipeline = self._pipeline(spec)
+            if pipeline is None:
+                self.waiting.add(spec.camera_id)
+                return
+            if old is not None:
+                pipeline.metrics = dataclasses.replace(old.metrics, failed=None)
+                pipeline.presence = old.presence
+            self.waiting.discard(spec.camera_id)
+            self.runner.replace(pipeline)
 
     def _restart(self, spec: CameraSpec) -> None:
         with self._restart_lock:  # one restart at a time: two quick registrations end on the second address

@@ -209,8 +209,19 @@ def import_csv(
     kind: Annotated[str, typer.Argument(help="merchants, sites, cameras or zones")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     allow_partial: Annotated[bool, typer.Option(help="Import the good rows even if some are rejected")] = False,
+    reason: Annotated[
+        str, typer.Option(help="cameras from a YAML file: why, kept with each new version")
+    ] = "imported from a cameras file",
 ) -> None:
-    """Bulk import a registry from CSV (UTF-8, header row). All-or-nothing unless --allow-partial."""
+    """Bulk import a registry from CSV (UTF-8, header row). All-or-nothing unless --allow-partial.
+
+    `offsite import cameras FILE.yaml` takes a cameras file (as `serve --cameras` reads) into the database instead:
+    each camera's source, zones and rules as its next configuration version, validated as the pipeline reads it;
+    an unchanged camera makes no version, and one bad camera (or one the registry lacks) saves nothing.
+    `offsite serve --cameras-from-db` runs them and takes up new versions without a restart."""
+    if kind == "cameras" and file.suffix.lower() in (".yaml", ".yml"):
+        _import_camera_configs(file, reason)
+        return
     try:
         report = _components().imports.import_csv(kind, file.read_bytes(), allow_partial)
     except OffsiteError as exc:
@@ -235,7 +246,9 @@ def notify() -> None:
     typer.echo(f"sent {sent}, failed {failed} (failed ones stay pending)")
 
 
-def _serve(components: Components, host: str, port: int, follow_models: bool = False) -> None:
+def _serve(
+    components: Components, host: str, port: int, follow_models: bool = False, follow_configs: bool = False
+) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -271,6 +284,13 @@ def _serve(components: Components, host: str, port: int, follow_models: bool = F
             daemon=True,
         ).start()  # fmt: skip
         threading.Thread(target=_orphans(components).run_forever, args=(stop,), name="reconcile", daemon=True).start()
+    if components.cameras is not None and follow_configs:
+        from offsite.camera_configs import follow_configs as follow
+
+        cameras = components.cameras
+        threading.Thread(target=follow, args=(components, cameras, cameras.detector.class_names, stop,
+                                              components.settings.model_poll_s), name="camera-configs",
+                         daemon=True).start()  # fmt: skip
     from offsite.missed import sweep_forever
 
     threading.Thread(target=sweep_forever, args=(components, stop), name="frame-retention", daemon=True).start()
@@ -316,20 +336,28 @@ def serve(
         Path | None,
         typer.Option(help="ONNX model for the cameras, pinned (default: the registry's active model, followed)"),
     ] = None,
+    cameras_from_db: Annotated[
+        bool,
+        typer.Option("--cameras-from-db", help="Run the cameras saved in the database (offsite import cameras)"),
+    ] = False,
 ) -> None:
     """Serve the API (and OpenAPI docs at /docs). The database must be migrated (offsite db upgrade).
 
-    With --cameras the same process runs the camera pipelines: pushed frames reach them through the gateway
-    routes, and a gateway's newly registered stream address is pulled at once. They run the model registry's
-    active model (the shipped one on a new registry) and take up a newly promoted one without a restart."""
+    With --cameras FILE (or --cameras-from-db) the same process runs the camera pipelines: pushed frames reach them
+    through the gateway routes, and a gateway's newly registered stream address is pulled at once. They run the
+    model registry's active model (the shipped one on a new registry) and take up a newly promoted one without a
+    restart; from the database, a camera's newly saved configuration is taken up without a restart too."""
     from offsite.bootstrap import database_problem
 
+    if cameras is not None and cameras_from_db:
+        typer.secho("offsite: give --cameras FILE or --cameras-from-db, not both", fg="red", err=True)
+        raise typer.Exit(2)
     components = _components()
     problem = database_problem(components)
     if problem is not None:
         typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
         raise typer.Exit(2)
-    if cameras is not None:
+    if cameras is not None or cameras_from_db:
         from offsite.model_registry import active_model_file
 
         components.cameras = _camera_supervisor(
@@ -340,14 +368,19 @@ def serve(
         except OffsiteError as exc:  # a camera of the file the registry does not know, say
             components.close()
             raise _fail(exc) from exc
-    _serve(components, host, port, follow_models=cameras is not None and model is None)
+    running = components.cameras is not None
+    _serve(components, host, port, follow_models=running and model is None, follow_configs=cameras_from_db)
 
 
-def _camera_supervisor(components: Components, cameras: Path, model: Path) -> CameraSupervisor:
+def _camera_supervisor(components: Components, cameras: Path | None, model: Path) -> CameraSupervisor:
+    """The cameras of a file, or (``cameras`` None) those saved in the database."""
     from offsite import missed
     from offsite.cameras import CameraSupervisor, camera_intake, intake_sink, registry_certification
 
-    detector, specs = _detector_and_cameras(model, cameras)
+    if cameras is not None:
+        detector, specs = _detector_and_cameras(model, cameras)
+    else:
+        detector, specs = _detector_and_saved_cameras(components, model)
 
     def registered_stream(camera_id: str) -> tuple[str | None, float | None]:
         camera = components.registry.find_camera(camera_id)
@@ -365,6 +398,19 @@ def _camera_supervisor(components: Components, cameras: Path, model: Path) -> Ca
         caption_tz=components.settings.tz,
         recent=missed.keeper(components.settings),
     )
+
+
+def _detector_and_saved_cameras(components: Components, model: Path) -> tuple[OnnxDetector, list[CameraSpec]]:
+    from offsite.camera_configs import current_specs
+    from vision.config import ConfigError as CameraConfigError
+    from vision.detector import DetectorConfig, ModelError, OnnxDetector
+
+    try:
+        detector = OnnxDetector(DetectorConfig(model))
+        return detector, current_specs(components, detector.class_names)
+    except (ModelError, CameraConfigError) as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _detector_and_cameras(model: Path, cameras: Path, threads: int = 0) -> tuple[OnnxDetector, list[CameraSpec]]:
@@ -1458,6 +1504,63 @@ def evidence_init() -> None:
         typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
     typer.echo(report.describe())
+
+
+def _import_camera_configs(file: Path, reason: str) -> None:
+    from offsite.camera_configs import import_file
+    from vision.config import ConfigError as CameraConfigError
+
+    components = _components()
+    try:
+        saved = import_file(components, file, _model_classes(components), _cli_actor(), reason)
+    except CameraConfigError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    except OffsiteError as exc:
+        raise _fail(exc) from exc
+    finally:
+        components.close()
+    for one in saved:
+        typer.echo(f"{one.device_id}: version {one.version}" + ("" if one.changed else " (unchanged)"))
+
+
+def _model_classes(components: Components) -> tuple[str, ...]:
+    """The classes of the model the cameras run (the registry's active one): what rules may name."""
+    from offsite.model_registry import active_model_file
+    from vision.manifest import ModelManifest, manifest_path_for
+
+    return ModelManifest.read(manifest_path_for(active_model_file(components, _cli_actor()))).classes
+
+
+@camera_app.command("export")
+def camera_export(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="The cameras file to write")],
+) -> None:
+    """Write the cameras' current configurations from the database as a cameras file."""
+    from offsite.camera_configs import export_file
+
+    components = _components()
+    try:
+        count = export_file(components, out)
+    finally:
+        components.close()
+    typer.echo(f"wrote {count} cameras to {out}")
+
+
+@camera_app.command("history")
+def camera_history(device_id: Annotated[str, typer.Argument(help="The camera's device id")]) -> None:
+    """A camera's configuration versions: who saved each, when and why."""
+    components = _components()
+    try:
+        versions = components.camera_configs.history(device_id)
+    finally:
+        components.close()
+    if not versions:
+        typer.secho(f"offsite: camera {device_id} has no saved configuration", fg="red", err=True)
+        raise typer.Exit(1)
+    for config in versions:
+        typer.echo(f"version {config.version}  {config.saved_at:%Y-%m-%d %H:%M:%S}  {config.saved_by}  "
+                   f"{config.sha256[:12]}  {config.reason}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vision.capture import CaptureConfig
 from vision.events import SubjectKind, SubjectRef
 from vision.frames import FrameSource
-from vision.pipeline import CameraPipeline, Detector, DropPolicy, EventSink, Sealer
+from vision.pipeline import CameraPipeline, Detector, DropPolicy, EventSink, Reconfiguration, Sealer
 from vision.rules import STATIC_CLASS, Rule, RuleEngine, RuleError, RuleKind, Zone, ZoneKind
 from vision.sources import DecodeMode, SourceConfig, open_source
 from vision.static_objects import StaticObjectConfig, StaticObjects
@@ -288,6 +288,21 @@ def build_pipeline(
         inference_lock=inference_lock,
         static_objects=_static_objects(spec, detector.class_names),
     )
+
+
+def same_source(old: CameraSpec, new: CameraSpec) -> bool:
+    """Whether a new configuration keeps the camera's source as it is (a running pipeline can take the rest)."""
+    keep = ("source", "queue_size", "drop_policy")
+    return old.raw.model_dump(include=set(keep)) == new.raw.model_dump(include=set(keep))
+
+
+def reconfiguration(
+    spec: CameraSpec, class_names: tuple[str, ...], caption_tz: dt.tzinfo | None = None
+) -> Reconfiguration:
+    """What a running pipeline of the same source takes from a camera's new configuration."""
+    capture = spec.capture if caption_tz is None else dataclasses.replace(spec.capture, caption_tz=caption_tz)
+    return Reconfiguration(RuleEngine(spec.zones, spec.rules, class_names), Tracker(spec.tracker), capture,
+                           _static_objects(spec, class_names))  # fmt: skip
 
 
 def _static_objects(spec: CameraSpec, class_names: tuple[str, ...]) -> StaticObjects | None:

@@ -89,6 +89,16 @@ class _Pending:
     clips: ClipBuffer | None  # the buffer of the connection that saw it (a reconnect brings a new one)
 
 
+@dataclass(frozen=True)
+class Reconfiguration:
+    """What a camera's new configuration changes in its running pipeline."""
+
+    rules: RuleEngine
+    tracker: Tracker
+    capture_config: CaptureConfig
+    static_objects: StaticObjects | None
+
+
 @dataclass
 class CameraPipeline:
     camera_id: str
@@ -118,6 +128,7 @@ class CameraPipeline:
         self._frame_clips: FrameClipBuffer | None = None
         self._stopping = threading.Event()
         self._last_ts: dt.datetime | None = None
+        self._next: Reconfiguration | None = None  # a new configuration, taken up before the next frame
 
     # -- reader ------------------------------------------------------------------------------------------------------
 
@@ -192,6 +203,7 @@ class CameraPipeline:
             self.metrics.frames_stale += 1  # rules reason forward in time: a frame from the past is skipped
             return None
         self._last_ts = frame.ts
+        self._take_up_reconfiguration()
         detections = self._detect(frame)
         self._keep_recent(frame, detections)
         tracked = self.tracker.update(detections)
@@ -220,6 +232,27 @@ class CameraPipeline:
         self._complete_due(frame.ts)
         self._shadow(frame)
         return step
+
+    def reconfigure(self, change: Reconfiguration) -> None:
+        """A new configuration of the same source (zones, rules, tracking, capture), taken up by the analysing thread
+        before its next frame: no frame is lost, and what the rules were watching carries on where a rule and zone
+        stay (``RuleEngine.carry_on_from``). Evidence being captured finishes as it began."""
+        self._next = change
+
+    def _take_up_reconfiguration(self) -> None:
+        change, self._next = self._next, None
+        if change is None:
+            return
+        change.rules.carry_on_from(self.rules)
+        self.rules, self.capture_config = change.rules, change.capture_config
+        if change.tracker.config != self.tracker.config:  # else the tracks go on as they were
+            self.tracker = change.tracker
+        self.static_objects = change.static_objects
+        watched = {o.occurrence_id for o in self.rules.active.values()} | {
+            p.confirmation.occurrence_id for p in self._pending
+        }  # the key frames of what carries on, and of evidence being captured, stay
+        self._keepers = {key: keeper for key, keeper in self._keepers.items() if key in watched}
+        log.info("camera %s: new configuration taken up", self.camera_id)
 
     def _keep_recent(self, frame: Frame, detections: Detections) -> None:
         """A frame now and then for the operators' "missed violation" labels; a full disk never stops the camera."""

@@ -190,6 +190,16 @@ class RuleEngine:
         self._ids_counter = itertools.count(1)
         self._last_ts: dt.datetime | None = None
 
+    def carry_on_from(self, earlier: RuleEngine) -> None:
+        """Take over from the engine of the camera's previous configuration: its occurrence numbering, what it is
+        watching (for a rule and zone this engine has too) and its cooldowns, so that a violation seen across the
+        change is one occurrence, raised once."""
+        self._ids_counter = earlier._ids_counter
+        self._last_ts = earlier._last_ts
+        kept = {(rule.rule_id, zone_id) for rule in self.rules for zone_id in rule.zones}
+        self.active = {key: occurrence for key, occurrence in earlier.active.items() if key in kept}
+        self._cooldown_until = {key: until for key, until in earlier._cooldown_until.items() if key in kept}
+
     def _ids(self, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
         return np.array([self.class_names.index(name) for name in names], np.int64)
 

@@ -461,3 +461,20 @@ missed_frames = Table(
     Column("keep_until", UtcDateTime, nullable=False, index=True),
     UniqueConstraint("camera", "name"),
 )
+
+# Camera configurations (issue 16): each camera's source, sampling, zones and rules as the pipeline reads them, one row
+# a version, never changed or deleted: who saved which version, when and why. The latest version of a camera is the
+# one its pipeline runs; a running pipeline takes up a new one without a restart.
+camera_configs = Table(
+    "camera_configs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("device_id", String(64), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("document", JsonDocument, nullable=False),  # vision.config.CameraIn, as JSON
+    Column("sha256", String(64), nullable=False),  # of the document's canonical JSON: an unchanged save is no version
+    Column("saved_by", String(64), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("reason", String(200), nullable=False),
+    UniqueConstraint("device_id", "version"),
+)
