@@ -22,7 +22,7 @@ from cases.services.base import Actor
 from cases.services.camera_configs import CameraConfig, Saved, fingerprint
 from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor
-from vision.config import CameraSpec, ConfigError, camera_spec
+from vision.config import CameraSpec, ConfigError, camera_entries, camera_spec
 
 log = logging.getLogger("offsite.camera_configs")
 SPECIAL_SOURCES = ("push", "gateway")
@@ -31,14 +31,8 @@ SPECIAL_SOURCES = ("push", "gateway")
 def documents_from_file(path: Path, class_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Each camera of a cameras file as the document to save, by device id; the first problem refuses the file,
     naming the camera and the field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("cameras"), list):
-        raise ConfigError(f"{path}: expected a mapping with a 'cameras' list")
     documents: dict[str, dict[str, Any]] = {}
-    for entry in data["cameras"]:
+    for entry in camera_entries(path):
         spec = camera_spec(_with_absolute_source(entry, path.parent), class_names, str(path))
         if spec.camera_id in documents:
             raise ConfigError(f"{path}: camera {spec.camera_id} appears more than once")

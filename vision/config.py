@@ -211,14 +211,19 @@ def camera_spec(data: dict[str, Any], class_names: tuple[str, ...], where: str =
         raise ConfigError(f"{where}: camera {camera_id}: {exc}") from exc
 
 
-def load_cameras(path: Path, class_names: tuple[str, ...]) -> list[CameraSpec]:
+def camera_entries(path: Path) -> list[Any]:
+    """The entries of a cameras file's ``cameras`` list, not yet validated."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read it ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("cameras"), list):
         raise ConfigError(f"{path}: expected a mapping with a 'cameras' list")
-    specs = [camera_spec(entry, class_names, str(path)) for entry in data["cameras"]]
+    return list(data["cameras"])
+
+
+def load_cameras(path: Path, class_names: tuple[str, ...]) -> list[CameraSpec]:
+    specs = [camera_spec(entry, class_names, str(path)) for entry in camera_entries(path)]
     ids = [spec.camera_id for spec in specs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
