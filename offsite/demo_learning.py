@@ -11,6 +11,7 @@ recipe (configs/training/real-mix.yaml) trains for an hour on its cameras' month
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -46,16 +47,7 @@ class LearningSummary:
     problem: str | None = None  # why the loop stopped short, when it did
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "labelled_frames": self.labelled_frames,
-            "golden_frames": self.golden_frames,
-            "job": self.job,
-            "job_status": self.job_status,
-            "candidate": self.candidate,
-            "promoted": self.promoted,
-            "reasons": self.reasons,
-            "problem": self.problem,
-        }
+        return dataclasses.asdict(self)
 
 
 def walk_learning_loop(components: Components, admin: Actor) -> LearningSummary:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -80,10 +78,7 @@ def _keep_picture(store: Path, frame: RecentFrame) -> RecentFrameFile:
     target = store / relative
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(partial, target)
+        recent_frames.write_whole(target, data)
     return RecentFrameFile(frame.camera_id, frame.name, frame.taken_at, str(relative), sha256)
 
 
@@ -114,11 +109,9 @@ def sweep(components: Components) -> tuple[int, int]:
     """Remove the recent frames and the training frames whose time is up; (recent, training) removed."""
     settings = components.settings
     now = components.clock.now()
-    removed_recent = 0
-    if settings.recent_frames_dir.is_dir():
-        removed_recent = recent_frames.prune(
-            settings.recent_frames_dir, now - dt.timedelta(hours=settings.recent_frames_keep_h)
-        )
+    removed_recent = recent_frames.prune(
+        settings.recent_frames_dir, now - dt.timedelta(hours=settings.recent_frames_keep_h)
+    )
     expired = components.missed.expired()
     for missed in expired:
         (settings.training_frames_dir / missed.image).unlink(missing_ok=True)

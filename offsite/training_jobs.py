@@ -48,6 +48,7 @@ from vision.training_recipe import JobRecipe
 log = logging.getLogger("offsite.training")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Ultralytics colours its console output
+INITIAL = "initial.json"  # the model the run started from, as resolved when it started (the active one may change)
 STALE_AFTER = dt.timedelta(seconds=60)  # a worker beats every few seconds, an epoch's validation included
 BEAT_EVERY_S = 2.0
 STAGES = {  # the share of the progress bar each stage ends at
@@ -203,20 +204,18 @@ class Launcher:
         for job_id, child in list(self.children.items()):
             if child.poll() is not None:
                 del self.children[job_id]
-        if self.children:
-            return []
+        if self.children or training_here(self.components) is not None:
+            return []  # a live worker of this machine trains: nothing else starts beside it
         now = self.components.clock.now()
         for job in self.components.training_jobs.jobs(limit=200)[::-1]:
             if job.status.done or job.id is None:
                 continue
-            alive = _alive_here(job.worker)
-            if job.status is JobStatus.QUEUED or alive is False or job.claimable(now, STALE_AFTER):
-                take_over = job.status is not JobStatus.QUEUED and alive is False
+            dead = _alive_here(job.worker) is False
+            if job.status is JobStatus.QUEUED or dead or job.claimable(now, STALE_AFTER):
+                take_over = job.status is not JobStatus.QUEUED and dead
                 self.children[job.id] = launch(self.components.settings, job.id, take_over)
                 log.info("training job %d: worker started (%s)", job.id, "taken over" if take_over else job.status)
                 return [job.id]
-            if alive:  # a live worker of this machine trains: nothing else starts beside it
-                return []
         return []
 
     def run_forever(self, stop: threading.Event, poll_s: float = 5.0) -> None:
@@ -247,10 +246,14 @@ class _Beat:
         if job.status is JobStatus.CANCELLING:
             raise Cancelled
 
-    def stage(self, stage: JobStage, within: float = 0.0, figures: dict[str, Any] | None = None) -> None:
+    def stage(
+        self, stage: JobStage, within: float = 0.0, figures: dict[str, Any] | None = None, force: bool = False
+    ) -> None:
+        """Where the worker is within a stage (0 to 1); its start and end are always reported."""
         start = _stage_start(stage)
         progress = start + (STAGES[stage] - start) * within
-        self(JobReport(stage, progress, self.epoch, self.epochs, figures, self.device), force=within in (0.0, 1.0))
+        report = JobReport(stage, progress, self.epoch, self.epochs, figures, self.device)
+        self(report, force=force or within in (0.0, 1.0))
 
 
 def _stage_start(stage: JobStage) -> float:
@@ -303,7 +306,7 @@ def _carry(components: Components, job: TrainingJob, beat: _Beat) -> str:
     owner = Actor(job.requested_by, Role.ADMIN)
     data_yaml = _dataset(components, folder, recipe, owner, beat)
     best = _train(components, folder, recipe, data_yaml, owner, beat)
-    model = _export(components, folder, recipe, data_yaml, best, job, beat)
+    model = _export(folder, recipe, data_yaml, best, job, beat)
     beat.stage(JobStage.REGISTER)
     release, _new = model_registry.register(components, model, owner)
     log.info("training job %d: candidate %s registered", job.id, release.sha256[:12])
@@ -314,8 +317,8 @@ def _dataset(components: Components, folder: Path, recipe: JobRecipe, owner: Act
     """The recipe's dataset, built once: a taken-up job finds it built."""
     from vision import training_mix
 
-    dataset = folder / "dataset"
-    if (dataset / "data.yaml").is_file():
+    dataset, built = folder / "dataset", folder / "dataset.built"
+    if built.is_file():
         return dataset / "data.yaml"
     beat.stage(JobStage.DATASET)
     mix = recipe.mix
@@ -327,22 +330,12 @@ def _dataset(components: Components, folder: Path, recipe: JobRecipe, owner: Act
         log.info("reviews: %d frames of %d reviewed detections", frames, found.detections)
         if frames:
             mix = dataclasses.replace(mix, datasets=(*mix.datasets, LabelledSet(reviews, recipe.reviews.copies)))
-    partial = _fresh(folder / "dataset.partial")
-    shutil.rmtree(partial)
-    summary_mix = training_mix.build(mix, partial, None)
-    partial.rename(dataset)
-    _rewrite_path(dataset / "data.yaml", dataset)
+    shutil.rmtree(dataset, ignore_errors=True)  # half-built by a worker that stopped
+    summary_mix = training_mix.build(mix, dataset, None)
+    built.touch()
     log.info("dataset: %d train + %d val images", summary_mix.train_images, summary_mix.val_images)
     beat.stage(JobStage.DATASET, 1.0)
     return dataset / "data.yaml"
-
-
-def _rewrite_path(data_yaml: Path, root: Path) -> None:
-    import yaml
-
-    data = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
-    data["path"] = str(root.resolve())
-    data_yaml.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _fresh(path: Path) -> Path:
@@ -370,10 +363,11 @@ def _train(components: Components, folder: Path, recipe: JobRecipe, data_yaml: P
         best, seconds = training.resume(weights / "last.pt", run, plan.threads, callbacks)
     else:
         initial = _initial(components, plan.initial, plan.initial_path, owner)
+        (folder / INITIAL).write_text(json.dumps({"initial": None if initial is None else str(initial)}) + "\n",
+                                      encoding="utf-8")  # fmt: skip
         best, seconds = training.train(data_yaml, run, plan.epochs, plan.imgsz, plan.batch, plan.seed, plan.hours,
                                        plan.threads, initial, beat.device, callbacks)  # fmt: skip
     log.info("training: %s in %.0f s", best, seconds)
-    done.write_text(json.dumps({"best": str(best), "device": beat.device}) + "\n", encoding="utf-8")
     return best
 
 
@@ -410,21 +404,17 @@ def _progress_callbacks(beat: _Beat, done: Path) -> dict[str, Callable[[Any], No
         figures = {k: round(float(v), 4) for k, v in (trainer.metrics or {}).items()}
         losses = trainer.label_loss_items(trainer.tloss, prefix="train") if trainer.tloss is not None else {}
         figures |= {k: round(float(v), 4) for k, v in losses.items()}
-        share = min(0.999, beat.epoch / max(1, trainer.epochs))
-        beat(JobReport(JobStage.TRAINING, _stage_start(JobStage.TRAINING) + (STAGES[JobStage.TRAINING]
-             - _stage_start(JobStage.TRAINING)) * share, beat.epoch, beat.epochs, figures, beat.device), force=True)  # fmt: skip
+        beat.stage(JobStage.TRAINING, min(0.999, beat.epoch / max(1, trainer.epochs)), figures, force=True)
 
     def train_end(trainer: Any) -> None:  # the run is whole: a worker taking the job up must not train it again
-        best = Path(trainer.save_dir) / "weights" / "best.pt"
-        done.write_text(json.dumps({"best": str(best), "device": beat.device}) + "\n", encoding="utf-8")
+        done.write_text(json.dumps({"best": str(Path(trainer.save_dir) / "weights" / "best.pt")}) + "\n",
+                        encoding="utf-8")  # fmt: skip
 
     return {"on_train_epoch_start": epoch_start, "on_train_batch_end": batch_end, "on_fit_epoch_end": epoch_end,
             "on_train_end": train_end}  # fmt: skip
 
 
-def _export(
-    components: Components, folder: Path, recipe: JobRecipe, data_yaml: Path, best: Path, job: TrainingJob, beat: _Beat
-) -> Path:
+def _export(folder: Path, recipe: JobRecipe, data_yaml: Path, best: Path, job: TrainingJob, beat: _Beat) -> Path:
     """The ONNX candidate with its manifest and card, written once."""
     from vision import training
 
@@ -442,7 +432,7 @@ def _export(
     partial = _fresh(folder / "candidate.partial")
     manifest_file = training.export(best, partial, recipe.plan.name, recipe.plan.imgsz, description, record,
                                     evaluation, work)  # fmt: skip
-    _keep_thresholds(components, manifest_file, recipe, Actor(job.requested_by, Role.ADMIN))
+    _keep_thresholds(folder, manifest_file)
     training.write_model_card(manifest_file)
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
@@ -450,10 +440,11 @@ def _export(
     return model
 
 
-def _keep_thresholds(components: Components, manifest_file: Path, recipe: JobRecipe, owner: Actor) -> None:
-    """The candidate keeps the initial model's per-class thresholds, where it has the same classes: they were set
-    on real photos, and the gate judges each model at its own."""
-    initial = _initial(components, recipe.plan.initial, recipe.plan.initial_path, owner)
+def _keep_thresholds(folder: Path, manifest_file: Path) -> None:
+    """The candidate keeps the per-class thresholds of the model its run started from, where it has the same
+    classes: they were set on real photos, and the gate judges each model at its own."""
+    started_from = json.loads((folder / INITIAL).read_text(encoding="utf-8"))["initial"]
+    initial = None if started_from is None else Path(started_from)
     if initial is None or initial.suffix != ".onnx" or not manifest_path_for(initial).is_file():
         return
     theirs = ModelManifest.read(manifest_path_for(initial))

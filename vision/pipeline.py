@@ -258,10 +258,9 @@ class CameraPipeline:
         """A frame now and then for the operators' "missed violation" labels; a full disk never stops the camera."""
         if self.recent is None:
             return
-        manifest = getattr(self.detector, "manifest", None)
-        self.recent.model_sha256 = getattr(manifest, "sha256", None)
+        model = getattr(getattr(self.detector, "manifest", None), "sha256", None)  # the model that saw the frame
         try:
-            self.recent.offer(frame, lambda: self._seen(detections))
+            self.recent.offer(frame, lambda: self._seen(detections), model)
         except OSError:
             log.exception("camera %s: a recent frame could not be kept; the camera goes on", self.camera_id)
 

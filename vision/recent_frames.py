@@ -54,7 +54,6 @@ class RecentFrames:
     camera_id: str
     every: dt.timedelta
     keep: dt.timedelta
-    model_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if not CAMERA.fullmatch(self.camera_id):
@@ -64,29 +63,31 @@ class RecentFrames:
         self._last: dt.datetime | None = None
         self._pruned: dt.datetime | None = None
 
-    def offer(self, frame: Frame, seen: Callable[[], Sequence[SeenBox]]) -> Path | None:
-        """Keep the frame when ``every`` has passed since the last kept one; the detector's boxes are asked for only
-        then. Returns the JPEG's path, or None."""
+    def offer(
+        self, frame: Frame, seen: Callable[[], Sequence[SeenBox]], model_sha256: str | None = None
+    ) -> Path | None:
+        """Keep the frame when ``every`` has passed since the last kept one, with the boxes the model
+        (``model_sha256``) reported on it, asked for only then. Returns the JPEG's path, or None."""
         if self._last is not None and dt.timedelta(0) <= frame.ts - self._last < self.every:
             return None
         self._last = frame.ts
-        path = self._write(frame, seen())
+        path = self._write(frame, seen(), model_sha256)
         if self._pruned is None or frame.ts - self._pruned >= PRUNE_EVERY:
             self._pruned = frame.ts
             prune(self.root, frame.ts - self.keep, self.camera_id)
         return path
 
-    def _write(self, frame: Frame, seen: Sequence[SeenBox]) -> Path:
+    def _write(self, frame: Frame, seen: Sequence[SeenBox], model_sha256: str | None) -> Path:
         folder = self.root / self.camera_id
         folder.mkdir(parents=True, exist_ok=True)
         name = name_of(frame.ts)
         width, height = frame.size
         sidecar = {"camera_id": self.camera_id, "taken_at": frame.ts.astimezone(dt.UTC).isoformat(),
-                   "width": width, "height": height, "model_sha256": self.model_sha256,
+                   "width": width, "height": height, "model_sha256": model_sha256,
                    "boxes": [box.as_json() for box in seen]}  # fmt: skip
         image = folder / f"{name}.jpg"
-        _write_whole(image, encode_jpeg(frame.image))
-        _write_whole(folder / f"{name}.json", json.dumps(sidecar).encode())  # last: the frame is listed from now
+        write_whole(image, encode_jpeg(frame.image))
+        write_whole(folder / f"{name}.json", json.dumps(sidecar).encode())  # last: the frame is listed from now
         return image
 
 
@@ -95,7 +96,8 @@ def name_of(moment: dt.datetime) -> str:
     return f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z"
 
 
-def _write_whole(path: Path, data: bytes) -> None:
+def write_whole(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, appearing whole (written beside it, then renamed over it)."""
     handle, partial = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     with os.fdopen(handle, "wb") as out:
         out.write(data)
@@ -146,9 +148,11 @@ def _read(root: Path, camera_id: str, name: str) -> RecentFrame:
 def prune(root: Path, before: dt.datetime, camera_id: str | None = None) -> int:
     """Remove the recent frames taken before ``before`` (of one camera, or of all); how many went."""
     cutoff = name_of(before)
+    if not root.is_dir():
+        return 0
     folders = [root / camera_id] if camera_id is not None else [p for p in root.iterdir() if p.is_dir()]
     removed = 0
-    for folder in folders if root.is_dir() else []:
+    for folder in folders:
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             if NAME.fullmatch(path.stem) and path.stem < cutoff:
                 path.unlink(missing_ok=True)  # the sidecar first: the frame is no longer listed

@@ -23,13 +23,13 @@ def frame(seconds: float) -> Frame:
 
 
 def keeper(root: Path, keep_s: float = 3600) -> RecentFrames:
-    return RecentFrames(root, "cam-1", dt.timedelta(seconds=10), dt.timedelta(seconds=keep_s), "a" * 64)
+    return RecentFrames(root, "cam-1", dt.timedelta(seconds=10), dt.timedelta(seconds=keep_s))
 
 
 def test_one_frame_is_kept_every_interval_and_the_boxes_are_asked_for_only_then(tmp_path: Path) -> None:
     recent, asked = keeper(tmp_path), []
     for second in range(0, 31, 2):
-        recent.offer(frame(second), lambda: asked.append(1) or [STALL])
+        recent.offer(frame(second), lambda: asked.append(1) or [STALL], "a" * 64)
     kept = recent_frames.listed(tmp_path, "cam-1")
     assert [f.taken_at for f in kept] == [T0 + dt.timedelta(seconds=s) for s in (30, 20, 10, 0)]
     assert len(asked) == 4
