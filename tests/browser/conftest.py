@@ -77,7 +77,7 @@ def sign_in(browser: Any, base: str, username: str, password: str = DEMO_PASSWOR
     page.goto(f"{base}/console/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     assert "/console/login" not in page.url, page.content()
     return page

@@ -69,8 +69,8 @@ def test_the_demo_s_learning_loop_as_an_operator_and_an_administrator(
 
     # 3. the administrator trains the recipe again from the page and watches it until its candidate appears
     admin.locator("#start-training select[name=recipe]").select_option(RECIPE)
-    admin.locator("#start-training button[type=submit]").click()
-    admin.wait_for_load_state()
+    with admin.expect_navigation():
+        admin.locator("#start-training button[type=submit]").click()
     assert "已开始" in admin.locator(".flash.ok").inner_text()
     second = components.training_jobs.jobs()[0]
     assert second.id != first.id
@@ -87,8 +87,8 @@ def test_the_demo_s_learning_loop_as_an_operator_and_an_administrator(
     # 4. the new candidate before the gate on the demo's golden set: refused, with its reasons
     candidate = admin.locator(f"#model-{second.candidate_sha256[:12]}")
     assert candidate.locator("select[name=golden] option").all_inner_texts() == [GOLDEN_SET]
-    candidate.locator("form[action$='/promote'] button[type=submit]").click()
-    admin.wait_for_load_state()
+    with admin.expect_navigation():
+        candidate.locator("form[action$='/promote'] button[type=submit]").click()
     assert "未通过考核" in admin.locator(".flash.error").inner_text()
     assert second.candidate_sha256[:12] in admin.locator("#decisions tbody tr").first.inner_text()
     shot(admin, artefacts, "4-gate-refused")

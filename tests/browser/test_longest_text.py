@@ -95,8 +95,8 @@ def test_no_page_is_wider_than_the_window_with_the_longest_allowed_texts(
         party.goto(f"{served.base}/party")
         party.fill("input[name=case_number]", case.number)
         party.fill("input[name=code]", party_access_code(served.components, case.number))
-        party.click("button[type=submit]")
-        party.wait_for_load_state()
+        with party.expect_navigation():
+            party.click("button[type=submit]")
         assert name in party.content(), "the party page does not show the party's name whole"
         party.screenshot(path=str(artefacts / f"longest-party-{device}.png"), full_page=True)
         assert fits(party)[0] <= fits(party)[1], f"the party page ({device}) is wider than the window: {fits(party)}"

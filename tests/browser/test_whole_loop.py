@@ -51,8 +51,8 @@ class Steps:
                 field.select_option(value)
             else:
                 field.fill(value)
-        form.locator("button[type=submit]").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
         assert page.locator(".flash.error").count() == 0, page.locator(".flash.error").inner_text()
 
     @staticmethod
@@ -70,8 +70,8 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     operator = steps.sign_in("operator1")
     operator.goto(f"{served.base}/console/review?violation=street_stall")
     steps.shot(operator, "review-queue")
-    operator.locator("table.list tbody tr.row a").first.click()
-    operator.wait_for_load_state()
+    with operator.expect_navigation():
+        operator.locator("table.list tbody tr.row a").first.click()
     detection_id = int(re.search(r"/console/detections/(\d+)", operator.url).group(1))  # type: ignore[union-attr]
     assert operator.locator("video#clip").count() == 1
     assert operator.locator("img[alt='确认关键帧']").evaluate("img => img.naturalWidth") > 0
@@ -88,8 +88,8 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     operator.mouse.move(frame["x"] + frame["width"] - 8, frame["y"] + 40, steps=6)
     operator.mouse.up()
     steps.shot(operator, "label-drawn")
-    editor.locator("button[type=submit]").click()
-    operator.wait_for_load_state()
+    with operator.expect_navigation():
+        editor.locator("button[type=submit]").click()
     assert "已保存首帧" in operator.locator(".flash.ok").inner_text()
     drawn = components.detections.labels_of(detection_id)["first"]
     assert drawn.labelled_by == "operator1"
@@ -98,16 +98,16 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     for key in "1234":
         operator.keyboard.press(key)
     steps.shot(operator, "detection-checked")
-    operator.keyboard.press("c")
-    operator.wait_for_load_state()
+    with operator.expect_navigation():
+        operator.keyboard.press("c")
     assert "已确认" in operator.locator(".flash.ok").inner_text()
     assert components.detections.get(detection_id).status.value == "confirmed"
 
     # 2. the officer opens a case from it, confirms who the vendor is, files it and issues the notice
     officer = steps.sign_in("officer1")
     officer.goto(f"{served.base}/console/detections/{detection_id}")
-    officer.click("text=据此生成案件草稿")
-    officer.wait_for_load_state()
+    with officer.expect_navigation():
+        officer.click("text=据此生成案件草稿")
     case_id = int(re.search(r"/console/cases/(\d+)", officer.url).group(1))  # type: ignore[union-attr]
     steps.step(officer, "confirm_party", kind="individual", name="王某某", id_number=VENDOR_ID,
                contact="13700137009", reason="现场走访，经辨认确认摊主身份")  # fmt: skip
@@ -142,8 +142,8 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     party.goto(f"{served.base}/party")
     party.fill("input[name=case_number]", case.number)
     party.fill("input[name=code]", party_access_code(components, case.number))
-    party.click("button[type=submit]")
-    party.wait_for_load_state()
+    with party.expect_navigation():
+        party.click("button[type=submit]")
     assert case.number in party.locator("h1").inner_text()
     assert party.locator("#evidence, .frames img").first.evaluate("img => img.naturalWidth") > 0
     photo = tmp_path / "moved-away.png"
@@ -153,8 +153,8 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     party.fill("#statement textarea[name=text]", "摊位当日已撤离，系初次经营，请求从轻处理。")
     party.set_input_files("#statement input[name=attachments]", str(photo))
     steps.shot(party, "party-defence")
-    party.click("#statement button[type=submit]")
-    party.wait_for_load_state()
+    with party.expect_navigation():
+        party.click("#statement button[type=submit]")
     assert "陈述申辩已提交" in party.locator(".flash.ok").inner_text()
     assert components.cases.get(case_id).status is CaseStatus.STATEMENT_FILED
 
@@ -168,8 +168,8 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
     legal = steps.sign_in("legal1")
     legal.goto(f"{served.base}/console/legal")
     steps.shot(legal, "legal-queue")
-    legal.click(f"a[href='/console/cases/{case_id}']")
-    legal.wait_for_load_state()
+    with legal.expect_navigation():
+        legal.click(f"a[href='/console/cases/{case_id}']")
     steps.step(legal, "approve_legal_review", opinion="事实清楚，证据确凿，适用依据正确，程序合法。")
     assert steps.stage(legal) == "法制审核通过"
     steps.shot(legal, "legal-approved")
