@@ -20,6 +20,7 @@ class Permission(StrEnum):
     APPROVE_EXTENSION = "approve_extension"  # the agency's head approves a longer decision period (第六十条)
     MANAGE_ACCOUNTS = "manage_accounts"  # staff users and camera gateways
     MANAGE_MODELS = "manage_models"  # the model registry: the gate's promotions and rollbacks (issue 15)
+    CONFIGURE_CAMERAS = "configure_cameras"  # what a camera watches: zones, lines, rules, source (issue 16)
 
 
 OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN, STEWARD = (
@@ -43,6 +44,7 @@ ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.APPROVE_EXTENSION: frozenset({SUPERVISOR}),
     Permission.MANAGE_ACCOUNTS: frozenset({ADMIN}),
     Permission.MANAGE_MODELS: frozenset({ADMIN, STEWARD}),
+    Permission.CONFIGURE_CAMERAS: frozenset({ADMIN}),
 }
 
 

@@ -16,13 +16,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import cv2
 import yaml
 
+from cases import messages
+from cases.errors import InvalidInput
 from cases.services.base import Actor
 from cases.services.camera_configs import CameraConfig, Saved, fingerprint
 from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor
-from vision.config import CameraSpec, ConfigError, camera_entries, camera_spec
+from vision import recent_frames
+from vision.config import CODE, CameraSpec, ConfigError, FieldProblem, camera_entries, camera_spec
 
 log = logging.getLogger("offsite.camera_configs")
 SPECIAL_SOURCES = ("push", "gateway")
@@ -59,6 +63,104 @@ def import_file(
 ) -> list[Saved]:
     documents = documents_from_file(path, class_names)
     return components.camera_configs.save_all(documents, actor, reason, components.registry)
+
+
+def save_one(
+    components: Components, document: dict[str, Any], class_names: tuple[str, ...], actor: Actor, reason: str
+) -> Saved:
+    """One camera's configuration drawn in the console (or sent to the API) as its next version, validated as the
+    pipeline reads it; refused in the catalogue's words, naming the field or the zone or rule, and nothing saved."""
+    camera_id = str(document.get("camera_id", ""))[:64]
+    if not reason.strip():
+        raise InvalidInput(variant="camera_config_reason", camera=camera_id)
+    try:
+        spec = camera_spec(document, class_names, "console")
+    except ConfigError as exc:
+        raise refusal(camera_id, exc) from exc
+    url = spec.raw.source.url
+    if url not in SPECIAL_SOURCES and "://" not in url and not Path(url).is_absolute():
+        raise InvalidInput(variant="camera_source_relative", camera=camera_id, url=url[:200])
+    [saved] = components.camera_configs.save_all({spec.camera_id: document_of(spec)}, actor, reason,
+                                                 components.registry)  # fmt: skip
+    return saved
+
+
+def refusal(camera_id: str, exc: ConfigError) -> InvalidInput:
+    """A configuration's first problem, told from the catalogue: a field pydantic refused, or a zone's or a rule's."""
+    if exc.fields:
+        problem = exc.fields[0]
+        return InvalidInput(variant="camera_field", camera=camera_id, field=field_term(problem.loc),
+                            reason=reason_term(problem))  # fmt: skip
+    if exc.key is not None and messages.entry(f"camera_config.{exc.key}", messages.CHINESE) is not None:
+        params = {k: _zone_kind(k, v) for k, v in exc.params.items()}
+        return InvalidInput(variant="camera_config", camera=camera_id,
+                            reason=messages.Term(f"camera_config.{exc.key}", params))  # fmt: skip
+    return InvalidInput(variant="camera_config_other", camera=camera_id)
+
+
+def _zone_kind(name: str, value: object) -> object:
+    return messages.Term(f"term.zone_kind.{value}") if name == "needed" else value
+
+
+def field_term(loc: tuple[str | int, ...]) -> messages.Term:
+    """Where a field lies, as a reader says it: ``("zones", 0, "polygon", 3)`` is the first zone's polygon."""
+    named = [part for part in loc if isinstance(part, str)]
+    if len(loc) >= 2 and loc[0] in ("zones", "rules") and isinstance(loc[1], int):
+        of = "zone" if loc[0] == "zones" else "rule"
+        if len(named) == 1:
+            return messages.Term(f"camera_field.{of}", {"n": loc[1] + 1})
+        return messages.Term(f"camera_field.{of}_field", {"n": loc[1] + 1, "field": _field_name(named[1:])})
+    return _field_name(named or ["camera"])
+
+
+def _field_name(named: list[str]) -> messages.Term:
+    leaf = named[-1]
+    if "front_line" in named[:-1]:
+        leaf = f"front_line_{leaf}"
+    key = f"camera_field.{leaf}"
+    return messages.Term(key if messages.entry(key, messages.CHINESE) else "camera_field.other", {"name": leaf})
+
+
+def reason_term(problem: FieldProblem) -> messages.Term:
+    """What is wrong with the field: the catalogue's ``invalid_request.<pydantic type>`` (as the API tells a
+    schema's finding), the pattern of a code told in words; else the general entry."""
+    kind = (
+        "code_pattern"
+        if problem.type == "string_pattern_mismatch" and problem.ctx.get("pattern") == CODE
+        else problem.type
+    )
+    text = messages.entry(f"invalid_request.{kind}", messages.CHINESE)
+    if text is None or not messages.placeholders(text) <= problem.ctx.keys():
+        return messages.Term("invalid_request")
+    return messages.Term(f"invalid_request.{kind}", problem.ctx)
+
+
+def snapshot(components: Components, reader: Actor, device_id: str) -> bytes | None:
+    """The camera's latest picture as JPEG, for drawing its zones: its newest recent frame (kept by its running
+    pipeline every ``recent_frame_every_s``), else the first frame of a file source; None when there is neither.
+    The picture shows people: the look is logged."""
+    components.registry.find_camera(device_id)  # 404 for a camera the registry lacks
+    found = recent_frames.listed(components.settings.recent_frames_dir, device_id)
+    picture = found[0].image.read_bytes() if found else _first_frame(components, device_id)
+    if picture is not None:
+        components.camera_configs.log_snapshot_read(reader, device_id)
+    return picture
+
+
+def _first_frame(components: Components, device_id: str) -> bytes | None:
+    history = components.camera_configs.history(device_id)
+    url = str(history[-1].document["source"]["url"]) if history else ""
+    if not url or url in SPECIAL_SOURCES or "://" in url or not Path(url).is_file():
+        return None
+    capture = cv2.VideoCapture(url)
+    try:
+        read, image = capture.read()
+    finally:
+        capture.release()
+    if not read:
+        return None
+    encoded, data = cv2.imencode(".jpg", image)
+    return data.tobytes() if encoded else None
 
 
 def spec_of(config: CameraConfig, class_names: tuple[str, ...]) -> CameraSpec:

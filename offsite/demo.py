@@ -33,7 +33,7 @@ from cases.model.registry import (
 )
 from cases.model.staff import Role
 from cases.services.base import Actor
-from offsite import missed
+from offsite import camera_configs, missed
 from offsite.bootstrap import Components, build, prepare_database
 from offsite.cameras import build_runner, registry_certification
 from offsite.demo_learning import LearningSummary, walk_learning_loop
@@ -173,6 +173,7 @@ def run_demo(
     story.walk_cases()
     clock.set(real_now - dt.timedelta(hours=2))
     story.run_cameras(TODAY, ago=dt.timedelta(hours=1, minutes=30))
+    story.save_camera_configs()
     story.review_todays_detections()
     clock.set(real_now)
     story.run_automatic_rechecks()
@@ -325,6 +326,12 @@ class _DemoStory:
         )
         runner.start()
         runner.wait()
+
+    def save_camera_configs(self) -> None:
+        """What each camera watched today, saved as its first configuration version: the console's camera pages
+        show it on the camera's picture, ready to be drawn on."""
+        documents = {camera_id: camera_configs.document_of(spec) for camera_id, spec in sorted(self.specs.items())}
+        self.c.camera_configs.save_all(documents, Actor("admin", Role.ADMIN), "演示摄像头的初始配置", self.c.registry)
 
     def _matches(self, event: ViolationEvent, start: dt.datetime) -> bool:
         begin = (event.first_seen - start).total_seconds()

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vision.capture import CaptureConfig
-from vision.events import SubjectKind, SubjectRef
+from vision.events import InvalidEvent, SubjectKind, SubjectRef
 from vision.frames import FrameSource
 from vision.pipeline import CameraPipeline, Detector, DropPolicy, EventSink, Reconfiguration, Sealer
 from vision.rules import STATIC_CLASS, Rule, RuleEngine, RuleError, RuleKind, Zone, ZoneKind
@@ -27,12 +27,33 @@ from vision.static_objects import StaticObjectConfig, StaticObjects
 from vision.tracking import Tracker, TrackerConfig
 from vision.zones import FrontLine, PolygonZone, ZoneError
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"  # an id: a zone code, a rule's, a camera's
+Code = Annotated[str, Field(pattern=CODE)]
 Point = tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]]
 
 
 class ConfigError(ValueError):
-    """A camera configuration that cannot be used; the message names the file, camera and field."""
+    """A camera configuration that cannot be used; the message names the file, camera and field. For a reader of
+    another language: ``fields`` holds each field's problem as pydantic tells it (``loc``, ``type``, ``ctx``), or
+    ``key`` and ``params`` the zone's or rule's problem (the message catalogue's ``camera_config.<key>``)."""
+
+    def __init__(
+        self, problem: str, *, key: str | None = None, params: dict[str, object] | None = None,
+        fields: tuple[FieldProblem, ...] = (),
+    ) -> None:  # fmt: skip
+        super().__init__(problem)
+        self.key = key
+        self.params = params or {}
+        self.fields = fields
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldProblem:
+    """One field that pydantic refused: where (``("zones", 0, "polygon")``), pydantic's error type and context."""
+
+    loc: tuple[str | int, ...]
+    type: str
+    ctx: dict[str, object]
 
 
 class _Model(BaseModel):
@@ -179,7 +200,8 @@ def _zone(zone: ZoneIn) -> Zone:
     try:
         subject = SubjectRef(zone.subject.kind, zone.subject.ref)
     except ValueError as exc:
-        raise ZoneError(f"zone {zone.id}: {exc}") from exc
+        key = exc.key if isinstance(exc, InvalidEvent) else "zone_subject"
+        raise ZoneError(key, f"zone {zone.id}: {exc}", zone=zone.id) from exc
     return Zone(zone.id, zone.kind, polygon, subject, line)
 
 
@@ -206,8 +228,14 @@ def camera_spec(data: dict[str, Any], class_names: tuple[str, ...], where: str =
         fields = "; ".join(
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors(include_url=False)
         )
-        raise ConfigError(f"{where}: camera {camera_id}: {fields}") from exc
-    except (ZoneError, RuleError, ValueError) as exc:
+        problems = tuple(
+            FieldProblem(tuple(error["loc"]), error["type"], {k: str(v) for k, v in error.get("ctx", {}).items()})
+            for error in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{where}: camera {camera_id}: {fields}", fields=problems) from exc
+    except (ZoneError, RuleError) as exc:
+        raise ConfigError(f"{where}: camera {camera_id}: {exc}", key=exc.key, params=exc.params) from exc
+    except ValueError as exc:
         raise ConfigError(f"{where}: camera {camera_id}: {exc}") from exc
 
 

@@ -49,12 +49,14 @@ def recheck(
 ) -> RecheckResult:
     """Look at the camera's frames in [at, at + window_s] and tell whether the violation is still there."""
     if window_s <= 0 or not 0 < presence_share <= 1:
-        raise RuleError("window_s must be positive and presence_share in (0, 1]")
+        raise RuleError("recheck_window", "window_s must be positive and presence_share in (0, 1]")
     rule = next((r for r in engine_template.rules if r.rule_id == rule_id), None)
     if rule is None:
-        raise RuleError(f"the camera has no rule {rule_id!r}")
+        raise RuleError("recheck_no_rule", f"the camera has no rule {rule_id!r}", rule=rule_id)
     if zone_id not in rule.zones:
-        raise RuleError(f"rule {rule_id} does not watch zone {zone_id!r}")
+        raise RuleError(
+            "rule_unknown_zone", f"rule {rule_id} does not watch zone {zone_id!r}", rule=rule_id, zone=zone_id
+        )
     needed = window_s * presence_share
     probe = dataclasses.replace(rule, zones=(zone_id,), min_dwell_s=needed, cooldown_s=0.0)
     engine = RuleEngine([engine_template.zones[zone_id]], [probe], detector.class_names)

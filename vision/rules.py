@@ -37,7 +37,13 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class RuleError(ValueError):
-    """A rule or zone configuration that cannot work, with the reason (unknown class, unknown zone...)."""
+    """A rule or zone configuration that cannot work (unknown class, unknown zone...); ``key`` and ``params`` name the
+    problem for the project's message catalogue (``camera_config.<key>``), the message says it in English."""
+
+    def __init__(self, key: str, problem: str, **params: object) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.params = params
 
 
 class RuleKind(StrEnum):
@@ -75,7 +81,9 @@ class Zone:
 
     def __post_init__(self) -> None:
         if (self.kind is ZoneKind.SHOP_STRIP) != (self.front_line is not None):
-            raise ZoneError(f"zone {self.zone_id}: a shop strip, and only a shop strip, has a shop-front line")
+            raise ZoneError("front_line_shop_strip_only",
+                            f"zone {self.zone_id}: a shop strip, and only a shop strip, has a shop-front line",
+                            zone=self.zone_id)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,13 +100,16 @@ class Rule:
 
     def __post_init__(self) -> None:
         if not self.classes:
-            raise RuleError(f"rule {self.rule_id}: names no classes")
+            raise RuleError("rule_no_classes", f"rule {self.rule_id}: names no classes", rule=self.rule_id)
         if not self.zones:
-            raise RuleError(f"rule {self.rule_id}: watches no zones")
+            raise RuleError("rule_no_zones", f"rule {self.rule_id}: watches no zones", rule=self.rule_id)
         if self.min_dwell_s < 0 or self.inertia_s < 0 or self.cooldown_s < 0:
-            raise RuleError(f"rule {self.rule_id}: min_dwell_s, inertia_s and cooldown_s must not be negative")
+            raise RuleError("rule_negative_time", f"rule {self.rule_id}: min_dwell_s, inertia_s and cooldown_s must not be negative",
+                            rule=self.rule_id)  # fmt: skip
         if not 0 <= self.min_median_score < 1:
-            raise RuleError(f"rule {self.rule_id}: min_median_score must be in [0, 1)")
+            raise RuleError(
+                "rule_score_range", f"rule {self.rule_id}: min_median_score must be in [0, 1)", rule=self.rule_id
+            )
 
 
 @dataclass(frozen=True)
@@ -168,22 +179,27 @@ class RuleEngine:
     def __init__(self, zones: list[Zone], rules: list[Rule], class_names: tuple[str, ...]) -> None:
         self.zones = {zone.zone_id: zone for zone in zones}
         if len(self.zones) != len(zones):
-            raise RuleError("two zones share an id")
+            raise RuleError("zones_share_id", "two zones share an id")
         self.rules = rules
         self.class_names = class_names if STATIC_CLASS in class_names else (*class_names, STATIC_CLASS)
         for rule in rules:
             unknown = [name for name in rule.classes if name not in self.class_names]
             if unknown:
-                raise RuleError(f"rule {rule.rule_id}: unknown classes {unknown}; the model knows {list(class_names)}")
+                raise RuleError("rule_unknown_classes",
+                                f"rule {rule.rule_id}: unknown classes {unknown}; the model knows {list(class_names)}",
+                                rule=rule.rule_id, classes=", ".join(unknown))  # fmt: skip
             for zone_id in rule.zones:
                 zone = self.zones.get(zone_id)
                 if zone is None:
-                    raise RuleError(f"rule {rule.rule_id}: unknown zone {zone_id!r}")
+                    raise RuleError("rule_unknown_zone", f"rule {rule.rule_id}: unknown zone {zone_id!r}", rule=rule.rule_id,
+                                    zone=zone_id)  # fmt: skip
                 if rule.kind is not RuleKind.UNKNOWN_OBJECT and zone.kind is not ZONE_KIND_OF_RULE[rule.kind]:
                     raise RuleError(
+                        "rule_zone_kind",
                         f"rule {rule.rule_id} ({rule.kind.value}) needs {ZONE_KIND_OF_RULE[rule.kind].value} "
-                        f"zones; zone {zone_id} is {zone.kind.value}"
-                    )
+                        f"zones; zone {zone_id} is {zone.kind.value}",
+                        rule=rule.rule_id, zone=zone_id, needed=ZONE_KIND_OF_RULE[rule.kind].value,
+                    )  # fmt: skip
         self._class_ids = {rule.rule_id: self._ids(rule.classes) for rule in rules}
         self.active: dict[tuple[str, str], Occurrence] = {}
         self._cooldown_until: dict[tuple[str, str], dt.datetime] = {}
@@ -205,7 +221,8 @@ class RuleEngine:
 
     def observe(self, ts: dt.datetime, detections: Detections, frame_size: tuple[int, int]) -> Step:
         if self._last_ts is not None and ts < self._last_ts:
-            raise RuleError(f"frame at {ts.isoformat()} is older than the last one ({self._last_ts.isoformat()})")
+            raise RuleError("frame_out_of_order",
+                            f"frame at {ts.isoformat()} is older than the last one ({self._last_ts.isoformat()})")  # fmt: skip
         self._last_ts = ts
         seen: list[Occurrence] = []
         confirmed: list[Confirmation] = []

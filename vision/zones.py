@@ -22,7 +22,13 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class ZoneError(ValueError):
-    """A zone that cannot be used, with the reason."""
+    """A zone that cannot be used; ``key`` and ``params`` name the problem for a reader of another language (the
+    project's message catalogue has ``camera_config.<key>``), the message says it in English."""
+
+    def __init__(self, key: str, problem: str, **params: object) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.params = params
 
 
 def _cross(o: Point, a: Point, b: Point) -> float:
@@ -52,17 +58,24 @@ class PolygonZone:
 
     def __post_init__(self) -> None:
         if len(self.points) < 3:
-            raise ZoneError(f"zone {self.name}: a polygon needs at least 3 points, got {len(self.points)}")
+            raise ZoneError(
+                "polygon_too_few_points",
+                f"zone {self.name}: a polygon needs at least 3 points, got {len(self.points)}",
+                zone=self.name,
+                count=len(self.points),
+            )
         outside = [p for p in self.points if not (0.0 <= p[0] <= 1.0 and 0.0 <= p[1] <= 1.0)]
         if outside:
-            raise ZoneError(f"zone {self.name}: points {outside} lie outside the frame (coordinates are 0..1)")
+            raise ZoneError("polygon_outside", f"zone {self.name}: points {outside} lie outside the frame (coordinates are 0..1)",
+                            zone=self.name)  # fmt: skip
         edges = [(self.points[i], self.points[(i + 1) % len(self.points)]) for i in range(len(self.points))]
         for (i, a), (j, b) in combinations(enumerate(edges), 2):
             adjacent = j == i + 1 or (i == 0 and j == len(edges) - 1)
             if not adjacent and _segments_cross(a[0], a[1], b[0], b[1]):
-                raise ZoneError(f"zone {self.name}: edges {i} and {j} cross: the polygon is not simple")
+                raise ZoneError("polygon_not_simple", f"zone {self.name}: edges {i} and {j} cross: the polygon is not simple",
+                                zone=self.name, first=i + 1, second=j + 1)  # fmt: skip
         if abs(self.signed_area) < 1e-9:
-            raise ZoneError(f"zone {self.name}: the polygon has no area")
+            raise ZoneError("polygon_no_area", f"zone {self.name}: the polygon has no area", zone=self.name)
 
     @property
     def signed_area(self) -> float:
@@ -101,11 +114,16 @@ class FrontLine:
     def __post_init__(self) -> None:
         for label, p in (("start", self.start), ("end", self.end), ("street_side", self.street_side)):
             if not (0.0 <= p[0] <= 1.0 and 0.0 <= p[1] <= 1.0):
-                raise ZoneError(f"front line {self.name}: {label} {p} lies outside the frame")
+                raise ZoneError(
+                    "line_outside", f"front line {self.name}: {label} {p} lies outside the frame", zone=self.name
+                )
         if self.start == self.end:
-            raise ZoneError(f"front line {self.name}: start and end are the same point")
+            raise ZoneError(
+                "line_no_length", f"front line {self.name}: start and end are the same point", zone=self.name
+            )
         if _cross(self.start, self.end, self.street_side) == 0:
-            raise ZoneError(f"front line {self.name}: street_side lies on the line, so no side is the street")
+            raise ZoneError("line_no_street_side", f"front line {self.name}: street_side lies on the line, so no side is the street",
+                            zone=self.name)  # fmt: skip
 
     def beyond(self, points: npt.NDArray[np.float32]) -> BoolArray:
         """Which normalised points lie strictly on the street side of the line."""

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import (
+    cameras,
     cases,
     documents,
     evidence,
@@ -57,7 +58,19 @@ PAGES = ("/console", "/party", "/verify")
 ROUTERS = (
     *(
         (module.router, "/console")
-        for module in (signin, review, cases, documents, evidence, registry, statistics, users, models, missed)
+        for module in (
+            signin,
+            review,
+            cases,
+            documents,
+            evidence,
+            registry,
+            statistics,
+            users,
+            models,
+            missed,
+            cameras,
+        )
     ),
     (evidence.public, ""),
     (party.router, ""),

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 
 from cases.persistence import tables
 from cases.services.base import Actor, Service
-from cases.services.registry import RegistryService
+from cases.services.registry import RegistryService, log_personal_data_read
 
 C = tables.camera_configs.c
 
@@ -78,6 +78,12 @@ class CameraConfigService(Service):
         )
         with self.transaction() as session:
             return {c.device_id: c for c in map(_config, session.execute(query).mappings())}
+
+    def log_snapshot_read(self, reader: Actor, device_id: str) -> None:
+        """An administrator looked at a camera's picture to draw its zones: it shows people, so the look is logged."""
+        with self.transaction() as session:
+            log_personal_data_read(session, reader, self.clock.now(), "camera_snapshot", device_id, ["frame"],
+                                   "drawing the camera's zones")  # fmt: skip
 
     def history(self, device_id: str) -> list[CameraConfig]:
         """A camera's versions, oldest first."""

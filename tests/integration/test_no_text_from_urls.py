@@ -59,6 +59,8 @@ PAGES: dict[str, Role | str | None] = {
     "/console/recent": Role.OPERATOR,
     "/console/recent/{camera_id}": Role.OPERATOR,
     "/console/recent/{camera_id}/{name}": Role.OPERATOR,
+    "/console/cameras": Role.ADMIN,
+    "/console/cameras/{device_id}": Role.ADMIN,
 }
 NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", ".json", "/items/{name}")  # files, not pages with a banner
 
@@ -81,7 +83,7 @@ def places(world: World, components: Components, clock: ManualClock, tmp_path: P
     kept = recent.offer(Frame("cam-1", 0, clock.now(), np.zeros((90, 160, 3), np.uint8)), lambda: [])
     assert kept is not None
     return {"package_id": package, "detection_id": str(detection_id), "case_id": str(case.id), "camera_id": "cam-1",
-            "name": kept.stem}  # fmt: skip
+            "device_id": "cam-1", "name": kept.stem}  # fmt: skip
 
 
 def open_party_case(client: TestClient, components: Components, case_id: int) -> None:
