@@ -14,7 +14,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers, problem, told
 from api.metrics import install_metrics
 from api.openapi import install_openapi
-from api.routers import auth, cases, catalogue, detections, evidence, gateway_frames, models, registry
+from api.routers import auth, cases, catalogue, command_centre, detections, evidence, gateway_frames, models, registry
 from api.schemas import ReadinessOut
 from cases.law.law import missing_years_warning
 from offsite.bootstrap import Components, build, database_problem
@@ -90,7 +90,9 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     )
     app.state.components = components
     install_error_handlers(app)
-    for router in (auth.router, registry.router, catalogue.router, detections.router, cases.router, models.router):
+    routers = (auth.router, registry.router, catalogue.router, detections.router, cases.router, models.router,
+               command_centre.router)  # fmt: skip
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(gateway_frames.router, prefix=API_PREFIX)
     app.include_router(evidence.router, prefix=API_PREFIX)

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"  # staff users and camera gateways
     MANAGE_MODELS = "manage_models"  # the model registry: the gate's promotions and rollbacks (issue 15)
     CONFIGURE_CAMERAS = "configure_cameras"  # what a camera watches: zones, lines, rules, source (issue 16)
+    WATCH_CAMERAS = "watch_cameras"  # the command centre's camera wall and today's dashboard (issue 16)
 
 
 OPERATOR, OFFICER, LEGAL, SUPERVISOR, ADMIN, STEWARD = (
@@ -45,6 +46,7 @@ ROLE_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_ACCOUNTS: frozenset({ADMIN}),
     Permission.MANAGE_MODELS: frozenset({ADMIN, STEWARD}),
     Permission.CONFIGURE_CAMERAS: frozenset({ADMIN}),
+    Permission.WATCH_CAMERAS: frozenset({OPERATOR, SUPERVISOR, ADMIN}),
 }
 
 

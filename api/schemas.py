@@ -32,6 +32,7 @@ CODE_MAX = chars(tables.cameras.c.device_id)
 NAME_MAX = chars(tables.merchants.c.name)
 SHORT_NAME_MAX = chars(tables.cameras.c.name)
 REFERENCE_MAX = chars(tables.cameras.c.legal_review_ref)
+PLACE_MAX = chars(tables.cameras.c.district)
 MOBILE_MAX = chars(tables.merchants.c.mobile)
 PASSWORD_MAX = 200  # a pass-phrase, not stored: only its hash is
 Code = Annotated[
@@ -46,6 +47,7 @@ Statement = Annotated[str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS, p
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=NO_NUL)]
 ShortName = Annotated[str, Field(min_length=1, max_length=SHORT_NAME_MAX, pattern=NO_NUL)]
 Reference = Annotated[str | None, Field(max_length=REFERENCE_MAX, pattern=NO_NUL)]
+Place = Annotated[str | None, Field(min_length=1, max_length=PLACE_MAX, pattern=NO_NUL)]
 # the strings a client puts in a path or a query: an identifier's length, checked before any work
 CodePath = Annotated[str, Path(max_length=CODE_MAX)]
 CodeQuery = Annotated[str | None, Query(max_length=CODE_MAX)]
@@ -168,6 +170,8 @@ class CameraIn(Request):
     name: ShortName
     address: Name
     gbt28181_id: Gbt28181Id | None = None
+    district: Place = Field(default=None, description="区: the camera wall is filtered by it")
+    street: Place = Field(default=None, description="街道 or 镇 within the district")
     longitude: Longitude | None = None
     latitude: Latitude | None = None
     legal_review_date: dt.date | None = None
@@ -185,6 +189,8 @@ class CameraPatch(Request):
     name: ShortName | NotNull = None
     address: Name | NotNull = None
     gbt28181_id: Gbt28181Id | None = None
+    district: Place = None
+    street: Place = None
     longitude: Longitude | None = None
     latitude: Latitude | None = None
     legal_review_date: dt.date | None = None
@@ -203,6 +209,8 @@ class CameraOut(Response):
     name: str
     address: str
     gbt28181_id: str | None
+    district: str | None
+    street: str | None
     longitude: float | None
     latitude: float | None
     legal_review_date: dt.date | None
@@ -733,3 +741,60 @@ class TrainingJobOut(Response):
 
 class TrainingJobIn(Request):
     recipe: str = Field(min_length=1, max_length=128, description="A recipe's file name, as GET /models/recipes lists")
+
+
+# ---- cameras at district scale (issue 16) -------------------------------------------------------------------------
+class CameraConfigIn(Request):
+    document: dict[str, Any] = Field(
+        description="the camera as a cameras file holds it: source, zones (normalised polygons, shop-front lines), "
+        "rules and their times; camera_id, when given, must be the path's"
+    )
+    reason: Text = Field(description="why it changed: kept in the camera's history")
+
+
+class CameraConfigOut(Response):
+    device_id: str
+    version: int
+    document: dict[str, Any]
+    sha256: str = Field(description="SHA-256 of the document's canonical JSON")
+    saved_by: str
+    saved_at: dt.datetime
+    reason: str
+
+
+class CameraConfigSavedOut(Response):
+    device_id: str
+    version: int
+    changed: bool = Field(description="false: the document was the current version's already; no version was made")
+
+
+class WallEventOut(Response):
+    id: int = Field(description="the detection")
+    code: str
+    name: str = Field(description="the violation's name")
+    at: str = Field(description="when it was first seen, local time (MM-DD HH:MM:SS)")
+    status: str
+
+
+class WallTileOut(Response):
+    device_id: str
+    name: str
+    district: str
+    street: str | None
+    state: Literal["online", "offline", "failed", "waiting", "elsewhere"] = Field(
+        description="elsewhere: no pipeline of it runs in this process"
+    )
+    analysed: int | None
+    dropped: int | None
+    fps: float | None
+    frame: str | None = Field(description="the newest recent frame's name")
+    frame_at: str | None
+    event: WallEventOut | None = Field(description="its last detection")
+
+
+class TodayOut(Response):
+    day: dt.date
+    found: dict[str, int] = Field(description="detections by violation code")
+    by_hour: dict[str, list[int]] = Field(description="violation code → detections in each of the 24 local hours")
+    outcomes: dict[str, int] = Field(description="by review status")
+    cases_opened: int

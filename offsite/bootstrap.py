@@ -19,6 +19,7 @@ from cases.persistence.database import DatabaseTimeouts, create_database_engine,
 from cases.services.accounts import AccountService, SignInLimits
 from cases.services.camera_configs import CameraConfigService
 from cases.services.cases import CaseService
+from cases.services.command_centre import CommandCentreService
 from cases.services.csv_import import CsvImportService
 from cases.services.detections import DetectionService
 from cases.services.detector_releases import DetectorReleaseService
@@ -60,6 +61,7 @@ class Components:
     party: PartyAccessService
     documents: DocumentRegister
     statistics: StatisticsService
+    command_centre: CommandCentreService
     channels: dict[str, NotificationChannel]
     frames: FrameIntake  # frames pushed by gateways, one queue per camera whose pipeline takes them
     cameras: CameraSupervisor | None = None  # the camera pipelines, when this process runs them (serve --cameras)
@@ -133,6 +135,7 @@ def build(settings: Settings, clock: Clock | None = None, issue_documents: bool 
         party=PartyAccessService(sessions, law, clock, cases),
         documents=DocumentRegister(sessions, law, clock),
         statistics=StatisticsService(sessions, law, clock),
+        command_centre=CommandCentreService(sessions, law, clock),
         channels=default_channels(),
         # a pushed frame may be stamped as far ahead of this clock as a gateway request may be
         frames=FrameIntake(limits=FrameLimits(ahead_tolerance_s=settings.gateway_replay_window_s), now=clock.now),

@@ -232,15 +232,20 @@ class _DemoStory:
             self.c.accounts.create_user(username, name, role, DEMO_PASSWORD)
         self.c.accounts.register_gateway("gw-pudong-01", "浦东新区视频网关 01")
         road = self.c.registry.create_camera(
-            self._certified_camera(ROAD, "张杨路东方路口", "浦东新区张杨路东方路口", 1, 121.5271, 31.2292)
+            self._certified_camera(
+                ROAD, "张杨路东方路口", "浦东新区张杨路东方路口", 1, 121.5271, 31.2292, "潍坊新村街道"
+            )
         )
         shops = self.c.registry.create_camera(
-            self._certified_camera(SHOPS, "商城路沿街商铺", "浦东新区商城路 600 弄口", 2, 121.5235, 31.2311)
+            self._certified_camera(
+                SHOPS, "商城路沿街商铺", "浦东新区商城路 600 弄口", 2, 121.5235, 31.2311, "潍坊新村街道"
+            )
         )
         site_camera = self.c.registry.create_camera(
-            self._certified_camera(SITE, "前滩工地东门", "浦东新区前滩大道 200 号工地", 3, 121.4632, 31.1558)
+            self._certified_camera(SITE, "前滩工地东门", "浦东新区前滩大道 200 号工地", 3, 121.4632, 31.1558, "三林镇")
         )
-        self.c.registry.create_camera(Camera("cam-uncertified-04", "临时布控点（未审核）", "浦东新区世纪大道 100 号"))
+        self.c.registry.create_camera(Camera("cam-uncertified-04", "临时布控点（未审核）", "浦东新区世纪大道 100 号",
+                                             district="浦东新区", street="陆家嘴街道"))  # fmt: skip
         site = self.c.registry.create_site(
             Site(
                 "310115202601010101",
@@ -279,12 +284,16 @@ class _DemoStory:
             Merchant(licence, name, address, _uscc(name), mobile, consent is not None, consent)
         )
 
-    def _certified_camera(self, device_id: str, name: str, address: str, n: int, lon: float, lat: float) -> Camera:
+    def _certified_camera(
+        self, device_id: str, name: str, address: str, n: int, lon: float, lat: float, street: str
+    ) -> Camera:
         reviewed = self.clock.today() - dt.timedelta(days=200)
         return Camera(
             device_id=device_id,
             name=name,
             address=address,
+            district="浦东新区",
+            street=street,
             gbt28181_id=f"3101150000132{n:07d}",
             longitude=lon,
             latitude=lat,

@@ -122,6 +122,22 @@ def listed(root: Path, camera_id: str, since: dt.datetime | None = None) -> list
     return found
 
 
+def newest(root: Path, camera_id: str) -> tuple[str, dt.datetime] | None:
+    """The name and time of a camera's newest recent frame, from the folder's names alone (no sidecar read: the
+    camera wall asks it of every camera every few seconds); None when it has none."""
+    if not CAMERA.fullmatch(camera_id):
+        return None
+    try:
+        with os.scandir(root / camera_id) as entries:
+            names = [e.name[:-5] for e in entries if e.name.endswith(".json") and NAME.fullmatch(e.name[:-5])]
+    except FileNotFoundError:
+        return None
+    if not names:
+        return None
+    name = max(names)
+    return name, dt.datetime.strptime(name, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC)
+
+
 def read(root: Path, camera_id: str, name: str) -> RecentFrame:
     """One recent frame by its camera and name; a name that is none, or a frame that is gone, is refused."""
     if not CAMERA.fullmatch(camera_id) or not NAME.fullmatch(name):

@@ -26,6 +26,7 @@ from api.console import (
     signin,
     statistics,
     users,
+    wall,
 )
 from api.console.web import (
     TEMPLATES,
@@ -70,6 +71,7 @@ ROUTERS = (
             models,
             missed,
             cameras,
+            wall,
         )
     ),
     (evidence.public, ""),

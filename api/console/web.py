@@ -274,6 +274,8 @@ def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
         (Permission.READ_CASES, "/console/cases", "案件"),
         (Permission.LEGAL_REVIEW, "/console/legal", "法制审核"),
         (Permission.READ_REGISTRY, "/console/registry/cameras", "登记库"),
+        (Permission.WATCH_CAMERAS, "/console/wall", "视频墙"),
+        (Permission.WATCH_CAMERAS, "/console/dashboard", "今日概况"),
         (Permission.CONFIGURE_CAMERAS, "/console/cameras", "摄像头配置"),
         (Permission.READ_CASES, "/console/statistics", "统计"),
         (Permission.MANAGE_ACCOUNTS, "/console/users", "账号"),

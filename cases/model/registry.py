@@ -123,6 +123,8 @@ class Camera:
     name: str
     address: str
     gbt28181_id: str | None = None
+    district: str | None = None  # 区: the command centre's camera wall is filtered by it
+    street: str | None = None  # 街道 or 镇 within the district
     longitude: float | None = None
     latitude: float | None = None
     legal_review_date: dt.date | None = None  # 法制审核

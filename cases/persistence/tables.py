@@ -79,6 +79,8 @@ cameras = Table(
     Column("gbt28181_id", String(20), unique=True),
     Column("name", String(100), nullable=False),
     Column("address", String(200), nullable=False),
+    Column("district", String(50), index=True),
+    Column("street", String(50)),
     Column("longitude", Float),
     Column("latitude", Float),
     Column("legal_review_date", Date),

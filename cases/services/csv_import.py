@@ -153,6 +153,8 @@ SPECS: dict[str, CsvSpec] = {
             "name": _text,
             "address": _text,
             "gbt28181_id": _optional,
+            "district": _optional,
+            "street": _optional,
             "longitude": _float,
             "latitude": _float,
             "legal_review_date": _date,

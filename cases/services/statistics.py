@@ -81,8 +81,11 @@ C = tables.cases.c
 D = tables.detections.c
 
 
-def district_of(address: str) -> str:
-    """The leading administrative district of an address ("浦东新区商城路 600 弄口" → "浦东新区"), or 未知区域."""
+def district_of(address: str, recorded: str | None = None) -> str:
+    """A camera's district: the one recorded for it, else the leading administrative district of its address
+    ("浦东新区商城路 600 弄口" → "浦东新区"), else 未知区域."""
+    if recorded:
+        return recorded
     found = _DISTRICT.match(address.strip())
     return found.group(1) if found else UNKNOWN_DISTRICT
 
@@ -145,8 +148,8 @@ class StatisticsService(Service):
     def districts(self) -> list[str]:
         """Every district that has a camera, by name, 未知区域 last when some address names none."""
         with self.transaction() as session:
-            addresses = session.scalars(select(tables.cameras.c.address)).all()
-        return sorted({district_of(address) for address in addresses}, key=district_order)
+            places = session.execute(select(tables.cameras.c.address, tables.cameras.c.district)).all()
+        return sorted({district_of(address, recorded) for address, recorded in places}, key=district_order)
 
     def violation_names(self) -> dict[str, str]:
         """Violation code -> name, in the catalogue's order: the columns ``to_csv`` and ``to_xlsx`` take."""
@@ -158,9 +161,9 @@ class StatisticsService(Service):
             raise InvalidInput(variant="year_range", year=year, first=FIRST_YEAR, last=LAST_YEAR)
         tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         with self.transaction() as session:
+            places = select(tables.cameras.c.id, tables.cameras.c.address, tables.cameras.c.district)
             camera_district = {
-                ident: district_of(address)
-                for ident, address in session.execute(select(tables.cameras.c.id, tables.cameras.c.address))
+                ident: district_of(address, recorded) for ident, address, recorded in session.execute(places)
             }
             if district is not None:
                 camera_district = {ident: name for ident, name in camera_district.items() if name == district}

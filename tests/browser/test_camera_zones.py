@@ -1,7 +1,9 @@
 """Issue 16 in Chromium: an administrator opens a demo camera's page, sees its picture with its zones, moves a corner
 of a zone, draws a new zone with clicks, adds a stall rule watching it, and saves; the camera running in this
 process (pushed frames, the real detector, following the saved configurations as ``offsite serve
---cameras-from-db`` does) takes the drawing up before its next frame, without a restart."""
+--cameras-from-db`` does) takes the drawing up before its next frame, without a restart. The duty operator's camera
+wall, filtered by street, follows the camera as it analyses another frame, without a reload; the dashboard draws
+today's figures."""
 
 from __future__ import annotations
 
@@ -116,6 +118,25 @@ def test_zones_drawn_on_the_camera_page_reach_the_running_camera(browser: Any, s
         admin.reload()
         assert "运行第 3 版" in admin.locator("main").inner_text()
         admin.screenshot(path=str(artefacts / "camera-zones-running.png"), full_page=True)
+
+        # the duty operator's wall follows the camera without a reload (server-sent events)
+        operator = sign_in(browser, served.base, "operator1")
+        operator.goto(f"{served.base}/console/wall?district=浦东新区&street=潍坊新村街道")
+        tiles = operator.locator("figure.tile")
+        assert tiles.count() == 2  # the road and the shops; the site and the unreviewed camera lie elsewhere
+        tile = operator.locator(f"#tile-{ROAD}")
+        operator.wait_for_function("() => document.getElementById('wall').dataset.updated")
+        assert "在线" in tile.inner_text()
+        assert operator.locator(f"#tile-{ROAD} img").evaluate("img => img.naturalWidth") > 0
+        components.frames.push(ROAD, street, components.clock.now())
+        operator.wait_for_function(
+            "id => document.getElementById(id).textContent.includes('已分析 3 帧')", arg=f"tile-{ROAD}", timeout=15_000
+        )
+        operator.screenshot(path=str(artefacts / "camera-wall.png"), full_page=True)
+        operator.goto(f"{served.base}/console/dashboard")
+        assert operator.locator("#by-hour svg").count() == 1
+        assert int(operator.locator("#found").inner_text()) >= 1  # today's demo detections
+        operator.screenshot(path=str(artefacts / "dashboard.png"), full_page=True)
     finally:
         stop.set()
         components.cameras = None

@@ -22,10 +22,11 @@ from cases.model.staff import Role
 from cases.persistence import tables
 from offsite import camera_configs
 from offsite.bootstrap import Components
+from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_camera_configs import ADMIN, camera, cameras_file
 from tests.integration.test_console import csrf, sign_in
 from tests.integration.test_gateway_frames import jpeg
-from tests.integration.test_serve_cameras import supervisor, until
+from tests.integration.test_serve_cameras import ZONE, supervisor, until
 from tests.integration.world import World
 from vision.frames import Frame
 from vision.recent_frames import RecentFrames
@@ -201,3 +202,39 @@ def test_a_running_camera_shows_its_state_and_takes_up_what_was_drawn_before_its
         assert "运行第 2 版" in client.get(PAGE).text
     finally:
         assert cameras.stop(10)
+
+
+def test_the_api_saves_a_configuration_as_the_console_does_and_refuses_a_bad_one_naming_it(
+    client: TestClient, components: Components, world: World, staff: Staff
+) -> None:
+    admin = staff.headers(Role.ADMIN)
+    document = camera(url="push")
+    url = "/api/v1/cameras/cam-1/configuration"
+    assert client.get(url, headers=admin).status_code == 404  # none yet
+    first = client.put(url, json={"document": document, "reason": "first drawing"}, headers=admin)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"device_id": "cam-1", "version": 1, "changed": True}
+    same = client.put(url, json={"document": document | {"camera_id": "cam-1"}, "reason": "again"}, headers=admin)
+    assert same.json() == {"device_id": "cam-1", "version": 1, "changed": False}
+    current = client.get(url, headers=admin).json()
+    assert (current["version"], current["saved_by"], current["reason"]) == (1, "admin1", "first drawing")
+    assert current["document"]["zones"][0]["polygon"] == ZONE["polygon"]
+
+    crossing = document | {"zones": [ZONE | {"polygon": [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]]}]}
+    refused = client.put(url, json={"document": crossing, "reason": "x"}, headers=admin)
+    assert refused.status_code == 422
+    assert problem_of(refused)["detail"] == (
+        "camera cam-1: configuration not saved: zone Z-ROAD: edges 1 and 3 cross: the polygon must not cross itself"
+    )
+    chinese = client.put(url, json={"document": crossing, "reason": "x"}, headers=admin | {"Accept-Language": "zh-CN"})
+    assert (
+        problem_of(chinese)["detail"]
+        == "摄像头 cam-1 的配置未保存：区域 Z-ROAD 的第 1 条边与第 3 条边相交：多边形不能自相交"
+    )
+    other = client.put(url, json={"document": document | {"camera_id": "cam-9"}, "reason": "x"}, headers=admin)
+    assert other.status_code == 422
+    assert client.put("/api/v1/cameras/cam-404/configuration", json={"document": document, "reason": "x"},
+                      headers=admin).status_code == 404  # fmt: skip
+    history = client.get("/api/v1/cameras/cam-1/configurations", headers=admin).json()
+    assert [c["version"] for c in history] == [1]
+    assert client.get(url, headers=staff.headers(Role.OPERATOR)).status_code == 403

@@ -60,9 +60,11 @@ PAGES: dict[str, Role | str | None] = {
     "/console/recent/{camera_id}": Role.OPERATOR,
     "/console/recent/{camera_id}/{name}": Role.OPERATOR,
     "/console/cameras": Role.ADMIN,
+    "/console/wall": Role.OPERATOR,
+    "/console/dashboard": Role.SUPERVISOR,
     "/console/cameras/{device_id}": Role.ADMIN,
 }
-NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", ".json", "/items/{name}")  # files, not pages with a banner
+NOT_PAGES = (".pdf", ".csv", ".xlsx", ".jpg", ".json", "/items/{name}", "/stream")  # not pages with a banner
 
 
 def test_every_html_page_of_the_console_and_the_public_is_tried() -> None:

@@ -88,6 +88,8 @@ PROBES: dict[Permission, Probe] = {
     Permission.LEGAL_REVIEW: Probe(_approve_legal_review_of_a_draft, 409),
     Permission.MANAGE_ACCOUNTS: Probe(lambda w: Call("GET", "/api/v1/users"), 200),
     Permission.MANAGE_MODELS: Probe(lambda w: Call("GET", "/api/v1/models"), 200),
+    Permission.CONFIGURE_CAMERAS: Probe(lambda w: Call("GET", "/api/v1/cameras/cam-1/configurations"), 200),
+    Permission.WATCH_CAMERAS: Probe(lambda w: Call("GET", "/api/v1/wall"), 200),
     # A draft has no decision period running: the head passes the role check and meets the state machine.
     Permission.APPROVE_EXTENSION: Probe(_extend_the_decision_period_of_a_draft, 409),
 }

@@ -1,0 +1,97 @@
+"""The command centre's camera wall (issue 16): every camera's state in one place, by district and street.
+
+A tile tells whether the camera's pipeline is online, failed, waiting for its gateway or not run by this process;
+how many frames it analysed and dropped, and at how many frames a second lately; when its newest recent frame was
+taken (the wall shows that frame); and its last detection. The pipelines' state is read from this process's camera
+supervisor (``offsite serve --cameras``); registry and detections from the database; frames from the recent-frame
+folder, by name only. The console's wall page receives the tiles as server-sent events while it is open.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cases.services.command_centre import LastDetection, WallCamera
+from offsite.bootstrap import Components
+from vision import recent_frames
+
+
+@dataclass(frozen=True)
+class Tile:
+    device_id: str
+    name: str
+    district: str
+    street: str | None
+    state: str  # online, offline, failed, waiting (for its gateway's stream), elsewhere (not run by this process)
+    analysed: int | None
+    dropped: int | None
+    fps: float | None  # frames analysed a second since the last look
+    frame: str | None  # the newest recent frame's name
+    frame_at: str | None  # its local time
+    event: dict[str, Any] | None  # the last detection: its violation, when it was seen, its review status
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Rates:
+    """Frames a second per camera, from the analysed-frame counter between two looks (one per wall connection)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[int, float]] = {}
+
+    def fps(self, device_id: str, analysed: int, now: float | None = None) -> float | None:
+        now = time.monotonic() if now is None else now
+        before, self._last[device_id] = self._last.get(device_id), (analysed, now)
+        if before is None or now <= before[1] or analysed < before[0]:
+            return None
+        return round((analysed - before[0]) / (now - before[1]), 2)
+
+
+def tiles(components: Components, district: str | None, street: str | None, rates: Rates) -> list[Tile]:
+    cameras = components.command_centre.cameras(district, street)
+    last = components.command_centre.last_detections()
+    names = components.statistics.violation_names()
+    return [_tile(components, camera, last.get(camera.device_id), names, rates) for camera in cameras]
+
+
+def _tile(
+    components: Components, camera: WallCamera, last: LastDetection | None, names: dict[str, str], rates: Rates
+) -> Tile:
+    state, analysed, dropped, fps = _pipeline_state(components, camera.device_id, rates)
+    newest = recent_frames.newest(components.settings.recent_frames_dir, camera.device_id)
+    event = None
+    if last is not None:
+        event = {"code": last.violation_code, "name": names.get(last.violation_code, last.violation_code),
+                 "at": _local(components, last.first_seen), "status": last.status.value, "id": last.detection_id}  # fmt: skip
+    return Tile(camera.device_id, camera.name, camera.district, camera.street, state, analysed, dropped, fps,
+                newest[0] if newest else None, _local(components, newest[1]) if newest else None, event)  # fmt: skip
+
+
+def _pipeline_state(
+    components: Components, device_id: str, rates: Rates
+) -> tuple[str, int | None, int | None, float | None]:
+    running = components.cameras
+    if running is None or device_id not in running.specs:
+        return "elsewhere", None, None, None
+    if device_id in running.waiting:
+        return "waiting", None, None, None
+    metrics = running.metrics().get(device_id)
+    if metrics is None:
+        return "elsewhere", None, None, None
+    state = "failed" if metrics.failed else "online" if metrics.online else "offline"
+    return state, metrics.frames_analysed, metrics.frames_dropped, rates.fps(device_id, metrics.frames_analysed)
+
+
+def _local(components: Components, moment: Any) -> str:
+    return str(moment.astimezone(components.clock.tz).strftime("%m-%d %H:%M:%S"))
+
+
+def places(components: Components) -> dict[str, list[str]]:
+    """Each district's streets, for the wall's filters."""
+    found: dict[str, set[str]] = {}
+    for camera in components.command_centre.cameras():
+        found.setdefault(camera.district, set()).update({camera.street} if camera.street else set())
+    return {district: sorted(streets) for district, streets in sorted(found.items())}
