@@ -1,0 +1,119 @@
+"""Issue 16: which worker runs which camera, by leases in NATS JetStream key-value buckets with a fencing epoch, on a
+real nats-server. One worker wins a free camera; a lease not renewed runs out within the lease time and another
+worker takes the camera under the next epoch; the old holder's renewal then fails; events it published in time stay
+sealable and its late ones do not; cameras spread over the live workers and only those whose owner changed move."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from offsite.cluster.leases import CameraLeases, Fence, camera_of, key_of, owner
+from tests.support.nats_server import NatsServer
+
+LEASE_S = 2.0
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[NatsServer]:
+    running = NatsServer(tmp_path / "nats").start()
+    yield running
+    running.stop()
+
+
+def run(server: NatsServer, body: Callable[..., Awaitable[Any]], workers: int = 2) -> Any:
+    """``body(*leases)`` with one connection and one ``CameraLeases`` per worker."""
+
+    async def main() -> Any:
+        connections = [await nats.connect(server.url) for _ in range(workers)]
+        leases = [
+            CameraLeases(c.jetstream(), f"w{i + 1}", lease_s=LEASE_S, prefix="t") for i, c in enumerate(connections)
+        ]
+        try:
+            for lease in leases:
+                await lease.open()
+            return await body(*leases)
+        finally:
+            for connection in connections:
+                await connection.close()
+
+    return asyncio.run(main())
+
+
+def test_one_worker_wins_a_free_camera_and_keeps_it_while_it_renews(server: NatsServer) -> None:
+    async def body(w1: CameraLeases, w2: CameraLeases) -> None:
+        first = await w1.acquire("cam-1", events_sequence=0)
+        assert first is not None
+        assert (first.worker, first.epoch) == ("w1", 1)
+        assert await w2.acquire("cam-1", events_sequence=0) is None
+        for _ in range(4):  # renewed every third of the lease, it lasts past the lease time
+            await asyncio.sleep(LEASE_S / 3)
+            renewed = await w1.renew(first)
+            assert renewed is not None
+            first = renewed
+        holder = await w2.holder("cam-1")
+        assert holder is not None
+        assert (holder.worker, holder.epoch) == ("w1", 1)
+
+    run(server, body)
+
+
+def test_a_lease_not_renewed_runs_out_and_the_next_holder_fences_the_old_one(server: NatsServer) -> None:
+    async def body(w1: CameraLeases, w2: CameraLeases) -> tuple[float, Fence]:
+        old = await w1.acquire("cam:7", events_sequence=10)  # a device id with ':' (not a key character)
+        assert old is not None
+        stopped = time.monotonic()  # w1 is cut off: it renews no more
+        taken = None
+        while taken is None:
+            taken = await w2.acquire("cam:7", events_sequence=25)
+            await asyncio.sleep(0.1)
+        waited = time.monotonic() - stopped
+        assert (taken.worker, taken.epoch) == ("w2", 2)
+        assert await w1.renew(old) is None  # the old holder learns it lost the camera
+        fence = await w2.fence("cam:7")
+        await w2.release(taken)
+        again = await w1.acquire("cam:7", events_sequence=31)  # a released camera is free at once
+        assert again is not None
+        assert again.epoch == 3
+        return waited, fence
+
+    waited, fence = run(server, body)
+    assert LEASE_S * 0.9 <= waited <= LEASE_S + 5  # the server's expiry, within the lease time plus 5 s
+    assert fence == Fence(2, {1: 10, 2: 25})
+    assert fence.sealable(2, 26)  # the new holder's events
+    assert fence.sealable(1, 25)  # published by the old holder before the camera was taken over
+    assert not fence.sealable(1, 26)  # its late events, published after: fenced off, not sealed twice
+    assert not fence.sealable(3, 1)  # an epoch that has not begun
+
+
+def test_workers_come_and_go_and_cameras_follow_their_owner(server: NatsServer) -> None:
+    async def body(w1: CameraLeases, w2: CameraLeases, w3: CameraLeases) -> None:
+        await w1.announce()
+        await w2.announce(cameras=3)
+        assert await w1.live_workers() == ["w1", "w2"]
+        await w3.announce()
+        await w3.leave()  # stopped on purpose: gone at once
+        assert await w1.live_workers() == ["w1", "w2"]
+        await asyncio.sleep(LEASE_S + 2)  # announcing no more: gone after the lease time
+        assert await w3.live_workers() == []
+
+    run(server, body, workers=3)
+
+
+def test_cameras_spread_over_the_workers_and_only_the_ones_whose_owner_changed_move() -> None:
+    cameras = [f"cam-{n:03d}" for n in range(300)]
+    two = {camera: owner(camera, ["w1", "w2"]) for camera in cameras}
+    assert all(35 <= share <= 65 for share in Counter(two.values()).values() for share in [share * 100 / 300])
+    three = {camera: owner(camera, ["w1", "w2", "w3"]) for camera in cameras}
+    moved = [camera for camera in cameras if three[camera] != two[camera]]
+    assert all(three[camera] == "w3" for camera in moved)  # a joining worker takes cameras; none move otherwise
+    assert 70 <= len(moved) <= 130  # about a third
+    assert owner("cam-001", []) is None
+    assert camera_of(key_of("gb:3101150000132")) == "gb:3101150000132"
