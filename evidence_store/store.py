@@ -192,6 +192,41 @@ def chunk_hashes(data: bytes) -> list[str]:
     return [hashlib.sha256(view[i : i + CHUNK_SIZE]).hexdigest() for i in range(0, len(data), CHUNK_SIZE)]
 
 
+def store_item(backend: EvidenceBackend, item: ItemIn) -> dict[str, Any]:
+    """An item stored under its hash, and its entry in a package's manifest. Read once, hash once: what is hashed is
+    exactly what is stored. Any process with the backend may do it (a camera worker); only the sealer seals."""
+    data = item.path.read_bytes()
+    chunks = chunk_hashes(data)
+    digest = chunks[0] if len(chunks) == 1 else hashlib.sha256(data).hexdigest()
+    backend.put(f"items/{digest}", data, item.media_type)
+    return {
+        "name": item.name,
+        "media_type": item.media_type,
+        "size": len(data),
+        "sha256": digest,
+        "chunk_size": CHUNK_SIZE,
+        "chunks": chunks if len(chunks) > 1 else [],
+    }
+
+
+def package_manifest(
+    items: list[dict[str, Any]], context: dict[str, Any], links: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A package's manifest; its id is the SHA-256 of its canonical JSON (``package_id_of``), known before sealing."""
+    manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "items": items, "context": context}
+    if links:
+        manifest["links"] = dict(links)
+    return manifest
+
+
+def package_id_of(manifest: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(manifest)).hexdigest()
+
+
+class ItemsMissing(EvidenceError):
+    """A manifest names items the backend does not hold (yet: a worker's upload may still be on its way)."""
+
+
 class StoreBusy(EvidenceError):
     """Another process holds the evidence state folder: one sealing process per folder."""
 
@@ -276,12 +311,37 @@ class EvidenceStore:
         for item in items:
             if not item.path.is_file():
                 raise EvidenceError(f"item {item.name}: {item.path} is not a readable file")
+        self._check_links(links)
+        return self._seal(package_manifest([store_item(self.backend, item) for item in items], context, links))
+
+    def seal_stored(self, manifest: dict[str, Any]) -> SealedPackage:
+        """Seal a package whose items another process stored already (a camera worker on another machine: it stored
+        them by hash with ``store_item`` and sends the manifest, ``package_manifest``): the sealer moves hashes, not
+        megabytes. Every item must be in the backend at its hash and size; the same manifest sealed again is the
+        same package (``created`` False), so a redelivered request seals nothing twice."""
+        if manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("items"), list):
+            raise EvidenceError(f"not a package manifest of format {MANIFEST_FORMAT}")
+        if not manifest["items"] or not isinstance(manifest.get("context"), dict):
+            raise EvidenceError("a package needs at least one item and its context")
+        names = [item.get("name") for item in manifest["items"] if isinstance(item, dict)]
+        if len(names) != len(manifest["items"]) or len(set(names)) != len(names):
+            raise EvidenceError("every item must be named, each name once")
+        for item in manifest["items"]:
+            digest = str(item.get("sha256", ""))
+            if len(digest) != 64 or not set(digest) <= _HEX64 or not isinstance(item.get("size"), int):
+                raise EvidenceError(f"item {item['name']}: no hash and size")
+            if not self.backend.exists(f"items/{digest}"):
+                raise ItemsMissing(f"item {item['name']}: the store holds no item {digest} (yet): store it first")
+        links = manifest.get("links")
+        self._check_links(links if isinstance(links, dict) else None)
+        return self._seal(manifest)
+
+    def _check_links(self, links: dict[str, str] | None) -> None:
         for relation, linked in (links or {}).items():
             if self.log.find(bytes.fromhex(check_package_id(linked))) is None:
                 raise EvidenceError(f"link {relation}: package {linked} is not in this store's log")
-        manifest = {"format": MANIFEST_FORMAT, "items": [self._store_item(item) for item in items], "context": context}
-        if links:
-            manifest["links"] = dict(links)
+
+    def _seal(self, manifest: dict[str, Any]) -> SealedPackage:
         data = canonical_json(manifest)
         package_id = hashlib.sha256(data).hexdigest()
         with self._lock:
@@ -297,21 +357,6 @@ class EvidenceStore:
             index = self.log.find(bytes.fromhex(package_id))
             assert index is not None
             return SealedPackage(package_id, index, self.latest_head(), created=True)
-
-    def _store_item(self, item: ItemIn) -> dict[str, Any]:
-        """Read once, hash once: what is hashed is exactly what is stored."""
-        data = item.path.read_bytes()
-        chunks = chunk_hashes(data)
-        digest = chunks[0] if len(chunks) == 1 else hashlib.sha256(data).hexdigest()
-        self.backend.put(f"items/{digest}", data, item.media_type)
-        return {
-            "name": item.name,
-            "media_type": item.media_type,
-            "size": len(data),
-            "sha256": digest,
-            "chunk_size": CHUNK_SIZE,
-            "chunks": chunks if len(chunks) > 1 else [],
-        }
 
     def _complete(self, package_id: str, data: bytes) -> None:
         """Steps 2–4 for a manifest; each is harmless when already done, so it also finishes a crashed seal.

@@ -51,19 +51,21 @@ def rules_hash(spec: CameraSpec) -> str:
 
 
 @dataclass
-class PipelineSealer:
-    """Seals a pipeline's captured evidence in the local evidence store."""
+class EvidenceContext:
+    """What a package says of the finding it holds: the event, the model and rules that made it, the camera's
+    certification, who produced it. The same whether this process seals or a sealer elsewhere does."""
 
-    store: EvidenceStore
     model_name: str
     model_sha256: str
     rules_sha256: dict[str, str]  # camera id → hash of its rules
     certification: Callable[[str], dict[str, Any]] | None = None  # the camera's review, as the registry has it
     producer: str = field(default_factory=lambda: f"offsite {version('offsite')}")
 
-    def seal(self, evidence: CapturedEvidence) -> str:
+    def context(self, evidence: CapturedEvidence) -> dict[str, Any]:
+        """What a package says of the finding it holds: the event, the model and rules that made it, the camera's
+        certification, who produced it."""
         confirmation = evidence.confirmation
-        context = {
+        return {
             "event_id": event_id(evidence.camera_id, confirmation),
             "camera_id": evidence.camera_id,
             "zone_id": confirmation.zone.zone_id,
@@ -83,8 +85,17 @@ class PipelineSealer:
             "producer": self.producer,
             "clip_error": evidence.clip_error,
         }
+
+
+@dataclass
+class PipelineSealer(EvidenceContext):
+    """Seals a pipeline's captured evidence in this process's evidence store (the single writer of its log)."""
+
+    store: EvidenceStore = field(kw_only=True)
+
+    def seal(self, evidence: CapturedEvidence) -> str:
         items = [ItemIn(item.name, item.media_type, item.path) for item in evidence.items]
-        sealed = self.store.seal(items, context)
+        sealed = self.store.seal(items, self.context(evidence))
         log.info(
             "camera %s: sealed package %s (log entry %d)", evidence.camera_id, sealed.package_id, sealed.leaf_index
         )
@@ -106,11 +117,11 @@ def build_runner(
 ) -> Runner:
     """One pipeline per camera; pushed cameras read from ``pushed_source(camera_id)``; captions in ``caption_tz``."""
     sealer = PipelineSealer(
-        store,
         detector.manifest.name,
         detector.manifest.sha256,
         {spec.camera_id: rules_hash(spec) for spec in specs},
         certification,
+        store=store,
     )
     slots = threading.Semaphore(inference_slots)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -200,8 +211,8 @@ class CameraSupervisor:
         self.frames = frames
         self.registered_stream = registered_stream
         self.sealer = PipelineSealer(
-            store, detector.manifest.name, detector.manifest.sha256, {s.camera_id: rules_hash(s) for s in specs},
-            certification,
+            detector.manifest.name, detector.manifest.sha256, {s.camera_id: rules_hash(s) for s in specs},
+            certification, store=store,
         )  # fmt: skip
         self.slots = threading.Semaphore(inference_slots)
         self.runner = Runner([])

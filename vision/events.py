@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
@@ -90,3 +91,15 @@ class ViolationEvent:
             "evidence_package_id": self.evidence_package_id,
             "confidence": self.confidence,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ViolationEvent:
+        """The event ``as_json`` wrote (a worker's event, carried to the sealer through the broker)."""
+        subject = data["subject"]
+        return cls(
+            event_id=data["event_id"], camera_id=data["camera_id"], zone_id=data["zone_id"], rule_id=data["rule_id"],
+            violation_code=data["violation_code"], subject=SubjectRef(SubjectKind(subject["kind"]), subject["ref"]),
+            first_seen=dt.datetime.fromisoformat(data["first_seen"]),
+            last_seen=dt.datetime.fromisoformat(data["last_seen"]),
+            evidence_package_id=data["evidence_package_id"], confidence=float(data["confidence"]),
+        )  # fmt: skip

@@ -1,0 +1,195 @@
+"""Issue 16: a camera worker's events reach the sealer through NATS JetStream, on a real nats-server. The worker's
+pipeline stores its evidence items by hash and sends the manifest with the event; the sealer seals each package
+once and records each detection once — a duplicate publish is dropped by the stream, a redelivery after a crash
+seals nothing twice — and fences off the late events of a worker whose camera was taken over. On SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from sqlalchemy import select
+
+from cases.persistence import tables
+from offsite.bootstrap import Components
+from offsite.cameras import build_runner
+from offsite.cluster.events import EventMessage, EventSealer, EventsStream, StoringSealer
+from offsite.cluster.leases import CameraLeases
+from offsite.evidence import evidence_backend
+from tests.conftest import SHANGHAI
+from tests.integration.test_camera_pipeline import SealedOracle, registered_stall_camera
+from tests.integration.world import World
+from tests.support.nats_server import NatsServer
+from tests.unit.evidence.test_store import open_store
+from tests.unit.vision.test_pipeline import Clocked
+from vision.events import ViolationEvent
+from vision.synthetic import VideoSpec, render_video
+
+
+@pytest.fixture(scope="module")
+def stall_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    video = tmp_path_factory.mktemp("cluster") / "stall.mp4"
+    render_video(VideoSpec(out=video, scenario="stall", seconds=60, width=480, height=270, seed=31))
+    return video
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[NatsServer]:
+    running = NatsServer(tmp_path / "nats").start()
+    yield running
+    running.stop()
+
+
+def worker_events(components: Components, video: Path, tmp_path: Path) -> list[tuple[ViolationEvent, dict[str, Any]]]:
+    """cam-1's pipeline run as a worker runs it: items stored by hash in the shared backend, nothing sealed; the
+    events it raised, each with its package's manifest."""
+    sidecar = json.loads(video.with_suffix(".json").read_text())
+    start = components.clock.now() - dt.timedelta(hours=1)
+    oracle = SealedOracle(video, origin=start)
+    spec = registered_stall_camera(sidecar, video, start)
+    storing = StoringSealer(oracle.manifest.name, oracle.manifest.sha256, {"cam-1": "r" * 64},
+                            backend=evidence_backend(components.settings))  # fmt: skip
+    events: list[tuple[ViolationEvent, dict[str, Any]]] = []
+    runner = build_runner([spec], oracle, open_store(tmp_path / "unused"),  # type: ignore[arg-type]
+                          lambda event, _: events.append((event, storing.take(event.evidence_package_id))),
+                          tmp_path / "work", caption_tz=SHANGHAI)  # fmt: skip
+    pipeline = runner.pipelines["cam-1"]
+    pipeline.sealer = storing
+    pipeline.source = Clocked(pipeline.source, oracle)
+    runner.start()
+    assert runner.wait(120)
+    assert pipeline.metrics.failed is None
+    return events
+
+
+async def connected(server: NatsServer) -> tuple[Any, EventsStream, CameraLeases]:
+    connection = await nats.connect(server.url)
+    stream = EventsStream(connection.jetstream(), prefix="t")
+    leases = CameraLeases(connection.jetstream(), "sealer-1", lease_s=2.0, prefix="t")
+    await stream.open()
+    await leases.open()
+    return connection, stream, leases
+
+
+def test_a_worker_s_events_are_sealed_once_and_recorded_once_by_the_sealer(
+    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+) -> None:
+    made = worker_events(components, stall_video, tmp_path)
+    assert [e.violation_code for e, _ in made] == ["street_stall"]
+    assert not components.evidence().backend.exists(f"packages/{made[0][0].evidence_package_id}.json")  # not sealed
+
+    async def body() -> tuple[Any, list[tuple[int, bool]]]:
+        connection, stream, leases = await connected(server)
+        lease = await leases.acquire("cam-1", await stream.last_sequence())
+        assert lease is not None
+        published = []
+        for event, manifest in made + made:  # the worker sends again after a reconnect: the same event id
+            published.append(await stream.publish(EventMessage(event, manifest, lease.epoch, "w1")))
+        sealer = EventSealer(components, stream, leases)
+        await sealer.open()
+        while await sealer.take(timeout_s=0.5):
+            pass
+        await connection.close()
+        return sealer.outcome, published
+
+    outcome, published = asyncio.run(body())
+    assert [duplicate for _seq, duplicate in published] == [False, True]  # the stream dropped the second
+    assert (outcome.sealed, outcome.already, outcome.fenced, outcome.refused) == (1, 0, 0, 0)
+    event = made[0][0]
+    store = components.evidence()
+    assert store.verify(event.evidence_package_id).ok
+    context = store.manifest(event.evidence_package_id)["context"]
+    assert (context["event_id"], context["model"]["name"]) == (event.event_id, "oracle")
+    assert recorded(components) == [(event.event_id, event.evidence_package_id)]
+
+
+def test_a_message_sent_again_after_the_sealer_died_seals_nothing_twice(
+    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+) -> None:
+    (event, manifest), *_ = worker_events(components, stall_video, tmp_path)
+
+    async def body() -> Any:
+        connection, stream, leases = await connected(server)
+        lease = await leases.acquire("cam-1", 0)
+        assert lease is not None
+        message = EventMessage(event, manifest, lease.epoch, "w1")
+        await stream.publish(message)
+        sealer = EventSealer(components, stream, leases)
+        sealer._seal_and_record(message)  # sealed and recorded, then the sealer died before its acknowledgement
+        entries = components.evidence().log.size
+        await sealer.open()
+        assert await sealer.take(timeout_s=0.5) == 1  # so the stream sends the message again
+        await connection.close()
+        assert components.evidence().log.size == entries  # nothing appended the second time
+        return sealer.outcome
+
+    outcome = asyncio.run(body())
+    assert (outcome.sealed, outcome.already) == (0, 1)
+    assert recorded(components) == [(event.event_id, event.evidence_package_id)]
+
+
+def recorded(components: Components) -> list[tuple[str, str]]:
+    """Every detection's event id and package."""
+    query = select(tables.detections.c.event_id, tables.detections.c.evidence_package_id)
+    with components.engine.connect() as connection:
+        return [(r.event_id, r.evidence_package_id) for r in connection.execute(query)]
+
+
+def test_a_late_event_of_a_worker_whose_camera_was_taken_over_is_fenced_off(
+    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+) -> None:
+    (event, manifest), *_ = worker_events(components, stall_video, tmp_path)
+    late = ViolationEvent(**{**event.__dict__, "event_id": event.event_id + "-late"})
+
+    async def body() -> Any:
+        connection, stream, leases = await connected(server)
+        other = CameraLeases(connection.jetstream(), "w2", lease_s=2.0, prefix="t")
+        await other.open()
+        old = await leases.acquire("cam-1", await stream.last_sequence())
+        assert old is not None
+        await stream.publish(EventMessage(event, manifest, old.epoch, "w1"))  # in time
+        await leases.release(old)  # w1 is cut off; w2 takes the camera over
+        new = await other.acquire("cam-1", await stream.last_sequence())
+        assert new is not None
+        assert new.epoch == old.epoch + 1
+        await stream.publish(EventMessage(late, manifest, old.epoch, "w1"))  # w1's late event, after the takeover
+        sealer = EventSealer(components, stream, leases)
+        await sealer.open()
+        while await sealer.take(timeout_s=0.5):
+            pass
+        await connection.close()
+        return sealer.outcome
+
+    outcome = asyncio.run(body())
+    assert (outcome.sealed, outcome.fenced) == (1, 1)
+    assert recorded(components) == [(event.event_id, event.evidence_package_id)]  # in time; not the late one
+
+
+def test_a_manifest_whose_items_were_never_stored_is_refused_and_nothing_is_sealed(
+    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+) -> None:
+    (event, manifest), *_ = worker_events(components, stall_video, tmp_path)
+    forged = manifest | {"items": [manifest["items"][0] | {"sha256": "f" * 64}]}
+
+    async def body() -> Any:
+        connection, stream, leases = await connected(server)
+        lease = await leases.acquire("cam-1", 0)
+        assert lease is not None
+        await stream.publish(EventMessage(event, forged, lease.epoch, "w1"))
+        sealer = EventSealer(components, stream, leases)
+        await sealer.open()
+        await sealer.take(timeout_s=0.5)
+        await connection.close()
+        return sealer.outcome
+
+    outcome = asyncio.run(body())
+    assert (outcome.sealed, outcome.refused) == (0, 0)  # not refused for good: the items may still be on their way
+    assert recorded(components) == []
+    assert not components.evidence().backend.exists(f"packages/{event.evidence_package_id}.json")
