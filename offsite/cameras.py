@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cases.services.detections import DetectionService
 from cases.services.registry import RegistryService
@@ -85,6 +85,16 @@ class EvidenceContext:
             "producer": self.producer,
             "clip_error": evidence.clip_error,
         }
+
+
+class CameraSealer(Protocol):
+    """What a camera supervisor seals with: the evidence context of its cameras, and ``seal``."""
+
+    model_name: str
+    model_sha256: str
+    rules_sha256: dict[str, str]
+
+    def seal(self, evidence: CapturedEvidence) -> str: ...
 
 
 @dataclass
@@ -192,7 +202,7 @@ class CameraSupervisor:
         self,
         specs: list[CameraSpec],
         detector: OnnxDetector,
-        store: EvidenceStore,
+        store: EvidenceStore | None,
         emit: EventSink,
         work_dir: Path,
         frames: FrameIntake,
@@ -203,17 +213,21 @@ class CameraSupervisor:
         *,
         caption_tz: dt.tzinfo,
         recent: Callable[[str], RecentFrames] | None = None,
+        sealer: CameraSealer | None = None,
     ) -> None:
+        """``store`` seals here; a worker of a cluster gives no store and its own ``sealer`` (``StoringSealer``)."""
         self.specs = {spec.camera_id: spec for spec in specs}
         self.caption_tz = caption_tz  # the bureau's zone: annotated frames are captioned in local time
         self.recent = recent  # each camera's recent frames, for "missed violation" labels
         self.detector, self.store, self.emit, self.work_dir = detector, store, emit, work_dir
         self.frames = frames
         self.registered_stream = registered_stream
-        self.sealer = PipelineSealer(
-            detector.manifest.name, detector.manifest.sha256, {s.camera_id: rules_hash(s) for s in specs},
-            certification, store=store,
-        )  # fmt: skip
+        if sealer is None:
+            if store is None:
+                raise ValueError("a camera supervisor needs an evidence store or a sealer")
+            sealer = PipelineSealer(detector.manifest.name, detector.manifest.sha256, {}, certification, store=store)
+        sealer.rules_sha256.update({s.camera_id: rules_hash(s) for s in specs})
+        self.sealer: CameraSealer = sealer
         self.slots = threading.Semaphore(inference_slots)
         self.runner = Runner([])
         self.waiting: set[str] = set()  # gateway-stream cameras whose gateway has registered no address yet
@@ -288,6 +302,14 @@ class CameraSupervisor:
                 pipeline.presence = old.presence
             self.waiting.discard(spec.camera_id)
             self.runner.replace(pipeline)
+
+    def remove(self, camera_id: str, timeout_s: float = 30.0) -> bool:
+        """Stop the camera and forget it: it runs elsewhere now (its lease went to another worker)."""
+        with self._restart_lock:
+            self.specs.pop(camera_id, None)
+            self.waiting.discard(camera_id)
+            self._revivals.pop(camera_id, None)
+            return self.runner.remove(camera_id, timeout_s)
 
     def _restart(self, spec: CameraSpec) -> None:
         with self._restart_lock:  # one restart at a time: two quick registrations end on the second address

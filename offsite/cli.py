@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import getpass
 import json
 import logging
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -370,6 +372,74 @@ def serve(
             raise _fail(exc) from exc
     running = components.cameras is not None
     _serve(components, host, port, follow_models=running and model is None, follow_configs=cameras_from_db)
+
+
+@app.command("worker")
+def worker(
+    worker_id: Annotated[
+        str | None, typer.Option("--id", help="This worker's name (default: host and process)")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="ONNX model (default: the registry's active model)")] = None,
+) -> None:
+    """Run camera pipelines as one worker of many (issue 16): take the cameras this worker owns by lease in NATS
+    JetStream (OFFSITE_NATS_URL), run them as saved in the database, and send their events to the sealer. A
+    worker that dies gives its cameras up to the others within the lease time (OFFSITE_LEASE_S)."""
+    from offsite.cluster.worker import CameraWorker, ClusterSettings, worker_id_default
+    from offsite.model_registry import active_model_file
+    from vision.detector import DetectorConfig, ModelError, OnnxDetector
+
+    components = _ready_components()
+    settings = components.settings
+    try:
+        detector = OnnxDetector(DetectorConfig(model or active_model_file(components, _cli_actor())))
+    except ModelError as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    name = worker_id or worker_id_default()
+    cluster = ClusterSettings(settings.nats_url, settings.nats_prefix, settings.lease_s)
+    running = CameraWorker(components, detector, cluster, name, settings.evidence_dir.parent / "work" / name)
+    _run_until_signalled(running.run(), running.stopping)
+    components.close()
+
+
+@app.command("sealer")
+def sealer(
+    name: Annotated[str | None, typer.Option("--id", help="This sealer's name (default: host and process)")] = None,
+) -> None:
+    """Seal what the camera workers send (issue 16): the evidence log's single writer. One sealer seals at a time;
+    another started beside it waits and takes over within the lease time when the first stops."""
+    from offsite.cluster.sealer import run_sealer
+    from offsite.cluster.worker import ClusterSettings, worker_id_default
+
+    components = _ready_components()
+    settings = components.settings
+    cluster = ClusterSettings(settings.nats_url, settings.nats_prefix, settings.lease_s)
+    stopping = asyncio.Event()
+    _run_until_signalled(run_sealer(components, cluster, name or worker_id_default(), stopping), stopping)
+    components.close()
+
+
+def _ready_components() -> Components:
+    from offsite.bootstrap import database_problem
+
+    components = _components()
+    problem = database_problem(components)
+    if problem is not None:
+        typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
+        raise typer.Exit(2)
+    return components
+
+
+def _run_until_signalled(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> None:
+    """Run a role's loop until SIGTERM or SIGINT asks it to stop (it then finishes what it holds and gives it up)."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        await work
+
+    asyncio.run(main())
 
 
 def _camera_supervisor(components: Components, cameras: Path | None, model: Path) -> CameraSupervisor:

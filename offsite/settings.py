@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     model_poll_s: float = Field(
         10.0, gt=0, description="How often camera pipelines look for a newly promoted model in the registry (s)."
     )
+    nats_url: str = Field(
+        "nats://127.0.0.1:4222", description="NATS with JetStream, for offsite worker and offsite sealer (issue 16)."
+    )
+    nats_prefix: str = Field(
+        "offsite", pattern=r"^[a-z][a-z0-9-]{0,30}$", description="Names of this installation's streams and buckets."
+    )
+    lease_s: float = Field(
+        10.0, ge=1, le=300, description="How long a camera's or a role's lease lasts unrenewed: the failover time."
+    )
     s3_endpoint: str | None = Field(None, description="S3 endpoint host:port, for evidence_backend=s3.")
     s3_bucket: str | None = Field(None, description="Bucket created with Object Lock.")
     s3_access_key: SecretStr | None = None

@@ -418,6 +418,18 @@ class Runner:
         self.pipelines[pipeline.camera_id] = pipeline
         self._start(pipeline)
 
+    def remove(self, camera_id: str, timeout_s: float = 30.0) -> bool:
+        """Stop the camera's pipeline and forget it (the camera runs elsewhere now); True when its threads ended."""
+        pipeline = self.pipelines.pop(camera_id, None)
+        if pipeline is None:
+            return True
+        pipeline.stop()
+        with self._lock:
+            threads = self._threads.pop(camera_id, [])
+        for thread in threads:
+            thread.join(timeout_s)
+        return not any(thread.is_alive() for thread in threads)
+
     def running(self, camera_id: str) -> bool:
         """Whether any thread of the camera's pipeline is still alive."""
         with self._lock:

@@ -193,3 +193,20 @@ def test_a_camera_that_keeps_failing_is_restarted_each_time_after_a_longer_wait(
 def _no_numpy_warnings() -> Any:
     with np.errstate(all="raise"):
         yield
+
+
+def test_a_camera_given_up_stops_and_is_forgotten_while_the_others_run_on(
+    components: Components, world: World, tmp_path: Path
+) -> None:
+    """A worker of a cluster gives a camera up when its lease goes to another worker."""
+    cameras, _detector = supervisor(components, tmp_path, "push")
+    try:
+        pipeline = cameras.runner.pipelines["cam-1"]
+        assert cameras.remove("cam-1", timeout_s=10)
+        assert "cam-1" not in cameras.specs
+        assert "cam-1" not in cameras.runner.pipelines
+        assert not cameras.runner.running("cam-1")
+        assert pipeline.metrics.failed is None  # stopped, not failed: the watcher does not bring it back
+        assert cameras.remove("cam-1")  # gone already: nothing to do
+    finally:
+        assert cameras.stop(10)

@@ -1,0 +1,240 @@
+"""``offsite worker`` (issue 16): camera pipelines on one machine of many, the cameras taken by lease.
+
+Every third of the lease time the worker:
+1. announces itself;
+2. reads the live workers and the cameras' current configurations (the database);
+3. renews its leases. It stops a camera whose lease it lost, and gives back one whose owner (rendezvous hashing
+   over the live workers) is another worker now;
+4. takes the free cameras it owns, and starts them;
+5. hands a camera whose configuration changed its new version (taken up before its next frame, as in
+   ``offsite serve``).
+
+A camera's evidence items are stored by hash in the shared backend, and its events go to the sealer through the
+stream (``offsite.cluster.events``). An event is first written to the worker's outbox on disk and removed once
+the stream acknowledged it. So a broker that is down, or restarted, loses nothing: the outbox is sent when it is
+back, and on the worker's next start if it was killed meanwhile. Each event carries its camera's lease epoch, and
+the sealer fences off what came too late.
+
+The lease time bounds a failover: a killed worker's cameras are taken by the others within it (plus one tick). A
+worker that cannot reach NATS stops its cameras when the lease it last renewed has run out by its own clock, so it
+never runs a camera another worker may hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+
+from cases.services.camera_configs import CameraConfig
+from evidence_store.durable import write_atomic
+from offsite import camera_configs, missed
+from offsite.bootstrap import Components
+from offsite.cameras import CameraSupervisor, registry_certification
+from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
+from offsite.cluster.leases import CameraLeases, Lease, owner
+from offsite.evidence import evidence_backend
+from vision.capture import CapturedEvidence
+from vision.config import CameraSpec, ConfigError
+from vision.detector import OnnxDetector
+from vision.events import ViolationEvent
+
+log = logging.getLogger("offsite.cluster.worker")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    nats_url: str
+    prefix: str = "offsite"
+    lease_s: float = 10.0
+
+
+class Outbox:
+    """Events waiting for the stream's acknowledgement, one file each, in the order they were made."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.name.split("-", 1)[0]) for p in folder.glob("*.json") if p.name.split("-", 1)[0].isdigit()]
+        self._next = max(existing, default=0) + 1
+
+    def put(self, message: EventMessage) -> Path:
+        path = self.folder / f"{self._next:012d}-{message.event.event_id}.json"
+        self._next += 1
+        write_atomic(path, message.to_bytes(), 0o600)
+        return path
+
+    def pending(self) -> list[Path]:
+        return sorted(self.folder.glob("*.json"))
+
+
+@dataclass
+class _Held:
+    lease: Lease
+    renewed_at: float  # monotonic: when the lease was last renewed (the worker's own reckoning of when it ends)
+    sha256: str  # the configuration it runs
+
+
+@dataclass
+class CameraWorker:
+    components: Components
+    detector: OnnxDetector
+    cluster: ClusterSettings
+    worker_id: str
+    work_dir: Path
+    held: dict[str, _Held] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.work_dir / "outbox")
+        registry = self.components.registry
+        self.sealer = StoringSealer(self.detector.manifest.name, self.detector.manifest.sha256, {},
+                                    registry_certification(registry.find_camera),
+                                    backend=evidence_backend(self.components.settings))  # fmt: skip
+        self.cameras = CameraSupervisor(
+            [], self.detector, None, self._emit, self.work_dir / "cameras", self.components.frames,
+            self._registered_stream, caption_tz=self.components.settings.tz,
+            recent=missed.keeper(self.components.settings), sealer=self.sealer,
+        )  # fmt: skip
+        self._sent = asyncio.Event()  # set when the outbox has something to send
+        self._closing = False
+
+    def _registered_stream(self, camera_id: str) -> tuple[str | None, float | None]:
+        camera = self.components.registry.find_camera(camera_id)
+        return camera.stream_url, camera.sample_interval_s
+
+    def _emit(self, event: ViolationEvent, evidence: CapturedEvidence) -> None:
+        """A pipeline's event (on its thread): into the outbox, with the epoch its camera is held under."""
+        manifest = self.sealer.take(event.evidence_package_id)
+        held = self.held.get(event.camera_id)
+        epoch = held.lease.epoch if held is not None else 0  # stopped meanwhile: the fence decides
+        self.outbox.put(EventMessage(event, manifest, epoch, self.worker_id))
+        log.info("camera %s: event %s (%s) waits to be sent", event.camera_id, event.event_id, event.violation_code)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._sent.set)
+
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        connection = await nats.connect(self.cluster.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                        name=f"offsite-worker-{self.worker_id}")  # fmt: skip
+        js = connection.jetstream()
+        self.stream = EventsStream(js, self.cluster.prefix)
+        self.leases = CameraLeases(js, self.worker_id, self.cluster.lease_s, self.cluster.prefix)
+        await self.stream.open()
+        await self.leases.open()
+        self.cameras.start()
+        sender = asyncio.create_task(self._send_outbox())
+        log.info("worker %s: taking cameras (lease %.0f s)", self.worker_id, self.cluster.lease_s)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    await self.tick()
+                except Exception:  # NATS or the database cannot answer now: cameras run on while their leases last
+                    log.exception("worker %s: a look at the leases failed", self.worker_id)
+                    await asyncio.to_thread(self._stop_expired)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), self.cluster.lease_s / 3)
+        finally:
+            log.info("worker %s: stopping %d cameras", self.worker_id, len(self.held))
+            await asyncio.to_thread(self.cameras.stop, 30)
+            log.info("worker %s: cameras stopped", self.worker_id)
+            with contextlib.suppress(Exception):
+                for held in list(self.held.values()):
+                    await self.leases.release(held.lease)
+                await self.leases.leave()
+            self._closing = True  # the sender sends what the stopping cameras raised last, then ends
+            self._sent.set()
+            try:
+                await asyncio.wait_for(sender, 10.0)
+            except TimeoutError:
+                log.warning("worker %s: the broker did not take the last events; they wait in the outbox for the "
+                            "next start", self.worker_id)  # fmt: skip
+            await connection.close()
+            log.info("worker %s: stopped", self.worker_id)
+
+    async def tick(self) -> None:
+        await self.leases.announce(len(self.held))
+        live = await self.leases.live_workers()
+        if self.worker_id not in live:
+            live = sorted([*live, self.worker_id])
+        configs = await asyncio.to_thread(self.components.camera_configs.current)
+        mine = {camera for camera in configs if owner(camera, live) == self.worker_id}
+        for camera, held in list(self.held.items()):
+            renewed = await self.leases.renew(held.lease)
+            if renewed is None:
+                log.warning("worker %s: camera %s lost (its lease ran out or was taken over): stopped", self.worker_id,
+                            camera)  # fmt: skip
+                await self._drop(camera)
+            elif camera not in mine or camera not in configs:
+                await self.leases.release(renewed)
+                await self._drop(camera)
+                log.info("worker %s: camera %s given back to its owner", self.worker_id, camera)
+            else:
+                held.lease, held.renewed_at = renewed, time.monotonic()
+        for camera in sorted(mine - set(self.held)):
+            lease = await self.leases.acquire(camera, await self.stream.last_sequence())
+            if lease is None:
+                continue
+            self.held[camera] = _Held(lease, time.monotonic(), "")
+            log.info("worker %s: camera %s taken under epoch %d", self.worker_id, camera, lease.epoch)
+        for camera, held in self.held.items():
+            config = configs[camera]
+            if held.sha256 != config.sha256:
+                await asyncio.to_thread(self._run_version, camera, config)
+                held.sha256 = config.sha256
+
+    def _run_version(self, camera: str, config: CameraConfig) -> None:
+        try:
+            spec: CameraSpec = camera_configs.spec_of(config, self.detector.class_names)
+        except ConfigError as exc:
+            log.error("camera %s: version %d cannot run: %s", camera, config.version, exc)
+            return
+        self.cameras.reconfigure(spec)  # a camera new here starts; a running one takes the version up
+
+    async def _drop(self, camera: str) -> None:
+        self.held.pop(camera, None)
+        await asyncio.to_thread(self.cameras.remove, camera)
+
+    def _stop_expired(self) -> None:
+        """Cut off from NATS: stop every camera whose lease has run out by this worker's clock."""
+        now = time.monotonic()
+        for camera, held in list(self.held.items()):
+            if now - held.renewed_at >= self.cluster.lease_s:
+                log.warning("worker %s: camera %s stopped: its lease ran out while NATS could not be reached",
+                            self.worker_id, camera)  # fmt: skip
+                self.held.pop(camera, None)
+                self.cameras.remove(camera)
+
+    async def _send_outbox(self) -> None:
+        while True:
+            try:
+                await self._flush()
+            except Exception as exc:  # the broker is away: the outbox keeps the events until it is back
+                log.warning("worker %s: events wait in the outbox: %s", self.worker_id, exc)
+                await asyncio.sleep(1.0)
+                continue
+            if self._closing:
+                return
+            self._sent.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sent.wait(), 5.0)
+
+    async def _flush(self) -> None:
+        for path in self.outbox.pending():
+            message = EventMessage.from_bytes(path.read_bytes())
+            sequence, duplicate = await self.stream.publish(message)
+            log.info("camera %s: event %s sent (stream %d%s)", message.event.camera_id, message.event.event_id,
+                     sequence, ", already there" if duplicate else "")  # fmt: skip
+            path.unlink()
+
+
+def worker_id_default() -> str:
+    return f"{os.uname().nodename}-{os.getpid()}"

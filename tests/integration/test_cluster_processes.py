@@ -1,0 +1,147 @@
+"""Issue 16 with real processes: ``offsite worker`` and ``offsite sealer`` started as an operator starts them, on a
+real nats-server and the test's database, the camera saved in the database watching a generated street video with
+the shipped model. Every true violation of the video becomes one sealed package and one detection; the evidence
+log verifies. With the broker stopped while the worker raises its events, they wait in the worker's outbox and are
+sealed once the broker is back. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from cases.model.registry import Camera
+from cases.model.staff import Role
+from cases.persistence import tables
+from cases.services.base import Actor
+from offsite import camera_configs
+from offsite.bootstrap import Components
+from offsite.demo import FOOTAGE_CACHE, ROAD, TODAY
+from offsite.evidence import open_evidence
+from offsite.settings import PROJECT_ROOT, Settings
+from tests.integration.test_cli import OFFSITE
+from tests.support.nats_server import NatsServer
+from vision.synthetic import CLASS_NAMES
+
+ADMIN = Actor("admin1", Role.ADMIN)
+STALL = next(f for f in TODAY if f.camera_id == ROAD)  # the demo's road: the shipped model finds its stall
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[NatsServer]:
+    running = NatsServer(tmp_path / "nats").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def road(components: Components) -> int:
+    """The demo's road camera registered and configured in the database; the true violations of its video."""
+    components.registry.create_camera(Camera(ROAD, "张杨路东方路口", "浦东新区张杨路东方路口"))
+    start = components.clock.now() - dt.timedelta(hours=1)
+    spec = STALL.camera(FOOTAGE_CACHE, start, CLASS_NAMES)
+    components.camera_configs.save_all({ROAD: camera_configs.document_of(spec)}, ADMIN, "cluster test",
+                                       components.registry)  # fmt: skip
+    return len(STALL.true_violations(FOOTAGE_CACHE))
+
+
+class Roles:
+    """The cluster's processes, started as `offsite worker` and `offsite sealer` with the test's settings."""
+
+    def __init__(self, settings: Settings, server: NatsServer, folder: Path, lease_s: float = 2) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("OFFSITE_")} | {
+            "OFFSITE_DATABASE_URL": settings.database_url, "OFFSITE_EVIDENCE_DIR": str(settings.evidence_dir),
+            "OFFSITE_MODEL_STORE": str(settings.model_store), "OFFSITE_RECENT_FRAMES_DIR": str(folder / "recent"),
+            "OFFSITE_NATS_URL": server.url, "OFFSITE_NATS_PREFIX": "t", "OFFSITE_LEASE_S": str(lease_s),
+        }  # fmt: skip
+        self.folder = folder
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, role: str, name: str) -> subprocess.Popen[bytes]:
+        log = (self.folder / f"{name}.log").open("ab")
+        process = subprocess.Popen([OFFSITE, role, "--id", name], env=self.env, cwd=PROJECT_ROOT, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+        self.running[name] = process
+        return process
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> int:
+        process = self.running.pop(name)
+        if process.poll() is None:
+            process.send_signal(sig)
+        return process.wait(60)
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+
+@pytest.fixture
+def roles(settings: Settings, server: NatsServer, tmp_path: Path) -> Iterator[Roles]:
+    started = Roles(settings, server, tmp_path)
+    yield started
+    started.stop_all()
+
+
+def detections(components: Components) -> list[Any]:
+    query = select(tables.detections.c.event_id, tables.detections.c.evidence_package_id)
+    with components.engine.connect() as connection:
+        return list(connection.execute(query))
+
+
+def until(condition: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_a_worker_and_a_sealer_turn_each_true_violation_into_one_sealed_detection(
+    components: Components, settings: Settings, road: int, roles: Roles
+) -> None:
+    assert road >= 1
+    roles.start("sealer", "s1")
+    roles.start("worker", "w1")
+    assert until(lambda: len(detections(components)) >= road, 180), roles.log("w1")[-3000:] + roles.log("s1")[-2000:]
+    time.sleep(3)  # nothing more comes
+    assert roles.stop("w1") == 0
+    assert roles.stop("s1") == 0
+    found = detections(components)
+    assert len(found) == road
+    assert len({package for _event, package in found}) == road
+    store = open_evidence(settings, read_only=True)
+    assert all(store.verify(package).ok for _event, package in found)
+    assert store.log_report().ok
+    assert "taken under epoch 1" in roles.log("w1")
+
+
+def test_events_raised_while_the_broker_is_down_wait_in_the_outbox_and_are_sealed_when_it_is_back(
+    components: Components, settings: Settings, road: int, roles: Roles, server: NatsServer, tmp_path: Path
+) -> None:
+    roles.env["OFFSITE_LEASE_S"] = "60"  # a lease outlasting the outage: the camera runs on meanwhile
+    roles.start("sealer", "s1")
+    worker = roles.start("worker", "w1")
+    assert until(lambda: "taken under epoch" in roles.log("w1"), 60), roles.log("w1")[-3000:]
+    server.stop()  # the broker goes away while the camera runs
+    outbox = settings.evidence_dir.parent / "work" / "w1" / "outbox"
+    assert until(lambda: any(outbox.glob("*.json")), 180), roles.log("w1")[-3000:]
+    assert detections(components) == []
+    server.start()  # back on the same port and storage
+    assert until(lambda: len(detections(components)) >= road, 120), roles.log("w1")[-3000:] + roles.log("s1")[-3000:]
+    assert until(lambda: not any(outbox.glob("*.json")), 30)
+    assert worker.poll() is None  # the worker rode it out
+    roles.stop_all()
+    with components.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(tables.detections)).scalar_one() == road
