@@ -6,8 +6,10 @@ sealed once the broker is back. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import time
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from sqlalchemy import func, select
 
@@ -22,13 +25,19 @@ from cases.model.registry import Camera
 from cases.model.staff import Role
 from cases.persistence import tables
 from cases.services.base import Actor
+from evidence_store.store import ItemIn, package_id_of, package_manifest, store_item
 from offsite import camera_configs
 from offsite.bootstrap import Components
+from offsite.cluster.events import EventMessage, EventsStream
+from offsite.cluster.leases import CameraLeases
 from offsite.demo import FOOTAGE_CACHE, ROAD, TODAY
-from offsite.evidence import open_evidence
+from offsite.evidence import evidence_backend, open_evidence
 from offsite.settings import PROJECT_ROOT, Settings
 from tests.integration.test_cli import OFFSITE
-from tests.support.nats_server import NatsServer
+from tests.integration.test_stream_sources import RtspServer, gstreamer  # noqa: F401 (a fixture)
+from tests.integration.world import World
+from tests.support.nats_server import NatsServer, free_port
+from vision.events import SubjectKind, SubjectRef, ViolationEvent
 from vision.synthetic import CLASS_NAMES
 
 ADMIN = Actor("admin1", Role.ADMIN)
@@ -145,3 +154,96 @@ def test_events_raised_while_the_broker_is_down_wait_in_the_outbox_and_are_seale
     roles.stop_all()
     with components.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(tables.detections)).scalar_one() == road
+
+
+def test_a_sealer_killed_mid_stream_loses_nothing_and_seals_nothing_twice(
+    components: Components, world: World, settings: Settings, roles: Roles, server: NatsServer, tmp_path: Path
+) -> None:
+    """Forty events in the stream, each with its items stored by hash; the sealer is killed with SIGKILL while it
+    works through them and started again."""
+    backend = evidence_backend(settings)
+    made = []
+    for n in range(40):
+        picture = tmp_path / "items" / f"{n}.jpg"
+        picture.parent.mkdir(exist_ok=True)
+        picture.write_bytes(b"\xff\xd8 key frame " + str(n).encode() * 2000)
+        event_id = f"evt-kill-{n}"
+        manifest = package_manifest([store_item(backend, ItemIn("first.jpg", "image/jpeg", picture))],
+                                    {"event_id": event_id, "n": n})  # fmt: skip
+        first_seen = components.clock.now() - dt.timedelta(hours=2, minutes=-n)
+        event = ViolationEvent(event_id, "cam-1", world.zones["road"].code, "stall-dwell", "street_stall",
+                               SubjectRef(SubjectKind.UNKNOWN), first_seen, first_seen + dt.timedelta(minutes=5),
+                               package_id_of(manifest))  # fmt: skip
+        made.append((event, manifest))
+
+    async def publish() -> None:
+        connection = await nats.connect(server.url)
+        stream = EventsStream(connection.jetstream(), prefix="t")
+        leases = CameraLeases(connection.jetstream(), "w1", lease_s=60, prefix="t")
+        await stream.open()
+        await leases.open()
+        lease = await leases.acquire("cam-1", await stream.last_sequence())
+        assert lease is not None
+        for event, manifest in made:
+            await stream.publish(EventMessage(event, manifest, lease.epoch, "w1"))
+        await connection.close()
+
+    asyncio.run(publish())
+    roles.start("sealer", "s1")
+    assert until(lambda: len(detections(components)) >= 8, 60), roles.log("s1")[-3000:]
+    assert roles.stop("s1", signal.SIGKILL) == -signal.SIGKILL  # mid-stream, whatever it was doing
+    killed_at = len(detections(components))
+    assert killed_at < len(made)
+    roles.start("sealer", "s2")  # the role's lease of the killed one runs out; the new one takes it and goes on
+    assert until(lambda: len(detections(components)) == len(made), 90), roles.log("s2")[-3000:]
+    time.sleep(2)
+    roles.stop("s2")
+    found = detections(components)
+    assert sorted(found) == sorted((event.event_id, event.evidence_package_id) for event, _ in made)  # each once
+    store = open_evidence(settings, read_only=True)
+    assert store.log.size == len(made)  # nothing sealed twice
+    assert store.log_report().ok
+    assert all(store.verify(package).ok for _event, package in found)
+
+
+@pytest.mark.usefixtures("gstreamer")
+def test_a_worker_killed_before_its_camera_confirmed_hands_it_over_within_the_lease_and_one_detection_results(
+    components: Components, settings: Settings, roles: Roles, tmp_path: Path
+) -> None:
+    """Two workers; the road camera is a live RTSP stream of the demo's road (paced in real time). The worker that
+    holds it is killed with SIGKILL before the stall it watches is confirmed; the other worker takes the camera
+    within the lease time plus 5 s, watches the stall from its start, and it becomes one detection."""
+    video = STALL.video(FOOTAGE_CACHE)
+    truth = STALL.true_violations(FOOTAGE_CACHE)
+    assert len(truth) == 1
+    camera = RtspServer(video, free_port(), tmp_path / "rtsp.log")
+    camera.start()
+    try:
+        components.registry.create_camera(Camera(ROAD, "张杨路东方路口", "浦东新区张杨路东方路口"))
+        spec = STALL.camera(FOOTAGE_CACHE, components.clock.now(), CLASS_NAMES)
+        document = camera_configs.document_of(spec)
+        document["source"] = {"url": camera.url, "interval_s": 1.0}
+        components.camera_configs.save_all({ROAD: document}, ADMIN, "live road", components.registry)
+        roles.start("sealer", "s1")
+        roles.start("worker", "w1")
+        roles.start("worker", "w2")
+        assert until(lambda: all("taking cameras" in roles.log(w) for w in ("w1", "w2")), 60)
+        assert until(lambda: any("taken under epoch" in roles.log(w) for w in ("w1", "w2")), 30)
+        time.sleep(2)  # both workers announced: the camera is with its owner (handed over once, if need be)
+        epoch, holder = max(
+            (int(e), w) for w in ("w1", "w2") for e in re.findall(r"taken under epoch (\d+)", roles.log(w))
+        )
+        other = "w2" if holder == "w1" else "w1"
+        time.sleep(truth[0]["start_s"] + 4)  # the stall is in view, not yet there long enough
+        assert detections(components) == []
+        roles.stop(holder, signal.SIGKILL)
+        killed = time.monotonic()
+        assert until(lambda: f"taken under epoch {epoch + 1}" in roles.log(other), 2 + 5), roles.log(other)[-3000:]
+        failover_s = time.monotonic() - killed
+        assert until(lambda: len(detections(components)) == 1, 90), roles.log(other)[-3000:] + roles.log("s1")[-2000:]
+        time.sleep(3)
+        assert len(detections(components)) == 1  # once, by the worker that took over
+        assert failover_s <= 2 + 5
+    finally:
+        roles.stop_all()
+        camera.stop()
