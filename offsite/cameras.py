@@ -280,7 +280,7 @@ class CameraSupervisor:
             thread.join()
         return True
 
-    def reconfigure(self, spec: CameraSpec) -> None:
+    def reconfigure(self, spec: CameraSpec, resume: dict[str, Any] | None = None) -> None:
         """A camera's new configuration, taken up without a restart: on the same source, the running pipeline takes
         its zones, rules, tracking and capture before its next frame (no frame lost, what it watched carried on);
         on a new source, a pipeline is built on it and replaces the running one, its counters and what it saw kept;
@@ -297,6 +297,8 @@ class CameraSupervisor:
             if pipeline is None:
                 self.waiting.add(spec.camera_id)
                 return
+            if resume is not None:  # a camera taken over from another worker: what it raised is not raised again
+                pipeline.rules.resume(resume)
             if old is not None:
                 pipeline.metrics = dataclasses.replace(old.metrics, failed=None)
                 pipeline.presence = old.presence

@@ -25,6 +25,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -215,6 +216,27 @@ class RuleEngine:
         kept = {(rule.rule_id, zone_id) for rule in self.rules for zone_id in rule.zones}
         self.active = {key: occurrence for key, occurrence in earlier.active.items() if key in kept}
         self._cooldown_until = {key: until for key, until in earlier._cooldown_until.items() if key in kept}
+
+    def snapshot(self) -> dict[str, Any]:
+        """What another process needs to carry on for this camera without raising a violation twice: when each
+        cooldown ends, counting a confirmed (or suppressed) occurrence still going on as if it ended when last seen.
+        An occurrence not yet confirmed is not carried: the process taking over starts its dwell afresh (its
+        ``gap``). JSON: a snapshot crosses machines."""
+        cooldowns = dict(self._cooldown_until)
+        for key, occurrence in list(self.active.items()):
+            if occurrence.confirmed_at is not None or occurrence.suppressed:
+                until = occurrence.last_seen + dt.timedelta(seconds=occurrence.rule.cooldown_s)
+                cooldowns[key] = max(until, cooldowns.get(key, until))
+        return {"cooldowns": [[rule, zone, until.isoformat()] for (rule, zone), until in sorted(cooldowns.items())]}
+
+    def resume(self, snapshot: dict[str, Any]) -> None:
+        """Carry on from another process's ``snapshot`` of this camera (before the first frame): a violation it
+        raised, still there, is not raised again within its cooldown. Rules and zones this engine lacks are left."""
+        kept = {(rule.rule_id, zone_id) for rule in self.rules for zone_id in rule.zones}
+        for rule, zone, until in snapshot.get("cooldowns", []):
+            key, moment = (str(rule), str(zone)), dt.datetime.fromisoformat(until)
+            if key in kept:
+                self._cooldown_until[key] = max(moment, self._cooldown_until.get(key, moment))
 
     def _ids(self, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
         return np.array([self.class_names.index(name) for name in names], np.int64)

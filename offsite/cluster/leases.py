@@ -43,6 +43,18 @@ from nats.js.kv import KeyValue
 EPOCHS_KEPT = 16  # the last epochs' starting sequences kept for fencing: far more than can change in a stream's life
 
 
+async def open_bucket(js: JetStreamContext, bucket: str, ttl: float | None) -> KeyValue:
+    """A key-value bucket keeping each key's last value (``ttl``: its age limit), created by whoever asks first."""
+    try:
+        return await js.key_value(bucket)
+    except (NotFoundError, BucketNotFoundError):
+        pass
+    try:
+        return await js.create_key_value(bucket=bucket, history=1, ttl=ttl)
+    except BadRequestError:  # another process created it meanwhile
+        return await js.key_value(bucket)
+
+
 def key_of(camera_id: str) -> str:
     """A camera id as a key (a device id may hold ':', which keys may not; '=' is in no device id)."""
     return camera_id.replace(":", "=")
@@ -100,15 +112,7 @@ class CameraLeases:
         self._epochs = await self._bucket("epochs", ttl=None)
 
     async def _bucket(self, name: str, ttl: float | None) -> KeyValue:
-        bucket = f"{self.prefix}-{name}"
-        try:
-            return await self.js.key_value(bucket)
-        except (NotFoundError, BucketNotFoundError):
-            pass
-        try:
-            return await self.js.create_key_value(bucket=bucket, history=1, ttl=ttl)
-        except BadRequestError:  # another worker created it meanwhile
-            return await self.js.key_value(bucket)
+        return await open_bucket(self.js, f"{self.prefix}-{name}", ttl)
 
     @property
     def leases(self) -> KeyValue:

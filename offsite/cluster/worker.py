@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nats
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
 
 from cases.services.camera_configs import CameraConfig
 from evidence_store.durable import write_atomic
@@ -38,7 +41,7 @@ from offsite import camera_configs, missed
 from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor, registry_certification
 from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
-from offsite.cluster.leases import CameraLeases, Lease, owner
+from offsite.cluster.leases import CameraLeases, Lease, key_of, open_bucket, owner
 from offsite.evidence import evidence_backend
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, ConfigError
@@ -79,6 +82,7 @@ class _Held:
     lease: Lease
     renewed_at: float  # monotonic: when the lease was last renewed (the worker's own reckoning of when it ends)
     sha256: str  # the configuration it runs
+    resume: dict[str, Any] | None = None  # the previous holder's snapshot, for the camera's first pipeline here
 
 
 @dataclass
@@ -118,6 +122,8 @@ class CameraWorker:
         log.info("camera %s: event %s (%s) waits to be sent", event.camera_id, event.event_id, event.violation_code)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._sent.set)
+            # what it raised, known to whoever takes the camera next, at once rather than at the next tick
+            asyncio.run_coroutine_threadsafe(self._save_state(event.camera_id), self._loop)
 
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -130,6 +136,7 @@ class CameraWorker:
         self.leases = CameraLeases(js, self.worker_id, self.cluster.lease_s, self.cluster.prefix)
         await self.stream.open()
         await self.leases.open()
+        self.states = await open_bucket(js, f"{self.cluster.prefix}-camera-state", ttl=None)
         self.cameras.start()
         sender = asyncio.create_task(self._send_outbox())
         log.info("worker %s: taking cameras (lease %.0f s)", self.worker_id, self.cluster.lease_s)
@@ -179,25 +186,45 @@ class CameraWorker:
                 log.info("worker %s: camera %s given back to its owner", self.worker_id, camera)
             else:
                 held.lease, held.renewed_at = renewed, time.monotonic()
+                await self._save_state(camera)
         for camera in sorted(mine - set(self.held)):
             lease = await self.leases.acquire(camera, await self.stream.last_sequence())
             if lease is None:
                 continue
-            self.held[camera] = _Held(lease, time.monotonic(), "")
+            self.held[camera] = _Held(lease, time.monotonic(), "", await self._previous_state(camera))
             log.info("worker %s: camera %s taken under epoch %d", self.worker_id, camera, lease.epoch)
         for camera, held in self.held.items():
             config = configs[camera]
             if held.sha256 != config.sha256:
-                await asyncio.to_thread(self._run_version, camera, config)
-                held.sha256 = config.sha256
+                await asyncio.to_thread(self._run_version, camera, config, held.resume)
+                held.sha256, held.resume = config.sha256, None
 
-    def _run_version(self, camera: str, config: CameraConfig) -> None:
+    def _run_version(self, camera: str, config: CameraConfig, resume: dict[str, Any] | None) -> None:
         try:
             spec: CameraSpec = camera_configs.spec_of(config, self.detector.class_names)
         except ConfigError as exc:
             log.error("camera %s: version %d cannot run: %s", camera, config.version, exc)
             return
-        self.cameras.reconfigure(spec)  # a camera new here starts; a running one takes the version up
+        self.cameras.reconfigure(spec, resume)  # a camera new here starts; a running one takes the version up
+
+    async def _save_state(self, camera: str) -> None:
+        """The camera's rule engine as another worker would carry on from it (``RuleEngine.snapshot``)."""
+        pipeline, held = self.cameras.runner.pipelines.get(camera), self.held.get(camera)
+        if pipeline is None or held is None:
+            return
+        state = {"worker": self.worker_id, "epoch": held.lease.epoch, "snapshot": pipeline.rules.snapshot()}
+        await self.states.put(key_of(camera), json.dumps(state).encode())
+
+    async def _previous_state(self, camera: str) -> dict[str, Any] | None:
+        try:
+            entry = await self.states.get(key_of(camera))
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        state = json.loads(entry.value or b"{}")
+        log.info("worker %s: camera %s carries on from %s's state under epoch %s", self.worker_id, camera,
+                 state.get("worker"), state.get("epoch"))  # fmt: skip
+        snapshot = state.get("snapshot")
+        return snapshot if isinstance(snapshot, dict) else None
 
     async def _drop(self, camera: str) -> None:
         self.held.pop(camera, None)

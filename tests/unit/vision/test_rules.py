@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -185,3 +186,30 @@ def test_the_engine_answers_whether_a_violation_is_present_now() -> None:
     assert rules.is_present("stall-A", "A")
     run(rules, 60, 2.0, lambda t: [], start=12)
     assert not rules.is_present("stall-A", "A")
+
+
+def test_an_engine_taking_over_from_a_snapshot_does_not_raise_again_what_the_first_raised() -> None:
+    """A camera moves to another worker after its stall was raised: the new worker's engine, resumed from the first
+    one's snapshot (JSON, across machines), does not raise the stall still there; without it, it would."""
+    first = engine()
+    assert len(run(first, 360, 2.0)) == 1  # raised at 300 s, still there at 360 s
+    snapshot = json.loads(json.dumps(first.snapshot()))
+    taking_over = engine()
+    taking_over.resume(snapshot)
+    assert run(taking_over, 400, 2.0, start=370) == []  # watched afresh from 370 s: within the cooldown
+    afresh = engine()
+    assert len(run(afresh, 400, 2.0, start=370)) == 1  # what a worker without the snapshot would do
+    later = engine()
+    later.resume(snapshot)
+    assert len(run(later, 360, 2.0, start=360 + 600 + 10)) == 1  # back after the cooldown: a new violation
+
+
+def test_an_occurrence_not_yet_confirmed_is_watched_afresh_after_a_takeover() -> None:
+    first = engine()
+    assert run(first, 200, 2.0) == []  # 200 s of a 300 s dwell
+    snapshot = first.snapshot()
+    assert snapshot == {"cooldowns": []}  # nothing raised: nothing carried (the gap: the dwell starts again)
+    taking_over = engine()
+    taking_over.resume(snapshot)
+    found = run(taking_over, 360, 2.0, start=210)
+    assert [f.first_seen - T0 for f in found] == [dt.timedelta(seconds=210)]
