@@ -1,4 +1,4 @@
-"""``python -m bench.sustain VIDEO CAMERAS SECONDS``: can one core keep up with that many cameras, for real?
+"""``python -m bench.sustain VIDEO CAMERAS SECONDS [CORE]``: can one core keep up with that many cameras, for real?
 
 Runs CAMERAS pipelines at once in this process, pinned to one CPU, each reading the same 1080p file at its own
 pace (as a camera sends it) and analysing one frame every 2 s, key frames only, with live drop policy. Prints one
@@ -75,7 +75,8 @@ class _Bounded:
 
 
 if __name__ == "__main__":
-    if hasattr(os, "sched_setaffinity"):  # one core: the process and every thread it starts
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    if hasattr(os, "sched_setaffinity"):  # one core (the last, unless told): the process and every thread it starts
+        core = int(sys.argv[4]) if len(sys.argv) > 4 else sorted(os.sched_getaffinity(0))[-1]
+        os.sched_setaffinity(0, {core})
     video, count, span = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     print(json.dumps(sustain(video, count, span)))

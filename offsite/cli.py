@@ -1248,6 +1248,22 @@ def bench_pipeline(
         typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
 
 
+@bench_app.command("cluster")
+def bench_cluster(
+    as_json: Annotated[bool, typer.Option("--json", help="End with one line of JSON holding every figure")] = False,
+    quick: Annotated[bool, typer.Option(help="Short runs: checks that it runs, figures not for the record")] = False,
+    root: Annotated[Path, typer.Option(help="Where the generated videos are cached")] = Path("var/bench"),
+) -> None:
+    """Cameras sustained by one and by two worker processes, an event's cost through NATS and the sealer against
+    sealing it directly, and the failover time (issue 16; needs Debian's nats-server)."""
+    from bench import cluster
+
+    result = cluster.run(root, quick=quick, progress=lambda text: typer.echo(text + " …", err=True))
+    typer.echo(cluster.summary(result))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+
+
 @bench_app.command("evidence")
 def bench_evidence(
     as_json: Annotated[bool, typer.Option("--json", help="End with one line of JSON holding every figure")] = False,

@@ -94,7 +94,9 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How often camera pipelines look for a newly promoted model in the registry (s)."
     )
     nats_url: str = Field(
-        "nats://127.0.0.1:4222", description="NATS with JetStream, for offsite worker and offsite sealer (issue 16)."
+        "nats://127.0.0.1:4222",
+        description="NATS with JetStream, for offsite worker and offsite sealer (issue 16); a cluster's servers "
+        "separated by commas.",
     )
     nats_prefix: str = Field(
         "offsite", pattern=r"^[a-z][a-z0-9-]{0,30}$", description="Names of this installation's streams and buckets."

@@ -31,7 +31,7 @@ ROLE = "role:sealer"
 
 
 async def run_sealer(components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event) -> None:
-    connection = await nats.connect(cluster.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+    connection = await nats.connect(cluster.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                     name=f"offsite-sealer-{name}")  # fmt: skip
     js = connection.jetstream()
     stream = EventsStream(js, cluster.prefix)

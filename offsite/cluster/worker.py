@@ -53,9 +53,13 @@ log = logging.getLogger("offsite.cluster.worker")
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    nats_url: str
+    nats_url: str  # one server, or a cluster's servers separated by commas
     prefix: str = "offsite"
     lease_s: float = 10.0
+
+    @property
+    def servers(self) -> list[str]:
+        return [server.strip() for server in self.nats_url.split(",") if server.strip()]
 
 
 class Outbox:
@@ -129,7 +133,7 @@ class CameraWorker:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        connection = await nats.connect(self.cluster.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        connection = await nats.connect(self.cluster.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                         name=f"offsite-worker-{self.worker_id}")  # fmt: skip
         js = connection.jetstream()
         self.stream = EventsStream(js, self.cluster.prefix)

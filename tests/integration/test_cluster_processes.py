@@ -54,6 +54,10 @@ def server(tmp_path: Path) -> Iterator[NatsServer]:
 
 @pytest.fixture
 def road(components: Components) -> int:
+    return configure_road(components)
+
+
+def configure_road(components: Components) -> int:
     """The demo's road camera registered and configured in the database; the true violations of its video."""
     components.registry.create_camera(Camera(ROAD, "张杨路东方路口", "浦东新区张杨路东方路口"))
     start = components.clock.now() - dt.timedelta(hours=1)
