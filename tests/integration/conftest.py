@@ -33,6 +33,7 @@ from offsite.bootstrap import Components, build
 from offsite.settings import Settings
 from tests.conftest import SHANGHAI
 from tests.integration.world import world  # noqa: F401  (a fixture)
+from tests.support.nats_server import NatsServer
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REQUIRE_SERVICES = os.environ.get("OFFSITE_REQUIRE_SERVICES") == "1"
@@ -161,3 +162,11 @@ def problem_of(response: Any) -> dict[str, Any]:
     assert {"type", "title", "status", "detail", "code"} <= set(body), body
     assert body["status"] == response.status_code
     return body
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A real NATS server with JetStream of the test's own (issue 16's cluster tests)."""
+    running = NatsServer(tmp_path / "nats").start()
+    yield running
+    running.stop()

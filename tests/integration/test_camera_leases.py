@@ -8,12 +8,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
-import pytest
 
 from offsite.cluster.leases import CameraLeases, Fence, camera_of, key_of, owner
 from tests.support.nats_server import NatsServer
@@ -21,18 +19,11 @@ from tests.support.nats_server import NatsServer
 LEASE_S = 2.0
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[NatsServer]:
-    running = NatsServer(tmp_path / "nats").start()
-    yield running
-    running.stop()
-
-
-def run(server: NatsServer, body: Callable[..., Awaitable[Any]], workers: int = 2) -> Any:
+def run(nats_server: NatsServer, body: Callable[..., Awaitable[Any]], workers: int = 2) -> Any:
     """``body(*leases)`` with one connection and one ``CameraLeases`` per worker."""
 
     async def main() -> Any:
-        connections = [await nats.connect(server.url) for _ in range(workers)]
+        connections = [await nats.connect(nats_server.url) for _ in range(workers)]
         leases = [
             CameraLeases(c.jetstream(), f"w{i + 1}", lease_s=LEASE_S, prefix="t") for i, c in enumerate(connections)
         ]
@@ -47,7 +38,7 @@ def run(server: NatsServer, body: Callable[..., Awaitable[Any]], workers: int = 
     return asyncio.run(main())
 
 
-def test_one_worker_wins_a_free_camera_and_keeps_it_while_it_renews(server: NatsServer) -> None:
+def test_one_worker_wins_a_free_camera_and_keeps_it_while_it_renews(nats_server: NatsServer) -> None:
     async def body(w1: CameraLeases, w2: CameraLeases) -> None:
         first = await w1.acquire("cam-1", events_sequence=0)
         assert first is not None
@@ -62,10 +53,10 @@ def test_one_worker_wins_a_free_camera_and_keeps_it_while_it_renews(server: Nats
         assert holder is not None
         assert (holder.worker, holder.epoch) == ("w1", 1)
 
-    run(server, body)
+    run(nats_server, body)
 
 
-def test_a_lease_not_renewed_runs_out_and_the_next_holder_fences_the_old_one(server: NatsServer) -> None:
+def test_a_lease_not_renewed_runs_out_and_the_next_holder_fences_the_old_one(nats_server: NatsServer) -> None:
     async def body(w1: CameraLeases, w2: CameraLeases) -> tuple[float, Fence]:
         old = await w1.acquire("cam:7", events_sequence=10)  # a device id with ':' (not a key character)
         assert old is not None
@@ -84,7 +75,7 @@ def test_a_lease_not_renewed_runs_out_and_the_next_holder_fences_the_old_one(ser
         assert again.epoch == 3
         return waited, fence
 
-    waited, fence = run(server, body)
+    waited, fence = run(nats_server, body)
     assert LEASE_S * 0.9 <= waited <= LEASE_S + 5  # the server's expiry, within the lease time plus 5 s
     assert fence == Fence(2, {1: 10, 2: 25})
     assert fence.sealable(2, 26)  # the new holder's events
@@ -93,7 +84,7 @@ def test_a_lease_not_renewed_runs_out_and_the_next_holder_fences_the_old_one(ser
     assert not fence.sealable(3, 1)  # an epoch that has not begun
 
 
-def test_workers_come_and_go_and_cameras_follow_their_owner(server: NatsServer) -> None:
+def test_workers_come_and_go_and_cameras_follow_their_owner(nats_server: NatsServer) -> None:
     async def body(w1: CameraLeases, w2: CameraLeases, w3: CameraLeases) -> None:
         await w1.announce()
         await w2.announce(cameras=3)
@@ -104,7 +95,7 @@ def test_workers_come_and_go_and_cameras_follow_their_owner(server: NatsServer) 
         await asyncio.sleep(LEASE_S + 2)  # announcing no more: gone after the lease time
         assert await w3.live_workers() == []
 
-    run(server, body, workers=3)
+    run(nats_server, body, workers=3)
 
 
 def test_cameras_spread_over_the_workers_and_only_the_ones_whose_owner_changed_move() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +39,6 @@ def stall_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return video
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[NatsServer]:
-    running = NatsServer(tmp_path / "nats").start()
-    yield running
-    running.stop()
-
-
 def worker_events(components: Components, video: Path, tmp_path: Path) -> list[tuple[ViolationEvent, dict[str, Any]]]:
     """cam-1's pipeline run as a worker runs it: items stored by hash in the shared backend, nothing sealed; the
     events it raised, each with its package's manifest."""
@@ -69,8 +61,8 @@ def worker_events(components: Components, video: Path, tmp_path: Path) -> list[t
     return events
 
 
-async def connected(server: NatsServer) -> tuple[Any, EventsStream, CameraLeases]:
-    connection = await nats.connect(server.url)
+async def connected(nats_server: NatsServer) -> tuple[Any, EventsStream, CameraLeases]:
+    connection = await nats.connect(nats_server.url)
     stream = EventsStream(connection.jetstream(), prefix="t")
     leases = CameraLeases(connection.jetstream(), "sealer-1", lease_s=2.0, prefix="t")
     await stream.open()
@@ -79,14 +71,14 @@ async def connected(server: NatsServer) -> tuple[Any, EventsStream, CameraLeases
 
 
 def test_a_worker_s_events_are_sealed_once_and_recorded_once_by_the_sealer(
-    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+    components: Components, world: World, stall_video: Path, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     made = worker_events(components, stall_video, tmp_path)
     assert [e.violation_code for e, _ in made] == ["street_stall"]
     assert not components.evidence().backend.exists(f"packages/{made[0][0].evidence_package_id}.json")  # not sealed
 
     async def body() -> tuple[Any, list[tuple[int, bool]]]:
-        connection, stream, leases = await connected(server)
+        connection, stream, leases = await connected(nats_server)
         lease = await leases.acquire("cam-1", await stream.last_sequence())
         assert lease is not None
         published = []
@@ -111,12 +103,12 @@ def test_a_worker_s_events_are_sealed_once_and_recorded_once_by_the_sealer(
 
 
 def test_a_message_sent_again_after_the_sealer_died_seals_nothing_twice(
-    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+    components: Components, world: World, stall_video: Path, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     (event, manifest), *_ = worker_events(components, stall_video, tmp_path)
 
     async def body() -> Any:
-        connection, stream, leases = await connected(server)
+        connection, stream, leases = await connected(nats_server)
         lease = await leases.acquire("cam-1", 0)
         assert lease is not None
         message = EventMessage(event, manifest, lease.epoch, "w1")
@@ -143,13 +135,13 @@ def recorded(components: Components) -> list[tuple[str, str]]:
 
 
 def test_a_late_event_of_a_worker_whose_camera_was_taken_over_is_fenced_off(
-    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+    components: Components, world: World, stall_video: Path, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     (event, manifest), *_ = worker_events(components, stall_video, tmp_path)
     late = ViolationEvent(**{**event.__dict__, "event_id": event.event_id + "-late"})
 
     async def body() -> Any:
-        connection, stream, leases = await connected(server)
+        connection, stream, leases = await connected(nats_server)
         other = CameraLeases(connection.jetstream(), "w2", lease_s=2.0, prefix="t")
         await other.open()
         old = await leases.acquire("cam-1", await stream.last_sequence())
@@ -173,13 +165,13 @@ def test_a_late_event_of_a_worker_whose_camera_was_taken_over_is_fenced_off(
 
 
 def test_a_manifest_whose_items_were_never_stored_is_refused_and_nothing_is_sealed(
-    components: Components, world: World, stall_video: Path, server: NatsServer, tmp_path: Path
+    components: Components, world: World, stall_video: Path, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     (event, manifest), *_ = worker_events(components, stall_video, tmp_path)
     forged = manifest | {"items": [manifest["items"][0] | {"sha256": "f" * 64}]}
 
     async def body() -> Any:
-        connection, stream, leases = await connected(server)
+        connection, stream, leases = await connected(nats_server)
         lease = await leases.acquire("cam-1", 0)
         assert lease is not None
         await stream.publish(EventMessage(event, forged, lease.epoch, "w1"))

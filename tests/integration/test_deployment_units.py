@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ from tests.integration.test_cluster_processes import configure_road, detections,
 from tests.support.nats_server import NatsServer
 
 UNITS = PROJECT_ROOT / "deploy" / "systemd"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[NatsServer]:
-    running = NatsServer(tmp_path / "nats").start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture
@@ -45,13 +37,13 @@ def unit(name: str) -> configparser.SectionProxy:
     return parser["Service"]
 
 
-def environment_file(settings: Settings, server: NatsServer, folder: Path) -> Path:
+def environment_file(settings: Settings, nats_server: NatsServer, folder: Path) -> Path:
     """What the operator writes to /etc/offsite/offsite.env, for this test's database, broker and folders."""
     lines = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "OFFSITE_DATABASE_URL": settings.database_url, "OFFSITE_EVIDENCE_DIR": str(settings.evidence_dir),
         "OFFSITE_MODEL_STORE": str(settings.model_store), "OFFSITE_RECENT_FRAMES_DIR": str(folder / "recent"),
-        "OFFSITE_NATS_URL": server.url, "OFFSITE_NATS_PREFIX": "u", "OFFSITE_LEASE_S": "2",
+        "OFFSITE_NATS_URL": nats_server.url, "OFFSITE_NATS_PREFIX": "u", "OFFSITE_LEASE_S": "2",
     }  # fmt: skip
     path = folder / "offsite.env"
     path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()), encoding="utf-8")
@@ -80,9 +72,9 @@ def stopped(process: subprocess.Popen[bytes], service: configparser.SectionProxy
 
 
 def test_a_worker_and_a_sealer_started_from_their_units_seal_the_road_s_stall(
-    components: Components, settings: Settings, road: int, server: NatsServer, tmp_path: Path
+    components: Components, settings: Settings, road: int, nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    env_file = environment_file(settings, server, tmp_path)
+    env_file = environment_file(settings, nats_server, tmp_path)
     sealer, sealer_unit = started("offsite-sealer.service", "", env_file, tmp_path / "sealer.log")
     worker, worker_unit = started("offsite-worker@.service", "1", env_file, tmp_path / "worker.log")
     try:
