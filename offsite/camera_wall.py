@@ -36,11 +36,21 @@ class Tile:
         return asdict(self)
 
 
-class Rates:
-    """Frames a second per camera, from the analysed-frame counter between two looks (one per wall connection)."""
+class Looks:
+    """What one open wall remembers between two looks: each camera's analysed-frame counter, for its frames a
+    second; and each camera's last detection with the highest detection id seen, so that each look asks the
+    database only for the detections received since (by primary key), not for every camera's latest again."""
 
     def __init__(self) -> None:
         self._last: dict[str, tuple[int, float]] = {}
+        self._detections: dict[str, LastDetection] = {}
+        self._after = 0
+
+    def detections(self, components: Components) -> dict[str, LastDetection]:
+        new = components.command_centre.last_detections(after_id=self._after)
+        self._detections.update(new)
+        self._after = max([self._after, *(d.detection_id for d in new.values())])
+        return self._detections
 
     def fps(self, device_id: str, analysed: int, now: float | None = None) -> float | None:
         now = time.monotonic() if now is None else now
@@ -50,17 +60,17 @@ class Rates:
         return round((analysed - before[0]) / (now - before[1]), 2)
 
 
-def tiles(components: Components, district: str | None, street: str | None, rates: Rates) -> list[Tile]:
+def tiles(components: Components, district: str | None, street: str | None, looks: Looks) -> list[Tile]:
     cameras = components.command_centre.cameras(district, street)
-    last = components.command_centre.last_detections()
+    last = looks.detections(components)
     names = components.statistics.violation_names()
-    return [_tile(components, camera, last.get(camera.device_id), names, rates) for camera in cameras]
+    return [_tile(components, camera, last.get(camera.device_id), names, looks) for camera in cameras]
 
 
 def _tile(
-    components: Components, camera: WallCamera, last: LastDetection | None, names: dict[str, str], rates: Rates
+    components: Components, camera: WallCamera, last: LastDetection | None, names: dict[str, str], looks: Looks
 ) -> Tile:
-    state, analysed, dropped, fps = _pipeline_state(components, camera.device_id, rates)
+    state, analysed, dropped, fps = _pipeline_state(components, camera.device_id, looks)
     newest = recent_frames.newest(components.settings.recent_frames_dir, camera.device_id)
     event = None
     if last is not None:
@@ -71,7 +81,7 @@ def _tile(
 
 
 def _pipeline_state(
-    components: Components, device_id: str, rates: Rates
+    components: Components, device_id: str, looks: Looks
 ) -> tuple[str, int | None, int | None, float | None]:
     running = components.cameras
     if running is None or device_id not in running.specs:
@@ -82,7 +92,7 @@ def _pipeline_state(
     if metrics is None:
         return "elsewhere", None, None, None
     state = "failed" if metrics.failed else "online" if metrics.online else "offline"
-    return state, metrics.frames_analysed, metrics.frames_dropped, rates.fps(device_id, metrics.frames_analysed)
+    return state, metrics.frames_analysed, metrics.frames_dropped, looks.fps(device_id, metrics.frames_analysed)
 
 
 def _local(components: Components, moment: Any) -> str:

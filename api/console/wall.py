@@ -36,7 +36,7 @@ def wall(request: Request) -> Response:
     _user, actor = permitted(request, Permission.WATCH_CAMERAS)
     components = components_of(request)
     district, street = _place(request)
-    tiles = camera_wall.tiles(components, district, street, camera_wall.Rates())
+    tiles = camera_wall.tiles(components, district, street, camera_wall.Looks())
     shown = " · ".join(p for p in (district, street) if p) or "全部"
     components.command_centre.log_wall_opened(actor, shown, len(tiles))
     return page(request, "wall.html", tiles=tiles, places=camera_wall.places(components), district=district or "",
@@ -52,10 +52,10 @@ async def stream(request: Request) -> Response:
     district, street = _place(request)
 
     async def events() -> AsyncIterator[str]:
-        rates, sent, ends = camera_wall.Rates(), "", time.monotonic() + STREAM_S
+        looks, sent, ends = camera_wall.Looks(), "", time.monotonic() + STREAM_S
         yield f"retry: {int(WALL_EVERY_S * 1000)}\n\n"
         while not await request.is_disconnected():
-            tiles = await run_in_threadpool(camera_wall.tiles, components, district, street, rates)
+            tiles = await run_in_threadpool(camera_wall.tiles, components, district, street, looks)
             body = json.dumps([t.as_json() for t in tiles], ensure_ascii=False)
             yield f"event: tiles\ndata: {body}\n\n" if body != sent else ": unchanged\n\n"
             sent = body
@@ -86,7 +86,7 @@ def dashboard(request: Request) -> Response:
     components = components_of(request)
     district, _street = _place(request)
     today = components.command_centre.today(district)
-    tiles = camera_wall.tiles(components, district, None, camera_wall.Rates())
+    tiles = camera_wall.tiles(components, district, None, camera_wall.Looks())
     names = components.statistics.violation_names()
     states = {state: sum(1 for t in tiles if t.state == state) for state in ("online", "offline", "failed")}
     return page(request, "dashboard.html", today=today, names=names, states=states, cameras=len(tiles),

@@ -80,7 +80,7 @@ def wall(
     """Every camera's tile on the command centre's wall, by district and street: its pipeline's state here, frames
     analysed and dropped, its newest recent frame, its last detection. The console's wall follows the same tiles as
     server-sent events."""
-    tiles = camera_wall.tiles(components, district, street, camera_wall.Rates())
+    tiles = camera_wall.tiles(components, district, street, camera_wall.Looks())
     return [schemas.WallTileOut.model_validate(t.as_json()) for t in tiles]
 
 

@@ -71,9 +71,10 @@ class CommandCentreService(Service):
             log_personal_data_read(session, reader, self.clock.now(), "camera_wall", f"{shown}: {count} cameras",
                                    ["frames"], "command centre watch")  # fmt: skip
 
-    def last_detections(self) -> dict[str, LastDetection]:
-        """Each camera's latest detection (the last one received), by device id."""
-        latest = select(func.max(D.id).label("id")).group_by(D.camera_id).subquery("latest")
+    def last_detections(self, after_id: int = 0) -> dict[str, LastDetection]:
+        """Each camera's latest detection (the last one received) among those after ``after_id``, by device id: a
+        wall that remembers the highest id it saw asks only for what is new, through the primary key."""
+        latest = select(func.max(D.id).label("id")).where(D.id > after_id).group_by(D.camera_id).subquery("latest")
         query = (
             select(K.device_id, D.id, D.violation_code, D.first_seen, D.status)
             .join(latest, latest.c.id == D.id)

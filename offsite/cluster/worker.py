@@ -98,6 +98,7 @@ class CameraWorker:
     work_dir: Path
     held: dict[str, _Held] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)  # run()'s, for the pipelines' threads
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.work_dir / "outbox")
@@ -128,8 +129,6 @@ class CameraWorker:
             self._loop.call_soon_threadsafe(self._sent.set)
             # what it raised, known to whoever takes the camera next, at once rather than at the next tick
             asyncio.run_coroutine_threadsafe(self._save_state(event.camera_id), self._loop)
-
-    _loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -112,7 +112,7 @@ def test_the_stream_follows_a_running_camera_its_newest_frame_and_its_last_detec
 
 
 def test_frames_a_second_come_from_the_counter_between_two_looks() -> None:
-    rates = camera_wall.Rates()
+    rates = camera_wall.Looks()
     assert rates.fps("cam-1", 10, now=100.0) is None  # the first look has nothing to compare with
     assert rates.fps("cam-1", 30, now=110.0) == 2.0
     assert rates.fps("cam-1", 5, now=111.0) is None  # the counter started again (a restarted pipeline)
@@ -166,3 +166,18 @@ def test_the_api_gives_the_wall_s_tiles_and_today_s_figures(
     assert today["outcomes"] == {"pending_review": 1}
     assert sum(today["by_hour"]["street_stall"]) == 1
     assert client.get("/api/v1/wall", headers=staff.headers(Role.OFFICER)).status_code == 403
+
+
+def test_an_open_wall_asks_only_for_new_detections_and_keeps_each_camera_s_latest(
+    components: Components, world: World
+) -> None:
+    looks = camera_wall.Looks()
+    assert looks.detections(components) == {}
+    first = world.detection("stall", confirmed=False, hours_ago=2)
+    assert looks.detections(components)["cam-1"].detection_id == first.id
+    later = world.detection("cross_door", confirmed=False, hours_ago=1)
+    other = world.detection("stall", confirmed=False, hours_ago=1, zone="uncertified")  # cam-9
+    seen = looks.detections(components)
+    assert (seen["cam-1"].detection_id, seen["cam-1"].violation_code) == (later.id, "cross_door")
+    assert seen["cam-9"].detection_id == other.id
+    assert components.command_centre.last_detections(after_id=max(later.id or 0, other.id or 0)) == {}
