@@ -92,7 +92,13 @@ def active_release(components: Components, actor: Actor) -> DetectorRelease:
     if found is not None:
         return found
     sha256, relative, manifest = store(SHIPPED, components.settings.model_store)
-    return components.releases.adopt_shipped(sha256, manifest.name, relative, actor)
+    try:
+        return components.releases.adopt_shipped(sha256, manifest.name, relative, actor)
+    except Conflict:  # another process (a second worker starting on a new install) adopted it meanwhile
+        found = components.releases.active()
+        if found is None:
+            raise
+        return found
 
 
 def model_file(components: Components, release: DetectorRelease) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from cases.errors import IllegalTransition
+from cases.errors import ConcurrentModification, IllegalTransition
 from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.staff import Role
 from cases.services.base import Actor
@@ -441,3 +441,48 @@ def test_a_shadow_runs_for_its_period_and_its_report_goes_with_the_gate_s_decisi
     recorded = components.releases.decisions(keen.sha256)[-1].figures
     assert recorded is not None
     assert recorded["shadow"]["shadow_only"] == 1  # what it raised on the cameras, kept with the decision
+
+
+def test_two_workers_starting_on_a_new_install_both_start_on_the_shipped_model(
+    components: Components, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `offsite worker`s started at once on a new install both see no active model and adopt the shipped one;
+    the one whose adoption loses the race starts on the winner's. (A CI run saw the loser's activation refused as a
+    stale write, ConcurrentModification, and the worker died at start.)"""
+    winner = model_registry.active_release(components, ADMIN)
+    looks = iter([None])  # the loser looked before the winner committed
+
+    def stale_then_real() -> Any:
+        return next(looks, winner)
+
+    def refused(*_args: Any) -> Any:
+        raise ConcurrentModification(variant="meanwhile")
+
+    monkeypatch.setattr(components.releases, "active", stale_then_real)
+    monkeypatch.setattr(components.releases, "adopt_shipped", refused)
+    loser = model_registry.active_release(components, Actor("cli:worker-2", Role.ADMIN))
+    assert loser.sha256 == winner.sha256
+    assert [r.sha256 for r in components.releases.releases()] == [winner.sha256]  # registered once
+
+
+def test_two_workers_adopting_at_the_same_moment_on_postgresql_or_sqlite_end_on_one_active_model(
+    components: Components,
+) -> None:
+    """The same race for real: threads adopting the shipped model at once; none fails, all answer the same model."""
+    answers: list[str] = []
+    failures: list[BaseException] = []
+
+    def adopt(n: int) -> None:
+        try:
+            answers.append(model_registry.active_release(components, Actor(f"cli:worker-{n}", Role.ADMIN)).sha256)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=adopt, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert len(set(answers)) == 1
+    assert len(answers) == 4
