@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,19 +87,25 @@ def register(components: Components, model: Path, actor: Actor) -> tuple[Detecto
     return components.releases.register(sha256, manifest.name, relative, actor)
 
 
+ADOPTION_TRIES = 5
+
+
 def active_release(components: Components, actor: Actor) -> DetectorRelease:
-    """The active release; on a registry that has none yet, the shipped model, registered and made active."""
-    found = components.releases.active()
-    if found is not None:
-        return found
-    sha256, relative, manifest = store(SHIPPED, components.settings.model_store)
-    try:
-        return components.releases.adopt_shipped(sha256, manifest.name, relative, actor)
-    except Conflict:  # another process (a second worker starting on a new install) adopted it meanwhile
+    """The active release; on a registry that has none yet, the shipped model, registered and made active. Several
+    processes starting at once on a new install (workers) may all adopt it: a registration or activation refused
+    because another process's came first is looked at again, and every process ends on the one active model."""
+    for attempt in range(ADOPTION_TRIES):
         found = components.releases.active()
-        if found is None:
-            raise
-        return found
+        if found is not None:
+            return found
+        sha256, relative, manifest = store(SHIPPED, components.settings.model_store)
+        try:
+            return components.releases.adopt_shipped(sha256, manifest.name, relative, actor)
+        except Conflict:  # another process registered or activated it meanwhile: look again
+            if attempt == ADOPTION_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def model_file(components: Components, release: DetectorRelease) -> Path:
