@@ -84,7 +84,7 @@ async def save(request: Request, device_id: str) -> Response:
                        error=exc)  # fmt: skip
     reason = str(form.get("reason", ""))
     try:
-        saved = await run_in_threadpool(camera_configs.save_one, components, document, _classes(components), actor,
+        saved = await run_in_threadpool(camera_configs.save_one, components, document, camera_classes(components), actor,
                                         reason)  # fmt: skip
     except OffsiteError as exc:
         history = await run_in_threadpool(_history, components, device_id)
@@ -99,7 +99,7 @@ def _history(components: Components, device_id: str) -> list[CameraConfig]:
     return components.camera_configs.history(device_id)
 
 
-def _classes(components: Components) -> tuple[str, ...]:
+def camera_classes(components: Components) -> tuple[str, ...]:
     """The classes of the model the cameras run (the shipped model's when no camera runs here)."""
     running = components.cameras
     return tuple(running.detector.class_names) if running is not None else label_classes()

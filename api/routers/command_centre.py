@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from api import schemas
-from api.console.review import label_classes
+from api.console.cameras import camera_classes
 from api.deps import ComponentsDep, require
 from api.roles import Permission
 from cases.errors import InvalidInput, NotFound
 from cases.services.base import Actor
 from cases.services.camera_configs import CameraConfig
 from offsite import camera_configs, camera_wall
-from offsite.bootstrap import Components
 
 router = APIRouter(tags=["cameras at scale"])
 CameraConfigurer = Annotated[Actor, Depends(require(Permission.CONFIGURE_CAMERAS))]
@@ -63,14 +62,9 @@ async def save_configuration(
     document = body.document | {"camera_id": device_id}
     if body.document.get("camera_id", device_id) != device_id:
         raise InvalidInput(variant="camera_other_camera", camera=device_id)
-    classes = _classes(components)
+    classes = camera_classes(components)
     saved = await run_in_threadpool(camera_configs.save_one, components, document, classes, configurer, body.reason)
     return schemas.CameraConfigSavedOut(device_id=saved.device_id, version=saved.version, changed=saved.changed)
-
-
-def _classes(components: Components) -> tuple[str, ...]:
-    running = components.cameras
-    return tuple(running.detector.class_names) if running is not None else label_classes()
 
 
 @router.get("/wall", response_model=list[schemas.WallTileOut])
