@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the FastAPI application. No module-level engine: each app gets its components."""
+"""``create_app(services)``: the FastAPI application. No module-level engine: each app is given its services by the
+composition root (``offsite.bootstrap.web_app``)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import install_console
-from api.deps import get_components
+from api.deps import get_services
 from api.docs import install_docs
 from api.errors import install_error_handlers, problem, told
 from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.routers import auth, cases, catalogue, command_centre, detections, evidence, gateway_frames, models, registry
 from api.schemas import ReadinessOut
+from api.services import ApiServices
 from cases.law.law import missing_years_warning
-from offsite.bootstrap import Components, build, database_problem
-from offsite.settings import Settings
 
 API_PREFIX = "/api/v1"
 
@@ -78,8 +78,8 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
-    components = components or build(settings)
+def create_app(services: ApiServices) -> FastAPI:
+    settings = services.settings
     app = FastAPI(
         title="offsite — 城管非现场执法",
         version="0.1.0",
@@ -88,7 +88,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.components = components
+    app.state.services = services
     install_error_handlers(app)
     routers = (auth.router, registry.router, catalogue.router, detections.router, cases.router, models.router,
                command_centre.router)  # fmt: skip
@@ -112,18 +112,18 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     )
     def readyz() -> Any:
         """The database is reachable and its schema is current."""
-        reason = database_problem(components)
+        reason = services.readiness()
         if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         # a missing holiday year leaves the service able to work (its deadlines say they are provisional): said, not 503
-        missing = components.law.calendar_years_missing(components.clock.today())
+        missing = services.law.calendar_years_missing(services.clock.today())
         if missing:
             return ReadinessOut(status="ready", calendar_missing_years=missing, calendar=missing_years_warning(missing))
         return ReadinessOut(status="ready")
 
     install_docs(app, openapi_url="/openapi.json")
     install_console(app)
-    install_openapi(app, database_dependency=get_components)
-    install_metrics(app, components)
+    install_openapi(app, database_dependency=get_services)
+    install_metrics(app, services)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -1,4 +1,4 @@
-"""Dependencies: the wired components, the current user, permission checks, and gateway signatures."""
+"""Dependencies: the services a route calls, the current user, permission checks, and gateway signatures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import hmac
 import re
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -14,22 +14,53 @@ from fastapi.security import OAuth2PasswordBearer
 from api.errors import Forbidden, GatewayRejected, NotAuthenticated, reader_language
 from api.openapi import answers
 from api.roles import Permission, allows
+from api.services import ApiServices, services_of
+from cases.clock import Clock
 from cases.errors import NotFound
+from cases.law import Law
 from cases.messages import Term
-from cases.services.accounts import StaffUser, gateway_secret, gateway_signature
+from cases.services.accounts import AccountService, StaffUser, gateway_secret, gateway_signature
 from cases.services.base import Actor
-from offsite.bootstrap import Components
+from cases.services.camera_configs import CameraConfigService
+from cases.services.cases import CaseService
+from cases.services.command_centre import CommandCentreService
+from cases.services.detections import DetectionService
+from cases.services.registry import RegistryService
+from offsite.settings import Settings
+from vision.pushed import FramePush
 
+T = TypeVar("T")
 HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_components(request: Request) -> Components:
-    components: Components = request.app.state.components
-    return components
+def get_services(request: Request) -> ApiServices:
+    """Every service dependency below goes through this one (the API document tells 503 for the routes that do)."""
+    return services_of(request)
 
 
-ComponentsDep = Annotated[Components, Depends(get_components)]
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+
+def _service(pick: Callable[[ApiServices], T]) -> Callable[[ApiServices], T]:
+    """A dependency giving the route one service (through ``get_services``)."""
+
+    def dependency(services: ServicesDep) -> T:
+        return pick(services)
+
+    return dependency
+
+
+SettingsDep = Annotated[Settings, Depends(_service(lambda s: s.settings))]
+LawDep = Annotated[Law, Depends(_service(lambda s: s.law))]
+ClockDep = Annotated[Clock, Depends(_service(lambda s: s.clock))]
+Accounts = Annotated[AccountService, Depends(_service(lambda s: s.accounts))]
+Registry = Annotated[RegistryService, Depends(_service(lambda s: s.registry))]
+Detections = Annotated[DetectionService, Depends(_service(lambda s: s.detections))]
+Cases = Annotated[CaseService, Depends(_service(lambda s: s.cases))]
+CameraConfigs = Annotated[CameraConfigService, Depends(_service(lambda s: s.camera_configs))]
+CommandCentre = Annotated[CommandCentreService, Depends(_service(lambda s: s.command_centre))]
+Frames = Annotated[FramePush, Depends(_service(lambda s: s.frames))]
 
 
 def client_address(request: Request) -> str:
@@ -43,11 +74,11 @@ ReaderLanguage = Annotated[str, Depends(reader_language)]  # what a response's m
 
 
 @answers(NotAuthenticated)
-def current_user(components: ComponentsDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
+def current_user(accounts: Accounts, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
         raise NotAuthenticated(headers=challenge, variant="no_token")
-    user = components.accounts.user_for_token(token)
+    user = accounts.user_for_token(token)
     if user is None:
         raise NotAuthenticated(headers=challenge, variant="bad_token")
     return user
@@ -97,7 +128,7 @@ def gateway_caller() -> Callable[..., str]:
     @answers(GatewayRejected)
     def verify(
         request: Request,
-        components: ComponentsDep,
+        services: ServicesDep,
         body: Annotated[bytes, Depends(request_body)],
         x_gateway_id: Annotated[str | None, Header()] = None,
         x_gateway_timestamp: Annotated[str | None, Header()] = None,
@@ -106,9 +137,9 @@ def gateway_caller() -> Callable[..., str]:
     ) -> str:
         if not (x_gateway_id and x_gateway_timestamp and x_gateway_nonce and x_gateway_signature):
             raise GatewayRejected(variant="headers")
-        settings = components.settings
+        settings = services.settings
         try:
-            gateway = components.accounts.get_gateway(x_gateway_id)
+            gateway = services.accounts.get_gateway(x_gateway_id)
         except NotFound as exc:
             raise GatewayRejected(variant="unknown", gateway=repr(x_gateway_id)) from exc
         if not gateway.active:
@@ -118,7 +149,7 @@ def gateway_caller() -> Callable[..., str]:
         except (ValueError, OverflowError, OSError) as exc:
             raise GatewayRejected(variant="timestamp") from exc
         window = dt.timedelta(seconds=settings.gateway_replay_window_s)
-        if abs(components.clock.now() - sent_at) > window:
+        if abs(services.clock.now() - sent_at) > window:
             raise GatewayRejected(variant="window", window_s=settings.gateway_replay_window_s)
         if not 8 <= len(x_gateway_nonce) <= 64 or not x_gateway_nonce.isascii():
             raise GatewayRejected(variant="nonce")
@@ -130,7 +161,7 @@ def gateway_caller() -> Callable[..., str]:
         )
         if not hmac.compare_digest(expected, x_gateway_signature.lower()):
             raise GatewayRejected(variant="signature")
-        if not components.accounts.remember_nonce(gateway.device_id, x_gateway_nonce, window):
+        if not services.accounts.remember_nonce(gateway.device_id, x_gateway_nonce, window):
             raise GatewayRejected(variant="replay")
         return gateway.device_id
 

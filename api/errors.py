@@ -105,6 +105,11 @@ class FrameQueueFull(ApiError):
     code = "frame_queue_full"
 
 
+class PipelineUnreachable(ApiError):
+    status = 503
+    code = "frames_unreachable"
+
+
 # Starlette's own refusals: a form or multipart body it cannot parse (400), no such route (404), a method the
 # route does not take (405)
 HTTP_ERROR_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}

@@ -12,27 +12,27 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from offsite.bootstrap import Components
+from api.services import ApiServices
 
 
 class WorkCollector(Collector):
     """Reads the queues when Prometheus scrapes, so the figures are never stale."""
 
-    def __init__(self, components: Components) -> None:
-        self.components = components
+    def __init__(self, services: ApiServices) -> None:
+        self.services = services
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         detections = GaugeMetricFamily("offsite_detections", "Detections by review status", labels=["status"])
-        for status, count in self.components.detections.count_by_status().items():
+        for status, count in self.services.detections.count_by_status().items():
             detections.add_metric([status], count)
         yield detections
         cases = GaugeMetricFamily("offsite_cases", "Cases by stage", labels=["status"])
-        for status, count in self.components.cases.count_by_status().items():
+        for status, count in self.services.cases.count_by_status().items():
             cases.add_metric([status], count)
         yield cases
         overdue = GaugeMetricFamily("offsite_deadlines_overdue", "Running deadlines already past", labels=["deadline"])
         counts: dict[str, int] = {}
-        for item in self.components.cases.deadlines(0):
+        for item in self.services.cases.deadlines(0):
             if item.overdue:
                 counts[item.deadline] = counts.get(item.deadline, 0) + 1
         for deadline, count in counts.items():
@@ -42,7 +42,7 @@ class WorkCollector(Collector):
 
     def camera_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """Per camera, when this process runs the pipelines: frames in, dropped, analysed, inference, events."""
-        cameras = self.components.cameras
+        cameras = self.services.cameras
         if cameras is None:
             return
         figures = cameras.metrics()
@@ -76,7 +76,7 @@ class WorkCollector(Collector):
         yield from families.values()
 
 
-def install_metrics(app: FastAPI, components: Components) -> None:
+def install_metrics(app: FastAPI, services: ApiServices) -> None:
     registry = CollectorRegistry()
     requests = Counter(
         "offsite_http_requests", "HTTP requests by route and status", ["method", "route", "status"], registry=registry
@@ -84,7 +84,7 @@ def install_metrics(app: FastAPI, components: Components) -> None:
     latency = Histogram(
         "offsite_http_request_seconds", "Time to answer, by route", ["method", "route"], registry=registry
     )
-    registry.register(WorkCollector(components))
+    registry.register(WorkCollector(services))
 
     def route_of(request: Request) -> str:
         """The route's template (/api/v1/cases/{case_id}/file): path parameters put back as names, so that ids

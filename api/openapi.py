@@ -7,7 +7,7 @@ made of, so that a new route is documented without per-route work:
 
 - a dependency marked with :func:`answers` (the bearer token: 401; a permission check: 403; a gateway's
   signature: 401) adds what it can refuse;
-- the wired components (the database behind them) add 503 ``database_unavailable`` with ``Retry-After``;
+- the wired services (the database behind them) add 503 ``database_unavailable`` with ``Retry-After``;
 - a path parameter adds 404 (the record it names does not exist);
 - a request body adds 413 (BodySizeLimit), and a form body 400 (it cannot be parsed);
 - a body or any parameter adds 422 (``invalid_request``, and the domain's ``invalid_input`` or law);

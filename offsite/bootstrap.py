@@ -1,4 +1,11 @@
-"""The composition root: settings in, wired components out. Nothing else builds an engine or a session."""
+"""The composition root: settings in, wired parts out, for every role. Nothing else builds an engine or a session.
+
+``build`` makes the parts every role shares (the law, the clock, the database and its services, the pushed-frame
+queues). Each role is assembled from them here: ``web_app`` gives the API and the console the narrow services they
+are allowed (``api.services.ApiServices``); ``camera_supervisor`` the camera pipelines of ``serve --cameras``; the
+worker, sealer and scheduler of a cluster take the same ``Components`` (``offsite.cluster``). The CLI only parses
+its options and calls these.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,10 +43,17 @@ from offsite.settings import Settings
 from vision.pushed import FrameIntake, FrameLimits
 
 if TYPE_CHECKING:
-    from evidence_store.store import EvidenceStore
+    from fastapi import FastAPI
+
+    from api.services import ApiServices
+    from evidence_store.store import EvidenceStore, ItemIn
     from offsite.cameras import CameraSupervisor
+    from offsite.cluster.frames import RelayedFrames
+    from offsite.parts import Seal
+    from vision.detector import OnnxDetector
 
 log = logging.getLogger("offsite")
+REDACTION_CONFIDENCE = 0.1  # the party's pictures: hide more than the detector would report
 
 
 @dataclass
@@ -68,6 +82,8 @@ class Components:
     _evidence: EvidenceStore | None = None
     _reader: EvidenceStore | None = None  # read-only, for a process that does not seal: opened once, kept
     _evidence_lock: threading.Lock = field(default_factory=threading.Lock)
+    _redaction: OnnxDetector | None = None
+    sealing: Seal | None = None  # set where another process writes the log (a cluster's API node: the sealer)
 
     def evidence(self) -> EvidenceStore:
         """The evidence store, opened on first use (it holds the Merkle log: only processes that seal or verify)."""
@@ -90,6 +106,24 @@ class Components:
 
                 self._reader = open_evidence(self.settings, read_only=True)
             return self._reader
+
+    def seal(self, items: list[ItemIn], context: dict[str, Any], links: dict[str, str] | None = None) -> str:
+        """Seal items as one package (a document, a party's attachments); its id. Sealed into this process's log,
+        or by the log's writer when another process writes it (``sealing``)."""
+        if self.sealing is not None:
+            return self.sealing(items, context, links)
+        return self.evidence().seal(items, context, links).package_id
+
+    def redaction_detector(self) -> OnnxDetector:
+        """The shipped model at a low threshold, loaded on first use: it masks faces and people on the pictures a
+        party is shown (a missed face is worse than a spare mosaic)."""
+        with self._evidence_lock:
+            if self._redaction is None:
+                from offsite.model_registry import SHIPPED
+                from vision.detector import DetectorConfig, OnnxDetector
+
+                self._redaction = OnnxDetector(DetectorConfig(SHIPPED, confidence=REDACTION_CONFIDENCE, threads=1))
+            return self._redaction
 
     def close(self) -> None:
         if self.cameras is not None:
@@ -179,3 +213,37 @@ def database_problem(components: Components) -> str | None:
     if current != head:
         return f"database schema at {current}, code expects {head}: run `offsite db upgrade`"
     return None
+
+
+def api_services(components: Components, relay: RelayedFrames | None = None) -> ApiServices:
+    """What the API and the console are given: the services they call, not the engine, sessions or pipelines.
+
+    ``relay``: an API node of a cluster hands gateways' frames and stream addresses to the workers holding the
+    cameras (``offsite.cluster.frames``); otherwise they go to this process's own pipelines."""
+    from api.services import ApiServices
+    from offsite.model_registry import SHIPPED
+
+    c = components
+
+    def stream_changed(camera_id: str) -> None:
+        if relay is not None:
+            relay.stream_changed(camera_id)
+        elif c.cameras is not None:  # a server running the camera's pipeline pulls the new address now
+            c.cameras.stream_changed(camera_id)
+
+    return ApiServices(
+        settings=c.settings, law=c.law, clock=c.clock, accounts=c.accounts, registry=c.registry,
+        detections=c.detections, releases=c.releases, training_jobs=c.training_jobs, missed=c.missed,
+        camera_configs=c.camera_configs, cases=c.cases, imports=c.imports, party=c.party, documents=c.documents,
+        statistics=c.statistics, command_centre=c.command_centre, frames=relay or c.frames,
+        stream_changed=stream_changed, seal=c.seal,
+        evidence_reader=c.evidence_reader, running=lambda: c.cameras, readiness=lambda: database_problem(c),
+        redaction_detector=c.redaction_detector, shipped_model=SHIPPED,
+    )  # fmt: skip
+
+
+def web_app(components: Components, relay: RelayedFrames | None = None) -> FastAPI:
+    """The API and console of ``offsite serve``, on these parts (``relay``: see ``api_services``)."""
+    from api.app import create_app
+
+    return create_app(api_services(components, relay))

@@ -23,8 +23,8 @@ from cases import messages
 from cases.errors import InvalidInput
 from cases.services.base import Actor
 from cases.services.camera_configs import CameraConfig, Saved, fingerprint
-from offsite.bootstrap import Components
 from offsite.cameras import CameraSupervisor
+from offsite.parts import CameraConfigParts
 from vision import recent_frames
 from vision.config import CODE, CameraSpec, ConfigError, FieldProblem, camera_entries, camera_spec
 
@@ -59,14 +59,14 @@ def document_of(spec: CameraSpec) -> dict[str, Any]:
 
 
 def import_file(
-    components: Components, path: Path, class_names: tuple[str, ...], actor: Actor, reason: str
+    components: CameraConfigParts, path: Path, class_names: tuple[str, ...], actor: Actor, reason: str
 ) -> list[Saved]:
     documents = documents_from_file(path, class_names)
     return components.camera_configs.save_all(documents, actor, reason, components.registry)
 
 
 def save_one(
-    components: Components, document: dict[str, Any], class_names: tuple[str, ...], actor: Actor, reason: str
+    components: CameraConfigParts, document: dict[str, Any], class_names: tuple[str, ...], actor: Actor, reason: str
 ) -> Saved:
     """One camera's configuration drawn in the console (or sent to the API) as its next version, validated as the
     pipeline reads it; refused in the catalogue's words, naming the field or the zone or rule, and nothing saved."""
@@ -135,7 +135,7 @@ def reason_term(problem: FieldProblem) -> messages.Term:
     return messages.Term(f"invalid_request.{kind}", problem.ctx)
 
 
-def snapshot(components: Components, reader: Actor, device_id: str) -> bytes | None:
+def snapshot(components: CameraConfigParts, reader: Actor, device_id: str) -> bytes | None:
     """The camera's latest picture as JPEG, for drawing its zones: its newest recent frame (kept by its running
     pipeline every ``recent_frame_every_s``), else the first frame of a file source; None when there is neither.
     The picture shows people: the look is logged."""
@@ -147,7 +147,7 @@ def snapshot(components: Components, reader: Actor, device_id: str) -> bytes | N
     return picture
 
 
-def _first_frame(components: Components, device_id: str) -> bytes | None:
+def _first_frame(components: CameraConfigParts, device_id: str) -> bytes | None:
     history = components.camera_configs.history(device_id)
     url = str(history[-1].document["source"]["url"]) if history else ""
     if not url or url in SPECIAL_SOURCES or "://" in url or not Path(url).is_file():
@@ -167,12 +167,12 @@ def spec_of(config: CameraConfig, class_names: tuple[str, ...]) -> CameraSpec:
     return camera_spec(config.document, class_names, f"camera {config.device_id} version {config.version}")
 
 
-def current_specs(components: Components, class_names: tuple[str, ...]) -> list[CameraSpec]:
+def current_specs(components: CameraConfigParts, class_names: tuple[str, ...]) -> list[CameraSpec]:
     """The cameras' current versions, ready for pipelines (a version the model cannot run is refused, named)."""
     return [spec_of(c, class_names) for _, c in sorted(components.camera_configs.current().items())]
 
 
-def export_file(components: Components, out: Path) -> int:
+def export_file(components: CameraConfigParts, out: Path) -> int:
     """The current versions as a cameras file (``offsite import cameras`` takes it back unchanged)."""
     current = components.camera_configs.current()
     cameras = [current[device_id].document for device_id in sorted(current)]
@@ -181,7 +181,7 @@ def export_file(components: Components, out: Path) -> int:
 
 
 def take_up_changes(
-    components: Components, cameras: CameraSupervisor, class_names: tuple[str, ...], running: dict[str, str]
+    components: CameraConfigParts, cameras: CameraSupervisor, class_names: tuple[str, ...], running: dict[str, str]
 ) -> list[str]:
     """Give the cameras every configuration saved since ``running`` (device id → fingerprint, updated here); the
     device ids taken up. A version the model cannot run is logged and skipped: the camera keeps the one it has."""
@@ -202,7 +202,7 @@ def take_up_changes(
 
 
 def follow_configs(
-    components: Components, cameras: CameraSupervisor, class_names: tuple[str, ...], stop: threading.Event,
+    components: CameraConfigParts, cameras: CameraSupervisor, class_names: tuple[str, ...], stop: threading.Event,
     interval_s: float,
 ) -> None:  # fmt: skip
     """Every ``interval_s``, take up the configurations saved meanwhile."""

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cases.services.command_centre import LastDetection, WallCamera
-from offsite.bootstrap import Components
+from offsite.parts import WallParts
 from vision import recent_frames
 
 
@@ -46,7 +46,7 @@ class Looks:
         self._detections: dict[str, LastDetection] = {}
         self._after = 0
 
-    def detections(self, components: Components) -> dict[str, LastDetection]:
+    def detections(self, components: WallParts) -> dict[str, LastDetection]:
         new = components.command_centre.last_detections(after_id=self._after)
         self._detections.update(new)
         self._after = max([self._after, *(d.detection_id for d in new.values())])
@@ -60,7 +60,7 @@ class Looks:
         return round((analysed - before[0]) / (now - before[1]), 2)
 
 
-def tiles(components: Components, district: str | None, street: str | None, looks: Looks) -> list[Tile]:
+def tiles(components: WallParts, district: str | None, street: str | None, looks: Looks) -> list[Tile]:
     cameras = components.command_centre.cameras(district, street)
     last = looks.detections(components)
     names = components.statistics.violation_names()
@@ -68,7 +68,7 @@ def tiles(components: Components, district: str | None, street: str | None, look
 
 
 def _tile(
-    components: Components, camera: WallCamera, last: LastDetection | None, names: dict[str, str], looks: Looks
+    components: WallParts, camera: WallCamera, last: LastDetection | None, names: dict[str, str], looks: Looks
 ) -> Tile:
     state, analysed, dropped, fps = _pipeline_state(components, camera.device_id, looks)
     newest = recent_frames.newest(components.settings.recent_frames_dir, camera.device_id)
@@ -81,7 +81,7 @@ def _tile(
 
 
 def _pipeline_state(
-    components: Components, device_id: str, looks: Looks
+    components: WallParts, device_id: str, looks: Looks
 ) -> tuple[str, int | None, int | None, float | None]:
     running = components.cameras
     if running is None or device_id not in running.specs:
@@ -95,11 +95,11 @@ def _pipeline_state(
     return state, metrics.frames_analysed, metrics.frames_dropped, looks.fps(device_id, metrics.frames_analysed)
 
 
-def _local(components: Components, moment: Any) -> str:
+def _local(components: WallParts, moment: Any) -> str:
     return str(moment.astimezone(components.clock.tz).strftime("%m-%d %H:%M:%S"))
 
 
-def places(components: Components) -> dict[str, list[str]]:
+def places(components: WallParts) -> dict[str, list[str]]:
     """Each district's streets, for the wall's filters."""
     found: dict[str, set[str]] = {}
     for camera in components.command_centre.cameras():

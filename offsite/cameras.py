@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cases.services.detections import DetectionService
 from cases.services.registry import RegistryService
@@ -34,6 +34,9 @@ from vision.rules import RuleEngine
 from vision.shadow import ShadowFinding, ShadowLane
 from vision.sources import Backoff, open_source
 from vision.tracking import Tracker
+
+if TYPE_CHECKING:
+    from offsite.settings import Settings
 
 log = logging.getLogger("offsite.cameras")
 # A failed camera waits 1 s before its first restart, then twice as long each time it fails again, at most a minute;
@@ -432,3 +435,31 @@ def registry_certification(find_camera: Callable[[str], Any]) -> Callable[[str],
         }
 
     return certification
+
+
+def supervisor_of(
+    specs: list[CameraSpec],
+    detector: OnnxDetector,
+    emit: EventSink,
+    work_dir: Path,
+    *,
+    registry: RegistryService,
+    frames: FrameIntake,
+    settings: Settings,
+    store: EvidenceStore | None = None,
+    sealer: CameraSealer | None = None,
+) -> CameraSupervisor:
+    """A camera supervisor wired as every role that runs cameras runs one (``serve --cameras``, a cluster's worker):
+    a gateway's registered stream and a camera's certification read from the registry, captions in the bureau's
+    zone, recent frames kept as the settings say. It seals into ``store``, or hands its evidence to ``sealer``."""
+    from offsite.missed import keeper
+
+    def registered_stream(camera_id: str) -> tuple[str | None, float | None]:
+        camera = registry.find_camera(camera_id)
+        return camera.stream_url, camera.sample_interval_s
+
+    return CameraSupervisor(
+        specs, detector, store, emit, work_dir, frames, registered_stream,
+        certification=registry_certification(registry.find_camera), caption_tz=settings.tz,
+        recent=keeper(settings), sealer=sealer,
+    )  # fmt: skip

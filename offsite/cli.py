@@ -10,7 +10,6 @@ import json
 import logging
 import signal
 import sys
-import threading
 from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
@@ -22,20 +21,17 @@ from cases.clock import Clock
 from cases.errors import OffsiteError
 from cases.model.staff import Role
 from cases.model.training_job import JobStatus
+from offsite import roles
 from offsite.config_files import ConfigError
-from offsite.settings import InsecureSettingsError, Settings
+from offsite.settings import Settings
 
 if TYPE_CHECKING:
     from cases.law import Law
     from cases.services.base import Actor
     from evidence_store.store import EvidenceStore, Verification
     from offsite.bootstrap import Components
-    from offsite.cameras import CameraSupervisor
     from offsite.demo_learning import LearningSummary
-    from offsite.reconcile import SealedEvents
     from vision.capture import CapturedEvidence
-    from vision.config import CameraSpec
-    from vision.detector import OnnxDetector
     from vision.events import ViolationEvent
 
 T = TypeVar("T")
@@ -88,17 +84,31 @@ def _main(
     """offsite — non-site enforcement for city management (城管非现场执法)."""
 
 
-def _components(settings: Settings | None = None) -> Components:
-    """Build the components, turning configuration problems into a clear message and exit code 2."""
-    from offsite.bootstrap import build
+def _configured(settings: Settings | None = None) -> Settings:
+    """The environment's settings, the logging configured by them; a settings problem told with exit code 2."""
     from offsite.logs import configure_logging
 
     try:
         settings = settings or Settings()
-        configure_logging(settings.log_level, settings.log_format == "json")
-        return build(settings)
-    except (ConfigError, InsecureSettingsError, ValueError) as exc:
+    except ValueError as exc:
         typer.secho(f"offsite: cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level, settings.log_format == "json")
+    return settings
+
+
+def _components(settings: Settings | None = None) -> Components:
+    """The parts a command works on (``offsite.roles.parts``), a configuration problem told with exit code 2."""
+    configured = _configured(settings)
+    return _started(lambda: roles.parts(configured))
+
+
+def _started(start: Callable[[], T]) -> T:
+    """What a role's assembly returns, or its reason for not starting, told with exit code 2."""
+    try:
+        return start()
+    except roles.CannotStart as exc:
+        typer.secho(f"offsite: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
 
 
@@ -248,85 +258,6 @@ def notify() -> None:
     typer.echo(f"sent {sent}, failed {failed} (failed ones stay pending)")
 
 
-def _serve(
-    components: Components, host: str, port: int, follow_models: bool = False, follow_configs: bool = False
-) -> None:
-    import uvicorn
-
-    from api.app import create_app
-    from cases.services import notifications
-
-    stop = threading.Event()
-
-    def dispatch_forever() -> None:
-        while not stop.wait(15):
-            try:
-                notifications.dispatch(components.session_factory, components.channels, components.clock.now())
-            except Exception:  # keep dispatching: one failed round must not end notifications for good
-                logging.getLogger("offsite.notifications").exception("dispatch round failed")
-
-    threading.Thread(target=dispatch_forever, name="notification-dispatch", daemon=True).start()
-    from offsite.training_jobs import Launcher
-
-    threading.Thread(target=Launcher(components).run_forever, args=(stop,), name="training-jobs", daemon=True).start()
-    if components.cameras is not None:
-        threading.Thread(
-            target=_recheck_forever, args=(components, stop), name="automatic-recheck", daemon=True
-        ).start()
-    if components.cameras is not None and follow_models:
-        from offsite.model_registry import follow_active_model
-
-        cameras = components.cameras
-        threading.Thread(
-            target=follow_active_model,
-            args=(components, cameras.use_model, lambda: cameras.detector.manifest.sha256, stop,
-                  components.settings.model_poll_s, cameras.use_shadow,
-                  lambda: None if cameras.shadow_detector is None else cameras.shadow_detector.manifest.sha256),
-            name="model-follower",
-            daemon=True,
-        ).start()  # fmt: skip
-        threading.Thread(target=_orphans(components).run_forever, args=(stop,), name="reconcile", daemon=True).start()
-    if components.cameras is not None and follow_configs:
-        from offsite.camera_configs import follow_configs as follow
-
-        cameras = components.cameras
-        threading.Thread(target=follow, args=(components, cameras, cameras.detector.class_names, stop,
-                                              components.settings.model_poll_s), name="camera-configs",
-                         daemon=True).start()  # fmt: skip
-    from offsite.missed import sweep_forever
-
-    threading.Thread(target=sweep_forever, args=(components, stop), name="frame-retention", daemon=True).start()
-    try:
-        uvicorn.run(create_app(components.settings, components), host=host, port=port, log_level="info")
-    finally:
-        stop.set()
-        components.close()
-
-
-def _orphans(components: Components) -> SealedEvents:
-    """Sealed camera packages whose detection a killed process never recorded (at start, then every ten minutes)."""
-    from offsite.reconcile import SealedEvents
-
-    return SealedEvents(components.evidence, components.detections, components.registry)
-
-
-RECHECK_EVERY_S = 600
-
-
-def _recheck_forever(components: Components, stop: threading.Event) -> None:
-    """Every ten minutes, re-check the cases whose rectification deadline has passed, on the cameras this process
-    runs (each case once; the result waits on the case for its officer)."""
-    from offsite.rechecks import run_due_rechecks
-
-    cameras = components.cameras
-    assert cameras is not None
-    while not stop.wait(RECHECK_EVERY_S):
-        try:
-            run_due_rechecks(components, cameras.detector, cameras.specs.get)
-        except Exception:  # keep looking: one failed round must not end the re-checks for good
-            logging.getLogger("offsite.rechecks").exception("re-check round failed")
-
-
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -342,36 +273,44 @@ def serve(
         bool,
         typer.Option("--cameras-from-db", help="Run the cameras saved in the database (offsite import cameras)"),
     ] = False,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="An API node of a cluster: gateways' pushed frames go to the worker holding the camera, via NATS",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (and OpenAPI docs at /docs). The database must be migrated (offsite db upgrade).
 
     With --cameras FILE (or --cameras-from-db) the same process runs the camera pipelines: pushed frames reach them
     through the gateway routes, and a gateway's newly registered stream address is pulled at once. They run the
     model registry's active model (the shipped one on a new registry) and take up a newly promoted one without a
-    restart; from the database, a camera's newly saved configuration is taken up without a restart too."""
-    from offsite.bootstrap import database_problem
+    restart; from the database, a camera's newly saved configuration is taken up without a restart too.
 
+    With --cluster it is one of a cluster's API nodes (docs/deployment.md): it runs no camera; a frame a gateway
+    pushes goes to the `offsite worker` holding the camera's lease, through NATS (OFFSITE_NATS_URL), and is
+    answered as that worker's pipeline answers it."""
     if cameras is not None and cameras_from_db:
         typer.secho("offsite: give --cameras FILE or --cameras-from-db, not both", fg="red", err=True)
         raise typer.Exit(2)
-    components = _components()
-    problem = database_problem(components)
-    if problem is not None:
-        typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
+    if cluster and (cameras is not None or cameras_from_db):
+        typer.secho("offsite: an API node of a cluster (--cluster) runs no camera: its workers do", fg="red", err=True)
         raise typer.Exit(2)
+    components = _ready_components()
     if cameras is not None or cameras_from_db:
         from offsite.model_registry import active_model_file
 
-        components.cameras = _camera_supervisor(
-            components, cameras, model or active_model_file(components, _cli_actor())
-        )
+        pinned = model or active_model_file(components, _cli_actor())
+        components.cameras = _started(lambda: roles.serving_cameras(components, cameras, pinned))
         try:
             components.cameras.start()
         except OffsiteError as exc:  # a camera of the file the registry does not know, say
             components.close()
             raise _fail(exc) from exc
     running = components.cameras is not None
-    _serve(components, host, port, follow_models=running and model is None, follow_configs=cameras_from_db)
+    roles.serve(components, host, port, follow_models=running and model is None, follow_configs=cameras_from_db,
+                cluster=cluster)  # fmt: skip
 
 
 @app.command("worker")
@@ -384,20 +323,10 @@ def worker(
     """Run camera pipelines as one worker of many (issue 16): take the cameras this worker owns by lease in NATS
     JetStream (OFFSITE_NATS_URL), run them as saved in the database, and send their events to the sealer. A
     worker that dies gives its cameras up to the others within the lease time (OFFSITE_LEASE_S)."""
-    from offsite.cluster.worker import CameraWorker, ClusterSettings, worker_id_default
-    from offsite.model_registry import active_model_file
-    from vision.detector import DetectorConfig, ModelError, OnnxDetector
+    from offsite.cluster.worker import worker_id_default
 
     components = _ready_components()
-    settings = components.settings
-    try:
-        detector = OnnxDetector(DetectorConfig(model or active_model_file(components, _cli_actor())))
-    except ModelError as exc:
-        typer.secho(f"offsite: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from exc
-    name = worker_id or worker_id_default()
-    cluster = ClusterSettings(settings.nats_url, settings.nats_prefix, settings.lease_s)
-    running = CameraWorker(components, detector, cluster, name, settings.evidence_dir.parent / "work" / name)
+    running = _started(lambda: roles.camera_worker(components, worker_id or worker_id_default(), model))
     _run_until_signalled(running.run(), running.stopping)
     components.close()
 
@@ -408,26 +337,35 @@ def sealer(
 ) -> None:
     """Seal what the camera workers send (issue 16): the evidence log's single writer. One sealer seals at a time;
     another started beside it waits and takes over within the lease time when the first stops."""
-    from offsite.cluster.sealer import run_sealer
-    from offsite.cluster.worker import ClusterSettings, worker_id_default
+    from offsite.cluster.worker import worker_id_default
 
     components = _ready_components()
-    settings = components.settings
-    cluster = ClusterSettings(settings.nats_url, settings.nats_prefix, settings.lease_s)
     stopping = asyncio.Event()
-    _run_until_signalled(run_sealer(components, cluster, name or worker_id_default(), stopping), stopping)
+    _run_until_signalled(roles.sealer(components, name or worker_id_default(), stopping), stopping)
+    components.close()
+
+
+@app.command("scheduler")
+def scheduler(
+    name: Annotated[str | None, typer.Option("--id", help="This scheduler's name (default: host and process)")] = None,
+) -> None:
+    """Run the cluster's periodic work (issue 16): automatic re-checks of cases past their rectification deadline
+    (every OFFSITE_RECHECK_EVERY_S, their key frames sealed by the sealer), reconciliation of sealed packages, and
+    notification dispatch. Re-checks run the registry's active model, a newly promoted one taken up between rounds.
+    One scheduler works at a time; another started beside it waits and takes over within the lease time when the
+    first stops."""
+    from offsite.cluster.worker import worker_id_default
+
+    components = _ready_components()
+    stopping = asyncio.Event()
+    _run_until_signalled(_started(lambda: roles.scheduler(components, name or worker_id_default(), stopping)), stopping)
     components.close()
 
 
 def _ready_components() -> Components:
-    from offsite.bootstrap import database_problem
-
-    components = _components()
-    problem = database_problem(components)
-    if problem is not None:
-        typer.secho(f"offsite: not ready: {problem}", fg="red", err=True)
-        raise typer.Exit(2)
-    return components
+    """The parts, on a reachable and migrated database (``offsite.roles.ready_parts``)."""
+    configured = _configured()
+    return _started(lambda: roles.ready_parts(configured))
 
 
 def _run_until_signalled(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> None:
@@ -440,60 +378,6 @@ def _run_until_signalled(work: Coroutine[Any, Any, None], stopping: asyncio.Even
         await work
 
     asyncio.run(main())
-
-
-def _camera_supervisor(components: Components, cameras: Path | None, model: Path) -> CameraSupervisor:
-    """The cameras of a file, or (``cameras`` None) those saved in the database."""
-    from offsite import missed
-    from offsite.cameras import CameraSupervisor, camera_intake, intake_sink, registry_certification
-
-    if cameras is not None:
-        detector, specs = _detector_and_cameras(model, cameras)
-    else:
-        detector, specs = _detector_and_saved_cameras(components, model)
-
-    def registered_stream(camera_id: str) -> tuple[str | None, float | None]:
-        camera = components.registry.find_camera(camera_id)
-        return camera.stream_url, camera.sample_interval_s
-
-    return CameraSupervisor(
-        specs,
-        detector,
-        _sealing_store(components),
-        intake_sink(camera_intake(components.detections, components.registry)),
-        components.settings.evidence_dir.parent / "work",
-        components.frames,
-        registered_stream,
-        certification=registry_certification(components.registry.find_camera),
-        caption_tz=components.settings.tz,
-        recent=missed.keeper(components.settings),
-    )
-
-
-def _detector_and_saved_cameras(components: Components, model: Path) -> tuple[OnnxDetector, list[CameraSpec]]:
-    from offsite.camera_configs import current_specs
-    from vision.config import ConfigError as CameraConfigError
-    from vision.detector import DetectorConfig, ModelError, OnnxDetector
-
-    try:
-        detector = OnnxDetector(DetectorConfig(model))
-        return detector, current_specs(components, detector.class_names)
-    except (ModelError, CameraConfigError) as exc:
-        typer.secho(f"offsite: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _detector_and_cameras(model: Path, cameras: Path, threads: int = 0) -> tuple[OnnxDetector, list[CameraSpec]]:
-    from vision.config import ConfigError as CameraConfigError
-    from vision.config import load_cameras
-    from vision.detector import DetectorConfig, ModelError, OnnxDetector
-
-    try:
-        detector = OnnxDetector(DetectorConfig(model, threads=threads))
-        return detector, load_cameras(cameras, detector.class_names)
-    except (ModelError, CameraConfigError) as exc:
-        typer.secho(f"offsite: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _learning_line(learned: LearningSummary) -> str:
@@ -561,7 +445,7 @@ def demo(
         typer.echo(f"Party page: case {login['case_number']}  code {login['code']}  ({login['party']})")
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    _serve(components, host, port)
+    roles.serve(components, host, port)
 
 
 dataset_app = typer.Typer(
@@ -860,9 +744,7 @@ def _release_sha(components: Components, given: str) -> str:
 
 def _cli_actor() -> Actor:
     """Who runs a command that the record must name: the machine account, acting as an administrator."""
-    from cases.services.base import Actor
-
-    return Actor(f"cli:{getpass.getuser()}"[:64], Role.ADMIN)
+    return roles.machine_actor()
 
 
 @model_app.command("mix")
@@ -1318,9 +1200,9 @@ def camera_run(
         if as_json:
             typer.echo(json.dumps(event.as_json(), ensure_ascii=False))
 
-    store = _sealing_store(components)
+    store = _started(lambda: roles.sealing_store(components))
     if record:  # what a run killed between sealing and recording left behind
-        _orphans(components).run()
+        roles.orphans(components).run()
     try:
         runner = build_runner(
             specs, detector, store, emit, components.settings.evidence_dir.parent / "work",
@@ -1348,17 +1230,6 @@ def _metrics_text(summary: dict[str, dict[str, object]]) -> str:
         f"{m['events']} events" + (f", failed: {m['failed']}" if m["failed"] else "")
         for camera_id, m in summary.items()
     )
-
-
-def _sealing_store(components: Components) -> EvidenceStore:
-    """The store the cameras seal into; one that cannot be opened (a bucket without Object Lock, another process
-    sealing into the same folder, a key that cannot be read) stops the command with its reason, not a traceback."""
-    try:
-        return components.evidence()
-    except Exception as exc:  # a backend, lock or key problem: say which, exit 2
-        typer.secho(f"offsite: cannot open the evidence store: {exc}", fg="red", err=True)
-        components.close()
-        raise typer.Exit(2) from exc
 
 
 def _evidence(read_only: bool = False) -> EvidenceStore:

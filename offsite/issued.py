@@ -30,7 +30,7 @@ from cases.model.detection import Detection
 from cases.model.registry import Camera, Zone
 from cases.persistence import tables
 from evidence_store.store import EvidenceError, ItemIn
-from offsite.bootstrap import Components
+from offsite.parts import DocumentParts
 
 rl_config.invariant = 1  # no creation time or random id in the PDF: the same case gives the same bytes
 log = logging.getLogger("offsite.documents")
@@ -51,14 +51,14 @@ class IssuedDocument:
     package_id: str
 
 
-def party_access_code(components: Components, case_number: str) -> str:
+def party_access_code(components: DocumentParts, case_number: str) -> str:
     """The verification code printed on the notices: eight digits only this service can derive from the number."""
     secret = components.settings.session_secret.get_secret_value().encode()
     digest = hmac.new(secret, b"party-access:" + case_number.encode(), hashlib.sha256).digest()
     return f"{int.from_bytes(digest[:8], 'big') % 10**8:08d}"
 
 
-def document_facts(components: Components, case: Case) -> DocumentFacts:
+def document_facts(components: DocumentParts, case: Case) -> DocumentFacts:
     assert case.id is not None
     detections = components.cases.detections_of(case.id)
     camera = components.registry.get_camera(case.camera_id)
@@ -66,7 +66,7 @@ def document_facts(components: Components, case: Case) -> DocumentFacts:
     return _facts(components, case, detections, camera, zone)
 
 
-def _facts_in(session: Session, components: Components, case: Case) -> DocumentFacts:
+def _facts_in(session: Session, components: DocumentParts, case: Case) -> DocumentFacts:
     """The facts read in the step's own transaction (another connection would wait on its write lock)."""
     detections = list(session.scalars(select(Detection).where(tables.detections.c.case_id == case.id)))
     camera, zone = session.get(Camera, case.camera_id), session.get(Zone, case.zone_id)
@@ -76,7 +76,7 @@ def _facts_in(session: Session, components: Components, case: Case) -> DocumentF
 
 
 def _facts(
-    components: Components, case: Case, detections: list[Detection], camera: Camera, zone: Zone
+    components: DocumentParts, case: Case, detections: list[Detection], camera: Camera, zone: Zone
 ) -> DocumentFacts:
     if not detections:
         raise InvalidInput(variant="document_no_evidence", case_id=case.id)
@@ -115,7 +115,7 @@ def _issuing_event(case: Case, kind: DocumentKind) -> CaseEvent:
     return event
 
 
-def document(components: Components, case_id: int, kind: DocumentKind) -> IssuedDocument:
+def document(components: DocumentParts, case_id: int, kind: DocumentKind) -> IssuedDocument:
     """The document as issued: the sealed bytes when it was issued before, else issued (and sealed) now."""
     case = components.cases.get(case_id)
     event = _issuing_event(case, kind)
@@ -134,7 +134,7 @@ def document(components: Components, case_id: int, kind: DocumentKind) -> Issued
     return _issue(components, case, kind, event)
 
 
-def _issue(components: Components, case: Case, kind: DocumentKind, event: CaseEvent) -> IssuedDocument:
+def _issue(components: DocumentParts, case: Case, kind: DocumentKind, event: CaseEvent) -> IssuedDocument:
     assert case.id is not None
     pdf, package_id = _render_and_seal(components, case, kind, event, document_facts(components, case))
     record = components.documents.record(case.id, kind.value, event.seq, package_id)
@@ -143,7 +143,7 @@ def _issue(components: Components, case: Case, kind: DocumentKind, event: CaseEv
 
 
 def _render_and_seal(
-    components: Components, case: Case, kind: DocumentKind, event: CaseEvent, facts: DocumentFacts
+    components: DocumentParts, case: Case, kind: DocumentKind, event: CaseEvent, facts: DocumentFacts
 ) -> tuple[bytes, str]:
     issued_on = components.clock.local_date(event.at)
     pdf = render(kind, case, components.law, facts, issued_on)
@@ -154,14 +154,14 @@ def _render_and_seal(
                    "issued_on": issued_on.isoformat(), "step": event.seq,
                    "evidence_package_id": facts.evidence_package_id}  # fmt: skip
         try:
-            sealed = components.evidence().seal(
+            package_id = components.seal(
                 [ItemIn(path.name, "application/pdf", path)], context, links={"evidence": facts.evidence_package_id}
             )
         except EvidenceError as exc:
             raise InvalidInput(
                 variant="document_not_sealed", title=Term(f"term.document.{kind.value}"), detail=str(exc)
             ) from exc
-    return pdf, sealed.package_id
+    return pdf, package_id
 
 
 def _reason(exc: Exception) -> str:
@@ -182,7 +182,7 @@ class SealedDocumentIssuer:
     A document sealed before a commit that then fails (a concurrent step) stays in the store unreferenced:
     evidence is only ever added to, and the step taken again issues its own."""
 
-    def __init__(self, components: Components) -> None:
+    def __init__(self, components: DocumentParts) -> None:
         self.components = components
 
     def __call__(self, session: Session, case: Case) -> None:
@@ -207,7 +207,7 @@ class SealedDocumentIssuer:
         log.info("case %s: %s issued and sealed as %s", case.id, kind.value, package_id)
 
 
-def issue_all(components: Components, case_id: int) -> list[IssuedDocument]:
+def issue_all(components: DocumentParts, case_id: int) -> list[IssuedDocument]:
     return [document(components, case_id, kind) for kind in available(components.cases.get(case_id))]
 
 

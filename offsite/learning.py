@@ -19,7 +19,7 @@ from cases.model.detection import Detection, DetectionStatus
 from cases.services.base import Actor
 from cases.services.detections import FrameLabels
 from evidence_store.store import EvidenceError, EvidenceStore
-from offsite.bootstrap import Components
+from offsite.parts import LearningParts
 from vision.capture import BOXES_ITEM
 from vision.config import class_of_violation
 from vision.label_import import ImportProblem
@@ -52,7 +52,7 @@ class ReviewedFrames:
     skipped: list[Skipped]  # those that give no frame, and why
 
 
-def reviewed_frames(components: Components, reader: Actor) -> ReviewedFrames:
+def reviewed_frames(components: LearningParts, reader: Actor) -> ReviewedFrames:
     """Every reviewed detection's key frames with their labels, and the missed-violation frames operators boxed. A
     package sealed before key frames kept their boxes (or one that cannot be read now) is skipped and named, never
     half-read."""
@@ -118,7 +118,7 @@ def _class_confirmed(detection: Detection) -> str | None:
 
 
 def export(
-    components: Components, reader: Actor, out: Path, class_names: Sequence[str], val_fraction: float
+    components: LearningParts, reader: Actor, out: Path, class_names: Sequence[str], val_fraction: float
 ) -> tuple[ExportSummary, ReviewedFrames]:
     """Write the reviewed frames under ``out`` as a YOLO dataset (``vision.review_dataset.write_dataset``)."""
     check_target(out, val_fraction)  # a refused export reads nothing and logs no read
@@ -142,7 +142,7 @@ class ImportedSet:
     format: str
 
 
-def imported_sets(components: Components) -> list[ImportedSet]:
+def imported_sets(components: LearningParts) -> list[ImportedSet]:
     """The labelled sets imported into the dataset store, for a training recipe's ``datasets:``."""
     root = components.settings.dataset_store
     found = []

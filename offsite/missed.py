@@ -21,7 +21,7 @@ from cases.errors import InvalidInput, NotFound
 from cases.services.base import Actor
 from cases.services.detections import LabelLimits
 from cases.services.missed_frames import MissedFrame, RecentFrameFile
-from offsite.bootstrap import Components
+from offsite.parts import MissedParts
 from offsite.settings import Settings
 from vision import recent_frames
 from vision.recent_frames import RecentFrame, RecentFrameError, RecentFrames
@@ -38,7 +38,7 @@ def keeper(settings: Settings) -> Callable[[str], RecentFrames]:
     return lambda camera_id: RecentFrames(settings.recent_frames_dir, camera_id, every, keep)
 
 
-def recent(components: Components, reader: Actor, camera_id: str) -> list[RecentFrame]:
+def recent(components: MissedParts, reader: Actor, camera_id: str) -> list[RecentFrame]:
     """A camera's recent frames still kept, newest first; the look is logged (they show people)."""
     settings = components.settings
     if not recent_frames.CAMERA.fullmatch(camera_id):
@@ -49,7 +49,7 @@ def recent(components: Components, reader: Actor, camera_id: str) -> list[Recent
     return found
 
 
-def recent_frame(components: Components, camera_id: str, name: str) -> RecentFrame:
+def recent_frame(components: MissedParts, camera_id: str, name: str) -> RecentFrame:
     try:
         return recent_frames.read(components.settings.recent_frames_dir, camera_id, name)
     except RecentFrameError as exc:
@@ -57,7 +57,7 @@ def recent_frame(components: Components, camera_id: str, name: str) -> RecentFra
 
 
 def label(
-    components: Components, camera_id: str, name: str, boxes: object, classes: tuple[str, ...], labeller: Actor
+    components: MissedParts, camera_id: str, name: str, boxes: object, classes: tuple[str, ...], labeller: Actor
 ) -> MissedFrame:
     """The operator's boxes on a recent frame: the frame is copied into the training-frame store (a frame whose time
     ran out meanwhile is refused, 404) and the boxes recorded. A frame with no box is no label: refused."""
@@ -82,7 +82,7 @@ def _keep_picture(store: Path, frame: RecentFrame) -> RecentFrameFile:
     return RecentFrameFile(frame.camera_id, frame.name, frame.taken_at, str(relative), sha256)
 
 
-def training_frames(components: Components, reader: Actor, purpose: str) -> list[LabelledFrame]:
+def training_frames(components: MissedParts, reader: Actor, purpose: str) -> list[LabelledFrame]:
     """The missed-violation frames still kept, as labelled frames for an export (the read is logged)."""
     store = components.settings.training_frames_dir
     frames = []
@@ -105,7 +105,7 @@ def training_frames(components: Components, reader: Actor, purpose: str) -> list
     return frames
 
 
-def sweep(components: Components) -> tuple[int, int]:
+def sweep(components: MissedParts) -> tuple[int, int]:
     """Remove the recent frames and the training frames whose time is up; (recent, training) removed."""
     settings = components.settings
     now = components.clock.now()
@@ -121,7 +121,7 @@ def sweep(components: Components) -> tuple[int, int]:
     return removed_recent, len(expired)
 
 
-def sweep_forever(components: Components, stop: threading.Event) -> None:
+def sweep_forever(components: MissedParts, stop: threading.Event) -> None:
     while not stop.wait(SWEEP_EVERY_S):
         try:
             sweep(components)

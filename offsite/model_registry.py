@@ -22,7 +22,7 @@ from cases.errors import Conflict, NotFound
 from cases.messages import Term
 from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
 from cases.services.base import Actor
-from offsite.bootstrap import Components
+from offsite.parts import ReleaseParts
 from offsite.settings import PROJECT_ROOT
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.manifest import ModelManifest, manifest_path_for
@@ -82,7 +82,7 @@ def store(model: Path, model_store: Path) -> tuple[str, str, ModelManifest]:
     return sha256, str(relative), manifest
 
 
-def register(components: Components, model: Path, actor: Actor) -> tuple[DetectorRelease, bool]:
+def register(components: ReleaseParts, model: Path, actor: Actor) -> tuple[DetectorRelease, bool]:
     sha256, relative, manifest = store(model, components.settings.model_store)
     return components.releases.register(sha256, manifest.name, relative, actor)
 
@@ -90,7 +90,7 @@ def register(components: Components, model: Path, actor: Actor) -> tuple[Detecto
 ADOPTION_TRIES = 5
 
 
-def active_release(components: Components, actor: Actor) -> DetectorRelease:
+def active_release(components: ReleaseParts, actor: Actor) -> DetectorRelease:
     """The active release; on a registry that has none yet, the shipped model, registered and made active. Several
     processes starting at once on a new install (workers) may all adopt it: a registration or activation refused
     because another process's came first is looked at again, and every process ends on the one active model."""
@@ -108,7 +108,7 @@ def active_release(components: Components, actor: Actor) -> DetectorRelease:
     raise AssertionError("unreachable")
 
 
-def model_file(components: Components, release: DetectorRelease) -> Path:
+def model_file(components: ReleaseParts, release: DetectorRelease) -> Path:
     return components.settings.model_store / release.path
 
 
@@ -120,7 +120,7 @@ class GateResult:
 
 
 def gate(
-    components: Components,
+    components: ReleaseParts,
     sha256: str,
     actor: Actor,
     golden: Path,
@@ -161,12 +161,12 @@ def gate(
     return GateResult(release, verdict, figures)
 
 
-def active_model_file(components: Components, actor: Actor) -> Path:
+def active_model_file(components: ReleaseParts, actor: Actor) -> Path:
     """The file of the registry's active model (the shipped one on a new registry), for the cameras to start on."""
     return model_file(components, active_release(components, actor))
 
 
-def take_up_promoted(components: Components, take: Callable[[OnnxDetector], bool], current_sha256: str) -> bool:
+def take_up_promoted(components: ReleaseParts, take: Callable[[OnnxDetector], bool], current_sha256: str) -> bool:
     """When the registry's active model is no longer ``current_sha256``, load it from the store and hand it to
     ``take`` (the cameras' ``use_model``); True when they took it. A stored file that is not the registered one is
     refused and logged."""
@@ -181,7 +181,7 @@ def take_up_promoted(components: Components, take: Callable[[OnnxDetector], bool
 
 
 def follow_active_model(
-    components: Components,
+    components: ReleaseParts,
     take: Callable[[OnnxDetector], bool],
     current: Callable[[], str],
     stop: threading.Event,
@@ -202,7 +202,7 @@ def follow_active_model(
 
 
 def take_up_shadow(
-    components: Components,
+    components: ReleaseParts,
     shadow: Callable[[OnnxDetector | None, Callable[[ShadowFinding], None]], bool],
     current_sha256: str | None,
 ) -> bool:
@@ -222,7 +222,7 @@ def take_up_shadow(
     return shadow(OnnxDetector(DetectorConfig(path)), components.releases.record_shadow)
 
 
-def _shadow_over(components: Components, sha256: str) -> bool:
+def _shadow_over(components: ReleaseParts, sha256: str) -> bool:
     until = components.releases.shadow_until(sha256)
     return until is not None and components.clock.now() >= until
 
@@ -230,7 +230,7 @@ def _shadow_over(components: Components, sha256: str) -> bool:
 SHADOW_SLACK = dt.timedelta(seconds=60)  # a finding and a detection this far apart in time are the same occurrence
 
 
-def shadow_report(components: Components, sha256: str) -> ShadowComparison:
+def shadow_report(components: ReleaseParts, sha256: str) -> ShadowComparison:
     """The shadow model's findings against the active model's detections since shadowing began, and the
     operators' decisions on those."""
     release = components.releases.get(sha256)
@@ -244,7 +244,7 @@ def shadow_report(components: Components, sha256: str) -> ShadowComparison:
     return compare(findings, raised, SHADOW_SLACK)
 
 
-def golden_sets(components: Components) -> list[str]:
+def golden_sets(components: ReleaseParts) -> list[str]:
     """The golden sets in the golden store, by folder name: what a promotion from the console or the API may name."""
     root = components.settings.golden_store
     if not root.is_dir():
@@ -252,7 +252,7 @@ def golden_sets(components: Components) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / GOLDEN).is_file())
 
 
-def promote_on(components: Components, sha256: str, actor: Actor, golden_set: str, margin: float) -> GateResult:
+def promote_on(components: ReleaseParts, sha256: str, actor: Actor, golden_set: str, margin: float) -> GateResult:
     """``gate`` on a golden set of the store named by its folder; a model or a set the registry lacks (404), or a set
     whose files changed since it was frozen (409), is refused in the catalogue's words and nothing is decided."""
     known = [r.sha256 for r in components.releases.releases() if r.sha256.startswith(sha256)]
@@ -293,7 +293,7 @@ class RegistryView:
     shadow_until: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)  # when each shadow period ends
 
 
-def registry_view(components: Components, actor: Actor) -> RegistryView:
+def registry_view(components: ReleaseParts, actor: Actor) -> RegistryView:
     """What the registry's page and route show: the releases (the shipped model adopted on a new registry), the
     decisions newest first with their reasons, and the golden sets."""
     active_release(components, actor)

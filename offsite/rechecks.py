@@ -4,6 +4,10 @@ camera and zone and notes what it saw on the case, for the officer to confirm.
 The look is a fresh detector → tracker → rule pass over a window of the camera's frames (``vision.recheck``); the
 camera's source comes from the camera configuration the service runs (a live stream is watched from now on; a file
 plays as if its first frame were captured now).
+
+The key frames are sealed as evidence through ``Seal``: in one process (``offsite serve --cameras``) by the evidence
+store this process writes; in a cluster by the sealer, the log's single writer, which ``offsite scheduler`` asks
+(``offsite.cluster.sealing``).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 
@@ -28,10 +34,21 @@ from vision.rules import RuleEngine
 from vision.sources import open_source
 
 log = logging.getLogger("offsite.rechecks")
+Seal = Callable[[list[ItemIn], dict[str, Any]], str]
+"""Seals items with their context as one package; its package id. The items' files last only for the call."""
+
+
+def sealing_here(components: Components) -> Seal:
+    """Sealed by this process's own evidence store: where it is the log's writer (``offsite serve --cameras``)."""
+
+    def seal(items: list[ItemIn], context: dict[str, Any]) -> str:
+        return components.evidence().seal(items, context).package_id
+
+    return seal
 
 
 def _seal_key_frames(
-    components: Components, case: Case, camera_id: str, zone_id: str, frames: tuple[Frame, ...]
+    seal: Seal, case: Case, camera_id: str, zone_id: str, frames: tuple[Frame, ...]
 ) -> dict[str, object]:
     """The re-check's key frames as JPEGs in a sealed package; the names the case page shows, in order."""
     names = [f"recheck-{n}.jpg" for n in range(1, len(frames) + 1)]
@@ -43,8 +60,8 @@ def _seal_key_frames(
             items.append(ItemIn(name, "image/jpeg", path))
         context = {"purpose": "automatic_recheck", "case_id": case.id, "camera_id": camera_id, "zone_id": zone_id,
                    "frames_captured_at": [frame.ts.isoformat() for frame in frames]}  # fmt: skip
-        sealed = components.evidence().seal(items, context)
-    return {"frames_package_id": sealed.package_id, "frames": names}
+        package_id = seal(items, context)
+    return {"frames_package_id": package_id, "frames": names}
 
 
 @dataclass(frozen=True)
@@ -61,12 +78,21 @@ def run_due_rechecks(
     detector: OnnxDetector,
     camera_of: Callable[[str], CameraSpec | None],
     window_s: float = 60.0,
+    seal: Seal | None = None,
+    stop: threading.Event | None = None,
 ) -> list[AutomaticRecheck]:
-    """Re-check every case whose rectification deadline has passed; one camera's failure never stops the rest."""
+    """Re-check every case whose rectification deadline has passed; one camera's failure never stops the rest.
+
+    ``seal``: how the key frames are sealed (by default, this process's evidence store). ``stop``: asked to stop,
+    the round ends before the next case (a case whose key frames could not be sealed is not noted: the next round
+    looks at it again)."""
+    seal = seal or sealing_here(components)
     done = []
     for case in components.cases.due_for_automatic_recheck():
+        if stop is not None and stop.is_set():
+            break
         try:
-            done.append(_recheck_case(components, detector, camera_of, case, window_s))
+            done.append(_recheck_case(components, detector, camera_of, case, window_s, seal))
         except Exception as exc:  # a camera offline or misconfigured: the officer inspects on site instead
             log.error("case %s: automatic re-check failed: %s", case.id, exc)
     return done
@@ -78,6 +104,7 @@ def _recheck_case(
     camera_of: Callable[[str], CameraSpec | None],
     case: Case,
     window_s: float,
+    seal: Seal,
 ) -> AutomaticRecheck:
     assert case.id is not None
     camera = components.registry.get_camera(case.camera_id)
@@ -111,7 +138,7 @@ def _recheck_case(
         "model_sha256": detector.manifest.sha256,
     }
     if result.key_frames:  # sealed like any evidence, so the officer sees what the machine saw
-        details |= _seal_key_frames(components, case, camera.device_id, zone.code, result.key_frames)
+        details |= _seal_key_frames(seal, case, camera.device_id, zone.code, result.key_frames)
     components.cases.note_automatic_recheck(case.id, case.version, result.present, details)
     log.info("case %s: automatic re-check of %s/%s: present=%s", case.id, camera.device_id, zone.code, result.present)
     return AutomaticRecheck(case.id, camera.device_id, zone.code, result.present)

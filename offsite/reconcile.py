@@ -5,21 +5,25 @@ killed between the two leaves a package that verifies and that no operator would
 each camera package no detection cites, rebuilds the event from the context it was sealed with, and takes it in
 through the same intake as the pipeline. The intake is idempotent by event id: a package whose detection exists,
 or appears meanwhile from the pipeline itself, adds nothing.
+
+It reads the packages and their manifests only, never the evidence log, so it writes nothing there: in a cluster
+``offsite scheduler`` runs it on the shared backend (``StoredPackages``), beside the sealer that writes the log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from cases.errors import OffsiteError
 from cases.services.detections import DetectionService
 from cases.services.registry import RegistryService
-from evidence_store.store import EvidenceStore
+from evidence_store.backends import EvidenceBackend
 from vision.events import SubjectKind, SubjectRef, ViolationEvent
 from vision.pipeline import occurrence_event_id
 
@@ -57,6 +61,30 @@ def sealed_event(package_id: str, context: Any) -> ViolationEvent | None:
         return None
 
 
+class SealedPackages(Protocol):
+    """What reconciling reads of the evidence: the packages stored, and each one's manifest (an ``EvidenceStore``
+    reads them so too)."""
+
+    def package_ids(self) -> Iterator[str]: ...
+    def manifest(self, package_id: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class StoredPackages:
+    """The packages as the shared evidence backend holds them, for a process that holds no evidence log (the
+    cluster's scheduler: the log is the sealer's)."""
+
+    backend: EvidenceBackend
+
+    def package_ids(self) -> Iterator[str]:
+        for key in self.backend.keys("packages/"):
+            yield key.removeprefix("packages/").removesuffix(".json")
+
+    def manifest(self, package_id: str) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.backend.get(f"packages/{package_id}.json"))
+        return parsed
+
+
 @dataclass(frozen=True)
 class Reconciled:
     """One round: the packages taken in as new detections, and those the case system refused (with why)."""
@@ -69,7 +97,7 @@ class SealedEvents:
     """Sealed camera packages without their detection, taken in as detections pending review."""
 
     def __init__(
-        self, store: Callable[[], EvidenceStore], detections: DetectionService, registry: RegistryService
+        self, store: Callable[[], SealedPackages], detections: DetectionService, registry: RegistryService
     ) -> None:
         self._store, self._detections, self._registry = store, detections, registry
         self._settled: set[str] = set()  # taken in, or not a camera's package: never opened again by this process

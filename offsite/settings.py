@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     lease_s: float = Field(
         10.0, ge=1, le=300, description="How long a camera's or a role's lease lasts unrenewed: the failover time."
     )
+    recheck_every_s: float = Field(
+        600.0,
+        gt=0,
+        le=86400,
+        description="How often offsite scheduler re-checks the cases whose rectification deadline has passed (s).",
+    )
+    recheck_window_s: float = Field(
+        60.0,
+        ge=5,
+        le=600,
+        description="How long offsite scheduler watches a camera for an automatic re-check (s): the violation is "
+        "present when its objects stayed in the zone for half of it.",
+    )
     s3_endpoint: str | None = Field(None, description="S3 endpoint host:port, for evidence_backend=s3.")
     s3_bucket: str | None = Field(None, description="Bucket created with Object Lock.")
     s3_access_key: SecretStr | None = None

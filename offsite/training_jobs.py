@@ -39,7 +39,7 @@ from cases.model.training_job import JobReport, JobStage, JobStatus, TrainingJob
 from cases.persistence.limits import RECIPE_MAX_CHARS
 from cases.services.base import Actor
 from offsite import learning, model_registry
-from offsite.bootstrap import Components
+from offsite.parts import TrainingParts
 from offsite.settings import PROJECT_ROOT, Settings
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.training_mix import LabelledSet, MixError
@@ -94,20 +94,20 @@ def read_recipe(recipe: Path) -> tuple[str, JobRecipe]:
     return text, parsed
 
 
-def submit(components: Components, recipe: Path, actor: Actor) -> TrainingJob:
+def submit(components: TrainingParts, recipe: Path, actor: Actor) -> TrainingJob:
     """Queue a job for a recipe file; a recipe that cannot be followed is refused (``MixError``) and nothing is
     queued."""
     text, _parsed = read_recipe(recipe)
     return components.training_jobs.submit(recipe.name, text, str(recipe.parent.resolve()), actor)
 
 
-def recipes(components: Components) -> list[Path]:
+def recipes(components: TrainingParts) -> list[Path]:
     """The recipes an administrator may start from the console: the project's and the training store's."""
     folders = (components.settings.config_dir / "training", components.settings.training_store / "recipes")
     return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.yaml"))
 
 
-def start(components: Components, recipe_name: str, actor: Actor) -> tuple[TrainingJob, int | None]:
+def start(components: TrainingParts, recipe_name: str, actor: Actor) -> tuple[TrainingJob, int | None]:
     """A job for one of the offered recipes (``recipes``), by file name, its worker started at once unless a job
     trains here already (the job it waits for is returned): what the console's button and the API do. An unknown
     recipe is 404; one that cannot be followed, 422; nothing queued."""
@@ -122,7 +122,7 @@ def start(components: Components, recipe_name: str, actor: Actor) -> tuple[Train
     return job, start_when_free(components, job.id)
 
 
-def start_when_free(components: Components, job_id: int) -> int | None:
+def start_when_free(components: TrainingParts, job_id: int) -> int | None:
     """Start the job's worker now, unless a job trains on this machine already: then it waits, queued, and starts
     when that one ends (its worker starts the next) or when ``offsite serve`` looks. The job it waits for, or None."""
     busy = training_here(components)
@@ -132,7 +132,7 @@ def start_when_free(components: Components, job_id: int) -> int | None:
     return None
 
 
-def training_here(components: Components) -> int | None:
+def training_here(components: TrainingParts) -> int | None:
     """The job a live worker of this machine holds, if one does."""
     for job in components.training_jobs.jobs(limit=200):
         if not job.status.done and job.status is not JobStatus.QUEUED and _alive_here(job.worker):
@@ -140,7 +140,7 @@ def training_here(components: Components) -> int | None:
     return None
 
 
-def start_next(components: Components) -> int | None:
+def start_next(components: TrainingParts) -> int | None:
     """After a job ends, its worker starts the oldest queued job, if any: one job after another, without a
     supervisor."""
     queued = [j for j in components.training_jobs.jobs(limit=200) if j.status is JobStatus.QUEUED and j.id is not None]
@@ -195,7 +195,7 @@ class Launcher:
     """Starts workers for the jobs that need one, one job at a time on this machine (a second training on the same
     cores would only slow the first): queued jobs in order, and jobs whose worker died or stopped beating."""
 
-    def __init__(self, components: Components) -> None:
+    def __init__(self, components: TrainingParts) -> None:
         self.components = components
         self.children: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -232,7 +232,7 @@ class Launcher:
 class _Beat:
     """The worker's reports: at most every ``BEAT_EVERY_S`` unless forced; a cancel seen raises ``Cancelled``."""
 
-    def __init__(self, components: Components, job_id: int, worker: str) -> None:
+    def __init__(self, components: TrainingParts, job_id: int, worker: str) -> None:
         self.components, self.job_id, self.worker = components, job_id, worker
         self.last = 0.0
         self.epoch = self.epochs = 0
@@ -261,7 +261,7 @@ def _stage_start(stage: JobStage) -> float:
     return 0.0 if stage is order[0] else STAGES[order[order.index(stage) - 1]]
 
 
-def work(components: Components, job_id: int, take_over: bool = False) -> TrainingJob | None:
+def work(components: TrainingParts, job_id: int, take_over: bool = False) -> TrainingJob | None:
     """Claim the job and carry it to its end; None when another worker holds it (or it has ended)."""
     worker = worker_name()
     job = components.training_jobs.claim(job_id, worker, dt.timedelta(0) if take_over else STALE_AFTER)
@@ -287,7 +287,7 @@ def work(components: Components, job_id: int, take_over: bool = False) -> Traini
         _then_the_next(components, job_id)
 
 
-def _then_the_next(components: Components, job_id: int) -> None:
+def _then_the_next(components: TrainingParts, job_id: int) -> None:
     if not components.training_jobs.get(job_id).status.done:
         return  # taken over by another worker: that one starts the next
     try:
@@ -299,7 +299,7 @@ def _then_the_next(components: Components, job_id: int) -> None:
         log.info("training job %d ended; job %d starts", job_id, started)
 
 
-def _carry(components: Components, job: TrainingJob, beat: _Beat) -> str:
+def _carry(components: TrainingParts, job: TrainingJob, beat: _Beat) -> str:
     assert job.id is not None
     folder = job_folder(components.settings, job.id)
     recipe = JobRecipe.from_text(job.recipe, Path(job.recipe_dir), job.recipe_name)
@@ -313,7 +313,7 @@ def _carry(components: Components, job: TrainingJob, beat: _Beat) -> str:
     return release.sha256
 
 
-def _dataset(components: Components, folder: Path, recipe: JobRecipe, owner: Actor, beat: _Beat) -> Path:
+def _dataset(components: TrainingParts, folder: Path, recipe: JobRecipe, owner: Actor, beat: _Beat) -> Path:
     """The recipe's dataset, built once: a taken-up job finds it built."""
     from vision import training_mix
 
@@ -344,7 +344,9 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def _train(components: Components, folder: Path, recipe: JobRecipe, data_yaml: Path, owner: Actor, beat: _Beat) -> Path:
+def _train(
+    components: TrainingParts, folder: Path, recipe: JobRecipe, data_yaml: Path, owner: Actor, beat: _Beat
+) -> Path:
     """Train, or go on from the last finished epoch; a run that finished before is not trained again."""
     from vision import training
 
@@ -379,7 +381,7 @@ def _device(asked: str, found: str) -> str:
     return found
 
 
-def _initial(components: Components, initial: str, path: Path | None, owner: Actor) -> Path | None:
+def _initial(components: TrainingParts, initial: str, path: Path | None, owner: Actor) -> Path | None:
     if initial == "none":
         return None
     if path is not None:
@@ -473,7 +475,7 @@ def describe(job: TrainingJob) -> str:
     return " · ".join(parts)
 
 
-def follow(components: Components, job_id: int, say: Callable[[str], None], poll_s: float = 2.0) -> TrainingJob:
+def follow(components: TrainingParts, job_id: int, say: Callable[[str], None], poll_s: float = 2.0) -> TrainingJob:
     """Say each change of the job until it ends."""
     said = ""
     while True:

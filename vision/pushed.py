@@ -12,6 +12,11 @@ decides itself what to give up. Every accepted frame reaches the consumer, in th
                             a capture time without a zone, far ahead of the clock or behind the camera's last frame
     FrameQueueFull          the camera's queue is full; ``retry_after_s`` says when to try again
     NoPipeline (KeyError)   no pipeline has opened pushed frames for that camera (or it has closed them)
+    FramesUnreachable       the pipeline runs in another process and the way there is down now (a cluster's
+                            broker): nothing was accepted, try again shortly
+
+``FramePush`` is what the API pushes into: this process's ``FrameIntake``, or in a cluster a relay to the worker
+that holds the camera (``offsite.cluster.frames``), which answers with the same outcomes.
 
 Thread-safe: gateway pushes arrive on the web server's threads, the pipeline takes frames on its own.
 """
@@ -24,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -83,6 +89,24 @@ class NoPipeline(KeyError):
 
     def __str__(self) -> str:
         return f"camera {self.camera_id!r}: no pipeline is taking pushed frames for this camera"
+
+
+class FramesUnreachable(Exception):
+    """The camera's pipeline runs in another process, which cannot be reached now: the frame was not accepted;
+    push it again after ``retry_after_s`` seconds."""
+
+    def __init__(self, camera_id: str, reason: str, retry_after_s: float = 2.0) -> None:
+        super().__init__(f"camera {camera_id!r}: the pipeline taking its frames cannot be reached: {reason}")
+        self.camera_id = camera_id
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class FramePush(Protocol):
+    """Where the API puts a gateway's frame: accepted with its ``seq``, or refused with ``PushedFrameError``,
+    ``FrameQueueFull``, ``NoPipeline`` or ``FramesUnreachable``."""
+
+    def push(self, camera_id: str, jpeg: bytes, ts: dt.datetime) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -418,3 +442,36 @@ class FrameIntake:
             sources = list(self._sources.values())
         for source in sources:
             source.close()
+
+
+# ---- an intake's answer carried between processes ---------------------------------------------------------------
+def reply_of(push: Callable[[], int]) -> dict[str, Any]:
+    """Run a push into an intake; its outcome as plain data, for a relay to carry back to where the frame came in
+    (a cluster's API node): accepted with its ``seq``, or which refusal, with what the refusal says."""
+    try:
+        return {"seq": push()}
+    except NoPipeline:
+        return {"refused": "no_pipeline"}
+    except FrameQueueFull as exc:
+        return {"refused": "queue_full", "capacity": exc.capacity, "retry_after_s": exc.retry_after_s}
+    except PushedFrameError as exc:
+        params = {name: value if isinstance(value, int | float | str) else str(value)
+                  for name, value in exc.params.items()}  # fmt: skip
+        return {"refused": "bad_frame", "key": exc.key, "problem": exc.problem, "params": params,
+                "too_large": exc.too_large}  # fmt: skip
+
+
+def outcome_of(camera_id: str, reply: dict[str, Any], tellable: Callable[[str], bool]) -> int:
+    """A carried answer as the intake gave it: the ``seq``, or the same refusal raised again. A frame problem whose
+    key this side cannot tell (``tellable`` is False: a relay of a newer release) is raised as ``undecodable``."""
+    refused = reply.get("refused")
+    if refused is None:
+        return int(reply["seq"])
+    if refused == "no_pipeline":
+        raise NoPipeline(camera_id)
+    if refused == "queue_full":
+        raise FrameQueueFull(camera_id, int(reply["capacity"]), float(reply["retry_after_s"]))
+    key, params = str(reply.get("key")), dict(reply.get("params") or {})
+    if not tellable(key):
+        key, params = "undecodable", {}
+    raise PushedFrameError(camera_id, key, str(reply.get("problem")), too_large=bool(reply.get("too_large")), **params)

@@ -80,7 +80,7 @@ ROUTERS = (
 
 
 def install_console(app: FastAPI) -> None:
-    settings = app.state.components.settings
+    settings = app.state.services.settings
     install_flash(app, settings.session_secret.get_secret_value(), https_only=settings.secure_cookies)
     for router, prefix in ROUTERS:
         app.include_router(router, prefix=prefix, include_in_schema=False)

@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.console.review import label_classes
-from api.console.web import back, components_of, form_of, local, notice, page, permitted
+from api.console.web import back, form_of, local, notice, page, permitted
 from api.roles import Permission
+from api.services import ApiServices, services_of
 from cases.errors import InvalidInput, NotFound, OffsiteError
 from cases.services.camera_configs import CameraConfig, fingerprint
 from offsite import camera_configs
-from offsite.bootstrap import Components
 from vision.config import DEFAULT_TIMES
 from vision.events import SubjectKind
 from vision.pipeline import DropPolicy
@@ -39,22 +39,22 @@ PER_PAGE = 200
 def cameras(request: Request) -> Response:
     """Every registered camera: its configuration's version and who saved it, and what its pipeline is doing."""
     permitted(request, Permission.CONFIGURE_CAMERAS)
-    components = components_of(request)
-    current = components.camera_configs.current()
+    services = services_of(request)
+    current = services.camera_configs.current()
     asked = request.query_params.get("offset", "0")
     offset = int(asked) if asked.isdigit() and len(asked) < 9 else 0
-    listed = components.registry.list_cameras(offset=offset, limit=PER_PAGE)
-    rows = [{"c": camera, "config": current.get(camera.device_id), "state": state_of(components, camera.device_id)}
+    listed = services.registry.list_cameras(offset=offset, limit=PER_PAGE)
+    rows = [{"c": camera, "config": current.get(camera.device_id), "state": state_of(services, camera.device_id)}
             for camera in listed.items]  # fmt: skip
-    return page(request, "cameras.html", rows=rows, saved_at=lambda c: local(components, c.saved_at), offset=offset,
+    return page(request, "cameras.html", rows=rows, saved_at=lambda c: local(services, c.saved_at), offset=offset,
                 total=listed.total, per_page=PER_PAGE)  # fmt: skip
 
 
 @router.get("/cameras/{device_id}", response_class=HTMLResponse)
 def camera(request: Request, device_id: str) -> Response:
     permitted(request, Permission.CONFIGURE_CAMERAS)
-    components = components_of(request)
-    history = _history(components, device_id)
+    services = services_of(request)
+    history = _history(services, device_id)
     document = history[-1].document if history else _blank(device_id)
     return _editor(request, device_id, document, history)
 
@@ -63,8 +63,8 @@ def camera(request: Request, device_id: str) -> Response:
 def snapshot(request: Request, device_id: str) -> Response:
     """The camera's latest picture to draw on (its newest recent frame, else a file source's first frame)."""
     _user, actor = permitted(request, Permission.CONFIGURE_CAMERAS)
-    components = components_of(request)
-    picture = camera_configs.snapshot(components, actor, device_id)
+    services = services_of(request)
+    picture = camera_configs.snapshot(services, actor, device_id)
     if picture is None:
         raise NotFound(variant="camera_snapshot", camera=device_id[:64])
     return Response(picture, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -75,34 +75,34 @@ async def save(request: Request, device_id: str) -> Response:
     """The drawn configuration as the camera's next version; a refusal shows the page again as drawn, with why."""
     _user, actor = await run_in_threadpool(permitted, request, Permission.CONFIGURE_CAMERAS)
     form = await form_of(request)
-    components = components_of(request)
+    services = services_of(request)
     try:
         document = document_from_form(device_id, form)
     except InvalidInput as exc:
-        history = await run_in_threadpool(_history, components, device_id)
+        history = await run_in_threadpool(_history, services, device_id)
         return _editor(request, device_id, history[-1].document if history else _blank(device_id), history,
                        error=exc)  # fmt: skip
     reason = str(form.get("reason", ""))
     try:
-        saved = await run_in_threadpool(camera_configs.save_one, components, document, camera_classes(components), actor,
+        saved = await run_in_threadpool(camera_configs.save_one, services, document, camera_classes(services), actor,
                                         reason)  # fmt: skip
     except OffsiteError as exc:
-        history = await run_in_threadpool(_history, components, device_id)
+        history = await run_in_threadpool(_history, services, device_id)
         return _editor(request, device_id, document, history, error=exc, reason=reason)
     said = (notice("camera_config_saved", version=saved.version) if saved.changed
             else notice("camera_config_unchanged", version=saved.version))  # fmt: skip
     return back(request, f"/console/cameras/{device_id}", message=said)
 
 
-def _history(components: Components, device_id: str) -> list[CameraConfig]:
-    components.registry.find_camera(device_id)  # 404 for a camera the registry lacks
-    return components.camera_configs.history(device_id)
+def _history(services: ApiServices, device_id: str) -> list[CameraConfig]:
+    services.registry.find_camera(device_id)  # 404 for a camera the registry lacks
+    return services.camera_configs.history(device_id)
 
 
-def camera_classes(components: Components) -> tuple[str, ...]:
+def camera_classes(services: ApiServices) -> tuple[str, ...]:
     """The classes of the model the cameras run (the shipped model's when no camera runs here)."""
-    running = components.cameras
-    return tuple(running.detector.class_names) if running is not None else label_classes()
+    running = services.cameras
+    return tuple(running.detector.class_names) if running is not None else label_classes(services)
 
 
 def _blank(device_id: str) -> dict[str, Any]:
@@ -114,13 +114,13 @@ def _editor(
     request: Request, device_id: str, document: dict[str, Any], history: list[CameraConfig],
     error: OffsiteError | None = None, reason: str = "",
 ) -> Response:  # fmt: skip
-    components = components_of(request)
-    camera = components.registry.find_camera(device_id)
-    versions = [{"v": v, "at": local(components, v.saved_at)} for v in reversed(history)]
+    services = services_of(request)
+    camera = services.registry.find_camera(device_id)
+    versions = [{"v": v, "at": local(services, v.saved_at)} for v in reversed(history)]
     defaults = {kind.value: times.model_dump() for kind, times in DEFAULT_TIMES.items()}
     return page(
         request, "camera.html", status_code=422 if error else 200, error=error, camera=camera, device_id=device_id,
-        doc=document, versions=versions, state=state_of(components, device_id), reason=reason,
+        doc=document, versions=versions, state=state_of(services, device_id), reason=reason,
         zone_kinds=[k.value for k in ZoneKind], rule_kinds=[k.value for k in RuleKind],
         subject_kinds=[k.value for k in SubjectKind], decode_modes=[m.value for m in DecodeMode],
         drop_policies=[p.value for p in DropPolicy], defaults=json.dumps(defaults), times=TIMES,
@@ -128,14 +128,14 @@ def _editor(
     )  # fmt: skip
 
 
-def state_of(components: Components, device_id: str) -> dict[str, Any] | None:
+def state_of(services: ApiServices, device_id: str) -> dict[str, Any] | None:
     """What the camera's pipeline in this process is doing (None: no pipeline of it runs here)."""
-    running = components.cameras
+    running = services.cameras
     if running is None or device_id not in running.specs:
         return None
     metrics = running.metrics().get(device_id)
     spec = running.specs[device_id]
-    history = components.camera_configs.history(device_id)
+    history = services.camera_configs.history(device_id)
     on = fingerprint(camera_configs.document_of(spec))
     version = next((c.version for c in reversed(history) if c.sha256 == on), None)
     return {"metrics": metrics, "version": version, "waiting": device_id in running.waiting,

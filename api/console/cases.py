@@ -26,7 +26,6 @@ from api.console.web import (
     Notice,
     back,
     check_length,
-    components_of,
     date_of,
     fen_of,
     finding_teller,
@@ -39,6 +38,9 @@ from api.console.web import (
     yuan,
 )
 from api.roles import Permission
+from api.services import ApiServices, services_of
+from cases import commands
+from cases.commands import CaseCommand, CaseStep
 from cases.documents import DocumentKind
 from cases.documents import available as documents_available
 from cases.errors import ConcurrentModification, DocumentNotIssued, InvalidInput, NotFound, OffsiteError
@@ -57,7 +59,6 @@ from cases.model.staff import Role
 from cases.services.base import Actor
 from cases.services.cases import masked_events
 from evidence_store.store import EvidenceError, Finding
-from offsite.bootstrap import Components
 from offsite.issued import KIND_OF_STEP
 
 router = APIRouter()
@@ -81,10 +82,18 @@ class Field:
 
 @dataclass(frozen=True)
 class Step:
+    """A step as the case page offers it: its label, its form, and how the typed form becomes the step's command
+    (``cases.commands``; the same command the JSON API hands to the same handler)."""
+
     label: str
-    role: Role
+    kind: type[CaseStep]  # the command it makes
     fields: tuple[Field, ...]
-    run: Callable[[Components, Case, Actor, dict[str, Any]], Case]
+    command: Callable[[int, int, dict[str, Any], dt.date], CaseCommand]  # case id, version, form, today
+
+    @property
+    def role(self) -> Role:
+        """Who takes it: the command's role (the form is only offered to that role)."""
+        return self.kind.role
 
 
 def _text(form: dict[str, Any], name: str) -> str:
@@ -113,10 +122,10 @@ METHOD = Field("method", "送达方式", "select", {m.value: label for m, label 
 SERVED = Field("served_on", "送达日期（默认今天）", "date", required=False)
 S = CaseStatus
 STEPS: dict[str, Step] = {
-    "file": Step("立案", Role.OFFICER, (), lambda c, case, a, f: c.cases.file(case.id or 0, a, case.version)),
+    "file": Step("立案", commands.FileCase, (), lambda i, v, f, today: commands.FileCase(i, v)),
     "confirm_party": Step(
         "确认当事人身份",
-        Role.OFFICER,
+        commands.ConfirmParty,
         (
             Field("kind", "当事人类型", "select", {k.value: v for k, v in PARTY_KIND_LABELS.items()}),
             Field("name", "姓名或名称", max_length=LIMITS["name"]),
@@ -125,59 +134,55 @@ STEPS: dict[str, Step] = {
             Field("address", "地址", required=False, max_length=LIMITS["address"]),
             Field("reason", "确认依据", "textarea"),
         ),
-        lambda c, case, a, f: c.cases.confirm_party(case.id or 0, a, case.version, _party(f), _text(f, "reason")),
+        lambda i, v, f, today: commands.ConfirmParty(i, v, _party(f), _text(f, "reason")),
     ),
     "withdraw": Step(
         "不予立案",
-        Role.OFFICER,
+        commands.Withdraw,
         (Field("reason", "理由", "textarea"),),
-        lambda c, case, a, f: c.cases.withdraw(case.id or 0, a, case.version, _text(f, "reason")),
+        lambda i, v, f, today: commands.Withdraw(i, v, _text(f, "reason")),
     ),
     "issue_rectification_notice": Step(
         "发出责令改正通知书",
-        Role.OFFICER,
+        commands.IssueRectificationNotice,
         (METHOD, SERVED),
-        lambda c, case, a, f: c.cases.issue_rectification_notice(
-            case.id or 0, a, case.version, _delivery(f), _optional_date(f, "served_on", "送达日期")
+        lambda i, v, f, today: commands.IssueRectificationNotice(
+            i, v, _delivery(f), _optional_date(f, "served_on", "送达日期")
         ),
     ),
     "record_recheck": Step(
         "记录复查结果",
-        Role.OFFICER,
+        commands.RecordRecheck,
         (
             Field("outcome", "复查结果", "select", {o.value: label for o, label in RECHECK_LABELS.items()}),
             Field("observed_on", "复查日期（默认今天）", "date", required=False),
             Field("note", "复查记录", "textarea"),
         ),
-        lambda c, case, a, f: c.cases.record_recheck(
-            case.id or 0,
-            a,
-            case.version,
+        lambda i, v, f, today: commands.RecordRecheck(
+            i,
+            v,
             RecheckOutcome(_text(f, "outcome")),
-            date_of(f.get("observed_on"), "复查日期", c.clock.today()),
+            date_of(f.get("observed_on"), "复查日期", today),
             None,
             _text(f, "note"),
         ),
     ),
     "decide_no_penalty": Step(
         "作出不予行政处罚决定",
-        Role.OFFICER,
+        commands.DecideNoPenalty,
         (
             Field("ground", "不予处罚理由", "select", {g.value: label for g, label in GROUND_LABELS.items()}),
             Field("reason", "说明", "textarea"),
         ),
-        lambda c, case, a, f: c.cases.decide_no_penalty(
-            case.id or 0, a, case.version, NoPenaltyGround(_text(f, "ground")), _text(f, "reason")
-        ),
+        lambda i, v, f, today: commands.DecideNoPenalty(i, v, NoPenaltyGround(_text(f, "ground")), _text(f, "reason")),
     ),
     "issue_penalty_notice": Step(
         "发出行政处罚事先告知书",
-        Role.OFFICER,
+        commands.IssuePenaltyNotice,
         (Field("fine", "拟罚款（元）", "money"), METHOD, SERVED),
-        lambda c, case, a, f: c.cases.issue_penalty_notice(
-            case.id or 0,
-            a,
-            case.version,
+        lambda i, v, f, today: commands.IssuePenaltyNotice(
+            i,
+            v,
             fen_of(f.get("fine"), "拟罚款"),
             _delivery(f),
             _optional_date(f, "served_on", "送达日期"),
@@ -185,16 +190,15 @@ STEPS: dict[str, Step] = {
     ),
     "record_statement": Step(
         "登记陈述申辩",
-        Role.OFFICER,
+        commands.RecordStatement,
         (
             Field("text", "陈述申辩内容", "textarea", max_length=LIMITS["statement"]),
             Field("channel", "方式", "select", {"in_person": "当面", "post": "邮寄", "phone": "电话记录"}),
             Field("received_on", "收到日期（默认今天）", "date", required=False),
         ),
-        lambda c, case, a, f: c.cases.record_statement(
-            case.id or 0,
-            a,
-            case.version,
+        lambda i, v, f, today: commands.RecordStatement(
+            i,
+            v,
             _text(f, "text"),
             _text(f, "channel"),
             _optional_date(f, "received_on", "收到日期"),
@@ -202,16 +206,15 @@ STEPS: dict[str, Step] = {
     ),
     "answer_statement": Step(
         "复核陈述申辩",
-        Role.OFFICER,
+        commands.AnswerStatement,
         (
             Field("adopted", "采纳", "checkbox", required=False),
             Field("reply", "复核意见", "textarea"),
             Field("fine", "调整后罚款（元，可空）", "money", required=False),
         ),
-        lambda c, case, a, f: c.cases.answer_statement(
-            case.id or 0,
-            a,
-            case.version,
+        lambda i, v, f, today: commands.AnswerStatement(
+            i,
+            v,
             f.get("adopted") == "on",
             _text(f, "reply"),
             fen_of(f.get("fine"), "调整后罚款") if _text(f, "fine") else None,
@@ -219,70 +222,65 @@ STEPS: dict[str, Step] = {
     ),
     "request_legal_review": Step(
         "提交法制审核",
-        Role.OFFICER,
+        commands.RequestLegalReview,
         (Field("fine", "拟决定罚款（元）", "money"),),
-        lambda c, case, a, f: c.cases.request_legal_review(
-            case.id or 0, a, case.version, fen_of(f.get("fine"), "罚款")
-        ),
+        lambda i, v, f, today: commands.RequestLegalReview(i, v, fen_of(f.get("fine"), "罚款")),
     ),
     "approve_legal_review": Step(
         "审核通过",
-        Role.LEGAL_REVIEWER,
+        commands.ApproveLegalReview,
         (Field("opinion", "审核意见", "textarea"),),
-        lambda c, case, a, f: c.cases.approve_legal_review(case.id or 0, a, case.version, _text(f, "opinion")),
+        lambda i, v, f, today: commands.ApproveLegalReview(i, v, _text(f, "opinion")),
     ),
     "return_legal_review": Step(
         "退回",
-        Role.LEGAL_REVIEWER,
+        commands.ReturnLegalReview,
         (Field("reason", "退回理由", "textarea"),),
-        lambda c, case, a, f: c.cases.return_legal_review(case.id or 0, a, case.version, _text(f, "reason")),
+        lambda i, v, f, today: commands.ReturnLegalReview(i, v, _text(f, "reason")),
     ),
     "decide_penalty": Step(
         "作出行政处罚决定",
-        Role.OFFICER,
+        commands.DecidePenalty,
         (Field("fine", "罚款（元）", "money"),),
-        lambda c, case, a, f: c.cases.decide_penalty(case.id or 0, a, case.version, fen_of(f.get("fine"), "罚款")),
+        lambda i, v, f, today: commands.DecidePenalty(i, v, fen_of(f.get("fine"), "罚款")),
     ),
     "record_delivery": Step(
         "登记送达",
-        Role.OFFICER,
+        commands.RecordDelivery,
         (METHOD, Field("delivered_on", "送达日期（默认今天）", "date", required=False)),
-        lambda c, case, a, f: c.cases.record_delivery(
-            case.id or 0, a, case.version, _delivery(f), date_of(f.get("delivered_on"), "送达日期", c.clock.today())
+        lambda i, v, f, today: commands.RecordDelivery(
+            i, v, _delivery(f), date_of(f.get("delivered_on"), "送达日期", today)
         ),
     ),
     "refer_for_enforcement": Step(
         "申请人民法院强制执行",
-        Role.OFFICER,
+        commands.ReferForEnforcement,
         (Field("reason", "理由", "textarea"),),
-        lambda c, case, a, f: c.cases.refer_for_enforcement(case.id or 0, a, case.version, _text(f, "reason")),
+        lambda i, v, f, today: commands.ReferForEnforcement(i, v, _text(f, "reason")),
     ),
     "record_payment": Step(
         "登记缴款",
-        Role.OFFICER,
+        commands.RecordPayment,
         (Field("amount", "缴纳金额（元）", "money"), Field("paid_on", "缴款日期（默认今天）", "date", required=False)),
-        lambda c, case, a, f: c.cases.record_payment(
-            case.id or 0,
-            a,
-            case.version,
+        lambda i, v, f, today: commands.RecordPayment(
+            i,
+            v,
             fen_of(f.get("amount"), "缴纳金额"),
-            date_of(f.get("paid_on"), "缴款日期", c.clock.today()),
+            date_of(f.get("paid_on"), "缴款日期", today),
         ),
     ),
     "close": Step(
         "结案",
-        Role.OFFICER,
+        commands.CloseCase,
         (Field("reason", "结案理由", "textarea", required=False),),
-        lambda c, case, a, f: c.cases.close(case.id or 0, a, case.version, _text(f, "reason") or None),
+        lambda i, v, f, today: commands.CloseCase(i, v, _text(f, "reason") or None),
     ),
-    "publish": Step("公示决定", Role.OFFICER, (), lambda c, case, a, f: c.cases.publish(case.id or 0, a, case.version)),
+    "publish": Step("公示决定", commands.Publish, (), lambda i, v, f, today: commands.Publish(i, v)),
     "extend_decision_period": Step(
         "批准延长办案期限",
-        Role.SUPERVISOR,
+        commands.ExtendDecisionPeriod,
         (Field("days", "延长天数（日历日）", max_length=LIMITS["days"]), Field("reason", "延长理由", "textarea")),
-        lambda c, case, a, f: c.cases.extend_decision_period(
-            case.id or 0, a, case.version, _days(f), _text(f, "reason")
-        ),
+        lambda i, v, f, today: commands.ExtendDecisionPeriod(i, v, _days(f), _text(f, "reason")),
     ),
 }
 # which permission each step's role takes it with
@@ -310,30 +308,30 @@ def steps_for(case: Case, role: Role) -> list[tuple[str, Step]]:
     return [(name, step) for name, step in STEPS.items() if case.status in ALLOWED_FROM[name] and step.role is role]
 
 
-def _deadlines(components: Components, case: Case) -> list[dict[str, Any]]:
-    today = components.clock.today()
+def _deadlines(services: ApiServices, case: Case) -> list[dict[str, Any]]:
+    today = services.clock.today()
     return [
         {"name": DEADLINE_LABELS.get(name, name), "due": due, "overdue": due < today, "days": (due - today).days}
         for name, due in sorted(case.open_deadlines().items(), key=lambda item: item[1])
     ]
 
 
-def _local_iso(components: Components, moment: str | None) -> str:
-    return local(components, dt.datetime.fromisoformat(moment)) if moment else ""
+def _local_iso(services: ApiServices, moment: str | None) -> str:
+    return local(services, dt.datetime.fromisoformat(moment)) if moment else ""
 
 
-def _verified(components: Components, package_id: str, tell: Callable[[Finding], str]) -> dict[str, Any]:
+def _verified(services: ApiServices, package_id: str, tell: Callable[[Finding], str]) -> dict[str, Any]:
     """The package verified now, what did not pass told in the reader's language; a store that cannot be read is
     a verification not made, named, not a crash."""
     try:
-        report = components.evidence_reader().verify(package_id)
+        report = services.evidence_reader().verify(package_id)
     except EvidenceError:
         return {"ok": False, "outcome": "unavailable", "problems": ["证据存储当前无法读取"]}
     notes = [tell(finding) for finding in report.findings if finding.outcome != "passed"]
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
-def _statement_attachments(components: Components, case: Case, language: str) -> list[dict[str, Any]]:
+def _statement_attachments(services: ApiServices, case: Case, language: str) -> list[dict[str, Any]]:
     """The party's statement attachments, sealed as evidence: each with the name the party gave it and the item
     the evidence viewer serves (to staff who may read cases); an unreadable package is named, not hidden."""
     attachments: list[dict[str, Any]] = []
@@ -342,7 +340,7 @@ def _statement_attachments(components: Components, case: Case, language: str) ->
         if not package_id:
             continue
         try:
-            manifest = components.evidence_reader().manifest(package_id)
+            manifest = services.evidence_reader().manifest(package_id)
         except EvidenceError:
             missing = NotFound(variant="evidence_package", package=f"{package_id[:12]}…")
             attachments.append({"package_id": package_id, "name": None, "problem": missing.told(language)})
@@ -363,32 +361,32 @@ def _form_defaults(case: Case) -> dict[str, dict[str, str]]:
     return {"record_recheck": {"outcome": outcome.value}}
 
 
-def _decision_period(components: Components, case: Case) -> dict[str, Any] | None:
+def _decision_period(services: ApiServices, case: Case) -> dict[str, Any] | None:
     """The decision period (第六十条) when it has ended or ends within the configured warning: for the banner."""
-    left = case.decision_period_days_left(components.clock.today())
-    rule = components.law.config.deadlines.decision_extension
+    left = case.decision_period_days_left(services.clock.today())
+    rule = services.law.config.deadlines.decision_extension
     if left is None or left > rule.warning_days:
         return None
     extended = [e for e in case.events if e.action == "extend_decision_period"]
     return {"due": case.decision_due, "left": left, "extended_days": sum(e.payload["days"] for e in extended)}
 
 
-def _case_rows(components: Components, cases: list[Case]) -> list[dict[str, Any]]:
-    names = _display_names(components)
+def _case_rows(services: ApiServices, cases: list[Case]) -> list[dict[str, Any]]:
+    names = _display_names(services)
     return [
-        {"case": case, "deadlines": _deadlines(components, case), "officer": names.get(case.officer, case.officer)}
+        {"case": case, "deadlines": _deadlines(services, case), "officer": names.get(case.officer, case.officer)}
         for case in cases
     ]
 
 
-def _display_name(components: Components, username: str) -> str:
-    user = components.accounts.find_user(username)
+def _display_name(services: ApiServices, username: str) -> str:
+    user = services.accounts.find_user(username)
     return user.display_name if user is not None else username
 
 
-def _display_names(components: Components) -> dict[str, str]:
+def _display_names(services: ApiServices) -> dict[str, str]:
     """Staff as people read them (办案人员 李强), by the username the case records."""
-    return {user.username: user.display_name for user in components.accounts.list_users()}
+    return {user.username: user.display_name for user in services.accounts.list_users()}
 
 
 OVERDUE_HORIZON_DAYS = 3  # how far ahead the case list looks for running deadlines
@@ -397,46 +395,46 @@ OVERDUE_HORIZON_DAYS = 3  # how far ahead the case list looks for running deadli
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request) -> Response:
     permitted(request, Permission.READ_CASES)
-    components = components_of(request)
+    services = services_of(request)
     status_text = request.query_params.get("status") or ""
     status = CaseStatus(status_text) if status_text in CaseStatus._value2member_map_ else None
     # one look at the running deadlines: the overdue ones (in every horizon) and the decision periods ending soon
-    warning_days = components.law.config.deadlines.decision_extension.warning_days
-    items = components.cases.deadlines(within_days=max(OVERDUE_HORIZON_DAYS, warning_days))
-    ending_by = components.clock.today() + dt.timedelta(days=warning_days)
+    warning_days = services.law.config.deadlines.decision_extension.warning_days
+    items = services.cases.deadlines(within_days=max(OVERDUE_HORIZON_DAYS, warning_days))
+    ending_by = services.clock.today() + dt.timedelta(days=warning_days)
     ending = [item for item in items if item.deadline == "decision" and item.due <= ending_by]
     overdue = [item for item in items if item.overdue]
     near = request.query_params.get("near") == "decision"
     if near:  # the cases whose decision period ends soon or has ended, soonest first
-        found, total = [components.cases.get(item.case_id) for item in ending], len(ending)
+        found, total = [services.cases.get(item.case_id) for item in ending], len(ending)
     else:
-        found, total = components.cases.find(status=status, limit=200)
-    rows = _case_rows(components, found)
+        found, total = services.cases.find(status=status, limit=200)
+    rows = _case_rows(services, found)
     return page(request, "cases.html", rows=rows, total=total, status_value=status_text, overdue=overdue,
                 deadline_labels=DEADLINE_LABELS,
-                counts=components.cases.count_by_status(), decision_ending=ending, near=near,
+                counts=services.cases.count_by_status(), decision_ending=ending, near=near,
                 warning_days=warning_days)  # fmt: skip
 
 
 @router.get("/legal", response_class=HTMLResponse)
 def legal_queue(request: Request) -> Response:
     permitted(request, Permission.LEGAL_REVIEW)
-    components = components_of(request)
-    found, _total = components.cases.find(status=CaseStatus.UNDER_LEGAL_REVIEW, limit=200)
-    return page(request, "legal.html", rows=_case_rows(components, found), review_fine=True, yuan=yuan)
+    services = services_of(request)
+    found, _total = services.cases.find(status=CaseStatus.UNDER_LEGAL_REVIEW, limit=200)
+    return page(request, "legal.html", rows=_case_rows(services, found), review_fine=True, yuan=yuan)
 
 
 @router.post("/cases", response_model=None)
 async def open_case(request: Request) -> Response:
     _user, actor = await run_in_threadpool(permitted, request, Permission.HANDLE_CASES)
     form = await form_of(request)
-    components = components_of(request)
+    services = services_of(request)
     try:
         detection_id = int(str(form.get("detection_id", "")))
     except ValueError:
         return back(request, "/console/cases", error=notice("choose_detection"))
     try:
-        case = await run_in_threadpool(components.cases.open_draft, [detection_id], actor)
+        case = await run_in_threadpool(services.cases.open_draft, [detection_id], actor)
     except OffsiteError as exc:
         return back(request, f"/console/detections/{detection_id}", error=exc)
     return back(request, f"/console/cases/{case.id}", message=notice("case_drafted"))
@@ -452,19 +450,19 @@ def case_view(
 ) -> Response:
     """The case page; after a refused step, with the refusal (``error``) and the refused form as it was typed."""
     user, _actor = permitted(request, Permission.READ_CASES)
-    components = components_of(request)
-    case = components.cases.get(case_id)
-    detections = components.cases.detections_of(case_id)
+    services = services_of(request)
+    case = services.cases.get(case_id)
+    detections = services.cases.detections_of(case_id)
     evidence = [
-        {"d": d, "first_seen": local(components, d.first_seen)}
-        | _verified(components, d.evidence_package_id, finding_teller(request))
+        {"d": d, "first_seen": local(services, d.first_seen)}
+        | _verified(services, d.evidence_package_id, finding_teller(request))
         for d in detections
     ]
-    camera = components.registry.get_camera(case.camera_id)
-    zone = components.registry.get_zone(case.zone_id)
+    camera = services.registry.get_camera(case.camera_id)
+    zone = services.registry.get_zone(case.zone_id)
     amount_due = None
     if case.payment_due is not None and case.fine_fen is not None and case.paid_on is None:
-        fine, surcharge = case.amount_due_fen(components.law, components.clock.today())
+        fine, surcharge = case.amount_due_fen(services.law, services.clock.today())
         amount_due = {"fine": yuan(fine), "surcharge": yuan(surcharge), "total": yuan(fine + surcharge)}
     return page(
         request,
@@ -473,36 +471,36 @@ def case_view(
         camera=camera,
         zone=zone,
         evidence=evidence,
-        deadlines=_deadlines(components, case),
+        deadlines=_deadlines(services, case),
         steps=steps_for(case, user.role),
         documents=documents_available(case) if case.number else [],
-        events=[(event, local(components, event.at)) for event in masked_events(case.events)],
+        events=[(event, local(services, event.at)) for event in masked_events(case.events)],
         automatic_recheck=case.automatic_recheck,
-        automatic_recheck_at=_local_iso(components, (case.automatic_recheck or {}).get("at")),
+        automatic_recheck_at=_local_iso(services, (case.automatic_recheck or {}).get("at")),
         amount_due=amount_due,
         yuan=yuan,
         action_labels=ACTION_LABELS,
-        decision_period=_decision_period(components, case),
+        decision_period=_decision_period(services, case),
         form_defaults=_form_defaults(case),
-        attachments=_statement_attachments(components, case, page_language(request)),
-        officer_name=_display_name(components, case.officer),
-        fine_limits=_fine_limits(components, case),
+        attachments=_statement_attachments(services, case, page_language(request)),
+        officer_name=_display_name(services, case.officer),
+        fine_limits=_fine_limits(services, case),
         typed=typed or {},
         status_code=status_code,
         **shown,
     )
 
 
-def _fine_limits(components: Components, case: Case) -> dict[str, str]:
+def _fine_limits(services: ApiServices, case: Case) -> dict[str, str]:
     """What each fine field allows, shown beside it before submitting: the discretion band (裁量基准) for the
     penalty notice, the notified fine (the ceiling after a statement, 第四十五条) for the later steps."""
     if case.status not in ALLOWED_FROM["issue_penalty_notice"] and case.fine_ceiling_fen is None:
         return {}
-    violation = components.law.violation(case.violation_code)
+    violation = services.law.violation(case.violation_code)
     legal = f"法定幅度 {yuan(violation.fine_min_fen)}–{yuan(violation.fine_max_fen)} 元（{violation.penalty_basis}）"
     limits: dict[str, str] = {}
     if case.status in ALLOWED_FROM["issue_penalty_notice"]:
-        band, priors = components.cases.fine_band(case.id or 0)
+        band, priors = services.cases.fine_band(case.id or 0)
         limits["issue_penalty_notice"] = (
             f"裁量基准“{band.tier}”档：{yuan(band.min_fen)}–{yuan(band.max_fen)} 元"
             f"（当事人此前同类违法 {priors} 次）；{legal}"
@@ -525,9 +523,9 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
     form = await form_of(request)
     if step is None:
         return back(request, here, error=notice("unknown_step", action=repr(action[:40])))
-    components = components_of(request)
+    services = services_of(request)
     try:
-        case = await run_in_threadpool(_take, components, step, case_id, actor, form)
+        case = await run_in_threadpool(_take, services, step, case_id, actor, form)
     except DocumentNotIssued as exc:  # the step was rolled back with its document
         error = notice("step_not_issued", step=Term(f"term.action.{action}"), reason=exc.term)
         return await run_in_threadpool(_refused, request, case_id, action, form, error, 503)
@@ -553,8 +551,8 @@ def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], 
     return case_view(request, case_id, status_code=status, typed={"step": action, "values": typed}, error=error)
 
 
-def _take(components: Components, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:
-    case = components.cases.get(case_id)
+def _take(services: ApiServices, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:
+    case = services.cases.get(case_id)
     if str(form.get("version", "")) != str(case.version):
         raise ConcurrentModification(variant="case_page")
     for f in step.fields:  # before anything: a refusal changes nothing
@@ -563,4 +561,5 @@ def _take(components: Components, step: Step, case_id: int, actor: Actor, form: 
     missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
     if missing:
         raise InvalidInput(variant="form_missing", fields="、".join(missing))
-    return step.run(components, case, actor, form)
+    command = step.command(case_id, case.version, form, services.clock.today())
+    return services.cases.handle(command, actor)

@@ -7,8 +7,9 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.console.web import components_of, page, permitted, told
+from api.console.web import page, permitted, told
 from api.roles import Permission
+from api.services import services_of
 from cases.documents import DocumentKind
 from cases.errors import DocumentNotIssued, OffsiteError
 from offsite.issued import document as issued_document
@@ -23,7 +24,7 @@ def document(request: Request, case_id: int, kind: str) -> Response:
     if kind not in DocumentKind._value2member_map_:
         return page(request, "not_found.html", status_code=404, what=f"文书 {kind}", detail="没有这种文书")
     try:
-        issued = issued_document(components_of(request), case_id, DocumentKind(kind))
+        issued = issued_document(services_of(request), case_id, DocumentKind(kind))
     except OffsiteError as exc:
         return page(request, "message.html", status_code=422, heading="无法生成文书", detail=told(request, exc))
     except RuntimeError as exc:  # the CJK font is missing: the message says which package to install

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import components_of, form_of, page, permitted, signed_in, told
+from api.console.web import form_of, page, permitted, signed_in, told
 from api.roles import Permission, allows
+from api.services import services_of
 from cases.errors import NotFound
 from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
 
@@ -26,7 +27,7 @@ class PackageMissing(Exception):
 
 
 def _store(request: Request) -> EvidenceStore:
-    return components_of(request).evidence_reader()
+    return services_of(request).evidence_reader()
 
 
 def package_view(store: EvidenceStore, package_id: str) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def _show(request: Request, package_id: str, template: str, verify: bool) -> Res
         detail = "证据存储中没有这个证据包（编号有误，或尚未封存任何证据）"
         return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=detail)
     verification = store.verify(package_id) if verify else None
-    times = local_times(view, components_of(request).clock.tz)
+    times = local_times(view, services_of(request).clock.tz)
     return page(request, template, view=view, verification=verification, times=times)
 
 

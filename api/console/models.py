@@ -13,14 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import back, components_of, form_of, local, notice, page, page_language, permitted
+from api.console.web import back, form_of, local, notice, page, page_language, permitted
 from api.roles import Permission
+from api.services import ApiServices, services_of
 from cases.errors import InvalidInput, OffsiteError
 from cases.messages import Term
 from cases.model.training_job import TrainingJob
 from cases.services.base import Actor
 from offsite import model_registry, training_jobs
-from offsite.bootstrap import Components
 from offsite.learning import imported_sets
 
 router = APIRouter()
@@ -29,21 +29,21 @@ router = APIRouter()
 DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def _releases(components: Components, view: model_registry.RegistryView) -> list[dict[str, Any]]:
-    return [{"r": r, "registered": local(components, r.registered_at), "since": local(components, r.status_at)}
+def _releases(services: ApiServices, view: model_registry.RegistryView) -> list[dict[str, Any]]:
+    return [{"r": r, "registered": local(services, r.registered_at), "since": local(services, r.status_at)}
             for r in view.releases]  # fmt: skip
 
 
-def _decisions(components: Components, view: model_registry.RegistryView, language: str) -> list[dict[str, Any]]:
-    return [{"d": d, "at": local(components, d.at), "reasons": [t.told(language) for t in d.reasons]}
+def _decisions(services: ApiServices, view: model_registry.RegistryView, language: str) -> list[dict[str, Any]]:
+    return [{"d": d, "at": local(services, d.at), "reasons": [t.told(language) for t in d.reasons]}
             for d in view.decisions]  # fmt: skip
 
 
-def _jobs(components: Components, language: str) -> list[dict[str, Any]]:
-    return [_job(components, job, language) for job in components.training_jobs.jobs(limit=20)]
+def _jobs(services: ApiServices, language: str) -> list[dict[str, Any]]:
+    return [_job(services, job, language) for job in services.training_jobs.jobs(limit=20)]
 
 
-def _job(components: Components, job: TrainingJob, language: str) -> dict[str, Any]:
+def _job(services: ApiServices, job: TrainingJob, language: str) -> dict[str, Any]:
     """A training job as the page and its poller show it: words in the reader's language, local times, the log's end
     while it is open."""
     assert job.id is not None
@@ -60,13 +60,13 @@ def _job(components: Components, job: TrainingJob, language: str) -> dict[str, A
         "percent": f"{job.progress:.0%}",
         "device": job.device or "",
         "figures": {k: v for k, v in (job.figures or {}).items() if k in SHOWN_FIGURES},
-        "requested": f"{local(components, job.requested_at)} · {job.requested_by}",
-        "finished": local(components, job.finished_at),
+        "requested": f"{local(services, job.requested_at)} · {job.requested_by}",
+        "finished": local(services, job.finished_at),
         "attempts": job.attempts,
         "candidate": job.candidate_sha256 or "",
         "error": job.error or "",
         "cancelled_by": job.cancelled_by or "",
-        "log": training_jobs.log_tail(components.settings, job.id, 12) if not job.status.done or job.error else [],
+        "log": training_jobs.log_tail(services.settings, job.id, 12) if not job.status.done or job.error else [],
     }
 
 
@@ -74,16 +74,16 @@ SHOWN_FIGURES = ("metrics/mAP50(B)", "metrics/precision(B)", "metrics/recall(B)"
 
 
 def _registry_page(request: Request, steward: Actor, status_code: int = 200, **more: Any) -> HTMLResponse:
-    components = components_of(request)
-    view = model_registry.registry_view(components, steward)
+    services = services_of(request)
+    view = model_registry.registry_view(services, steward)
     language = page_language(request)
-    return page(request, "models.html", status_code=status_code, releases=_releases(components, view),
-                decisions=_decisions(components, view, language), golden_sets=view.golden_sets,
-                datasets=imported_sets(components), shadow_reports=view.shadow_reports,
-                shadow_until={sha: local(components, at) for sha, at in view.shadow_until.items()},
-                shadow_over={sha for sha, at in view.shadow_until.items() if at <= components.clock.now()},
-                jobs=_jobs(components, language),
-                recipes=[p.name for p in training_jobs.recipes(components)], **more)  # fmt: skip
+    return page(request, "models.html", status_code=status_code, releases=_releases(services, view),
+                decisions=_decisions(services, view, language), golden_sets=view.golden_sets,
+                datasets=imported_sets(services), shadow_reports=view.shadow_reports,
+                shadow_until={sha: local(services, at) for sha, at in view.shadow_until.items()},
+                shadow_over={sha for sha, at in view.shadow_until.items() if at <= services.clock.now()},
+                jobs=_jobs(services, language),
+                recipes=[p.name for p in training_jobs.recipes(services)], **more)  # fmt: skip
 
 
 @router.get("/models", response_class=HTMLResponse)
@@ -96,7 +96,7 @@ def models(request: Request) -> Response:
 def training_progress(request: Request) -> JSONResponse:
     """The jobs as the page shows them, for its poller: progress moves without reloading the page."""
     permitted(request, Permission.MANAGE_MODELS)
-    return JSONResponse({"jobs": _jobs(components_of(request), page_language(request))})
+    return JSONResponse({"jobs": _jobs(services_of(request), page_language(request))})
 
 
 @router.post("/models/training", response_model=None)
@@ -106,7 +106,7 @@ async def start_training(request: Request) -> Response:
     form = await form_of(request)
     recipe = str(form.get("recipe", ""))
     try:
-        job, waits_for = await run_in_threadpool(training_jobs.start, components_of(request), recipe, steward)
+        job, waits_for = await run_in_threadpool(training_jobs.start, services_of(request), recipe, steward)
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
     if waits_for is not None:
@@ -119,7 +119,7 @@ async def cancel_training(request: Request, job_id: int) -> Response:
     _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
     await form_of(request)
     try:
-        await run_in_threadpool(components_of(request).training_jobs.cancel, job_id, steward)
+        await run_in_threadpool(services_of(request).training_jobs.cancel, job_id, steward)
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
     return back(request, "/console/models", message=notice("training_cancelled", job=job_id))
@@ -129,13 +129,13 @@ async def cancel_training(request: Request, job_id: int) -> Response:
 async def promote(request: Request, sha256: str) -> Response:
     _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
     form = await form_of(request)
-    components = components_of(request)
+    services = services_of(request)
     try:
         margin = float(form.get("margin") or 0.02)
         if not 0 <= margin <= 0.5:
             raise ValueError(margin)
         result = await run_in_threadpool(
-            model_registry.promote_on, components, sha256[:64], steward, str(form.get("golden", "")), margin
+            model_registry.promote_on, services, sha256[:64], steward, str(form.get("golden", "")), margin
         )
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
@@ -154,7 +154,7 @@ async def shadow(request: Request, sha256: str) -> Response:
     form = await form_of(request)
     try:
         hours = float(form.get("hours") or 24)
-        release = await run_in_threadpool(components_of(request).releases.shadow, sha256[:64], steward, hours)
+        release = await run_in_threadpool(services_of(request).releases.shadow, sha256[:64], steward, hours)
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
     except ValueError:
@@ -167,7 +167,7 @@ async def rollback(request: Request) -> Response:
     _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
     await form_of(request)
     try:
-        release = await run_in_threadpool(components_of(request).releases.rollback, steward)
+        release = await run_in_threadpool(services_of(request).releases.rollback, steward)
     except OffsiteError as exc:
         return back(request, "/console/models", error=exc)
     return back(request, "/console/models", message=notice("model_rolled_back", model=release.sha256[:12]))
@@ -185,7 +185,7 @@ async def import_dataset(request: Request) -> Response:
 
     _user, steward = await run_in_threadpool(permitted, request, Permission.MANAGE_MODELS)
     form = await form_of(request)
-    components = components_of(request)
+    services = services_of(request)
     name, chosen, upload = str(form.get("name", "")).strip(), str(form.get("format", "")), form.get("archive")
     if not DATASET_NAME.fullmatch(name) or chosen not in {f.value for f in LabelFormat}:
         return back(request, "/console/models", error=InvalidInput(variant="dataset_form"))
@@ -194,7 +194,7 @@ async def import_dataset(request: Request) -> Response:
     mapping = _mapping(str(form.get("mapping", "")))
     if mapping is None:
         return back(request, "/console/models", error=InvalidInput(variant="dataset_mapping"))
-    target = components.settings.dataset_store / name
+    target = services.settings.dataset_store / name
     if target.exists():
         return back(request, "/console/models", error=InvalidInput(variant="dataset_exists", name=name))
     with tempfile.NamedTemporaryFile(suffix=".zip") as archive:

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import hmac
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +20,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import LIMITS, TooLong, back, check_length, components_of, notice, page, told, yuan
+from api.console.web import LIMITS, TooLong, back, check_length, notice, page, told, yuan
 from api.deps import client_address
+from api.services import ApiServices, services_of
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
 from cases.model.registry import mask_mobile
 from cases.persistence.limits import ATTACHMENT_NAME_MAX_CHARS, STATEMENT_MAX_CHARS
 from evidence_store.store import EvidenceError, ItemIn
-from offsite.bootstrap import Components
 from offsite.issued import document as issued_document
 from offsite.issued import party_access_code, served_to_party
-from offsite.settings import PROJECT_ROOT
-from vision.detector import DetectorConfig, OnnxDetector
 from vision.redaction import redact_jpeg
 
 router = APIRouter()
@@ -43,52 +40,40 @@ MAX_ATTACHMENTS = 3  # of 5 MB: within the request body limit of 20 MB
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 ATTACHMENT_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "application/pdf": b"%PDF"}
 SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
-REDACTION_CONFIDENCE = 0.1  # hide more than the detector would report: a missed face is worse than a spare mosaic
 FRAME_ROLES = {"first": "首次发现", "middle": "持续中", "confirming": "确认"}
-MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
-_detector_lock = threading.Lock()
 
 
-def _secret(components: Components) -> bytes:
-    return components.settings.session_secret.get_secret_value().encode()
+def _secret(services: ApiServices) -> bytes:
+    return services.settings.session_secret.get_secret_value().encode()
 
 
-def _sign(components: Components, text: str) -> str:
-    return hmac.new(_secret(components), b"party-session:" + text.encode(), hashlib.sha256).hexdigest()
+def _sign(services: ApiServices, text: str) -> str:
+    return hmac.new(_secret(services), b"party-session:" + text.encode(), hashlib.sha256).hexdigest()
 
 
-def _session_value(components: Components, case_id: int) -> str:
-    expires = int((components.clock.now() + SESSION).timestamp())
+def _session_value(services: ApiServices, case_id: int) -> str:
+    expires = int((services.clock.now() + SESSION).timestamp())
     body = f"{case_id}.{expires}"
-    return f"{body}.{_sign(components, body)}"
+    return f"{body}.{_sign(services, body)}"
 
 
 def _opened_case(request: Request) -> Case | None:
-    components = components_of(request)
+    services = services_of(request)
     value = request.cookies.get(PARTY_COOKIE, "")
     parts = value.split(".")
     if len(parts) != 3 or not hmac.compare_digest(
-        parts[2].encode(), _sign(components, f"{parts[0]}.{parts[1]}").encode()
+        parts[2].encode(), _sign(services, f"{parts[0]}.{parts[1]}").encode()
     ):
         return None
     if not parts[0].isdigit() or not parts[1].isdigit():
         return None
-    if int(parts[1]) < components.clock.now().timestamp():
+    if int(parts[1]) < services.clock.now().timestamp():
         return None
-    return components.cases.get(int(parts[0]))
+    return services.cases.get(int(parts[0]))
 
 
 def _form_token(request: Request) -> str:
-    return _sign(components_of(request), "form:" + request.cookies.get(PARTY_COOKIE, ""))
-
-
-def _detector(request: Request) -> OnnxDetector:
-    with _detector_lock:
-        found: OnnxDetector | None = getattr(request.app.state, "redaction_detector", None)
-        if found is None:
-            found = OnnxDetector(DetectorConfig(MODEL, confidence=REDACTION_CONFIDENCE, threads=1))
-            request.app.state.redaction_detector = found
-        return found
+    return _sign(services_of(request), "form:" + request.cookies.get(PARTY_COOKIE, ""))
 
 
 @router.get("/party", response_class=HTMLResponse)
@@ -98,15 +83,15 @@ def lookup_page(request: Request) -> Response:
 
 @router.post("/party", response_model=None)
 async def open_case(request: Request) -> Response:
-    components = components_of(request)
+    services = services_of(request)
     form = await request.form()
     number, code = str(form.get("case_number", "")), str(form.get("code", ""))
     if len(number) > LIMITS["case_number"] or len(code) > LIMITS["case_number"]:  # no case has such a number
         error = notice("lookup_too_long", limit=LIMITS["case_number"])
         return page(request, "party_lookup.html", status_code=422, error=error, case_number=number)
     try:
-        case = await run_in_threadpool(components.party.open_case, number, code, client_address(request),
-                                       lambda n: party_access_code(components, n))  # fmt: skip
+        case = await run_in_threadpool(services.party.open_case, number, code, client_address(request),
+                                       lambda n: party_access_code(services, n))  # fmt: skip
     except TooManyAttempts as exc:
         refused = page(request, "party_lookup.html", status_code=429, error=exc, case_number=number)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
@@ -115,18 +100,18 @@ async def open_case(request: Request) -> Response:
         return page(request, "party_lookup.html", status_code=422, error=exc, case_number=number)
     assert case.id is not None
     response = RedirectResponse("/party/case", status_code=303)
-    response.set_cookie(PARTY_COOKIE, _session_value(components, case.id), max_age=int(SESSION.total_seconds()),
+    response.set_cookie(PARTY_COOKIE, _session_value(services, case.id), max_age=int(SESSION.total_seconds()),
                         httponly=True, samesite="strict", path="/party",
-                        secure=components.settings.secure_cookies)  # fmt: skip
+                        secure=services.settings.secure_cookies)  # fmt: skip
     return response
 
 
-def _frames(components: Components, case: Case) -> list[dict[str, Any]]:
+def _frames(services: ApiServices, case: Case) -> list[dict[str, Any]]:
     assert case.id is not None
     shown = []
-    for detection in components.cases.detections_of(case.id):
-        shown.append({"d": detection, "first_seen": detection.first_seen.astimezone(components.clock.tz),
-                      "last_seen": detection.last_seen.astimezone(components.clock.tz)})  # fmt: skip
+    for detection in services.cases.detections_of(case.id):
+        shown.append({"d": detection, "first_seen": detection.first_seen.astimezone(services.clock.tz),
+                      "last_seen": detection.last_seen.astimezone(services.clock.tz)})  # fmt: skip
     return shown
 
 
@@ -140,18 +125,18 @@ def _case_view(request: Request, typed_statement: str = "", error: str | None = 
     case = _opened_case(request)
     if case is None:
         return RedirectResponse("/party", status_code=303)
-    components = components_of(request)
+    services = services_of(request)
     assert case.id is not None
-    components.party.log_view(case.id, client_address(request), "case")
-    camera = components.registry.get_camera(case.camera_id)
-    zone = components.registry.get_zone(case.zone_id)
-    today = components.clock.today()
+    services.party.log_view(case.id, client_address(request), "case")
+    camera = services.registry.get_camera(case.camera_id)
+    zone = services.registry.get_zone(case.zone_id)
+    today = services.clock.today()
     payment: dict[str, Any] | None = None
     if case.fine_fen is not None and case.payment_due is not None:
         if case.paid_on is not None:
             payment = {"paid": True, "paid_on": case.paid_on, "amount": yuan(case.amount_paid_fen)}
         else:
-            fine, surcharge = case.amount_due_fen(components.law, today)
+            fine, surcharge = case.amount_due_fen(services.law, today)
             payment = {"paid": False, "due": case.payment_due, "fine": yuan(fine), "surcharge": yuan(surcharge),
                        "total": yuan(fine + surcharge), "late": today > case.payment_due}  # fmt: skip
     statement_open = case.status is CaseStatus.PENALTY_NOTICE_ISSUED and (
@@ -166,10 +151,10 @@ def _case_view(request: Request, typed_statement: str = "", error: str | None = 
         case=case,
         camera=camera,
         zone=zone,
-        frames=_frames(components, case),
+        frames=_frames(services, case),
         roles_of_frames=FRAME_ROLES,
         documents=[kind for kind in available(case) if served_to_party(case, kind)],
-        surcharge_percent=components.law.config.deadlines.late_surcharge.percent_per_day,
+        surcharge_percent=services.law.config.deadlines.late_surcharge.percent_per_day,
         contact=mask_mobile(case.party_contact),
         payment=payment,
         statement_open=statement_open,
@@ -184,22 +169,22 @@ def evidence_frame(request: Request, package_id: str, role: str) -> Response:
     case = _opened_case(request)
     if case is None:
         return RedirectResponse("/party", status_code=303)
-    components = components_of(request)
+    services = services_of(request)
     assert case.id is not None
-    packages = {d.evidence_package_id for d in components.cases.detections_of(case.id)}
+    packages = {d.evidence_package_id for d in services.cases.detections_of(case.id)}
     if package_id not in packages or role not in FRAME_ROLES:
         return Response("不是本案的证据", status_code=404, media_type="text/plain; charset=utf-8")
-    store = components.evidence_reader()
+    store = services.evidence_reader()
     try:
         _type, raw = store.item(package_id, f"frame-{role}.jpg")
         _type, marked = store.item(package_id, f"annotated-{role}.jpg")
     except EvidenceError:
         return Response("证据图像暂时无法读取", status_code=404, media_type="text/plain; charset=utf-8")
     try:
-        redacted = redact_jpeg(raw, _detector(request), marked)
+        redacted = redact_jpeg(raw, services_of(request).redaction_detector(), marked)
     except ValueError:  # the package's frames do not pair up: show nothing rather than an unredacted frame
         return Response("证据图像无法打码，不予显示", status_code=422, media_type="text/plain; charset=utf-8")
-    components.party.log_view(case.id, client_address(request), f"evidence {package_id[:16]} {role}")
+    services.party.log_view(case.id, client_address(request), f"evidence {package_id[:16]} {role}")
     return Response(redacted.jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
                              "X-Plates-Hidden": str(redacted.plates)})  # fmt: skip
@@ -212,15 +197,15 @@ def document(request: Request, kind: str) -> Response:
         return RedirectResponse("/party", status_code=303)
     if kind not in DocumentKind._value2member_map_ or not served_to_party(case, DocumentKind(kind)):
         return Response("没有这份文书", status_code=404, media_type="text/plain; charset=utf-8")
-    components = components_of(request)
+    services = services_of(request)
     assert case.id is not None
     try:
-        issued = issued_document(components, case.id, DocumentKind(kind))
+        issued = issued_document(services, case.id, DocumentKind(kind))
     except OffsiteError as exc:
         return Response(told(request, exc), status_code=422, media_type="text/plain; charset=utf-8")
     except RuntimeError:
         return Response("文书暂时无法生成，请稍后再试", status_code=422, media_type="text/plain; charset=utf-8")
-    components.party.log_view(case.id, client_address(request), f"document {kind}")
+    services.party.log_view(case.id, client_address(request), f"document {kind}")
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
 
@@ -242,16 +227,16 @@ async def statement(request: Request) -> Response:
         if opened is None:
             return RedirectResponse("/party", status_code=303)
         case, form = opened
-        components = components_of(request)
+        services = services_of(request)
         assert case.id is not None
         text = str(form.get("text", ""))
         check_length(text, STATEMENT_MAX_CHARS, "陈述申辩内容")
-        components.party.check_statement(case, text)  # before anything is sealed: a refusal changes nothing
+        services.party.check_statement(case, text)  # before anything is sealed: a refusal changes nothing
         uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
         attachments = [await _attachment(upload) for upload in uploads]
         if len(attachments) > MAX_ATTACHMENTS:
             raise InvalidInput(variant="attachments_count", max_count=MAX_ATTACHMENTS)
-        await run_in_threadpool(_file_statement, components, case, text, attachments, client_address(request))
+        await run_in_threadpool(_file_statement, services, case, text, attachments, client_address(request))
     except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
         return await run_in_threadpool(_case_view, request, text, told(request, exc))
     except OffsiteError as exc:
@@ -273,15 +258,15 @@ async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
 
 
 def _file_statement(
-    components: Components, case: Case, text: str, attachments: list[tuple[str, str, bytes]], client: str
+    services: ApiServices, case: Case, text: str, attachments: list[tuple[str, str, bytes]], client: str
 ) -> None:
     assert case.id is not None
-    package_id = _seal_attachments(components, case, attachments) if attachments else None
-    components.party.file_statement(case.id, text, package_id)
-    components.party.log_view(case.id, client, "statement filed")
+    package_id = _seal_attachments(services, case, attachments) if attachments else None
+    services.party.file_statement(case.id, text, package_id)
+    services.party.log_view(case.id, client, "statement filed")
 
 
-def _seal_attachments(components: Components, case: Case, attachments: list[tuple[str, str, bytes]]) -> str:
+def _seal_attachments(services: ApiServices, case: Case, attachments: list[tuple[str, str, bytes]]) -> str:
     """The party's attachments, sealed as evidence of the case; named by number, typed by content."""
     with tempfile.TemporaryDirectory() as scratch:
         items = []
@@ -292,7 +277,7 @@ def _seal_attachments(components: Components, case: Case, attachments: list[tupl
         context = {"kind": "party_statement_attachments", "case_id": case.id, "case_number": case.number,
                    "filed_by": case.party_name, "names": [name for name, _t, _d in attachments]}  # fmt: skip
         try:
-            return components.evidence().seal(items, context).package_id
+            return services.seal(items, context)
         except EvidenceError as exc:
             raise InvalidInput(variant="attachments_not_sealed", detail=str(exc)) from exc
 
@@ -306,10 +291,10 @@ async def consent(request: Request) -> Response:
         case, form = opened
         if form.get("confirm") != "on":
             raise InvalidInput(variant="consent_unconfirmed")
-        components = components_of(request)
+        services = services_of(request)
         assert case.id is not None
-        await run_in_threadpool(components.party.consent_to_e_delivery, case.id, client_address(request))
-        await run_in_threadpool(components.party.log_view, case.id, client_address(request), "e-delivery consent")
+        await run_in_threadpool(services.party.consent_to_e_delivery, case.id, client_address(request))
+        await run_in_threadpool(services.party.log_view, case.id, client_address(request), "e-delivery consent")
     except OffsiteError as exc:
         return back(request, "/party/case", error=exc)
     return back(request, "/party/case", message=notice("e_delivery_consented"))

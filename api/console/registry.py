@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.console.web import components_of, csrf_token, page, page_language, permitted, told
+from api.console.web import csrf_token, page, page_language, permitted, told
 from api.roles import Permission, allows
+from api.services import services_of
 from cases import messages
 from cases.errors import InvalidInput, OffsiteError
 from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
@@ -23,13 +24,13 @@ router = APIRouter()
 @router.get("/registry/cameras", response_class=HTMLResponse)
 def cameras(request: Request) -> Response:
     permitted(request, Permission.READ_REGISTRY)
-    components = components_of(request)
-    today = components.clock.today()
+    services = services_of(request)
+    today = services.clock.today()
     rows = []
-    for camera in components.registry.list_cameras(limit=500).items:
+    for camera in services.registry.list_cameras(limit=500).items:
         rows.append({"c": camera, "problems": camera.certification_problems(today),
                      "stream": mask_stream_url(camera.stream_url),
-                     "zones": components.registry.list_zones(camera.id or 0)})  # fmt: skip
+                     "zones": services.registry.list_zones(camera.id or 0)})  # fmt: skip
     return page(request, "registry_cameras.html", rows=rows, kinds=KINDS, may_import=_may_import(request))
 
 
@@ -37,7 +38,7 @@ def cameras(request: Request) -> Response:
 def merchants(request: Request) -> Response:
     permitted(request, Permission.READ_REGISTRY)
     query = request.query_params.get("q") or None
-    found = components_of(request).registry.search_merchants(query, limit=500).items
+    found = services_of(request).registry.search_merchants(query, limit=500).items
     rows = [{"m": m, "uscc": mask_identifier(m.uscc), "mobile": mask_mobile(m.mobile)} for m in found]
     return page(request, "registry_merchants.html", rows=rows, q=query or "", kinds=KINDS,
                 may_import=_may_import(request))  # fmt: skip
@@ -46,7 +47,7 @@ def merchants(request: Request) -> Response:
 @router.get("/registry/sites", response_class=HTMLResponse)
 def sites(request: Request) -> Response:
     permitted(request, Permission.READ_REGISTRY)
-    found = components_of(request).registry.list_sites(limit=500).items
+    found = services_of(request).registry.list_sites(limit=500).items
     rows = [{"s": s, "uscc": mask_identifier(s.contractor_uscc), "phone": mask_mobile(s.contact_phone)} for s in found]
     return page(request, "registry_sites.html", rows=rows, kinds=KINDS, may_import=_may_import(request))
 
@@ -76,7 +77,7 @@ def _import(request: Request, form: FormData, content: bytes | None) -> Response
         choose = InvalidInput(variant="import_choose", kinds=kinds)
         return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=choose)
     try:
-        report = components_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
+        report = services_of(request).imports.import_csv(kind, content, form.get("allow_partial") == "on")
     except OffsiteError as exc:
         return page(request, "import_report.html", status_code=422, report=None, kind=kind, error=exc)
     rejected = [{"line": row.line, "key": row.key, "why": told(request, row.problem)} for row in report.rejected]

@@ -6,26 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import (
-    DETECTION_LABELS,
-    TooLong,
-    back,
-    check_length,
-    components_of,
-    form_of,
-    local,
-    notice,
-    page,
-    permitted,
-    told,
-)
+from api.console.web import DETECTION_LABELS, TooLong, back, check_length, form_of, local, notice, page, permitted, told
 from api.roles import Permission, allows
+from api.services import ApiServices, services_of
 from cases.errors import InvalidInput, OffsiteError
 from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
@@ -34,25 +24,24 @@ from cases.persistence.limits import REASON_MAX_CHARS
 from cases.services.base import Actor
 from cases.services.detections import QueueFilter
 from evidence_store.store import EvidenceError
-from offsite.bootstrap import Components
 
 router = APIRouter()
 CHECKS = (("authentic", "真实"), ("clear", "清晰"), ("complete", "完整"), ("accurate", "准确"))
 
 
-def _cameras(components: Components) -> dict[int, Camera]:
-    return {c.id: c for c in components.registry.list_cameras(limit=200).items if c.id is not None}
+def _cameras(services: ApiServices) -> dict[int, Camera]:
+    return {c.id: c for c in services.registry.list_cameras(limit=200).items if c.id is not None}
 
 
-def _zones(components: Components, camera_ids: set[int]) -> dict[int, Zone]:
-    return {z.id: z for cid in camera_ids for z in components.registry.list_zones(cid) if z.id is not None}
+def _zones(services: ApiServices, camera_ids: set[int]) -> dict[int, Zone]:
+    return {z.id: z for cid in camera_ids for z in services.registry.list_zones(cid) if z.id is not None}
 
 
-def _filter(request: Request, components: Components, default_status: DetectionStatus | None) -> QueueFilter:
+def _filter(request: Request, services: ApiServices, default_status: DetectionStatus | None) -> QueueFilter:
     params = request.query_params
     status_text = params.get("status", default_status.value if default_status else "")
     camera = params.get("camera") or None
-    tz = components.clock.tz
+    tz = services.clock.tz
 
     def day(name: str, end: bool = False) -> dt.datetime | None:
         text = params.get(name)
@@ -67,7 +56,7 @@ def _filter(request: Request, components: Components, default_status: DetectionS
     camera_id = None
     if camera:
         try:
-            camera_id = components.registry.find_camera(camera).id
+            camera_id = services.registry.find_camera(camera).id
         except OffsiteError:
             camera_id = -1  # an unknown camera matches nothing
     return QueueFilter(
@@ -79,15 +68,15 @@ def _filter(request: Request, components: Components, default_status: DetectionS
     )
 
 
-def _rows(components: Components, detections: list[Detection]) -> list[dict[str, Any]]:
-    cameras = _cameras(components)
-    zones = _zones(components, {d.camera_id for d in detections})
+def _rows(services: ApiServices, detections: list[Detection]) -> list[dict[str, Any]]:
+    cameras = _cameras(services)
+    zones = _zones(services, {d.camera_id for d in detections})
     return [
         {
             "d": d,
             "camera": cameras.get(d.camera_id),
             "zone": None if d.zone_id is None else zones.get(d.zone_id),
-            "first_seen": local(components, d.first_seen),
+            "first_seen": local(services, d.first_seen),
             "dwell_min": round(d.dwell.total_seconds() / 60, 1),
             "dwell_s": round(d.dwell.total_seconds()),
         }
@@ -97,18 +86,18 @@ def _rows(components: Components, detections: list[Detection]) -> list[dict[str,
 
 def _listing(request: Request, template: str, permission: Permission, default: DetectionStatus | None) -> Response:
     permitted(request, permission)
-    components = components_of(request)
-    criteria = _filter(request, components, default)
-    found = components.detections.queue(criteria, request.query_params.get("cursor"), limit=50)
-    rows = _rows(components, found.items)
+    services = services_of(request)
+    criteria = _filter(request, services, default)
+    found = services.detections.queue(criteria, request.query_params.get("cursor"), limit=50)
+    rows = _rows(services, found.items)
     for row in rows:  # the confirming frame's figures, for the reviewer to see at a glance
-        row["quality"] = _quality(components, row["d"].evidence_package_id).get("confirming")
+        row["quality"] = _quality(services, row["d"].evidence_package_id).get("confirming")
     return page(
         request,
         template,
         rows=rows,
         next_cursor=found.next_cursor,
-        cameras=sorted(_cameras(components).values(), key=lambda c: c.device_id),
+        cameras=sorted(_cameras(services).values(), key=lambda c: c.device_id),
         filters=dict(request.query_params),
         status_value=criteria.status.value if criteria.status else "",
         statuses=DETECTION_LABELS,
@@ -125,18 +114,18 @@ def detection_search(request: Request) -> Response:
     return _listing(request, "detections.html", Permission.READ_DETECTIONS, None)
 
 
-def _quality(components: Components, package_id: str) -> dict[str, Any]:
+def _quality(services: ApiServices, package_id: str) -> dict[str, Any]:
     try:
-        _type, data = components.evidence_reader().item(package_id, "quality.json")
+        _type, data = services.evidence_reader().item(package_id, "quality.json")
         figures: dict[str, Any] = json.loads(data)
         return figures
     except (EvidenceError, ValueError):
         return {}
 
 
-def _neighbours(components: Components, detection: Detection) -> tuple[int | None, int | None]:
+def _neighbours(services: ApiServices, detection: Detection) -> tuple[int | None, int | None]:
     """The previous and next detection still waiting in the queue, for the j/k shortcuts."""
-    waiting = [d.id for d in components.detections.queue(QueueFilter(), limit=200).items]
+    waiting = [d.id for d in services.detections.queue(QueueFilter(), limit=200).items]
     if detection.id not in waiting:
         return (waiting[0] if waiting else None), None
     index = waiting.index(detection.id)
@@ -153,17 +142,17 @@ def detection_page(request: Request, detection_id: int) -> Response:
 def _detection_view(request: Request, detection_id: int, typed_reason: str = "", error: str | None = None) -> Response:
     """The detection page; after a refused review, with the refusal and the reason as it was typed (status 422)."""
     user, _actor = permitted(request, Permission.READ_DETECTIONS)
-    components = components_of(request)
-    detection = components.detections.get(detection_id)
+    services = services_of(request)
+    detection = services.detections.get(detection_id)
     manifest: dict[str, Any] = {}
     problem: str | None = None
     try:
-        manifest = components.evidence_reader().manifest(detection.evidence_package_id)
+        manifest = services.evidence_reader().manifest(detection.evidence_package_id)
     except EvidenceError:
         problem = "证据存储中没有该证据包，或暂时无法读取"
     items = [item["name"] for item in manifest.get("items", [])]
-    previous, following = _neighbours(components, detection)
-    (row,) = _rows(components, [detection])
+    previous, following = _neighbours(services, detection)
+    (row,) = _rows(services, [detection])
     refused = {"error": error, "typed_reason": typed_reason} if error else {}
     return page(
         request,
@@ -174,21 +163,21 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
         items=items,
         context=manifest.get("context", {}),
         evidence_problem=problem,
-        quality=_quality(components, detection.evidence_package_id),
+        quality=_quality(services, detection.evidence_package_id),
         checks=CHECKS,
         previous=previous,
         following=following,
         may_review=allows(user.role, Permission.REVIEW_DETECTIONS)
         and detection.status is DetectionStatus.PENDING_REVIEW,
         # a review candidate (不明物体滞留) is confirmed as one of these, chosen by its reviewer
-        classify_as=components.law.config.catalogue.violations
-        if components.law.is_candidate(detection.violation_code)
+        classify_as=services.law.config.catalogue.violations
+        if services.law.is_candidate(detection.violation_code)
         else [],
         may_open_case=allows(user.role, Permission.HANDLE_CASES)
         and detection.status is DetectionStatus.CONFIRMED
         and detection.case_id is None,
-        label_editors=_label_editors(components, detection) if allows(user.role, Permission.REVIEW_DETECTIONS) else [],
-        label_classes=label_classes(),
+        label_editors=_label_editors(services, detection) if allows(user.role, Permission.REVIEW_DETECTIONS) else [],
+        label_classes=label_classes(services),
     )
 
 
@@ -210,7 +199,7 @@ async def review(request: Request, detection_id: int) -> Response:
         return await run_in_threadpool(_detection_view, request, detection_id, reason or "", told(request, exc))
     try:
         following = await run_in_threadpool(
-            _review, components_of(request), detection_id, actor, str(form.get("version", "")),
+            _review, services_of(request), detection_id, actor, str(form.get("version", "")),
             decision == "confirm", checklist, reason, classified_as,
         )  # fmt: skip
     except OffsiteError as exc:
@@ -220,15 +209,15 @@ async def review(request: Request, detection_id: int) -> Response:
 
 
 def _review(
-    components: Components, detection_id: int, actor: Actor, version: str, confirm: bool,
+    services: ApiServices, detection_id: int, actor: Actor, version: str, confirm: bool,
     checklist: ReviewChecklist, reason: str | None, classified_as: str | None,
 ) -> int | None:  # fmt: skip
     """Review, and return the next detection waiting (found before this one leaves the queue)."""
-    detection = components.detections.get(detection_id)
+    detection = services.detections.get(detection_id)
     if not version.isdigit():
         raise InvalidInput(variant="form_no_version")
-    _previous, following = _neighbours(components, detection)
-    components.detections.review(detection_id, actor, int(version), confirm, checklist, reason, classified_as)
+    _previous, following = _neighbours(services, detection)
+    services.detections.review(detection_id, actor, int(version), confirm, checklist, reason, classified_as)
     return following
 
 
@@ -237,25 +226,23 @@ def _review(
 FRAME_LABELS = {"first": "首次发现", "middle": "中间", "confirming": "确认"}
 
 
-def _label_editors(components: Components, detection: Detection) -> list[dict[str, Any]]:
+def _label_editors(services: ApiServices, detection: Detection) -> list[dict[str, Any]]:
     """Each key frame with the boxes to start from: those an operator drew, else the ones its review gives (the
     violation's box as the detector named it, and the detector's others). None for a package without boxes.json."""
     from vision.capture import BOXES_ITEM
     from vision.review_dataset import Review, ReviewDatasetError, frames_from_review
 
-    store = components.evidence_reader()
+    store = services.evidence_reader()
     package = detection.evidence_package_id
     try:
         _type, data = store.item(package, BOXES_ITEM)
         recorded = {f["role"]: f for f in json.loads(data)["frames"]}
         assert detection.id is not None
-        review = Review(
-            detection.id, detection.status is not DetectionStatus.REJECTED, None, "", components.clock.now()
-        )
+        review = Review(detection.id, detection.status is not DetectionStatus.REJECTED, None, "", services.clock.now())
         derived = frames_from_review(data, review, "", package, None, lambda name: b"")
     except (EvidenceError, ReviewDatasetError, ValueError, KeyError):
         return []
-    drawn = components.detections.labels_of(detection.id)
+    drawn = services.detections.labels_of(detection.id)
     editors = []
     for frame in derived:
         role = str(frame.provenance["role"])
@@ -264,18 +251,22 @@ def _label_editors(components: Components, detection: Detection) -> list[dict[st
         editors.append({
             "role": role, "label": FRAME_LABELS.get(role, role), "image": recorded[role]["image"],
             "width": frame.width, "height": frame.height, "boxes": json.dumps(boxes),
-            "drawn": drawn.get(role), "drawn_at": local(components, drawn[role].labelled_at) if role in drawn else "",
+            "drawn": drawn.get(role), "drawn_at": local(services, drawn[role].labelled_at) if role in drawn else "",
         })  # fmt: skip
     return editors
 
 
+def label_classes(services: ApiServices) -> tuple[str, ...]:
+    """The shipped model's classes: the box editor's choice of classes."""
+    return _classes_of(services.shipped_model)
+
+
 @functools.cache
-def label_classes() -> tuple[str, ...]:
-    """The shipped model's classes, read once: the box editor's choice of classes."""
-    from offsite.model_registry import SHIPPED
+def _classes_of(model: Path) -> tuple[str, ...]:
+    """A model's classes, read from its manifest once."""
     from vision.manifest import ModelManifest, manifest_path_for
 
-    return tuple(ModelManifest.read(manifest_path_for(SHIPPED)).classes)
+    return tuple(ModelManifest.read(manifest_path_for(model)).classes)
 
 
 @router.post("/detections/{detection_id}/labels", response_model=None)
@@ -286,19 +277,19 @@ async def save_labels(request: Request, detection_id: int) -> Response:
     _user, actor = await run_in_threadpool(permitted, request, Permission.REVIEW_DETECTIONS)
     form = await form_of(request)
     here = f"/console/detections/{detection_id}"
-    components = components_of(request)
+    services = services_of(request)
     frame = str(form.get("frame", ""))
     try:
         boxes = json.loads(str(form.get("boxes", "[]")))
-        detection = await run_in_threadpool(components.detections.get, detection_id)
-        editors = {e["role"]: e for e in await run_in_threadpool(_label_editors, components, detection)}
+        detection = await run_in_threadpool(services.detections.get, detection_id)
+        editors = {e["role"]: e for e in await run_in_threadpool(_label_editors, services, detection)}
         if frame not in editors:
             raise InvalidInput(variant="label_frame", frame=repr(frame)[:40], frames="、".join(FRAME_LABELS))
         editor = editors[frame]
-        context = components.evidence_reader().manifest(detection.evidence_package_id)
+        context = services.evidence_reader().manifest(detection.evidence_package_id)
         model = (context.get("context", {}).get("model") or {}).get("sha256")
-        limits = LabelLimits(label_classes(), int(editor["width"]), int(editor["height"]), model)
-        saved = await run_in_threadpool(components.detections.save_labels, detection_id, frame, boxes, actor, limits)
+        limits = LabelLimits(label_classes(services), int(editor["width"]), int(editor["height"]), model)
+        saved = await run_in_threadpool(services.detections.save_labels, detection_id, frame, boxes, actor, limits)
     except ValueError:
         return back(request, here, error=InvalidInput(variant="label_boxes", limit=300))
     except OffsiteError as exc:

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import LIMITS, SESSION_COOKIE, components_of, form_of, notice, page, signed_in
+from api.console.web import LIMITS, SESSION_COOKIE, form_of, notice, page, signed_in
 from api.deps import client_address
+from api.services import services_of
 from cases.errors import SignInLocked
 from cases.model.staff import Role
 
@@ -46,19 +47,19 @@ def login(
     password: Annotated[str, Form(max_length=LIMITS["password"])] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    components = components_of(request)
+    services = services_of(request)
     try:
-        user = components.accounts.sign_in(username, password, client_address(request))
+        user = services.accounts.sign_in(username, password, client_address(request))
     except SignInLocked as exc:
         return _locked_out(request, exc, next)
     if user is None or user.role not in HOME:
         return page(request, "login.html", status_code=401, next=_safe_next(next) or "",
                     error=notice("sign_in_failed"))  # fmt: skip
-    ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
-    token, _expires = components.accounts.issue_token(user, ttl)
+    ttl = dt.timedelta(minutes=services.settings.token_ttl_minutes)
+    token, _expires = services.accounts.issue_token(user, ttl)
     response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
-                        path="/console", secure=components.settings.secure_cookies)  # fmt: skip
+                        path="/console", secure=services.settings.secure_cookies)  # fmt: skip
     return response
 
 
@@ -75,7 +76,7 @@ async def logout(request: Request) -> Response:
     await form_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await run_in_threadpool(components_of(request).accounts.revoke_token, token)
+        await run_in_threadpool(services_of(request).accounts.revoke_token, token)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response

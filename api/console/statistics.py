@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.console.web import components_of, page, permitted, yuan
+from api.console.web import page, permitted, yuan
 from api.roles import Permission
+from api.services import services_of
 from cases.errors import InvalidInput
 from cases.services.statistics import STAGE_NAMES, StatisticsRow, to_csv, to_xlsx
 
@@ -15,7 +16,7 @@ router = APIRouter()
 
 
 def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | None]:
-    service = components_of(request).statistics
+    service = services_of(request).statistics
     year_text = request.query_params.get("year") or ""
     try:
         year = int(year_text) if year_text else None
@@ -29,7 +30,7 @@ def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | No
 def statistics(request: Request) -> Response:
     permitted(request, Permission.READ_CASES)
     rows, year, district = _report(request)
-    service = components_of(request).statistics
+    service = services_of(request).statistics
     return page(request, "statistics.html", rows=rows, year=year or "", district=district or "",
                 districts=service.districts(), stage_names=STAGE_NAMES, violation_names=service.violation_names(),
                 yuan=yuan, query=request.url.query)  # fmt: skip
@@ -38,7 +39,7 @@ def statistics(request: Request) -> Response:
 def _export(request: Request) -> tuple[list[StatisticsRow], dict[str, str]]:
     permitted(request, Permission.READ_CASES)
     rows, _year, _district = _report(request)
-    return rows, components_of(request).statistics.violation_names()
+    return rows, services_of(request).statistics.violation_names()
 
 
 @router.get("/statistics.csv", response_model=None)

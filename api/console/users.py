@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import back, components_of, form_of, local, notice, page, permitted
+from api.console.web import back, form_of, local, notice, page, permitted
 from api.roles import Permission
+from api.services import services_of
 
 router = APIRouter()
 
@@ -16,10 +17,10 @@ router = APIRouter()
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request) -> Response:
     permitted(request, Permission.MANAGE_ACCOUNTS)
-    components = components_of(request)
-    locked = components.accounts.locked_accounts()
-    rows = [{"u": user, "locked_until": local(components, locked.get(user.username))}
-            for user in components.accounts.list_users()]  # fmt: skip
+    services = services_of(request)
+    locked = services.accounts.locked_accounts()
+    rows = [{"u": user, "locked_until": local(services, locked.get(user.username))}
+            for user in services.accounts.list_users()]  # fmt: skip
     return page(request, "users.html", rows=rows, locked_count=sum(1 for row in rows if row["locked_until"]))
 
 
@@ -28,6 +29,6 @@ async def unlock(request: Request, username: str) -> Response:
     # the user's look-up and the unlock touch the database: in a worker thread, never on the event loop
     _user, admin = await run_in_threadpool(permitted, request, Permission.MANAGE_ACCOUNTS)
     await form_of(request)
-    user = await run_in_threadpool(components_of(request).accounts.unlock, username, admin.username)
+    user = await run_in_threadpool(services_of(request).accounts.unlock, username, admin.username)
     unlocked = notice("sign_in_unlocked", username=user.username, name=user.display_name)
     return back(request, "/console/users", message=unlocked)

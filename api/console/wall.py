@@ -14,8 +14,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from api.console import charts
-from api.console.web import components_of, page, permitted
+from api.console.web import page, permitted
 from api.roles import Permission
+from api.services import services_of
 from cases.errors import NotFound
 from offsite import camera_wall, missed
 from vision import recent_frames
@@ -34,12 +35,12 @@ def _place(request: Request) -> tuple[str | None, str | None]:
 @router.get("/wall", response_class=HTMLResponse)
 def wall(request: Request) -> Response:
     _user, actor = permitted(request, Permission.WATCH_CAMERAS)
-    components = components_of(request)
+    services = services_of(request)
     district, street = _place(request)
-    tiles = camera_wall.tiles(components, district, street, camera_wall.Looks())
+    tiles = camera_wall.tiles(services, district, street, camera_wall.Looks())
     shown = " · ".join(p for p in (district, street) if p) or "全部"
-    components.command_centre.log_wall_opened(actor, shown, len(tiles))
-    return page(request, "wall.html", tiles=tiles, places=camera_wall.places(components), district=district or "",
+    services.command_centre.log_wall_opened(actor, shown, len(tiles))
+    return page(request, "wall.html", tiles=tiles, places=camera_wall.places(services), district=district or "",
                 street=street or "", query=request.url.query, every_s=WALL_EVERY_S)  # fmt: skip
 
 
@@ -48,14 +49,14 @@ async def stream(request: Request) -> Response:
     """The tiles as server-sent events (``event: tiles``), sent when they change, a comment between to keep the
     connection; the stream ends after ``STREAM_S`` and the browser reconnects."""
     await run_in_threadpool(permitted, request, Permission.WATCH_CAMERAS)
-    components = components_of(request)
+    services = services_of(request)
     district, street = _place(request)
 
     async def events() -> AsyncIterator[str]:
         looks, sent, ends = camera_wall.Looks(), "", time.monotonic() + STREAM_S
         yield f"retry: {int(WALL_EVERY_S * 1000)}\n\n"
         while not await request.is_disconnected():
-            tiles = await run_in_threadpool(camera_wall.tiles, components, district, street, looks)
+            tiles = await run_in_threadpool(camera_wall.tiles, services, district, street, looks)
             body = json.dumps([t.as_json() for t in tiles], ensure_ascii=False)
             yield f"event: tiles\ndata: {body}\n\n" if body != sent else ": unchanged\n\n"
             sent = body
@@ -71,11 +72,11 @@ async def stream(request: Request) -> Response:
 def frame(request: Request, device_id: str) -> Response:
     """A camera's newest recent frame, for its tile (the wall's opening is what is logged)."""
     permitted(request, Permission.WATCH_CAMERAS)
-    components = components_of(request)
-    newest = recent_frames.newest(components.settings.recent_frames_dir, device_id)
+    services = services_of(request)
+    newest = recent_frames.newest(services.settings.recent_frames_dir, device_id)
     if newest is None:
         raise NotFound(variant="camera_snapshot", camera=device_id[:64])
-    shown = missed.recent_frame(components, device_id, newest[0])
+    shown = missed.recent_frame(services, device_id, newest[0])
     return FileResponse(shown.image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -83,12 +84,12 @@ def frame(request: Request, device_id: str) -> Response:
 def dashboard(request: Request) -> Response:
     """Today's figures: detections by violation and hour, their review, cases opened, cameras online."""
     permitted(request, Permission.WATCH_CAMERAS)
-    components = components_of(request)
+    services = services_of(request)
     district, _street = _place(request)
-    today = components.command_centre.today(district)
-    tiles = camera_wall.tiles(components, district, None, camera_wall.Looks())
-    names = components.statistics.violation_names()
+    today = services.command_centre.today(district)
+    tiles = camera_wall.tiles(services, district, None, camera_wall.Looks())
+    names = services.statistics.violation_names()
     states = {state: sum(1 for t in tiles if t.state == state) for state in ("online", "offline", "failed")}
     return page(request, "dashboard.html", today=today, names=names, states=states, cameras=len(tiles),
-                district=district or "", districts=sorted(camera_wall.places(components)),
+                district=district or "", districts=sorted(camera_wall.places(services)),
                 by_hour=charts.by_hour(today.by_hour, names), outcomes=charts.outcomes(today.outcomes))  # fmt: skip

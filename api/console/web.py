@@ -36,6 +36,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from api.errors import LANGUAGE_COOKIE, Forbidden
 from api.roles import Permission, allows
 from api.schemas import CODE_MAX, MOBILE_MAX, NAME_MAX, PASSWORD_MAX, chars
+from api.services import ApiServices, services_of
 from cases import messages
 from cases.errors import InvalidInput
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
@@ -46,7 +47,6 @@ from cases.persistence.limits import REASON_MAX_CHARS, STATEMENT_MAX_CHARS
 from cases.services.accounts import StaffUser
 from cases.services.base import Actor
 from evidence_store.store import Finding
-from offsite.bootstrap import Components
 
 SESSION_COOKIE = "offsite_console"
 FLASH_COOKIE = "offsite_flash"  # Starlette's signed session cookie, holding only the one-time flash
@@ -190,14 +190,9 @@ def term_teller(request: Request) -> Callable[[messages.Term | list[messages.Ter
     return tell
 
 
-def components_of(request: Request) -> Components:
-    components: Components = request.app.state.components
-    return components
-
-
 def signed_in(request: Request) -> StaffUser:
     token = request.cookies.get(SESSION_COOKIE)
-    user = components_of(request).accounts.user_for_token(token) if token else None
+    user = services_of(request).accounts.user_for_token(token) if token else None
     if user is None:
         raise LoginRequired()
     return user
@@ -215,7 +210,7 @@ def permitted(request: Request, permission: Permission) -> tuple[StaffUser, Acto
 def csrf_token(request: Request) -> str:
     """A per-session value every form carries back: a page of another site cannot know it."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    secret = components_of(request).settings.session_secret.get_secret_value().encode()
+    secret = services_of(request).settings.session_secret.get_secret_value().encode()
     return hmac.new(secret, b"console-form:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -238,9 +233,9 @@ def check_length(value: str, limit: int, label: str) -> None:
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    components = components_of(request)
+    services = services_of(request)
     token = request.cookies.get(SESSION_COOKIE)
-    user = components.accounts.user_for_token(token) if token else None
+    user = services.accounts.user_for_token(token) if token else None
     language = page_language(request)
     # a notice or a refusal handed to the page (``error=``, ``message=``) is told in the page's language
     shown = {
@@ -253,9 +248,9 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "roles": ROLE_LABELS,
         "stages": STAGE_LABELS,
         "detection_labels": DETECTION_LABELS,
-        "violations": {kind.code: kind for kind in components.law.config.catalogue.kinds},  # names, candidates too
+        "violations": {kind.code: kind for kind in services.law.config.catalogue.kinds},  # names, candidates too
         **_take_flash(request, language),
-        "today": components.clock.today(),
+        "today": services.clock.today(),
         "menu": _menu(user),
         "tell_finding": finding_teller(request),
         "tell": term_teller(request),
@@ -360,10 +355,10 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
 
 
-def local(components: Components, moment: dt.datetime | None) -> str:
+def local(services: ApiServices, moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(components.clock.tz).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(services.clock.tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def yuan(fen: int | None) -> str:

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Response, status
 
 from api import schemas
-from api.deps import AccountManager, ClientAddress, ComponentsDep, CurrentUser, oauth2
+from api.deps import AccountManager, Accounts, ClientAddress, CurrentUser, SettingsDep, oauth2
 from api.errors import NotAuthenticated
 from cases.errors import InvalidInput
 from cases.services.accounts import Gateway, StaffUser, gateway_secret
+from offsite.settings import Settings
 
 router = APIRouter(tags=["auth and accounts"])
 
@@ -45,7 +46,7 @@ class SignInForm:
     },
 )
 def sign_in(
-    components: ComponentsDep, client: ClientAddress, form: Annotated[SignInForm, Depends()]
+    accounts: Accounts, settings: SettingsDep, client: ClientAddress, form: Annotated[SignInForm, Depends()]
 ) -> schemas.TokenOut:
     """Exchange username and password (form fields) for a bearer token.
 
@@ -53,24 +54,24 @@ def sign_in(
     for 15 minutes): then every attempt, the right password included, is refused with 429 ``sign_in_locked`` and a
     ``Retry-After`` in seconds, until the lock-out ends or an admin unlocks the account. An unknown username is
     answered and locked exactly like a known one."""
-    user = components.accounts.sign_in(form.username, form.password, client)
+    user = accounts.sign_in(form.username, form.password, client)
     if user is None:
         raise NotAuthenticated(variant="wrong_password")
-    ttl = dt.timedelta(minutes=components.settings.token_ttl_minutes)
-    token, expires = components.accounts.issue_token(user, ttl)
+    ttl = dt.timedelta(minutes=settings.token_ttl_minutes)
+    token, expires = accounts.issue_token(user, ttl)
     return schemas.TokenOut(access_token=token, expires_at=expires, username=user.username, role=user.role)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def sign_out(components: ComponentsDep, _user: CurrentUser, token: Annotated[str | None, Depends(oauth2)]) -> Response:
+def sign_out(accounts: Accounts, _user: CurrentUser, token: Annotated[str | None, Depends(oauth2)]) -> Response:
     if token:
-        components.accounts.revoke_token(token)
+        accounts.revoke_token(token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(
-    components: ComponentsDep,
+    accounts: Accounts,
     user: CurrentUser,
     token: Annotated[str | None, Depends(oauth2)],
     body: schemas.PasswordChangeIn,
@@ -81,7 +82,7 @@ def change_password(
     token of the request is valid, and a 401 would tell a client to sign in again. Every other token of the
     account is revoked, so that a session opened elsewhere with the old password ends; the token this request
     came with stays valid."""
-    components.accounts.change_password(user.id, body.current_password, body.new_password, keep_token=token)
+    accounts.change_password(user.id, body.current_password, body.new_password, keep_token=token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -96,10 +97,10 @@ def _user_out(user: StaffUser, locked_until: dt.datetime | None = None) -> schem
 
 
 @router.get("/users", response_model=list[schemas.UserOut])
-def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schemas.UserOut]:
+def list_users(accounts: Accounts, _admin: AccountManager) -> list[schemas.UserOut]:
     """Every staff account; ``sign_in_locked_until`` says until when one is locked out after wrong passwords."""
-    locked = components.accounts.locked_accounts()
-    return [_user_out(u, locked.get(u.username)) for u in components.accounts.list_users()]
+    locked = accounts.locked_accounts()
+    return [_user_out(u, locked.get(u.username)) for u in accounts.list_users()]
 
 
 @router.post(
@@ -107,30 +108,30 @@ def list_users(components: ComponentsDep, _admin: AccountManager) -> list[schema
     response_model=schemas.UserOut,
     responses={404: {"description": "no account has this username (not_found)"}},
 )
-def unlock_user(components: ComponentsDep, admin: AccountManager, username: schemas.CodePath) -> schemas.UserOut:
+def unlock_user(accounts: Accounts, admin: AccountManager, username: schemas.CodePath) -> schemas.UserOut:
     """Lift an account's sign-in lock-out at once (its wrong passwords so far no longer count); logged. A lock-out
     of a client address is not the account's and stays until it ends."""
-    return _user_out(components.accounts.unlock(username, admin.username))
+    return _user_out(accounts.unlock(username, admin.username))
 
 
 @router.post("/users", response_model=schemas.UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(components: ComponentsDep, _admin: AccountManager, body: schemas.UserIn) -> schemas.UserOut:
-    user = components.accounts.create_user(body.username, body.display_name, body.role, body.password)
+def create_user(accounts: Accounts, _admin: AccountManager, body: schemas.UserIn) -> schemas.UserOut:
+    user = accounts.create_user(body.username, body.display_name, body.role, body.password)
     return schemas.UserOut.model_validate(user)
 
 
 @router.patch("/users/{username}", response_model=schemas.UserOut)
 def set_user_active(
-    components: ComponentsDep, admin: AccountManager, username: schemas.CodePath, body: schemas.UserActiveIn
+    accounts: Accounts, admin: AccountManager, username: schemas.CodePath, body: schemas.UserActiveIn
 ) -> schemas.UserOut:
     """Disable (or re-enable) an account. Disabling signs it out everywhere at once."""
     if username == admin.username and not body.active:
         raise InvalidInput(variant="disable_self")
-    return schemas.UserOut.model_validate(components.accounts.set_active(username, body.active))
+    return schemas.UserOut.model_validate(accounts.set_active(username, body.active))
 
 
-def _with_secret(components: ComponentsDep, gateway: Gateway) -> schemas.GatewaySecretOut:
-    master_key = components.settings.gateway_master_key.get_secret_value()
+def _with_secret(settings: Settings, gateway: Gateway) -> schemas.GatewaySecretOut:
+    master_key = settings.gateway_master_key.get_secret_value()
     secret = gateway_secret(master_key, gateway.device_id, gateway.key_version)
     return schemas.GatewaySecretOut(
         device_id=gateway.device_id,
@@ -143,26 +144,26 @@ def _with_secret(components: ComponentsDep, gateway: Gateway) -> schemas.Gateway
 
 @router.post("/gateways", response_model=schemas.GatewaySecretOut, status_code=status.HTTP_201_CREATED)
 def register_gateway(
-    components: ComponentsDep, _admin: AccountManager, body: schemas.GatewayIn
+    accounts: Accounts, settings: SettingsDep, _admin: AccountManager, body: schemas.GatewayIn
 ) -> schemas.GatewaySecretOut:
     """Register a camera gateway; the response carries its signing secret, once."""
-    gateway = components.accounts.register_gateway(body.device_id, body.name)
-    return _with_secret(components, gateway)
+    gateway = accounts.register_gateway(body.device_id, body.name)
+    return _with_secret(settings, gateway)
 
 
 @router.post("/gateways/{device_id}/rotate-key", response_model=schemas.GatewaySecretOut)
 def rotate_gateway_key(
-    components: ComponentsDep, _admin: AccountManager, device_id: schemas.CodePath
+    accounts: Accounts, settings: SettingsDep, _admin: AccountManager, device_id: schemas.CodePath
 ) -> schemas.GatewaySecretOut:
     """Issue a new secret; the old one stops working at once."""
-    gateway = components.accounts.rotate_gateway_key(device_id)
-    return _with_secret(components, gateway)
+    gateway = accounts.rotate_gateway_key(device_id)
+    return _with_secret(settings, gateway)
 
 
 @router.patch("/gateways/{device_id}", response_model=schemas.GatewayOut)
 def set_gateway_active(
-    components: ComponentsDep, _admin: AccountManager, device_id: schemas.CodePath, body: schemas.GatewayActiveIn
+    accounts: Accounts, _admin: AccountManager, device_id: schemas.CodePath, body: schemas.GatewayActiveIn
 ) -> schemas.GatewayOut:
     """Disable (or re-enable) a camera gateway. A disabled gateway's signed requests are refused with 401
     ``gateway_rejected`` at once; its key is kept, so re-enabling it needs no new secret."""
-    return schemas.GatewayOut.model_validate(components.accounts.set_gateway_active(device_id, body.active))
+    return schemas.GatewayOut.model_validate(accounts.set_gateway_active(device_id, body.active))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api import schemas
-from api.deps import ComponentsDep, DetectionReader, DetectionReviewer, ReaderLanguage, gateway_caller
+from api.deps import DetectionReader, DetectionReviewer, Detections, ReaderLanguage, ServicesDep, gateway_caller
 from api.errors import Forbidden
 from api.views import detection_out
 from cases.errors import InvalidInput
@@ -22,7 +22,7 @@ router = APIRouter(tags=["detections"])
 
 @router.get("/detections", response_model=schemas.DetectionPageOut)
 def review_queue(
-    components: ComponentsDep,
+    detections: Detections,
     _reader: DetectionReader,
     language: ReaderLanguage,
     status_: Annotated[DetectionStatus | None, Query(alias="status")] = DetectionStatus.PENDING_REVIEW,
@@ -37,7 +37,7 @@ def review_queue(
 ) -> schemas.DetectionPageOut:
     """Newest first. Pass the returned ``next_cursor`` as ``cursor`` for the next page."""
     criteria = QueueFilter(status_, camera_id, violation_code, seen_from, seen_until)
-    page = components.detections.queue(criteria, cursor, limit)
+    page = detections.queue(criteria, cursor, limit)
     return schemas.DetectionPageOut(
         items=[detection_out(d, language) for d in page.items], next_cursor=page.next_cursor
     )
@@ -45,14 +45,14 @@ def review_queue(
 
 @router.get("/detections/{detection_id}", response_model=schemas.DetectionOut)
 def get_detection(
-    components: ComponentsDep, _reader: DetectionReader, language: ReaderLanguage, detection_id: schemas.IdInPath
+    detections: Detections, _reader: DetectionReader, language: ReaderLanguage, detection_id: schemas.IdInPath
 ) -> schemas.DetectionOut:
-    return detection_out(components.detections.get(detection_id), language)
+    return detection_out(detections.get(detection_id), language)
 
 
 @router.post("/detections/{detection_id}/review", response_model=schemas.DetectionOut)
 def review_detection(
-    components: ComponentsDep,
+    detections: Detections,
     reviewer: DetectionReviewer,
     language: ReaderLanguage,
     detection_id: schemas.IdInPath,
@@ -62,7 +62,7 @@ def review_detection(
     candidate (``unknown_object``, 不明物体滞留) is confirmed as the violation the reviewer chooses: ``classified_as``;
     the answer then shows that violation's code and the candidate's kind in ``classified_from``."""
     checklist = ReviewChecklist(**body.checklist.model_dump())
-    detection = components.detections.review(
+    detection = detections.review(
         detection_id, reviewer, body.version, body.decision == "confirm", checklist, body.reason, body.classified_as
     )
     return detection_out(detection, language)
@@ -85,7 +85,7 @@ def review_detection(
     },
 )
 def push_violation_event(
-    components: ComponentsDep,
+    services: ServicesDep,
     gateway_id: Annotated[str, Depends(gateway_caller())],
     body: schemas.ViolationEventIn,
     response: Response,
@@ -94,7 +94,7 @@ def push_violation_event(
     """A camera gateway pushes a violation event (signed with its key). Idempotent on ``event_id``. The evidence
     package it cites must be in the evidence store, verify, be sealed for the event's camera, and hold the event's
     times; otherwise nothing is stored."""
-    camera = components.registry.find_camera(body.camera_id)
+    camera = services.registry.find_camera(body.camera_id)
     if camera.gateway_id != gateway_id:
         raise Forbidden(variant="gateway_camera", gateway=repr(gateway_id), camera=repr(body.camera_id))
     try:
@@ -112,8 +112,8 @@ def push_violation_event(
         )
     except InvalidEvent as exc:
         raise InvalidInput(variant="violation_event", problem=Term(f"event.{exc.key}", exc.params)) from exc
-    evidence = StoreEvidence(components.evidence_reader)
-    detection, created = components.detections.intake(event, components.registry, evidence)
+    evidence = StoreEvidence(services.evidence_reader)
+    detection, created = services.detections.intake(event, services.registry, evidence)
     if not created:
         response.status_code = status.HTTP_200_OK
     return schemas.IntakeOut(detection=detection_out(detection, language), created=created)

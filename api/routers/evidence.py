@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.console.evidence import PackageMissing, package_view
-from api.deps import ComponentsDep, DetectionReader
+from api.deps import DetectionReader, ServicesDep
 from cases.errors import NotFound
 from evidence_store.store import EvidenceError, Outcome
 
@@ -39,11 +39,11 @@ class PackageOut(BaseModel):
 
 @router.get("/evidence/{package_id}", response_model=PackageOut)
 def evidence_package(
-    components: ComponentsDep, _reader: DetectionReader, package_id: Annotated[str, Path(pattern=PACKAGE_ID)]
+    services: ServicesDep, _reader: DetectionReader, package_id: Annotated[str, Path(pattern=PACKAGE_ID)]
 ) -> PackageOut:
     """Recomputed now, on every request: item hashes, signature, inclusion in the latest tree head, consistency."""
     try:
-        store = components.evidence_reader()
+        store = services.evidence_reader()
         view = package_view(store, package_id)
     except (PackageMissing, EvidenceError) as exc:  # an id it does not hold; or no store yet: nothing sealed
         raise NotFound(variant="evidence_package", package=package_id) from exc

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ComponentsDep, gateway_caller
+from api.deps import Frames, Registry, ServicesDep, gateway_caller
 from api.errors import (
     BadFrame,
     CameraInactive,
@@ -22,6 +22,7 @@ from api.errors import (
     FrameQueueFull,
     NoPipeline,
     PayloadTooLarge,
+    PipelineUnreachable,
     UnsupportedMediaType,
 )
 from api.schemas import CodePath
@@ -34,7 +35,7 @@ from cases.model.registry import (
     CameraStatus,
     mask_stream_url,
 )
-from offsite.bootstrap import Components
+from cases.services.registry import RegistryService
 from vision import pushed
 
 router = APIRouter(
@@ -97,8 +98,8 @@ def capture_time(value: str | None) -> dt.datetime:
         raise BadFrame(variant="timestamp", value=repr(value[:40])) from exc
 
 
-def own_camera(components: Components, gateway_id: str, device_id: str) -> Camera:
-    camera = components.registry.find_camera(device_id)
+def own_camera(registry: RegistryService, gateway_id: str, device_id: str) -> Camera:
+    camera = registry.find_camera(device_id)
     if camera.gateway_id != gateway_id:
         raise Forbidden(variant="gateway_camera", gateway=repr(gateway_id), camera=repr(device_id))
     return camera
@@ -117,10 +118,16 @@ def own_camera(components: Components, gateway_id: str, device_id: str) -> Camer
             "description": "the camera's frame queue is full: retry after Retry-After seconds (frame_queue_full)",
             "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
         },
+        503: {
+            "description": "in a cluster, the worker holding the camera cannot be reached now: retry after "
+            "Retry-After seconds (frames_unreachable)",
+            "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        },
     },
 )
 def push_frame(
-    components: ComponentsDep,
+    registry: Registry,
+    frames: Frames,
     gateway_id: Gateway,
     device_id: CodePath,
     jpeg: Annotated[bytes, Depends(jpeg_body)],
@@ -133,18 +140,22 @@ def push_frame(
     media_type = (content_type or "").partition(";")[0].strip().lower()
     if media_type != "image/jpeg":
         raise UnsupportedMediaType(variant="frame", media_type=repr(media_type or "none"))
-    camera = own_camera(components, gateway_id, device_id)
+    camera = own_camera(registry, gateway_id, device_id)
     if camera.status is not CameraStatus.ACTIVE:
         raise CameraInactive(variant="camera", camera=repr(device_id), status=camera.status.value)
     ts = capture_time(x_frame_timestamp)
     try:
-        seq = components.frames.push(device_id, jpeg, ts)
+        seq = frames.push(device_id, jpeg, ts)
     except pushed.NoPipeline as exc:
         raise NoPipeline(variant="camera", camera=repr(exc.camera_id)) from exc
     except pushed.FrameQueueFull as exc:
         wait_s = max(1, math.ceil(exc.retry_after_s))
         raise FrameQueueFull(variant="camera", headers={"Retry-After": str(wait_s)}, camera=repr(exc.camera_id),
                              capacity=exc.capacity, wait_s=f"{exc.retry_after_s:.1f}") from exc  # fmt: skip
+    except pushed.FramesUnreachable as exc:
+        wait_s = max(1, math.ceil(exc.retry_after_s))
+        raise PipelineUnreachable(variant="camera", headers={"Retry-After": str(wait_s)}, camera=repr(exc.camera_id),
+                                wait_s=wait_s) from exc  # fmt: skip
     except pushed.PushedFrameError as exc:
         pushing, problem = repr(exc.camera_id), Term(f"frame.{exc.key}", exc.params)
         if exc.too_large:
@@ -161,16 +172,15 @@ def stream_out(camera: Camera) -> StreamOut:
 
 
 @router.put("/gateway/cameras/{device_id}/stream", response_model=StreamOut)
-def register_stream(components: ComponentsDep, gateway_id: Gateway, device_id: CodePath, body: StreamIn) -> StreamOut:
+def register_stream(services: ServicesDep, gateway_id: Gateway, device_id: CodePath, body: StreamIn) -> StreamOut:
     """The camera's gateway says where the service pulls the camera's video from (replacing what was there)."""
-    own_camera(components, gateway_id, device_id)
-    camera = components.registry.set_camera_stream(device_id, body.url, body.sample_interval_s)
-    if components.cameras is not None:  # a server running the camera's pipeline pulls the new address now
-        components.cameras.stream_changed(device_id)
+    own_camera(services.registry, gateway_id, device_id)
+    camera = services.registry.set_camera_stream(device_id, body.url, body.sample_interval_s)
+    services.stream_changed(device_id)  # whoever runs the camera's pipeline pulls the new address now
     return stream_out(camera)
 
 
 @router.get("/gateway/cameras/{device_id}/stream", response_model=StreamOut)
-def read_stream(components: ComponentsDep, gateway_id: Gateway, device_id: CodePath) -> StreamOut:
+def read_stream(registry: Registry, gateway_id: Gateway, device_id: CodePath) -> StreamOut:
     """The stream address registered for the camera, credentials masked."""
-    return stream_out(own_camera(components, gateway_id, device_id))
+    return stream_out(own_camera(registry, gateway_id, device_id))

@@ -7,9 +7,10 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from api import schemas
-from api.deps import ComponentsDep, ModelSteward, ReaderLanguage
+from api.deps import ModelSteward, ReaderLanguage, ServicesDep
 from cases.model.training_job import TrainingJob
 from offsite import model_registry, training_jobs
+from offsite.settings import Settings
 
 router = APIRouter(tags=["models"])
 
@@ -22,10 +23,10 @@ def _decision_out(decision: model_registry.DecisionView, language: str) -> schem
 
 
 @router.get("/models", response_model=schemas.RegistryOut)
-def list_models(components: ComponentsDep, steward: ModelSteward, language: ReaderLanguage) -> schemas.RegistryOut:
+def list_models(services: ServicesDep, steward: ModelSteward, language: ReaderLanguage) -> schemas.RegistryOut:
     """Every registered model (the shipped one is the first active model of a new registry), the decisions taken on
     them with the gate's reasons, and the golden sets a promotion may be judged on."""
-    view = model_registry.registry_view(components, steward)
+    view = model_registry.registry_view(services, steward)
     return schemas.RegistryOut(
         releases=[schemas.ReleaseOut.model_validate(r) for r in view.releases],
         decisions=[_decision_out(d, language) for d in view.decisions],
@@ -48,7 +49,7 @@ def list_models(components: ComponentsDep, steward: ModelSteward, language: Read
     },
 )
 async def promote(
-    components: ComponentsDep,
+    services: ServicesDep,
     steward: ModelSteward,
     language: ReaderLanguage,
     sha256: schemas.Sha256Path,
@@ -57,7 +58,7 @@ async def promote(
     """Put a candidate through the gate on a golden set: promoted (the active model retires) only when it beats the
     active model there with no class worse than the margin; refused otherwise. Either way the decision and its
     figures are recorded. Both models run on the server's CPU: this takes seconds."""
-    result = await run_in_threadpool(model_registry.promote_on, components, sha256, steward, body.golden, body.margin)
+    result = await run_in_threadpool(model_registry.promote_on, services, sha256, steward, body.golden, body.margin)
     return schemas.VerdictOut(
         passed=result.verdict.passed,
         release=schemas.ReleaseOut.model_validate(result.release),
@@ -70,29 +71,29 @@ async def promote(
     response_model=schemas.ReleaseOut,
     responses={409: {"description": "there is no earlier active model (illegal_transition)"}},
 )
-def rollback(components: ComponentsDep, steward: ModelSteward) -> schemas.ReleaseOut:
+def rollback(services: ServicesDep, steward: ModelSteward) -> schemas.ReleaseOut:
     """The active model retires and the one active before it returns; recorded. Cameras take it up within
     ``model_poll_s``."""
-    return schemas.ReleaseOut.model_validate(components.releases.rollback(steward))
+    return schemas.ReleaseOut.model_validate(services.releases.rollback(steward))
 
 
-def _job_out(components: ComponentsDep, job: TrainingJob, with_log: bool = False) -> schemas.TrainingJobOut:
+def _job_out(settings: Settings, job: TrainingJob, with_log: bool = False) -> schemas.TrainingJobOut:
     out = schemas.TrainingJobOut.model_validate(job)
     if with_log and job.id is not None:
-        out.log = training_jobs.log_tail(components.settings, job.id, 40)
+        out.log = training_jobs.log_tail(settings, job.id, 40)
     return out
 
 
 @router.get("/models/recipes", response_model=list[str])
-def list_recipes(components: ComponentsDep, steward: ModelSteward) -> list[str]:
+def list_recipes(services: ServicesDep, steward: ModelSteward) -> list[str]:
     """The training recipes a job may be started with (configs/training and the training store's recipes)."""
-    return [p.name for p in training_jobs.recipes(components)]
+    return [p.name for p in training_jobs.recipes(services)]
 
 
 @router.get("/models/training-jobs", response_model=list[schemas.TrainingJobOut])
-def list_training_jobs(components: ComponentsDep, steward: ModelSteward) -> list[schemas.TrainingJobOut]:
+def list_training_jobs(services: ServicesDep, steward: ModelSteward) -> list[schemas.TrainingJobOut]:
     """The latest training jobs, newest first, with their progress."""
-    return [_job_out(components, job) for job in components.training_jobs.jobs()]
+    return [_job_out(services.settings, job) for job in services.training_jobs.jobs()]
 
 
 @router.post(
@@ -105,13 +106,13 @@ def list_training_jobs(components: ComponentsDep, steward: ModelSteward) -> list
     },
 )
 async def start_training(
-    components: ComponentsDep, steward: ModelSteward, body: schemas.TrainingJobIn
+    services: ServicesDep, steward: ModelSteward, body: schemas.TrainingJobIn
 ) -> schemas.TrainingJobOut:
     """Train a recipe in the background (queued while another job trains on the server): its dataset (the operators' reviews when it asks), the training on CUDA
     where a GPU is or on the CPU, the export and the candidate in the registry. Follow it with GET; the candidate
     goes through the gate before it can be promoted."""
-    job, _waits_for = await run_in_threadpool(training_jobs.start, components, body.recipe, steward)
-    return _job_out(components, job)
+    job, _waits_for = await run_in_threadpool(training_jobs.start, services, body.recipe, steward)
+    return _job_out(services.settings, job)
 
 
 @router.get(
@@ -119,9 +120,9 @@ async def start_training(
     response_model=schemas.TrainingJobOut,
     responses={404: {"description": "no such job (not_found)"}},
 )
-def get_training_job(components: ComponentsDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
+def get_training_job(services: ServicesDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
     """A job with the end of its log."""
-    return _job_out(components, components.training_jobs.get(job_id), with_log=True)
+    return _job_out(services.settings, services.training_jobs.get(job_id), with_log=True)
 
 
 @router.post(
@@ -132,6 +133,6 @@ def get_training_job(components: ComponentsDep, steward: ModelSteward, job_id: i
         409: {"description": "the job has ended (illegal_transition)"},
     },
 )
-def cancel_training_job(components: ComponentsDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
+def cancel_training_job(services: ServicesDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
     """Cancel a job: a queued one at once, a running one at its worker's next beat (seconds); recorded with who."""
-    return _job_out(components, components.training_jobs.cancel(job_id, steward))
+    return _job_out(services.settings, services.training_jobs.cancel(job_id, steward))

@@ -9,7 +9,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import schemas
-from api.deps import ComponentsDep, PersonalDataReader, ReaderLanguage, RegistryManager, RegistryReader
+from api.deps import (
+    ClockDep,
+    PersonalDataReader,
+    ReaderLanguage,
+    Registry,
+    RegistryManager,
+    RegistryReader,
+    ServicesDep,
+)
 from api.errors import PayloadTooLarge, problem, reader_language, told
 from api.views import camera_out, import_report_out
 from cases.model.registry import Camera, Merchant, Site, Zone
@@ -27,10 +35,15 @@ def _changes(body: Any) -> tuple[int, dict[str, Any]]:
 # ---- cameras and zones ------------------------------------------------------------------------------------
 @router.get("/cameras", response_model=schemas.PageOut)
 def list_cameras(
-    components: ComponentsDep, _reader: RegistryReader, language: ReaderLanguage, offset: Offset = 0, limit: Limit = 50
+    clock: ClockDep,
+    registry: Registry,
+    _reader: RegistryReader,
+    language: ReaderLanguage,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> schemas.PageOut:
-    page = components.registry.list_cameras(offset, limit)
-    today = components.clock.today()
+    page = registry.list_cameras(offset, limit)
+    today = clock.today()
     return schemas.PageOut(
         items=[camera_out(c, today, language) for c in page.items], total=page.total, offset=offset, limit=limit
     )
@@ -38,113 +51,106 @@ def list_cameras(
 
 @router.post("/cameras", response_model=schemas.CameraOut, status_code=status.HTTP_201_CREATED)
 def create_camera(
-    components: ComponentsDep, _admin: RegistryManager, language: ReaderLanguage, body: schemas.CameraIn
+    clock: ClockDep, registry: Registry, _admin: RegistryManager, language: ReaderLanguage, body: schemas.CameraIn
 ) -> schemas.CameraOut:
-    camera = components.registry.create_camera(Camera(**body.model_dump()))
-    return camera_out(camera, components.clock.today(), language)
+    camera = registry.create_camera(Camera(**body.model_dump()))
+    return camera_out(camera, clock.today(), language)
 
 
 @router.get("/cameras/{camera_id}", response_model=schemas.CameraOut)
 def get_camera(
-    components: ComponentsDep, _reader: RegistryReader, language: ReaderLanguage, camera_id: schemas.IdInPath
+    clock: ClockDep, registry: Registry, _reader: RegistryReader, language: ReaderLanguage, camera_id: schemas.IdInPath
 ) -> schemas.CameraOut:
-    return camera_out(components.registry.get_camera(camera_id), components.clock.today(), language)
+    return camera_out(registry.get_camera(camera_id), clock.today(), language)
 
 
 @router.patch("/cameras/{camera_id}", response_model=schemas.CameraOut)
 def update_camera(
-    components: ComponentsDep,
+    clock: ClockDep,
+    registry: Registry,
     _admin: RegistryManager,
     language: ReaderLanguage,
     camera_id: schemas.IdInPath,
     body: schemas.CameraPatch,
 ) -> schemas.CameraOut:
     version, changes = _changes(body)
-    camera = components.registry.update_camera(camera_id, version, changes)
-    return camera_out(camera, components.clock.today(), language)
+    camera = registry.update_camera(camera_id, version, changes)
+    return camera_out(camera, clock.today(), language)
 
 
 @router.get("/cameras/{camera_id}/zones", response_model=list[schemas.ZoneOut])
-def list_zones(
-    components: ComponentsDep, _reader: RegistryReader, camera_id: schemas.IdInPath
-) -> list[schemas.ZoneOut]:
-    return [schemas.ZoneOut.model_validate(z) for z in components.registry.list_zones(camera_id)]
+def list_zones(registry: Registry, _reader: RegistryReader, camera_id: schemas.IdInPath) -> list[schemas.ZoneOut]:
+    return [schemas.ZoneOut.model_validate(z) for z in registry.list_zones(camera_id)]
 
 
 @router.post("/cameras/{camera_id}/zones", response_model=schemas.ZoneOut, status_code=status.HTTP_201_CREATED)
 def create_zone(
-    components: ComponentsDep, _admin: RegistryManager, camera_id: schemas.IdInPath, body: schemas.ZoneIn
+    registry: Registry, _admin: RegistryManager, camera_id: schemas.IdInPath, body: schemas.ZoneIn
 ) -> schemas.ZoneOut:
-    zone = components.registry.create_zone(Zone(camera_id=camera_id, **body.model_dump()))
+    zone = registry.create_zone(Zone(camera_id=camera_id, **body.model_dump()))
     return schemas.ZoneOut.model_validate(zone)
 
 
 # ---- merchants --------------------------------------------------------------------------------------------
 @router.get("/merchants", response_model=schemas.PageOut)
 def search_merchants(
-    components: ComponentsDep,
+    registry: Registry,
     _reader: RegistryReader,
     q: Annotated[str | None, Query(max_length=100)] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> schemas.PageOut:
     """Search by name, code or address. Mobile and credit code are masked here; the detail view shows them."""
-    page = components.registry.search_merchants(q, offset, limit)
+    page = registry.search_merchants(q, offset, limit)
     items = [schemas.MerchantOut.model_validate(m).masked() for m in page.items]
     return schemas.PageOut(items=items, total=page.total, offset=offset, limit=limit)
 
 
 @router.post("/merchants", response_model=schemas.MerchantOut, status_code=status.HTTP_201_CREATED)
-def create_merchant(
-    components: ComponentsDep, _admin: RegistryManager, body: schemas.MerchantIn
-) -> schemas.MerchantOut:
-    return schemas.MerchantOut.model_validate(components.registry.create_merchant(Merchant(**body.model_dump())))
+def create_merchant(registry: Registry, _admin: RegistryManager, body: schemas.MerchantIn) -> schemas.MerchantOut:
+    return schemas.MerchantOut.model_validate(registry.create_merchant(Merchant(**body.model_dump())))
 
 
 @router.get("/merchants/{merchant_id}", response_model=schemas.MerchantOut)
-def read_merchant(
-    components: ComponentsDep, reader: PersonalDataReader, merchant_id: schemas.IdInPath
-) -> schemas.MerchantOut:
+def read_merchant(registry: Registry, reader: PersonalDataReader, merchant_id: schemas.IdInPath) -> schemas.MerchantOut:
     """The full record. The read is logged with who and why (规定第十六条)."""
-    merchant = components.registry.read_merchant(merchant_id, reader, f"GET /merchants/{merchant_id}")
+    merchant = registry.read_merchant(merchant_id, reader, f"GET /merchants/{merchant_id}")
     return schemas.MerchantOut.model_validate(merchant)
 
 
 @router.patch("/merchants/{merchant_id}", response_model=schemas.MerchantOut)
 def update_merchant(
-    components: ComponentsDep, _admin: RegistryManager, merchant_id: schemas.IdInPath, body: schemas.MerchantPatch
+    registry: Registry, _admin: RegistryManager, merchant_id: schemas.IdInPath, body: schemas.MerchantPatch
 ) -> schemas.MerchantOut:
     version, changes = _changes(body)
-    merchant = components.registry.update_merchant(merchant_id, version, changes)
+    merchant = registry.update_merchant(merchant_id, version, changes)
     return schemas.MerchantOut.model_validate(merchant).masked()
 
 
 # ---- sites ------------------------------------------------------------------------------------------------
 @router.get("/sites", response_model=schemas.PageOut)
-def list_sites(
-    components: ComponentsDep, _reader: RegistryReader, offset: Offset = 0, limit: Limit = 50
-) -> schemas.PageOut:
-    page = components.registry.list_sites(offset, limit)
+def list_sites(registry: Registry, _reader: RegistryReader, offset: Offset = 0, limit: Limit = 50) -> schemas.PageOut:
+    page = registry.list_sites(offset, limit)
     items = [schemas.SiteOut.model_validate(s).masked() for s in page.items]
     return schemas.PageOut(items=items, total=page.total, offset=offset, limit=limit)
 
 
 @router.post("/sites", response_model=schemas.SiteOut, status_code=status.HTTP_201_CREATED)
-def create_site(components: ComponentsDep, _admin: RegistryManager, body: schemas.SiteIn) -> schemas.SiteOut:
-    return schemas.SiteOut.model_validate(components.registry.create_site(Site(**body.model_dump())))
+def create_site(registry: Registry, _admin: RegistryManager, body: schemas.SiteIn) -> schemas.SiteOut:
+    return schemas.SiteOut.model_validate(registry.create_site(Site(**body.model_dump())))
 
 
 @router.get("/sites/{site_id}", response_model=schemas.SiteOut)
-def read_site(components: ComponentsDep, reader: PersonalDataReader, site_id: schemas.IdInPath) -> schemas.SiteOut:
-    return schemas.SiteOut.model_validate(components.registry.read_site(site_id, reader, f"GET /sites/{site_id}"))
+def read_site(registry: Registry, reader: PersonalDataReader, site_id: schemas.IdInPath) -> schemas.SiteOut:
+    return schemas.SiteOut.model_validate(registry.read_site(site_id, reader, f"GET /sites/{site_id}"))
 
 
 @router.patch("/sites/{site_id}", response_model=schemas.SiteOut)
 def update_site(
-    components: ComponentsDep, _admin: RegistryManager, site_id: schemas.IdInPath, body: schemas.SitePatch
+    registry: Registry, _admin: RegistryManager, site_id: schemas.IdInPath, body: schemas.SitePatch
 ) -> schemas.SiteOut:
     version, changes = _changes(body)
-    return schemas.SiteOut.model_validate(components.registry.update_site(site_id, version, changes)).masked()
+    return schemas.SiteOut.model_validate(registry.update_site(site_id, version, changes)).masked()
 
 
 # ---- CSV import -------------------------------------------------------------------------------------------
@@ -155,7 +161,7 @@ def update_site(
 )
 async def import_csv(
     request: Request,
-    components: ComponentsDep,
+    services: ServicesDep,
     _admin: RegistryManager,
     kind: Literal["merchants", "sites", "cameras", "zones"],
     file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row")],
@@ -163,11 +169,11 @@ async def import_csv(
 ) -> schemas.ImportReportOut | JSONResponse:
     """Import merchants, sites, cameras or zones (shop-to-zone links by natural keys). All-or-nothing unless ``allow_partial``; the report lists every
     rejected row with its line number and reason."""
-    limit = components.settings.max_upload_bytes
+    limit = services.settings.max_upload_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise PayloadTooLarge(variant="upload", max_bytes=limit)
-    imported = await run_in_threadpool(components.imports.import_csv, kind, content, allow_partial)
+    imported = await run_in_threadpool(services.imports.import_csv, kind, content, allow_partial)
     report = import_report_out(imported, reader_language(request))
     if not report.written:
         detail = told(request, "csv_rows_rejected.count", {"rejected": len(report.rejected)})

@@ -7,14 +7,17 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases import commands
 from cases.clock import Clock
+from cases.commands import CaseCommand
 from cases.errors import (
     CameraNotCertified,
+    IllegalTransition,
     InvalidInput,
     LawViolation,
     NotFound,
@@ -192,6 +195,59 @@ class CaseService(Service):
         return None
 
     # ---- the steps --------------------------------------------------------------------------------------
+    def handle(self, command: CaseCommand, actor: Actor) -> Case:
+        """The one handler of a case step, whoever asks (the JSON API, the console): the step's role, then the step."""
+        if actor.role is not command.role:
+            raise IllegalTransition(
+                variant="step_role",
+                step=Term(f"term.action.{command.action}"),
+                role=Term(f"term.role.{command.role.value}"),
+            )
+        c, v = command.case_id, command.version
+        match command:
+            case commands.FileCase():
+                return self.file(c, actor, v)
+            case commands.ConfirmParty(party=party, reason=reason):
+                return self.confirm_party(c, actor, v, party, reason)
+            case commands.Withdraw(reason=reason):
+                return self.withdraw(c, actor, v, reason)
+            case commands.IssueRectificationNotice(method=method, served_on=served_on):
+                return self.issue_rectification_notice(c, actor, v, method, served_on)
+            case commands.RecordRecheck():
+                return self.record_recheck(
+                    c, actor, v, command.outcome, command.observed_on, command.detection_id, command.inspection_note
+                )
+            case commands.DecideNoPenalty(ground=ground, reason=reason):
+                return self.decide_no_penalty(c, actor, v, ground, reason)
+            case commands.IssuePenaltyNotice(proposed_fine_fen=fine, method=method, served_on=served_on):
+                return self.issue_penalty_notice(c, actor, v, fine, method, served_on)
+            case commands.RecordStatement(text=text, channel=channel, received_on=received_on):
+                return self.record_statement(c, actor, v, text, channel, received_on)
+            case commands.AnswerStatement(adopted=adopted, reply=reply, revised_fine_fen=revised):
+                return self.answer_statement(c, actor, v, adopted, reply, revised)
+            case commands.RequestLegalReview(fine_fen=fine):
+                return self.request_legal_review(c, actor, v, fine)
+            case commands.ApproveLegalReview(opinion=opinion):
+                return self.approve_legal_review(c, actor, v, opinion)
+            case commands.ReturnLegalReview(reason=reason):
+                return self.return_legal_review(c, actor, v, reason)
+            case commands.DecidePenalty(fine_fen=fine):
+                return self.decide_penalty(c, actor, v, fine)
+            case commands.RecordDelivery(method=method, delivered_on=delivered_on):
+                return self.record_delivery(c, actor, v, method, delivered_on)
+            case commands.ReferForEnforcement(reason=reason):
+                return self.refer_for_enforcement(c, actor, v, reason)
+            case commands.RecordPayment(amount_fen=amount, paid_on=paid_on):
+                return self.record_payment(c, actor, v, amount, paid_on)
+            case commands.CloseCase(reason=reason):
+                return self.close(c, actor, v, reason)
+            case commands.Publish():
+                return self.publish(c, actor, v)
+            case commands.ExtendDecisionPeriod(days=days, reason=reason):
+                return self.extend_decision_period(c, actor, v, days, reason)
+            case _:
+                assert_never(command)
+
     def file(self, case_id: int, officer: Actor, version: int) -> Case:
         def step(case: Case, act: Act, session: Session) -> None:
             year = act.today.year

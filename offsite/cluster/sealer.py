@@ -1,10 +1,11 @@
 """``offsite sealer`` (issue 16): the evidence log's single writer, sealing what the camera workers send.
 
-One sealer seals at a time, across machines: the role is a lease (``role:sealer`` in the leases bucket). A second
-sealer started beside it waits, and takes over within the lease time when the first dies. On one machine the
-evidence store's own lock says the same. While it holds the role, it takes the events stream's messages in order
-(``offsite.cluster.events.EventSealer``); killed at any point, what it had not acknowledged is sent again and
-sealed once.
+One sealer seals at a time, across machines: the role is a lease (``role:sealer`` in the leases bucket, held as
+``offsite.cluster.role_lease`` says). A second sealer started beside it waits, and takes over within the lease time
+when the first dies. On one machine the evidence store's own lock says the same. While it holds the role, it takes
+the events stream's messages in order (``offsite.cluster.events.EventSealer``); killed at any point, what it had not
+acknowledged is sent again and sealed once. It also answers the other roles' requests to seal a package whose items
+they stored (``offsite.cluster.sealing``: the scheduler's re-check key frames), so that nothing else writes the log.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ import nats
 
 from offsite.bootstrap import Components
 from offsite.cluster.events import EventSealer, EventsStream
-from offsite.cluster.leases import CameraLeases, Lease
+from offsite.cluster.leases import CameraLeases
+from offsite.cluster.role_lease import BrokerAway, RoleHolder, RoleLost
+from offsite.cluster.sealing import SealAnswers
 from offsite.cluster.worker import ClusterSettings
 
+__all__ = ["ROLE", "RoleLost", "run_sealer"]
+
 log = logging.getLogger("offsite.cluster.sealer")
-
-
-class RoleLost(RuntimeError):
-    """Another sealer may seal now: this one stops, so that one sealer seals at a time."""
-
-
-ROLE = "role:sealer"
+ROLE = "sealer"
 
 
 async def run_sealer(components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event) -> None:
@@ -38,55 +37,34 @@ async def run_sealer(components: Components, cluster: ClusterSettings, name: str
     leases = CameraLeases(js, name, cluster.lease_s, cluster.prefix)
     await stream.open()
     await leases.open()
-    role: Lease | None = None
+    role = RoleHolder(leases, ROLE, name, "sealing", stream.last_sequence)
     sealer, opened = EventSealer(components, stream, leases), False
-    renew_every = cluster.lease_s / 3
-    clock = asyncio.get_running_loop().time
-    renewed_at = clock()
+    answers = SealAnswers(components.evidence, connection, cluster.prefix)
     try:
         while not stopping.is_set():
             try:
-                role = await _hold_role(leases, stream, role, name)
-                renewed_at = clock()
-            except RoleLost:
-                raise
-            except Exception as exc:  # the broker is away: seal nothing more once the role may have run out
-                log.warning("sealer %s: the broker cannot be reached: %s", name, exc)
-                if role is not None and clock() - renewed_at >= cluster.lease_s:
-                    raise RoleLost(f"sealer {name}: the sealer's role ran out while the broker was away") from exc
+                held = await role.keep()
+            except BrokerAway:  # seal nothing more once the role may have run out (keep() says when)
                 await asyncio.sleep(1.0)
                 continue
-            if role is None:  # another sealer seals: wait, ready to take over
+            if not held:  # another sealer seals: wait, ready to take over
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), renew_every)
+                    await asyncio.wait_for(stopping.wait(), role.renew_every_s)
                 continue
             if not opened:
                 await asyncio.to_thread(components.evidence)  # the store's lock, before the first message
                 await sealer.open()
+                await answers.open()
                 opened = True
-            while not stopping.is_set() and clock() - renewed_at < renew_every:
+            while not stopping.is_set() and not role.renewal_due():
                 try:
                     await sealer.take(timeout_s=0.5)
                 except Exception as exc:  # the broker went away mid-fetch: what was not acknowledged comes again
                     log.warning("sealer %s: taking events failed: %s", name, exc)
                     await asyncio.sleep(1.0)
     finally:
-        if role is not None:
-            with contextlib.suppress(Exception):
-                await leases.release(role)
+        await role.release()
         await connection.close()
         o = sealer.outcome
         log.info("sealer %s: sealed %d, already sealed %d, fenced %d, refused %d", name, o.sealed, o.already,
                  o.fenced, o.refused)  # fmt: skip
-
-
-async def _hold_role(leases: CameraLeases, stream: EventsStream, role: Lease | None, name: str) -> Lease | None:
-    if role is not None:
-        renewed = await leases.renew(role)
-        if renewed is None:
-            raise RoleLost(f"sealer {name}: the sealer's role was lost; stopping so that one sealer seals")
-        return renewed
-    taken = await leases.acquire(ROLE, await stream.last_sequence())
-    if taken is not None:
-        log.info("sealer %s: sealing (role taken under epoch %d)", name, taken.epoch)
-    return taken

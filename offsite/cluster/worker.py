@@ -37,10 +37,11 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError
 
 from cases.services.camera_configs import CameraConfig
 from evidence_store.durable import write_atomic
-from offsite import camera_configs, missed
+from offsite import camera_configs
 from offsite.bootstrap import Components
-from offsite.cameras import CameraSupervisor, registry_certification
+from offsite.cameras import registry_certification, supervisor_of
 from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
+from offsite.cluster.frames import CameraInbox
 from offsite.cluster.leases import CameraLeases, Lease, key_of, open_bucket, owner
 from offsite.evidence import evidence_backend
 from vision.capture import CapturedEvidence
@@ -106,17 +107,12 @@ class CameraWorker:
         self.sealer = StoringSealer(self.detector.manifest.name, self.detector.manifest.sha256, {},
                                     registry_certification(registry.find_camera),
                                     backend=evidence_backend(self.components.settings))  # fmt: skip
-        self.cameras = CameraSupervisor(
-            [], self.detector, None, self._emit, self.work_dir / "cameras", self.components.frames,
-            self._registered_stream, caption_tz=self.components.settings.tz,
-            recent=missed.keeper(self.components.settings), sealer=self.sealer,
+        self.cameras = supervisor_of(
+            [], self.detector, self._emit, self.work_dir / "cameras", registry=registry,
+            frames=self.components.frames, settings=self.components.settings, sealer=self.sealer,
         )  # fmt: skip
         self._sent = asyncio.Event()  # set when the outbox has something to send
         self._closing = False
-
-    def _registered_stream(self, camera_id: str) -> tuple[str | None, float | None]:
-        camera = self.components.registry.find_camera(camera_id)
-        return camera.stream_url, camera.sample_interval_s
 
     def _emit(self, event: ViolationEvent, evidence: CapturedEvidence) -> None:
         """A pipeline's event (on its thread): into the outbox, with the epoch its camera is held under."""
@@ -140,6 +136,7 @@ class CameraWorker:
         await self.stream.open()
         await self.leases.open()
         self.states = await open_bucket(js, f"{self.cluster.prefix}-camera-state", ttl=None)
+        self.inbox = CameraInbox(connection, self.cluster.prefix, self.components.frames, self.cameras.stream_changed)
         self.cameras.start()
         sender = asyncio.create_task(self._send_outbox())
         log.info("worker %s: taking cameras (lease %.0f s)", self.worker_id, self.cluster.lease_s)
@@ -150,6 +147,8 @@ class CameraWorker:
                 except Exception:  # NATS or the database cannot answer now: cameras run on while their leases last
                     log.exception("worker %s: a look at the leases failed", self.worker_id)
                     await asyncio.to_thread(self._stop_expired)
+                    for camera in set(self.inbox.open) - set(self.held):
+                        await self.inbox.stop(camera)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), self.cluster.lease_s / 3)
         finally:
@@ -195,6 +194,7 @@ class CameraWorker:
             if lease is None:
                 continue
             self.held[camera] = _Held(lease, time.monotonic(), "", await self._previous_state(camera))
+            await self.inbox.listen(camera)  # its gateway's frames, pushed to any API node, come here now
             log.info("worker %s: camera %s taken under epoch %d", self.worker_id, camera, lease.epoch)
         for camera, held in self.held.items():
             config = configs[camera]
@@ -231,6 +231,7 @@ class CameraWorker:
 
     async def _drop(self, camera: str) -> None:
         self.held.pop(camera, None)
+        await self.inbox.stop(camera)
         await asyncio.to_thread(self.cameras.remove, camera)
 
     def _stop_expired(self) -> None:

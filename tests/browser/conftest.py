@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from api.app import create_app
-from offsite.bootstrap import Components
+from offsite.bootstrap import Components, web_app
 from offsite.demo import DEMO_PASSWORD, run_demo
 from offsite.settings import PROJECT_ROOT
 from tests.support.serving import serving
@@ -47,7 +46,7 @@ def serve_demo(tmp_path_factory: pytest.TempPathFactory, learning: bool) -> Iter
     require_chromium()
     components, _summary = run_demo(tmp_path_factory.mktemp("demo"), learning=learning)
     try:
-        with serving(create_app(components.settings, components)) as base:
+        with serving(web_app(components)) as base:
             yield Served(base, components)
     finally:
         components.close()

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from api.app import create_app
 from cases.persistence import migrate
 from cases.persistence.database import create_database_engine
+from offsite.bootstrap import build, web_app
 from offsite.settings import Settings
 from tests.browser.conftest import require_chromium
 from tests.support.serving import serving
@@ -29,7 +29,7 @@ def docs_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate.upgrade(engine)
     engine.dispose()
     settings = Settings(environment="development", database_url=url, evidence_dir=folder / "evidence")
-    with serving(create_app(settings)) as base:
+    with serving(web_app(build(settings))) as base:
         yield base
 
 

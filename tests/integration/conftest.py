@@ -21,7 +21,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
 from cases.clock import ManualClock
 from cases.model.staff import Role
 from cases.persistence import migrate
@@ -29,7 +28,7 @@ from cases.persistence.database import create_database_engine
 from cases.persistence.tables import metadata
 from cases.services import accounts as accounts_module
 from cases.services.base import Actor
-from offsite.bootstrap import Components, build
+from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings
 from tests.conftest import SHANGHAI
 from tests.integration.world import world  # noqa: F401  (a fixture)
@@ -127,7 +126,7 @@ def client(settings: Settings, components: Components) -> Iterator[TestClient]:
     """The app as a client that asks the API for English (``Accept-Language: en``): the tests written before the
     message catalogue assert the English of problems. Pages are Chinese whatever the header. The catalogue's own
     tests (test_message_catalogue) drop the header and read the API's default, Chinese."""
-    with TestClient(create_app(settings, components), headers={"Accept-Language": "en"}) as test_client:
+    with TestClient(web_app(components), headers={"Accept-Language": "en"}) as test_client:
         yield test_client
 
 

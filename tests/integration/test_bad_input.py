@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
 from cases.clock import ManualClock
 from cases.model.case import Case
 from cases.model.staff import Role
 from cases.persistence import tables
-from offsite.bootstrap import Components, build
+from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.world import World, uscc
@@ -95,7 +94,7 @@ def small_client(settings: Settings, components: Components, clock: ManualClock)
     small = settings.model_copy(update={"max_upload_bytes": SMALL_LIMIT})
     built = build(small, clock=clock)
     try:
-        with TestClient(create_app(small, built)) as test_client:
+        with TestClient(web_app(built)) as test_client:
             yield test_client
     finally:
         built.close()
@@ -692,7 +691,7 @@ def test_a_text_the_schema_accepts_is_stored_whole_or_refused_never_a_server_err
     field: str,
 ) -> None:
     rows = counts(world.components)
-    with TestClient(create_app(settings, components), raise_server_exceptions=False) as client:
+    with TestClient(web_app(components), raise_server_exceptions=False) as client:
         response = client.post(path.format(camera=world.cameras["main"].id), json=body, headers=admin)
     assert response.status_code in (201, 422), response.text
     if response.status_code == 422:

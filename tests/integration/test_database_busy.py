@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy import exc as sa
 
-from api.app import create_app
 from cases.clock import ManualClock
 from cases.model.staff import Role
-from offsite.bootstrap import build
+from offsite.bootstrap import build, web_app
 from offsite.settings import Settings
 from tests.integration.conftest import Staff, problem_of
 
@@ -26,7 +25,7 @@ def test_with_every_pooled_connection_busy_a_request_gets_503_with_retry_after_w
     busy = build(settings.model_copy(update={"database_pool_timeout_s": POOL_S}), clock=clock)
     held: list[Connection] = []
     try:
-        with TestClient(create_app(busy.settings, busy)) as client:
+        with TestClient(web_app(busy)) as client:
             try:
                 while len(held) < 200:  # every connection the pool will give, held by someone else
                     held.append(busy.engine.connect())

@@ -20,13 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from api.app import create_app
 from api.errors import database_unavailable
 from cases.model.registry import Camera
 from cases.model.staff import Role
 from cases.persistence.database import REPLY_GRACE_S
 from cases.services import accounts as accounts_module
-from offsite.bootstrap import Components, build, prepare_database
+from offsite.bootstrap import Components, build, prepare_database, web_app
 from offsite.settings import Settings
 from tests.integration.test_gateway_api import signed_headers
 from tests.support import private_postgres
@@ -127,7 +126,7 @@ def assert_served(outage: Outage, http: httpx.Client) -> None:
 def test_a_stopped_database_gets_503_with_retry_after_and_requests_succeed_again_once_it_is_started(
     outage: Outage,
 ) -> None:
-    app = create_app(outage.components.settings, outage.components)
+    app = web_app(outage.components)
     with TestClient(app) as client:
         assert_served(outage, client)
         outage.cluster.stop()
@@ -171,7 +170,7 @@ def healthz_while(base: str, pending: list[Future[Timed]], until: float) -> list
 def test_a_stalled_database_fails_requests_fast_with_503_while_healthz_answers_at_once_and_the_server_recovers(
     outage: Outage,
 ) -> None:
-    app = create_app(outage.components.settings, outage.components)
+    app = web_app(outage.components)
     kinds = outage.requests()
     with serving(app) as base, ThreadPoolExecutor(max_workers=8) as pool:
         # several pooled connections, idle when the server stalls: their check before use gets no reply

@@ -2,8 +2,8 @@
 %i expanded as systemd does) runs with the unit's Environment= overridden by an EnvironmentFile, as systemd applies
 them; the test's file plays /etc/offsite/offsite.env (its PATH leads to this checkout's venv, as the install
 root's would), and WorkingDirectory's install root is this checkout. A worker and a sealer so started turn the
-road's stall into one sealed detection, and each stops cleanly on its KillSignal within its TimeoutStopSec. On
-SQLite and PostgreSQL."""
+road's stall into one sealed detection while a scheduler so started holds its role, and each stops cleanly on its
+KillSignal within its TimeoutStopSec. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -77,19 +77,26 @@ def test_a_worker_and_a_sealer_started_from_their_units_seal_the_road_s_stall(
     env_file = environment_file(settings, nats_server, tmp_path)
     sealer, sealer_unit = started("offsite-sealer.service", "", env_file, tmp_path / "sealer.log")
     worker, worker_unit = started("offsite-worker@.service", "1", env_file, tmp_path / "worker.log")
+    scheduler, scheduler_unit = started("offsite-scheduler.service", "", env_file, tmp_path / "scheduler.log")
     try:
         logs = lambda: (tmp_path / "worker.log").read_text() + (tmp_path / "sealer.log").read_text()  # noqa: E731
         assert until(lambda: len(detections(components)) == road, 180), logs()[-4000:]
         assert f"worker {socket.gethostname()}-1: camera" in (tmp_path / "worker.log").read_text()  # %H-%i
+        scheduling = f"scheduler {socket.gethostname()}: scheduling"  # %H
+        assert until(lambda: scheduling in (tmp_path / "scheduler.log").read_text(), 30), (
+            tmp_path / "scheduler.log"
+        ).read_text()[-3000:]
     finally:
         assert stopped(worker, worker_unit) == 0
+        assert stopped(scheduler, scheduler_unit) == 0
         assert stopped(sealer, sealer_unit) == 0
     assert len(detections(components)) == road
 
 
 def test_every_unit_names_its_command_and_the_environment_file_the_example_shows() -> None:
     example = (UNITS / "offsite.env.example").read_text(encoding="utf-8")
-    for name in ("offsite-api.service", "offsite-worker@.service", "offsite-sealer.service"):
+    for name in ("offsite-api.service", "offsite-worker@.service", "offsite-sealer.service",
+                 "offsite-scheduler.service"):  # fmt: skip
         service = unit(name)
         assert shlex.split(service["ExecStart"])[0] == "offsite"
         assert service["Environment"].startswith("PATH=/opt/offsite/.venv/bin:")

@@ -21,10 +21,9 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
 
 from api import schemas
-from api.app import create_app
 from cases.model.staff import NOT_STAFF, Role
 from cases.services.csv_import import KINDS
-from offsite.bootstrap import Components
+from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings as AppSettings
 from tests.integration.conftest import Staff
 
@@ -81,7 +80,7 @@ CHECKS_RUN = [
 
 # The document does not depend on the database: it is read from an app on an in-memory one, at collection, so that
 # each operation is a test of its own. Requests go to an app on the test database (the `app` fixture).
-DOCUMENT = create_app(AppSettings(environment="development", database_url="sqlite://")).openapi()
+DOCUMENT = web_app(build(AppSettings(environment="development", database_url="sqlite://"))).openapi()
 contract = schemathesis.openapi.from_dict(DOCUMENT)
 bounded = settings(
     max_examples=MAX_EXAMPLES,
@@ -107,7 +106,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def app(settings: AppSettings, components: Components) -> FastAPI:
-    return create_app(settings, components)
+    return web_app(components)
 
 
 def call(case: Case, app: FastAPI, headers: dict[str, str]) -> None:

@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from cases.clock import ManualClock
 from cases.errors import SignInLocked
 from cases.model.staff import Role
 from cases.services import accounts as accounts_module
-from offsite.bootstrap import Components, build
+from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_cli import run
@@ -139,7 +138,7 @@ def test_the_console_form_and_the_api_count_the_same_failures(client: TestClient
 def test_twenty_wrong_passwords_from_one_address_lock_that_address_for_every_account(
     settings: Settings, accounts: Components, clock: ManualClock
 ) -> None:
-    app = create_app(settings, accounts)
+    app = web_app(accounts)
     with (
         TestClient(app, client=("198.51.100.7", 40000)) as guesser,
         TestClient(app, client=("10.0.0.8", 40000)) as colleague,
@@ -155,7 +154,7 @@ def test_twenty_wrong_passwords_from_one_address_lock_that_address_for_every_acc
 
 def test_a_success_does_not_clear_the_address_count(settings: Settings, accounts: Components) -> None:
     """A guesser holding an account of their own cannot reset their address's count by signing in to it."""
-    with TestClient(create_app(settings, accounts), client=("198.51.100.7", 40000)) as guesser:
+    with TestClient(web_app(accounts), client=("198.51.100.7", 40000)) as guesser:
         for username in ("a1", "a2", "a3", "a4", "a5"):
             fail(guesser, 4, username)
             if username != "a5":
@@ -210,7 +209,7 @@ def test_another_server_process_on_the_same_database_sees_the_lock_out(
     """Two API servers (each its own engine and pool) on one database: failures made at one lock the other."""
     other = build(settings, clock=clock)
     try:
-        with TestClient(create_app(settings, accounts)) as first, TestClient(create_app(settings, other)) as second:
+        with TestClient(web_app(accounts)) as first, TestClient(web_app(other)) as second:
             fail(first, 3)
             fail(second, 2)
             locked(sign_in(first))
@@ -309,7 +308,7 @@ def admin_console(client: TestClient, components: Components) -> TestClient:
 def test_the_console_users_page_shows_the_lock_out_and_unlocks_it(
     admin_console: TestClient, accounts: Components, settings: Settings
 ) -> None:
-    with TestClient(create_app(settings, accounts), client=("192.0.2.1", 1)) as guesser:
+    with TestClient(web_app(accounts), client=("192.0.2.1", 1)) as guesser:
         fail(guesser, 5)
     page = admin_console.get("/console/users")
     assert page.status_code == 200
