@@ -31,6 +31,7 @@ from cases.services.registry import RegistryService
 from cases.services.statistics import StatisticsService
 from cases.services.training_jobs import TrainingJobService
 from evidence_store.store import EvidenceStore
+from offsite.camera_states import CameraStates
 from offsite.parts import RunningCameras, Seal
 from offsite.settings import Settings
 from vision.detector import OnnxDetector
@@ -63,6 +64,7 @@ class ApiServices:
     readiness: Callable[[], str | None]  # why the database is not ready to serve, or None
     redaction_detector: Callable[[], OnnxDetector]  # the detector that masks faces on the party's pictures
     shipped_model: Path  # the model shipped with the product: its classes are the box editors' choices
+    states: CameraStates  # what each camera's pipeline is doing, wherever it runs
 
     @property
     def cameras(self) -> RunningCameras | None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from api.services import ApiServices
     from evidence_store.store import EvidenceStore, ItemIn
+    from offsite.camera_states import CameraStates
     from offsite.cameras import CameraSupervisor
     from offsite.cluster.frames import RelayedFrames
     from offsite.parts import Seal
@@ -106,6 +107,13 @@ class Components:
 
                 self._reader = open_evidence(self.settings, read_only=True)
             return self._reader
+
+    @property
+    def states(self) -> CameraStates:
+        """What the cameras this process runs are doing (none when it runs none)."""
+        from offsite.camera_states import LocalCameraStates
+
+        return LocalCameraStates(lambda: self.cameras)
 
     def seal(self, items: list[ItemIn], context: dict[str, Any], links: dict[str, str] | None = None) -> str:
         """Seal items as one package (a document, a party's attachments); its id. Sealed into this process's log,
@@ -215,11 +223,14 @@ def database_problem(components: Components) -> str | None:
     return None
 
 
-def api_services(components: Components, relay: RelayedFrames | None = None) -> ApiServices:
+def api_services(
+    components: Components, relay: RelayedFrames | None = None, states: CameraStates | None = None
+) -> ApiServices:
     """What the API and the console are given: the services they call, not the engine, sessions or pipelines.
 
-    ``relay``: an API node of a cluster hands gateways' frames and stream addresses to the workers holding the
-    cameras (``offsite.cluster.frames``); otherwise they go to this process's own pipelines."""
+    An API node of a cluster hands gateways' frames and stream addresses to the workers holding the cameras
+    (``relay``, ``offsite.cluster.frames``) and reads the cameras' states as the workers tell them (``states``);
+    otherwise both are this process's own pipelines'."""
     from api.services import ApiServices
     from offsite.model_registry import SHIPPED
 
@@ -238,12 +249,12 @@ def api_services(components: Components, relay: RelayedFrames | None = None) -> 
         statistics=c.statistics, command_centre=c.command_centre, frames=relay or c.frames,
         stream_changed=stream_changed, seal=c.seal,
         evidence_reader=c.evidence_reader, running=lambda: c.cameras, readiness=lambda: database_problem(c),
-        redaction_detector=c.redaction_detector, shipped_model=SHIPPED,
+        redaction_detector=c.redaction_detector, shipped_model=SHIPPED, states=states or c.states,
     )  # fmt: skip
 
 
-def web_app(components: Components, relay: RelayedFrames | None = None) -> FastAPI:
-    """The API and console of ``offsite serve``, on these parts (``relay``: see ``api_services``)."""
+def web_app(components: Components, relay: RelayedFrames | None = None, states: CameraStates | None = None) -> FastAPI:
+    """The API and console of ``offsite serve``, on these parts (``relay``, ``states``: see ``api_services``)."""
     from api.app import create_app
 
-    return create_app(api_services(components, relay))
+    return create_app(api_services(components, relay, states))

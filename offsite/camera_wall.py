@@ -2,9 +2,9 @@
 
 A tile tells whether the camera's pipeline is online, failed, waiting for its gateway or not run by this process;
 how many frames it analysed and dropped, and at how many frames a second lately; when its newest recent frame was
-taken (the wall shows that frame); and its last detection. The pipelines' state is read from this process's camera
-supervisor (``offsite serve --cameras``); registry and detections from the database; frames from the recent-frame
-folder, by name only. The console's wall page receives the tiles as server-sent events while it is open.
+taken (the wall shows that frame); and its last detection. The pipelines' state is read wherever they run
+(``offsite.camera_states``: this process's supervisor, or a cluster's workers as they tell it); registry and
+detections from the database; frames from the recent-frame folder, by name only. The console's wall page receives the tiles as server-sent events while it is open.
 """
 
 from __future__ import annotations
@@ -83,12 +83,12 @@ def _tile(
 def _pipeline_state(
     components: WallParts, device_id: str, looks: Looks
 ) -> tuple[str, int | None, int | None, float | None]:
-    running = components.cameras
-    if running is None or device_id not in running.specs:
+    found = components.states.state_of(device_id)
+    if found is None:
         return "elsewhere", None, None, None
-    if device_id in running.waiting:
+    if found.waiting:
         return "waiting", None, None, None
-    metrics = running.metrics().get(device_id)
+    metrics = found.metrics
     if metrics is None:
         return "elsewhere", None, None, None
     state = "failed" if metrics.failed else "online" if metrics.online else "offline"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cases.services.statistics import StatisticsService
     from cases.services.training_jobs import TrainingJobService
     from evidence_store.store import EvidenceStore, ItemIn
+    from offsite.camera_states import CameraStates
     from offsite.settings import Settings
     from vision.config import CameraSpec
     from vision.detector import OnnxDetector
@@ -71,7 +72,7 @@ class WallParts(Configured, Protocol):
     @property
     def statistics(self) -> StatisticsService: ...
     @property
-    def cameras(self) -> RunningCameras | None: ...
+    def states(self) -> CameraStates: ...
 
 
 class MissedParts(Configured, Protocol):

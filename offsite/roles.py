@@ -162,6 +162,7 @@ def serve(
     holding the cameras, through NATS."""
     import uvicorn
 
+    from offsite.cluster.camera_states import ClusterCameraStates
     from offsite.cluster.frames import RelayedFrames
     from offsite.cluster.link import BrokerLink, RemoteSealing
     from offsite.evidence import evidence_backend
@@ -174,14 +175,15 @@ def serve(
     _background(stop, "frame-retention", sweep_forever, components, stop)
     if components.cameras is not None:
         _camera_jobs(components, stop, follow_models, follow_configs)
-    link = relay = None
+    link = relay = states = None
     if cluster:  # the broker carries gateways' frames to the workers, and this node's packages to the sealer
         link = BrokerLink(cluster_settings(components).servers, f"offsite-api-{socket.gethostname()}-{os.getpid()}")
         relay = RelayedFrames(link, components.settings.nats_prefix)
+        states = ClusterCameraStates(link, components.settings.nats_prefix, components.settings.lease_s)
         components.sealing = RemoteSealing(link, evidence_backend(components.settings), components.settings.nats_prefix,
                                            f"api {socket.gethostname()}:{os.getpid()}")  # fmt: skip
     try:
-        uvicorn.run(web_app(components, relay), host=host, port=port, log_level="info")
+        uvicorn.run(web_app(components, relay, states), host=host, port=port, log_level="info")
     finally:
         stop.set()
         if link is not None:

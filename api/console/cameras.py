@@ -20,7 +20,7 @@ from api.console.web import back, form_of, local, notice, page, permitted
 from api.roles import Permission
 from api.services import ApiServices, services_of
 from cases.errors import InvalidInput, NotFound, OffsiteError
-from cases.services.camera_configs import CameraConfig, fingerprint
+from cases.services.camera_configs import CameraConfig
 from offsite import camera_configs
 from vision.config import DEFAULT_TIMES
 from vision.events import SubjectKind
@@ -129,17 +129,14 @@ def _editor(
 
 
 def state_of(services: ApiServices, device_id: str) -> dict[str, Any] | None:
-    """What the camera's pipeline in this process is doing (None: no pipeline of it runs here)."""
-    running = services.cameras
-    if running is None or device_id not in running.specs:
+    """What the camera's pipeline is doing, wherever it runs (None: no pipeline runs it)."""
+    found = services.states.state_of(device_id)
+    if found is None:
         return None
-    metrics = running.metrics().get(device_id)
-    spec = running.specs[device_id]
     history = services.camera_configs.history(device_id)
-    on = fingerprint(camera_configs.document_of(spec))
-    version = next((c.version for c in reversed(history) if c.sha256 == on), None)
-    return {"metrics": metrics, "version": version, "waiting": device_id in running.waiting,
-            "current": bool(history) and history[-1].sha256 == on}  # fmt: skip
+    version = next((c.version for c in reversed(history) if c.sha256 == found.config_sha256), None)
+    return {"metrics": found.metrics, "version": version, "waiting": found.waiting, "runs_on": found.runs_on,
+            "current": bool(history) and history[-1].sha256 == found.config_sha256}  # fmt: skip
 
 
 def document_from_form(device_id: str, form: dict[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,7 @@ class CameraInbox:
 
         frames = await self.connection.subscribe(frames_subject(self.prefix, camera_id), cb=frame)
         streams = await self.connection.subscribe(streams_subject(self.prefix, camera_id), cb=stream)
+        await self.connection.flush()  # the server knows the subscriptions before the camera is said to be held here
         self.open[camera_id] = (frames, streams)
 
     async def stop(self, camera_id: str) -> None:

@@ -40,6 +40,7 @@ from evidence_store.durable import write_atomic
 from offsite import camera_configs
 from offsite.bootstrap import Components
 from offsite.cameras import registry_certification, supervisor_of
+from offsite.cluster.camera_states import tell_states
 from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
 from offsite.cluster.frames import CameraInbox
 from offsite.cluster.leases import CameraLeases, Lease, key_of, open_bucket, owner
@@ -137,6 +138,7 @@ class CameraWorker:
         await self.leases.open()
         self.states = await open_bucket(js, f"{self.cluster.prefix}-camera-state", ttl=None)
         self.inbox = CameraInbox(connection, self.cluster.prefix, self.components.frames, self.cameras.stream_changed)
+        self.connection = connection
         self.cameras.start()
         sender = asyncio.create_task(self._send_outbox())
         log.info("worker %s: taking cameras (lease %.0f s)", self.worker_id, self.cluster.lease_s)
@@ -201,6 +203,8 @@ class CameraWorker:
             if held.sha256 != config.sha256:
                 await asyncio.to_thread(self._run_version, camera, config, held.resume)
                 held.sha256, held.resume = config.sha256, None
+        # what its cameras are doing, for the command centre's pages on the API nodes
+        await tell_states(self.connection, self.cluster.prefix, self.worker_id, self.cameras, list(self.held))
 
     def _run_version(self, camera: str, config: CameraConfig, resume: dict[str, Any] | None) -> None:
         try:
@@ -209,6 +213,7 @@ class CameraWorker:
             log.error("camera %s: version %d cannot run: %s", camera, config.version, exc)
             return
         self.cameras.reconfigure(spec, resume)  # a camera new here starts; a running one takes the version up
+        log.info("worker %s: camera %s runs version %d", self.worker_id, camera, config.version)
 
     async def _save_state(self, camera: str) -> None:
         """The camera's rule engine as another worker would carry on from it (``RuleEngine.snapshot``)."""

@@ -2,7 +2,9 @@
 log, beside `offsite worker` and `offsite sealer` on a real nats-server.
 
 - A gateway's frames pushed to the API node reach the worker holding the camera's lease, whose pipeline analyses
-  them; with no worker holding the camera the gateway is told so (409 no_pipeline).
+  them; with no worker holding the camera the gateway is told so (409 no_pipeline). A new version of the camera's
+  configuration saved on the API node (as the console's camera page saves it) reaches that worker without a restart;
+  the camera wall on the API node shows the camera online with the frames it analysed, as the worker tells it.
 - A notice issued on the API node is sealed by the sealer, the log's single writer; with no sealer the step is
   refused (503 document_not_issued) and the case is as it was.
 
@@ -99,7 +101,7 @@ def push(components: Components, base: str, jpeg: bytes) -> Answer:
         return Answer(refused.code, json.loads(refused.read()))
 
 
-def test_frames_pushed_to_an_api_node_reach_the_worker_holding_the_camera(
+def test_frames_pushed_to_an_api_node_reach_the_worker_holding_the_camera_and_a_new_version_reaches_it_too(
     world: World,
     settings: Settings,
     roles: Roles,  # noqa: F811 (the fixture imported above)
@@ -127,11 +129,33 @@ def test_frames_pushed_to_an_api_node_reach_the_worker_holding_the_camera(
     assert len(accepted) >= 3
     recent = tmp_path / "recent"  # the worker keeps the frames its pipeline analysed, for "missed violation"
     assert until(lambda: any(recent.rglob("*.jpg")), 30), roles.log("w1")[-3000:]
+
+    # the camera wall on the API node shows what the worker's pipeline does, as the worker tells it
+    admin = components.accounts.create_user("admin9", "管理员", Role.ADMIN, "password-1234")
+    token, _ = components.accounts.issue_token(admin, dt.timedelta(days=365))  # the processes' clock is real
+
+    def tile() -> dict[str, Any]:
+        wall = call(api_node, "GET", "/api/v1/wall", token, None)
+        assert wall.status_code == 200, wall.body
+        return next(t for t in wall.body if t["device_id"] == "cam-1")
+
+    assert until(lambda: tile()["state"] == "online" and tile()["analysed"] >= 1, 30), tile()
+
+    # the administrator moves the zone on the API node (as the console's camera page saves it): the worker running
+    # the camera takes the new version up without a restart
+    assert "camera cam-1 runs version 1" in roles.log("w1")
+    moved = PUSHED | {"zones": [PUSHED["zones"][0] | {"polygon": [[0.2, 0.4], [0.8, 0.4], [0.8, 0.9], [0.2, 0.9]]}]}
+    saved = call(api_node, "PUT", "/api/v1/cameras/cam-1/configuration", token,
+                 {"document": moved, "reason": "路口改造，区域下移"})  # fmt: skip
+    assert saved.status_code == 200, saved.body
+    assert saved.body["version"] == 2
+    assert until(lambda: "camera cam-1 runs version 2" in roles.log("w1"), 30), roles.log("w1")[-3000:]
     assert roles.stop("w1") == 0
 
 
-def call(base: str, method: str, path: str, token: str, body: dict[str, Any]) -> Answer:
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
+def call(base: str, method: str, path: str, token: str, body: dict[str, Any] | None) -> Answer:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method,
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                                               "Accept-Language": "zh-CN"})  # fmt: skip
     try:

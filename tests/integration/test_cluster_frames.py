@@ -67,7 +67,7 @@ def worker(nats_server: NatsServer) -> Iterator[Worker]:
 @pytest.fixture
 def relay(nats_server: NatsServer) -> Iterator[RelayedFrames]:
     link = BrokerLink([nats_server.url], "test-api-node")
-    yield RelayedFrames(link, PREFIX, reply_timeout_s=2.0)
+    yield RelayedFrames(link, PREFIX)
     link.close()
 
 
