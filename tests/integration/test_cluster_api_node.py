@@ -93,9 +93,13 @@ def push(components: Components, base: str, jpeg: bytes) -> Answer:
     headers = signed_headers(components, jpeg, path=path, timestamp=int(time.time()))
     headers["Content-Type"] = "image/jpeg"
     headers["X-Frame-Timestamp"] = f"{time.time():.3f}"
-    request = urllib.request.Request(base + path, data=jpeg, headers=headers, method="POST")
+    return answer_to(urllib.request.Request(base + path, data=jpeg, headers=headers, method="POST"))
+
+
+def answer_to(request: urllib.request.Request) -> Answer:
+    """The API node's answer, a refusal included (its problem's body)."""
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return Answer(response.status, json.loads(response.read()))
     except urllib.error.HTTPError as refused:
         return Answer(refused.code, json.loads(refused.read()))
@@ -155,14 +159,8 @@ def test_frames_pushed_to_an_api_node_reach_the_worker_holding_the_camera_and_a_
 
 def call(base: str, method: str, path: str, token: str, body: dict[str, Any] | None) -> Answer:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                                              "Accept-Language": "zh-CN"})  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return Answer(response.status, json.loads(response.read()))
-    except urllib.error.HTTPError as refused:
-        return Answer(refused.code, json.loads(refused.read()))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept-Language": "zh-CN"}
+    return answer_to(urllib.request.Request(base + path, data=data, method=method, headers=headers))
 
 
 def test_a_notice_issued_on_an_api_node_is_sealed_by_the_sealer_and_refused_while_none_seals(
