@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,8 +158,9 @@ def serve(
 ) -> None:
     """Serve the API and console until stopped, with the node's background jobs (see the module's docstring).
 
-    ``cluster``: this node is one of a cluster's API nodes: gateways' frames and stream addresses go to the workers
-    holding the cameras, through NATS."""
+    ``cluster``: this node is one of a cluster's API nodes. Through NATS, gateways' frames and stream addresses go to
+    the workers holding the cameras, the packages it seals go to the sealer, and the cameras' states come from the
+    workers."""
     import uvicorn
 
     from offsite.cluster.camera_states import ClusterCameraStates
@@ -170,9 +171,9 @@ def serve(
     from offsite.training_jobs import Launcher
 
     stop = threading.Event()
-    _background(stop, "notification-dispatch", dispatch_forever, components, stop)
-    _background(stop, "training-jobs", Launcher(components).run_forever, stop)
-    _background(stop, "frame-retention", sweep_forever, components, stop)
+    _background("notification-dispatch", dispatch_forever, components, stop)
+    _background("training-jobs", Launcher(components).run_forever, stop)
+    _background("frame-retention", sweep_forever, components, stop)
     if components.cameras is not None:
         _camera_jobs(components, stop, follow_models, follow_configs)
     link = relay = states = None
@@ -196,26 +197,26 @@ def _camera_jobs(components: Components, stop: threading.Event, follow_models: b
     reconciling sealed packages, the active model and the saved configurations."""
     cameras = components.cameras
     assert cameras is not None
-    _background(stop, "automatic-recheck", recheck_forever, components, stop)
+    _background("automatic-recheck", recheck_forever, components, stop)
     if follow_models:
         from offsite.model_registry import follow_active_model
 
         def shadow_sha256() -> str | None:
             return None if cameras.shadow_detector is None else cameras.shadow_detector.manifest.sha256
 
-        _background(stop, "model-follower", follow_active_model, components, cameras.use_model,
+        _background("model-follower", follow_active_model, components, cameras.use_model,
                     lambda: cameras.detector.manifest.sha256, stop, components.settings.model_poll_s,
                     cameras.use_shadow, shadow_sha256)  # fmt: skip
-        _background(stop, "reconcile", orphans(components).run_forever, stop)
+        _background("reconcile", orphans(components).run_forever, stop)
     if follow_configs:
         from offsite.camera_configs import follow_configs as follow
 
-        _background(stop, "camera-configs", follow, components, cameras, cameras.detector.class_names, stop,
+        _background("camera-configs", follow, components, cameras, cameras.detector.class_names, stop,
                     components.settings.model_poll_s)  # fmt: skip
 
 
-def _background(stop: threading.Event, name: str, target: object, *args: object) -> None:
-    assert callable(target)
+def _background(name: str, target: Callable[..., object], *args: object) -> None:
+    """A job of the node, on a daemon thread of its own (each job is given the node's stop event among ``args``)."""
     threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
 
