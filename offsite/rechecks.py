@@ -19,13 +19,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 
 from cases.model.case import Case
 from evidence_store.store import ItemIn
 from offsite.bootstrap import Components
+from offsite.parts import Seal
 from vision.config import CameraSpec
 from vision.detector import OnnxDetector
 from vision.frames import Frame
@@ -34,17 +34,11 @@ from vision.rules import RuleEngine
 from vision.sources import open_source
 
 log = logging.getLogger("offsite.rechecks")
-Seal = Callable[[list[ItemIn], dict[str, Any]], str]
-"""Seals items with their context as one package; its package id. The items' files last only for the call."""
 
 
 def sealing_here(components: Components) -> Seal:
-    """Sealed by this process's own evidence store: where it is the log's writer (``offsite serve --cameras``)."""
-
-    def seal(items: list[ItemIn], context: dict[str, Any]) -> str:
-        return components.evidence().seal(items, context).package_id
-
-    return seal
+    """Sealed as this process seals (its own evidence store, where it is the log's writer: ``serve --cameras``)."""
+    return components.seal
 
 
 def _seal_key_frames(

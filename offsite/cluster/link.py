@@ -23,7 +23,7 @@ from nats.aio.client import Client
 
 from cases.errors import EvidenceUnavailable
 from evidence_store.backends import EvidenceBackend
-from evidence_store.store import ItemIn, package_manifest, store_item
+from evidence_store.store import ItemIn
 from offsite.cluster.sealing import SealRequests, SealUnavailable
 
 T = TypeVar("T")
@@ -80,9 +80,8 @@ class RemoteSealing:
         self.link, self.backend, self.prefix, self.requester = link, backend, prefix, requester
 
     def __call__(self, items: list[ItemIn], context: dict[str, Any], links: dict[str, str] | None = None) -> str:
-        manifest = package_manifest([store_item(self.backend, item) for item in items], context, links)
         try:
             requests = SealRequests(self.link.connection(), self.backend, self.requester, self.prefix)
-            return self.link.run(requests.seal_stored(manifest), requests.timeout_s + 5)
+            return requests.sealer_for(self.link.loop)(items, context, links)
         except (BrokerUnreachable, SealUnavailable, TimeoutError) as exc:
             raise EvidenceUnavailable(retry_after_s=SEAL_RETRY_AFTER_S, variant="sealer") from exc

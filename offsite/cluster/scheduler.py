@@ -44,7 +44,8 @@ from offsite.cluster.role_lease import BrokerAway, RoleHolder
 from offsite.cluster.sealing import SealRequests
 from offsite.cluster.worker import ClusterSettings
 from offsite.evidence import evidence_backend
-from offsite.rechecks import Seal, run_due_rechecks
+from offsite.parts import Seal
+from offsite.rechecks import run_due_rechecks
 from offsite.reconcile import RECONCILE_EVERY_S, SealedEvents, StoredPackages
 from vision.config import CameraSpec
 from vision.detector import OnnxDetector

@@ -39,6 +39,7 @@ from evidence_store.store import (
     package_manifest,
     store_item,
 )
+from offsite.parts import Seal
 
 log = logging.getLogger("offsite.cluster.sealing")
 SEALERS = "sealer"  # the queue group: one sealer answers each request, should two ever listen
@@ -132,11 +133,12 @@ class SealRequests:
             raise EvidenceError(f"package {package_id[:12]}: the sealer answered package {answer.get('package_id')}")
         return package_id
 
-    def sealer_for(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[ItemIn], dict[str, Any]], str]:
-        """``seal`` for a thread other than ``loop``'s (a scheduler's job): it waits for the sealer's answer."""
+    def sealer_for(self, loop: asyncio.AbstractEventLoop) -> Seal:
+        """``seal`` for a thread other than ``loop``'s (a scheduler's job, an API node's request): the items stored
+        from the calling thread, then it waits for the sealer's answer."""
 
-        def seal(items: list[ItemIn], context: dict[str, Any]) -> str:
-            manifest = package_manifest([store_item(self.backend, item) for item in items], context)
+        def seal(items: list[ItemIn], context: dict[str, Any], links: dict[str, str] | None = None) -> str:
+            manifest = package_manifest([store_item(self.backend, item) for item in items], context, links)
             asked = asyncio.run_coroutine_threadsafe(self.seal_stored(manifest), loop)
             return asked.result(self.timeout_s + 5)
 
