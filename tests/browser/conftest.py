@@ -63,11 +63,14 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def artefacts() -> Path:
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTEFACTS.glob("*.png"):
+def artefacts(request: pytest.FixtureRequest) -> Path:
+    """The module's own screenshot folder, emptied of its last run's (the browser tests run beside one another:
+    none may remove or count another's shots)."""
+    folder = ARTEFACTS / request.module.__name__.rsplit(".", 1)[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
         old.unlink()
-    return ARTEFACTS
+    return folder
 
 
 def sign_in(browser: Any, base: str, username: str, password: str = DEMO_PASSWORD, **context: Any) -> Any:
