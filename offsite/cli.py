@@ -752,7 +752,11 @@ def model_mix(
     recipe: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The mix's recipe (YAML)")],
     out: Annotated[Path, typer.Option(help="Folder to write (must be new or empty)")],
     coco: Annotated[
-        Path | None, typer.Option(help="A COCO model (.pt) whose person and vehicle boxes label what is not boxed")
+        Path | None,
+        typer.Option(
+            help="A COCO model (.pt) whose person and vehicle boxes label what is not boxed (default: the "
+            "recipe's pseudo_labels)"
+        ),
     ] = None,
     workdir: Annotated[Path, typer.Option()] = Path("var/train"),
 ) -> None:
@@ -761,6 +765,7 @@ def model_mix(
 
     try:
         mix = training_mix.MixRecipe.read(recipe)
+        coco = coco or mix.pseudo_labels
         labeller = _training(lambda: training.coco_pseudo_labeller(coco, workdir)) if coco is not None else None
         summary = training_mix.build(mix, out, labeller)
     except training_mix.MixError as exc:
@@ -804,6 +809,9 @@ def model_train(
     initial: Annotated[
         Path | None, typer.Option(help="Continue from this model: a .pt, or an exported .onnx with its manifest")
     ] = None,
+    freeze: Annotated[
+        int, typer.Option(min=0, help="With --initial: keep its first N layers as they are (10: the backbone)")
+    ] = 0,
 ) -> None:
     """Train the detector offline. With --recipe: a job in the background (its dataset, the training on CUDA or
     the CPU, the export and a candidate in the registry), followed with `offsite model jobs show`, cancelled with
@@ -819,7 +827,9 @@ def model_train(
     from vision import training
 
     best, seconds = _training(
-        lambda: training.train(data, workdir, epochs, imgsz, batch, seed, hours=hours, threads=threads, initial=initial)
+        lambda: training.train(
+            data, workdir, epochs, imgsz, batch, seed, hours=hours, threads=threads, initial=initial, freeze=freeze
+        )
     )
     typer.echo(f"trained in {seconds:.0f} s: {best}")
 

@@ -42,7 +42,7 @@ from offsite import learning, model_registry
 from offsite.parts import TrainingParts
 from offsite.settings import PROJECT_ROOT, Settings
 from vision.manifest import ModelManifest, manifest_path_for
-from vision.training_mix import LabelledSet, MixError
+from vision.training_mix import LabelledSet, MixError, MixRecipe, PseudoLabeller
 from vision.training_recipe import JobRecipe
 
 log = logging.getLogger("offsite.training")
@@ -331,11 +331,22 @@ def _dataset(components: TrainingParts, folder: Path, recipe: JobRecipe, owner: 
         if frames:
             mix = dataclasses.replace(mix, datasets=(*mix.datasets, LabelledSet(reviews, recipe.reviews.copies)))
     shutil.rmtree(dataset, ignore_errors=True)  # half-built by a worker that stopped
-    summary_mix = training_mix.build(mix, dataset, None)
+    summary_mix = training_mix.build(mix, dataset, _pseudo_labeller(mix, folder))
     built.touch()
     log.info("dataset: %d train + %d val images", summary_mix.train_images, summary_mix.val_images)
     beat.stage(JobStage.DATASET, 1.0)
     return dataset / "data.yaml"
+
+
+def _pseudo_labeller(mix: MixRecipe, folder: Path) -> PseudoLabeller | None:
+    """The recipe's COCO model labelling the people and vehicles its real sources did not box, if it names one."""
+    if mix.pseudo_labels is None or not mix.wants_pseudo_labels:
+        return None
+    from vision import training
+
+    log.info("pseudo-labels: people and vehicles from %s", mix.pseudo_labels.name)
+    labeller: PseudoLabeller = training.coco_pseudo_labeller(mix.pseudo_labels, folder / "pseudo-labels")
+    return labeller
 
 
 def _fresh(path: Path) -> Path:
@@ -368,7 +379,7 @@ def _train(
         (folder / INITIAL).write_text(json.dumps({"initial": None if initial is None else str(initial)}) + "\n",
                                       encoding="utf-8")  # fmt: skip
         best, seconds = training.train(data_yaml, run, plan.epochs, plan.imgsz, plan.batch, plan.seed, plan.hours,
-                                       plan.threads, initial, beat.device, callbacks)  # fmt: skip
+                                       plan.threads, initial, beat.device, callbacks, plan.freeze)  # fmt: skip
     log.info("training: %s in %.0f s", best, seconds)
     return best
 

@@ -26,6 +26,7 @@ OPSET = 18
 # Continuing from a trained model: a short warm-up (the weights are already good), and mosaic only in the
 # early epochs so that the last ones see whole frames at the scale the cameras give.
 CONTINUED = {"warmup_epochs": 0.5, "close_mosaic": 3}
+FROZEN_AT_MOST = 22  # YOLOv8's layers before its detection head
 PSEUDO_LABELLED = ("person", "vehicle")  # the classes a COCO model labels where a real source did not box them
 
 
@@ -84,6 +85,7 @@ def train(
     initial: Path | None = None,
     device: str = "cpu",
     callbacks: dict[str, Callable[[Any], None]] | None = None,
+    freeze: int = 0,
 ) -> tuple[Path, float]:
     """Train from scratch, or from ``initial`` (an Ultralytics .pt, or an exported ONNX model with its manifest);
     returns the best weights and the seconds it took.
@@ -92,6 +94,8 @@ def train(
     and fits its learning-rate schedule to the time, so a run planned for a sitting ends with a finished schedule.
     ``threads`` overrides Ultralytics' choice of cores minus one, which leaves one of two cores idle. ``device`` is
     ``cpu`` or a CUDA device (``0``); ``callbacks`` are Ultralytics' (``on_train_batch_end``…, given the trainer).
+    ``freeze`` keeps the first layers as the initial model has them (10: YOLOv8's whole backbone), so what it
+    learned of the world (COCO's people and vehicles) is not worn away by the new classes.
     """
     if epochs < 1 or imgsz % 32:
         raise ValueError("epochs must be at least 1 and imgsz a multiple of 32")
@@ -99,6 +103,10 @@ def train(
         raise ValueError("hours must be positive")
     if threads is not None and threads < 1:
         raise ValueError("threads must be at least 1")
+    if freeze and initial is None:
+        raise ValueError("freeze keeps an initial model's layers: give the initial model")
+    if not 0 <= freeze <= FROZEN_AT_MOST:
+        raise ValueError(f"freeze must be between 0 and {FROZEN_AT_MOST} layers")
     if initial is not None:
         _check_initial(initial)
     ultralytics = _ultralytics(workdir / "settings")
@@ -125,6 +133,7 @@ def train(
         verbose=False,
         **({"time": hours} if hours is not None else {}),
         **(CONTINUED if initial is not None else {}),
+        **({"freeze": freeze} if freeze else {}),
     )
     return _best_of(model), time.perf_counter() - started
 
@@ -476,6 +485,8 @@ def _training_data_section(data: dict[str, Any]) -> str:
     generated = data.get("generated", {})
     trained = data.get("real_photos_trained_on", [])
     held = data.get("real_photos_held_out", [])
+    # mixes written before the flag was kept were all pseudo-labelled (`offsite model mix --coco`)
+    labelled = "with COCO person and vehicle pseudo-labels" if data.get("pseudo_labelled", True) else "unlabelled"
     groups = "; ".join(
         f"{folder}: {', '.join(names) or 'none'}" for folder, names in data.get("held_out_groups", {}).items()
     )
@@ -487,9 +498,9 @@ def _training_data_section(data: dict[str, Any]) -> str:
         f"- {len(trained)} real photos with real boxes, each {data.get('real_copies', '?')} times an epoch: "
         f"{', '.join(trained)};\n"
         f"- {len(data.get('negatives', []))} plain real photos as negatives ({', '.join(data.get('negatives', []))}), "
-        "with COCO person and vehicle boxes;\n"
-        f"- COCO pseudo-labels for people and vehicles in the sources boxed for stalls only "
-        f"({', '.join(data.get('pseudo_label_sources', [])) or 'none'}).\n\n"
+        f"{labelled};\n"
+        f"- the sources boxed for stalls only ({', '.join(data.get('pseudo_label_sources', [])) or 'none'}), "
+        f"{labelled}.\n\n"
         f"Held out of training by source (groups {groups}): {len(held)} photos, on which the real figures below "
         f"count. Boxes per class in training {boxes}. Nothing was downloaded."
     )

@@ -4,7 +4,8 @@ A recipe (YAML) names the ingredients: a generated dataset (``offsite model data
 (``vision.real_photos``) with the groups held back from training so that real figures come from photos the model
 never saw, how many times each real training photo appears (a few real photos against a thousand renders would
 otherwise teach nothing), plain real photos as negatives, and the sources whose people and vehicles are not boxed
-and get pseudo-labels from a COCO model; and labelled datasets in the detector's classes: the operators' reviews
+and get pseudo-labels from a COCO model (``pseudo_labels:``, the model's file, read by the job that builds the mix
+and by ``offsite model mix``); and labelled datasets in the detector's classes: the operators' reviews
 (``offsite model dataset export --from-reviews``) and imported sets (``offsite model dataset import``), whose
 train and val sides stay as they were split. The dataset is links to the photos where they lie plus label files
 written here; ``mix.json`` beside ``data.yaml`` says what went in, for the manifest and the model card.
@@ -51,6 +52,12 @@ class MixRecipe:
     negatives: tuple[Path, ...]
     pseudo_label_sources: tuple[str, ...]
     datasets: tuple[LabelledSet, ...] = ()
+    pseudo_labels: Path | None = None  # the COCO model (.pt) that labels the people and vehicles not boxed
+
+    @property
+    def wants_pseudo_labels(self) -> bool:
+        """Something in the mix is to be pseudo-labelled: a listed source or a real negative."""
+        return bool(self.pseudo_label_sources or self.negatives)
 
     @classmethod
     def read(cls, path: Path) -> MixRecipe:
@@ -99,6 +106,14 @@ class MixRecipe:
                 LabelledSet((base / d["folder"]).resolve(), copies_of(d, f"datasets[{i}].")) for i, d in enumerate(sets)
             )
 
+        def pseudo_labels() -> Path | None:
+            model = data.get("pseudo_labels")
+            if model is None:
+                return None
+            if not isinstance(model, str) or not model.endswith(".pt"):
+                raise MixError(f"{path}: pseudo_labels must name a COCO model's weights (a .pt file)")
+            return (base / model).resolve()
+
         copies = copies_of(data, "")
         if not isinstance(data.get("renders"), str):
             raise MixError(f"{path}: renders must name a generated dataset's folder")
@@ -109,6 +124,7 @@ class MixRecipe:
             negatives=paths("negatives"),
             pseudo_label_sources=names("pseudo_label_sources"),
             datasets=datasets(),
+            pseudo_labels=pseudo_labels(),
         )
 
 
@@ -182,7 +198,7 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
         out, written["train"], written["val"], tuple(p.name for p in train), tuple(p.name for p in held_out),
         {name: counts[name] for name in classes},
     )  # fmt: skip
-    _describe(recipe, summary, classes, [image.name for image in negatives])
+    _describe(recipe, summary, classes, [image.name for image in negatives], pseudo_labeller is not None)
     return summary
 
 
@@ -261,7 +277,9 @@ def _write(
         counts[classes[int(line.split()[0])]] += 1
 
 
-def _describe(recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], negatives: list[str]) -> None:
+def _describe(
+    recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], negatives: list[str], pseudo_labelled: bool
+) -> None:
     generated = json.loads((recipe.renders / "generator.json").read_text(encoding="utf-8"))
     (summary.root / "data.yaml").write_text(
         yaml.safe_dump({"path": str(summary.root.resolve()), "train": "images/train", "val": "images/val",
@@ -282,6 +300,7 @@ def _describe(recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], 
         "real_copies": recipe.copies,
         "negatives": negatives,
         "pseudo_label_sources": list(recipe.pseudo_label_sources),
+        "pseudo_labelled": pseudo_labelled,
         "datasets": [{"folder": str(d.folder), "copies": d.copies} for d in recipe.datasets],
     }
     (summary.root / "generator.json").write_text(json.dumps(description, ensure_ascii=False, indent=2) + "\n")

@@ -13,6 +13,7 @@ operators' reviews exported when the job starts, and how to train.
       seed: 0
       hours: 1.5          # optional: bounds the run by time (the schedule fits it)
       threads: 2          # optional: CPU threads
+      freeze: 10          # optional: keep the initial model's first layers (10: the backbone) as they are
       device: auto        # auto (CUDA where a GPU is, else the CPU), cpu or cuda
 
 Every field is checked when the recipe is read, so a job is refused before it is queued, never half-way.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vision.training import FROZEN_AT_MOST
 from vision.training_mix import MixError, MixRecipe, recipe_mapping
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -48,6 +50,7 @@ class TrainingPlan:
     hours: float | None
     threads: int | None
     device: str
+    freeze: int = 0
 
     @property
     def initial_path(self) -> Path | None:
@@ -67,7 +70,8 @@ class JobRecipe:
         return cls(mix, _reviews(data.get("reviews"), path), _plan(data.get("training"), base, path))
 
     def check(self) -> None:
-        """What the recipe names is there: the generated scenes, the labelled sets, the initial model."""
+        """What the recipe names is there: the generated scenes, the labelled sets, the initial model, the model
+        that pseudo-labels."""
         for folder, made_by in [(self.mix.renders, "offsite model dataset generate")] + [
             (d.folder, "offsite model dataset export or import") for d in self.mix.datasets
         ]:
@@ -76,6 +80,9 @@ class JobRecipe:
         initial = self.plan.initial_path
         if initial is not None and not initial.is_file():
             raise MixError(f"training.initial: {initial} does not exist")
+        labeller = self.mix.pseudo_labels
+        if labeller is not None and not labeller.is_file():
+            raise MixError(f"pseudo_labels: {labeller} does not exist")
 
 
 def _reviews(value: Any, path: str) -> ReviewsPart | None:
@@ -115,6 +122,9 @@ def _plan(value: Any, base: Path, path: str) -> TrainingPlan:
     device = value.get("device", "auto")
     if device not in DEVICES:
         raise MixError(f"{path}: training.device must be one of {', '.join(DEVICES)}")
+    freeze = _whole(value, "freeze", 0, 0, FROZEN_AT_MOST, "training.", path)
+    if freeze and initial == "none":
+        raise MixError(f"{path}: training.freeze keeps an initial model's layers: it needs training.initial")
     return TrainingPlan(
         name=name,
         initial=initial,
@@ -125,6 +135,7 @@ def _plan(value: Any, base: Path, path: str) -> TrainingPlan:
         hours=None if hours is None else float(hours),
         threads=threads,
         device=device,
+        freeze=freeze,
     )
 
 

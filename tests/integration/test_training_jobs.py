@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from cases.errors import IllegalTransition, NotFound
@@ -29,6 +30,7 @@ from offsite.bootstrap import Components
 from offsite.settings import Settings
 from tests.integration.conftest import REQUIRE_SERVICES, Staff, problem_of
 from tests.integration.test_console import csrf, sign_in
+from tests.support.real_data import shared
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.synthetic import DatasetSpec, write_dataset
 from vision.training_mix import MixError
@@ -44,9 +46,10 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def recipe(folder: Path, renders: Path, epochs: int, **training: Any) -> Path:
+def recipe(folder: Path, renders: Path, epochs: int, mix: tuple[str, ...] = (), **training: Any) -> Path:
+    """A recipe of the generated scenes (and the ``mix`` lines given), trained as ``training`` says."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"renders: {renders}", "training:", "  name: tiny-candidate", f"  epochs: {epochs}", "  imgsz: 160",
+    lines = [f"renders: {renders}", *mix, "training:", "  name: tiny-candidate", f"  epochs: {epochs}", "  imgsz: 160",
              "  batch: 4", "  threads: 1"] + [f"  {key}: {value}" for key, value in training.items()]  # fmt: skip
     path = folder / "recipe.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -190,6 +193,8 @@ def test_two_workers_claiming_one_job_one_gets_it_and_the_loser_is_refused(compo
         ({"device": "tpu"}, "training.device must be one of auto, cpu, cuda"),
         ({"initial": "missing.onnx"}, "missing.onnx does not exist"),
         ({"name": "'../x'"}, "training.name must be"),
+        ({"freeze": 23}, "training.freeze must be a whole number from 0 to 22"),
+        ({"initial": "none", "freeze": 10}, "training.freeze keeps an initial model's layers"),
     ],
 )
 def test_a_recipe_that_cannot_be_followed_is_refused_with_its_field_and_nothing_is_queued(
@@ -204,6 +209,38 @@ def test_a_recipe_naming_a_folder_that_is_not_there_is_refused(components: Compo
     with pytest.raises(MixError, match=r"no data\.yaml"):
         training_jobs.submit(components, recipe(tmp_path, tmp_path / "nowhere", epochs=1), ADMIN)
     assert components.training_jobs.jobs() == []
+
+
+def test_a_recipe_whose_pseudo_labelling_model_is_not_there_is_refused(
+    components: Components, renders: Path, tmp_path: Path
+) -> None:
+    missing = recipe(tmp_path, renders, 1, mix=(f"pseudo_labels: {tmp_path / 'coco.pt'}",))
+    with pytest.raises(MixError, match=r"pseudo_labels: .*coco\.pt does not exist"):
+        training_jobs.submit(components, missing, ADMIN)
+    assert components.training_jobs.jobs() == []
+
+
+def test_a_job_pseudo_labels_its_real_negatives_with_the_recipes_coco_model_and_keeps_the_backbone_frozen(
+    components: Components, trainer: Settings, renders: Path, tmp_path: Path, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    """The people of a real street photo taken as a negative are labelled by the COCO model the recipe names (not
+    taught as background), and ``training.freeze`` reaches Ultralytics."""
+    street = shared("real-dev/images/neg_01.jpg")  # a Chinese pedestrian street seen from a high camera
+    mix = (f"negatives: [{street}]", f"pseudo_labels: {shared('weights/yolov8n_coco.pt')}")
+    job_id = start(components, recipe(tmp_path / "recipes", renders, 1, mix, freeze=10), workers)
+
+    job = until(components, job_id, lambda j: j.status.done, 300)
+
+    assert job.status is JobStatus.FINISHED, job.error
+    folder = training_jobs.job_folder(components.settings, job_id)
+    labels = (folder / "dataset" / "labels" / "train" / "neg0_neg_01.txt").read_text(encoding="utf-8").splitlines()
+    names = yaml.safe_load((folder / "dataset" / "data.yaml").read_text(encoding="utf-8"))["names"]
+    people = [line for line in labels if names[int(line.split()[0])] == "person"]
+    assert len(people) >= 5, labels  # the street is full of walkers
+    assert all(names[int(line.split()[0])] in ("person", "vehicle") for line in labels)
+    args = yaml.safe_load((folder / "run" / "train" / "args.yaml").read_text(encoding="utf-8"))
+    assert args["freeze"] == 10
+    assert any("pseudo-labels" in line for line in training_jobs.log_tail(components.settings, job_id, 200))
 
 
 def offered(settings: Settings, renders: Path, name: str, epochs: int, **training: Any) -> str:

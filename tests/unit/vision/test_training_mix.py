@@ -133,6 +133,8 @@ def test_a_mix_is_not_written_over_another(tmp_path: Path, recipe: MixRecipe) ->
         ("- a\n", "a recipe is a mapping"),
         ("renders: r\ndatasets: [reviews]\n", "datasets must be a list of {folder, copies}"),
         ("renders: r\ndatasets: [{folder: a, copies: 0}]\n", "datasets[0].copies must be a whole number"),
+        ("renders: r\npseudo_labels: coco.onnx\n", "pseudo_labels must name a COCO model's weights (a .pt file)"),
+        ("renders: r\npseudo_labels: [a.pt]\n", "pseudo_labels must name a COCO model's weights (a .pt file)"),
     ],
 )
 def test_a_faulty_recipe_is_refused_naming_the_field(tmp_path: Path, text: str, says: str) -> None:
@@ -148,3 +150,6 @@ def test_the_shipped_recipe_reads() -> None:
     assert recipe.copies >= 1
     assert recipe.real
     assert recipe.real[0].held_out
+    assert recipe.pseudo_labels is not None
+    assert recipe.pseudo_labels.name == "yolov8n_coco.pt"
+    assert recipe.wants_pseudo_labels
