@@ -769,7 +769,9 @@ def model_mix(
         labeller = _training(lambda: training.coco_pseudo_labeller(coco, workdir)) if coco is not None else None
         summary = training_mix.build(mix, out, labeller)
     except training_mix.MixError as exc:
-        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        from offsite.training_jobs import recipe_problem
+
+        typer.secho(f"offsite: {recipe}: {recipe_problem(exc).english}", fg="red", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"wrote {summary.train_images} train + {summary.val_images} val images to {summary.root}")
     typer.echo(f"real photos: {len(summary.real_trained)} trained on, {len(summary.real_held_out)} held out")
@@ -843,7 +845,7 @@ def _train_job(recipe: Path, wait: bool) -> None:
         job = training_jobs.submit(components, recipe, _cli_actor())
     except MixError as exc:
         components.close()
-        typer.secho(f"offsite: {exc}", fg="red", err=True)
+        typer.secho(f"offsite: {recipe}: {training_jobs.recipe_problem(exc).english}", fg="red", err=True)
         raise typer.Exit(2) from exc
     assert job.id is not None
     waits_for = training_jobs.start_when_free(components, job.id)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from cases.errors import IllegalTransition, InvalidInput, NotFound
+from cases.messages import Term
 from cases.model.staff import Role
 from cases.model.training_job import JobReport, JobStage, JobStatus, TrainingJob
 from cases.persistence.limits import RECIPE_MAX_CHARS
@@ -86,12 +87,17 @@ def read_recipe(recipe: Path) -> tuple[str, JobRecipe]:
     try:
         text = recipe.read_text(encoding="utf-8")
     except OSError as exc:
-        raise MixError(f"{recipe}: cannot read the recipe ({exc.strerror})") from exc
+        raise MixError("unreadable", recipe=recipe, reason=exc.strerror) from exc
     if len(text) > RECIPE_MAX_CHARS:
-        raise MixError(f"{recipe}: a recipe holds at most {RECIPE_MAX_CHARS} characters")
+        raise MixError("too_long", recipe=recipe, most=RECIPE_MAX_CHARS)
     parsed = JobRecipe.from_text(text, recipe.parent.resolve(), recipe.name)
     parsed.check()
     return text, parsed
+
+
+def recipe_problem(refused: MixError) -> Term:
+    """A refused recipe's problem as the catalogue tells it (``term.recipe.<key>``)."""
+    return Term(f"term.recipe.{refused.key}", refused.params)
 
 
 def submit(components: TrainingParts, recipe: Path, actor: Actor) -> TrainingJob:
@@ -117,7 +123,7 @@ def start(components: TrainingParts, recipe_name: str, actor: Actor) -> tuple[Tr
     try:
         job = submit(components, found[0], actor)
     except MixError as exc:
-        raise InvalidInput(variant="recipe_refused", name=found[0].name, detail=str(exc)[:500]) from exc
+        raise InvalidInput(variant="recipe_refused", name=found[0].name, detail=recipe_problem(exc)) from exc
     assert job.id is not None
     return job, start_when_free(components, job.id)
 

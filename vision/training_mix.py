@@ -29,7 +29,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class MixError(ValueError):
-    """A recipe that cannot be followed: which field, and why."""
+    """A recipe that cannot be followed: which file or field, and why, as the catalogue's ``term.recipe.<key>``
+    with its parameters (told in the reader's language by the caller; ``str()`` is for logs)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = {name: str(value) for name, value in params.items()}
+        super().__init__(f"{key}: " + ", ".join(f"{name}={value}" for name, value in self.params.items()))
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class MixRecipe:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise MixError(f"{path}: cannot read the recipe ({exc})") from exc
+            raise MixError("unreadable", recipe=path, reason=exc) from exc
         return cls.from_text(text, path.parent, str(path))
 
     @classmethod
@@ -75,33 +81,33 @@ class MixRecipe:
         def paths(key: str) -> tuple[Path, ...]:
             value = data.get(key) or []
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise MixError(f"{path}: {key} must be a list of paths")
+                raise MixError("paths", recipe=path, field=key)
             return tuple((base / item).resolve() for item in value)
 
         def names(key: str, within: dict[str, Any] = data) -> tuple[str, ...]:
             value = within.get(key) or []
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise MixError(f"{path}: {key} must be a list of names")
+                raise MixError("names", recipe=path, field=key)
             return tuple(value)
 
         def real() -> tuple[RealFolder, ...]:
             folders = data.get("real") or []
             if not isinstance(folders, list) or not all(isinstance(f, dict) and isinstance(f.get("folder"), str)
                                                         for f in folders):  # fmt: skip
-                raise MixError(f"{path}: real must be a list of {{folder, held_out}}")
+                raise MixError("real", recipe=path)
             return tuple(RealFolder((base / f["folder"]).resolve(), names("held_out", f)) for f in folders)
 
         def copies_of(within: dict[str, Any], where: str) -> int:
             copies = within.get("copies", 1)
             if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 100:
-                raise MixError(f"{path}: {where}copies must be a whole number from 1 to 100")
+                raise MixError("whole_number", recipe=path, field=f"{where}copies", low=1, high=100)
             return copies
 
         def datasets() -> tuple[LabelledSet, ...]:
             sets = data.get("datasets") or []
             if not isinstance(sets, list) or not all(isinstance(d, dict) and isinstance(d.get("folder"), str)
                                                      for d in sets):  # fmt: skip
-                raise MixError(f"{path}: datasets must be a list of {{folder, copies}}")
+                raise MixError("datasets", recipe=path)
             return tuple(
                 LabelledSet((base / d["folder"]).resolve(), copies_of(d, f"datasets[{i}].")) for i, d in enumerate(sets)
             )
@@ -111,12 +117,12 @@ class MixRecipe:
             if model is None:
                 return None
             if not isinstance(model, str) or not model.endswith(".pt"):
-                raise MixError(f"{path}: pseudo_labels must name a COCO model's weights (a .pt file)")
+                raise MixError("pseudo_labels", recipe=path)
             return (base / model).resolve()
 
         copies = copies_of(data, "")
         if not isinstance(data.get("renders"), str):
-            raise MixError(f"{path}: renders must name a generated dataset's folder")
+            raise MixError("renders", recipe=path)
         return cls(
             renders=(base / data["renders"]).resolve(),
             real=real(),
@@ -132,9 +138,9 @@ def recipe_mapping(text: str, path: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise MixError(f"{path}: cannot read the recipe ({exc})") from exc
+        raise MixError("unreadable", recipe=path, reason=exc) from exc
     if not isinstance(data, dict):
-        raise MixError(f"{path}: a recipe is a mapping (renders, real, held_out, copies, negatives, …)")
+        raise MixError("not_mapping", recipe=path)
     return data
 
 
@@ -157,7 +163,7 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
     figures are measured apart, on the held-out photos)."""
     classes = _render_classes(recipe.renders)
     if out.exists() and any(out.iterdir()):
-        raise MixError(f"{out} is not empty")
+        raise MixError("not_empty", folder=out)
     for labelled in recipe.datasets:  # refused before anything is written
         _check_classes(labelled, classes)
     train: list[RealPhoto] = []
@@ -166,7 +172,7 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
         try:
             trains, kept = split(read_folder(real.folder), real.held_out)
         except RealPhotoError as exc:
-            raise MixError(str(exc)) from exc
+            raise MixError("real_photos", folder=real.folder, problem=exc) from exc
         train += trains
         held_out += kept
     counts: Counter[str] = Counter()
@@ -219,7 +225,7 @@ def _take_labelled(
 def _check_classes(labelled: LabelledSet, classes: tuple[str, ...]) -> None:
     theirs = _render_classes(labelled.folder, "`offsite model dataset export` or `import`")
     if theirs != classes:
-        raise MixError(f"{labelled.folder}: its classes {list(theirs)} are not the generated scenes' {list(classes)}")
+        raise MixError("classes", folder=labelled.folder, theirs=", ".join(theirs), ours=", ".join(classes))
 
 
 def classes_of(renders: Path) -> tuple[str, ...]:
@@ -230,13 +236,13 @@ def classes_of(renders: Path) -> tuple[str, ...]:
 def _render_classes(renders: Path, made_by: str = "`offsite model dataset generate`") -> tuple[str, ...]:
     data_yaml = renders / "data.yaml"
     if not data_yaml.is_file():
-        raise MixError(f"{renders}: no data.yaml (make one with {made_by})")
+        raise MixError("no_data_yaml", folder=renders, made_by=made_by)
     names = yaml.safe_load(data_yaml.read_text(encoding="utf-8")).get("names")
     if isinstance(names, dict):
         return tuple(str(names[key]) for key in sorted(names))
     if isinstance(names, list):
         return tuple(str(name) for name in names)
-    raise MixError(f"{data_yaml}: names is neither a list nor a mapping")
+    raise MixError("class_names", file=data_yaml)
 
 
 def _pseudo_labelled(photo: RealPhoto, sources: tuple[str, ...]) -> bool:
@@ -251,7 +257,7 @@ def _negative_images(folders_or_files: tuple[Path, ...]) -> list[Path]:
         elif path.is_file():
             images.append(path)
         else:
-            raise MixError(f"negative image {path} does not exist")
+            raise MixError("negative_missing", file=path)
     return images
 
 

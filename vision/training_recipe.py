@@ -76,13 +76,13 @@ class JobRecipe:
             (d.folder, "offsite model dataset export or import") for d in self.mix.datasets
         ]:
             if not (folder / "data.yaml").is_file():
-                raise MixError(f"{folder}: no data.yaml (make one with {made_by})")
+                raise MixError("no_data_yaml", folder=folder, made_by=made_by)
         initial = self.plan.initial_path
         if initial is not None and not initial.is_file():
-            raise MixError(f"training.initial: {initial} does not exist")
+            raise MixError("missing_file", field="training.initial", file=initial)
         labeller = self.mix.pseudo_labels
         if labeller is not None and not labeller.is_file():
-            raise MixError(f"pseudo_labels: {labeller} does not exist")
+            raise MixError("missing_file", field="pseudo_labels", file=labeller)
 
 
 def _reviews(value: Any, path: str) -> ReviewsPart | None:
@@ -91,40 +91,40 @@ def _reviews(value: Any, path: str) -> ReviewsPart | None:
     if value is True:
         value = {}
     if not isinstance(value, dict):
-        raise MixError(f"{path}: reviews must be a mapping (copies, val_fraction) or true")
+        raise MixError("reviews", recipe=path)
     copies = _whole(value, "copies", 1, 1, 100, "reviews.", path)
     fraction = value.get("val_fraction", 0.2)
     if not isinstance(fraction, int | float) or isinstance(fraction, bool) or not 0 < fraction < 1:
-        raise MixError(f"{path}: reviews.val_fraction must be a number between 0 and 1")
+        raise MixError("val_fraction", recipe=path)
     return ReviewsPart(copies, float(fraction))
 
 
 def _plan(value: Any, base: Path, path: str) -> TrainingPlan:
     if not isinstance(value, dict):
-        raise MixError(f"{path}: training must be a mapping (name, initial, epochs, imgsz, batch, …)")
+        raise MixError("training", recipe=path)
     name = value.get("name", "offsite-street-candidate")
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise MixError(f"{path}: training.name must be letters, digits, '.', '_' or '-' (at most 64)")
+        raise MixError("name", recipe=path)
     initial = value.get("initial", "active")
     if not isinstance(initial, str) or not initial:
-        raise MixError(f"{path}: training.initial must be active, none or a model file's path")
+        raise MixError("initial", recipe=path)
     if initial not in ("active", "none"):
         initial = str((base / initial).resolve())
     imgsz = _whole(value, "imgsz", 640, 64, 1920, "training.", path)
     if imgsz % 32:
-        raise MixError(f"{path}: training.imgsz must be a multiple of 32")
+        raise MixError("imgsz", recipe=path)
     hours = value.get("hours")
     if hours is not None and (not isinstance(hours, int | float) or isinstance(hours, bool) or not 0 < hours <= 240):
-        raise MixError(f"{path}: training.hours must be a number of hours above 0 (at most 240)")
+        raise MixError("hours", recipe=path)
     threads = value.get("threads")
     if threads is not None:
         threads = _whole(value, "threads", 1, 1, 256, "training.", path)
     device = value.get("device", "auto")
     if device not in DEVICES:
-        raise MixError(f"{path}: training.device must be one of {', '.join(DEVICES)}")
+        raise MixError("device", recipe=path, choices=", ".join(DEVICES))
     freeze = _whole(value, "freeze", 0, 0, FROZEN_AT_MOST, "training.", path)
     if freeze and initial == "none":
-        raise MixError(f"{path}: training.freeze keeps an initial model's layers: it needs training.initial")
+        raise MixError("freeze", recipe=path)
     return TrainingPlan(
         name=name,
         initial=initial,
@@ -142,5 +142,5 @@ def _plan(value: Any, base: Path, path: str) -> TrainingPlan:
 def _whole(within: dict[str, Any], key: str, default: int, low: int, high: int, prefix: str, path: str) -> int:
     value = within.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise MixError(f"{path}: {prefix}{key} must be a whole number from {low} to {high}")
+        raise MixError("whole_number", recipe=path, field=f"{prefix}{key}", low=low, high=high)
     return value

@@ -41,7 +41,11 @@ KEYED = {
     "passed": (1, "verify"),  # the evidence store's checks (report.passed(text, key, **params))
     "failed": (1, "verify"),
     "could_not": (2, "verify"),
-    "notice": (0, "notice"),  # what a console page says happened: notice("case_drafted") is notice.case_drafted
+    "notice": (0, "notice"),
+    "MixError": (
+        0,
+        "term.recipe",
+    ),  # a training recipe that cannot be followed (vision.training_mix)  # what a console page says happened: notice("case_drafted") is notice.case_drafted
 }
 
 
