@@ -246,11 +246,13 @@ def active_detector(components: Components, model: Path | None = None) -> OnnxDe
 
 
 def camera_worker(components: Components, name: str, model: Path | None) -> CameraWorker:
-    """``offsite worker``: the cameras this worker owns by lease, on the registry's active model (or ``model``)."""
+    """``offsite worker``: the cameras this worker owns by lease, on the registry's active model, following it (or on
+    ``model``, pinned)."""
     from offsite.cluster.worker import CameraWorker
 
     work_dir = components.settings.evidence_dir.parent / "work" / name
-    return CameraWorker(components, active_detector(components, model), cluster_settings(components), name, work_dir)
+    return CameraWorker(components, active_detector(components, model), cluster_settings(components), name, work_dir,
+                        follow_models=model is None)  # fmt: skip
 
 
 def sealer(components: Components, name: str, stopping: asyncio.Event) -> Coroutine[Any, Any, None]:

@@ -9,6 +9,10 @@ Every third of the lease time the worker:
 5. hands a camera whose configuration changed its new version (taken up before its next frame, as in
    ``offsite serve``).
 
+Beside this, unless it was started on a model file of its own (``--model``), it follows the registry as
+``offsite serve --cameras`` does: a promoted (or rolled back) model is taken up by its pipelines between two frames,
+and a model in shadow mode runs beside it, every ``model_poll_s``.
+
 A camera's evidence items are stored by hash in the shared backend, and its events go to the sealer through the
 stream (``offsite.cluster.events``). An event is first written to the worker's outbox on disk and removed once
 the stream acknowledged it. So a broker that is down, or restarted, loses nothing: the outbox is sent when it is
@@ -27,6 +31,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +50,7 @@ from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
 from offsite.cluster.frames import CameraInbox
 from offsite.cluster.leases import CameraLeases, Lease, key_of, open_bucket, owner
 from offsite.evidence import evidence_backend
+from offsite.model_registry import follow_active_model
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, ConfigError
 from vision.detector import OnnxDetector
@@ -100,6 +106,7 @@ class CameraWorker:
     work_dir: Path
     held: dict[str, _Held] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    follow_models: bool = True  # take up the registry's active and shadow models (not with a model file given)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)  # run()'s, for the pipelines' threads
 
     def __post_init__(self) -> None:
@@ -140,6 +147,7 @@ class CameraWorker:
         self.inbox = CameraInbox(connection, self.cluster.prefix, self.components.frames, self.cameras.stream_changed)
         self.connection = connection
         self.cameras.start()
+        following = self._follow_models()
         sender = asyncio.create_task(self._send_outbox())
         log.info("worker %s: taking cameras (lease %.0f s)", self.worker_id, self.cluster.lease_s)
         try:
@@ -154,6 +162,7 @@ class CameraWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), self.cluster.lease_s / 3)
         finally:
+            following.set()
             log.info("worker %s: stopping %d cameras", self.worker_id, len(self.held))
             await asyncio.to_thread(self.cameras.stop, 30)
             log.info("worker %s: cameras stopped", self.worker_id)
@@ -170,6 +179,22 @@ class CameraWorker:
                             "next start", self.worker_id)  # fmt: skip
             await connection.close()
             log.info("worker %s: stopped", self.worker_id)
+
+    def _follow_models(self) -> threading.Event:
+        """The registry followed on a thread of its own (set the event to stop it)."""
+        stop = threading.Event()
+        if self.follow_models:
+            cameras = self.cameras
+
+            def shadowing() -> str | None:
+                return None if cameras.shadow_detector is None else cameras.shadow_detector.manifest.sha256
+
+            threading.Thread(
+                target=follow_active_model, name="model-follower", daemon=True,
+                args=(self.components, cameras.use_model, lambda: cameras.detector.manifest.sha256, stop,
+                      self.components.settings.model_poll_s, cameras.use_shadow, shadowing),
+            ).start()  # fmt: skip
+        return stop
 
     async def tick(self) -> None:
         await self.leases.announce(len(self.held))

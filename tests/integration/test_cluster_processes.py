@@ -73,9 +73,9 @@ class Roles:
         self.folder = folder
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, role: str, name: str) -> subprocess.Popen[bytes]:
+    def start(self, role: str, name: str, *options: str) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}.log").open("ab")
-        process = subprocess.Popen([OFFSITE, role, "--id", name], env=self.env, cwd=PROJECT_ROOT, stdout=log,
+        process = subprocess.Popen([OFFSITE, role, "--id", name, *options], env=self.env, cwd=PROJECT_ROOT, stdout=log,
                                    stderr=subprocess.STDOUT)  # fmt: skip
         self.running[name] = process
         return process
