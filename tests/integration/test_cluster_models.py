@@ -6,6 +6,7 @@ stays on it. Real worker processes on a real nats-server, on SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from pathlib import Path
 
 from cases.clock import ManualClock
@@ -23,6 +24,15 @@ from vision.synthetic import CLASS_NAMES
 ADMIN = Actor("admin1", Role.ADMIN)
 
 
+def running_camera(world: World, roles: Roles, *options: str) -> subprocess.Popen[bytes]:  # noqa: F811 (the fixture)
+    """Worker w1 (started with ``options``) holding a camera, looking at the registry every half second."""
+    camera_configs.save_one(world.components, PUSHED, CLASS_NAMES, ADMIN, "网关推送画面")
+    roles.env["OFFSITE_MODEL_POLL_S"] = "0.5"
+    worker = roles.start("worker", "w1", *options)
+    assert until(lambda: "camera cam-1 taken under epoch" in roles.log("w1"), 90), roles.log("w1")[-3000:]
+    return worker
+
+
 def test_a_worker_takes_up_a_promoted_model_a_shadow_and_a_rollback_without_a_restart(
     world: World,
     clock: ManualClock,
@@ -31,10 +41,7 @@ def test_a_worker_takes_up_a_promoted_model_a_shadow_and_a_rollback_without_a_re
     tmp_path: Path,
 ) -> None:
     components = world.components
-    camera_configs.save_one(components, PUSHED, CLASS_NAMES, ADMIN, "网关推送画面")
-    roles.env["OFFSITE_MODEL_POLL_S"] = "0.5"
-    worker = roles.start("worker", "w1")
-    assert until(lambda: "camera cam-1 taken under epoch" in roles.log("w1"), 90), roles.log("w1")[-3000:]
+    worker = running_camera(world, roles)
     shipped = model_registry.active_release(components, ADMIN)  # the worker adopted the shipped model
 
     keen = variant(tmp_path / "made", "keen", 7)
@@ -63,11 +70,7 @@ def test_a_worker_started_on_a_model_file_stays_on_it(
     tmp_path: Path,
 ) -> None:
     components = world.components
-    camera_configs.save_one(components, PUSHED, CLASS_NAMES, ADMIN, "网关推送画面")
-    roles.env["OFFSITE_MODEL_POLL_S"] = "0.5"
-    pinned = variant(tmp_path / "made", "pinned", 9)
-    worker = roles.start("worker", "w1", "--model", str(pinned))
-    assert until(lambda: "camera cam-1 taken under epoch" in roles.log("w1"), 90), roles.log("w1")[-3000:]
+    worker = running_camera(world, roles, "--model", str(variant(tmp_path / "made", "pinned", 9)))
     release, _created = model_registry.register(components, variant(tmp_path / "made", "keen", 7), ADMIN)
     components.releases.decide(release.sha256, ADMIN, True, {"test": "promoted as the gate would"})
     assert model_registry.active_release(components, ADMIN).sha256 == release.sha256
