@@ -8,7 +8,7 @@ and get pseudo-labels from a COCO model (``pseudo_labels:``, the model's file, r
 and by ``offsite model mix``); and labelled datasets in the detector's classes: the operators' reviews
 (``offsite model dataset export --from-reviews``) and imported sets (``offsite model dataset import``), whose
 train and val sides stay as they were split. The dataset is links to the photos where they lie plus label files
-written here; ``mix.json`` beside ``data.yaml`` says what went in, for the manifest and the model card.
+written here; ``generator.json`` beside ``data.yaml`` says what went in, for the manifest and the model card.
 """
 
 from __future__ import annotations
