@@ -206,9 +206,12 @@ def test_a_bad_video_request_is_refused_naming_the_problem(changes: dict[str, An
         (["model", "dataset", "generate", "--out", "{tmp}/ds", "--images", "0"], "images must be at least 1"),
         (["model", "video", "--out", "{tmp}/v.mp4", "--seconds", "-1"], "seconds must be positive"),
         (["model", "video", "--out", "{tmp}/v.mp4", "--scenario", "parade"], "unknown scenario"),
+        (["model", "train", "{tmp}/data.yaml", "--freeze", "10"], "freeze keeps an initial model's layers"),
+        (["model", "train", "{tmp}/data.yaml", "--freeze", "23", "--initial", "{tmp}/data.yaml"], "between 0 and 22"),
     ],
 )
 def test_the_cli_refuses_bad_requests_with_exit_code_2(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "data.yaml").write_text("names: [stall]\n")
     result = CliRunner().invoke(app, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2
     assert message in result.output
