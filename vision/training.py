@@ -317,6 +317,8 @@ def training_record(weights: Path) -> dict[str, Any]:
 
         args = yaml.safe_load(args_file.read_text(encoding="utf-8")) or {}
         record |= {key: args[key] for key in ("imgsz", "batch", "seed", "time", "model") if args.get(key) is not None}
+        if args.get("freeze"):
+            record["freeze"] = args["freeze"]
     results = run / "results.csv"
     if results.exists():
         rows = [line.split(",") for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -329,7 +331,35 @@ def training_record(weights: Path) -> dict[str, Any]:
     start = Path(str(record.get("model", "")))
     if start.suffix == ".pt" and lineage_path(start).exists():  # the run continued from a rebuilt checkpoint
         record["continued_from"] = json.loads(lineage_path(start).read_text(encoding="utf-8"))
+    elif start.suffix == ".pt" and _run_of(start) is not None:  # from the weights of an earlier run (a first stage)
+        record["continued_from"] = _earlier_run(start)
     return record
+
+
+def _run_of(weights: Path) -> Path | None:
+    """The Ultralytics run that wrote ``weights`` (``RUN/weights/best.pt`` beside ``RUN/args.yaml``), if any."""
+    run = weights.parent.parent
+    return run if weights.parent.name == "weights" and (run / "args.yaml").is_file() else None
+
+
+def _earlier_run(weights: Path) -> dict[str, Any]:
+    """An earlier run's weights as a model of the lineage: how they were made (and from what), on which data."""
+    return {
+        "file": weights.name,
+        "sha256": sha256_of(weights),
+        "created": dt.datetime.fromtimestamp(weights.stat().st_mtime, dt.UTC).isoformat(timespec="seconds"),
+        "training": training_record(weights),
+        "training_data": _run_data(weights),
+        "map50": None,
+    }
+
+
+def _run_data(weights: Path) -> dict[str, Any]:
+    import yaml
+
+    run = _run_of(weights)
+    data = (yaml.safe_load((run / "args.yaml").read_text(encoding="utf-8")) or {}).get("data") if run else None
+    return dataset_description(Path(str(data)).parent) if data else {}
 
 
 def real_photos_trained_on(weights: Path) -> list[str]:
@@ -401,6 +431,7 @@ def _run_summary(training: dict[str, Any]) -> str:
              f"input {training['imgsz']}" if "imgsz" in training else None,
              f"batch {training['batch']}" if "batch" in training else None,
              f"seed {training['seed']}" if "seed" in training else None,
+             f"first {training['freeze']} layers frozen" if training.get("freeze") else None,
              str(training["device"]) if "device" in training else None]  # fmt: skip
     return ", ".join(p for p in parts if p) or "?"
 
@@ -561,11 +592,12 @@ def model_card(manifest: ModelManifest, manifest_name: str, goal_map50: float = 
     if manifest.metrics.get("real"):
         status += " Real photos are the metric of record: see their figures below, and what is not measured."
     chain = lineage_of(manifest)
-    if len(chain) > 1:
+    if _from_coco(chain[-1].started_from):
+        runs = " (see Licence)" if len(chain) == 1 else f", in {len(chain)} runs (see Lineage and Licence)"
+        origin = f"started from YOLOv8n pretrained on COCO{runs}"
+    elif len(chain) > 1:
         earlier = "an earlier model" if len(chain) == 2 else f"{len(chain) - 1} earlier models"
         origin = f"continued from {earlier} of this project (see Lineage); no pretrained weights"
-    elif _from_coco(chain[-1].started_from):
-        origin = "started from YOLOv8n pretrained on COCO (see Licence)"
     else:
         origin = "trained from scratch (no pretrained weights)"
     return f"""# Model card: {manifest.name}

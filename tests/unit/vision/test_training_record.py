@@ -49,6 +49,27 @@ def test_a_continued_run_records_the_model_it_started_from(tmp_path: Path) -> No
     assert record["continued_from"] == PREVIOUS
 
 
+def test_a_second_stage_records_the_first_stage_run_it_started_from(tmp_path: Path) -> None:
+    """A run from an earlier run's weights (a first stage with a frozen backbone, say): the earlier run is the model
+    below it, with what it started from and its frozen layers, so the lineage reaches the COCO weights."""
+    first = _run(tmp_path / "first", "var/train-freeze/initial/yolov8n_coco.pt")
+    args = yaml.safe_load((first.parent.parent / "args.yaml").read_text()) | {"freeze": 10}
+    (first.parent.parent / "args.yaml").write_text(yaml.safe_dump(args))
+    first.write_bytes(b"first-stage weights")
+    record = training_record(_run(tmp_path / "second", str(first)))
+    earlier = record["continued_from"]
+    assert earlier["file"] == "best.pt"
+    assert len(earlier["sha256"]) == 64
+    assert earlier["training"]["model"] == "var/train-freeze/initial/yolov8n_coco.pt"
+    assert earlier["training"]["freeze"] == 10
+    card = write_model_card(_manifest(tmp_path, {"epochs": 3, "model": str(first), "continued_from": earlier}))
+    text = card.read_text()
+    assert "started from YOLOv8n pretrained on COCO, in 2 runs (see Lineage and Licence)" in text
+    assert "| 3 epochs, 0.2 h, input 480, batch 16, seed 1, first 10 layers frozen, cpu" in text
+    assert "| started from | `var/train-freeze/initial/yolov8n_coco.pt` |" in text
+    assert "Ultralytics' YOLOv8n trained on COCO" in text.split("## Licence")[1]
+
+
 def _manifest(tmp_path: Path, training: dict[str, object]) -> Path:
     evaluation = Evaluation(0.9, 0.6, {
         "stall": ClassMetrics(precision=0.9, recall=0.9, map50=0.95, map50_95=0.7),
