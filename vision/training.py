@@ -331,8 +331,8 @@ def training_record(weights: Path) -> dict[str, Any]:
     start = Path(str(record.get("model", "")))
     if start.suffix == ".pt" and lineage_path(start).exists():  # the run continued from a rebuilt checkpoint
         record["continued_from"] = json.loads(lineage_path(start).read_text(encoding="utf-8"))
-    elif start.suffix == ".pt" and _run_of(start) is not None:  # from the weights of an earlier run (a first stage)
-        record["continued_from"] = _earlier_run(start)
+    elif start.suffix == ".pt" and _run_of(start) not in (None, run):  # an earlier run's weights (a first stage);
+        record["continued_from"] = _earlier_run(start)  # a resumed run names its own last.pt: not a model below it
     return record
 
 

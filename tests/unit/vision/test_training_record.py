@@ -70,6 +70,15 @@ def test_a_second_stage_records_the_first_stage_run_it_started_from(tmp_path: Pa
     assert "Ultralytics' YOLOv8n trained on COCO" in text.split("## Licence")[1]
 
 
+def test_a_resumed_run_naming_its_own_last_weights_has_no_model_below_it(tmp_path: Path) -> None:
+    """Ultralytics' resume writes the run's own last.pt as its model: that is the same run, not an earlier one."""
+    best = _run(tmp_path, str(tmp_path / "train" / "weights" / "last.pt"))
+    (best.parent / "last.pt").write_bytes(b"last epoch")
+    record = training_record(best)
+    assert record["epochs"] == 3
+    assert "continued_from" not in record
+
+
 def _manifest(tmp_path: Path, training: dict[str, object]) -> Path:
     evaluation = Evaluation(0.9, 0.6, {
         "stall": ClassMetrics(precision=0.9, recall=0.9, map50=0.95, map50_95=0.7),
