@@ -36,6 +36,7 @@ from vision.sources import Backoff, open_source
 from vision.tracking import Tracker
 
 if TYPE_CHECKING:
+    from offsite.parts import ReleaseParts
     from offsite.settings import Settings
 
 log = logging.getLogger("offsite.cameras")
@@ -388,6 +389,17 @@ class CameraSupervisor:
                 pipeline.detector = detector
         log.info("cameras now use model %s (%s)", detector.manifest.name, detector.manifest.sha256[:12])
         return True
+
+    def follow_registry(self, components: ReleaseParts, stop: threading.Event, interval_s: float) -> None:
+        """Until ``stop``: take up the registry's newly promoted (or rolled back) model and its shadow model, every
+        ``interval_s`` (``offsite serve --cameras`` and a cluster's worker, on a thread of their own)."""
+        from offsite.model_registry import follow_active_model
+
+        def shadowing() -> str | None:
+            return None if self.shadow_detector is None else self.shadow_detector.manifest.sha256
+
+        follow_active_model(components, self.use_model, lambda: self.detector.manifest.sha256, stop, interval_s,
+                            self.use_shadow, shadowing)  # fmt: skip
 
     def use_shadow(self, detector: OnnxDetector | None, record: Callable[[ShadowFinding], None]) -> bool:
         """Run ``detector`` beside the active model on every camera, its findings given to ``record`` (never sealed,

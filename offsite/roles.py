@@ -199,14 +199,7 @@ def _camera_jobs(components: Components, stop: threading.Event, follow_models: b
     assert cameras is not None
     _background("automatic-recheck", recheck_forever, components, stop)
     if follow_models:
-        from offsite.model_registry import follow_active_model
-
-        def shadow_sha256() -> str | None:
-            return None if cameras.shadow_detector is None else cameras.shadow_detector.manifest.sha256
-
-        _background("model-follower", follow_active_model, components, cameras.use_model,
-                    lambda: cameras.detector.manifest.sha256, stop, components.settings.model_poll_s,
-                    cameras.use_shadow, shadow_sha256)  # fmt: skip
+        _background("model-follower", cameras.follow_registry, components, stop, components.settings.model_poll_s)
         _background("reconcile", orphans(components).run_forever, stop)
     if follow_configs:
         from offsite.camera_configs import follow_configs as follow

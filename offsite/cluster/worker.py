@@ -50,7 +50,6 @@ from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
 from offsite.cluster.frames import CameraInbox
 from offsite.cluster.leases import CameraLeases, Lease, key_of, open_bucket, owner
 from offsite.evidence import evidence_backend
-from offsite.model_registry import follow_active_model
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, ConfigError
 from vision.detector import OnnxDetector
@@ -184,16 +183,8 @@ class CameraWorker:
         """The registry followed on a thread of its own (set the event to stop it)."""
         stop = threading.Event()
         if self.follow_models:
-            cameras = self.cameras
-
-            def shadowing() -> str | None:
-                return None if cameras.shadow_detector is None else cameras.shadow_detector.manifest.sha256
-
-            threading.Thread(
-                target=follow_active_model, name="model-follower", daemon=True,
-                args=(self.components, cameras.use_model, lambda: cameras.detector.manifest.sha256, stop,
-                      self.components.settings.model_poll_s, cameras.use_shadow, shadowing),
-            ).start()  # fmt: skip
+            threading.Thread(target=self.cameras.follow_registry, name="model-follower", daemon=True,
+                             args=(self.components, stop, self.components.settings.model_poll_s)).start()  # fmt: skip
         return stop
 
     async def tick(self) -> None:
