@@ -6,6 +6,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -66,8 +67,10 @@ def worker(nats_server: NatsServer) -> Iterator[Worker]:
 
 @pytest.fixture
 def relay(nats_server: NatsServer) -> Iterator[RelayedFrames]:
+    """An API node's relay that waits long for a worker's answer: these tests check what the answers are, on a
+    machine that other tests load (a stuck worker, within the product's 5 s, is the test of its own below)."""
     link = BrokerLink([nats_server.url], "test-api-node")
-    yield RelayedFrames(link, PREFIX)
+    yield RelayedFrames(link, PREFIX, reply_timeout_s=60)
     link.close()
 
 
@@ -119,6 +122,40 @@ def test_a_relayed_frame_is_taken_by_the_holder_s_intake_with_the_answers_a_loca
     worker.give_up(camera)
     with pytest.raises(NoPipeline):  # given up: the next holder listens
         relay.push(camera, jpeg(), now)
+
+
+class StuckIntake(FrameIntake):
+    """A worker's intake that hangs on every frame until it is let go (a worker stuck in its own work)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.let_go = threading.Event()
+
+    def push(self, camera_id: str, jpeg: bytes, ts: dt.datetime) -> int:
+        self.let_go.wait(30)
+        return super().push(camera_id, jpeg, ts)
+
+
+def test_a_worker_that_does_not_answer_in_time_is_unreachable_and_its_late_answer_is_dropped(
+    nats_server: NatsServer,
+) -> None:
+    stuck = StuckIntake()
+    worker = Worker(nats_server.url, intake=stuck)
+    link = BrokerLink([nats_server.url], "test-api-node")
+    try:
+        source = stuck.open("cam-1", capacity=4)
+        worker.hold("cam-1")
+        relay = RelayedFrames(link, PREFIX, reply_timeout_s=0.5)
+        with pytest.raises(FramesUnreachable) as unreachable:
+            relay.push("cam-1", jpeg(), dt.datetime.now(dt.UTC))
+        assert "did not answer in time" in str(unreachable.value)
+        stuck.let_go.set()  # the worker takes the frame late; its answer finds nobody waiting and is dropped
+        assert until(lambda: source.queued == 1, 5)
+        assert relay.push("cam-1", jpeg(), dt.datetime.now(dt.UTC)) == 1  # and the next frame is answered
+    finally:
+        stuck.let_go.set()
+        link.close()
+        worker.close()
 
 
 def test_a_frame_while_the_broker_is_down_is_unreachable_and_the_next_one_after_it_is_back_is_taken(
