@@ -144,7 +144,9 @@ class EventSealer:
         self._subscription: Any = None
 
     async def open(self, max_ack_pending: int = 64) -> None:
-        self._subscription = await self.stream.sealer_subscription(max_ack_pending)
+        """Subscribe to the stream's events (once: opened already, nothing more is done)."""
+        if self._subscription is None:
+            self._subscription = await self.stream.sealer_subscription(max_ack_pending)
 
     async def take(self, batch: int = 16, timeout_s: float = 1.0) -> int:
         """Handle the messages waiting (at most ``batch``, waiting up to ``timeout_s`` for the first); how many."""

@@ -34,12 +34,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import nats
+from nats.aio.client import Client
 
 from cases.services import notifications
 from offsite import camera_configs, model_registry
 from offsite.bootstrap import Components
 from offsite.cluster.leases import CameraLeases
+from offsite.cluster.opening import open_with_broker
 from offsite.cluster.role_lease import BrokerAway, RoleHolder
 from offsite.cluster.sealing import SealRequests
 from offsite.cluster.worker import ClusterSettings
@@ -142,13 +143,21 @@ def scheduler_jobs(components: Components, detector: OnnxDetector, seal: Seal, s
     ]
 
 
+async def _leases(cluster: ClusterSettings, name: str, connection: Client) -> CameraLeases:
+    """The leases (the role's among them), opened on the broker's connection."""
+    leases = CameraLeases(connection.jetstream(), name, cluster.lease_s, cluster.prefix)
+    await leases.open()
+    return leases
+
+
 async def run_scheduler(
     components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event, detector: OnnxDetector
 ) -> None:
-    connection = await nats.connect(cluster.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                    name=f"offsite-scheduler-{name}")  # fmt: skip
-    leases = CameraLeases(connection.jetstream(), name, cluster.lease_s, cluster.prefix)
-    await leases.open()
+    opened = await open_with_broker(f"scheduler {name}", cluster.servers,
+                                    lambda connection: _leases(cluster, name, connection), stopping)  # fmt: skip
+    if opened is None:  # asked to stop before the broker answered
+        return
+    connection, leases = opened
     role = RoleHolder(leases, ROLE, name, "scheduling")
     requests = SealRequests(connection, evidence_backend(components.settings), f"scheduler {name}", cluster.prefix)
     halt = threading.Event()  # the jobs' threads: stop between two cases

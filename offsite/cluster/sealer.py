@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import logging
 
-import nats
+from nats.aio.client import Client
 
 from offsite.bootstrap import Components
 from offsite.cluster.events import EventSealer, EventsStream
 from offsite.cluster.leases import CameraLeases
+from offsite.cluster.opening import open_with_broker
 from offsite.cluster.role_lease import BrokerAway, RoleHolder, RoleLost
 from offsite.cluster.sealing import SealAnswers
 from offsite.cluster.worker import ClusterSettings
@@ -29,14 +30,22 @@ log = logging.getLogger("offsite.cluster.sealer")
 ROLE = "sealer"
 
 
-async def run_sealer(components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event) -> None:
-    connection = await nats.connect(cluster.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                    name=f"offsite-sealer-{name}")  # fmt: skip
+async def _parts(cluster: ClusterSettings, name: str, connection: Client) -> tuple[EventsStream, CameraLeases]:
+    """The events stream and the leases, opened on the broker's connection."""
     js = connection.jetstream()
     stream = EventsStream(js, cluster.prefix)
     leases = CameraLeases(js, name, cluster.lease_s, cluster.prefix)
     await stream.open()
     await leases.open()
+    return stream, leases
+
+
+async def run_sealer(components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event) -> None:
+    opened_with = await open_with_broker(f"sealer {name}", cluster.servers,
+                                         lambda connection: _parts(cluster, name, connection), stopping)  # fmt: skip
+    if opened_with is None:  # asked to stop before the broker answered
+        return
+    connection, (stream, leases) = opened_with
     role = RoleHolder(leases, ROLE, name, "sealing", stream.last_sequence)
     sealer, opened = EventSealer(components, stream, leases), False
     answers = SealAnswers(components.evidence, connection, cluster.prefix)
@@ -53,8 +62,13 @@ async def run_sealer(components: Components, cluster: ClusterSettings, name: str
                 continue
             if not opened:
                 await asyncio.to_thread(components.evidence)  # the store's lock, before the first message
-                await sealer.open()
-                await answers.open()
+                try:
+                    await sealer.open()
+                    await answers.open()
+                except Exception as exc:  # the broker went away meanwhile: open again at the next renewal
+                    log.warning("sealer %s: opening the events' subscription failed: %s", name, exc)
+                    await asyncio.sleep(1.0)
+                    continue
                 opened = True
             while not stopping.is_set() and not role.renewal_due():
                 try:

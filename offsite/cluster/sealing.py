@@ -66,8 +66,10 @@ class SealAnswers:
         self._subscription: Subscription | None = None
 
     async def open(self) -> None:
-        """Start answering (the sealer holds its role from now on)."""
-        self._subscription = await self.connection.subscribe(seal_subject(self.prefix), queue=SEALERS, cb=self.answer)
+        """Start answering (the sealer holds its role from now on); answering already, nothing more is done."""
+        if self._subscription is None:
+            self._subscription = await self.connection.subscribe(seal_subject(self.prefix), queue=SEALERS,
+                                                                 cb=self.answer)  # fmt: skip
         await self.connection.flush()  # the server has the subscription: a request from now on finds this sealer
 
     async def close(self) -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nats
+from nats.aio.client import Client
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
 
 from cases.services.camera_configs import CameraConfig
@@ -49,6 +49,7 @@ from offsite.cluster.camera_states import tell_states
 from offsite.cluster.events import EventMessage, EventsStream, StoringSealer
 from offsite.cluster.frames import CameraInbox
 from offsite.cluster.leases import CameraLeases, Lease, key_of, open_bucket, owner
+from offsite.cluster.opening import open_with_broker
 from offsite.evidence import evidence_backend
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec, ConfigError
@@ -133,16 +134,21 @@ class CameraWorker:
             # what it raised, known to whoever takes the camera next, at once rather than at the next tick
             asyncio.run_coroutine_threadsafe(self._save_state(event.camera_id), self._loop)
 
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        connection = await nats.connect(self.cluster.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                        name=f"offsite-worker-{self.worker_id}")  # fmt: skip
+    async def _parts(self, connection: Client) -> None:
+        """The events stream, the leases and the cameras' states, opened on the broker's connection."""
         js = connection.jetstream()
         self.stream = EventsStream(js, self.cluster.prefix)
         self.leases = CameraLeases(js, self.worker_id, self.cluster.lease_s, self.cluster.prefix)
         await self.stream.open()
         await self.leases.open()
         self.states = await open_bucket(js, f"{self.cluster.prefix}-camera-state", ttl=None)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        opened = await open_with_broker(f"worker {self.worker_id}", self.cluster.servers, self._parts, self.stopping)
+        if opened is None:  # asked to stop before the broker answered: nothing was taken
+            return
+        connection, _ = opened
         self.inbox = CameraInbox(connection, self.cluster.prefix, self.components.frames, self.cameras.stream_changed)
         self.connection = connection
         self.cameras.start()

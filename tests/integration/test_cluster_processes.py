@@ -146,6 +146,25 @@ def test_events_raised_while_the_broker_is_down_wait_in_the_outbox_and_are_seale
         assert connection.execute(select(func.count()).select_from(tables.detections)).scalar_one() == road
 
 
+def test_roles_started_while_the_broker_is_away_wait_for_it_and_take_up_their_work_when_it_is_back(
+    nats_server: NatsServer, roles: Roles
+) -> None:
+    """The broker is down (or restarting) as the roles start: each says it waits for it and stays up; when it is
+    back, the sealer and the scheduler take their roles and the worker takes cameras. None of them needs a restart."""
+    nats_server.stop()
+    for role, name in (("sealer", "s1"), ("scheduler", "c1"), ("worker", "w1")):
+        roles.start(role, name)
+    assert until(lambda: all("waiting for the broker" in roles.log(n) for n in ("s1", "c1", "w1")), 60), [
+        roles.log(n)[-2000:] for n in ("s1", "c1", "w1")
+    ]
+    assert all(process.poll() is None for process in roles.running.values())
+    nats_server.start()
+    assert until(lambda: "sealing (role taken under epoch" in roles.log("s1"), 60), roles.log("s1")[-3000:]
+    assert until(lambda: "scheduling (role taken under epoch" in roles.log("c1"), 60), roles.log("c1")[-3000:]
+    assert until(lambda: "taking cameras" in roles.log("w1"), 60), roles.log("w1")[-3000:]
+    assert [roles.stop(name) for name in ("w1", "c1", "s1")] == [0, 0, 0]
+
+
 def test_a_sealer_killed_mid_stream_loses_nothing_and_seals_nothing_twice(
     components: Components, world: World, settings: Settings, roles: Roles, nats_server: NatsServer, tmp_path: Path
 ) -> None:
