@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from offsite.bootstrap import Components, web_app
-from offsite.demo import DEMO_PASSWORD, run_demo
+from offsite.demo import DEMO_PASSWORD, DemoSummary, run_demo
 from offsite.settings import PROJECT_ROOT
 from tests.support.serving import serving
 
@@ -26,6 +26,7 @@ ARTEFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 class Served:
     base: str
     components: Components
+    summary: DemoSummary
 
 
 def require_chromium() -> None:
@@ -44,10 +45,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 def serve_demo(tmp_path_factory: pytest.TempPathFactory, learning: bool) -> Iterator[Served]:
     require_chromium()
-    components, _summary = run_demo(tmp_path_factory.mktemp("demo"), learning=learning)
+    components, summary = run_demo(tmp_path_factory.mktemp("demo"), learning=learning)
     try:
         with serving(web_app(components)) as base:
-            yield Served(base, components)
+            yield Served(base, components, summary)
     finally:
         components.close()
 
