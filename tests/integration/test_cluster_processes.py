@@ -146,6 +146,7 @@ def test_events_raised_while_the_broker_is_down_wait_in_the_outbox_and_are_seale
         assert connection.execute(select(func.count()).select_from(tables.detections)).scalar_one() == road
 
 
+@pytest.mark.usefixtures("components")  # an emptied database: no release left by an earlier test in this worker
 def test_roles_started_while_the_broker_is_away_wait_for_it_and_take_up_their_work_when_it_is_back(
     nats_server: NatsServer, roles: Roles
 ) -> None:
