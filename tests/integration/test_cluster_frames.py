@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from offsite.bootstrap import Components, web_app
-from offsite.cluster.frames import CameraInbox, RelayedFrames, _outcome, subject_token
+from offsite.cluster.frames import REPLY_TIMEOUT_S, CameraInbox, RelayedFrames, _outcome, subject_token
 from offsite.cluster.link import BrokerLink
 from tests.integration.conftest import problem_of
 from tests.integration.test_gateway_frames import jpeg, push_frame
@@ -161,6 +161,7 @@ def test_a_worker_that_does_not_answer_in_time_is_unreachable_and_its_late_answe
 def test_a_frame_while_the_broker_is_down_is_unreachable_and_the_next_one_after_it_is_back_is_taken(
     worker: Worker, relay: RelayedFrames, nats_server: NatsServer, components: Components
 ) -> None:
+    relay.reply_timeout_s = REPLY_TIMEOUT_S  # a request lost while the clients reconnect is given up as in service
     source = worker.intake.open("cam-1", capacity=4)
     worker.hold("cam-1")
     now = components.clock.now()
