@@ -73,10 +73,11 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
-# The suite runs on two workers (pytest-xdist), a test file to a worker: most of its time is spent waiting on
-# servers, subprocesses and browsers, so two workers on two cores take about half the time of one (CI under 30
-# minutes). Every test makes its own databases, buckets, ports and folders; PYTEST_WORKERS=0 runs it in one process.
-PYTEST_WORKERS ?= 2
+# The suite runs on three workers (pytest-xdist), a test file to a worker: most of its time is spent waiting on
+# servers, subprocesses, real-time streams and browsers. On two cores, two workers took 1611 s; three took 1375 s,
+# the CPUs busy 1.7 of 2 on average (CI, whose limit is 30 minutes, had reached 1770 s with two). Every test
+# makes its own databases, buckets, ports and folders; PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
 pytest: venv chromium footage train-env
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
