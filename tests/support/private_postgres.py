@@ -69,8 +69,13 @@ class PrivateCluster:
         return [postmaster, *children]
 
     def freeze(self) -> None:
-        for pid in self.processes():
-            os.kill(pid, signal.SIGSTOP)
+        """SIGSTOP the postmaster first (it starts no process more), then the children it has then; a child that
+        ended between the listing and the signal needs no freezing (a backend whose client had just left)."""
+        postmaster = self.processes()[0]
+        os.kill(postmaster, signal.SIGSTOP)
+        for pid in self.processes()[1:]:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         for pid in self.processes():
