@@ -51,6 +51,11 @@ class RegistryError(ValueError):
     """A model file the registry cannot take: which file, and why."""
 
 
+class NotInStore(RegistryError):
+    """A registered model whose file this machine's model store lacks (a store not shared with it, or a file
+    removed by hand)."""
+
+
 def told(reason: Reason) -> Term:
     """A gate's reason as the catalogue tells it, the exam named in the reader's language."""
     return Term(reason.key, {**reason.params, "exam": Term(f"term.gate.exam.{reason.params['exam']}")})
@@ -161,9 +166,22 @@ def gate(
     return GateResult(release, verdict, figures)
 
 
+def stored_model_file(components: ReleaseParts, release: DetectorRelease) -> Path:
+    """The release's file in this machine's model store; NotInStore names the release and the store when the file
+    is not there."""
+    path = model_file(components, release)
+    if not path.is_file():
+        raise NotInStore(
+            f"model {release.sha256[:12]} {release.name} ({release.status.value}) is not in the model store "
+            f"{components.settings.model_store} (expected {release.path}): give this machine the registry's store "
+            "(OFFSITE_MODEL_STORE), or put the file back with `offsite model register FILE`"
+        )
+    return path
+
+
 def active_model_file(components: ReleaseParts, actor: Actor) -> Path:
     """The file of the registry's active model (the shipped one on a new registry), for the cameras to start on."""
-    return model_file(components, active_release(components, actor))
+    return stored_model_file(components, active_release(components, actor))
 
 
 def take_up_promoted(components: ReleaseParts, take: Callable[[OnnxDetector], bool], current_sha256: str) -> bool:
@@ -173,7 +191,11 @@ def take_up_promoted(components: ReleaseParts, take: Callable[[OnnxDetector], bo
     release = components.releases.active()
     if release is None or release.sha256 == current_sha256:
         return False
-    path = model_file(components, release)
+    try:
+        path = stored_model_file(components, release)
+    except NotInStore as exc:
+        log.error("%s; the cameras keep their model", exc)
+        return False
     if file_sha256(path) != release.sha256:
         log.error("model %s in the store is not the registered file; the cameras keep their model", path)
         return False
@@ -215,7 +237,11 @@ def take_up_shadow(
         return False
     if release is None:
         return shadow(None, components.releases.record_shadow)
-    path = model_file(components, release)
+    try:
+        path = stored_model_file(components, release)
+    except NotInStore as exc:
+        log.error("%s; the shadow model is not run", exc)
+        return False
     if file_sha256(path) != release.sha256:
         log.error("shadow model %s in the store is not the registered file; not run", path)
         return False

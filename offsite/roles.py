@@ -229,12 +229,12 @@ def cluster_settings(components: Components) -> ClusterSettings:
 
 def active_detector(components: Components, model: Path | None = None) -> OnnxDetector:
     """The detector of the registry's active model (the shipped one on a new registry), or of ``model``."""
-    from offsite.model_registry import active_model_file
+    from offsite.model_registry import NotInStore, active_model_file
     from vision.detector import DetectorConfig, ModelError, OnnxDetector
 
     try:
         return OnnxDetector(DetectorConfig(model or active_model_file(components, machine_actor())))
-    except ModelError as exc:
+    except (ModelError, NotInStore) as exc:
         raise CannotStart(str(exc)) from exc
 
 

@@ -21,7 +21,7 @@ from cases.model.detector_release import GateAction, ReleaseStatus
 from cases.model.staff import Role
 from cases.services.base import Actor
 from cases.services.detections import QueueFilter
-from offsite import model_registry
+from offsite import model_registry, roles
 from offsite.bootstrap import Components
 from offsite.settings import Settings
 from tests.conftest import SHANGHAI
@@ -135,6 +135,37 @@ def test_there_is_nothing_to_roll_back_to_on_a_new_registry(components: Componen
     with pytest.raises(IllegalTransition) as refused:
         components.releases.rollback(ADMIN)
     assert refused.value.told("zh_CN") == "没有可回退到的上一个启用模型"
+
+
+def test_a_role_whose_active_model_is_missing_from_the_store_does_not_start_and_names_the_release_and_store(
+    components: Components, settings: Settings
+) -> None:
+    active = model_registry.active_release(components, ADMIN)
+    stored = model_registry.model_file(components, active)
+    stored.unlink()  # a store not shared with this machine, or a file removed by hand
+    with pytest.raises(roles.CannotStart) as refused:
+        roles.active_detector(components)
+    told = str(refused.value)
+    assert f"{active.sha256[:12]} {active.name}" in told
+    assert str(settings.model_store) in told
+    assert "OFFSITE_MODEL_STORE" in told
+    assert components.releases.active() == active  # nothing changed: the registry still names it
+
+
+def test_a_promoted_model_missing_from_the_store_is_not_taken_up_and_one_line_says_why(
+    components: Components, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keen = variant(tmp_path / "made", "keen", 6)
+    sha, path, manifest = model_registry.store(keen, components.settings.model_store)
+    components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)  # promoted: the registry's active model
+    (components.settings.model_store / path).unlink()
+    taken: list[object] = []
+    with caplog.at_level("ERROR", logger="offsite.models"):
+        assert model_registry.take_up_promoted(components, lambda d: taken.append(d) or True, "0" * 64) is False
+    assert taken == []  # the cameras keep their model
+    [line] = [r for r in caplog.records if r.name == "offsite.models"]
+    assert f"model {sha[:12]} keen (active) is not in the model store" in line.getMessage()
+    assert line.exc_info is None  # a line, not a traceback
 
 
 def test_the_command_line_registers_judges_and_lists_models(
