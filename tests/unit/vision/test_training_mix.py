@@ -154,3 +154,22 @@ def test_the_shipped_recipe_reads() -> None:
     assert recipe.pseudo_labels is not None
     assert recipe.pseudo_labels.name == "yolov8n_coco.pt"
     assert recipe.wants_pseudo_labels
+
+
+@pytest.mark.parametrize(
+    ("ablation", "left_out"),
+    [
+        ("no-real-boxes", {"real"}),
+        ("no-negatives", {"negatives"}),
+        ("no-pseudo-labels", {"pseudo_labels", "pseudo_label_sources"}),
+    ],
+)
+def test_each_ablation_recipe_is_the_shipped_mix_with_one_ingredient_left_out(
+    ablation: str, left_out: set[str]
+) -> None:
+    training = Path(__file__).resolve().parents[3] / "configs" / "training"
+    shipped = MixRecipe.read(training / "real-mix.yaml")
+    ablated = MixRecipe.read(training / "ablations" / f"{ablation}.yaml")
+    fields = {"renders", "real", "copies", "negatives", "pseudo_labels", "pseudo_label_sources", "datasets"}
+    assert {name for name in fields if getattr(shipped, name) != getattr(ablated, name)} == left_out
+    assert not any(getattr(ablated, name) for name in left_out)
