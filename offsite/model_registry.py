@@ -168,8 +168,10 @@ def gate(
 
 def stored_model_file(components: ReleaseParts, release: DetectorRelease) -> Path:
     """The release's file in this machine's model store; NotInStore names the release and the store when the file
-    is not there."""
+    is not there. The shipped model is put back from this machine's own copy (a new worker machine's empty store)."""
     path = model_file(components, release)
+    if not path.is_file() and release.sha256 == file_sha256(SHIPPED):
+        store(SHIPPED, components.settings.model_store)
     if not path.is_file():
         raise NotInStore(
             f"model {release.sha256[:12]} {release.name} ({release.status.value}) is not in the model store "

@@ -137,12 +137,22 @@ def test_there_is_nothing_to_roll_back_to_on_a_new_registry(components: Componen
     assert refused.value.told("zh_CN") == "没有可回退到的上一个启用模型"
 
 
-def test_a_role_whose_active_model_is_missing_from_the_store_does_not_start_and_names_the_release_and_store(
-    components: Components, settings: Settings
-) -> None:
-    active = model_registry.active_release(components, ADMIN)
+def test_a_store_without_the_shipped_model_gets_it_back_from_this_machine_s_own_copy(components: Components) -> None:
+    active = model_registry.active_release(components, ADMIN)  # the shipped model, on a new registry
     stored = model_registry.model_file(components, active)
-    stored.unlink()  # a store not shared with this machine, or a file removed by hand
+    stored.unlink()  # a new worker machine, whose store is empty
+    detector = roles.active_detector(components)
+    assert detector.manifest.sha256 == active.sha256
+    assert model_registry.file_sha256(stored) == active.sha256
+
+
+def test_a_role_whose_active_model_is_missing_from_the_store_does_not_start_and_names_the_release_and_store(
+    components: Components, settings: Settings, tmp_path: Path
+) -> None:
+    keen = variant(tmp_path / "made", "keen", 7)
+    sha, path, manifest = model_registry.store(keen, components.settings.model_store)
+    active = components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)  # promoted on another machine
+    (components.settings.model_store / path).unlink()  # a store not shared with this machine, or removed by hand
     with pytest.raises(roles.CannotStart) as refused:
         roles.active_detector(components)
     told = str(refused.value)
