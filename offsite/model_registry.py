@@ -186,6 +186,19 @@ def active_model_file(components: ReleaseParts, actor: Actor) -> Path:
     return stored_model_file(components, active_release(components, actor))
 
 
+def _registered_file(components: ReleaseParts, release: DetectorRelease, otherwise: str) -> Path | None:
+    """The release's file when this store holds the very file registered; else None, logged in one line."""
+    try:
+        path = stored_model_file(components, release)
+    except NotInStore as exc:
+        log.error("%s; %s", exc, otherwise)
+        return None
+    if file_sha256(path) != release.sha256:
+        log.error("model %s in the store is not the registered file; %s", path, otherwise)
+        return None
+    return path
+
+
 def take_up_promoted(components: ReleaseParts, take: Callable[[OnnxDetector], bool], current_sha256: str) -> bool:
     """When the registry's active model is no longer ``current_sha256``, load it from the store and hand it to
     ``take`` (the cameras' ``use_model``); True when they took it. A stored file that is not the registered one is
@@ -193,13 +206,8 @@ def take_up_promoted(components: ReleaseParts, take: Callable[[OnnxDetector], bo
     release = components.releases.active()
     if release is None or release.sha256 == current_sha256:
         return False
-    try:
-        path = stored_model_file(components, release)
-    except NotInStore as exc:
-        log.error("%s; the cameras keep their model", exc)
-        return False
-    if file_sha256(path) != release.sha256:
-        log.error("model %s in the store is not the registered file; the cameras keep their model", path)
+    path = _registered_file(components, release, "the cameras keep their model")
+    if path is None:
         return False
     return take(OnnxDetector(DetectorConfig(path)))
 
@@ -239,13 +247,8 @@ def take_up_shadow(
         return False
     if release is None:
         return shadow(None, components.releases.record_shadow)
-    try:
-        path = stored_model_file(components, release)
-    except NotInStore as exc:
-        log.error("%s; the shadow model is not run", exc)
-        return False
-    if file_sha256(path) != release.sha256:
-        log.error("shadow model %s in the store is not the registered file; not run", path)
+    path = _registered_file(components, release, "the shadow model is not run")
+    if path is None:
         return False
     return shadow(OnnxDetector(DetectorConfig(path)), components.releases.record_shadow)
 
