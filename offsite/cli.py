@@ -1031,6 +1031,10 @@ def _real_eval(
             typer.echo(f"  {name:13} P {_figure(figures.precision)}  R {_figure(figures.recall)}  "
                        f"AP50 {_figure(figures.box_ap50)}  ({figures.images_with} photos with it, "
                        f"predicted in {figures.images_predicted})")  # fmt: skip
+    if result.disagreements:
+        typer.echo("labels that disagree (the figures follow the rows' classes_present; box AP50 the boxes):")
+    for photo, boxed in result.disagreements.items():
+        typer.echo(f"  {photo}: boxes {', '.join(boxed)}, which its labels.csv row does not list")
     typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     return result.as_dict()
 

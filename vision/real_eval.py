@@ -11,7 +11,7 @@ photos the model trained on and for those it never saw (only the latter count).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +228,7 @@ class RealEvaluation:
     all: RealScore
     held_out: RealScore
     trained_on: RealScore
+    disagreements: dict[str, tuple[str, ...]] = field(default_factory=dict)  # photo: classes boxed, not listed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -236,6 +237,7 @@ class RealEvaluation:
             "held_out": self.held_out.as_dict(),
             "trained_on": self.trained_on.as_dict(),
             "all": self.all.as_dict(),
+            "label_disagreements": {name: list(classes) for name, classes in self.disagreements.items()},
         }
 
 
@@ -259,7 +261,7 @@ def evaluate(
     trained = [photo for photo in photos if photo.name in seen]
     return RealEvaluation(
         model, thresholds, score(photos, findings, thresholds, names), score(never, findings, thresholds, names),
-        score(trained, findings, thresholds, names),
+        score(trained, findings, thresholds, names), {p.name: p.unlisted for p in photos if p.unlisted},
     )  # fmt: skip
 
 

@@ -49,6 +49,13 @@ class RealPhoto:
         vehicles)."""
         return "excavator" in self.notes.lower()
 
+    @property
+    def unlisted(self) -> tuple[str, ...]:
+        """Classes its boxes name that its row's classes_present does not list: the labels disagree (the row is the
+        image-level truth; a box is the truth for box AP50)."""
+        boxed = {box.name for box in self.boxes or ()}
+        return tuple(name for name in KNOWN_CLASSES if name in boxed - self.present)
+
     def boxed(self, name: str) -> bool:
         """Whether the photo's boxes can be trusted for a class: it has box files and either boxes of that class
         or none of it present."""

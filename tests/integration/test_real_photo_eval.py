@@ -41,6 +41,16 @@ def test_every_photo_is_scored_once_either_as_seen_or_as_never_seen(scored: dict
     assert set(scored["thresholds"]) >= {"stall", "person", "vehicle", "dust", "bare_pile"}  # type: ignore[arg-type]
 
 
+def test_photos_whose_boxes_name_a_class_their_row_does_not_list_are_told(scored: dict[str, object]) -> None:
+    """real-dev has such photos (a dumper whose driver is boxed as a person, its row listing only the vehicle): the
+    report names them, and the figures follow the rows."""
+    disagreements = scored["label_disagreements"]
+    assert isinstance(disagreements, dict)
+    assert disagreements.get("pile_18.jpg") == ["person"]
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED), "--real", str(shared("real-dev"))])
+    assert "pile_18.jpg: boxes person, which its labels.csv row does not list" in result.output
+
+
 def test_a_folder_that_is_not_a_real_photo_set_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED), "--real", str(tmp_path)])
     assert result.exit_code == 2

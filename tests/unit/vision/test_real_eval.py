@@ -135,3 +135,15 @@ def test_a_violation_class_keeps_its_false_boxes_within_its_share() -> None:
         findings[f"n{i}"].append(find("stall", 0.6))
     chosen = best_thresholds(photos, findings, ["stall"])
     assert chosen["stall"] == 0.7  # 0.6 would keep the stall too but leave 3 false boxes in 21 photos
+
+
+def test_photos_whose_boxes_and_row_disagree_are_named_and_scored_by_their_row() -> None:
+    """The row's classes_present is the image-level truth; a box of a class it does not list is reported, so that
+    whoever keeps the labels can mend one or the other."""
+    person = Box("person", (0.1, 0.1, 0.3, 0.3))
+    photos = [photo("dumper.jpg", "vehicle", [person, Box("vehicle", (0.5, 0.5, 0.9, 0.9))]), photo("b.jpg", "")]
+    findings = {"dumper.jpg": [find("person", 0.8)], "b.jpg": []}
+    result = evaluate("m.onnx", photos, lambda path: findings[path.name], {"person": 0.5}, ["person", "vehicle"])
+    assert result.disagreements == {"dumper.jpg": ("person",)}
+    assert result.as_dict()["label_disagreements"] == {"dumper.jpg": ["person"]}
+    assert result.all.per_class["person"].precision == 0.0

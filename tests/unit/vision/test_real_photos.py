@@ -115,3 +115,14 @@ def test_a_listed_photo_that_is_missing_is_named(tmp_path: Path) -> None:
 def test_a_folder_without_labels_csv_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RealPhotoError, match=r"no labels\.csv"):
         read_folder(tmp_path)
+
+
+def test_a_photo_whose_boxes_name_a_class_its_row_does_not_list_says_which(tmp_path: Path) -> None:
+    folder = write_folder(
+        tmp_path / "real",
+        [row("a.jpg", "vehicle", box_labels="labels/a.txt"), row("b.jpg", "stall", box_labels="labels/b.txt")],
+        {"a.txt": "6 0.5 0.5 0.2 0.4\n5 0.25 0.75 0.1 0.2\n1 0.2 0.2 0.1 0.1\n", "b.txt": "0 0.5 0.5 0.2 0.4\n"},
+    )
+    a, b = read_folder(folder)
+    assert a.unlisted == ("goods", "person")
+    assert b.unlisted == ()
