@@ -17,10 +17,12 @@ from offsite.settings import PROJECT_ROOT
 OFFSITE = str(Path(sys.executable).parent / "offsite")
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFSITE_")} | (env or {})
     return subprocess.run(
-        [OFFSITE, *args], capture_output=True, text=True, env=environment, timeout=300, cwd=cwd or PROJECT_ROOT
+        [OFFSITE, *args], capture_output=True, text=True, env=environment, timeout=timeout, cwd=cwd or PROJECT_ROOT
     )
 
 
@@ -29,7 +31,9 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
     videos' own ground truth (read here from their sidecars, not from the demo's report)."""
     from offsite.demo import EARLIER, FOOTAGE_CACHE, TODAY
 
-    result = run("demo", "--once", "--json", "--dir", str(tmp_path))
+    # Two minutes alone on two cores (a short training among them), twice that beside the suite's other workers:
+    # the limit only catches a hang.
+    result = run("demo", "--once", "--json", "--dir", str(tmp_path), timeout=900)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     truth: dict[str, int] = {}
