@@ -186,27 +186,40 @@ def active_model_file(components: ReleaseParts, actor: Actor) -> Path:
     return stored_model_file(components, active_release(components, actor))
 
 
-def _registered_file(components: ReleaseParts, release: DetectorRelease, otherwise: str) -> Path | None:
-    """The release's file when this store holds the very file registered; else None, logged in one line."""
+def _registered_file(
+    components: ReleaseParts, release: DetectorRelease, otherwise: str, told: set[str] | None = None
+) -> Path | None:
+    """The release's file when this store holds the very file registered; else None, logged in one line (once while
+    it lasts, with ``told``: a follower's memory of what it has said)."""
     try:
         path = stored_model_file(components, release)
+        if file_sha256(path) != release.sha256:
+            raise NotInStore(f"model {path} in the store is not the registered file")
     except NotInStore as exc:
-        log.error("%s; %s", exc, otherwise)
+        problem = f"{exc}; {otherwise}"
+        if told is None or problem not in told:
+            log.error("%s", problem)
+        if told is not None:
+            told.add(problem)
         return None
-    if file_sha256(path) != release.sha256:
-        log.error("model %s in the store is not the registered file; %s", path, otherwise)
-        return None
+    if told is not None:
+        told.clear()  # mended: a later fault is told again
     return path
 
 
-def take_up_promoted(components: ReleaseParts, take: Callable[[OnnxDetector], bool], current_sha256: str) -> bool:
+def take_up_promoted(
+    components: ReleaseParts,
+    take: Callable[[OnnxDetector], bool],
+    current_sha256: str,
+    told: set[str] | None = None,
+) -> bool:
     """When the registry's active model is no longer ``current_sha256``, load it from the store and hand it to
-    ``take`` (the cameras' ``use_model``); True when they took it. A stored file that is not the registered one is
-    refused and logged."""
+    ``take`` (the cameras' ``use_model``); True when they took it. A stored file that is missing or not the
+    registered one is refused and logged (once while it lasts, with ``told``)."""
     release = components.releases.active()
     if release is None or release.sha256 == current_sha256:
         return False
-    path = _registered_file(components, release, "the cameras keep their model")
+    path = _registered_file(components, release, "the cameras keep their model", told)
     if path is None:
         return False
     return take(OnnxDetector(DetectorConfig(path)))
@@ -223,12 +236,15 @@ def follow_active_model(
 ) -> None:
     """Every ``interval_s``, take up a newly promoted (or rolled back) model: pipelines change models between two
     frames, without a restart. With ``shadow`` (the cameras' ``use_shadow``), the model in shadow mode, if any, runs
-    beside it and its findings are recorded."""
+    beside it and its findings are recorded. A model missing from this machine's store is logged once, not at every
+    look, and taken up when it is back."""
+    told_promoted: set[str] = set()
+    told_shadow: set[str] = set()
     while not stop.wait(interval_s):
         try:
-            take_up_promoted(components, take, current())
+            take_up_promoted(components, take, current(), told_promoted)
             if shadow is not None:
-                take_up_shadow(components, shadow, shadowing())
+                take_up_shadow(components, shadow, shadowing(), told_shadow)
         except Exception:  # keep following: one failed look must not pin the cameras for good
             log.exception("looking for a newly promoted model failed")
 
@@ -237,6 +253,7 @@ def take_up_shadow(
     components: ReleaseParts,
     shadow: Callable[[OnnxDetector | None, Callable[[ShadowFinding], None]], bool],
     current_sha256: str | None,
+    told: set[str] | None = None,
 ) -> bool:
     """Start, change or end shadow mode on the cameras as the registry says; True when something changed."""
     release = components.releases.shadowed()
@@ -247,7 +264,7 @@ def take_up_shadow(
         return False
     if release is None:
         return shadow(None, components.releases.record_shadow)
-    path = _registered_file(components, release, "the shadow model is not run")
+    path = _registered_file(components, release, "the shadow model is not run", told)
     if path is None:
         return False
     return shadow(OnnxDetector(DetectorConfig(path)), components.releases.record_shadow)

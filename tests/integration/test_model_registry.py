@@ -210,6 +210,60 @@ def test_the_command_line_registers_judges_and_lists_models(
     assert json.loads((settings.model_store / sha[:16] / "timid.manifest.json").read_text())["sha256"] == sha
 
 
+def test_a_promoted_model_whose_stored_file_was_changed_is_not_taken_up(
+    components: Components, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keen = variant(tmp_path / "made", "keen", 6)
+    sha, path, manifest = model_registry.store(keen, components.settings.model_store)
+    components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)
+    other = variant(tmp_path / "other", "keen", 7)
+    (components.settings.model_store / path).write_bytes(other.read_bytes())  # another file under its name
+    taken: list[object] = []
+    with caplog.at_level("ERROR", logger="offsite.models"):
+        assert model_registry.take_up_promoted(components, lambda d: taken.append(d) or True, "0" * 64) is False
+    assert taken == []
+    [line] = [r.getMessage() for r in caplog.records if r.name == "offsite.models"]
+    assert "is not the registered file; the cameras keep their model" in line
+
+
+def test_a_follower_says_once_that_a_promoted_model_is_missing_and_takes_it_up_once_it_is_back(
+    components: Components, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker looks for a newly promoted model every few seconds: a file missing from its store is one line in its
+    log, not one a look, and the file put back is taken up."""
+    keen = variant(tmp_path / "made", "keen", 6)
+    sha, path, manifest = model_registry.store(keen, components.settings.model_store)
+    components.releases.adopt_shipped(sha, manifest.name, path, ADMIN)
+    kept = tmp_path / "kept.onnx"
+    (components.settings.model_store / path).rename(kept)
+    taken: list[str] = []
+    looks = threading.Semaphore(0)
+
+    def current() -> str:
+        looks.release()
+        return taken[-1] if taken else "0" * 64
+
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=model_registry.follow_active_model,
+        args=(components, lambda d: taken.append(d.manifest.sha256) or True, current, stop, 0.01),
+    )
+    with caplog.at_level("ERROR", logger="offsite.models"):
+        follower.start()
+        try:
+            for _ in range(20):  # twenty looks while the file is missing
+                assert looks.acquire(timeout=5)
+            (components.settings.model_store / path).parent.mkdir(parents=True, exist_ok=True)
+            kept.rename(components.settings.model_store / path)
+            assert until(lambda: taken == [sha])
+        finally:
+            stop.set()
+            follower.join(5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "offsite.models"]
+    assert len(lines) == 1, lines
+    assert f"model {sha[:12]} keen (active) is not in the model store" in lines[0]
+
+
 def test_running_pipelines_take_up_a_promoted_model_without_a_restart(
     client: TestClient, components: Components, world: World, tmp_path: Path
 ) -> None:
