@@ -72,6 +72,26 @@ TODAY = tuple(
     Footage(camera, scenario, seed, watches=WATCHES[camera])
     for camera, scenario, seed in ((ROAD, "stall", 5002), (SHOPS, "goods", 5013), (SITE, "dust", 5028))
 )
+FOOTAGE_SECONDS = max(item.seconds for item in TODAY)
+# Today's story: the operators review today's detections two hours before the demo is run, the cameras having
+# watched today's videos from an hour and a half before that.
+REVIEWS_AGO = dt.timedelta(hours=2)
+FOOTAGE_BEFORE_REVIEWS = dt.timedelta(hours=1, minutes=30)
+SHORTEST_DAY = dt.timedelta(minutes=5)  # less of today than this has passed: no room for today's story
+
+
+def todays_times(now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime, dt.timedelta]:
+    """When today's reviews happen, and how long before them today's footage begins. Early in the bureau's day
+    (before 03:31) the story is squeezed, in its proportions, into the part of the day that has passed, so that
+    today's detections are today's on the dashboard, which counts from local midnight. In the first five minutes
+    there is no room, and they fall on the day before."""
+    local = now.astimezone(tz)
+    passed = local - local.replace(hour=0, minute=0, second=0, microsecond=0)
+    wanted = REVIEWS_AGO + FOOTAGE_BEFORE_REVIEWS + dt.timedelta(minutes=1)
+    share = 1.0 if passed >= wanted or passed < SHORTEST_DAY else passed / wanted
+    return now - REVIEWS_AGO * share, FOOTAGE_BEFORE_REVIEWS * share
+
+
 MERCHANTS = {  # the generated row of shops, by zone code
     "S1": ("SH-PD-000101", "浦东小面馆", "浦东新区商城路 602 号", "13800138001", "电子送达确认书 2026-001"),
     "S2": ("SH-PD-000102", "鲜果铺", "浦东新区商城路 606 号", "13800138002", None),
@@ -171,8 +191,9 @@ def run_demo(
     story.seed_registry_and_accounts()
     story.run_cameras(EARLIER, ago=dt.timedelta(hours=3))
     story.walk_cases()
-    clock.set(real_now - dt.timedelta(hours=2))
-    story.run_cameras(TODAY, ago=dt.timedelta(hours=1, minutes=30))
+    reviewed, footage_ago = todays_times(real_now, settings.tz)
+    clock.set(reviewed)
+    story.run_cameras(TODAY, ago=footage_ago)
     story.save_camera_configs()
     story.review_todays_detections()
     clock.set(real_now)
