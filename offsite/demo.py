@@ -77,18 +77,20 @@ FOOTAGE_SECONDS = max(item.seconds for item in TODAY)
 # watched today's videos from an hour and a half before that.
 REVIEWS_AGO = dt.timedelta(hours=2)
 FOOTAGE_BEFORE_REVIEWS = dt.timedelta(hours=1, minutes=30)
-SHORTEST_DAY = dt.timedelta(minutes=5)  # less of today than this has passed: no room for today's story
+WHOLE_STORY = REVIEWS_AGO + FOOTAGE_BEFORE_REVIEWS + dt.timedelta(minutes=1)  # from just after midnight
+# The least of today that holds the story squeezed: its footage still ends, with a minute to spare, before the
+# reviews (about five minutes).
+SHORTEST_DAY = WHOLE_STORY * ((FOOTAGE_SECONDS + 60) / FOOTAGE_BEFORE_REVIEWS.total_seconds())
 
 
 def todays_times(now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime, dt.timedelta]:
     """When today's reviews happen, and how long before them today's footage begins. Early in the bureau's day
     (before 03:31) the story is squeezed, in its proportions, into the part of the day that has passed, so that
-    today's detections are today's on the dashboard, which counts from local midnight. In the first five minutes
-    there is no room, and they fall on the day before."""
+    today's detections are today's on the dashboard, which counts from local midnight. In its first minutes
+    (``SHORTEST_DAY``) there is no room, and they fall on the day before."""
     local = now.astimezone(tz)
     passed = local - local.replace(hour=0, minute=0, second=0, microsecond=0)
-    wanted = REVIEWS_AGO + FOOTAGE_BEFORE_REVIEWS + dt.timedelta(minutes=1)
-    share = 1.0 if passed >= wanted or passed < SHORTEST_DAY else passed / wanted
+    share = 1.0 if passed >= WHOLE_STORY or passed < SHORTEST_DAY else passed / WHOLE_STORY
     return now - REVIEWS_AGO * share, FOOTAGE_BEFORE_REVIEWS * share
 
 

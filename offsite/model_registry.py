@@ -191,19 +191,18 @@ def _registered_file(
 ) -> Path | None:
     """The release's file when this store holds the very file registered; else None, logged in one line (once while
     it lasts, with ``told``: a follower's memory of what it has said)."""
+    told = set() if told is None else told
     try:
         path = stored_model_file(components, release)
         if file_sha256(path) != release.sha256:
             raise NotInStore(f"model {path} in the store is not the registered file")
     except NotInStore as exc:
         problem = f"{exc}; {otherwise}"
-        if told is None or problem not in told:
+        if problem not in told:
             log.error("%s", problem)
-        if told is not None:
             told.add(problem)
         return None
-    if told is not None:
-        told.clear()  # mended: a later fault is told again
+    told.clear()  # mended: a later fault is told again
     return path
 
 
