@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import yaml
 
+from vision.laid_in import LaidIn, Scene, cuts, made
 from vision.real_photos import Box, RealPhoto, RealPhotoError, read_folder, split
 
 PseudoLabeller = Callable[[Path], Sequence[Box]]  # person and vehicle boxes a COCO model sees in a photo
@@ -59,6 +61,7 @@ class MixRecipe:
     pseudo_label_sources: tuple[str, ...]
     datasets: tuple[LabelledSet, ...] = ()
     pseudo_labels: Path | None = None  # the COCO model (.pt) that labels the people and vehicles not boxed
+    laid_in: LaidIn | None = None  # real objects cut from the training photos, laid into the negatives
 
     @property
     def wants_pseudo_labels(self) -> bool:
@@ -120,6 +123,27 @@ class MixRecipe:
                 raise MixError("pseudo_labels", recipe=path)
             return (base / model).resolve()
 
+        def laid_in() -> LaidIn | None:
+            value = data.get("laid_in")
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise MixError("laid_in", recipe=path)
+            classes = names("classes", value)
+            heights = value.get("height", [0.08, 0.35])
+            if (not isinstance(heights, list) or len(heights) != 2
+                    or not all(isinstance(h, int | float) and not isinstance(h, bool) for h in heights)
+                    or not 0 < heights[0] < heights[1] <= 0.9):  # fmt: skip
+                raise MixError("laid_in_height", recipe=path)
+            images, seed = value.get("images", 100), value.get("seed", 0)
+            if not isinstance(images, int) or isinstance(images, bool) or not 1 <= images <= 5000:
+                raise MixError("whole_number", recipe=path, field="laid_in.images", low=1, high=5000)
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**31:
+                raise MixError("whole_number", recipe=path, field="laid_in.seed", low=0, high=2**31)
+            if not classes:
+                raise MixError("names", recipe=path, field="laid_in.classes")
+            return LaidIn(classes, images, (float(heights[0]), float(heights[1])), seed)
+
         copies = copies_of(data, "")
         if not isinstance(data.get("renders"), str):
             raise MixError("renders", recipe=path)
@@ -131,6 +155,7 @@ class MixRecipe:
             pseudo_label_sources=names("pseudo_label_sources"),
             datasets=datasets(),
             pseudo_labels=pseudo_labels(),
+            laid_in=laid_in(),
         )
 
 
@@ -164,6 +189,8 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
     classes = _render_classes(recipe.renders)
     if out.exists() and any(out.iterdir()):
         raise MixError("not_empty", folder=out)
+    if recipe.laid_in is not None and (unknown := set(recipe.laid_in.classes) - set(classes)):
+        raise MixError("laid_in_classes", classes=", ".join(sorted(unknown)), ours=", ".join(classes))
     for labelled in recipe.datasets:  # refused before anything is written
         _check_classes(labelled, classes)
     train: list[RealPhoto] = []
@@ -193,11 +220,19 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
             _write(out, "train", f"real{copy}_{photo.name}", photo.path, text, classes, counts)
             written["train"] += 1
     negatives = _negative_images(recipe.negatives)
-    for image in negatives:
-        boxes = list(pseudo_labeller(image)) if pseudo_labeller is not None else []
+    scenes = [Scene(image, tuple(pseudo_labeller(image)) if pseudo_labeller is not None else ()) for image in negatives]
+    for scene in scenes:
         for copy in range(recipe.copies):
-            _write(out, "train", f"neg{copy}_{image.name}", image, _yolo_lines(boxes, classes), classes, counts)
+            text = _yolo_lines(scene.boxes, classes)
+            _write(out, "train", f"neg{copy}_{scene.path.name}", scene.path, text, classes, counts)
             written["train"] += 1
+    laid_from: list[str] = []
+    if recipe.laid_in is not None:  # fully boxed photos only: a stall-only source's people would be cut with it
+        whole = [photo for photo in train if not _pseudo_labelled(photo, recipe.pseudo_label_sources)]
+        for picture in made(recipe.laid_in, cuts(whole, recipe.laid_in.classes), scenes):
+            _write_made(out, picture.name, picture.pixels, _yolo_lines(picture.boxes, classes), classes, counts)
+            written["train"] += 1
+            laid_from += picture.cut_from
     for labelled in recipe.datasets:
         _take_labelled(labelled, out, classes, counts, written)
     summary = MixSummary(
@@ -205,6 +240,7 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
         {name: counts[name] for name in classes},
     )  # fmt: skip
     _describe(recipe, summary, classes, [image.name for image in negatives], pseudo_labeller is not None)
+    _describe_laid_in(recipe.laid_in, summary, laid_from)
     return summary
 
 
@@ -281,6 +317,31 @@ def _write(
     (label_dir / f"{Path(name).stem}.txt").write_text(labels, encoding="utf-8")
     for line in labels.splitlines():
         counts[classes[int(line.split()[0])]] += 1
+
+
+def _write_made(out: Path, name: str, pixels: Any, labels: str, classes: tuple[str, ...], counts: Counter[str]) -> None:
+    """A picture made for the mix (not a link): written beside the links, its labels as ``_write``'s."""
+    images, label_dir = out / "images" / "train", out / "labels" / "train"
+    images.mkdir(parents=True, exist_ok=True)
+    label_dir.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(images / name), pixels, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+        raise MixError("unwritable", file=images / name)
+    (label_dir / f"{Path(name).stem}.txt").write_text(labels, encoding="utf-8")
+    for line in labels.splitlines():
+        counts[classes[int(line.split()[0])]] += 1
+
+
+def _describe_laid_in(laid: LaidIn | None, summary: MixSummary, cut_from: list[str]) -> None:
+    """``generator.json`` says how many pictures had real objects laid in, and from which photos."""
+    if laid is None:
+        return
+    described = json.loads((summary.root / "generator.json").read_text(encoding="utf-8"))
+    described["laid_in"] = {
+        "classes": list(laid.classes), "height": list(laid.height), "seed": laid.seed,
+        "images": sum(1 for _ in (summary.root / "images" / "train").glob("laid*")),
+        "objects": dict(sorted(Counter(cut_from).items())),
+    }  # fmt: skip
+    (summary.root / "generator.json").write_text(json.dumps(described, ensure_ascii=False, indent=2) + "\n")
 
 
 def _describe(
