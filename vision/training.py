@@ -531,9 +531,22 @@ def _training_data_section(data: dict[str, Any]) -> str:
         f"- {len(data.get('negatives', []))} plain real photos as negatives ({', '.join(data.get('negatives', []))}), "
         f"{labelled};\n"
         f"- the sources boxed for stalls only ({', '.join(data.get('pseudo_label_sources', [])) or 'none'}), "
-        f"{labelled}.\n\n"
+        f"{labelled}{_laid_in_line(data.get('laid_in'))}.\n\n"
         f"Held out of training by source (groups {groups}): {len(held)} photos, on which the real figures below "
         f"count. Boxes per class in training {boxes}. Nothing was downloaded."
+    )
+
+
+def _laid_in_line(laid: Any) -> str:
+    """The mix's pictures with real objects laid in (``vision.laid_in``), as the last item of its list."""
+    if not isinstance(laid, dict):
+        return ""
+    objects = ", ".join(f"{photo} {count}" for photo, count in laid.get("objects", {}).items())
+    low, high = laid.get("height", ["?", "?"])
+    return (
+        f";\n- {laid.get('images', '?')} pictures made from the plain photos, with real {' and '.join(laid.get('classes', []))} "
+        f"laid in, cut from the training photos ({objects} objects) and standing at {low:.0%} to {high:.0%} of the "
+        "picture's height (`vision/laid_in.py`)"
     )
 
 

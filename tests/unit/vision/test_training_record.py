@@ -154,3 +154,19 @@ def test_writing_the_card_again_keeps_the_sections_a_person_added(tmp_path: Path
     assert again.endswith(added)
     assert again.count("## Lineage") == 1
     assert again.count("## Measured after export") == 1
+
+
+def test_the_card_of_a_mix_names_its_pictures_with_real_objects_laid_in(tmp_path: Path) -> None:
+    mix = {"generator": "vision.training_mix", "generated": {"images": 700, "seed": 7, "imgsz": 640},
+           "real_photos_trained_on": ["stall_04.jpg"], "negatives": ["home.jpg"], "pseudo_label_sources": ["air"],
+           "laid_in": {"classes": ["stall", "goods"], "height": [0.08, 0.35], "images": 120,
+                       "objects": {"stall_04.jpg": 52, "stall_07.jpg": 104}}}  # fmt: skip
+    path = _manifest(tmp_path, {"epochs": 3})
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(manifest | {"training_data": mix}))
+    card = write_model_card(path).read_text()
+    assert (
+        "- 120 pictures made from the plain photos, with real stall and goods laid in, cut from the training photos "
+        "(stall_04.jpg 52, "
+        "stall_07.jpg 104 objects) and standing at 8% to 35% of the picture's height (`vision/laid_in.py`).\n" in card
+    )
