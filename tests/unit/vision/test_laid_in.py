@@ -155,10 +155,11 @@ def test_a_faulty_laid_in_is_refused_naming_the_field(tmp_path: Path, text: str,
     assert says in recipe_problem(refused.value).english
 
 
-def test_the_trial_recipe_is_the_shipped_mix_with_real_objects_laid_in() -> None:
+@pytest.mark.parametrize(("trial", "images"), [("laid-in", 120), ("laid-in-fewer", 40)])
+def test_each_trial_recipe_is_the_shipped_mix_with_real_objects_laid_in(trial: str, images: int) -> None:
     training = Path(__file__).resolve().parents[3] / "configs" / "training"
     shipped = MixRecipe.read(training / "real-mix.yaml")
-    trial = MixRecipe.read(training / "trials" / "laid-in.yaml")
+    tried = MixRecipe.read(training / "trials" / f"{trial}.yaml")
     assert shipped.laid_in is None
-    assert trial.laid_in == LaidIn(("stall", "goods"), images=120, height=(0.08, 0.35), seed=0)
-    assert dataclasses.replace(trial, laid_in=None) == shipped
+    assert tried.laid_in == LaidIn(("stall", "goods"), images=images, height=(0.08, 0.35), seed=0)
+    assert dataclasses.replace(tried, laid_in=None) == shipped
