@@ -310,25 +310,26 @@ def _yolo_lines(boxes: Sequence[Box], classes: tuple[str, ...]) -> str:
 def _write(
     out: Path, part: str, name: str, image: Path, labels: str, classes: tuple[str, ...], counts: Counter[str]
 ) -> None:
-    images, label_dir = out / "images" / part, out / "labels" / part
-    images.mkdir(parents=True, exist_ok=True)
-    label_dir.mkdir(parents=True, exist_ok=True)
-    (images / name).symlink_to(image.resolve())
-    (label_dir / f"{Path(name).stem}.txt").write_text(labels, encoding="utf-8")
-    for line in labels.splitlines():
-        counts[classes[int(line.split()[0])]] += 1
+    """A link to ``image`` and its labels, on the ``part`` side of the mix."""
+    (_labelled(out, part, name, labels, classes, counts) / name).symlink_to(image.resolve())
 
 
 def _write_made(out: Path, name: str, pixels: Any, labels: str, classes: tuple[str, ...], counts: Counter[str]) -> None:
-    """A picture made for the mix (not a link): written beside the links, its labels as ``_write``'s."""
-    images, label_dir = out / "images" / "train", out / "labels" / "train"
+    """A picture made for the mix (not a link), and its labels, on the training side."""
+    path = _labelled(out, "train", name, labels, classes, counts) / name
+    if not cv2.imwrite(str(path), pixels, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+        raise MixError("unwritable", file=path)
+
+
+def _labelled(out: Path, part: str, name: str, labels: str, classes: tuple[str, ...], counts: Counter[str]) -> Path:
+    """``name``'s label file written and its boxes counted; the folder its image goes into."""
+    images, label_dir = out / "images" / part, out / "labels" / part
     images.mkdir(parents=True, exist_ok=True)
     label_dir.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(images / name), pixels, [cv2.IMWRITE_JPEG_QUALITY, 90]):
-        raise MixError("unwritable", file=images / name)
     (label_dir / f"{Path(name).stem}.txt").write_text(labels, encoding="utf-8")
     for line in labels.splitlines():
         counts[classes[int(line.split()[0])]] += 1
+    return images
 
 
 def _describe_laid_in(laid: LaidIn | None, summary: MixSummary, cut_from: list[str]) -> None:
