@@ -88,12 +88,12 @@ def made(laid: LaidIn, objects: Sequence[Cut], scenes: Sequence[Scene]) -> Itera
     if not objects or not scenes:
         return
     rng = np.random.default_rng(laid.seed)
+    read = {scene.path: cv2.imread(str(scene.path)) for scene in scenes}  # each scene once, not once a picture
     for index in range(laid.images):
         scene = scenes[index % len(scenes)]
-        read = cv2.imread(str(scene.path))
-        if read is None:
+        if (plain := read[scene.path]) is None:
             continue
-        image: Image = np.asarray(read, np.uint8)
+        image: Image = np.asarray(plain, np.uint8)
         boxes, cut_from = list(scene.boxes), []
         for number in range(int(rng.integers(1, laid.most_per_image + 1))):
             cut = objects[int(rng.integers(len(objects)))]

@@ -222,25 +222,28 @@ def build(recipe: MixRecipe, out: Path, pseudo_labeller: PseudoLabeller | None) 
     negatives = _negative_images(recipe.negatives)
     scenes = [Scene(image, tuple(pseudo_labeller(image)) if pseudo_labeller is not None else ()) for image in negatives]
     for scene in scenes:
+        text = _yolo_lines(scene.boxes, classes)
         for copy in range(recipe.copies):
-            text = _yolo_lines(scene.boxes, classes)
             _write(out, "train", f"neg{copy}_{scene.path.name}", scene.path, text, classes, counts)
             written["train"] += 1
-    laid_from: list[str] = []
+    laid: dict[str, Any] | None = None
     if recipe.laid_in is not None:  # fully boxed photos only: a stall-only source's people would be cut with it
         whole = [photo for photo in train if not _pseudo_labelled(photo, recipe.pseudo_label_sources)]
+        pictures, cut_from = 0, Counter[str]()
         for picture in made(recipe.laid_in, cuts(whole, recipe.laid_in.classes), scenes):
             _write_made(out, picture.name, picture.pixels, _yolo_lines(picture.boxes, classes), classes, counts)
             written["train"] += 1
-            laid_from += picture.cut_from
+            pictures += 1
+            cut_from.update(picture.cut_from)
+        laid = {"classes": list(recipe.laid_in.classes), "height": list(recipe.laid_in.height),
+                "seed": recipe.laid_in.seed, "images": pictures, "objects": dict(sorted(cut_from.items()))}  # fmt: skip
     for labelled in recipe.datasets:
         _take_labelled(labelled, out, classes, counts, written)
     summary = MixSummary(
         out, written["train"], written["val"], tuple(p.name for p in train), tuple(p.name for p in held_out),
         {name: counts[name] for name in classes},
     )  # fmt: skip
-    _describe(recipe, summary, classes, [image.name for image in negatives], pseudo_labeller is not None)
-    _describe_laid_in(recipe.laid_in, summary, laid_from)
+    _describe(recipe, summary, classes, [image.name for image in negatives], pseudo_labeller is not None, laid)
     return summary
 
 
@@ -332,22 +335,10 @@ def _labelled(out: Path, part: str, name: str, labels: str, classes: tuple[str, 
     return images
 
 
-def _describe_laid_in(laid: LaidIn | None, summary: MixSummary, cut_from: list[str]) -> None:
-    """``generator.json`` says how many pictures had real objects laid in, and from which photos."""
-    if laid is None:
-        return
-    described = json.loads((summary.root / "generator.json").read_text(encoding="utf-8"))
-    described["laid_in"] = {
-        "classes": list(laid.classes), "height": list(laid.height), "seed": laid.seed,
-        "images": sum(1 for _ in (summary.root / "images" / "train").glob("laid*")),
-        "objects": dict(sorted(Counter(cut_from).items())),
-    }  # fmt: skip
-    (summary.root / "generator.json").write_text(json.dumps(described, ensure_ascii=False, indent=2) + "\n")
-
-
 def _describe(
-    recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], negatives: list[str], pseudo_labelled: bool
-) -> None:
+    recipe: MixRecipe, summary: MixSummary, classes: tuple[str, ...], negatives: list[str], pseudo_labelled: bool,
+    laid: dict[str, Any] | None,
+) -> None:  # fmt: skip
     generated = json.loads((recipe.renders / "generator.json").read_text(encoding="utf-8"))
     (summary.root / "data.yaml").write_text(
         yaml.safe_dump({"path": str(summary.root.resolve()), "train": "images/train", "val": "images/val",
@@ -371,4 +362,6 @@ def _describe(
         "pseudo_labelled": pseudo_labelled,
         "datasets": [{"folder": str(d.folder), "copies": d.copies} for d in recipe.datasets],
     }
+    if laid is not None:  # the pictures with real objects laid in, and how many objects came from which photo
+        description["laid_in"] = laid
     (summary.root / "generator.json").write_text(json.dumps(description, ensure_ascii=False, indent=2) + "\n")
