@@ -36,6 +36,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from cases import messages
+from offsite.cluster.interest import server_has_seen
 from offsite.cluster.link import CONNECT_TIMEOUT_S, BrokerLink, BrokerUnreachable
 from vision import pushed
 from vision.pushed import FrameIntake, FramesUnreachable, PushedFrameError
@@ -43,6 +44,7 @@ from vision.pushed import FrameIntake, FramesUnreachable, PushedFrameError
 log = logging.getLogger("offsite.cluster.frames")
 REPLY_TIMEOUT_S = 5.0  # a worker decodes and queues a frame in milliseconds; longer means it is stuck or gone
 TS_HEADER = "Offsite-Captured-At"
+UNSUBSCRIBE_CONFIRM_S = 2  # how long a worker giving a camera up waits for the broker to confirm it
 
 
 def subject_token(camera_id: str) -> str:
@@ -96,14 +98,21 @@ class CameraInbox:
 
         frames = await self.connection.subscribe(frames_subject(self.prefix, camera_id), cb=frame)
         streams = await self.connection.subscribe(streams_subject(self.prefix, camera_id), cb=stream)
-        await self.connection.flush()  # the server knows the subscriptions before the camera is said to be held here
+        await server_has_seen(self.connection)  # the next frame finds this worker, before the camera counts as held
         self.open[camera_id] = (frames, streams)
 
     async def stop(self, camera_id: str) -> None:
-        """The camera is no longer held here: its frames go to whoever holds it next."""
-        for subscription in self.open.pop(camera_id, ()):
+        """The camera is no longer held here: its frames go to whoever holds it next. When this returns the server
+        has dropped the subscriptions, so a frame sent after it is not routed here: this client would discard it
+        unanswered, and its sender would wait out the reply timeout for a camera it should be told has no
+        pipeline here (``NoPipeline``, at once)."""
+        subscriptions = self.open.pop(camera_id, ())
+        for subscription in subscriptions:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+        if subscriptions and self.connection.is_connected:  # cut off, the server drops them with the connection
+            with contextlib.suppress(Exception):
+                await server_has_seen(self.connection, UNSUBSCRIBE_CONFIRM_S)
 
 
 # ---- the API node's side ----------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from evidence_store.store import (
     package_manifest,
     store_item,
 )
+from offsite.cluster.interest import server_has_seen
 from offsite.parts import Seal
 
 log = logging.getLogger("offsite.cluster.sealing")
@@ -70,7 +71,7 @@ class SealAnswers:
         if self._subscription is None:
             self._subscription = await self.connection.subscribe(seal_subject(self.prefix), queue=SEALERS,
                                                                  cb=self.answer)  # fmt: skip
-        await self.connection.flush()  # the server has the subscription: a request from now on finds this sealer
+        await server_has_seen(self.connection)  # a request from now on finds this sealer
 
     async def close(self) -> None:
         if self._subscription is not None:

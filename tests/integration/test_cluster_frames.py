@@ -124,6 +124,28 @@ def test_a_relayed_frame_is_taken_by_the_holder_s_intake_with_the_answers_a_loca
         relay.push(camera, jpeg(), now)
 
 
+def test_a_frame_sent_just_after_its_worker_gave_the_camera_up_is_no_pipeline_at_once_never_lost(
+    worker: Worker, nats_server: NatsServer, components: Components
+) -> None:
+    """A worker that gives a camera up has the server drop its subscriptions before it goes on: a frame that reached
+    its connection after that would be discarded unanswered, and the gateway would wait out the reply timeout."""
+    link = BrokerLink([nats_server.url], "test-api-node")
+    relay = RelayedFrames(link, PREFIX)  # the product's reply timeout: an unanswered frame fails the test
+    try:
+        now = components.clock.now()
+        for turn in range(20):
+            source = worker.intake.open("cam-1", capacity=1)
+            worker.hold("cam-1")
+            assert relay.push("cam-1", jpeg(), now) == 0  # a new source each turn
+            worker.give_up("cam-1")
+            with pytest.raises(NoPipeline):
+                relay.push("cam-1", jpeg(), now)
+            source.close()
+            assert [frame.seq for frame in source.frames()] == [0], f"turn {turn}"
+    finally:
+        link.close()
+
+
 class StuckIntake(FrameIntake):
     """A worker's intake that hangs on every frame until it is let go (a worker stuck in its own work)."""
 
