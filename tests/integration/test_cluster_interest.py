@@ -7,6 +7,7 @@ import asyncio
 
 import nats
 import pytest
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 
 from offsite.cluster.interest import server_has_seen
@@ -16,14 +17,13 @@ from tests.support.nats_server import NatsServer
 def test_a_request_just_after_a_confirmed_subscribe_is_answered_and_just_after_a_confirmed_unsubscribe_has_no_responders(
     nats_server: NatsServer,
 ) -> None:
+    async def echo(message: Msg) -> None:
+        await message.respond(message.data)
+
     async def turns() -> None:
         holder, asker = await nats.connect(nats_server.url), await nats.connect(nats_server.url)
         try:
             for turn in range(200):
-
-                async def echo(message: nats.aio.msg.Msg) -> None:
-                    await message.respond(message.data)
-
                 subscription = await holder.subscribe("t.frames.cam-1", cb=echo)
                 await server_has_seen(holder)
                 reply = await asker.request("t.frames.cam-1", str(turn).encode(), timeout=5)

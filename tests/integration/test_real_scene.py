@@ -136,8 +136,9 @@ def test_a_real_object_that_stays_is_one_unknown_object_when_it_has_stayed(
     reason="issue 14 not met yet: the shipped model finds this held-out kiosk on its own photo (0.92) and one of the "
     "two held-out ground-level stalls, but laid into the campus scene at 140×120 pixels its best stall box there "
     "scores at most 0.05 in any second of the 40 (decision 0034), under the stall threshold 0.4: small real stalls in "
-    "a wide view are what it has not learned (docs/decisions/0030). Real stalls laid into real photos in training teach it at some seeds: two "
-    "of five trial models pass this, one of the three seeds of the recipe that keeps the false boxes (decision 0034)",
+    "a wide view are what it has not learned (docs/decisions/0030). Real stalls laid into real photos in training "
+    "teach it at some seeds: two of five trial models pass this, one of the three seeds of the recipe that keeps the "
+    "false boxes (decision 0034)",
 )
 def test_a_real_stall_that_stays_is_one_stall_event_at_its_time(with_a_kiosk: list[ViolationEvent]) -> None:
     (event,) = [e for e in with_a_kiosk if e.violation_code == "street_stall"]
