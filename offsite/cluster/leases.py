@@ -3,6 +3,8 @@
 - **Workers** announce themselves in ``<prefix>-workers``. The bucket's age limit is the lease time, so a worker
   that stops announcing is gone from it by then, however it stopped.
 - **A camera's lease** is a key of ``<prefix>-leases``, whose age limit is also the lease time.
+  A process configured with another lease time than the buckets were made with sets them to its own, and says so
+  (``open_bucket``): a lease must neither outlive the lease time nor run out between two renewals.
   - It is taken with ``create``: only when nobody holds it, so one worker wins.
   - It is kept by an ``update`` on its revision (compare-and-swap) every third of the lease time. A worker whose
     update fails has lost the camera and stops it at once.
@@ -25,7 +27,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nats.js.client import JetStreamContext
@@ -40,19 +43,38 @@ from nats.js.errors import (
 )
 from nats.js.kv import KeyValue
 
+log = logging.getLogger("offsite.cluster.leases")
+
 EPOCHS_KEPT = 16  # the last epochs' starting sequences kept for fencing: far more than can change in a stream's life
 
 
 async def open_bucket(js: JetStreamContext, bucket: str, ttl: float | None) -> KeyValue:
-    """A key-value bucket keeping each key's last value (``ttl``: its age limit), created by whoever asks first."""
+    """A key-value bucket keeping each key's last value (``ttl``: its age limit), created by whoever asks first. A
+    bucket made earlier with another age limit (processes configured with another lease time) is given this one:
+    otherwise leases would outlive the lease time, or run out between renewals."""
     try:
-        return await js.key_value(bucket)
+        kv = await js.key_value(bucket)
     except (NotFoundError, BucketNotFoundError):
-        pass
-    try:
-        return await js.create_key_value(bucket=bucket, history=1, ttl=ttl)
-    except BadRequestError:  # another process created it meanwhile
-        return await js.key_value(bucket)
+        try:
+            return await js.create_key_value(bucket=bucket, history=1, ttl=ttl)
+        except BadRequestError:  # another process created it meanwhile
+            kv = await js.key_value(bucket)
+    await _keep_for(js, bucket, (await kv.status()).ttl, ttl)
+    return kv
+
+
+async def _keep_for(js: JetStreamContext, bucket: str, kept_s: float | None, ttl: float | None) -> None:
+    """Set the bucket's age limit to ``ttl`` (None: none) where it is ``kept_s`` now."""
+    if (kept_s or None) == (ttl or None) or (kept_s and ttl and abs(kept_s - ttl) < 1e-3):
+        return
+    stream = f"KV_{bucket}"  # the stream behind a key-value bucket
+    config = (await js.stream_info(stream)).config
+    window = config.duplicate_window
+    if ttl and window and window > ttl:
+        window = ttl  # the server refuses a duplicate window longer than the age limit
+    await js.update_stream(replace(config, max_age=ttl or 0, duplicate_window=window))
+    log.warning("bucket %s kept its keys for %s; it keeps them for %s from now, as this process is configured",
+                bucket, f"{kept_s:g} s" if kept_s else "ever", f"{ttl:g} s" if ttl else "ever")  # fmt: skip
 
 
 def key_of(camera_id: str) -> str:

@@ -108,3 +108,38 @@ def test_cameras_spread_over_the_workers_and_only_the_ones_whose_owner_changed_m
     assert 70 <= len(moved) <= 130  # about a third
     assert owner("cam-001", []) is None
     assert camera_of(key_of("gb:3101150000132")) == "gb:3101150000132"
+
+
+def test_a_lease_runs_out_within_the_configured_time_when_the_buckets_were_made_with_another(
+    nats_server: NatsServer, caplog: Any
+) -> None:
+    """The buckets were made by processes configured with a longer lease time (a deployment before, or a tool that
+    asked for 60 s). A worker configured with LEASE_S sets them to its own time and says so: the lease of a worker
+    that stops renewing runs out within LEASE_S, not 60 s, and a waiting worker takes the camera."""
+
+    async def body() -> float:
+        earlier = await nats.connect(nats_server.url)
+        made = CameraLeases(earlier.jetstream(), "w0", lease_s=60, prefix="t")
+        await made.open()
+        await earlier.close()
+        connections = [await nats.connect(nats_server.url) for _ in range(2)]
+        try:
+            w1, w2 = (CameraLeases(c.jetstream(), f"w{i + 1}", lease_s=LEASE_S, prefix="t")
+                      for i, c in enumerate(connections))  # fmt: skip
+            await w1.open()
+            await w2.open()
+            assert await w1.acquire("cam-1", events_sequence=0) is not None
+            stopped = time.monotonic()
+            while await w2.acquire("cam-1", events_sequence=0) is None:
+                assert time.monotonic() - stopped < LEASE_S + 5, "the lease outlived the configured lease time"
+                await asyncio.sleep(0.1)
+            return time.monotonic() - stopped
+        finally:
+            for connection in connections:
+                await connection.close()
+
+    with caplog.at_level("WARNING", logger="offsite.cluster.leases"):
+        waited = asyncio.run(body())
+    assert LEASE_S * 0.9 <= waited <= LEASE_S + 5
+    said = [r.getMessage() for r in caplog.records if r.name == "offsite.cluster.leases"]
+    assert any("t-leases kept its keys for 60 s" in m and "for 2 s from now" in m for m in said), said
