@@ -12,7 +12,12 @@ Made robust to what fools plain background subtraction:
 - **shadows**: MOG2's shadow detection marks them, and shadow pixels never count;
 - **lighting**: a change that sweeps most of the picture relearns both models at once, and a candidate whose
   structure (image gradients) matches the background's where it lies is light on the same ground, not an object;
-- **flicker**: a pixel must stay static for ``hold_s`` (an accumulator in seconds, not frames) before it counts.
+- **flicker**: a pixel must stay static for ``hold_s`` (an accumulator in seconds, not frames) before it counts;
+- **a camera that moves** (shaken by wind, knocked, re-fixed after maintenance): each frame's shift against the
+  long model's background is measured by phase correlation (``cv2.phaseCorrelate``), and a frame whose view moved
+  is laid back onto the background before either model sees it, so the street's edges do not become "objects" in
+  their new place. A view moved further than ``max_shift`` of its width is a new view, relearned as a change of
+  light is. Candidates are reported where they stand in the picture the camera sent.
 
 Candidates are boxes in frame pixels with a score: how unlike the background's structure the region is (0..1).
 The rule engine then treats them as the class ``unknown_object`` (``STATIC_CLASS``) under its dwell rules.
@@ -32,6 +37,8 @@ from vision.rules import STATIC_CLASS
 
 __all__ = ["STATIC_CLASS", "StaticCandidate", "StaticObjectConfig", "StaticObjects", "as_detections"]
 SHADOW = 127  # MOG2's value for a shadow pixel
+STILL_PX = 0.5  # a view moved by less than this (in the models' pixels) is taken as it is
+MIN_RESPONSE = 0.1  # a phase correlation peak weaker than this measures no shift (a picture without structure)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class StaticObjectConfig:
     min_difference: float = 0.35  # and its structure differs at least this much from the background's
     relearn_fraction: float = 0.45  # this share of the picture changing at once is a change of light
     width: int = 320  # the models work on the picture scaled to this width
+    max_shift: float = 0.1  # a view moved by more than this share of its width is a new view, not a shaken one
 
     def __post_init__(self) -> None:
         if not 0 < self.short_s < self.long_s:
@@ -52,6 +60,8 @@ class StaticObjectConfig:
             raise ValueError("hold_s must not be negative; min_area and min_difference must lie in 0..1")
         if not 0 < self.relearn_fraction <= 1 or self.width < 32:
             raise ValueError("relearn_fraction must lie in (0, 1] and width be at least 32")
+        if not 0 <= self.max_shift < 0.5:
+            raise ValueError("max_shift must lie in 0..0.5")
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ class StaticObjects:
         self._frames = 0
         self._age = 0.0  # seconds of picture the models have seen since they (re)started
         self.relearned = 0  # times a change of light made the models start again
+        self._window: npt.NDArray[np.float32] | None = None  # the phase correlation's Hanning window
 
     def update(self, ts: dt.datetime, image: npt.NDArray[np.uint8], detections: Detections) -> list[StaticCandidate]:
         """Take one frame (BGR) and the detector's findings in it; answer what has stayed."""
@@ -80,8 +91,14 @@ class StaticObjects:
         elapsed = 0.0 if self._last is None else max(0.0, (ts - self._last).total_seconds())
         self._last = ts
         masked = self._mask_of(detections, small.shape[:2], scale)
-        if self._frames and masked.any():
-            small = np.where(masked[..., None], self._long.getBackgroundImage(), small)
+        shift = (0.0, 0.0)
+        if self._frames:
+            background = np.asarray(self._long.getBackgroundImage(), np.uint8)
+            shift = self._view_shift(small, background)
+            if shift != (0.0, 0.0):
+                small, masked = self._laid_back(small, masked, shift)
+            if masked.any():
+                small = np.where(masked[..., None], background, small)
         long_fg = self._apply(self._long, small, elapsed, self.config.long_s)
         short_fg = self._apply(self._short, small, elapsed, self.config.short_s)
         self._frames += 1
@@ -93,7 +110,33 @@ class StaticObjects:
         if self._age < self.config.warmup_s:
             return []  # nothing is held while the models learn the scene
         held = self._hold(static, elapsed)
-        return self._candidates(held >= self.config.hold_s, small, scale)
+        return self._candidates(held >= self.config.hold_s, small, scale, shift)
+
+    def _view_shift(self, small: npt.NDArray[np.uint8], background: npt.NDArray[np.uint8]) -> tuple[float, float]:
+        """How far the picture's view has moved against the background (models' pixels); (0, 0) for a view that
+        stayed, or one moved so far that it is a new view (the relearning takes that)."""
+        height, width = small.shape[:2]
+        if self._window is None or self._window.shape != (height, width):
+            self._window = np.asarray(cv2.createHanningWindow((width, height), cv2.CV_32F), np.float32)
+        now, before = (cv2.cvtColor(p, cv2.COLOR_BGR2GRAY).astype(np.float32) for p in (small, background))
+        (dx, dy), response = cv2.phaseCorrelate(before, now, self._window)
+        moved = float(np.hypot(dx, dy))
+        if moved < STILL_PX or moved > self.config.max_shift * width or response < MIN_RESPONSE:
+            return 0.0, 0.0
+        return float(dx), float(dy)
+
+    @staticmethod
+    def _laid_back(small: npt.NDArray[np.uint8], masked: npt.NDArray[np.bool_], shift: tuple[float, float]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:  # fmt: skip
+        """The picture and its mask moved back onto the background; the band the moved view no longer covers is
+        masked (the background fills it)."""
+        height, width = small.shape[:2]
+        back = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]]], np.float32)
+        picture = cv2.warpAffine(small, back, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        covered = cv2.warpAffine(np.ones((height, width), np.uint8), back, (width, height), flags=cv2.INTER_NEAREST,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        mask = cv2.warpAffine(masked.astype(np.uint8), back, (width, height), flags=cv2.INTER_NEAREST,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        return np.asarray(picture, np.uint8), (mask > 0) | (covered == 0)
 
     def _small(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
         height, width = image.shape[:2]
@@ -142,7 +185,8 @@ class StaticObjects:
         held[~static] = np.maximum(0.0, held[~static] - 2 * elapsed)  # a gap counts double against it
         return held
 
-    def _candidates(self, region: npt.NDArray[np.bool_], small: npt.NDArray[np.uint8], scale: float) -> list[StaticCandidate]:  # fmt: skip
+    def _candidates(self, region: npt.NDArray[np.bool_], small: npt.NDArray[np.uint8], scale: float,
+                    shift: tuple[float, float]) -> list[StaticCandidate]:  # fmt: skip
         if not region.any():
             return []
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -162,8 +206,16 @@ class StaticObjects:
                 labels[y : y + h, x : x + w] == index, small[y : y + h, x : x + w], background[y : y + h, x : x + w]
             ):
                 continue  # something left: the long model still remembers it, the picture no longer shows it
-            found.append(StaticCandidate((x / scale, y / scale, (x + w) / scale, (y + h) / scale), difference))
+            found.append(StaticCandidate(self._as_sent((x, y, x + w, y + h), shift, mask.shape, scale), difference))
         return found
+
+    @staticmethod
+    def _as_sent(box: tuple[int, int, int, int], shift: tuple[float, float], shape: tuple[int, ...], scale: float) -> tuple[float, float, float, float]:  # fmt: skip
+        """A box of the models' (background's) picture where it stands in the picture the camera sent."""
+        (dx, dy), (height, width) = shift, shape[:2]
+        x1, y1, x2, y2 = (float(np.clip(v + d, 0, limit)) for v, d, limit in
+                          zip(box, (dx, dy, dx, dy), (width, height, width, height), strict=True))  # fmt: skip
+        return x1 / scale, y1 / scale, x2 / scale, y2 / scale
 
 
 def structure_difference(patch: npt.NDArray[np.uint8], background: npt.NDArray[np.uint8]) -> float:

@@ -1,6 +1,7 @@
 """Real footage as a camera: Debian opencv-doc's vtest.avi (people walking on a campus road), sampled like a
 camera's source, with a real object made to stay in it for a while (a crop of a real photo laid in with the
-scene's light and noise, ``vision.synthetic.composite``)."""
+scene's light and noise, ``vision.synthetic.composite``), and the camera knocked, if asked, so that its view moves
+for good by a few pixels."""
 
 from __future__ import annotations
 
@@ -62,13 +63,30 @@ class Staying:
     leave_s: float
 
 
+@dataclass(frozen=True)
+class Knock:
+    """The camera knocked at ``at_s`` (wind, a maintenance visit): from then on its view is moved by (dx, dy)
+    pixels, the edge it no longer sees filled with the picture's border."""
+
+    at_s: float
+    dx: float
+    dy: float
+
+    def moved(self, image: Image) -> Image:
+        height, width = image.shape[:2]
+        shift = np.array([[1, 0, self.dx], [0, 1, self.dy]], np.float32)
+        return np.asarray(cv2.warpAffine(image, shift, (width, height), borderMode=cv2.BORDER_REPLICATE), np.uint8)
+
+
 class Footage:
-    """A FrameSource: the footage's frames every ``interval_s`` from ``start``, with ``staying`` laid in."""
+    """A FrameSource: the footage's frames every ``interval_s`` from ``start``, moved by ``knock`` from its time,
+    with ``staying`` laid in where it stands in the picture sent."""
 
     def __init__(self, camera_id: str, video: Path, start: dt.datetime, interval_s: float,
-                 staying: Staying | None = None) -> None:  # fmt: skip
+                 staying: Staying | None = None, knock: Knock | None = None) -> None:  # fmt: skip
         self.camera_id = camera_id
         self.video, self.start, self.interval_s, self.staying = video, start, interval_s, staying
+        self.knock = knock
         self._closed = threading.Event()
 
     def frames(self) -> Iterator[Frame]:
@@ -84,6 +102,8 @@ class Footage:
                     continue
                 next_s += self.interval_s
                 image = np.asarray(decoded.to_ndarray(format="bgr24"), np.uint8)
+                if self.knock is not None and at_s >= self.knock.at_s:
+                    image = self.knock.moved(image)
                 staying = self.staying
                 if staying is not None and staying.appear_s <= at_s < staying.leave_s:
                     prepared = prepared or prepare(staying.crop, image, staying.placement)

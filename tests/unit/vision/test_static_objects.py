@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 
+import cv2
 import numpy as np
 import pytest
 
@@ -106,6 +107,59 @@ def test_an_object_that_leaves_leaves_no_ghost() -> None:
     street, crate = ground(), with_box(ground(), CRATE, (40, 90, 200))
     found = list(run(lambda t: (crate if t < 30 else street, nothing()), 90))
     assert not any(candidates for t, candidates in found if t >= 30 + CONFIG.short_s + CONFIG.hold_s)
+
+
+def street_with_kerbs() -> np.ndarray:
+    """A street as a camera sees it: smooth shading, kerbs and lane lines (a fixed view that a knock moves)."""
+    rng = np.random.default_rng(3)
+    base = cv2.GaussianBlur(rng.normal(120, 40, (240, 320)).astype(np.float32), (0, 0), 4)
+    picture = np.repeat(base[..., None], 3, axis=2).clip(0, 255).astype(np.uint8)
+    cv2.line(picture, (0, 90), (320, 70), (200, 200, 200), 3)  # a kerb
+    cv2.line(picture, (40, 239), (150, 100), (230, 230, 230), 2)  # lane lines
+    cv2.line(picture, (280, 239), (190, 100), (230, 230, 230), 2)
+    cv2.rectangle(picture, (250, 10), (300, 60), (60, 60, 90), -1)  # a kiosk that was always there
+    return picture
+
+
+def moved(picture: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The picture as the camera sees it once its view has moved by (dx, dy) pixels."""
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    return np.asarray(cv2.warpAffine(picture, shift, picture.shape[1::-1], borderMode=cv2.BORDER_REPLICATE))
+
+
+@pytest.mark.parametrize("knock", [(3, 2), (-6, 4), (12, -9)])
+def test_a_camera_knocked_a_few_pixels_raises_nothing(knock: tuple[int, int]) -> None:
+    """Wind or a maintenance visit moves the camera's view for good: every edge of the street is somewhere else,
+    which the long-term background does not know. That is no object."""
+    street = street_with_kerbs()
+    after = moved(street, *knock)
+    assert not any(candidates for _t, candidates in run(lambda t: (after if t >= 20 else street, nothing()), 60))
+
+
+def test_a_shaking_camera_still_finds_an_object_that_stays_where_it_stands_in_the_picture() -> None:
+    """The view shakes by a few pixels from frame to frame, and after 15 s stays moved; a crate arrives at 30 s:
+    it is found, and its box is where the crate is in the picture the camera sent."""
+    street = street_with_kerbs()
+
+    def shaking(t: float) -> tuple[np.ndarray, Detections]:
+        step = int(t / STEP_S)
+        dx, dy = 2 * np.sin(step * 2.7), 2 * np.sin(step * 1.9 + 1)
+        if t >= 15:
+            dx, dy = dx + 7, dy - 5
+        picture = moved(street, dx, dy)
+        if t >= 30:
+            picture = with_box(picture, CRATE, (40, 90, 200))  # laid in the picture as sent, where it stands
+        return picture, nothing()
+
+    found = list(run(shaking, 70))
+    assert not any(candidates for t, candidates in found if t < 30)
+    late = [candidates for t, candidates in found if t >= 60]
+    assert all(late), "the crate was not found in every late frame"
+    for candidates in late:
+        (candidate,) = candidates
+        x1, _y1, _x2, y2 = candidate.box
+        assert abs(x1 - CRATE[0]) <= 6, candidate.box
+        assert abs(y2 - CRATE[3]) <= 6, candidate.box
 
 
 def test_structure_difference_tells_light_from_a_new_object() -> None:
