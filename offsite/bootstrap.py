@@ -219,7 +219,8 @@ def database_problem(components: Components) -> str | None:
         return f"database unreachable: {exc.__class__.__name__}"
     head = migrate.head_revision(components.engine)
     if current != head:
-        return f"database schema at {current}, code expects {head}: run `offsite db upgrade`"
+        found = "holds no schema" if current is None else f"schema at {current}"
+        return f"database {found}, code expects {head}: run `offsite db upgrade`"
     return None
 
 

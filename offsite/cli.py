@@ -97,9 +97,17 @@ def _configured(settings: Settings | None = None) -> Settings:
     return settings
 
 
-def _components(settings: Settings | None = None) -> Components:
-    """The parts a command works on (``offsite.roles.parts``), a configuration problem told with exit code 2."""
-    configured = _configured(settings)
+def _components() -> Components:
+    """The parts a command works on, on a reachable and migrated database (``offsite.roles.ready_parts``): a
+    configuration problem, a database that cannot be reached or one not migrated yet is told with exit code 2 and
+    what to do, never a traceback from the first query."""
+    configured = _configured()
+    return _started(lambda: roles.ready_parts(configured))
+
+
+def _unmigrated_components() -> Components:
+    """The parts, whatever the database's migration (``offsite db upgrade`` and ``offsite db current`` need them)."""
+    configured = _configured()
     return _started(lambda: roles.parts(configured))
 
 
@@ -122,7 +130,7 @@ def db_upgrade() -> None:
     """Apply every migration to the configured database (OFFSITE_DATABASE_URL)."""
     from offsite.bootstrap import prepare_database
 
-    components = _components()
+    components = _unmigrated_components()
     prepare_database(components)
     typer.echo(f"database at {components.engine.url.render_as_string(hide_password=True)} is up to date")
 
@@ -132,7 +140,7 @@ def db_current() -> None:
     """Show the database's migration revision and the code's."""
     from cases.persistence import migrate
 
-    components = _components()
+    components = _unmigrated_components()
     typer.echo(
         f"database: {migrate.current_revision(components.engine)}  code: {migrate.head_revision(components.engine)}"
     )
@@ -297,7 +305,7 @@ def serve(
     if cluster and (cameras is not None or cameras_from_db):
         typer.secho("offsite: an API node of a cluster (--cluster) runs no camera: its workers do", fg="red", err=True)
         raise typer.Exit(2)
-    components = _ready_components()
+    components = _components()
     if cameras is not None or cameras_from_db:
         from offsite.model_registry import active_model_file
 
@@ -325,7 +333,7 @@ def worker(
     worker that dies gives its cameras up to the others within the lease time (OFFSITE_LEASE_S)."""
     from offsite.cluster.worker import worker_id_default
 
-    components = _ready_components()
+    components = _components()
     running = _started(lambda: roles.camera_worker(components, worker_id or worker_id_default(), model))
     _run_until_signalled(running.run(), running.stopping)
     components.close()
@@ -339,7 +347,7 @@ def sealer(
     another started beside it waits and takes over within the lease time when the first stops."""
     from offsite.cluster.worker import worker_id_default
 
-    components = _ready_components()
+    components = _components()
     stopping = asyncio.Event()
     _run_until_signalled(roles.sealer(components, name or worker_id_default(), stopping), stopping)
     components.close()
@@ -356,16 +364,10 @@ def scheduler(
     first stops."""
     from offsite.cluster.worker import worker_id_default
 
-    components = _ready_components()
+    components = _components()
     stopping = asyncio.Event()
     _run_until_signalled(_started(lambda: roles.scheduler(components, name or worker_id_default(), stopping)), stopping)
     components.close()
-
-
-def _ready_components() -> Components:
-    """The parts, on a reachable and migrated database (``offsite.roles.ready_parts``)."""
-    configured = _configured()
-    return _started(lambda: roles.ready_parts(configured))
 
 
 def _run_until_signalled(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> None:
@@ -1198,7 +1200,7 @@ def camera_run(
     from vision.config import load_cameras
     from vision.detector import DetectorConfig, ModelError, OnnxDetector
 
-    components = _components()
+    components = _components() if record else _unmigrated_components()  # recording needs the detections table
     try:
         detector = OnnxDetector(DetectorConfig(model, threads=threads))
         specs = [s for s in load_cameras(cameras, detector.class_names) if not only or s.camera_id in only]

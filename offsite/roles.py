@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cases.model.staff import Role
 from cases.services.base import Actor
-from offsite.bootstrap import Components, build, database_problem, web_app
+from offsite.bootstrap import Components, build, database_problem, prepare_database, web_app
 from offsite.settings import InsecureSettingsError, Settings
 
 if TYPE_CHECKING:
@@ -55,13 +55,34 @@ def parts(settings: Settings | None = None) -> Components:
 
 
 def ready_parts(settings: Settings | None = None) -> Components:
-    """The parts, on a database that is reachable and migrated (a role that serves or works needs both)."""
+    """The parts, on a database that is reachable and migrated (a role that serves or works needs both). In
+    development, a SQLite file that does not exist yet (the embedded default on a fresh checkout) is made with its
+    schema and first admin, as ``offsite db upgrade`` would; an existing database is never changed unasked."""
     components = parts(settings)
+    new_file = new_sqlite_file(components.settings)
+    if new_file is not None:
+        new_file.parent.mkdir(parents=True, exist_ok=True)
+        prepare_database(components)
+        log.info("made the database %s (it did not exist): schema and first admin, as offsite db upgrade does",
+                 new_file)  # fmt: skip
     problem = database_problem(components)
     if problem is not None:
         components.close()
         raise CannotStart(f"not ready: {problem}")
     return components
+
+
+def new_sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file the settings name, in development, when it does not exist yet; else None."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if settings.environment != "development" or url.get_backend_name() != "sqlite":
+        return None
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
 
 
 def sealing_store(components: Components) -> EvidenceStore:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -180,6 +181,7 @@ def test_production_refuses_to_start_with_development_secrets(tmp_path: Path) ->
 
 
 def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: Path) -> None:
+    (tmp_path / "s.db").touch()  # a database that exists, without the schema (a new file would be made ready)
     env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}
     refused = run("serve", "--port", "0", env=env)
     assert refused.returncode == 2
@@ -188,6 +190,43 @@ def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: 
     current = run("db", "current", env=env)
     head = sorted(p.name[:4] for p in (PROJECT_ROOT / "cases/persistence/migrations/versions").glob("0*.py"))[-1]
     assert current.stdout.count(head) == 2  # the database's revision and the code's
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["users", "create", "li", "--role", "officer", "--display-name", "李强"],
+        ["users", "unlock", "li"],
+        ["import", "merchants", "{folder}/shops.csv"],
+        ["notify"],
+        ["model", "registry"],
+        ["model", "jobs", "list"],
+        ["camera", "history", "cam-1"],
+        ["camera", "run", "{folder}/cameras.yaml"],
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_a_command_on_a_database_not_migrated_yet_says_to_upgrade_it_without_a_traceback(
+    command: list[str], tmp_path: Path
+) -> None:
+    """The database exists but holds no schema (or an older one): each command that works on it stops with exit 2
+    and says what to do, instead of a traceback from its first query, and changes nothing."""
+    database = tmp_path / "old.db"
+    database.touch()
+    (tmp_path / "shops.csv").write_text("code,name,address,mobile\nS-1,甲店,一号,13800138000\n", encoding="utf-8")
+    (tmp_path / "cameras.yaml").write_text(
+        "cameras:\n  - camera_id: cam-1\n    source: {url: x.mp4}\n"
+        "    zones: [{id: Z, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
+        "    rules: [{id: s, kind: stall, zones: [Z]}]\n"
+    )
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{database}", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence"),
+           "OFFSITE_NEW_PASSWORD": "Li-password-1234"}  # fmt: skip
+    result = run(*(part.format(folder=tmp_path) for part in command), env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "offsite db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(database) as connection:  # nothing written: not a table
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
 def test_import_reports_rejected_rows_and_writes_nothing_unless_partial(tmp_path: Path) -> None:
@@ -217,16 +256,22 @@ def test_camera_run_reads_a_video_and_prints_its_events_and_figures(tmp_path: Pa
         "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
         "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD], min_dwell_s: 4, min_median_score: 0.01}]\n"
     )
-    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
-    result = run("camera", "run", str(cameras), "--no-record", "--json", env=env)
+    # the database does not exist yet (a fresh checkout's embedded default): it is made, and the run goes on
+    database = tmp_path / "var" / "c.db"
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{database}", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    result = run("camera", "run", str(cameras), "--json", env=env)
     assert result.returncode == 0, result.stderr
     *events, summary = (json.loads(line) for line in result.stdout.strip().splitlines())
     figures = summary["cameras"]["cam-1"]
     assert figures["frames_in"] == figures["frames_analysed"] == 6  # a key frame every 2 s of 12 s
     assert figures["failed"] is None
-    assert figures["events"] == len(events)
+    assert figures["events"] == len(events) >= 1
     for event in events:
         assert (tmp_path / "evidence" / "objects" / "packages" / f"{event['evidence_package_id']}.json").exists()
+    with sqlite3.connect(database) as connection:  # made with its schema and first admin, as db upgrade makes it
+        assert connection.execute("SELECT username FROM users").fetchall() == [("admin",)]
+        assert connection.execute("SELECT count(*) FROM detections").fetchone() == (0,)  # cam-1 is not registered
+    assert "camera 'cam-1' is not registered" in result.stderr
 
 
 def test_verify_help_names_its_exit_statuses() -> None:
