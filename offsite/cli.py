@@ -1193,7 +1193,10 @@ def camera_run(
     threads: Annotated[int, typer.Option(min=0, help="Inference threads (0: ONNX Runtime decides)")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print each event, then a summary, as JSON lines")] = False,
 ) -> None:
-    """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections."""
+    """Run the camera pipelines until their sources end (files) or Ctrl-C (streams); events become detections.
+
+    Exit status: 0 every camera ran to its end, 1 a camera stopped on an error (its source could not be read: the
+    summary names it), 2 nothing ran (a bad cameras file, model, database or evidence store)."""
     from offsite import missed
     from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification
     from vision.config import ConfigError as CameraConfigError
@@ -1240,6 +1243,8 @@ def camera_run(
         components.close()
     summary = {camera_id: vars(m) for camera_id, m in runner.metrics().items()}
     typer.echo(json.dumps({"cameras": summary}, ensure_ascii=False) if as_json else _metrics_text(summary))
+    if any(figures["failed"] is not None for figures in summary.values()):
+        raise typer.Exit(1)
 
 
 def _metrics_text(summary: dict[str, dict[str, object]]) -> str:

@@ -305,6 +305,27 @@ def test_camera_run_on_an_evidence_store_it_cannot_open_says_why_without_a_trace
     assert "Traceback" not in result.stderr
 
 
+def test_camera_run_whose_video_cannot_be_read_names_it_and_exits_1(tmp_path: Path) -> None:
+    """A camera whose file is no video stops; the others run to their end; the summary names the failure and the
+    exit status says a camera failed (a script running clips must not take it for a clip without events)."""
+    (tmp_path / "noise.mp4").write_bytes(os.urandom(5000))
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n"
+        "  - camera_id: cam-1\n"
+        f"    source: {{url: {tmp_path / 'noise.mp4'}, interval_s: 2.0}}\n"
+        "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
+        "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD], min_dwell_s: 4}]\n"
+    )
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    result = run("camera", "run", str(cameras), "--no-record", "--json", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])["cameras"]["cam-1"]
+    assert "noise.mp4" in figures["failed"]
+    assert figures["frames_in"] == 0
+    assert "Traceback" not in result.stderr
+
+
 def test_camera_run_names_a_bad_cameras_file(tmp_path: Path) -> None:
     cameras = tmp_path / "cameras.yaml"
     cameras.write_text("cameras:\n  - camera_id: cam-1\n    source: {url: x.mp4}\n    zones: []\n    rules: []\n")
