@@ -45,12 +45,13 @@ class CannotStart(Exception):
 
 
 def parts(settings: Settings | None = None) -> Components:
-    """The parts every role is built from, on the environment's settings; a configuration problem is CannotStart."""
+    """The parts every role is built from, on the environment's settings; a configuration problem, or a folder the
+    settings name that cannot be made (the database's, the evidence's), is CannotStart."""
     from offsite.config_files import ConfigError
 
     try:
         return build(settings or Settings())
-    except (ConfigError, InsecureSettingsError, ValueError) as exc:
+    except (ConfigError, InsecureSettingsError, ValueError, OSError) as exc:
         raise CannotStart(f"cannot start: {exc}") from exc
 
 
@@ -61,8 +62,11 @@ def ready_parts(settings: Settings | None = None) -> Components:
     components = parts(settings)
     new_file = new_sqlite_file(components.settings)
     if new_file is not None:
-        new_file.parent.mkdir(parents=True, exist_ok=True)
-        prepare_database(components)
+        try:
+            prepare_database(components)
+        except Exception as exc:  # a folder it may not write in, or another process making it at the same moment
+            components.close()
+            raise CannotStart(f"cannot make the database {new_file}: {exc.__class__.__name__}: {exc}") from exc
         log.info("made the database %s (it did not exist): schema and first admin, as offsite db upgrade does",
                  new_file)  # fmt: skip
     problem = database_problem(components)

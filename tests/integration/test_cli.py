@@ -229,6 +229,14 @@ def test_a_command_on_a_database_not_migrated_yet_says_to_upgrade_it_without_a_t
         assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
+def test_a_database_whose_folder_cannot_be_made_is_named_without_a_traceback() -> None:
+    result = run("model", "registry", env={"OFFSITE_DATABASE_URL": "sqlite:////proc/no-such-folder/offsite.db"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot start" in result.stderr
+    assert "/proc/no-such-folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_import_reports_rejected_rows_and_writes_nothing_unless_partial(tmp_path: Path) -> None:
     env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/i.db"}
     assert run("db", "upgrade", env=env).returncode == 0
