@@ -14,6 +14,7 @@ with the reason; the CLI tells it and exits 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -57,17 +58,18 @@ def parts(settings: Settings | None = None) -> Components:
 
 def ready_parts(settings: Settings | None = None) -> Components:
     """The parts, on a database that is reachable and migrated (a role that serves or works needs both). In
-    development, a SQLite file that does not exist yet (the embedded default on a fresh checkout) is made with its
-    schema and first admin, as ``offsite db upgrade`` would; an existing database is never changed unasked."""
+    development, a SQLite file that does not exist yet or holds nothing (the embedded default on a fresh checkout)
+    is made ready with its schema and first admin, as ``offsite db upgrade`` would; a database that holds anything
+    is never changed unasked."""
     components = parts(settings)
-    new_file = new_sqlite_file(components.settings)
+    new_file = blank_sqlite_file(components.settings)
     if new_file is not None:
         try:
             prepare_database(components)
         except Exception as exc:  # a folder it may not write in, or another process making it at the same moment
             components.close()
             raise CannotStart(f"cannot make the database {new_file}: {exc.__class__.__name__}: {exc}") from exc
-        log.info("made the database %s (it did not exist): schema and first admin, as offsite db upgrade does",
+        log.info("made the database %s ready (it held nothing): schema and first admin, as offsite db upgrade does",
                  new_file)  # fmt: skip
     problem = database_problem(components)
     if problem is not None:
@@ -76,8 +78,11 @@ def ready_parts(settings: Settings | None = None) -> Components:
     return components
 
 
-def new_sqlite_file(settings: Settings) -> Path | None:
-    """The SQLite file the settings name, in development, when it does not exist yet; else None."""
+def blank_sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file the settings name, in development, when it does not exist yet or holds no table at all (a
+    connection made it, as SQLite does, and nothing more); else None."""
+    import sqlite3
+
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.database_url)
@@ -86,7 +91,14 @@ def new_sqlite_file(settings: Settings) -> Path | None:
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         return None
     path = Path(url.database)
-    return None if path.exists() else path
+    if not path.exists():
+        return path
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            (tables,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        return None  # not a database SQLite can read: the check that follows says so
+    return path if tables == 0 else None
 
 
 def sealing_store(components: Components) -> EvidenceStore:

@@ -180,9 +180,21 @@ def test_production_refuses_to_start_with_development_secrets(tmp_path: Path) ->
     assert ok.returncode == 0, ok.stderr
 
 
+def older_database(path: Path) -> str:
+    """A SQLite database at the first migration: the schema of an earlier release (a database that does not exist
+    yet, or holds nothing, would be made ready in development)."""
+    from cases.persistence import migrate
+    from cases.persistence.database import create_database_engine
+
+    url = f"sqlite:///{path}"
+    engine = create_database_engine(url)
+    migrate.upgrade(engine, "0001")
+    engine.dispose()
+    return url
+
+
 def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: Path) -> None:
-    (tmp_path / "s.db").touch()  # a database that exists, without the schema (a new file would be made ready)
-    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}
+    env = {"OFFSITE_DATABASE_URL": older_database(tmp_path / "s.db")}
     refused = run("serve", "--port", "0", env=env)
     assert refused.returncode == 2
     assert "offsite db upgrade" in refused.stderr
@@ -209,24 +221,30 @@ def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: 
 def test_a_command_on_a_database_not_migrated_yet_says_to_upgrade_it_without_a_traceback(
     command: list[str], tmp_path: Path
 ) -> None:
-    """The database exists but holds no schema (or an older one): each command that works on it stops with exit 2
-    and says what to do, instead of a traceback from its first query, and changes nothing."""
+    """The database holds the schema of an earlier release: each command that works on it stops with exit 2 and says
+    what to do, instead of a traceback from its first query, and changes nothing."""
+    from cases.persistence import migrate
+    from cases.persistence.database import create_database_engine
+
     database = tmp_path / "old.db"
-    database.touch()
+    url = older_database(database)
     (tmp_path / "shops.csv").write_text("code,name,address,mobile\nS-1,甲店,一号,13800138000\n", encoding="utf-8")
     (tmp_path / "cameras.yaml").write_text(
         "cameras:\n  - camera_id: cam-1\n    source: {url: x.mp4}\n"
         "    zones: [{id: Z, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
         "    rules: [{id: s, kind: stall, zones: [Z]}]\n"
     )
-    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{database}", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence"),
+    env = {"OFFSITE_DATABASE_URL": url, "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence"),
            "OFFSITE_NEW_PASSWORD": "Li-password-1234"}  # fmt: skip
     result = run(*(part.format(folder=tmp_path) for part in command), env=env)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "offsite db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
-    with sqlite3.connect(database) as connection:  # nothing written: not a table
-        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
+    engine = create_database_engine(url)
+    assert migrate.current_revision(engine) == "0001"  # nothing migrated
+    engine.dispose()
+    with sqlite3.connect(database) as connection:  # nor written
+        assert connection.execute("SELECT count(*) FROM users").fetchone() == (0,)
 
 
 def test_a_database_whose_folder_cannot_be_made_is_named_without_a_traceback() -> None:
