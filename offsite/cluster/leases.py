@@ -65,7 +65,7 @@ async def open_bucket(js: JetStreamContext, bucket: str, ttl: float | None) -> K
 
 async def _keep_for(js: JetStreamContext, bucket: str, kept_s: float | None, ttl: float | None) -> None:
     """Set the bucket's age limit to ``ttl`` (None: none) where it is ``kept_s`` now."""
-    if (kept_s or None) == (ttl or None) or (kept_s and ttl and abs(kept_s - ttl) < 1e-3):
+    if abs((kept_s or 0) - (ttl or 0)) < 1e-3:  # no age limit is 0 to the server
         return
     stream = f"KV_{bucket}"  # the stream behind a key-value bucket
     config = (await js.stream_info(stream)).config

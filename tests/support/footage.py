@@ -73,9 +73,15 @@ class Knock:
     dy: float
 
     def moved(self, image: Image) -> Image:
-        height, width = image.shape[:2]
-        shift = np.array([[1, 0, self.dx], [0, 1, self.dy]], np.float32)
-        return np.asarray(cv2.warpAffine(image, shift, (width, height), borderMode=cv2.BORDER_REPLICATE), np.uint8)
+        return moved_view(image, self.dx, self.dy)
+
+
+def moved_view(image: Image, dx: float, dy: float) -> Image:
+    """The picture as the camera sees it once its view has moved by (dx, dy) pixels, the edge it no longer sees
+    filled with the picture's border."""
+    height, width = image.shape[:2]
+    shift = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    return np.asarray(cv2.warpAffine(image, shift, (width, height), borderMode=cv2.BORDER_REPLICATE), np.uint8)
 
 
 class Footage:

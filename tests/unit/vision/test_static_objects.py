@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.support.footage import moved_view
 from vision.detections import Detections
 from vision.static_objects import StaticCandidate, StaticObjectConfig, StaticObjects, structure_difference
 
@@ -121,18 +122,12 @@ def street_with_kerbs() -> np.ndarray:
     return picture
 
 
-def moved(picture: np.ndarray, dx: float, dy: float) -> np.ndarray:
-    """The picture as the camera sees it once its view has moved by (dx, dy) pixels."""
-    shift = np.float32([[1, 0, dx], [0, 1, dy]])
-    return np.asarray(cv2.warpAffine(picture, shift, picture.shape[1::-1], borderMode=cv2.BORDER_REPLICATE))
-
-
 @pytest.mark.parametrize("knock", [(3, 2), (-6, 4), (12, -9)])
 def test_a_camera_knocked_a_few_pixels_raises_nothing(knock: tuple[int, int]) -> None:
     """Wind or a maintenance visit moves the camera's view for good: every edge of the street is somewhere else,
     which the long-term background does not know. That is no object."""
     street = street_with_kerbs()
-    after = moved(street, *knock)
+    after = moved_view(street, *knock)
     assert not any(candidates for _t, candidates in run(lambda t: (after if t >= 20 else street, nothing()), 60))
 
 
@@ -146,7 +141,7 @@ def test_a_shaking_camera_still_finds_an_object_that_stays_where_it_stands_in_th
         dx, dy = 2 * np.sin(step * 2.7), 2 * np.sin(step * 1.9 + 1)
         if t >= 15:
             dx, dy = dx + 7, dy - 5
-        picture = moved(street, dx, dy)
+        picture = moved_view(street, dx, dy)
         if t >= 30:
             picture = with_box(picture, CRATE, (40, 90, 200))  # laid in the picture as sent, where it stands
         return picture, nothing()
