@@ -65,6 +65,9 @@ class RuleTimes(_Model):
     inertia_s: float = Field(ge=0, description="a gap shorter than this does not end the occurrence")
     min_median_score: float = Field(ge=0, lt=1, description="median detection score the occurrence needs")
     cooldown_s: float = Field(ge=0, description="what comes back this soon after continues the same occurrence")
+    min_presence: float = Field(
+        default=0.25, ge=0, le=1, description="the share of its last min_dwell_s it must have been in view"
+    )
 
 
 # Defaults per rule kind: stalls and goods are judged over minutes; a plume is brief; a bare pile is there for hours.
@@ -134,6 +137,7 @@ class RuleIn(_Model):
     inertia_s: float | None = Field(default=None, ge=0)
     min_median_score: float | None = Field(default=None, ge=0, lt=1)
     cooldown_s: float | None = Field(default=None, ge=0)
+    min_presence: float | None = Field(default=None, ge=0, le=1)
 
 
 class SourceIn(_Model):
@@ -217,6 +221,7 @@ def _rule(rule: RuleIn) -> Rule:
         inertia_s=times.inertia_s if rule.inertia_s is None else rule.inertia_s,
         min_median_score=times.min_median_score if rule.min_median_score is None else rule.min_median_score,
         cooldown_s=times.cooldown_s if rule.cooldown_s is None else rule.cooldown_s,
+        min_presence=times.min_presence if rule.min_presence is None else rule.min_presence,
     )
 
 

@@ -3,7 +3,12 @@
 Everything is in seconds of capture time, never in frames. For each rule and zone the engine keeps at most one
 *occurrence*: it starts when a matching object is first seen in the zone, survives gaps shorter than the rule's
 ``inertia_s`` (a passer-by hiding the stall for a moment does not end it), and is *confirmed* once it has lasted
-``min_dwell_s`` with a median detection score of at least ``min_median_score``. An occurrence is confirmed once;
+``min_dwell_s`` *in one place* with a median detection score of at least ``min_median_score``, having been in view
+there for at least ``min_presence`` of its last ``min_dwell_s`` seconds. Staying is judged per place (``Place``: a
+box that later sightings mostly overlap), so what tells a stall that stays from the false boxes of real footage is
+that they do not stay: a box that noise lifts over the threshold now and then is in view a small share of the
+time, and boxes on passing traffic are in the zone in every frame but never long in one place. (A plume drifts: a
+dust rule's place is its zone.) An occurrence is confirmed once;
 after it ends, what reappears in the same zone within ``cooldown_s`` continues it rather than raising a second
 event. So one occurrence gives one event, whatever the sampling rate.
 
@@ -98,6 +103,7 @@ class Rule:
     inertia_s: float = 30.0
     min_median_score: float = 0.3
     cooldown_s: float = 600.0
+    min_presence: float = 0.25  # the share of its last min_dwell_s it must have been in view
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -111,6 +117,10 @@ class Rule:
             raise RuleError(
                 "rule_score_range", f"rule {self.rule_id}: min_median_score must be in [0, 1)", rule=self.rule_id
             )
+        if not 0 <= self.min_presence <= 1:
+            raise RuleError(
+                "rule_presence_range", f"rule {self.rule_id}: min_presence must be in [0, 1]", rule=self.rule_id
+            )
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,52 @@ class Sighting:
     class_name: str
     track_id: int | None
     crosses_boundary: bool = False
+
+
+# A sighting that covers most of a place's first box (or that the box mostly covers) is the same thing, where it was.
+STAY_OVERLAP = 0.8
+MAX_PLACES = 64  # places an occurrence follows at once; the longest unseen is forgotten first
+
+
+def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """The share of the smaller box that the other covers (0..1)."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return 0.0 if width <= 0 or height <= 0 or smaller <= 0 else width * height / smaller
+
+
+@dataclass
+class Place:
+    """Where one of an occurrence's objects stands: the box it was first seen in there, and when it was in view."""
+
+    box: tuple[float, float, float, float]
+    since: dt.datetime
+    window_s: float  # the rule's dwell: presence is judged over the last this many seconds
+    last_seen: dt.datetime
+    last_sighting: Sighting
+    in_view: deque[tuple[dt.datetime, float]] = field(default_factory=deque)  # (sighting, seconds it accounts for)
+    in_view_s: float = 0.0  # their sum
+
+    @property
+    def dwell_s(self) -> float:
+        return (self.last_seen - self.since).total_seconds()
+
+    def seen(self, sighting: Sighting, seconds: float) -> None:
+        """A sighting here accounts for the ``seconds`` since the frame before it; the last ``window_s`` are kept."""
+        self.last_seen, self.last_sighting = sighting.ts, sighting
+        self.in_view.append((sighting.ts, seconds))
+        self.in_view_s += seconds
+        since = sighting.ts - dt.timedelta(seconds=self.window_s)
+        while self.in_view and self.in_view[0][0] <= since:
+            self.in_view_s -= self.in_view.popleft()[1]
+
+    @property
+    def presence(self) -> float:
+        """The share of the last ``window_s`` (up to its last sighting) in which it was in view here."""
+        if self.window_s <= 0:
+            return 1.0
+        return min(1.0, max(0.0, self.in_view_s) / self.window_s)
 
 
 @dataclass
@@ -139,10 +195,19 @@ class Occurrence:
     crossed_at: dt.datetime | None = None  # a plume first reaching past the site boundary
     confirmed_at: dt.datetime | None = None
     suppressed: bool = False  # within the cooldown of a confirmed occurrence in the same zone: never confirms
+    places: list[Place] = field(default_factory=list)  # where its objects stand (one, for a plume)
 
     @property
     def dwell_s(self) -> float:
         return (self.last_seen - self.first_seen).total_seconds()
+
+    def stayed(self, ts: dt.datetime) -> Place | None:
+        """A place seen now where something has stayed the rule's dwell and presence, if any."""
+        rule = self.rule
+        for place in self.places:
+            if place.last_seen == ts and place.dwell_s >= rule.min_dwell_s and place.presence >= rule.min_presence:
+                return place
+        return None
 
     @property
     def median_score(self) -> float:
@@ -245,36 +310,39 @@ class RuleEngine:
         if self._last_ts is not None and ts < self._last_ts:
             raise RuleError("frame_out_of_order",
                             f"frame at {ts.isoformat()} is older than the last one ({self._last_ts.isoformat()})")  # fmt: skip
+        since_last_s = 0.0 if self._last_ts is None else (ts - self._last_ts).total_seconds()
         self._last_ts = ts
         seen: list[Occurrence] = []
         confirmed: list[Confirmation] = []
         for rule in self.rules:
             of_class = detections[np.isin(detections.class_id, self._class_ids[rule.rule_id])]
             for zone_id in rule.zones:
-                sighting = self._best_sighting(rule, self.zones[zone_id], of_class, frame_size, ts)
-                if sighting is None:
+                sightings = self._sightings(rule, self.zones[zone_id], of_class, frame_size, ts)
+                if not sightings:
                     continue
-                occurrence = self._occurrence(rule, zone_id, ts, sighting)
+                occurrence = self._occurrence(rule, zone_id, ts, sightings, since_last_s)
                 seen.append(occurrence)
-                confirmation = self._maybe_confirm(occurrence)
+                confirmation = self._maybe_confirm(occurrence, ts)
                 if confirmation is not None:
                     confirmed.append(confirmation)
         return Step(tuple(seen), tuple(confirmed), tuple(self._end_stale(ts)))
 
-    def _best_sighting(
+    def _sightings(
         self, rule: Rule, zone: Zone, detections: Detections, frame_size: tuple[int, int], ts: dt.datetime
-    ) -> Sighting | None:
+    ) -> list[Sighting]:
+        """The matching detections in the zone, the most confident first."""
         if len(detections) == 0:
-            return None
+            return []
         inside, crosses = self._match(rule, zone, detections, frame_size)
-        if not inside.any():
-            return None
-        index = int(np.flatnonzero(inside)[np.argmax(detections.confidence[inside])])
-        x1, y1, x2, y2 = (float(v) for v in detections.xyxy[index])
-        track = None if detections.tracker_id is None else int(detections.tracker_id[index])
-        track = None if track is not None and track < 0 else track  # untracked (a static-object candidate)
-        name = self.class_names[int(detections.class_id[index])]
-        return Sighting(ts, (x1, y1, x2, y2), float(detections.confidence[index]), name, track, bool(crosses[index]))
+        found = []
+        for index in sorted(np.flatnonzero(inside), key=lambda i: -float(detections.confidence[i])):
+            x1, y1, x2, y2 = (float(v) for v in detections.xyxy[index])
+            track = None if detections.tracker_id is None else int(detections.tracker_id[index])
+            track = None if track is not None and track < 0 else track  # untracked (a static-object candidate)
+            name = self.class_names[int(detections.class_id[index])]
+            found.append(Sighting(ts, (x1, y1, x2, y2), float(detections.confidence[index]), name, track,
+                                  bool(crosses[index])))  # fmt: skip
+        return found
 
     @staticmethod
     def _match(
@@ -296,9 +364,10 @@ class RuleEngine:
             inside = touching
         return inside, crosses
 
-    def _occurrence(self, rule: Rule, zone_id: str, ts: dt.datetime, sighting: Sighting) -> Occurrence:
+    def _occurrence(self, rule: Rule, zone_id: str, ts: dt.datetime, sightings: list[Sighting], since_last_s: float) -> Occurrence:  # fmt: skip
         key = (rule.rule_id, zone_id)
         occurrence = self.active.get(key)
+        sighting = sightings[0]
         if occurrence is None:
             cooldown = self._cooldown_until.get(key)
             occurrence = Occurrence(
@@ -313,17 +382,44 @@ class RuleEngine:
             occurrence.track_ids.add(sighting.track_id)
         if sighting.crosses_boundary and occurrence.crossed_at is None:
             occurrence.crossed_at = ts
+        self._stand(occurrence, sightings, since_last_s)
         return occurrence
 
     @staticmethod
-    def _maybe_confirm(occurrence: Occurrence) -> Confirmation | None:
+    def _stand(occurrence: Occurrence, sightings: list[Sighting], since_last_s: float) -> None:
+        """Put each sighting in the place it stands in: the place whose box it mostly overlaps, or a new one. A
+        sighting accounts for the time since the frame before (as long as the inertia bridges it); a place unseen
+        longer than the inertia is forgotten."""
+        rule, ts = occurrence.rule, sightings[0].ts
+        places = [p for p in occurrence.places if (ts - p.last_seen).total_seconds() <= rule.inertia_s]
+        credit = min(since_last_s, rule.inertia_s)
+        if rule.kind is RuleKind.DUST:  # a plume drifts and changes shape: its place is the zone
+            sightings = sightings[:1]
+        for sighting in sightings:
+            if rule.kind is RuleKind.DUST:
+                here = places[0] if places else None
+            else:
+                here = max(places, key=lambda p: overlap(p.box, sighting.box), default=None)
+                here = here if here is not None and overlap(here.box, sighting.box) >= STAY_OVERLAP else None
+            if here is None:
+                places.append(Place(sighting.box, ts, rule.min_dwell_s, ts, sighting))
+                places[-1].seen(sighting, 0.0)  # a place begins with its first sighting
+            elif here.last_seen < ts:  # (a second box on the same thing in one frame adds nothing)
+                here.seen(sighting, credit)
+        places.sort(key=lambda p: p.last_seen, reverse=True)
+        occurrence.places = places[:MAX_PLACES]
+
+    @staticmethod
+    def _maybe_confirm(occurrence: Occurrence, ts: dt.datetime) -> Confirmation | None:
         rule = occurrence.rule
         if occurrence.confirmed_at is not None or occurrence.suppressed:
             return None
         if occurrence.dwell_s < rule.min_dwell_s or occurrence.median_score < rule.min_median_score:
             return None
+        place = occurrence.stayed(ts)
+        if place is None:
+            return None  # seen now and then, or never long in one place: nothing has stayed
         assert occurrence.first_sighting is not None
-        assert occurrence.last_sighting is not None
         occurrence.confirmed_at = occurrence.last_seen
         return Confirmation(
             occurrence.occurrence_id,
@@ -334,7 +430,7 @@ class RuleEngine:
             occurrence.median_score,
             tuple(sorted(occurrence.track_ids)),
             occurrence.first_sighting,
-            occurrence.last_sighting,
+            place.last_sighting,
             occurrence.crossed_at,
         )
 

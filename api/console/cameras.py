@@ -30,7 +30,7 @@ from vision.sources import DecodeMode
 
 router = APIRouter()
 INDEXED = re.compile(r"^(zone|rule)-(\d{1,6})-([a-z_]+)$")
-TIMES = ("min_dwell_s", "inertia_s", "min_median_score", "cooldown_s")
+TIMES = ("min_dwell_s", "inertia_s", "min_median_score", "min_presence", "cooldown_s")
 CAMERA_NUMBERS = ("lost_s", "pre_s", "post_s", "queue_size")
 PER_PAGE = 200
 

@@ -118,3 +118,23 @@ class Footage:
 
     def close(self) -> None:
         self._closed.set()
+
+
+def still_camera(photo: str, video: Path, seconds: float = 60.0, fps: int = 5, seed: int = 0) -> Path:
+    """A real-dev photo as a fixed camera would stream the scene if nothing in it moved: every frame the same
+    picture under fresh sensor noise (σ 4 grey levels), compressed as H.264 at a camera's quality. Noise and
+    compression move the detector's scores from frame to frame, as on real footage."""
+    found = {p.name: p for p in read_folder(shared("real-dev"))}[photo]
+    picture = cv2.imread(str(found.path))
+    height, width = (side - side % 2 for side in picture.shape[:2])
+    picture = picture[:height, :width].astype(np.float32)
+    noise = np.random.default_rng(seed)
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "28", "g": str(2 * fps)}
+        for _ in range(int(seconds * fps)):
+            noisy = np.clip(picture + noise.normal(0.0, 4.0, picture.shape), 0, 255).astype(np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(noisy, format="bgr24")))
+        container.mux(stream.encode())
+    return video

@@ -298,6 +298,7 @@ def test_stop_ends_every_camera_promptly(tmp_path: Path) -> None:
         ),
         ({"source": {"url": "x.mp4", "interval_s": 0}}, "interval_s"),
         ({"surprise": 1}, "Extra inputs are not permitted"),
+        ({"rules": [{"id": "r", "kind": "stall", "zones": ["A"], "min_presence": 1.5}]}, "min_presence"),
     ],
 )
 def test_a_bad_camera_configuration_is_refused_naming_the_camera_and_the_problem(
@@ -313,6 +314,20 @@ def test_a_bad_camera_configuration_is_refused_naming_the_camera_and_the_problem
         camera_spec(entry, CLASS_NAMES)
     assert "camera cam-9" in str(caught.value)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("given", "expected"), [({}, 0.25), ({"min_presence": 0.6}, 0.6), ({"min_presence": 0}, 0.0)])
+def test_a_rule_asks_for_the_presence_its_camera_file_gives_or_its_kind_s(
+    given: dict[str, Any], expected: float
+) -> None:
+    entry = {
+        "camera_id": "cam-9",
+        "source": {"url": "x.mp4"},
+        "zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]}],
+        "rules": [{"id": "stall-A", "kind": "stall", "zones": ["A"]} | given],
+    }
+    (rule,) = camera_spec(entry, CLASS_NAMES).rules
+    assert rule.min_presence == expected
 
 
 def test_the_pipeline_remembers_when_each_violation_was_present(street: Path, tmp_path: Path) -> None:

@@ -1,0 +1,77 @@
+"""Real scenes held still: a held-out real-dev photo streamed as a fixed camera would send it if nothing in it moved
+(``tests.support.footage.still_camera``: the same picture under fresh sensor noise, H.264), through `offsite camera
+run` with zones over the whole picture and every rule at a short dwell. Noise and compression move the detector's
+scores from frame to frame: a false box that they lift over the threshold now and then must not build a violation
+(the rules' presence, decision 0036), while a real stall that stays is still one event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_cli import run
+from tests.support.footage import still_camera
+
+WHOLE = [[0.02, 0.02], [0.98, 0.02], [0.98, 0.98], [0.02, 0.98]]
+SHOPS = {"id": "shops", "kind": "shop_strip", "polygon": [[0.02, 0.4], [0.98, 0.4], [0.98, 0.98], [0.02, 0.98]],
+         "front_line": {"start": [0.02, 0.42], "end": [0.98, 0.42], "street_side": [0.5, 0.8]}}  # fmt: skip
+# Plain streets and shop fronts held out of training, and a real kiosk held out of training. The ninth model's stall
+# scores on the plain ones stay under its threshold (0.4) on the photos; under noise they come and go over it.
+PLAIN = ("neg_03.jpg", "neg_08.jpg")
+NOT_YET = "issue 14 not met yet: noise holds the ninth model's stall score on this plain street at about the threshold"
+HELD_FALSE = (
+    pytest.param("neg_05.jpg", marks=pytest.mark.xfail(reason=f"{NOT_YET} (0.22 to 0.58, over it in half the frames, on a cyclist and a scooter held still; decision 0036)")),
+    pytest.param("neg_06.jpg", marks=pytest.mark.xfail(reason=f"{NOT_YET} (0.24 to 0.46, over it in a fifth of the frames, on a row of newspaper boxes; decision 0036)")),
+)  # fmt: skip
+KIOSK = "stall_02.jpg"
+
+
+def camera(photo: str, video: Path) -> dict[str, Any]:
+    times = {"min_dwell_s": 10}
+    return {
+        "camera_id": Path(photo).stem.replace("_", "-"),
+        "source": {"url": str(video), "interval_s": 1.0},
+        "zones": [{"id": "road", "kind": "no_vending", "polygon": WHOLE}, SHOPS,
+                  {"id": "site", "kind": "site", "polygon": WHOLE}],
+        "rules": [{"id": "stall", "kind": "stall", "zones": ["road"]} | times,
+                  {"id": "door", "kind": "cross_door", "zones": ["shops"]} | times,
+                  {"id": "dust", "kind": "dust", "zones": ["site"]} | times,
+                  {"id": "pile", "kind": "bare_pile", "zones": ["site"]} | times],
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """One `offsite camera run` over the five still cameras: each camera's violation codes, and the summary."""
+    work = tmp_path_factory.mktemp("stills")
+    photos = (*PLAIN, "neg_05.jpg", "neg_06.jpg", KIOSK)
+    cameras = [camera(photo, still_camera(photo, work / f"{Path(photo).stem}.mp4")) for photo in photos]
+    (work / "cameras.yaml").write_text(json.dumps({"cameras": cameras}))  # JSON is YAML
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{work}/c.db", "OFFSITE_EVIDENCE_DIR": str(work / "evidence")}
+    result = run("camera", "run", str(work / "cameras.yaml"), "--no-record", "--json", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    *raised, summary = (json.loads(line) for line in result.stdout.strip().splitlines())
+    codes: dict[str, list[str]] = {entry["camera_id"]: [] for entry in cameras}
+    for event in raised:
+        codes[event["camera_id"]].append(event["violation_code"])
+    return codes, summary["cameras"]
+
+
+@pytest.mark.parametrize("photo", [*PLAIN, *HELD_FALSE])
+def test_a_plain_street_held_still_under_noise_raises_nothing(
+    events: tuple[dict[str, list[str]], dict[str, Any]], photo: str
+) -> None:
+    codes, summary = events
+    camera_id = Path(photo).stem.replace("_", "-")
+    assert summary[camera_id]["frames_analysed"] >= 59
+    assert codes[camera_id] == []
+
+
+def test_a_real_kiosk_held_still_under_noise_is_one_stall_event(
+    events: tuple[dict[str, list[str]], dict[str, Any]],
+) -> None:
+    codes, _ = events
+    assert codes["stall-02"] == ["street_stall"]
