@@ -57,6 +57,8 @@ class OnnxDetector:
 
     @staticmethod
     def _manifest(model: Path) -> ModelManifest:
+        if not model.is_file():
+            raise ModelError(f"no model file at {model}")
         try:
             manifest = ModelManifest.read(manifest_path_for(model))
             if manifest.model_path(manifest_path_for(model)) != model:

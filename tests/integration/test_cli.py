@@ -352,6 +352,28 @@ def test_camera_run_whose_video_cannot_be_read_names_it_and_exits_1(tmp_path: Pa
     assert "Traceback" not in result.stderr
 
 
+def test_camera_run_from_another_folder_finds_the_shipped_model_and_names_a_missing_one(tmp_path: Path) -> None:
+    """The default model is the project's shipped one wherever the command is run from; a --model that is not there
+    is named as missing (it was "no manifest beside the model"), exit 2."""
+    (tmp_path / "noise.mp4").write_bytes(os.urandom(5000))
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n"
+        "  - camera_id: cam-1\n"
+        "    source: {url: noise.mp4, interval_s: 2.0}\n"
+        "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
+        "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD]}]\n"
+    )
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    found = run("camera", "run", "cameras.yaml", "--no-record", "--json", env=env, cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr  # the model loaded; the camera's file is no video
+    assert "noise.mp4" in json.loads(found.stdout.strip().splitlines()[-1])["cameras"]["cam-1"]["failed"]
+    missing = run("camera", "run", "cameras.yaml", "--model", "models/x.onnx", "--no-record", env=env, cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "no model file at models/x.onnx" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
 def test_camera_run_names_a_bad_cameras_file(tmp_path: Path) -> None:
     cameras = tmp_path / "cameras.yaml"
     cameras.write_text("cameras:\n  - camera_id: cam-1\n    source: {url: x.mp4}\n    zones: []\n    rules: []\n")

@@ -91,6 +91,11 @@ def test_a_model_without_its_manifest_is_refused(copy_of_model: Path) -> None:
         OnnxDetector(DetectorConfig(copy_of_model))
 
 
+def test_a_model_file_that_is_not_there_is_named_as_missing(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"no model file at .*absent\.onnx"):
+        OnnxDetector(DetectorConfig(tmp_path / "absent.onnx"))
+
+
 def test_a_model_altered_after_its_manifest_was_written_is_refused(copy_of_model: Path) -> None:
     data = bytearray(copy_of_model.read_bytes())
     data[len(data) // 2] ^= 0xFF
