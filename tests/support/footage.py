@@ -120,7 +120,7 @@ class Footage:
         self._closed.set()
 
 
-def still_camera(photo: str, video: Path, seconds: float = 60.0, fps: int = 5, seed: int = 0) -> Path:
+def still_camera(photo: str, video: Path, seconds: float = 30.0, fps: int = 5, seed: int = 0) -> Path:
     """A real-dev photo as a fixed camera would stream the scene if nothing in it moved: every frame the same
     picture under fresh sensor noise (σ 4 grey levels), compressed as H.264 at a camera's quality. Noise and
     compression move the detector's scores from frame to frame, as on real footage."""
