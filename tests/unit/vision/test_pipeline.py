@@ -283,6 +283,16 @@ def test_stop_ends_every_camera_promptly(tmp_path: Path) -> None:
     assert runner.stop(timeout_s=10)
 
 
+def one_zone_camera() -> dict[str, Any]:
+    """A cameras-file entry: one no-vending zone A and a stall rule on it."""
+    return {
+        "camera_id": "cam-9",
+        "source": {"url": "x.mp4"},
+        "zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]}],
+        "rules": [{"id": "stall-A", "kind": "stall", "zones": ["A"]}],
+    }
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -304,14 +314,8 @@ def test_stop_ends_every_camera_promptly(tmp_path: Path) -> None:
 def test_a_bad_camera_configuration_is_refused_naming_the_camera_and_the_problem(
     change: dict[str, Any], message: str
 ) -> None:
-    entry = {
-        "camera_id": "cam-9",
-        "source": {"url": "x.mp4"},
-        "zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]}],
-        "rules": [{"id": "stall-A", "kind": "stall", "zones": ["A"]}],
-    } | change
     with pytest.raises(ConfigError) as caught:
-        camera_spec(entry, CLASS_NAMES)
+        camera_spec(one_zone_camera() | change, CLASS_NAMES)
     assert "camera cam-9" in str(caught.value)
     assert message in str(caught.value)
 
@@ -320,13 +324,8 @@ def test_a_bad_camera_configuration_is_refused_naming_the_camera_and_the_problem
 def test_a_rule_asks_for_the_presence_its_camera_file_gives_or_its_kind_s(
     given: dict[str, Any], expected: float
 ) -> None:
-    entry = {
-        "camera_id": "cam-9",
-        "source": {"url": "x.mp4"},
-        "zones": [{"id": "A", "kind": "no_vending", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]}],
-        "rules": [{"id": "stall-A", "kind": "stall", "zones": ["A"]} | given],
-    }
-    (rule,) = camera_spec(entry, CLASS_NAMES).rules
+    entry = one_zone_camera()
+    (rule,) = camera_spec(entry | {"rules": [entry["rules"][0] | given]}, CLASS_NAMES).rules
     assert rule.min_presence == expected
 
 
