@@ -23,7 +23,7 @@ from cases.model.staff import Role
 from cases.model.training_job import JobStatus
 from offsite import roles
 from offsite.config_files import ConfigError
-from offsite.settings import PROJECT_ROOT, Settings
+from offsite.settings import SHIPPED_MODEL, Settings
 
 if TYPE_CHECKING:
     from cases.law import Law
@@ -48,7 +48,7 @@ bench_app = typer.Typer(help="Benchmarks: figures against a baseline measured in
 app.add_typer(bench_app, name="bench")
 camera_app = typer.Typer(help="The camera pipeline: from stream to violation events.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
-DEFAULT_MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"  # the shipped model, wherever the command runs
+DEFAULT_MODEL = SHIPPED_MODEL  # wherever the command runs
 evidence_app = typer.Typer(help="Sealed evidence: keys, sealing, verification, export.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
 keys_app = typer.Typer(help="The instance's Ed25519 signing keys.", no_args_is_help=True)

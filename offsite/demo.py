@@ -40,7 +40,7 @@ from offsite.demo_learning import LearningSummary, walk_learning_loop
 from offsite.footage import Footage, matches
 from offsite.issued import IssuedDocument, issue_all, party_access_code
 from offsite.rechecks import AutomaticRecheck, run_due_rechecks
-from offsite.settings import PROJECT_ROOT, Settings
+from offsite.settings import PROJECT_ROOT, SHIPPED_MODEL, Settings
 from vision.capture import CapturedEvidence
 from vision.config import CameraSpec
 from vision.detector import DetectorConfig, OnnxDetector
@@ -56,7 +56,7 @@ DEMO_ACCOUNTS = {
     Role.SUPERVISOR: ("supervisor1", "科室负责人 张伟"),
 }
 PASS_ALL = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=True)
-MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
+MODEL = SHIPPED_MODEL
 FOOTAGE_CACHE = PROJECT_ROOT / "var" / "footage"
 
 ROAD, SHOPS, SITE = "cam-zhangyang-01", "cam-shangcheng-02", "cam-site-03"

@@ -23,7 +23,7 @@ from cases.messages import Term
 from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
 from cases.services.base import Actor
 from offsite.parts import ReleaseParts
-from offsite.settings import PROJECT_ROOT
+from offsite.settings import SHIPPED_MODEL
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.manifest import sha256_of as file_sha256
@@ -43,7 +43,7 @@ from vision.real_eval import onnx_predictor
 from vision.real_photos import read_folder
 from vision.shadow import Raised, ShadowComparison, ShadowFinding, compare
 
-SHIPPED = PROJECT_ROOT / "models" / "offsite-street.onnx"
+SHIPPED = SHIPPED_MODEL
 log = logging.getLogger("offsite.models")
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"  # the detector the project ships
 
 # Development values. Outside development the service refuses to start while any secret still has one.
 DEV_GATEWAY_MASTER_KEY = "development-only-gateway-master-key"

@@ -155,10 +155,13 @@ class Place:
     box: tuple[float, float, float, float]
     since: dt.datetime
     window_s: float  # the rule's dwell: presence is judged over the last this many seconds
-    last_seen: dt.datetime
     last_sighting: Sighting
     in_view: deque[tuple[dt.datetime, float]] = field(default_factory=deque)  # (sighting, seconds it accounts for)
     in_view_s: float = 0.0  # their sum
+
+    @property
+    def last_seen(self) -> dt.datetime:
+        return self.last_sighting.ts
 
     @property
     def dwell_s(self) -> float:
@@ -166,7 +169,7 @@ class Place:
 
     def seen(self, sighting: Sighting, seconds: float) -> None:
         """A sighting here accounts for the ``seconds`` since the frame before it; the last ``window_s`` are kept."""
-        self.last_seen, self.last_sighting = sighting.ts, sighting
+        self.last_sighting = sighting
         self.in_view.append((sighting.ts, seconds))
         self.in_view_s += seconds
         since = sighting.ts - dt.timedelta(seconds=self.window_s)
@@ -402,7 +405,7 @@ class RuleEngine:
                 here = max(places, key=lambda p: overlap(p.box, sighting.box), default=None)
                 here = here if here is not None and overlap(here.box, sighting.box) >= STAY_OVERLAP else None
             if here is None:
-                places.append(Place(sighting.box, ts, rule.min_dwell_s, ts, sighting))
+                places.append(Place(sighting.box, ts, rule.min_dwell_s, sighting))
                 places[-1].seen(sighting, 0.0)  # a place begins with its first sighting
             elif here.last_seen < ts:  # (a second box on the same thing in one frame adds nothing)
                 here.seen(sighting, credit)

@@ -331,18 +331,24 @@ def test_camera_run_on_an_evidence_store_it_cannot_open_says_why_without_a_trace
     assert "Traceback" not in result.stderr
 
 
-def test_camera_run_whose_video_cannot_be_read_names_it_and_exits_1(tmp_path: Path) -> None:
-    """A camera whose file is no video stops; the others run to their end; the summary names the failure and the
-    exit status says a camera failed (a script running clips must not take it for a clip without events)."""
-    (tmp_path / "noise.mp4").write_bytes(os.urandom(5000))
-    cameras = tmp_path / "cameras.yaml"
+def camera_on_noise(folder: Path, url: str) -> Path:
+    """A cameras file in ``folder`` whose one camera (cam-1) reads ``url``: noise.mp4 there, random bytes, no video."""
+    (folder / "noise.mp4").write_bytes(os.urandom(5000))
+    cameras = folder / "cameras.yaml"
     cameras.write_text(
         "cameras:\n"
         "  - camera_id: cam-1\n"
-        f"    source: {{url: {tmp_path / 'noise.mp4'}, interval_s: 2.0}}\n"
+        f"    source: {{url: {url}, interval_s: 2.0}}\n"
         "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
         "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD], min_dwell_s: 4}]\n"
     )
+    return cameras
+
+
+def test_camera_run_whose_video_cannot_be_read_names_it_and_exits_1(tmp_path: Path) -> None:
+    """A camera whose file is no video stops; the others run to their end; the summary names the failure and the
+    exit status says a camera failed (a script running clips must not take it for a clip without events)."""
+    cameras = camera_on_noise(tmp_path, str(tmp_path / "noise.mp4"))
     env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
     result = run("camera", "run", str(cameras), "--no-record", "--json", env=env)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -355,15 +361,7 @@ def test_camera_run_whose_video_cannot_be_read_names_it_and_exits_1(tmp_path: Pa
 def test_camera_run_from_another_folder_finds_the_shipped_model_and_names_a_missing_one(tmp_path: Path) -> None:
     """The default model is the project's shipped one wherever the command is run from; a --model that is not there
     is named as missing (it was "no manifest beside the model"), exit 2."""
-    (tmp_path / "noise.mp4").write_bytes(os.urandom(5000))
-    cameras = tmp_path / "cameras.yaml"
-    cameras.write_text(
-        "cameras:\n"
-        "  - camera_id: cam-1\n"
-        "    source: {url: noise.mp4, interval_s: 2.0}\n"
-        "    zones: [{id: Z-ROAD, kind: no_vending, polygon: [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}]\n"
-        "    rules: [{id: stall-road, kind: stall, zones: [Z-ROAD]}]\n"
-    )
+    camera_on_noise(tmp_path, "noise.mp4")
     env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
     found = run("camera", "run", "cameras.yaml", "--no-record", "--json", env=env, cwd=tmp_path)
     assert found.returncode == 1, found.stdout + found.stderr  # the model loaded; the camera's file is no video
