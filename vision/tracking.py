@@ -4,17 +4,23 @@ ByteTrack counts in frames; a camera analysed once every two seconds and one ana
 a lost object for the same time, so the frame counts are derived from the camera's sampling interval. One tracker
 runs per class (a stall never continues a person's track), and ids are unique across a camera's classes.
 Detections that no track has confirmed yet are dropped here: a single stray detection never reaches the rules.
+
+supervision is imported when a tracker is first made, not with this module: its package import brings matplotlib
+and scipy (most of a second), which every `offsite` command would otherwise pay at start, tracking or not.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import supervision as sv
 
 from vision.detections import Detections
+
+if TYPE_CHECKING:
+    import supervision as sv
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Tracker:
 
     def _tracker(self, class_id: int) -> sv.ByteTrack:
         if class_id not in self._by_class:
+            import supervision as sv
+
             config = self.config
             self._by_class[class_id] = sv.ByteTrack(
                 track_activation_threshold=config.activation_score,
@@ -58,6 +66,8 @@ class Tracker:
         """Every class's tracker is stepped on every frame (an empty step ages lost tracks), ids made global."""
         classes = set(self._by_class) | {int(c) for c in np.unique(detections.class_id)}
         parts: list[Detections] = []
+        import supervision as sv
+
         for class_id in sorted(classes):
             mine = detections[detections.class_id == class_id]
             tracked = self._tracker(class_id).update_with_detections(

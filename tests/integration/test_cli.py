@@ -111,6 +111,16 @@ def test_every_command_explains_itself(command: list[str]) -> None:
     assert "Usage" in result.stdout
 
 
+def test_the_command_line_starts_without_the_tracker_s_plotting_libraries() -> None:
+    """Every `offsite` command (a help, a role's start) pays for what its modules import before it does anything.
+    supervision's package import brings matplotlib and scipy, most of a second: only a camera that tracks loads it."""
+    heavy = ("supervision", "matplotlib", "scipy", "torch")
+    probe = f"import sys, offsite.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize(("initial", "problem"), [("nothing.onnx", "does not exist"), ("weights.h5", "neither")])
 def test_training_from_an_unfit_initial_model_is_refused_naming_it(tmp_path: Path, initial: str, problem: str) -> None:
     data = tmp_path / "data.yaml"
