@@ -4,6 +4,10 @@ OFFSITE_REQUIRE_SERVICES=1 (CI), where that fails the run."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import fcntl
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from offsite.bootstrap import Components, web_app
-from offsite.demo import DEMO_PASSWORD, DemoSummary, run_demo
+from cases.clock import ManualClock
+from offsite.bootstrap import Components, build, web_app
+from offsite.demo import DEMO_PASSWORD, DemoSummary, demo_settings, run_demo
 from offsite.settings import PROJECT_ROOT
 from tests.support.serving import serving
 
@@ -27,6 +32,7 @@ class Served:
     base: str
     components: Components
     summary: DemoSummary
+    clock_behind_s: float  # how far the demo's clock was behind the wall clock when run_demo returned
 
 
 def require_chromium() -> None:
@@ -39,18 +45,56 @@ def require_chromium() -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The demo served, without its learning loop (test_learning_loop walks it)."""
-    yield from serve_demo(tmp_path_factory, learning=False)
+    """The demo served, without its learning loop (test_learning_loop walks it): a copy of its own for each module,
+    of the one demo the session runs (each module changes what it serves, and none may see another's changes)."""
+    require_chromium()
+    components, summary, behind = copy_of_the_session_demo(tmp_path_factory)
+    yield from serve(components, summary, behind)
 
 
 def serve_demo(tmp_path_factory: pytest.TempPathFactory, learning: bool) -> Iterator[Served]:
+    """A demo of the module's own, run here."""
     require_chromium()
     components, summary = run_demo(tmp_path_factory.mktemp("demo"), learning=learning)
+    yield from serve(components, summary, clock_behind_s(components))
+
+
+def serve(components: Components, summary: DemoSummary, behind: float) -> Iterator[Served]:
     try:
         with serving(web_app(components)) as base:
-            yield Served(base, components, summary)
+            yield Served(base, components, summary, behind)
     finally:
         components.close()
+
+
+def clock_behind_s(components: Components) -> float:
+    return (dt.datetime.now(dt.UTC) - components.clock.now()).total_seconds()
+
+
+def copy_of_the_session_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Components, DemoSummary, float]:
+    """The demo (without learning) runs once a session, whichever pytest-xdist worker asks first, under a file lock;
+    each module gets a copy of its folder (the database and the evidence: nothing in them names the folder) with
+    its own components on a running clock, as `offsite serve` would open it. A demo takes a minute of both cores;
+    the browser modules ran one each."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' folders sit side by side in the session's own
+    built, record = shared / "session-demo", shared / "session-demo.json"
+    with (shared / "session-demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            components, summary = run_demo(built, learning=False)
+            facts = {"summary": dataclasses.asdict(summary), "clock_behind_s": clock_behind_s(components)}
+            components.close()
+            record.write_text(json.dumps(facts), encoding="utf-8")
+    facts = json.loads(record.read_text(encoding="utf-8"))
+    mine = tmp_path_factory.mktemp("demo")
+    shutil.copytree(built, mine, dirs_exist_ok=True)
+    settings = demo_settings(mine)
+    clock = ManualClock(settings.tz, dt.datetime.now(dt.UTC))
+    components = build(settings, clock=clock)
+    clock.run()
+    return components, DemoSummary(**facts["summary"]), facts["clock_behind_s"]
 
 
 @pytest.fixture(scope="module")
