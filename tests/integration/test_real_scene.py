@@ -3,8 +3,8 @@ shop strip over most of the picture. Nothing that moves through makes an event, 
 a real object made to stay in the scene (a crop of a real photo held out of training, laid in with the scene's light
 and noise) is found by the class-agnostic path as an unknown object staying, once, at the time it stayed long
 enough, and should be found by the detector as a stall (not yet: see the expected failure). A camera knocked so
-that its view moves by a few pixels raises nothing, and still finds the kiosk that comes after. Each scene is run
-once through the pipeline with every rule."""
+that its view moves by a few pixels, or a scene whose light falls by half at once, raises nothing, and still finds
+the kiosk that comes after. Each scene is run once through the pipeline with every rule."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from offsite.cameras import build_runner
 from tests.conftest import SHANGHAI
-from tests.support.footage import Footage, Knock, Staying, real_crop, vtest
+from tests.support.footage import Dimming, Footage, Knock, Staying, real_crop, vtest
 from tests.unit.evidence.test_store import open_store
 from vision.capture import CapturedEvidence
 from vision.config import camera_spec
@@ -39,6 +39,7 @@ KIOSK = Placement((420, 300, 560, 420), seed=3)  # on the road, where people wal
 APPEAR_S, LEAVE_S = 20.0, 60.0
 DWELL_S = 10.0
 KNOCK_S, KNOCKED_KIOSK_S = 30.0, 45.0
+DIMMED_S, DIMMED_KIOSK_S = 25.0, 45.0
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,15 @@ def knocked(detector: OnnxDetector, tmp_path_factory: pytest.TempPathFactory) ->
     return run_camera(Counting(detector), source, tmp_path_factory.mktemp("knocked"))
 
 
+@pytest.fixture(scope="module")
+def dimmed(detector: OnnxDetector, tmp_path_factory: pytest.TempPathFactory) -> list[ViolationEvent]:
+    """At 25 s the scene's light falls to half, at once (a cloud over the sun, the camera's exposure), and stays so.
+    The kiosk stands on the road from 45 s to the footage's end, in the dimmer light."""
+    kiosk = Staying(real_crop("stall_02.jpg", "stall"), KIOSK, DIMMED_KIOSK_S, 90.0)
+    source = Footage("campus", vtest(), START, INTERVAL_S, kiosk, dimming=Dimming(DIMMED_S, 0.0, 0.5))
+    return run_camera(Counting(detector), source, tmp_path_factory.mktemp("dimmed"))
+
+
 def test_people_walking_through_raise_nothing_and_are_seen_as_people(
     as_it_is: tuple[list[ViolationEvent], Counting],
 ) -> None:
@@ -152,6 +162,31 @@ def test_a_camera_knocked_a_few_pixels_raises_nothing_and_still_finds_an_object_
     appeared = START + dt.timedelta(seconds=KNOCKED_KIOSK_S)
     assert appeared < event.first_seen <= appeared + dt.timedelta(seconds=15)
     assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
+
+
+def test_the_light_falling_by_half_raises_nothing_and_an_object_that_stays_after_is_still_found(
+    dimmed: list[ViolationEvent],
+) -> None:
+    """Every pixel of the scene changes when the light falls, none of them an object: the background models take the
+    new light in (nothing in the 20 s before the kiosk comes, twice the dwell), and the kiosk that comes after is one
+    unknown object, found where it stands."""
+    appeared = START + dt.timedelta(seconds=DIMMED_KIOSK_S)
+    assert all(e.first_seen > appeared for e in dimmed)
+    (event,) = [e for e in dimmed if e.violation_code == "unknown_object"]
+    assert appeared < event.first_seen <= appeared + dt.timedelta(seconds=15)
+    assert event.last_seen - event.first_seen >= dt.timedelta(seconds=DWELL_S)
+    assert event.zone_id == "road"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14 not met yet: in the dimmed scene the shipped model scores the campus's signboards as goods (the "
+    "fire assembly point sign in the shop strip 0.61, the warning sign 0.53 to 0.64, over the goods threshold 0.5), "
+    "and the sign in the strip became a cross-door event at 62 s; in the scene's own light they score nothing. Signs "
+    "and boxed displays at dusk are what the model confuses with goods and stalls (neg_06, decision 0036)",
+)
+def test_in_the_dimmed_scene_nothing_but_the_kiosk_raises_an_event(dimmed: list[ViolationEvent]) -> None:
+    assert all(e.violation_code in ("unknown_object", "street_stall") for e in dimmed)
 
 
 @pytest.mark.xfail(

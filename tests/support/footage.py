@@ -1,7 +1,7 @@
 """Real footage as a camera: Debian opencv-doc's vtest.avi (people walking on a campus road), sampled like a
 camera's source, with a real object made to stay in it for a while (a crop of a real photo laid in with the
 scene's light and noise, ``vision.synthetic.composite``), and the camera knocked, if asked, so that its view moves
-for good by a few pixels."""
+for good by a few pixels, or the scene's light falling (a cloud, dusk, the camera's exposure)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,22 @@ class Knock:
         return moved_view(image, self.dx, self.dy)
 
 
+@dataclass(frozen=True)
+class Dimming:
+    """The scene's light falls at ``at_s``, over ``over_s`` seconds, to ``gain`` of what it was, and stays there."""
+
+    at_s: float
+    over_s: float
+    gain: float
+
+    def lit(self, image: Image, at_s: float) -> Image:
+        done = min(max((at_s - self.at_s) / self.over_s, 0.0), 1.0) if self.over_s > 0 else float(at_s >= self.at_s)
+        if done == 0:
+            return image
+        factor = 1.0 - done * (1.0 - self.gain)
+        return np.asarray(cv2.convertScaleAbs(image, alpha=factor), np.uint8)
+
+
 def moved_view(image: Image, dx: float, dy: float) -> Image:
     """The picture as the camera sees it once its view has moved by (dx, dy) pixels, the edge it no longer sees
     filled with the picture's border."""
@@ -85,14 +101,15 @@ def moved_view(image: Image, dx: float, dy: float) -> Image:
 
 
 class Footage:
-    """A FrameSource: the footage's frames every ``interval_s`` from ``start``, moved by ``knock`` from its time,
-    with ``staying`` laid in where it stands in the picture sent."""
+    """A FrameSource: the footage's frames every ``interval_s`` from ``start``, moved by ``knock`` from its time, its
+    light fallen by ``dimming``, with ``staying`` laid in where it stands in the picture sent (in the light of then)."""
 
     def __init__(self, camera_id: str, video: Path, start: dt.datetime, interval_s: float,
-                 staying: Staying | None = None, knock: Knock | None = None) -> None:  # fmt: skip
+                 staying: Staying | None = None, knock: Knock | None = None,
+                 dimming: Dimming | None = None) -> None:  # fmt: skip
         self.camera_id = camera_id
         self.video, self.start, self.interval_s, self.staying = video, start, interval_s, staying
-        self.knock = knock
+        self.knock, self.dimming = knock, dimming
         self._closed = threading.Event()
 
     def frames(self) -> Iterator[Frame]:
@@ -110,6 +127,8 @@ class Footage:
                 image = np.asarray(decoded.to_ndarray(format="bgr24"), np.uint8)
                 if self.knock is not None and at_s >= self.knock.at_s:
                     image = self.knock.moved(image)
+                if self.dimming is not None:
+                    image = self.dimming.lit(image, at_s)
                 staying = self.staying
                 if staying is not None and staying.appear_s <= at_s < staying.leave_s:
                     prepared = prepared or prepare(staying.crop, image, staying.placement)
