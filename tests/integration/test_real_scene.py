@@ -127,7 +127,7 @@ def dimmed(detector: OnnxDetector, tmp_path_factory: pytest.TempPathFactory) -> 
     """At 25 s the scene's light falls to half, at once (a cloud over the sun, the camera's exposure), and stays so.
     The kiosk stands on the road from 45 s to the footage's end, in the dimmer light."""
     kiosk = Staying(real_crop("stall_02.jpg", "stall"), KIOSK, DIMMED_KIOSK_S, 90.0)
-    source = Footage("campus", vtest(), START, INTERVAL_S, kiosk, dimming=Dimming(DIMMED_S, 0.0, 0.5))
+    source = Footage("campus", vtest(), START, INTERVAL_S, kiosk, dimming=Dimming(DIMMED_S, 0.5))
     return run_camera(Counting(detector), source, tmp_path_factory.mktemp("dimmed"))
 
 

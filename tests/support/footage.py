@@ -78,18 +78,13 @@ class Knock:
 
 @dataclass(frozen=True)
 class Dimming:
-    """The scene's light falls at ``at_s``, over ``over_s`` seconds, to ``gain`` of what it was, and stays there."""
+    """The scene's light falls at once at ``at_s`` to ``gain`` of what it was, and stays there."""
 
     at_s: float
-    over_s: float
     gain: float
 
     def lit(self, image: Image, at_s: float) -> Image:
-        done = min(max((at_s - self.at_s) / self.over_s, 0.0), 1.0) if self.over_s > 0 else float(at_s >= self.at_s)
-        if done == 0:
-            return image
-        factor = 1.0 - done * (1.0 - self.gain)
-        return np.asarray(cv2.convertScaleAbs(image, alpha=factor), np.uint8)
+        return image if at_s < self.at_s else np.asarray(cv2.convertScaleAbs(image, alpha=self.gain), np.uint8)
 
 
 def moved_view(image: Image, dx: float, dy: float) -> Image:
