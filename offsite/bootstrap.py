@@ -39,7 +39,7 @@ from cases.services.statistics import StatisticsService
 from cases.services.throttle import Limit
 from cases.services.training_jobs import TrainingJobService
 from offsite.config_files import load_law
-from offsite.settings import Settings
+from offsite.settings import SHIPPED_MODEL, Settings
 from vision.pushed import FrameIntake, FrameLimits
 
 if TYPE_CHECKING:
@@ -127,10 +127,11 @@ class Components:
         party is shown (a missed face is worse than a spare mosaic)."""
         with self._evidence_lock:
             if self._redaction is None:
-                from offsite.model_registry import SHIPPED
                 from vision.detector import DetectorConfig, OnnxDetector
 
-                self._redaction = OnnxDetector(DetectorConfig(SHIPPED, confidence=REDACTION_CONFIDENCE, threads=1))
+                self._redaction = OnnxDetector(
+                    DetectorConfig(SHIPPED_MODEL, confidence=REDACTION_CONFIDENCE, threads=1)
+                )
             return self._redaction
 
     def close(self) -> None:
@@ -233,7 +234,6 @@ def api_services(
     (``relay``, ``offsite.cluster.frames``) and reads the cameras' states as the workers tell them (``states``);
     otherwise both are this process's own pipelines'."""
     from api.services import ApiServices
-    from offsite.model_registry import SHIPPED
 
     c = components
 
@@ -250,7 +250,7 @@ def api_services(
         statistics=c.statistics, command_centre=c.command_centre, frames=relay or c.frames,
         stream_changed=stream_changed, seal=c.seal,
         evidence_reader=c.evidence_reader, running=lambda: c.cameras, readiness=lambda: database_problem(c),
-        redaction_detector=c.redaction_detector, shipped_model=SHIPPED, states=states or c.states,
+        redaction_detector=c.redaction_detector, shipped_model=SHIPPED_MODEL, states=states or c.states,
     )  # fmt: skip
 
 

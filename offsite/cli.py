@@ -48,7 +48,6 @@ bench_app = typer.Typer(help="Benchmarks: figures against a baseline measured in
 app.add_typer(bench_app, name="bench")
 camera_app = typer.Typer(help="The camera pipeline: from stream to violation events.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
-DEFAULT_MODEL = SHIPPED_MODEL  # wherever the command runs
 evidence_app = typer.Typer(help="Sealed evidence: keys, sealing, verification, export.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
 keys_app = typer.Typer(help="The instance's Ed25519 signing keys.", no_args_is_help=True)
@@ -493,7 +492,7 @@ def model_dataset_export(
         bool, typer.Option("--from-reviews", help="Every reviewed detection's key frames, labelled by its review")
     ] = False,
     val_fraction: Annotated[float, typer.Option(help="Share of camera-minutes held out for validation")] = 0.2,
-    model: Annotated[Path, typer.Option(help="The detector whose classes the labels use")] = DEFAULT_MODEL,
+    model: Annotated[Path, typer.Option(help="The detector whose classes the labels use")] = SHIPPED_MODEL,
 ) -> None:
     """Write a YOLO dataset (data.yaml, images/, labels/, provenance.jsonl, report.csv) of the key frames the
     operators reviewed: confirmed detections as labels, rejected ones as hard negatives; split by camera and time,
@@ -552,7 +551,7 @@ def model_dataset_import(
         list[str] | None, typer.Option("--map", help="THEIRS=OURS: take their class as ours (repeatable)")
     ] = None,
     drop: Annotated[list[str] | None, typer.Option(help="A class of theirs to leave out (repeatable)")] = None,
-    model: Annotated[Path, typer.Option(help="The detector whose classes the labels take")] = DEFAULT_MODEL,
+    model: Annotated[Path, typer.Option(help="The detector whose classes the labels take")] = SHIPPED_MODEL,
 ) -> None:
     """Take labelled data in the formats people have into a YOLO dataset of the detector's classes, for a training
     recipe's datasets. Every problem is named by file, line and reason, and a file with any is refused whole."""
@@ -1187,7 +1186,7 @@ def bench_evidence(
 @camera_app.command("run")
 def camera_run(
     cameras: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A cameras YAML (configs/cameras.*)")],
-    model: Annotated[Path, typer.Option(help="ONNX model with its manifest beside it")] = DEFAULT_MODEL,
+    model: Annotated[Path, typer.Option(help="ONNX model with its manifest beside it")] = SHIPPED_MODEL,
     only: Annotated[list[str] | None, typer.Option("--camera", help="Run only these camera ids")] = None,
     record: Annotated[bool, typer.Option(help="Record events as detections pending review")] = True,
     threads: Annotated[int, typer.Option(min=0, help="Inference threads (0: ONNX Runtime decides)")] = 0,

@@ -56,7 +56,6 @@ DEMO_ACCOUNTS = {
     Role.SUPERVISOR: ("supervisor1", "科室负责人 张伟"),
 }
 PASS_ALL = ReviewChecklist(authentic=True, clear=True, complete=True, accurate=True)
-MODEL = SHIPPED_MODEL
 FOOTAGE_CACHE = PROJECT_ROOT / "var" / "footage"
 
 ROAD, SHOPS, SITE = "cam-zhangyang-01", "cam-shangcheng-02", "cam-site-03"
@@ -189,7 +188,7 @@ def run_demo(
     clock = ManualClock(settings.tz, real_now - dt.timedelta(days=40))
     components = build(settings, clock=clock)
     prepare_database(components)
-    story = _DemoStory(components, clock, OnnxDetector(DetectorConfig(MODEL)))
+    story = _DemoStory(components, clock, OnnxDetector(DetectorConfig(SHIPPED_MODEL)))
     story.seed_registry_and_accounts()
     story.run_cameras(EARLIER, ago=dt.timedelta(hours=3))
     story.walk_cases()

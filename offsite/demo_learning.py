@@ -23,6 +23,7 @@ from cases.model.training_job import JobStatus, TrainingJob
 from cases.services.base import Actor
 from offsite import learning, model_registry, training_jobs
 from offsite.bootstrap import Components
+from offsite.settings import SHIPPED_MODEL
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.model_gate import GoldenSetError, freeze
 from vision.synthetic import DatasetSpec, write_dataset
@@ -53,7 +54,7 @@ class LearningSummary:
 def walk_learning_loop(components: Components, admin: Actor) -> LearningSummary:
     summary = LearningSummary()
     settings = components.settings
-    classes = ModelManifest.read(manifest_path_for(model_registry.SHIPPED)).classes
+    classes = ModelManifest.read(manifest_path_for(SHIPPED_MODEL)).classes
     model_registry.active_release(components, admin)  # the shipped model, the first active one
     export = settings.dataset_store / "demo-reviews-export"
     written, _found = learning.export(components, admin, export, classes, VAL_FRACTION)

@@ -43,7 +43,6 @@ from vision.real_eval import onnx_predictor
 from vision.real_photos import read_folder
 from vision.shadow import Raised, ShadowComparison, ShadowFinding, compare
 
-SHIPPED = SHIPPED_MODEL
 log = logging.getLogger("offsite.models")
 
 
@@ -103,7 +102,7 @@ def active_release(components: ReleaseParts, actor: Actor) -> DetectorRelease:
         found = components.releases.active()
         if found is not None:
             return found
-        sha256, relative, manifest = store(SHIPPED, components.settings.model_store)
+        sha256, relative, manifest = store(SHIPPED_MODEL, components.settings.model_store)
         try:
             return components.releases.adopt_shipped(sha256, manifest.name, relative, actor)
         except Conflict:  # another process registered or activated it meanwhile: look again
@@ -170,8 +169,8 @@ def stored_model_file(components: ReleaseParts, release: DetectorRelease) -> Pat
     """The release's file in this machine's model store; NotInStore names the release and the store when the file
     is not there. The shipped model is put back from this machine's own copy (a new worker machine's empty store)."""
     path = model_file(components, release)
-    if not path.is_file() and release.sha256 == file_sha256(SHIPPED):
-        store(SHIPPED, components.settings.model_store)
+    if not path.is_file() and release.sha256 == file_sha256(SHIPPED_MODEL):
+        store(SHIPPED_MODEL, components.settings.model_store)
     if not path.is_file():
         raise NotInStore(
             f"model {release.sha256[:12]} {release.name} ({release.status.value}) is not in the model store "

@@ -22,6 +22,7 @@ from cases.model.training_job import TrainingJob
 from cases.services.base import Actor
 from offsite import model_registry, training_jobs
 from offsite.learning import imported_sets
+from offsite.settings import SHIPPED_MODEL
 
 router = APIRouter()
 
@@ -200,7 +201,7 @@ async def import_dataset(request: Request) -> Response:
     with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
         await run_in_threadpool(shutil.copyfileobj, upload.file, archive)
         archive.flush()
-        classes = ModelManifest.read(manifest_path_for(model_registry.SHIPPED)).classes
+        classes = ModelManifest.read(manifest_path_for(SHIPPED_MODEL)).classes
         try:
             summary = await run_in_threadpool(
                 import_archive, Path(archive.name), LabelFormat(chosen), target, classes, mapping

@@ -52,10 +52,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve(components, summary, behind)
 
 
-def serve_demo(tmp_path_factory: pytest.TempPathFactory, learning: bool) -> Iterator[Served]:
-    """A demo of the module's own, run here."""
+def serve_demo_with_learning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A demo of the module's own, run here with its learning loop."""
     require_chromium()
-    components, summary = run_demo(tmp_path_factory.mktemp("demo"), learning=learning)
+    components, summary = run_demo(tmp_path_factory.mktemp("demo"), learning=True)
     yield from serve(components, summary, clock_behind_s(components))
 
 

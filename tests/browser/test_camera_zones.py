@@ -19,13 +19,12 @@ from cases.services.base import Actor
 from offsite import camera_configs, missed
 from offsite.cameras import CameraSupervisor
 from offsite.demo import ROAD
-from offsite.settings import PROJECT_ROOT
+from offsite.settings import SHIPPED_MODEL
 from tests.browser.conftest import Served, sign_in
 from tests.integration.test_serve_cameras import until
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.manifest import ModelManifest, manifest_path_for
 
-MODEL = PROJECT_ROOT / "models" / "offsite-street.onnx"
 NEW_ZONE = [(0.62, 0.12), (0.9, 0.12), (0.9, 0.4), (0.62, 0.4)]
 
 
@@ -34,7 +33,7 @@ def test_zones_drawn_on_the_camera_page_reach_the_running_camera(browser: Any, s
     admin_actor = Actor("admin", Role.ADMIN)
     pushed = components.camera_configs.history(ROAD)[-1].document | {"source": {"url": "push", "interval_s": 1.0}}
     camera_configs.save_one(components, pushed, label_classes(), admin_actor, "网关改为推送画面")
-    detector = OnnxDetector(DetectorConfig(MODEL, threads=1))
+    detector = OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
     cameras = CameraSupervisor(
         camera_configs.current_specs(components, detector.class_names), detector, components.evidence(),
         lambda _event, _evidence: None, components.settings.evidence_dir.parent / "zones-work", components.frames,
@@ -158,7 +157,7 @@ def close(points: Any, expected: Any, tolerance: float = 0.01) -> bool:
 
 def label_classes() -> tuple[str, ...]:
     """The shipped model's classes, which the console offers when no camera runs in its process."""
-    return tuple(ModelManifest.read(manifest_path_for(MODEL)).classes)
+    return tuple(ModelManifest.read(manifest_path_for(SHIPPED_MODEL)).classes)
 
 
 def street_picture() -> bytes:

@@ -17,9 +17,10 @@ from pypdf import PdfReader
 
 from cases.model.case import CaseStatus
 from cases.model.registry import id_card_check_character
-from offsite.demo import FOOTAGE_CACHE, MODEL, TODAY
+from offsite.demo import FOOTAGE_CACHE, TODAY
 from offsite.issued import party_access_code
 from offsite.rechecks import run_due_rechecks
+from offsite.settings import SHIPPED_MODEL
 from tests.browser.conftest import Served, sign_in
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.synthetic import render_still
@@ -129,7 +130,7 @@ def test_the_whole_loop_through_the_console_and_the_party_page(
 
     # 3. the deadline passes: the service looks at the camera again, then the officer records what was found
     clock.advance(dt.timedelta(days=1))  # type: ignore[attr-defined]
-    detector = OnnxDetector(DetectorConfig(MODEL, threads=1))
+    detector = OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
     cameras = {f.camera_id: f.camera(FOOTAGE_CACHE, clock.now(), detector.class_names) for f in TODAY}
     (looked,) = [r for r in run_due_rechecks(components, detector, cameras.get) if r.case_id == case_id]
     assert looked.problem is None, looked

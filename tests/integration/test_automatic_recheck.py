@@ -16,9 +16,10 @@ from cases.clock import ManualClock
 from cases.model.case import Case, CaseStatus, DeliveryMethod, Party, PartyKind
 from cases.model.staff import Role
 from offsite.bootstrap import Components
-from offsite.demo import FOOTAGE_CACHE, MODEL
+from offsite.demo import FOOTAGE_CACHE
 from offsite.footage import Footage
 from offsite.rechecks import run_due_rechecks
+from offsite.settings import SHIPPED_MODEL
 from tests.integration.test_console import csrf, sign_in, version
 from tests.integration.world import OFFICER, World, id_card
 from vision.config import MINUTE_VIDEO_TIMES, CameraSpec, camera_from_sidecar, camera_spec
@@ -27,7 +28,7 @@ from vision.detector import DetectorConfig, OnnxDetector
 
 @pytest.fixture(scope="module")
 def detector() -> OnnxDetector:
-    return OnnxDetector(DetectorConfig(MODEL, threads=1))
+    return OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
 
 
 def road_camera(detector: OnnxDetector) -> CameraSpec:

@@ -27,9 +27,8 @@ from offsite.bootstrap import Components
 from offsite.cluster.leases import CameraLeases
 from offsite.cluster.scheduler import Job, finish
 from offsite.cluster.sealing import SealAnswers, SealRequests, SealUnavailable
-from offsite.demo import MODEL
 from offsite.evidence import open_evidence
-from offsite.settings import Settings
+from offsite.settings import SHIPPED_MODEL, Settings
 from tests.integration.test_automatic_recheck import noticed_stall, road_camera
 from tests.integration.test_cluster_processes import Roles
 from tests.integration.test_serve_cameras import until
@@ -50,7 +49,7 @@ def roles(settings: Settings, nats_server: NatsServer, tmp_path: Path) -> Iterat
 
 @pytest.fixture(scope="module")
 def detector() -> OnnxDetector:
-    return OnnxDetector(DetectorConfig(MODEL, threads=1))
+    return OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
 
 
 def role_holder(nats_server: NatsServer, role: str) -> str | None:

@@ -23,7 +23,7 @@ from cases.services.base import Actor
 from cases.services.detections import QueueFilter
 from offsite import model_registry, roles
 from offsite.bootstrap import Components
-from offsite.settings import Settings
+from offsite.settings import SHIPPED_MODEL, Settings
 from tests.conftest import SHANGHAI
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_cli import run
@@ -52,8 +52,8 @@ def variant(folder: Path, name: str, tag: int, threshold: float | None = None) -
     with its manifest; at ``threshold`` for every class when given."""
     folder.mkdir(parents=True, exist_ok=True)
     model = folder / f"{name}.onnx"
-    model.write_bytes(model_registry.SHIPPED.read_bytes() + bytes([0xC0, 0x3E, tag]))
-    shipped = ModelManifest.read(manifest_path_for(model_registry.SHIPPED))
+    model.write_bytes(SHIPPED_MODEL.read_bytes() + bytes([0xC0, 0x3E, tag]))
+    shipped = ModelManifest.read(manifest_path_for(SHIPPED_MODEL))
     thresholds = shipped.thresholds if threshold is None else dict.fromkeys(shipped.classes, threshold)
     manifest = dataclasses.replace(
         shipped, name=name, file=model.name, sha256=model_registry.file_sha256(model), thresholds=thresholds
@@ -83,7 +83,7 @@ def test_a_worse_model_is_refused_stays_a_candidate_and_the_figures_are_recorded
     assert components.releases.get(release.sha256).status is ReleaseStatus.CANDIDATE
     shipped = components.releases.active()
     assert shipped is not None
-    assert shipped.sha256 == model_registry.file_sha256(model_registry.SHIPPED)
+    assert shipped.sha256 == model_registry.file_sha256(SHIPPED_MODEL)
     assert (
         actions(components)
         == [

@@ -10,17 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from offsite.cli import app
+from offsite.settings import SHIPPED_MODEL
 from tests.support.real_data import shared
 from vision.manifest import ModelManifest, manifest_path_for
-
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "models" / "offsite-street.onnx"
 
 
 @pytest.fixture(scope="module")
 def told() -> str:
     """What `offsite model eval --real` prints for the shipped model on real-dev (run once for the module)."""
-    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED), "--real", str(shared("real-dev"))])
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED_MODEL), "--real", str(shared("real-dev"))])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -32,7 +30,7 @@ def scored(told: str) -> dict[str, object]:
 
 
 def test_the_shipped_models_real_figures_are_the_ones_its_manifest_records(scored: dict[str, object]) -> None:
-    recorded = ModelManifest.read(manifest_path_for(SHIPPED)).metrics.get("real")
+    recorded = ModelManifest.read(manifest_path_for(SHIPPED_MODEL)).metrics.get("real")
     assert recorded is not None, "the manifest records the model's real-dev figures"
     assert recorded["folder"] == "real-dev"
     assert scored["held_out"] == recorded["held_out"]
@@ -57,12 +55,12 @@ def test_photos_whose_boxes_name_a_class_their_row_does_not_list_are_told(told: 
 
 
 def test_a_folder_that_is_not_a_real_photo_set_is_refused(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED), "--real", str(tmp_path)])
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED_MODEL), "--real", str(tmp_path)])
     assert result.exit_code == 2
     assert "no labels.csv" in result.output
 
 
 def test_eval_asks_for_one_kind_of_data() -> None:
-    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED)])
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED_MODEL)])
     assert result.exit_code == 2
     assert "either a data.yaml or --real" in result.output

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from offsite.cameras import build_runner
+from offsite.settings import SHIPPED_MODEL
 from tests.conftest import SHANGHAI
 from tests.support.footage import Dimming, Footage, Knock, Staying, real_crop, vtest
 from tests.unit.evidence.test_store import open_store
@@ -24,7 +25,6 @@ from vision.detector import DetectorConfig, OnnxDetector
 from vision.events import ViolationEvent
 from vision.synthetic.composite import Placement
 
-ROOT = Path(__file__).resolve().parents[2]
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 INTERVAL_S = 1.0
 WALKWAY = [[0.02, 0.35], [0.98, 0.35], [0.98, 0.98], [0.02, 0.98]]  # the road and the lawn: most of the picture
@@ -44,7 +44,7 @@ DIMMED_S, DIMMED_KIOSK_S = 25.0, 45.0
 
 @pytest.fixture(scope="module")
 def detector() -> OnnxDetector:
-    return OnnxDetector(DetectorConfig(ROOT / "models" / "offsite-street.onnx", threads=1))
+    return OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
 
 
 def campus_camera(detector: OnnxDetector) -> Any:

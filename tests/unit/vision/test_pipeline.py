@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from bench.pipeline import SHORT_TIMES, T0, match_events
+from offsite.settings import PROJECT_ROOT, SHIPPED_MODEL
 from vision.capture import CapturedEvidence
 from vision.config import ConfigError, build_pipeline, camera_from_sidecar, camera_spec
 from vision.detections import Detections
@@ -29,8 +30,6 @@ from vision.events import SubjectKind, ViolationEvent
 from vision.frames import Frame
 from vision.pipeline import CameraPipeline, DropPolicy, Runner
 from vision.synthetic import CLASS_NAMES, VideoSpec, render_video
-
-MODEL = Path(__file__).resolve().parents[3] / "models" / "offsite-street.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +175,7 @@ def test_a_quiet_street_raises_nothing(tmp_path: Path) -> None:
 
 
 def test_the_shipped_model_runs_the_whole_pipeline(street: Path, tmp_path: Path) -> None:
-    detector = OnnxDetector(DetectorConfig(MODEL, threads=1))
+    detector = OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
     sidecar = json.loads(street.with_suffix(".json").read_text())
     spec = camera_spec(camera_from_sidecar(sidecar, "cam-1", street, SHORT_TIMES, 2.0, T0), detector.class_names)
     events: list[ViolationEvent] = []
@@ -389,7 +388,7 @@ def test_a_recheck_of_a_rule_the_camera_does_not_have_is_refused(street: Path) -
 def test_the_example_cameras_file_loads() -> None:
     from vision.config import load_cameras
 
-    specs = load_cameras(MODEL.parents[1] / "configs" / "cameras.example.yaml", CLASS_NAMES)
+    specs = load_cameras(PROJECT_ROOT / "configs" / "cameras.example.yaml", CLASS_NAMES)
     assert [s.camera_id for s in specs] == ["cam-zhangyang-001", "cam-qiantan-site-002"]
     assert specs[0].gateway_stream
     assert specs[1].pushed
@@ -399,7 +398,7 @@ def test_the_example_cameras_file_loads() -> None:
 def test_a_cameras_file_naming_a_camera_twice_is_refused(tmp_path: Path) -> None:
     from vision.config import load_cameras
 
-    text = (MODEL.parents[1] / "configs" / "cameras.example.yaml").read_text()
+    text = (PROJECT_ROOT / "configs" / "cameras.example.yaml").read_text()
     doubled = tmp_path / "cameras.yaml"
     doubled.write_text(text.replace("cam-qiantan-site-002", "cam-zhangyang-001"))
     with pytest.raises(ConfigError, match=r"cameras \['cam-zhangyang-001'\] appear more than once"):

@@ -3,22 +3,19 @@ covered by a mosaic; the rest of the picture is left as it was."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from offsite.settings import SHIPPED_MODEL
 from vision.capture import decode_jpeg, encode_jpeg
 from vision.detector import DetectorConfig, OnnxDetector
 from vision.redaction import BLOCK, HEAD_SHARE, PLATE_SHARE, pixelate, redact_jpeg
 from vision.synthetic import render_still
 
-SHIPPED = Path(__file__).resolve().parents[3] / "models" / "offsite-street.onnx"
-
 
 @pytest.fixture(scope="module")
 def detector() -> OnnxDetector:
-    return OnnxDetector(DetectorConfig(SHIPPED, threads=1))
+    return OnnxDetector(DetectorConfig(SHIPPED_MODEL, threads=1))
 
 
 def test_a_mosaic_leaves_no_detail_finer_than_its_cells() -> None:

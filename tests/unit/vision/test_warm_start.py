@@ -16,10 +16,9 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("ultralytics", exc_type=ImportError)
 
+from offsite.settings import SHIPPED_MODEL
 from vision.manifest import ModelManifest, manifest_path_for
 from vision.warm_start import WarmStartError, checkpoint_from_onnx, lineage_path
-
-SHIPPED = Path(__file__).parents[3] / "models" / "offsite-street.onnx"
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +33,11 @@ def test_the_rebuilt_model_computes_what_the_onnx_model_computes(tmp_path: Path)
     import onnxruntime as ort
     import torch
 
-    checkpoint = checkpoint_from_onnx(SHIPPED, "yolov8n.yaml", tmp_path / "initial.pt")
+    checkpoint = checkpoint_from_onnx(SHIPPED_MODEL, "yolov8n.yaml", tmp_path / "initial.pt")
     model = torch.load(checkpoint, weights_only=False)["model"].eval()
-    size = ModelManifest.read(manifest_path_for(SHIPPED)).input_size
+    size = ModelManifest.read(manifest_path_for(SHIPPED_MODEL)).input_size
     frame = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
-    session = ort.InferenceSession(str(SHIPPED), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(SHIPPED_MODEL), providers=["CPUExecutionProvider"])
     expected = session.run(None, {session.get_inputs()[0].name: frame})[0]
     with torch.no_grad():
         got = model(torch.from_numpy(frame))[0].numpy()
@@ -57,22 +56,22 @@ def test_the_rebuilt_model_computes_what_the_onnx_model_computes(tmp_path: Path)
 
 def test_a_model_without_its_manifest_is_refused(tmp_path: Path) -> None:
     alone = tmp_path / "alone.onnx"
-    shutil.copyfile(SHIPPED, alone)
+    shutil.copyfile(SHIPPED_MODEL, alone)
     with pytest.raises(WarmStartError, match="no manifest"):
         checkpoint_from_onnx(alone, "yolov8n.yaml", tmp_path / "initial.pt")
 
 
 def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
     with pytest.raises(WarmStartError, match="shape"):
-        checkpoint_from_onnx(SHIPPED, "yolov8s.yaml", tmp_path / "initial.pt")
+        checkpoint_from_onnx(SHIPPED_MODEL, "yolov8s.yaml", tmp_path / "initial.pt")
     assert not (tmp_path / "initial.pt").exists()
 
 
 def test_the_checkpoint_says_which_model_it_came_from(tmp_path: Path) -> None:
     import json
 
-    checkpoint = checkpoint_from_onnx(SHIPPED, "yolov8n.yaml", tmp_path / "initial.pt")
-    shipped = ModelManifest.read(manifest_path_for(SHIPPED))
+    checkpoint = checkpoint_from_onnx(SHIPPED_MODEL, "yolov8n.yaml", tmp_path / "initial.pt")
+    shipped = ModelManifest.read(manifest_path_for(SHIPPED_MODEL))
     lineage = json.loads(lineage_path(checkpoint).read_text(encoding="utf-8"))
     assert lineage["sha256"] == shipped.sha256
     assert lineage["map50"] == shipped.metrics["map50"]
