@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,13 +149,20 @@ class EventSealer:
         if self._subscription is None:
             self._subscription = await self.stream.sealer_subscription(max_ack_pending)
 
-    async def take(self, batch: int = 16, timeout_s: float = 1.0) -> int:
-        """Handle the messages waiting (at most ``batch``, waiting up to ``timeout_s`` for the first); how many."""
+    async def take(
+        self, batch: int = 16, timeout_s: float = 1.0, between: Callable[[], Awaitable[None]] | None = None
+    ) -> int:
+        """Handle the messages waiting (at most ``batch``, waiting up to ``timeout_s`` for the first); how many.
+
+        ``between`` is awaited before each message: the sealer keeps its role there, so that a batch of slow seals
+        does not outlast the role's lease. What it raises ends the batch, the rest unacknowledged (sent again)."""
         try:
             messages = await self._subscription.fetch(batch, timeout=timeout_s)
         except TimeoutError:
             return 0
         for message in messages:
+            if between is not None:
+                await between()
             await self.handle(message)
         return len(messages)
 

@@ -40,6 +40,14 @@ async def _parts(cluster: ClusterSettings, name: str, connection: Client) -> tup
     return stream, leases
 
 
+async def _kept(role: RoleHolder) -> None:
+    """The role renewed between two seals when it is due (``RoleLost`` when it is gone): a batch of slow seals must
+    not outlast the lease. A broker away now is no reason to stop: ``keep()`` says when the role has run out."""
+    if role.renewal_due():
+        with contextlib.suppress(BrokerAway):
+            await role.keep()
+
+
 async def run_sealer(components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event) -> None:
     opened_with = await open_with_broker(f"sealer {name}", cluster.servers,
                                          lambda connection: _parts(cluster, name, connection), stopping)  # fmt: skip
@@ -72,7 +80,9 @@ async def run_sealer(components: Components, cluster: ClusterSettings, name: str
                 opened = True
             while not stopping.is_set() and not role.renewal_due():
                 try:
-                    await sealer.take(timeout_s=0.5)
+                    await sealer.take(timeout_s=0.5, between=lambda: _kept(role))
+                except RoleLost:
+                    raise
                 except Exception as exc:  # the broker went away mid-fetch: what was not acknowledged comes again
                     log.warning("sealer %s: taking events failed: %s", name, exc)
                     await asyncio.sleep(1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,22 @@ import pytest
 from sqlalchemy import select
 
 from cases.persistence import tables
+from evidence_store.store import ItemIn, package_id_of, package_manifest, store_item
 from offsite.bootstrap import Components
 from offsite.cameras import build_runner
 from offsite.cluster.events import EventMessage, EventSealer, EventsStream, StoringSealer
 from offsite.cluster.leases import CameraLeases
+from offsite.cluster.sealer import run_sealer
+from offsite.cluster.worker import ClusterSettings
 from offsite.evidence import evidence_backend
+from offsite.settings import Settings
 from tests.conftest import SHANGHAI
 from tests.integration.test_camera_pipeline import SealedOracle, registered_stall_camera
 from tests.integration.world import World
 from tests.support.nats_server import NatsServer
 from tests.unit.evidence.test_store import open_store
 from tests.unit.vision.test_pipeline import Clocked
-from vision.events import ViolationEvent
+from vision.events import SubjectKind, SubjectRef, ViolationEvent
 from vision.synthetic import VideoSpec, render_video
 
 
@@ -185,3 +190,71 @@ def test_a_manifest_whose_items_were_never_stored_is_refused_and_nothing_is_seal
     assert (outcome.sealed, outcome.refused) == (0, 0)  # not refused for good: the items may still be on their way
     assert recorded(components) == []
     assert not components.evidence().backend.exists(f"packages/{event.evidence_package_id}.json")
+
+
+def stored_events(
+    components: Components, world: World, settings: Settings, folder: Path, count: int
+) -> list[tuple[ViolationEvent, dict[str, Any]]]:
+    """``count`` stall events of cam-1, a minute apart, each with its key frame stored by hash in the shared backend
+    and its package's manifest, as a worker sends them: nothing sealed yet."""
+    backend = evidence_backend(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for n in range(count):
+        picture = folder / f"{n}.jpg"
+        picture.write_bytes(b"\xff\xd8 key frame " + str(n).encode() * 2000)
+        event_id = f"evt-{n}"
+        manifest = package_manifest([store_item(backend, ItemIn("first.jpg", "image/jpeg", picture))],
+                                    {"event_id": event_id, "n": n})  # fmt: skip
+        first_seen = components.clock.now() - dt.timedelta(hours=2, minutes=-n)
+        event = ViolationEvent(event_id, "cam-1", world.zones["road"].code, "stall-dwell", "street_stall",
+                               SubjectRef(SubjectKind.UNKNOWN), first_seen, first_seen + dt.timedelta(minutes=5),
+                               package_id_of(manifest))  # fmt: skip
+        made.append((event, manifest))
+    return made
+
+
+async def published(nats_url: str, made: list[tuple[ViolationEvent, dict[str, Any]]]) -> None:
+    """The events sent to the stream by worker w1, under its lease of cam-1."""
+    connection = await nats.connect(nats_url)
+    stream = EventsStream(connection.jetstream(), prefix="t")
+    leases = CameraLeases(connection.jetstream(), "w1", lease_s=60, prefix="t")
+    await stream.open()
+    await leases.open()
+    lease = await leases.acquire("cam-1", await stream.last_sequence())
+    assert lease is not None
+    for event, manifest in made:
+        await stream.publish(EventMessage(event, manifest, lease.epoch, "w1"))
+    await connection.close()
+
+
+def test_a_sealer_whose_seals_are_slow_keeps_its_role_through_a_long_batch(
+    components: Components, world: World, settings: Settings, nats_server: NatsServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The evidence store answers slowly (0.15 s a seal, as a loaded database or object store may): a batch of
+    sixteen messages takes more than twice the role's one-second lease. The sealer renews its role between two
+    seals, so it keeps the role and seals every event, rather than stopping halfway as if another sealer had taken
+    over (what CI saw of a sealer on a loaded machine)."""
+    made = stored_events(components, world, settings, tmp_path / "items", 24)
+    asyncio.run(published(nats_server.url, made))
+    seal = EventSealer._seal_and_record
+
+    def seal_slowly(sealer: EventSealer, message: EventMessage) -> Any:
+        time.sleep(0.15)
+        return seal(sealer, message)
+
+    monkeypatch.setattr(EventSealer, "_seal_and_record", seal_slowly)
+
+    async def body() -> None:
+        stopping = asyncio.Event()
+        sealing = asyncio.create_task(run_sealer(components, ClusterSettings(nats_server.url, "t", 1.0), "s1",
+                                                 stopping))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while len(recorded(components)) < len(made) and not sealing.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        stopping.set()
+        await sealing  # RoleLost, had the role run out in the middle of a batch
+
+    asyncio.run(body())
+    assert sorted(recorded(components)) == sorted((e.event_id, e.evidence_package_id) for e, _ in made)

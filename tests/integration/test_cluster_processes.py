@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from sqlalchemy import func, select
 
@@ -26,20 +25,17 @@ from cases.model.registry import Camera
 from cases.model.staff import Role
 from cases.persistence import tables
 from cases.services.base import Actor
-from evidence_store.store import ItemIn, package_id_of, package_manifest, store_item
 from offsite import camera_configs
 from offsite.bootstrap import Components
-from offsite.cluster.events import EventMessage, EventsStream
-from offsite.cluster.leases import CameraLeases
 from offsite.demo import FOOTAGE_CACHE, ROAD, TODAY
-from offsite.evidence import evidence_backend, open_evidence
+from offsite.evidence import open_evidence
 from offsite.settings import PROJECT_ROOT, Settings
 from tests.integration.test_cli import OFFSITE
+from tests.integration.test_cluster_events import published, stored_events
 from tests.integration.test_serve_cameras import until
 from tests.integration.test_stream_sources import RtspServer, gstreamer  # noqa: F401 (a fixture)
 from tests.integration.world import World
 from tests.support.nats_server import NatsServer, free_port
-from vision.events import SubjectKind, SubjectRef, ViolationEvent
 from vision.synthetic import CLASS_NAMES
 
 ADMIN = Actor("admin1", Role.ADMIN)
@@ -171,34 +167,8 @@ def test_a_sealer_killed_mid_stream_loses_nothing_and_seals_nothing_twice(
 ) -> None:
     """Forty events in the stream, each with its items stored by hash; the sealer is killed with SIGKILL while it
     works through them and started again."""
-    backend = evidence_backend(settings)
-    made = []
-    for n in range(40):
-        picture = tmp_path / "items" / f"{n}.jpg"
-        picture.parent.mkdir(exist_ok=True)
-        picture.write_bytes(b"\xff\xd8 key frame " + str(n).encode() * 2000)
-        event_id = f"evt-kill-{n}"
-        manifest = package_manifest([store_item(backend, ItemIn("first.jpg", "image/jpeg", picture))],
-                                    {"event_id": event_id, "n": n})  # fmt: skip
-        first_seen = components.clock.now() - dt.timedelta(hours=2, minutes=-n)
-        event = ViolationEvent(event_id, "cam-1", world.zones["road"].code, "stall-dwell", "street_stall",
-                               SubjectRef(SubjectKind.UNKNOWN), first_seen, first_seen + dt.timedelta(minutes=5),
-                               package_id_of(manifest))  # fmt: skip
-        made.append((event, manifest))
-
-    async def publish() -> None:
-        connection = await nats.connect(nats_server.url)
-        stream = EventsStream(connection.jetstream(), prefix="t")
-        leases = CameraLeases(connection.jetstream(), "w1", lease_s=60, prefix="t")
-        await stream.open()
-        await leases.open()
-        lease = await leases.acquire("cam-1", await stream.last_sequence())
-        assert lease is not None
-        for event, manifest in made:
-            await stream.publish(EventMessage(event, manifest, lease.epoch, "w1"))
-        await connection.close()
-
-    asyncio.run(publish())
+    made = stored_events(components, world, settings, tmp_path / "items", 40)
+    asyncio.run(published(nats_server.url, made))
     roles.start("sealer", "s1")
     assert until(lambda: len(detections(components)) >= 8, 60), roles.log("s1")[-3000:]
     assert roles.stop("s1", signal.SIGKILL) == -signal.SIGKILL  # mid-stream, whatever it was doing
