@@ -14,6 +14,18 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 Selector = npt.NDArray[np.bool_] | npt.NDArray[np.integer] | slice
+Xyxy = tuple[float, float, float, float]  # one box: left, top, right, bottom
+
+
+def iou(a: Xyxy, b: Xyxy) -> float:
+    """Intersection over union of two boxes: 0 when they do not meet, 1 when they are the same."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 @dataclass(frozen=True)

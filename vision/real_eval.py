@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from vision.detections import iou
 from vision.manifest import DEFAULT_THRESHOLD
 from vision.real_photos import KNOWN_CLASSES, VIOLATION_CLASSES, RealPhoto
 
@@ -152,16 +153,6 @@ def _box_ap50(name: str, photos: Sequence[RealPhoto], findings: dict[str, Sequen
             elif _counted(photo, name):
                 scored.append((finding.confidence, False))
     return average_precision(scored, truths) if truths else None
-
-
-def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def average_precision(scored: list[tuple[float, bool]], truths: int) -> float:

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from vision.capture import BOXES_FORMAT
+from vision.detections import Xyxy, iou
 from vision.rules import STATIC_CLASS
 
-Xyxy = tuple[float, float, float, float]
 OVERLAP = 0.5  # a detector box of the rejected class over the rejected box this much (IoU) was the same object
 
 
@@ -144,14 +144,6 @@ def _box(entry: dict[str, Any]) -> Xyxy:
     if x2 < x1 or y2 < y1:
         raise ValueError(f"box {entry['xyxy']} has x2 < x1 or y2 < y1")
     return x1, y1, x2, y2
-
-
-def iou(a: Xyxy, b: Xyxy) -> float:
-    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = inter_w * inter_h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 # -- the split -----------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vision.detections import Detections
+from vision.detections import Detections, iou
 from vision.letterbox import PAD_VALUE, Letterbox
 from vision.yolo_output import decode, non_max_suppression
 
@@ -28,6 +28,24 @@ def test_a_mask_selects_the_same_rows_of_every_column() -> None:
 
 def test_the_anchor_of_a_box_is_its_bottom_centre() -> None:
     assert dets([[10, 20, 30, 60]], [1.0], [0]).bottom_centers.tolist() == [[20.0, 60.0]]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ((0, 0, 10, 10), (0, 0, 10, 10), 1.0),  # the same box
+        ((0, 0, 10, 10), (5, 0, 15, 10), 50 / 150),  # half of each overlaps
+        ((0, 0, 10, 10), (2, 2, 4, 4), 4 / 100),  # one inside the other
+        ((0, 0, 10, 10), (10, 0, 20, 10), 0.0),  # touching edges share no area
+        ((0, 0, 10, 10), (30, 30, 40, 40), 0.0),  # apart
+        ((5, 5, 5, 5), (5, 5, 5, 5), 0.0),  # boxes without area
+    ],
+)
+def test_the_overlap_of_two_boxes_is_their_intersection_over_their_union(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float], expected: float
+) -> None:
+    assert iou(a, b) == pytest.approx(expected)
+    assert iou(b, a) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
