@@ -232,8 +232,8 @@ def test_a_sealer_whose_seals_are_slow_keeps_its_role_through_a_long_batch(
     components: Components, world: World, settings: Settings, nats_server: NatsServer, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """The evidence store answers slowly (0.15 s a seal, as a loaded database or object store may): a batch of
-    sixteen messages takes more than twice the role's one-second lease. The sealer renews its role between two
+    """The evidence store answers slowly (a quarter of a second a seal, as a loaded database or object store may): a
+    batch of sixteen messages takes twice the role's two-second lease. The sealer renews its role between two
     seals, so it keeps the role and seals every event, rather than stopping halfway as if another sealer had taken
     over (what CI saw of a sealer on a loaded machine)."""
     made = stored_events(components, world, settings, tmp_path / "items", 24)
@@ -241,14 +241,14 @@ def test_a_sealer_whose_seals_are_slow_keeps_its_role_through_a_long_batch(
     seal = EventSealer._seal_and_record
 
     def seal_slowly(sealer: EventSealer, message: EventMessage) -> Any:
-        time.sleep(0.15)
+        time.sleep(0.25)
         return seal(sealer, message)
 
     monkeypatch.setattr(EventSealer, "_seal_and_record", seal_slowly)
 
     async def body() -> None:
         stopping = asyncio.Event()
-        sealing = asyncio.create_task(run_sealer(components, ClusterSettings(nats_server.url, "t", 1.0), "s1",
+        sealing = asyncio.create_task(run_sealer(components, ClusterSettings(nats_server.url, "t", 2.0), "s1",
                                                  stopping))  # fmt: skip
         deadline = time.monotonic() + 60
         while len(recorded(components)) < len(made) and not sealing.done() and time.monotonic() < deadline:
