@@ -19,7 +19,7 @@ import numpy as np
 
 from vision.detections import iou
 from vision.manifest import DEFAULT_THRESHOLD
-from vision.real_photos import KNOWN_CLASSES, VIOLATION_CLASSES, RealPhoto
+from vision.real_photos import KNOWN_CLASSES, VIOLATION_CLASSES, RealPhoto, read_image
 
 # A class of ours that a COCO model names otherwise: scored as ours, and a training from COCO starts it from the first
 # of them (Ultralytics copies a head's class rows by name: vision.training.renamed_for).
@@ -259,7 +259,6 @@ def evaluate(
 def onnx_predictor(model: Path) -> tuple[Predict, dict[str, float], list[str], list[str]]:
     """An exported model (with its manifest) as a predictor; with its shipped thresholds, the classes it names
     (ours) and the real photos it trained on (from its manifest)."""
-    import cv2
 
     from vision.detector import DetectorConfig, OnnxDetector
 
@@ -267,9 +266,7 @@ def onnx_predictor(model: Path) -> tuple[Predict, dict[str, float], list[str], l
     names = [ours(name) for name in detector.class_names]
 
     def predict(path: Path) -> list[Finding]:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"{path}: not an image OpenCV can read")
+        image = read_image(path)
         height, width = image.shape[:2]
         found = detector.detect(np.asarray(image, np.uint8))
         scale = np.array([width, height, width, height], np.float32)

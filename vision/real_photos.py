@@ -9,9 +9,11 @@ Nothing here is shipped: the photos live outside the project and are read where 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 VIOLATION_CLASSES = ("stall", "goods", "dust", "bare_pile", "covered_pile")
 KNOWN_CLASSES = (*VIOLATION_CLASSES, "person", "vehicle")
@@ -80,12 +82,11 @@ def read_folder(folder: Path) -> list[RealPhoto]:
     if not table.is_file():
         raise RealPhotoError(f"{folder}: no labels.csv (a row a photo: file, classes_present, …)")
     box_classes = _box_classes(folder)
-    with table.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
-        if missing:
-            raise RealPhotoError(f"{table}: missing column(s) {', '.join(missing)}")
-        photos = [_photo(folder, table, line, row, box_classes) for line, row in enumerate(reader, start=2)]
+    reader = csv.DictReader(io.StringIO(_text(table), newline=""))
+    missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
+    if missing:
+        raise RealPhotoError(f"{table}: missing column(s) {', '.join(missing)}")
+    photos = [_photo(folder, table, line, row, box_classes) for line, row in enumerate(reader, start=2)]
     if not photos:
         raise RealPhotoError(f"{table}: no photos listed")
     names = [photo.name for photo in photos]
@@ -95,11 +96,33 @@ def read_folder(folder: Path) -> list[RealPhoto]:
     return photos
 
 
+def read_image(path: Path) -> Any:
+    """A listed photo's pixels (BGR, turned upright as its EXIF orientation says), as the scoring reads them; a
+    file that does not decode is refused by name: skipping it would change every figure's denominator."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RealPhotoError(f"{path}: not an image that can be decoded (cut short, or not a photo)")
+    return image
+
+
+def _text(path: Path) -> str:
+    """A text file of the folder: UTF-8, with or without the byte order mark Excel and WPS write; anything else
+    (GBK, as Chinese Windows saves by default) is refused with the line where it stops being UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RealPhotoError(f"{path}: not UTF-8 text (line {line}); save it as UTF-8") from exc
+
+
 def _box_classes(folder: Path) -> tuple[str, ...]:
     listed = folder / "classes.txt"
     if not listed.is_file():
         return BOX_CLASSES
-    names = tuple(line.strip() for line in listed.read_text(encoding="utf-8").splitlines() if line.strip())
+    names = tuple(line.strip() for line in _text(listed).splitlines() if line.strip())
     unknown = [name for name in names if name not in KNOWN_CLASSES]
     if unknown:
         raise RealPhotoError(f"{listed}: unknown class(es) {', '.join(unknown)}; known: {', '.join(KNOWN_CLASSES)}")
@@ -135,7 +158,7 @@ def _boxes(path: Path, box_classes: tuple[str, ...]) -> tuple[Box, ...]:
     if not path.is_file():
         raise RealPhotoError(f"box file {path} does not exist")
     boxes: list[Box] = []
-    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line, text in enumerate(_text(path).splitlines(), start=1):
         if text.strip():
             boxes.append(_box(path, line, text, box_classes))
     return tuple(boxes)

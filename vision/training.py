@@ -241,13 +241,14 @@ def pt_predictor(weights: Path, workdir: Path) -> tuple[Any, list[str]]:
     """Ultralytics weights (.pt, any class names) as a real-photo predictor (``vision.real_eval.Predict``), with the
     classes it names (ours: COCO's car, truck and bus are vehicles)."""
     from vision.real_eval import LOWEST, Finding, ours
+    from vision.real_photos import read_image
 
     ultralytics = _ultralytics(workdir / "settings")
     model = ultralytics.YOLO(str(weights), task="detect")
     names = {index: ours(str(name)) for index, name in model.names.items()}
 
     def predict(photo: Path) -> list[Finding]:
-        (result,) = model.predict(str(photo), conf=LOWEST, device="cpu", verbose=False, max_det=300)
+        (result,) = model.predict(read_image(photo), conf=LOWEST, device="cpu", verbose=False, max_det=300)
         boxes = result.boxes
         return [
             Finding(str(names[int(c)]), float(conf), tuple(float(v) for v in xyxy))  # type: ignore[arg-type]

@@ -64,3 +64,16 @@ def test_eval_asks_for_one_kind_of_data() -> None:
     result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED_MODEL)])
     assert result.exit_code == 2
     assert "either a data.yaml or --real" in result.output
+
+
+def test_a_photo_that_does_not_decode_stops_the_scoring_naming_it(tmp_path: Path) -> None:
+    """A photo cut short in copying would change every figure's denominator if it were skipped: the scoring stops,
+    exit 2, naming the photo, without a traceback."""
+    (tmp_path / "images").mkdir()
+    cut = shared("real-dev") / "images" / "neg_01.jpg"
+    (tmp_path / "images" / "neg_01.jpg").write_bytes(cut.read_bytes()[:100])
+    (tmp_path / "labels.csv").write_text("file,classes_present\nneg_01.jpg,person\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["model", "eval", str(SHIPPED_MODEL), "--real", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "neg_01.jpg: not an image that can be decoded" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

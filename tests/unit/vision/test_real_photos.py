@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.real_photos import RealPhotoError, group_of, read_folder, split
+from vision.real_photos import RealPhotoError, group_of, read_folder, read_image, split
 
 COLUMNS = ("file", "source_repo", "source_path", "classes_present", "scene", "camera", "box_labels", "notes")
 
@@ -126,3 +126,35 @@ def test_a_photo_whose_boxes_name_a_class_its_row_does_not_list_says_which(tmp_p
     a, b = read_folder(folder)
     assert a.unlisted == ("goods", "person")
     assert b.unlisted == ()
+
+
+def test_a_labels_csv_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    """Excel and WPS save UTF-8 with a byte order mark: the first column is still ``file``."""
+    folder = write_folder(tmp_path / "real", [row("a.jpg", "stall", notes="路边摊")], {})
+    table = folder / "labels.csv"
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())
+    (photo,) = read_folder(folder)
+    assert (photo.name, photo.present, photo.notes) == ("a.jpg", {"stall"}, "路边摊")
+
+
+@pytest.mark.parametrize("name", ["labels.csv", "classes.txt", "labels/a.txt"])
+def test_a_file_of_the_folder_that_is_not_utf8_is_refused_naming_it(tmp_path: Path, name: str) -> None:
+    """A file saved in GBK (as Chinese Windows saves text by default) is refused with its name and where it stops
+    reading, not a traceback."""
+    folder = write_folder(tmp_path / "real", [row("a.jpg", "stall", box_labels="labels/a.txt")],
+                          {"a.txt": "0 0.5 0.5 0.2 0.4\n"})  # fmt: skip
+    path = folder / name
+    text = path.read_text(encoding="utf-8") if path.exists() else "stall\n"
+    path.write_bytes(text.encode("utf-8") + "# 路边摊\n".encode("gbk"))
+    with pytest.raises(RealPhotoError, match=rf"{name}: not UTF-8 text \(line \d+\); save it as UTF-8"):
+        read_folder(folder)
+
+
+def test_a_photo_that_does_not_decode_is_refused_naming_it(tmp_path: Path) -> None:
+    """A photo cut short in copying: read_image says which, as the scoring reads it."""
+    folder = write_folder(tmp_path / "real", [row("a.jpg", "stall")], {})
+    (photo,) = read_folder(folder)
+    assert read_image(photo.path).shape == (48, 64, 3)
+    photo.path.write_bytes(photo.path.read_bytes()[:40])
+    with pytest.raises(RealPhotoError, match=r"a\.jpg: not an image that can be decoded"):
+        read_image(photo.path)
