@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cases.law.config import CalendarConfig, Catalogue, Deadlines, DiscretionTable, LawConfig, LegalReviewRule
+from vision.text_files import NotUtf8, read_utf8
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,10 +51,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def load_yaml(path: Path) -> Any:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_UniqueKeyLoader)
+        return yaml.load(read_utf8(path), Loader=_UniqueKeyLoader)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
+    except NotUtf8 as exc:
+        raise ConfigError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
 

@@ -43,6 +43,7 @@ from offsite import learning, model_registry
 from offsite.parts import TrainingParts
 from offsite.settings import PROJECT_ROOT, Settings
 from vision.manifest import ModelManifest, manifest_path_for
+from vision.text_files import NotUtf8, read_utf8
 from vision.training_mix import LabelledSet, MixError, MixRecipe, PseudoLabeller
 from vision.training_recipe import JobRecipe
 
@@ -85,9 +86,11 @@ def log_tail(settings: Settings, job_id: int, lines: int = 30) -> list[str]:
 def read_recipe(recipe: Path) -> tuple[str, JobRecipe]:
     """A recipe file's text and what it says, every field checked and every folder it names found."""
     try:
-        text = recipe.read_text(encoding="utf-8")
+        text = read_utf8(recipe)
     except OSError as exc:
         raise MixError("unreadable", recipe=recipe, reason=exc.strerror) from exc
+    except NotUtf8 as exc:
+        raise MixError("not_utf8", recipe=recipe, line=exc.line) from exc
     if len(text) > RECIPE_MAX_CHARS:
         raise MixError("too_long", recipe=recipe, most=RECIPE_MAX_CHARS)
     parsed = JobRecipe.from_text(text, recipe.parent.resolve(), recipe.name)

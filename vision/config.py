@@ -24,6 +24,7 @@ from vision.pipeline import CameraPipeline, Detector, DropPolicy, EventSink, Rec
 from vision.rules import STATIC_CLASS, Rule, RuleEngine, RuleError, RuleKind, Zone, ZoneKind
 from vision.sources import DecodeMode, SourceConfig, open_source
 from vision.static_objects import StaticObjectConfig, StaticObjects
+from vision.text_files import NotUtf8, read_utf8
 from vision.tracking import Tracker, TrackerConfig
 from vision.zones import FrontLine, PolygonZone, ZoneError
 
@@ -247,7 +248,9 @@ def camera_spec(data: dict[str, Any], class_names: tuple[str, ...], where: str =
 def camera_entries(path: Path) -> list[Any]:
     """The entries of a cameras file's ``cameras`` list, not yet validated."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_utf8(path))
+    except NotUtf8 as exc:
+        raise ConfigError(str(exc)) from exc
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read it ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("cameras"), list):

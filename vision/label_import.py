@@ -27,6 +27,7 @@ from xml.parsers import expat
 import yaml
 
 from vision.real_eval import ALIASES
+from vision.text_files import NotUtf8, read_utf8
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MAX_PROBLEMS = 50  # named in full; more are counted
@@ -176,7 +177,7 @@ def _yolo(source: Path, reader: _Reader) -> list[ImportedImage]:
     data_yaml = source / "data.yaml" if source.is_dir() else source
     root = data_yaml.parent
     try:
-        data = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(read_utf8(data_yaml)) or {}
         names = data["names"]
         theirs = {int(k): str(v) for k, v in names.items()} if isinstance(names, dict) else dict(enumerate(names))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -378,8 +379,8 @@ def _line(lines: dict[str, list[int]], key: str, index: int) -> int | None:
 
 def _text(source: Path, reader: _Reader) -> str | None:
     try:
-        return source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_utf8(source)  # with or without the byte order mark Windows tools write
+    except (OSError, NotUtf8):
         reader.problem(source, None, "not_utf8")
         return None
 

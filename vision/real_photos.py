@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vision.text_files import NotUtf8, read_utf8
+
 VIOLATION_CLASSES = ("stall", "goods", "dust", "bare_pile", "covered_pile")
 KNOWN_CLASSES = (*VIOLATION_CLASSES, "person", "vehicle")
 BOX_CLASSES = ("stall", "goods", "dust", "bare_pile", "covered_pile", "person", "vehicle")  # the YOLO files' order
@@ -108,14 +110,10 @@ def read_image(path: Path) -> Any:
 
 
 def _text(path: Path) -> str:
-    """A text file of the folder: UTF-8, with or without the byte order mark Excel and WPS write; anything else
-    (GBK, as Chinese Windows saves by default) is refused with the line where it stops being UTF-8."""
-    data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise RealPhotoError(f"{path}: not UTF-8 text (line {line}); save it as UTF-8") from exc
+        return read_utf8(path)
+    except NotUtf8 as exc:
+        raise RealPhotoError(str(exc)) from exc
 
 
 def _box_classes(folder: Path) -> tuple[str, ...]:

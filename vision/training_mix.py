@@ -25,6 +25,7 @@ import yaml
 
 from vision.laid_in import LaidIn, Scene, cuts, made
 from vision.real_photos import Box, RealPhoto, RealPhotoError, read_folder, split
+from vision.text_files import NotUtf8, read_utf8
 
 PseudoLabeller = Callable[[Path], Sequence[Box]]  # person and vehicle boxes a COCO model sees in a photo
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -71,9 +72,11 @@ class MixRecipe:
     @classmethod
     def read(cls, path: Path) -> MixRecipe:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_utf8(path)
         except OSError as exc:
             raise MixError("unreadable", recipe=path, reason=exc) from exc
+        except NotUtf8 as exc:
+            raise MixError("not_utf8", recipe=path, line=exc.line) from exc
         return cls.from_text(text, path.parent, str(path))
 
     @classmethod

@@ -310,6 +310,19 @@ def test_a_file_that_is_not_yaml_is_refused(configs: Path, text: str) -> None:
         load_law(configs)
 
 
+def test_a_file_saved_in_gbk_is_refused_naming_the_line_and_one_with_a_byte_order_mark_loads(configs: Path) -> None:
+    """A bureau edits calendar.yaml's holidays in Notepad: as UTF-8 with a byte order mark it loads the same; saved as
+    GBK (Chinese Windows' default) it is refused, rather than its names read as other characters."""
+    path = configs / "calendar.yaml"
+    text = path.read_text(encoding="utf-8")
+    before = load_law(configs).calendar
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_law(configs).calendar == before
+    path.write_bytes(text.encode("utf-8") + "# 国务院办公厅通知\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=rf"calendar\.yaml: not UTF-8 text \(line {len(text.splitlines()) + 1}\)"):
+        load_law(configs)
+
+
 def test_an_empty_file_is_refused(configs: Path) -> None:
     (configs / "legal_review.yaml").write_text("# nothing yet\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"legal_review\.yaml: invalid LegalReviewRule:\n  \(top level\): "):

@@ -129,6 +129,16 @@ def test_every_format_gives_the_same_boxes_in_our_classes(label_format: LabelFor
     assert json.loads((tmp_path / "out" / "source.json").read_text())["format"] == label_format.value
 
 
+@pytest.mark.parametrize("label_format", list(LabelFormat))
+def test_an_export_saved_with_a_byte_order_mark_is_read_as_without(label_format: LabelFormat, tmp_path: Path) -> None:
+    """Tools on Windows write UTF-8 with a byte order mark: the annotations (data.yaml for YOLO) read the same."""
+    source, images = source_for(label_format, tmp_path)
+    marked = source / "data.yaml" if source.is_dir() else source
+    marked.write_bytes(b"\xef\xbb\xbf" + marked.read_bytes())
+    summary = import_labels(source, label_format, tmp_path / "out", NAMES, images)
+    assert (summary.images, summary.boxes_per_class) == (2, {"stall": 1, "vehicle": 1, "person": 1})
+
+
 def test_a_class_of_theirs_is_mapped_or_dropped_as_told_and_refused_otherwise(tmp_path: Path) -> None:
     source, images = source_for(LabelFormat.COCO, tmp_path)
     text = source.read_text().replace('"name": "stall"', '"name": "booth"')

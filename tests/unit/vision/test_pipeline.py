@@ -405,6 +405,20 @@ def test_a_cameras_file_naming_a_camera_twice_is_refused(tmp_path: Path) -> None
         load_cameras(doubled, CLASS_NAMES)
 
 
+def test_a_cameras_file_saved_in_gbk_is_refused_naming_the_line(tmp_path: Path) -> None:
+    """Chinese Windows saves text as GBK by default: the file is refused, not read as other characters."""
+    from vision.config import load_cameras
+
+    text = (PROJECT_ROOT / "configs" / "cameras.example.yaml").read_text(encoding="utf-8")
+    saved = tmp_path / "cameras.yaml"
+    saved.write_bytes(("# 浦东新区\n# 张杨路东方路口\n" + text).encode("gbk"))
+    with pytest.raises(ConfigError, match=r"cameras\.yaml: not UTF-8 text \(line 1\); save it as UTF-8"):
+        load_cameras(saved, CLASS_NAMES)
+    saved.write_bytes(b"\xef\xbb\xbf" + ("# 浦东新区\n" + text).encode())  # as Notepad saves UTF-8: it loads
+    assert len(load_cameras(saved, CLASS_NAMES)) == len(load_cameras(PROJECT_ROOT / "configs" / "cameras.example.yaml",
+                                                                      CLASS_NAMES))  # fmt: skip
+
+
 def test_pushed_frames_are_never_dropped_behind_a_slow_detector(tmp_path: Path) -> None:
     from vision.pushed import FrameQueueFull, PushedFrames
 

@@ -174,3 +174,19 @@ def test_each_ablation_recipe_is_the_shipped_mix_with_one_ingredient_left_out(
     fields = {field.name for field in dataclasses.fields(MixRecipe)}
     assert {name for name in fields if getattr(shipped, name) != getattr(ablated, name)} == left_out
     assert not any(getattr(ablated, name) for name in left_out)
+
+
+def test_a_recipe_saved_in_gbk_is_refused_naming_its_line_in_the_reader_s_language(tmp_path: Path) -> None:
+    path = tmp_path / "mix.yaml"
+    path.write_bytes(b"renders: r\n" + "# 第二批现场照片\n".encode("gbk"))
+    with pytest.raises(MixError) as refused:
+        MixRecipe.read(path)
+    told = recipe_problem(refused.value)
+    assert told.english == "the recipe is not UTF-8 text (line 2); save it as UTF-8"
+    assert told.told("zh_CN") == "训练配方不是 UTF-8 文本（第 2 行），请以 UTF-8 保存"
+
+
+def test_a_recipe_saved_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
+    path = tmp_path / "mix.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + "renders: r\ncopies: 2  # 两份\n".encode())
+    assert MixRecipe.read(path).copies == 2
