@@ -13,6 +13,12 @@ Made robust to what fools plain background subtraction:
 - **lighting**: a change that sweeps most of the picture relearns both models at once, and a candidate whose
   structure (image gradients) matches the background's where it lies is light on the same ground, not an object;
 - **flicker**: a pixel must stay static for ``hold_s`` (an accumulator in seconds, not frames) before it counts;
+- **something taken away** (a car parked when the camera started, now gone): the long model still remembers it
+  where the picture shows the ground again. Such a *ghost* is told from a new object by the contour along the
+  region's outline: the remembered picture's is clearly the stronger (``is_ghost``). Only edges across the
+  outline count, so the ground's texture, a kerb or a pole behind a new object do not make it a ghost (a grey
+  kiosk over a lawn's edge, seen in a camera's black-and-white night mode, was one when edge strength alone
+  was compared);
 - **a camera that moves** (shaken by wind, knocked, re-fixed after maintenance): each frame's shift against the
   long model's background is measured by phase correlation (``cv2.phaseCorrelate``), and a frame whose view moved
   is laid back onto the background before either model sees it, so the street's edges do not become "objects" in
@@ -39,6 +45,8 @@ __all__ = ["STATIC_CLASS", "StaticCandidate", "StaticObjectConfig", "StaticObjec
 SHADOW = 127  # MOG2's value for a shadow pixel
 STILL_PX = 0.5  # a view moved by less than this (in the models' pixels) is taken as it is
 MIN_RESPONSE = 0.1  # a phase correlation peak weaker than this measures no shift (a picture without structure)
+GHOST_MARGIN = 1.15  # a departed object's remembered contour is this much stronger than the picture's (is_ghost)
+GHOST_ROOM = 4  # pixels around a region that is_ghost sees, so that its outline lies inside the crop
 
 
 @dataclass(frozen=True)
@@ -202,9 +210,11 @@ class StaticObjects:
             difference = structure_difference(small[y : y + h, x : x + w], background[y : y + h, x : x + w])
             if difference < self.config.min_difference:
                 continue  # the same structure as before under other light
-            if is_ghost(
-                labels[y : y + h, x : x + w] == index, small[y : y + h, x : x + w], background[y : y + h, x : x + w]
-            ):
+            around = (
+                slice(max(0, y - GHOST_ROOM), y + h + GHOST_ROOM),
+                slice(max(0, x - GHOST_ROOM), x + w + GHOST_ROOM),
+            )
+            if is_ghost(labels[around] == index, small[around], background[around]):
                 continue  # something left: the long model still remembers it, the picture no longer shows it
             found.append(StaticCandidate(self._as_sent((x, y, x + w, y + h), shift, mask.shape, scale), difference))
         return found
@@ -234,16 +244,44 @@ def structure_difference(patch: npt.NDArray[np.uint8], background: npt.NDArray[n
 
 def is_ghost(blob: npt.NDArray[np.bool_], patch: npt.NDArray[np.uint8], background: npt.NDArray[np.uint8]) -> bool:
     """Whether a static region is where something *was* rather than something new: along the region's outline the
-    remembered background has the stronger edges (the departed object's contour) and the picture the weaker."""
+    remembered background has a contour clearly stronger (``GHOST_MARGIN``) than the picture's (the departed
+    object's contour there, the ground's continuity here). Only edges across the outline count, as a contour's are
+    (the gradient along the outline's normal): the ground's texture, a kerb or a pole crossing the outline count
+    little. In doubt it is no ghost: a candidate goes to an operator, a ghost is dropped unseen. ``blob`` is the
+    region in a crop with room around it (its outline must not lie on the crop's edge)."""
     if blob.shape[0] < 3 or blob.shape[1] < 3:
         return False
-    mask = blob.astype(np.uint8)
-    kernel = np.ones((3, 3), np.uint8)
-    outline = (cv2.dilate(mask, kernel) - cv2.erode(mask, kernel)).astype(np.bool_)
-    if not outline.any():
+    normal = _outline_normal(blob)
+    if normal is None:
         return False
-    now, before = _gradient(patch)[outline].mean(), _gradient(background)[outline].mean()
-    return bool(before > now)
+    return contour_strength(background, normal) > GHOST_MARGIN * contour_strength(patch, normal)
+
+
+def _outline_normal(blob: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None:
+    """The region's outline as a field of unit normals (x and y) weighted by how sharply the region ends there; zero
+    away from the outline. None for a region without one."""
+    soft = cv2.GaussianBlur(blob.astype(np.float32), (0, 0), 1.5)
+    nx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
+    ny = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
+    weight = np.hypot(nx, ny)
+    if float(weight.max()) <= 0:
+        return None
+    weight[weight < 0.05 * weight.max()] = 0
+    unit = np.maximum(weight, 1e-6)
+    return np.asarray(nx / unit * weight, np.float32), np.asarray(ny / unit * weight, np.float32)
+
+
+def contour_strength(
+    region: npt.NDArray[np.uint8], normal: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
+) -> float:
+    """The mean edge strength across an outline (its normals weighted as ``_outline_normal`` gives them), the
+    strongest of the three colour channels."""
+    channels = region.astype(np.float32)
+    gx = cv2.Sobel(channels, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(channels, cv2.CV_32F, 0, 1, ksize=3)
+    nx, ny = normal
+    across = np.abs(gx * nx[..., None] + gy * ny[..., None]).max(axis=2)
+    return float(across.sum() / max(float(np.hypot(nx, ny).sum()), 1e-6))
 
 
 def _gradient(region: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:

@@ -1,7 +1,8 @@
 """Real footage as a camera: Debian opencv-doc's vtest.avi (people walking on a campus road), sampled like a
 camera's source, with a real object made to stay in it for a while (a crop of a real photo laid in with the
 scene's light and noise, ``vision.synthetic.composite``), and the camera knocked, if asked, so that its view moves
-for good by a few pixels, or the scene's light falling (a cloud, dusk, the camera's exposure)."""
+for good by a few pixels, or the scene's light falling (a cloud, dusk, the camera's exposure), or the camera
+switching to its black-and-white infrared night mode."""
 
 from __future__ import annotations
 
@@ -87,6 +88,26 @@ class Dimming:
         return image if at_s < self.at_s else np.asarray(cv2.convertScaleAbs(image, alpha=self.gain), np.uint8)
 
 
+@dataclass(frozen=True)
+class NightMode:
+    """At ``at_s`` the camera switches to its infrared night mode, as CCTV cameras do at dusk, and stays in it: the
+    picture turns black and white, harder in contrast and brighter under the infrared lamp, with the sensor's grain.
+    It is the camera's rendering, so it applies to everything in view, a real object laid in included."""
+
+    at_s: float
+    contrast: float = 1.4
+    lift: float = 20.0
+    grain: float = 10.0  # the noise's standard deviation, grey levels
+
+    def seen(self, image: Image, at_s: float, seq: int) -> Image:
+        if at_s < self.at_s:
+            return image
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        noise = np.random.default_rng(seq).normal(0.0, self.grain, grey.shape).astype(np.float32)
+        night = np.clip(grey * self.contrast + self.lift - 128 * (self.contrast - 1) + noise, 0, 255).astype(np.uint8)
+        return np.asarray(cv2.cvtColor(night, cv2.COLOR_GRAY2BGR), np.uint8)
+
+
 def moved_view(image: Image, dx: float, dy: float) -> Image:
     """The picture as the camera sees it once its view has moved by (dx, dy) pixels, the edge it no longer sees
     filled with the picture's border."""
@@ -97,14 +118,15 @@ def moved_view(image: Image, dx: float, dy: float) -> Image:
 
 class Footage:
     """A FrameSource: the footage's frames every ``interval_s`` from ``start``, moved by ``knock`` from its time, its
-    light fallen by ``dimming``, with ``staying`` laid in where it stands in the picture sent (in the light of then)."""
+    light fallen by ``dimming``, with ``staying`` laid in where it stands in the picture sent (in the light of then),
+    all of it rendered in ``night``'s mode from its time."""
 
     def __init__(self, camera_id: str, video: Path, start: dt.datetime, interval_s: float,
                  staying: Staying | None = None, knock: Knock | None = None,
-                 dimming: Dimming | None = None) -> None:  # fmt: skip
+                 dimming: Dimming | None = None, night: NightMode | None = None) -> None:  # fmt: skip
         self.camera_id = camera_id
         self.video, self.start, self.interval_s, self.staying = video, start, interval_s, staying
-        self.knock, self.dimming = knock, dimming
+        self.knock, self.dimming, self.night = knock, dimming, night
         self._closed = threading.Event()
 
     def frames(self) -> Iterator[Frame]:
@@ -128,6 +150,8 @@ class Footage:
                 if staying is not None and staying.appear_s <= at_s < staying.leave_s:
                     prepared = prepared or prepare(staying.crop, image, staying.placement)
                     image = lay_in(image, prepared, staying.placement, seq)
+                if self.night is not None:
+                    image = self.night.seen(image, at_s, seq)
                 yield Frame(self.camera_id, seq, self.start + dt.timedelta(seconds=at_s), image)
 
     def close(self) -> None:
