@@ -23,7 +23,8 @@ Made robust to what fools plain background subtraction:
   long model's background is measured by phase correlation (``cv2.phaseCorrelate``), and a frame whose view moved
   is laid back onto the background before either model sees it, so the street's edges do not become "objects" in
   their new place. A view moved further than ``max_shift`` of its width is a new view, relearned as a change of
-  light is. Candidates are reported where they stand in the picture the camera sent.
+  light is, and so is a picture of another size (the camera's resolution changed mid-stream). Candidates are
+  reported where they stand in the picture the camera sent.
 
 Candidates are boxes in frame pixels with a score: how unlike the background's structure the region is (0..1).
 The rule engine then treats them as the class ``unknown_object`` (``STATIC_CLASS``) under its dwell rules.
@@ -89,8 +90,9 @@ class StaticObjects:
         self._held: npt.NDArray[np.float32] | None = None  # seconds each pixel has been static
         self._last: dt.datetime | None = None
         self._frames = 0
+        self._shape: tuple[int, ...] = ()  # the models' picture: a change of the camera's resolution starts them again
         self._age = 0.0  # seconds of picture the models have seen since they (re)started
-        self.relearned = 0  # times a change of light made the models start again
+        self.relearned = 0  # times a change of light, of view or of resolution made the models start again
         self._window: npt.NDArray[np.float32] | None = None  # the phase correlation's Hanning window
 
     def update(self, ts: dt.datetime, image: npt.NDArray[np.uint8], detections: Detections) -> list[StaticCandidate]:
@@ -98,6 +100,9 @@ class StaticObjects:
         small, scale = self._small(image)
         elapsed = 0.0 if self._last is None else max(0.0, (ts - self._last).total_seconds())
         self._last = ts
+        if self._frames and small.shape != self._shape:  # the camera's resolution changed: a new view
+            self._relearn(small)
+            return []
         masked = self._mask_of(detections, small.shape[:2], scale)
         shift = (0.0, 0.0)
         if self._frames:
@@ -110,6 +115,7 @@ class StaticObjects:
         long_fg = self._apply(self._long, small, elapsed, self.config.long_s)
         short_fg = self._apply(self._short, small, elapsed, self.config.short_s)
         self._frames += 1
+        self._shape = small.shape
         if self._frames > 1 and np.mean(long_fg == 255) > self.config.relearn_fraction:
             self._relearn(small)
             return []
@@ -180,6 +186,7 @@ class StaticObjects:
     def _relearn(self, small: npt.NDArray[np.uint8]) -> None:
         for model in (self._long, self._short):
             model.apply(small, learningRate=1.0)
+        self._shape = small.shape
         self._held = None
         self._frames = 1
         self._age = 0.0

@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import av
@@ -22,6 +24,7 @@ import pytest
 
 from tests.conftest import SHANGHAI
 from tests.integration.test_cli import run
+from tests.integration.test_stream_sources import missing_service
 from tests.support import footage
 from tests.unit.evidence.test_store import open_store
 from vision.sources import SourceConfig, VideoSource
@@ -131,3 +134,55 @@ def test_a_clip_of_the_real_footage_has_every_frame_of_its_span_as_the_camera_se
     for index in range(1, 150):  # and each is the camera's frame of its own time, not a neighbour's
         neighbours = max(psnr(pictures[index], sent[index - 1]), psnr(pictures[index], sent[index + 1]))
         assert quality[index] > neighbours, f"the frame at {clip_times[index]:.1f} s shows another time"
+
+
+def resolution_changed(vtest: Path, folder: Path) -> Path:
+    """vtest.avi as an H.264 MPEG-TS stream whose resolution changes at 30 s, from its own 768×576 (4:3) to
+    1280×720 (16:9), the timeline running on: what a camera sends when its resolution is changed in its settings."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        missing_service("ffmpeg is not installed")
+    assert ffmpeg is not None
+    parts = []
+    for n, (start_s, scale) in enumerate(((0, "768:576"), (30, "1280:720"))):
+        part = folder / f"part{n}.ts"
+        subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-ss", str(start_s), "-t", "30", "-i", str(vtest),
+                        "-vf", f"scale={scale}", "-c:v", "libx264", "-g", "50", "-bsf:v", "h264_mp4toannexb",
+                        "-output_ts_offset", str(start_s), "-f", "mpegts", str(part)], check=True)  # fmt: skip
+        parts.append(part.read_bytes())
+    stream = folder / "changed.ts"
+    stream.write_bytes(b"".join(parts))
+    return stream
+
+
+def test_a_camera_whose_resolution_changes_mid_stream_runs_on_with_every_rule(vtest: Path, tmp_path: Path) -> None:
+    """Stall, cross-door and unknown-object rules over the campus while the picture goes from 4:3 to 16:9 at 30 s:
+    the camera is not stopped (the static-object path once failed on the new size), every sampled frame of both
+    halves is analysed, and the change is no unknown object."""
+    changed = resolution_changed(vtest, tmp_path)
+    times = {"min_dwell_s": 10, "inertia_s": 5, "cooldown_s": 600}
+    camera = {
+        "camera_id": "cam-campus",
+        "source": {"url": str(changed), "interval_s": INTERVAL_S, "start": START.isoformat()},
+        "zones": [
+            {"id": "road", "kind": "no_vending", "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.98], [0.02, 0.98]]},
+            {"id": "shops", "kind": "shop_strip", "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.65], [0.02, 0.65]],
+             "subject": {"kind": "merchant", "ref": "M-CAMPUS"},
+             "front_line": {"start": [0.02, 0.35], "end": [0.98, 0.35], "street_side": [0.5, 0.9]}},
+        ],
+        "rules": [{"id": "stall-road", "kind": "stall", "zones": ["road"]} | times,
+                  {"id": "goods-shops", "kind": "cross_door", "zones": ["shops"]} | times,
+                  {"id": "staying-road", "kind": "unknown_object", "zones": ["road"]} | times],
+    }  # fmt: skip
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(json.dumps({"cameras": [camera]}))  # JSON is YAML
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+
+    result = run("camera", "run", str(cameras), "--no-record", "--json", env=env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    *events, summary = (json.loads(line) for line in result.stdout.strip().splitlines())
+    figures = summary["cameras"]["cam-campus"]
+    assert (figures["failed"], figures["failures"]) == (None, 0), figures
+    assert figures["frames_in"] == figures["frames_analysed"] == 30  # 0 … 58 s, both sizes
+    assert [e for e in events if e["violation_code"] == "unknown_object"] == []  # the new size is no new object

@@ -167,3 +167,23 @@ def test_structure_difference_tells_light_from_a_new_object() -> None:
 def test_a_config_that_cannot_work_is_refused(changes: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         StaticObjectConfig(**{"long_s": 600, **changes})  # type: ignore[arg-type]
+
+
+def test_a_picture_that_changes_size_is_a_new_view_and_an_object_after_it_is_still_found() -> None:
+    """The camera's resolution is changed mid-stream (4:3 to 16:9 in its settings, the NVR switching streams): the
+    models start again on the new picture instead of stopping the camera, nothing is raised for the change, and a
+    crate that comes after is found where it stands."""
+    street = ground()
+    wide_street = cv2.resize(street, (480, 270))
+    wide_crate = with_box(wide_street, CRATE, (40, 90, 200))
+
+    def scene(t: float) -> tuple[np.ndarray, Detections]:
+        if t < 20:
+            return street, nothing()
+        return (wide_crate if t >= 40 else wide_street), nothing()
+
+    found = dict(run(scene, 80))
+    assert not any(found[t] for t in found if t < 40)
+    (candidate,) = found[79.5]
+    assert abs(candidate.box[0] - CRATE[0]) <= 6
+    assert abs(candidate.box[3] - CRATE[3]) <= 6
