@@ -259,7 +259,6 @@ def evaluate(
 def onnx_predictor(model: Path) -> tuple[Predict, dict[str, float], list[str], list[str]]:
     """An exported model (with its manifest) as a predictor; with its shipped thresholds, the classes it names
     (ours) and the real photos it trained on (from its manifest)."""
-
     from vision.detector import DetectorConfig, OnnxDetector
 
     detector = OnnxDetector(DetectorConfig(model, confidence=LOWEST))
