@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from nats.aio.client import Client
 
@@ -28,6 +30,7 @@ __all__ = ["ROLE", "RoleLost", "run_sealer"]
 
 log = logging.getLogger("offsite.cluster.sealer")
 ROLE = "sealer"
+T = TypeVar("T")
 
 
 async def _parts(cluster: ClusterSettings, name: str, connection: Client) -> tuple[EventsStream, CameraLeases]:
@@ -46,6 +49,26 @@ async def _kept(role: RoleHolder) -> None:
     if role.renewal_due():
         with contextlib.suppress(BrokerAway):
             await role.keep()
+
+
+async def _while_kept(role: RoleHolder, work: Awaitable[T]) -> T:
+    """``work``'s result, the role kept meanwhile: opening the evidence store (its log read, its lock taken) and
+    the subscriptions can take longer than the lease on a loaded machine, and the role taken must not run out
+    while they do."""
+    task = asyncio.ensure_future(work)
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=role.renew_every_s / 3)
+            if not task.done():
+                await _kept(role)
+        return task.result()
+    finally:
+        task.cancel()  # only when the role was lost meanwhile: a finished task ignores it
+
+
+async def _subscribed(sealer: EventSealer, answers: SealAnswers) -> None:
+    await sealer.open()
+    await answers.open()
 
 
 async def run_sealer(components: Components, cluster: ClusterSettings, name: str, stopping: asyncio.Event) -> None:
@@ -69,10 +92,11 @@ async def run_sealer(components: Components, cluster: ClusterSettings, name: str
                     await asyncio.wait_for(stopping.wait(), role.renew_every_s)
                 continue
             if not opened:
-                await asyncio.to_thread(components.evidence)  # the store's lock, before the first message
+                await _while_kept(role, asyncio.to_thread(components.evidence))  # the store's lock, first
                 try:
-                    await sealer.open()
-                    await answers.open()
+                    await _while_kept(role, _subscribed(sealer, answers))
+                except RoleLost:
+                    raise
                 except Exception as exc:  # the broker went away meanwhile: open again at the next renewal
                     log.warning("sealer %s: opening the events' subscription failed: %s", name, exc)
                     await asyncio.sleep(1.0)

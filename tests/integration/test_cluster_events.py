@@ -245,16 +245,37 @@ def test_a_sealer_whose_seals_are_slow_keeps_its_role_through_a_long_batch(
         return seal(sealer, message)
 
     monkeypatch.setattr(EventSealer, "_seal_and_record", seal_slowly)
-
-    async def body() -> None:
-        stopping = asyncio.Event()
-        sealing = asyncio.create_task(run_sealer(components, ClusterSettings(nats_server.url, "t", 2.0), "s1",
-                                                 stopping))  # fmt: skip
-        deadline = time.monotonic() + 60
-        while len(recorded(components)) < len(made) and not sealing.done() and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        stopping.set()
-        await sealing  # RoleLost, had the role run out in the middle of a batch
-
-    asyncio.run(body())
+    asyncio.run(sealed_by_one_sealer(components, nats_server.url, len(made)))
     assert sorted(recorded(components)) == sorted((e.event_id, e.evidence_package_id) for e, _ in made)
+
+
+def test_a_sealer_whose_opening_outlasts_its_lease_keeps_its_role(
+    components: Components, world: World, settings: Settings, nats_server: NatsServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Opening the evidence store is slow on a loaded machine: three seconds, more than the role's two-second lease,
+    between taking the role and the first message. The sealer keeps the role meanwhile
+    and seals every event, rather than stopping as if another sealer had taken over."""
+    made = stored_events(components, world, settings, tmp_path / "items", 4)
+    asyncio.run(published(nats_server.url, made))
+    opened, slow = Components.evidence, [3.0]  # the first opening only: the seals after it use the open store
+
+    def open_slowly(parts: Components) -> Any:
+        time.sleep(slow.pop() if slow else 0.0)
+        return opened(parts)
+
+    monkeypatch.setattr(Components, "evidence", open_slowly)
+    asyncio.run(sealed_by_one_sealer(components, nats_server.url, len(made)))
+    assert sorted(recorded(components)) == sorted((e.event_id, e.evidence_package_id) for e, _ in made)
+
+
+async def sealed_by_one_sealer(components: Components, nats_url: str, events: int) -> None:
+    """``run_sealer`` with a two-second lease until it has recorded ``events`` detections (a minute at most), then
+    stopped; what it raised, ``RoleLost`` above all, is raised here."""
+    stopping = asyncio.Event()
+    sealing = asyncio.create_task(run_sealer(components, ClusterSettings(nats_url, "t", 2.0), "s1", stopping))
+    deadline = time.monotonic() + 60
+    while len(recorded(components)) < events and not sealing.done() and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    stopping.set()
+    await sealing
