@@ -78,7 +78,8 @@ contracts: venv
 # the CPUs busy 1.7 of 2 on average (CI, whose limit is 30 minutes, had reached 1770 s with two). Every test
 # makes its own databases, buckets, ports and folders; PYTEST_WORKERS=0 runs it in one process. CI took 1648 s on
 # 2026-12-05 (the suite 1214 s to 1346 s here); the browser modules' one shared demo and `offsite` commands that no
-# longer import supervision at start brought the suite to 1021 s here (2026-12-07, 3325 tests).
+# longer import supervision at start brought the suite to 1021 s here (2026-12-07, 3325 tests); a busier day's four
+# runs of 3328 to 3356 tests took 1143 s to 1224 s here.
 PYTEST_WORKERS ?= 3
 pytest: venv chromium footage train-env
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15

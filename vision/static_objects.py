@@ -100,7 +100,8 @@ class StaticObjects:
         small, scale = self._small(image)
         elapsed = 0.0 if self._last is None else max(0.0, (ts - self._last).total_seconds())
         self._last = ts
-        if self._frames and small.shape != self._shape:  # the camera's resolution changed: a new view
+        resized, self._shape = bool(self._frames) and small.shape != self._shape, small.shape
+        if resized:  # the camera's resolution changed: a new view
             self._relearn(small)
             return []
         masked = self._mask_of(detections, small.shape[:2], scale)
@@ -115,7 +116,6 @@ class StaticObjects:
         long_fg = self._apply(self._long, small, elapsed, self.config.long_s)
         short_fg = self._apply(self._short, small, elapsed, self.config.short_s)
         self._frames += 1
-        self._shape = small.shape
         if self._frames > 1 and np.mean(long_fg == 255) > self.config.relearn_fraction:
             self._relearn(small)
             return []
@@ -186,7 +186,6 @@ class StaticObjects:
     def _relearn(self, small: npt.NDArray[np.uint8]) -> None:
         for model in (self._long, self._short):
             model.apply(small, learningRate=1.0)
-        self._shape = small.shape
         self._held = None
         self._frames = 1
         self._age = 0.0
@@ -283,9 +282,7 @@ def contour_strength(
 ) -> float:
     """The mean edge strength across an outline (its normals weighted as ``_outline_normal`` gives them), the
     strongest of the three colour channels."""
-    channels = region.astype(np.float32)
-    gx = cv2.Sobel(channels, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(channels, cv2.CV_32F, 0, 1, ksize=3)
+    gx, gy = _sobel(region)
     nx, ny = normal
     across = np.abs(gx * nx[..., None] + gy * ny[..., None]).max(axis=2)
     return float(across.sum() / max(float(np.hypot(nx, ny).sum()), 1e-6))
@@ -294,10 +291,15 @@ def contour_strength(
 def _gradient(region: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """Edge strength per pixel, the strongest of the three colour channels (an object of the ground's brightness
     but another colour still has edges)."""
-    channels = region.astype(np.float32)
-    gx = cv2.Sobel(channels, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(channels, cv2.CV_32F, 0, 1, ksize=3)
+    gx, gy = _sobel(region)
     return np.asarray(np.sqrt(gx * gx + gy * gy).max(axis=2), np.float32)
+
+
+def _sobel(region: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The image gradient in x and in y, per colour channel."""
+    channels = region.astype(np.float32)
+    gx = np.asarray(cv2.Sobel(channels, cv2.CV_32F, 1, 0, ksize=3), np.float32)
+    return gx, np.asarray(cv2.Sobel(channels, cv2.CV_32F, 0, 1, ksize=3), np.float32)
 
 
 def as_detections(candidates: list[StaticCandidate], class_id: int) -> Detections:

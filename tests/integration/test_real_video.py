@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import SHANGHAI
 from tests.integration.test_cli import run
+from tests.integration.test_real_scene import campus_document
 from tests.integration.test_stream_sources import missing_service
 from tests.support import footage
 from tests.unit.evidence.test_store import open_store
@@ -160,20 +161,7 @@ def test_a_camera_whose_resolution_changes_mid_stream_runs_on_with_every_rule(vt
     the camera is not stopped (the static-object path once failed on the new size), every sampled frame of both
     halves is analysed, and the change is no unknown object."""
     changed = resolution_changed(vtest, tmp_path)
-    times = {"min_dwell_s": 10, "inertia_s": 5, "cooldown_s": 600}
-    camera = {
-        "camera_id": "cam-campus",
-        "source": {"url": str(changed), "interval_s": INTERVAL_S, "start": START.isoformat()},
-        "zones": [
-            {"id": "road", "kind": "no_vending", "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.98], [0.02, 0.98]]},
-            {"id": "shops", "kind": "shop_strip", "polygon": [[0.02, 0.35], [0.98, 0.35], [0.98, 0.65], [0.02, 0.65]],
-             "subject": {"kind": "merchant", "ref": "M-CAMPUS"},
-             "front_line": {"start": [0.02, 0.35], "end": [0.98, 0.35], "street_side": [0.5, 0.9]}},
-        ],
-        "rules": [{"id": "stall-road", "kind": "stall", "zones": ["road"]} | times,
-                  {"id": "goods-shops", "kind": "cross_door", "zones": ["shops"]} | times,
-                  {"id": "staying-road", "kind": "unknown_object", "zones": ["road"]} | times],
-    }  # fmt: skip
+    camera = campus_document("cam-campus", {"url": str(changed), "interval_s": INTERVAL_S, "start": START.isoformat()})
     cameras = tmp_path / "cameras.yaml"
     cameras.write_text(json.dumps({"cameras": [camera]}))  # JSON is YAML
     env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
