@@ -3,8 +3,10 @@ MS-MPEG4 v3 in AVI, a key frame every 25 s), which no MP4 can hold and no browse
 reads it to its end, and the camera's evidence clips are H.264 MP4s with every frame of their span, each at its
 own time and looking as the camera's own frame decodes.
 
-Which violations the detector finds on it is not asserted (the model is retrained from time to time): only that the
-run completes, every sampled frame is analysed, and the clips are kept and decode. Without opencv-doc these tests
+Which violations the detector finds on it is mostly not asserted (the model is retrained from time to time): only that
+the run completes, every sampled frame is analysed, and the clips are kept and decode. One test holds what the
+shipped model still gets wrong here as a strict expected failure: the campus as an H.264 camera sends it, at the
+rules' default timings, makes a cross-door event of a sign on a lamp post. Without opencv-doc these tests
 are skipped with the reason shown, unless OFFSITE_REQUIRE_SERVICES=1 (as in CI: `make test` and .ci/run install
 it), where a missing file fails the run.
 """
@@ -174,3 +176,39 @@ def test_a_camera_whose_resolution_changes_mid_stream_runs_on_with_every_rule(vt
     assert (figures["failed"], figures["failures"]) == (None, 0), figures
     assert figures["frames_in"] == figures["frames_analysed"] == 30  # 0 … 58 s, both sizes
     assert [e for e in events if e["violation_code"] == "unknown_object"] == []  # the new size is no new object
+
+
+def h264_camera(vtest: Path, folder: Path) -> Path:
+    """vtest.avi as most cameras send it: H.264 (libx264's default quality, CRF 23; one thread, so the same bytes on
+    every machine)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        missing_service("ffmpeg is not installed")
+    assert ffmpeg is not None
+    stream = folder / "vtest.mp4"
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-i", str(vtest), "-c:v", "libx264", "-crf", "23",
+                    "-threads", "1", "-pix_fmt", "yuv420p", str(stream)], check=True)  # fmt: skip
+    return stream
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 not met yet: the shipped model reads the green sign on the lamp post by the road as goods, 0.3 to 0.8 from frame to frame in H.264, over its 0.5 threshold in 7 of the 80 sampled frames, 3 of them in the last 10 s before the event (presence 0.3, the rule asks 0.25); the camera's own MS-MPEG4 frames stay under it")  # fmt: skip
+def test_the_campus_as_an_h264_camera_sends_it_raises_nothing_at_the_rules_default_timings(
+    vtest: Path, tmp_path: Path
+) -> None:
+    """The campus camera's zones (the walkway a no-vending zone and a shop strip), its stall and cross-door rules
+    at a 10 s dwell and otherwise at their defaults (inertia, presence, cooldown), a frame a second: 80 s of people
+    walking is no violation."""
+    source = {"url": str(h264_camera(vtest, tmp_path)), "interval_s": 1.0, "start": START.isoformat()}
+    camera = campus_document("cam-campus", source)
+    camera["rules"] = [{key: rule[key] for key in ("id", "kind", "zones")} | {"min_dwell_s": 10}
+                       for rule in camera["rules"] if rule["kind"] in ("stall", "cross_door")]  # fmt: skip
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(json.dumps({"cameras": [camera]}))  # JSON is YAML
+    env = {"OFFSITE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "OFFSITE_EVIDENCE_DIR": str(tmp_path / "evidence")}
+
+    result = run("camera", "run", str(cameras), "--no-record", "--json", env=env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    *events, summary = (json.loads(line) for line in result.stdout.strip().splitlines())
+    assert summary["cameras"]["cam-campus"]["frames_analysed"] == 80
+    assert [(e["violation_code"], e["zone_id"]) for e in events] == []
