@@ -5,12 +5,14 @@ OffsiteError
 ├── Conflict                                                                            (409)
 │   ├── AlreadyExists             a unique key is taken
 │   ├── ConcurrentModification    the record changed since the caller read it (version)
+│   ├── EvidencePackageTaken      an event cites a package that already backs another detection
 │   └── IllegalTransition         the case's stage does not allow this action
 ├── InvalidInput                  a value is malformed or out of bounds                 (422)
 │   └── EvidenceRefused           an event's evidence package does not hold up:
 │       ├── EvidencePackageMissing       the evidence store does not hold it
 │       ├── EvidencePackageInvalid       it fails verification (hashes, signature, log)
 │       ├── EvidencePackageOtherCamera   it was sealed for another camera, or for none
+│       ├── EvidencePackageOtherFinding  it was sealed for another event, zone or violation of the camera
 │       └── EvidencePackageTimeMismatch  the event's times lie outside the package's
 │   └── ZoneNotRegistered          confirming a detection whose zone the registry does not hold
 │   └── InvalidCursor              a page cursor this service did not issue (it is opaque)
@@ -89,6 +91,14 @@ class EvidencePackageOtherCamera(EvidenceRefused):
 
 class EvidencePackageTimeMismatch(EvidenceRefused):
     code = "evidence_package_time_mismatch"
+
+
+class EvidencePackageOtherFinding(EvidenceRefused):
+    code = "evidence_package_other_finding"
+
+
+class EvidencePackageTaken(Conflict):
+    code = "evidence_package_taken"
 
 
 class ZoneNotRegistered(InvalidInput):

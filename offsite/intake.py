@@ -12,7 +12,7 @@ from typing import Any
 
 from cases.errors import EvidenceUnavailable
 from cases.messages import Term
-from cases.services.detections import SealedEvidence
+from cases.services.detections import FINDING_FIELDS, SealedEvidence
 from evidence_store.backends import BackendUnavailable
 from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
 
@@ -55,6 +55,7 @@ class StoreEvidence:
             camera_id=camera_id if isinstance(camera_id, str) else None,
             first_seen=sealed_time(context.get("first_seen")),
             last_seen=sealed_time(context.get("confirmed_at")),
+            finding={name: value for name in FINDING_FIELDS if isinstance(value := context.get(name), str)},
         )
 
 

@@ -61,13 +61,28 @@ def package_view(store: EvidenceStore, package_id: str) -> dict[str, Any]:
     }
 
 
-def _show(request: Request, package_id: str, template: str, verify: bool) -> Response:
+def of_a_case(manifest: dict[str, Any]) -> bool:
+    """A package a case sealed of its own (a document, a party's attachments), not a camera's evidence: no camera
+    sealed it. It names the case's party, so only those who read cases see it (an operator reviews detections)."""
+    context = manifest.get("context")
+    return not (isinstance(context, dict) and isinstance(context.get("camera_id"), str))
+
+
+def may_read(request: Request, manifest: dict[str, Any]) -> None:
+    """A signed-in reader of evidence may read this package: a case's own only with ``read_cases``."""
+    if of_a_case(manifest):
+        permitted(request, Permission.READ_CASES)  # raises with the reason
+
+
+def _show(request: Request, package_id: str, template: str, verify: bool, staff: bool = True) -> Response:
     try:
         store = _store(request)
         view = package_view(store, package_id)
     except (PackageMissing, EvidenceError):  # the store's own words are English: the page says it in Chinese
         detail = "证据存储中没有这个证据包（编号有误，或尚未封存任何证据）"
         return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=detail)
+    if staff:
+        may_read(request, view["manifest"])
     verification = store.verify(package_id) if verify else None
     times = local_times(view, services_of(request).clock.tz)
     return page(request, template, view=view, verification=verification, times=times)
@@ -112,10 +127,13 @@ def evidence_item(request: Request, package_id: str, name: str) -> Response:
     _staff(request)
     try:
         check_package_id(package_id)
-        media_type, data = _store(request).item(package_id, name)
+        store = _store(request)
+        manifest = store.manifest(package_id)
+        media_type, data = store.item(package_id, name)
     except (EvidenceError, KeyError, ValueError):
         missing = NotFound(variant="evidence_item", name=repr(name[:80]), package=package_id[:16])
         return Response(told(request, missing), status_code=404, media_type="text/plain; charset=utf-8")
+    may_read(request, manifest)
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -129,4 +147,4 @@ def _staff(request: Request) -> None:
 @public.get("/verify/{package_id}", response_class=HTMLResponse)
 def public_verification(request: Request, package_id: str, now: bool = False) -> Response:
     """The page a document's QR code opens: hashes, signature, proof, and (with ?now=1) a fresh verification."""
-    return _show(request, package_id, "verify.html", verify=now)
+    return _show(request, package_id, "verify.html", verify=now, staff=False)

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from api.console.evidence import PackageMissing, package_view
+from api.console.evidence import PackageMissing, of_a_case, package_view
 from api.deps import DetectionReader, ServicesDep
+from api.errors import Forbidden
+from api.roles import Permission, allows
 from cases.errors import NotFound
+from cases.messages import Term
 from evidence_store.store import EvidenceError, Outcome
 
 router = APIRouter(tags=["evidence"])
@@ -39,14 +42,19 @@ class PackageOut(BaseModel):
 
 @router.get("/evidence/{package_id}", response_model=PackageOut)
 def evidence_package(
-    services: ServicesDep, _reader: DetectionReader, package_id: Annotated[str, Path(pattern=PACKAGE_ID)]
+    services: ServicesDep, reader: DetectionReader, package_id: Annotated[str, Path(pattern=PACKAGE_ID)]
 ) -> PackageOut:
-    """Recomputed now, on every request: item hashes, signature, inclusion in the latest tree head, consistency."""
+    """Recomputed now, on every request: item hashes, signature, inclusion in the latest tree head, consistency. A
+    package of a case's own (a document, a party's attachments: sealed for no camera) only for those who read
+    cases."""
     try:
         store = services.evidence_reader()
         view = package_view(store, package_id)
     except (PackageMissing, EvidenceError) as exc:  # an id it does not hold; or no store yet: nothing sealed
         raise NotFound(variant="evidence_package", package=package_id) from exc
+    if of_a_case(view["manifest"]) and not allows(reader.role, Permission.READ_CASES):
+        permission = Permission.READ_CASES.value
+        raise Forbidden(variant="role", role=Term(f"term.role.{reader.role.value}"), permission=permission)
     report = store.verify(package_id)
     return PackageOut(
         package_id=package_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import delete, func, insert, select, tuple_
@@ -17,6 +17,8 @@ from cases.errors import (
     EvidencePackageInvalid,
     EvidencePackageMissing,
     EvidencePackageOtherCamera,
+    EvidencePackageOtherFinding,
+    EvidencePackageTaken,
     EvidencePackageTimeMismatch,
     InvalidCursor,
     InvalidInput,
@@ -46,6 +48,7 @@ class SealedEvidence:
     camera_id: str | None  # the camera it was sealed for; None for a package of no camera (a document)
     first_seen: dt.datetime | None  # the occurrence's times sealed with it
     last_seen: dt.datetime | None
+    finding: dict[str, str] = field(default_factory=dict)  # what it names of its finding: FINDING_FIELDS it holds
 
 
 class EvidenceLookup(Protocol):
@@ -56,20 +59,27 @@ class EvidenceLookup(Protocol):
         ...
 
 
+# What a camera's package names of the finding it holds, beside its camera and times: the event may not say otherwise.
+FINDING_FIELDS = ("event_id", "zone_id", "violation_code")
+
+
 def check_evidence(event: ViolationEvent, sealed: SealedEvidence | None) -> None:
-    """An event stands on its evidence: the package exists, verifies, was sealed for the event's camera, and the
-    event's first and last sighting lie within the times sealed with it. Raises the ``EvidenceRefused`` that says
-    which does not hold."""
+    """An event stands on its evidence: the package exists, verifies, was sealed for the event's camera and for
+    this finding of it (its event, zone and violation, as far as the package names them), and the event's first and
+    last sighting lie within the times sealed with it. Raises the ``EvidenceRefused`` that says which does not
+    hold."""
     package = event.evidence_package_id
     if sealed is None:
         raise EvidencePackageMissing(variant="package", package=repr(package))
     if sealed.problems:
         raise EvidencePackageInvalid(variant="package", package=package, problems=list(sealed.problems))
     if sealed.camera_id != event.camera_id:
-        sealed_for = "no camera" if sealed.camera_id is None else f"camera {sealed.camera_id!r}"
+        if sealed.camera_id is None:
+            raise EvidencePackageOtherCamera(variant="no_camera", package=package, camera=repr(event.camera_id))
         raise EvidencePackageOtherCamera(
-            variant="package", package=package, sealed_for=sealed_for, camera=repr(event.camera_id)
+            variant="package", package=package, sealed_for=repr(sealed.camera_id), camera=repr(event.camera_id)
         )
+    _same_finding(event, sealed.finding, package)
     if sealed.first_seen is None or sealed.last_seen is None:
         raise EvidencePackageTimeMismatch(variant="no_times", package=package)
     starts_before = event.first_seen < sealed.first_seen - EVIDENCE_TIME_TOLERANCE
@@ -83,6 +93,22 @@ def check_evidence(event: ViolationEvent, sealed: SealedEvidence | None) -> None
             sealed_from=utc(sealed.first_seen),
             sealed_to=utc(sealed.last_seen),
             tolerance=f"{EVIDENCE_TIME_TOLERANCE.total_seconds():g}",
+        )
+
+
+def _same_finding(event: ViolationEvent, sealed: dict[str, str], package: str) -> None:
+    """The event is the finding the package was sealed for, in each of ``FINDING_FIELDS`` the package names."""
+    if sealed.get("event_id", event.event_id) != event.event_id:
+        raise EvidencePackageOtherFinding(
+            variant="event_id", package=package, sealed=repr(sealed["event_id"]), event=repr(event.event_id)
+        )
+    if sealed.get("zone_id", event.zone_id) != event.zone_id:
+        raise EvidencePackageOtherFinding(
+            variant="zone_id", package=package, sealed=repr(sealed["zone_id"]), event=repr(event.zone_id)
+        )
+    if sealed.get("violation_code", event.violation_code) != event.violation_code:
+        raise EvidencePackageOtherFinding(
+            variant="violation_code", package=package, sealed=sealed["violation_code"], event=event.violation_code
         )
 
 
@@ -207,6 +233,8 @@ class DetectionService(Service):
         self.law.kind(event.violation_code)  # a violation or a review candidate; unknown codes are refused
         try:
             with self.transaction() as session:
+                if evidence is not None:
+                    self._package_free(session, event)
                 camera = registry.camera_by_device(session, event.camera_id)
                 zone = session.scalars(
                     select(Zone).where(tables.zones.c.camera_id == camera.id, tables.zones.c.code == event.zone_id)
@@ -239,6 +267,19 @@ class DetectionService(Service):
         stored = self._by_event_id(event.event_id)
         assert stored is not None
         return self._same_occurrence(stored, event, registry), False
+
+    @staticmethod
+    def _package_free(session: Session, event: ViolationEvent) -> None:
+        """One package backs one detection: an event from outside citing a package that another event's detection
+        stands on is refused (a re-send of that event is answered before this, by its event id). The pipelines cite
+        each what they have just sealed."""
+        holder = session.execute(
+            select(D.id, D.event_id).where(D.evidence_package_id == event.evidence_package_id).limit(1)
+        ).first()
+        if holder is not None:
+            raise EvidencePackageTaken(
+                variant="package", package=event.evidence_package_id, detection=holder.id, event=repr(holder.event_id)
+            )
 
     def _same_occurrence(self, stored: Detection, event: ViolationEvent, registry: RegistryService) -> Detection:
         """An event id seen before is a re-send only if it describes the same occurrence; anything else reusing

@@ -72,6 +72,40 @@ def test_only_those_who_read_detections_read_evidence(client: TestClient, staff:
     assert client.get(f"/api/v1/evidence/{package}").status_code == 401
 
 
+@pytest.fixture
+def case_material(components: Components, tmp_path: Path) -> str:
+    """A package of a case's own, sealed for no camera: a party's statement attachments."""
+    (tmp_path / "statement.pdf").write_bytes(b"%PDF-1.4 the party's statement")
+    items = [ItemIn("statement.pdf", "application/pdf", tmp_path / "statement.pdf")]
+    context = {"kind": "party_statement_attachments", "case_number": "沪城管非现〔2026〕000003号", "filed_by": "当事人"}
+    return components.evidence().seal(items, context).package_id
+
+
+def test_a_case_s_own_package_is_read_only_by_those_who_read_cases(
+    client: TestClient, staff: Staff, package: str, case_material: str
+) -> None:
+    """An operator reviews a camera's evidence; a party's attachments and a case's documents are the case's, and
+    name its party: the operator is refused them, naming the permission, while a camera's package stays open."""
+    refused = client.get(f"/api/v1/evidence/{case_material}", headers=staff.headers(Role.OPERATOR))
+    assert refused.status_code == 403
+    assert "read_cases" in problem_of(refused)["detail"]
+    assert client.get(f"/api/v1/evidence/{package}", headers=staff.headers(Role.OPERATOR)).status_code == 200
+    for role in (Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR):
+        assert client.get(f"/api/v1/evidence/{case_material}", headers=staff.headers(role)).status_code == 200
+
+
+def test_the_console_shows_a_case_s_own_package_and_its_files_only_to_those_who_read_cases(
+    client: TestClient, components: Components, case_material: str
+) -> None:
+    sign_in(client, components, Role.OPERATOR)
+    assert client.get(f"/console/evidence/{case_material}").status_code == 403
+    assert client.get(f"/console/evidence/{case_material}/items/statement.pdf").status_code == 403
+    sign_in(client, components, Role.OFFICER)
+    assert client.get(f"/console/evidence/{case_material}").status_code == 200
+    item = client.get(f"/console/evidence/{case_material}/items/statement.pdf")
+    assert (item.status_code, item.content) == (200, b"%PDF-1.4 the party's statement")
+
+
 def open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -110,12 +144,12 @@ def test_a_package_whose_seal_was_killed_midway_reads_as_interrupted_not_tampere
     kill_a_seal_midway(components.settings.evidence_dir, "heads/")
     (package_id,) = list(components.evidence_reader().package_ids())
 
-    body = client.get(f"/api/v1/evidence/{package_id}", headers=staff.headers(Role.OPERATOR)).json()
+    body = client.get(f"/api/v1/evidence/{package_id}", headers=staff.headers(Role.OFFICER)).json()
     verification = body["verification"]
     assert (verification["ok"], verification["outcome"], verification["problems"]) == (False, "interrupted", [])
     assert verification["interrupted"]
 
-    sign_in(client, components, Role.OPERATOR)
+    sign_in(client, components, Role.OFFICER)  # (the package is sealed for no camera: a case's reader's)
     token = csrf(client.get(f"/console/evidence/{package_id}").text)
     page = client.post(f"/console/evidence/{package_id}/verify", data={"csrf": token})
     assert page.status_code == 200, page.text

@@ -46,6 +46,7 @@ def seal_package(components: Components, context: dict[str, Any]) -> str:
 def package_for(components: Components, event: ViolationEvent, **context: Any) -> str:
     """The package a camera's pipeline would have sealed for the event: its camera, zone and times."""
     sealed_context = {
+        "event_id": event.event_id,
         "camera_id": event.camera_id,
         "zone_id": event.zone_id,
         "rule_id": event.rule_id,
@@ -342,7 +343,9 @@ def test_a_gateway_registered_through_the_api_signs_with_the_secret_it_was_given
 def test_an_event_naming_something_unknown_is_not_found(
     client: TestClient, world: World, changes: dict[str, Any], named: str
 ) -> None:
-    response = push(client, world.components, event_body(world, **changes))
+    event = world.event()
+    package = package_for(world.components, event, **changes)  # sealed for what the event names
+    response = push(client, world.components, event_body(world, event_id=event.event_id, evidence_package_id=package, **changes))  # fmt: skip
     assert named in assert_rejected(response, 404, "not_found")["detail"]
     assert detection_count(world.components) == 0
 
@@ -360,6 +363,10 @@ def test_an_event_naming_something_unknown_is_not_found(
         ({"confidence": 1.5}, "invalid_request", "confidence"),
         ({"event_id": "evt with spaces"}, "invalid_request", "event_id"),
         ({"operator_note": "hello"}, "invalid_request", "operator_note"),
+        ({"first_seen": "0001-01-01T00:00:00+14:00"}, "invalid_request", "body.first_seen"),
+        ({"last_seen": "9999-12-31T23:59:59-14:00"}, "invalid_request", "body.last_seen"),
+        ({"first_seen": "1969-12-31T23:59:59Z"}, "invalid_request", "body.first_seen"),
+        ({"confidence": "0.9"}, "invalid_request", "body.confidence"),
     ],
     ids=[
         "last-before-first",
@@ -368,6 +375,10 @@ def test_an_event_naming_something_unknown_is_not_found(
         "confidence-over-1",
         "bad-event-id",
         "unknown-field",
+        "first-seen-before-utc-begins",
+        "last-seen-after-utc-ends",
+        "first-seen-before-1970",
+        "confidence-as-text",
     ],
 )
 def test_a_signed_but_malformed_event_is_refused_with_422(
@@ -461,6 +472,40 @@ def test_an_event_citing_a_package_sealed_for_no_camera_is_refused(client: TestC
     response = push(client, world.components, event_body(world, evidence_package_id=document))
     assert "sealed for no camera" in assert_rejected(response, 422, "evidence_package_other_camera")["detail"]
     assert detection_count(world.components) == 0
+
+
+@pytest.mark.parametrize(
+    ("sealed", "named"),
+    [({"zone_id": "Z-OTHER"}, "Z-OTHER"), ({"violation_code": "construction_dust"}, "construction_dust"),
+     ({"event_id": "evt-another-occurrence"}, "evt-another-occurrence")],
+    ids=["another-zone", "another-violation", "another-event"],
+)  # fmt: skip
+def test_an_event_citing_a_package_sealed_for_another_finding_of_its_camera_is_refused(
+    client: TestClient, world: World, sealed: dict[str, str], named: str
+) -> None:
+    """A package names the finding it was sealed for; it cannot prove another finding of the same camera and time."""
+    event = world.event()
+    other = package_for(world.components, event, **sealed)
+    response = push(client, world.components, event_body(world, event_id=event.event_id, evidence_package_id=other))
+    detail = assert_rejected(response, 422, "evidence_package_other_finding")["detail"]
+    assert other in detail
+    assert named in detail
+    assert detection_count(world.components) == 0
+
+
+def test_a_package_backs_one_detection_only(client: TestClient, world: World) -> None:
+    """The same package cited again under another event id (another zone's merchant, say) is refused: one sealed
+    package, one finding, one detection, whatever its fields claim. (A package that names its event refuses any
+    other event id already; this one, like a package sealed before packages named their event, does not.)"""
+    event = world.event()
+    body = event_body(world, event_id=event.event_id, evidence_package_id=package_for(world.components, event, event_id=None))  # fmt: skip
+    assert push(client, world.components, body).status_code == 201
+    again = body | {"event_id": "evt-the-same-package-again"}
+    detail = assert_rejected(push(client, world.components, again), 409, "evidence_package_taken")["detail"]
+    assert body["evidence_package_id"] in detail
+    assert body["event_id"] in detail
+    assert detection_count(world.components) == 1
+    assert push(client, world.components, body).status_code == 200  # the first event's re-send is still answered
 
 
 @pytest.mark.parametrize(

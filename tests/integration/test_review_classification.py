@@ -17,7 +17,7 @@ from cases.persistence import migrate
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.test_console import csrf, sign_in, version
-from tests.integration.test_gateway_api import event_body, push
+from tests.integration.test_gateway_api import event_body, package_for, push
 from tests.integration.world import ALL_PASS, OPERATOR, World
 
 CHECKS = {"authentic": True, "clear": True, "complete": True, "accurate": True}
@@ -74,7 +74,10 @@ def test_a_candidate_pushed_by_a_gateway_waits_for_review_and_the_queue_filters_
 def test_a_code_that_is_neither_violation_nor_candidate_is_still_refused_at_intake(
     client: TestClient, world: World
 ) -> None:
-    response = push(client, world.components, event_body(world, "unknown_object", violation_code="unknown_thing"))
+    event = world.event("unknown_object")
+    package = package_for(world.components, event, violation_code="unknown_thing")  # sealed for what it names
+    body = event_body(world, "unknown_object", event_id=event.event_id, evidence_package_id=package, violation_code="unknown_thing")  # fmt: skip
+    response = push(client, world.components, body)
     assert (response.status_code, problem_of(response)["code"]) == (404, "not_found")
     assert "unknown_thing" in problem_of(response)["detail"]
 
