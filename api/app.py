@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.console import install_console
 from api.deps import get_services
 from api.docs import install_docs
-from api.errors import install_error_handlers, problem, told
+from api.errors import install_error_handlers, problem, reader_language, told
 from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.routers import auth, cases, catalogue, command_centre, detections, evidence, gateway_frames, models, registry
@@ -74,7 +74,8 @@ class BodySizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         english = f"the request body is larger than {self.max_bytes} bytes"
         detail = told(Request(scope), "payload_too_large.body", {"max_bytes": self.max_bytes}, english)
-        response = problem(413, "payload_too_large", detail, scope.get("path", ""))
+        language = reader_language(Request(scope))
+        response = problem(413, "payload_too_large", detail, scope.get("path", ""), language=language)
         await response(scope, receive, send)
 
 

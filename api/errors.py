@@ -22,6 +22,7 @@ error is a 500 like every unexpected one. DocumentNotIssued and Unavailable are 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,6 +32,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas import PATTERN_IN_WORDS
 from cases import messages
 from cases.errors import (
     Conflict,
@@ -43,7 +45,6 @@ from cases.errors import (
     TooManyAttempts,
     Unavailable,
 )
-from cases.persistence.limits import NO_NUL_PATTERN
 
 log = logging.getLogger("offsite.api")
 PROBLEM_JSON = "application/problem+json"
@@ -177,22 +178,25 @@ def database_error_problem(request: Request, exc: sa.SQLAlchemyError) -> JSONRes
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
     detail = told(request, "database_unavailable", {"retry_after_s": DATABASE_RETRY_AFTER_S})
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
-    return problem(503, "database_unavailable", detail, request.url.path, headers=headers)
+    return problem(503, "database_unavailable", detail, request.url.path, headers, reader_language(request))
 
 
 def unexpected_problem(request: Request, exc: BaseException) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal_error", told(request, "internal_error"), request.url.path)
+    detail = told(request, "internal_error")
+    return problem(500, "internal_error", detail, request.url.path, language=reader_language(request))
 
 
 def field_problem(error: Any, language: str) -> str:
     """One schema-validation finding in the reader's language: the catalogue's ``invalid_request.<pydantic type>``
     with the finding's context (``max_length``, ``ge``…); else pydantic's English, or in Chinese the general
-    entry."""
+    entry. A pattern is told in words, a list of choices as plain values: never an expression or a Python repr."""
     context = {name: value for name, value in (error.get("ctx") or {}).items() if isinstance(value, int | float | str)}
     kind = error["type"]
-    if kind == "string_pattern_mismatch" and context.get("pattern") == NO_NUL_PATTERN:
-        kind = "nul"  # the pattern itself would mean nothing to a person
+    if kind == "string_pattern_mismatch":
+        kind = PATTERN_IN_WORDS.get(str(context.get("pattern")), kind)
+    if "expected" in context:
+        context["expected"] = plain_choices(str(context["expected"]), language)
     text = messages.entry(f"invalid_request.{kind}", language)
     if text is not None and messages.placeholders(text) <= context.keys():
         return text.format_map(context)
@@ -201,12 +205,28 @@ def field_problem(error: Any, language: str) -> str:
     return messages.entry("invalid_request", language) or str(error["msg"])
 
 
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
+def plain_choices(expected: str, language: str) -> str:
+    """pydantic's ``'a', 'b' or 'c'`` (or ``<Role.ADMIN: 'admin'>, …``) as the values alone: ``a、b、c``."""
+    values = _QUOTED.findall(expected)
+    return messages.SERIES_SEPARATOR[language].join(values) if values else expected
+
+
 def problem(
-    status: int, code: str, detail: str, instance: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str,
+    instance: str,
+    headers: dict[str, str] | None = None,
+    language: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
+    """An RFC 9457 problem; its ``title`` is the code's general message in ``language`` (the reader's)."""
     body = {
         "type": f"urn:offsite:problem:{code}",
-        "title": code.replace("_", " ").capitalize(),
+        "title": title_of(code, language),
         "status": status,
         "detail": detail,
         "instance": instance,
@@ -216,36 +236,90 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def title_of(code: str, language: str | None) -> str:
+    """The catalogue's general message of the code; a caller that does not know the reader's language, or a code
+    the catalogue lacks, gets the code in English words."""
+    general = messages.entry(code, language) if language is not None else None
+    return general or code.replace("_", " ").capitalize()
+
+
+# What pydantic says of a JSON body that is not an object: sent as another content type, the body arrives as bytes
+BODY_NOT_AN_OBJECT = {"model_attributes_type", "model_type", "dict_type"}
+
+
+def media_type_of(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def body_sent_as_other_than_json(request: Request, errors: list[Any]) -> bool:
+    """A JSON body refused because it came declared as something else (text/plain, a form): 415, not the schema."""
+    media_type = media_type_of(request)
+    if not media_type or is_json(media_type):
+        return False
+    return any(tuple(error["loc"]) == ("body",) and error["type"] in BODY_NOT_AN_OBJECT for error in errors)
+
+
+def field_findings(errors: list[Any]) -> list[Any]:
+    """The findings at the fields they name. A field that may be left out but never emptied (``Name | NotNull``) is
+    a union of its type and an undocumented null: pydantic reports each branch under a tag of its own
+    (``name.function-after[…]``, ``name.none``). The tag is left out, and the null branch's "must be null" dropped."""
+    unions = {tuple(error["loc"][:-1]) for error in errors if error["type"] == "none_required" and error["loc"]}
+    findings = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        union = max(
+            (prefix for prefix in unions if loc[: len(prefix)] == prefix and len(loc) > len(prefix)),
+            key=len,
+            default=None,
+        )
+        if union is None:
+            findings.append(error)
+        elif error["type"] != "none_required":
+            findings.append({**error, "loc": union + loc[len(union) + 1 :]})
+    return findings
+
+
 def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 ``invalid_request`` naming each field that fails the schema, in the reader's language."""
+    """422 ``invalid_request`` naming each field that fails the schema, in the reader's language; a JSON body sent
+    under another content type is 415 ``unsupported_media_type``."""
     language = reader_language(request)
+    if body_sent_as_other_than_json(request, list(exc.errors())):
+        detail = told(request, "unsupported_media_type.json", {"media_type": media_type_of(request)})
+        return problem(415, "unsupported_media_type", detail, request.url.path, language=language)
     errors = [
         {"field": ".".join(str(p) for p in error["loc"]), "message": field_problem(error, language)}
-        for error in exc.errors()
+        for error in field_findings(list(exc.errors()))
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return problem(422, "invalid_request", summary, request.url.path, errors=errors)
+    return problem(422, "invalid_request", summary, request.url.path, language=language, errors=errors)
 
 
 def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Starlette's own refusals (no such route, method not allowed) as problems, in the reader's language."""
     code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
-    detail = told(request, f"{code}.http", english=str(exc.detail))
+    variant = "json" if code == "malformed_request" and is_json(media_type_of(request)) else "http"
+    detail = told(request, f"{code}.{variant}", english=str(exc.detail))
     headers = dict(exc.headers or {})
     if exc.status_code == 405:  # RFC 9110: Allow lists every method of the resource, not the first route's
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
-    return problem(exc.status_code, code, detail, request.url.path, headers=headers or None)
+    return problem(exc.status_code, code, detail, request.url.path, headers or None, reader_language(request))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OffsiteError)
     async def _domain(request: Request, exc: OffsiteError) -> JSONResponse:
-        detail = exc.told(reader_language(request))
-        return problem(domain_status(exc), exc.code, detail, request.url.path, headers=retry_after(exc))
+        language = reader_language(request)
+        detail = exc.told(language)
+        return problem(domain_status(exc), exc.code, detail, request.url.path, retry_after(exc), language)
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.told(reader_language(request)), request.url.path, headers=exc.headers)
+        language = reader_language(request)
+        return problem(exc.status, exc.code, exc.told(language), request.url.path, exc.headers, language)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -18,7 +18,13 @@ from cases.model.registry import CameraStatus, ZoneSubject, mask_identifier, mas
 from cases.model.staff import Role
 from cases.model.training_job import JobStage, JobStatus
 from cases.persistence import tables
-from cases.persistence.limits import NO_NUL_PATTERN, REASON_MAX_CHARS, STATEMENT_MAX_CHARS, limit_of
+from cases.persistence.limits import (
+    NO_NUL_PATTERN,
+    REASON_MAX_CHARS,
+    STATEMENT_MAX_CHARS,
+    has_visible_character,
+    limit_of,
+)
 
 
 def chars(column: Any) -> int:
@@ -35,42 +41,87 @@ REFERENCE_MAX = chars(tables.cameras.c.legal_review_ref)
 PLACE_MAX = chars(tables.cameras.c.district)
 MOBILE_MAX = chars(tables.merchants.c.mobile)
 PASSWORD_MAX = 200  # a pass-phrase, not stored: only its hash is
-Code = Annotated[
-    str,
-    Field(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{CODE_MAX - 1}}}$", max_length=CODE_MAX, description="identifier"),
-]
+CODE_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{CODE_MAX - 1}}}$"
+Code = Annotated[str, Field(pattern=CODE_PATTERN, max_length=CODE_MAX, description="identifier")]
 # Free text holds no NUL character: said in the document, so a client learns it from there, not from a refusal
 NO_NUL = NO_NUL_PATTERN
-Text = Annotated[str, Field(min_length=1, max_length=REASON_MAX_CHARS, pattern=NO_NUL)]
-OptionalText = Annotated[str | None, Field(max_length=REASON_MAX_CHARS, pattern=NO_NUL)]
-Statement = Annotated[str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS, pattern=NO_NUL)]
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=NO_NUL)]
-ShortName = Annotated[str, Field(min_length=1, max_length=SHORT_NAME_MAX, pattern=NO_NUL)]
-Reference = Annotated[str | None, Field(max_length=REFERENCE_MAX, pattern=NO_NUL)]
-Place = Annotated[str | None, Field(min_length=1, max_length=PLACE_MAX, pattern=NO_NUL)]
+VISIBLE_TEXT = "at least one visible character (a letter, digit, punctuation mark or symbol)"
+
+
+def _visible(value: str | None) -> str | None:
+    """Text a person must read shows something: invisible characters alone are no reason, name or opinion."""
+    if value is not None and not has_visible_character(value):
+        raise PydanticCustomError("no_visible_text", "the text has no visible character")  # told from the catalogue
+    return value
+
+
+Visible = AfterValidator(_visible)
+
+
+def _text(max_length: int) -> Any:
+    return Field(min_length=1, max_length=max_length, pattern=NO_NUL, description=f"{VISIBLE_TEXT}; NUL excluded")
+
+
+Text = Annotated[str, _text(REASON_MAX_CHARS), Visible]
+OptionalText = Annotated[str | None, _text(REASON_MAX_CHARS), Visible]
+Statement = Annotated[str, _text(STATEMENT_MAX_CHARS), Visible]
+Name = Annotated[str, _text(NAME_MAX), Visible]
+ShortName = Annotated[str, _text(SHORT_NAME_MAX), Visible]
+Reference = Annotated[str | None, _text(REFERENCE_MAX), Visible]
+Place = Annotated[str | None, _text(PLACE_MAX), Visible]
 # the strings a client puts in a path or a query: an identifier's length, checked before any work
 CodePath = Annotated[str, Path(max_length=CODE_MAX)]
 CodeQuery = Annotated[str | None, Query(max_length=CODE_MAX)]
 CURSOR_MAX = 200  # a cursor this service issued: base64 of a time and an id, far shorter
-Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)")]
+
+
+# Numbers in a JSON body are JSON numbers: "50000" or true is a mistake, not 50000 fen or 1 (a query's or a path's
+# numbers arrive as text and are read leniently there: IdInPath, Query). 5.0 is an integer to JSON Schema: kept.
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "a whole number, not text or a boolean")  # told from the catalogue
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("float_type", "a number, not text or a boolean")  # told from the catalogue
+    return value
+
+
+JsonInteger = BeforeValidator(_json_integer)
+JsonNumber = BeforeValidator(_json_number)
+Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)"), JsonInteger]
 # A patch field that may be left out but never emptied: the document offers no null, and a null sent anyway is
 # refused by the registry (422 "cannot be emptied")
 NotNull = SkipJsonSchema[None]
+USCC_PATTERN = r"^[0-9A-HJ-NP-RTUW-Y]{18}$"
 Uscc = Annotated[
     str,
     Field(
-        pattern=r"^[0-9A-HJ-NP-RTUW-Y]{18}$",
+        pattern=USCC_PATTERN,
         description="统一社会信用代码: 18 characters, the last a check character (GB 32100-2015)",
     ),
 ]
-Gbt28181Id = Annotated[str, Field(pattern=r"^[0-9]{20}$", description="the 20-digit GB/T 28181 device code")]
+GBT28181_PATTERN = r"^[0-9]{20}$"
+Gbt28181Id = Annotated[str, Field(pattern=GBT28181_PATTERN, description="the 20-digit GB/T 28181 device code")]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
-Mobile = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$", description="an 11-digit mainland mobile number")]
+MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
+Mobile = Annotated[str, Field(pattern=MOBILE_PATTERN, description="an 11-digit mainland mobile number")]
+ID_NUMBER_PATTERN = r"^([0-9]{17}[0-9X]|[0-9A-HJ-NP-RTUW-Y]{18})$"
 # Record ids: what JSON carries exactly (2^53 - 1, as JavaScript's safe integers); a larger one names nothing
 MAX_RECORD_ID = 2**53 - 1
-RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID, description="a record's id")]
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID, description="a record's id"), JsonInteger]
 IdInPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="a record's id")]
+
+
+# The moments this service speaks of: cameras, evidence and cases all come after the Unix epoch (a gateway signs with
+# Unix seconds), and a deadline counted today ends long before 2200. A time outside is a mistake (a year typed
+# wrong, a sentinel such as 0001-01-01 or 9999-12-31), and one near the calendar's ends cannot even be converted to
+# UTC: refused here, naming the field, before any conversion.
+EARLIEST_MOMENT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+END_OF_MOMENTS = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # exclusive: 2199-12-31T23:59:59.999999Z is the last
 
 
 def _iso_8601_only(value: Any) -> Any:
@@ -85,8 +136,48 @@ def _iso_8601_only(value: Any) -> Any:
         ) from None
 
 
-IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
-Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409")]
+def within_service_years(moment: dt.datetime) -> bool:
+    """Compared as instants (aware datetimes compare without converting, so the calendar's ends cannot overflow)."""
+    return EARLIEST_MOMENT <= moment < END_OF_MOMENTS
+
+
+def _within_service_years(value: dt.datetime) -> dt.datetime:
+    if not within_service_years(value):
+        raise PydanticCustomError(  # told from the catalogue's invalid_request.moment_out_of_range
+            "moment_out_of_range", "a time lies from 1970-01-01T00:00:00Z up to, not including, 2200-01-01T00:00:00Z"
+        )
+    return value
+
+
+def _not_blank(password: str) -> str:
+    if not has_visible_character(password):
+        raise PydanticCustomError("blank_password", "a password needs a visible character")  # told from the catalogue
+    return password
+
+
+NewPassword = Annotated[
+    str,
+    Field(min_length=12, max_length=PASSWORD_MAX, description="at least 12 characters, not all spaces"),
+    AfterValidator(_not_blank),
+]
+# How far a page may start: the database counts rows in 32 bits at least
+MAX_PAGE_OFFSET = 2**31 - 1
+IsoTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_8601_only),
+    AfterValidator(_within_service_years),
+    Field(description="ISO 8601 with its UTC offset, from 1970-01-01T00:00:00Z up to 2200-01-01T00:00:00Z"),
+]
+# A pattern a refusal tells in words (the catalogue's invalid_request.<name>), never as the expression itself
+PATTERN_IN_WORDS = {
+    CODE_PATTERN: "code_pattern",
+    USCC_PATTERN: "format.uscc",
+    GBT28181_PATTERN: "format.gbt28181",
+    MOBILE_PATTERN: "format.mobile",
+    ID_NUMBER_PATTERN: "format.id_number",
+    NO_NUL: "nul",
+}
+Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409"), JsonInteger]
 PackageId = Annotated[
     str, Field(pattern=r"^[0-9a-f]{64}$", description="an evidence package: its manifest's SHA-256, lowercase hex")
 ]
@@ -130,7 +221,7 @@ class UserIn(Request):
     username: Code
     display_name: ShortName
     role: StaffRole
-    password: Annotated[str, Field(min_length=12, max_length=PASSWORD_MAX)]
+    password: NewPassword
 
 
 class UserActiveIn(Request):
@@ -390,7 +481,7 @@ class ViolationEventIn(Request):
     first_seen: IsoTime
     last_seen: IsoTime
     evidence_package_id: PackageId
-    confidence: float = Field(1.0, ge=0, le=1)
+    confidence: Annotated[float, JsonNumber] = Field(1.0, ge=0, le=1)
 
 
 class ChecklistIn(Request):
@@ -478,7 +569,7 @@ class PartyIn(StepIn):
     id_number: Annotated[
         str,
         Field(
-            pattern=r"^([0-9]{17}[0-9X]|[0-9A-HJ-NP-RTUW-Y]{18})$",
+            pattern=ID_NUMBER_PATTERN,
             description="an individual's ID card number or an organisation's 统一社会信用代码, check character last",
         ),
     ]
@@ -539,7 +630,7 @@ class ReasonIn(StepIn):
 class DecisionExtensionIn(StepIn):
     """延长办案期限, approved by the agency's head: its length in calendar days and its reason."""
 
-    days: Annotated[int, Field(ge=1, le=365, description="calendar days added to the decision's due date")]
+    days: Annotated[int, Field(ge=1, le=365, description="calendar days added to the decision's due date"), JsonInteger]
     reason: Text
 
 
@@ -670,7 +761,7 @@ class ReadinessOut(BaseModel):
 # ---- password change, gateway state -----------------------------------------------------------------------
 class PasswordChangeIn(Request):
     current_password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
-    new_password: Annotated[str, Field(min_length=12, max_length=PASSWORD_MAX, description="at least 12 characters")]
+    new_password: NewPassword
 
 
 class GatewayActiveIn(Request):

@@ -145,7 +145,8 @@ def install_console(app: FastAPI) -> None:
             shown = page(request, "message.html", status_code=status, heading="无法完成", detail=told(request, exc))
             shown.headers.update(headers or {})
             return shown
-        return problem(status, exc.code, exc.told(reader_language(request)), request.url.path, headers=headers)
+        language = reader_language(request)
+        return problem(status, exc.code, exc.told(language), request.url.path, headers=headers, language=language)
 
 
 def database_unavailable_page(request: Request) -> Response:

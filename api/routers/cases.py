@@ -25,6 +25,7 @@ from api.deps import (
     ExtensionApprover,
     LegalReviewer,
     ReaderLanguage,
+    Registry,
 )
 from api.roles import Permission, allows
 from api.views import case_out, detection_out
@@ -49,7 +50,7 @@ def list_cases(
     _reader: CaseReader,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
     officer: schemas.CodeQuery = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=schemas.MAX_PAGE_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.CasePageOut:
     """Newest first; party identity numbers and contacts are masked in lists."""
@@ -117,8 +118,11 @@ def file_case(cases: Cases, officer: CaseOfficer, case_id: schemas.IdInPath, bod
 
 
 @router.post("/{case_id}/party", response_model=CaseOut)
-def confirm_party(cases: Cases, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.PartyIn) -> CaseOut:
-    """身份确认: record who the party is."""
+def confirm_party(
+    cases: Cases, registry: Registry, officer: CaseOfficer, case_id: schemas.IdInPath, body: schemas.PartyIn
+) -> CaseOut:
+    """身份确认: record who the party is. A merchant or site it names must be registered (404 naming it)."""
+    registry.require_records(body.merchant_id, body.site_id)
     party = Party(**body.model_dump(exclude={"version", "reason"}))
     return case_out(
         cases.handle(commands.ConfirmParty(case_id, body.version, party, body.reason), officer), unmasked=False

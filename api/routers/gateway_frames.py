@@ -25,7 +25,7 @@ from api.errors import (
     PipelineUnreachable,
     UnsupportedMediaType,
 )
-from api.schemas import CodePath
+from api.schemas import CodePath, within_service_years
 from cases.messages import Term
 from cases.model.registry import (
     SAMPLE_INTERVAL_BOUNDS_S,
@@ -91,11 +91,15 @@ def capture_time(value: str | None) -> dt.datetime:
     value = value.strip()
     if match := UNIX_SECONDS.fullmatch(value):
         whole, fraction = match.group(1), (match.group(2) or "").ljust(6, "0")[:6]
-        return EPOCH + dt.timedelta(seconds=int(whole), microseconds=int(fraction))
-    try:
-        return dt.datetime.fromisoformat(value)  # a naive time is refused by the intake, naming the problem
-    except ValueError as exc:
-        raise BadFrame(variant="timestamp", value=repr(value[:40])) from exc
+        captured = EPOCH + dt.timedelta(seconds=int(whole), microseconds=int(fraction))
+    else:
+        try:
+            captured = dt.datetime.fromisoformat(value)  # a naive time is refused by the intake, naming the problem
+        except ValueError as exc:
+            raise BadFrame(variant="timestamp", value=repr(value[:40])) from exc
+    if captured.tzinfo is not None and not within_service_years(captured):
+        raise BadFrame(variant="timestamp_range", value=repr(value[:40]))
+    return captured
 
 
 def own_camera(registry: RegistryService, gateway_id: str, device_id: str) -> Camera:

@@ -23,7 +23,7 @@ from api.views import camera_out, import_report_out
 from cases.model.registry import Camera, Merchant, Site, Zone
 
 router = APIRouter(tags=["registries"])
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # the database counts rows in 32 bits at least
+Offset = Annotated[int, Query(ge=0, le=schemas.MAX_PAGE_OFFSET)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -174,8 +174,10 @@ async def import_csv(
     if len(content) > limit:
         raise PayloadTooLarge(variant="upload", max_bytes=limit)
     imported = await run_in_threadpool(services.imports.import_csv, kind, content, allow_partial)
-    report = import_report_out(imported, reader_language(request))
+    language = reader_language(request)
+    report = import_report_out(imported, language)
     if not report.written:
         detail = told(request, "csv_rows_rejected.count", {"rejected": len(report.rejected)})
-        return problem(422, "csv_rows_rejected", detail, request.url.path, report=report.model_dump(mode="json"))
+        rejected = report.model_dump(mode="json")
+        return problem(422, "csv_rows_rejected", detail, request.url.path, language=language, report=rejected)
     return report

@@ -22,6 +22,7 @@ a training job's failure   2000    training_jobs.error (cut to length by the wor
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,15 @@ from cases.errors import InvalidInput
 # Free text holds no NUL character (PostgreSQL refuses it in text; SQLite would store it): the JSON pattern that
 # says so in the API's document, and the check below for every other path
 NO_NUL_PATTERN = r"^[^\u0000]*$"
+
+# What a person reads: letters, digits, punctuation and symbols (Unicode categories L, N, P, S). Spaces, controls,
+# format characters (zero-width space, direction marks, BOM) and combining marks on their own show nothing.
+VISIBLE_CATEGORIES = frozenset("LNPS")
+
+
+def has_visible_character(text: str) -> bool:
+    return any(unicodedata.category(character)[0] in VISIBLE_CATEGORIES for character in text)
+
 
 REASON_MAX_CHARS = 2000  # a reason, an opinion, a reply, a re-check note: a paragraph or a few
 STATEMENT_MAX_CHARS = 10000  # the party's statement or defence: a few pages

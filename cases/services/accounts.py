@@ -19,7 +19,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
@@ -29,7 +29,7 @@ from cases.messages import Term
 from cases.model.registry import require_code
 from cases.model.staff import NOT_STAFF, Role
 from cases.persistence import tables
-from cases.persistence.limits import check_lengths
+from cases.persistence.limits import check_lengths, has_visible_character
 from cases.services.base import Service
 from cases.services.throttle import AttemptLedger, Door, Limit, Outcome, locked_until, seconds_until
 
@@ -125,6 +125,25 @@ T = tables.api_tokens.c
 G = tables.gateways.c
 
 
+def check_new_password(password: str) -> None:
+    """Long enough, and not blank: twelve spaces (or invisible characters) are no secret."""
+    if len(password) < MIN_NEW_PASSWORD:
+        raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
+    if not has_visible_character(password):
+        raise InvalidInput(variant="new_password_blank")
+
+
+def refuse_username_taken(session: Session, username: str) -> None:
+    """Usernames ignore case: ``Admin`` beside ``admin`` would be two accounts a person cannot tell apart. Kept as
+    typed (sign-in stays exact, so every existing account signs in as before); a twin in another case is refused."""
+    existing = session.execute(select(U.username).where(func.lower(U.username) == username.lower())).scalar()
+    if existing is None:
+        return
+    if existing == username:
+        raise AlreadyExists(variant="username", username=username)
+    raise AlreadyExists(variant="username_case", username=username, existing=existing)
+
+
 class AccountService(Service):
     def __init__(
         self, session_factory: sessionmaker[Session], law: Law, clock: Clock, limits: SignInLimits | None = None
@@ -136,11 +155,11 @@ class AccountService(Service):
     def create_user(self, username: str, display_name: str, role: Role, password: str) -> StaffUser:
         require_code(username, "username")
         check_lengths(tables.users, {"username": username, "display_name": display_name})
-        if len(password) < MIN_NEW_PASSWORD:
-            raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
+        check_new_password(password)
         if role in NOT_STAFF:
             raise InvalidInput(variant="staff_role", role=Term(f"term.role.{role.value}"), role_value=role.value)
         with self.transaction() as session:
+            refuse_username_taken(session, username)
             ident = session.execute(
                 insert(tables.users)
                 .values(
@@ -269,8 +288,7 @@ class AccountService(Service):
 
         Every other token of the account is revoked, so that a session opened elsewhere with the old password
         ends; the token ``keep_token`` (the one the request came with) stays valid."""
-        if len(new_password) < MIN_NEW_PASSWORD:
-            raise InvalidInput(variant="new_password_short", min_length=MIN_NEW_PASSWORD)
+        check_new_password(new_password)
         if new_password == current_password:
             raise InvalidInput(variant="new_password_same")
         with self.transaction() as session:
@@ -327,6 +345,8 @@ class AccountService(Service):
         require_code(device_id, "gateway device_id")
         check_lengths(tables.gateways, {"device_id": device_id, "name": name})
         with self.transaction() as session:
+            if session.execute(select(G.device_id).where(G.device_id == device_id)).first() is not None:
+                raise AlreadyExists(variant="gateway_device_id", device_id=device_id)
             session.execute(
                 insert(tables.gateways).values(
                     device_id=device_id, name=name, key_version=1, active=True, created_at=self.clock.now()

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from cases.errors import InvalidInput, NotFound
+from cases.errors import AlreadyExists, InvalidInput, NotFound
 from cases.messages import Term
 from cases.model.registry import Camera, Merchant, Site, Zone, mask_stream_url
 from cases.persistence import tables
@@ -56,6 +56,10 @@ class RegistryService(Service):
         camera.validate()
         with self.transaction() as session:
             self._require_gateway(session, camera.gateway_id)
+            if _taken(session, tables.cameras.c.device_id == camera.device_id):
+                raise AlreadyExists(variant="camera_device_id", device_id=camera.device_id)
+            if camera.gbt28181_id is not None and _taken(session, tables.cameras.c.gbt28181_id == camera.gbt28181_id):
+                raise AlreadyExists(variant="camera_gbt28181", gbt28181_id=camera.gbt28181_id)
             session.add(camera)
         return camera
 
@@ -122,6 +126,8 @@ class RegistryService(Service):
                 get_or_404(session, Merchant, zone.merchant_id, "merchant")
             if zone.site_id is not None:
                 get_or_404(session, Site, zone.site_id, "site")
+            if _taken(session, tables.zones.c.camera_id == zone.camera_id, tables.zones.c.code == zone.code):
+                raise AlreadyExists(variant="zone_code", code=zone.code)
             session.add(zone)
         return zone
 
@@ -137,9 +143,19 @@ class RegistryService(Service):
             )
 
     # ---- merchants and sites ------------------------------------------------------------------------------
+    def require_records(self, merchant_id: int | None, site_id: int | None) -> None:
+        """The merchant and the site a record links to exist (404 naming the one that does not)."""
+        with self.transaction() as session:
+            if merchant_id is not None:
+                get_or_404(session, Merchant, merchant_id, "merchant")
+            if site_id is not None:
+                get_or_404(session, Site, site_id, "site")
+
     def create_merchant(self, merchant: Merchant) -> Merchant:
         merchant.validate()
         with self.transaction() as session:
+            if _taken(session, tables.merchants.c.code == merchant.code):
+                raise AlreadyExists(variant="merchant_code", code=merchant.code)
             session.add(merchant)
         return merchant
 
@@ -158,17 +174,19 @@ class RegistryService(Service):
     def search_merchants(self, query: str | None, offset: int = 0, limit: int = 50) -> Page:
         condition = None
         if query:
-            pattern = f"%{query}%"
+            pattern = f"%{literal_like(query)}%"
             condition = or_(
-                tables.merchants.c.name.like(pattern),
-                tables.merchants.c.code.like(pattern),
-                tables.merchants.c.address.like(pattern),
+                tables.merchants.c.name.like(pattern, escape=LIKE_ESCAPE),
+                tables.merchants.c.code.like(pattern, escape=LIKE_ESCAPE),
+                tables.merchants.c.address.like(pattern, escape=LIKE_ESCAPE),
             )
         return self._page(Merchant, tables.merchants.c.id, offset, limit, condition)
 
     def create_site(self, site: Site) -> Site:
         site.validate()
         with self.transaction() as session:
+            if _taken(session, tables.sites.c.permit_number == site.permit_number):
+                raise AlreadyExists(variant="site_permit", permit_number=site.permit_number)
             session.add(site)
         return site
 
@@ -234,3 +252,17 @@ class RegistryService(Service):
                 query, count = query.where(condition), count.where(condition)
             items = list(session.scalars(query.order_by(order).offset(offset).limit(limit)))
             return Page(items=items, total=session.scalar(count) or 0)
+
+
+def _taken(session: Session, *conditions: Any) -> bool:
+    """A unique value already held: refused in the domain's words before the database would refuse it in its own
+    (a concurrent insert still meets the database's constraint: the general already_exists)."""
+    return session.execute(select(literal(1)).where(*conditions).limit(1)).first() is not None
+
+
+LIKE_ESCAPE = "\\"
+
+
+def literal_like(text: str) -> str:
+    """Text searched for as it is: LIKE's wildcards (% and _) and the escape character itself escaped."""
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")

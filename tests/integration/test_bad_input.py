@@ -18,7 +18,7 @@ from cases.persistence import tables
 from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings
 from tests.integration.conftest import Staff, problem_of
-from tests.integration.world import World, uscc
+from tests.integration.world import World, id_card, uscc
 
 SMALL_LIMIT = 2048
 
@@ -569,13 +569,17 @@ def test_a_confirmation_with_a_failing_checklist_point_is_refused_naming_it(
     assert detection_state(world.components, pending.id) == before
 
 
-def test_a_rejection_needs_a_reason(client: TestClient, world: World, operator: dict[str, str]) -> None:
+# a reason left out is the review's rule; a reason of spaces alone is refused by the schema, naming the field
+@pytest.mark.parametrize(("reason", "code"), [(None, "invalid_input"), ("   ", "invalid_request")])
+def test_a_rejection_needs_a_reason(
+    client: TestClient, world: World, operator: dict[str, str], reason: str | None, code: str
+) -> None:
     pending = world.detection("stall", confirmed=False)
     before = detection_state(world.components, pending.id)
-    body = _review(pending.version, decision="reject", reason="   ")
+    body = _review(pending.version, decision="reject", reason=reason)
     body["checklist"]["clear"] = False
     response = client.post(f"/api/v1/detections/{pending.id}/review", json=body, headers=operator)
-    assert "reason" in refused(response, 422, "invalid_input")["detail"]
+    assert "reason" in refused(response, 422, code)["detail"]
     assert detection_state(world.components, pending.id) == before
 
 
@@ -699,3 +703,380 @@ def test_a_text_the_schema_accepts_is_stored_whole_or_refused_never_a_server_err
         assert counts(world.components) == rows
     else:
         assert response.json()[field] == body[field]
+
+
+CHINESE = {"Accept-Language": "zh-CN"}  # the client asks for English unless a test asks otherwise
+
+
+# ---- times the calendar cannot hold -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("seen_from=0001-01-01T00:00:00%2B14:00", "query.seen_from"),
+        ("seen_until=9999-12-31T23:59:59-14:00", "query.seen_until"),
+        ("seen_from=1969-12-31T23:59:59Z", "query.seen_from"),
+        ("seen_until=2200-01-01T00:00:00Z", "query.seen_until"),
+    ],
+    ids=["before-utc-begins", "after-utc-ends", "before-1970", "from-2200"],
+)
+def test_a_time_outside_the_services_years_is_refused_naming_the_query_parameter(
+    client: TestClient, operator: dict[str, str], query: str, field: str
+) -> None:
+    problem = refused(client.get(f"/api/v1/detections?{query}", headers=operator), 422, "invalid_request")
+    assert [error["field"] for error in problem["errors"]] == [field]
+    assert "1970" in problem["detail"]
+
+
+def test_a_time_at_the_edges_of_the_services_years_is_accepted(client: TestClient, operator: dict[str, str]) -> None:
+    query = "seen_from=1970-01-01T08:00:00%2B08:00&seen_until=2199-12-31T23:59:59Z"
+    assert client.get(f"/api/v1/detections?{query}", headers=operator).status_code == 200
+
+
+# ---- text with nothing to read ------------------------------------------------------------------------------------
+INVISIBLE_TEXTS = ["   ", "\u200b", "\u200f", "\ufeff", "\u0301", "\u3000\u2003", "\u200b \u0301\n"]
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE_TEXTS, ids=["spaces", "zwsp", "rlm", "bom", "combining", "wide", "mix"])
+@pytest.mark.parametrize(
+    ("role", "path", "body", "field"),
+    [
+        (
+            Role.LEGAL_REVIEWER,
+            "/cases/{case}/legal-review/approve",
+            {"version": 1, "opinion": "{text}"},
+            "body.opinion",
+        ),
+        (Role.OFFICER, "/cases/{case}/withdraw", {"version": 1, "reason": "{text}"}, "body.reason"),
+        (Role.OFFICER, "/cases/{case}/close", {"version": 1, "reason": "{text}"}, "body.reason"),
+        (Role.OFFICER, "/cases/{case}/statement", {"version": 1, "text": "{text}"}, "body.text"),
+        (Role.ADMIN, "/merchants", _merchant(name="{text}"), "body.name"),
+        (Role.ADMIN, "/cameras", {"device_id": "cam-x", "name": "{text}", "address": "示范路"}, "body.name"),
+        (
+            Role.ADMIN,
+            "/cameras",
+            {"device_id": "cam-x", "name": "点位", "address": "示范路", "district": "{text}"},
+            "body.district",
+        ),
+        (
+            Role.ADMIN,
+            "/users",
+            {"username": "clerk", "display_name": "{text}", "role": "officer", "password": "password-1234"},
+            "body.display_name",
+        ),
+    ],
+    ids=["opinion", "withdraw-reason", "close-reason", "statement", "merchant-name", "camera-name", "district", "user"],
+)
+def test_text_with_no_visible_character_is_refused_naming_the_field(
+    client: TestClient,
+    world: World,
+    staff: Staff,
+    draft: Case,
+    role: Role,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+    invisible: str,
+) -> None:
+    headers = {**staff.headers(role), **CHINESE}
+    before, rows = case_state(world.components, draft.id), counts(world.components)
+    sent = {name: invisible if value == "{text}" else value for name, value in body.items()}
+    response = client.post(f"/api/v1{path.format(case=draft.id)}", json=sent, headers=headers)
+    problem = refused(response, 422, "invalid_request")
+    assert field in [error["field"] for error in problem["errors"]], problem
+    assert "可见字符" in problem["detail"]
+    assert case_state(world.components, draft.id) == before
+    assert counts(world.components) == rows
+
+
+def test_text_with_a_visible_character_among_invisible_ones_is_kept_whole(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    name = "\u200b小店\u0301 "
+    response = client.post("/api/v1/merchants", json=_merchant(name=name), headers=admin)
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == name
+
+
+# ---- numbers are numbers ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/api/v1/cases/{case}/penalty-notice",
+            {"version": 1, "method": "direct", "proposed_fine_fen": "50000"},
+            "body.proposed_fine_fen",
+        ),
+        (
+            "/api/v1/cases/{case}/penalty-notice",
+            {"version": 1, "method": "direct", "proposed_fine_fen": True},
+            "body.proposed_fine_fen",
+        ),
+        ("/api/v1/cases/{case}/file", {"version": "1"}, "body.version"),
+        ("/api/v1/cases/{case}/file", {"version": True}, "body.version"),
+        ("/api/v1/cases", {"detection_ids": ["1"]}, "body.detection_ids.0"),
+        ("/api/v1/cases", {"detection_ids": [True]}, "body.detection_ids.0"),
+        (
+            "/api/v1/cases/{case}/payment",
+            {"version": 1, "amount_fen": "100", "paid_on": "2026-03-02"},
+            "body.amount_fen",
+        ),
+    ],
+    ids=["fine-text", "fine-true", "version-text", "version-true", "id-text", "id-true", "amount-text"],
+)
+def test_a_number_sent_as_text_or_a_boolean_is_refused_naming_the_field(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str], path: str, body: dict[str, Any], field: str
+) -> None:
+    before, rows = case_state(world.components, draft.id), counts(world.components)
+    response = client.post(path.format(case=draft.id), json=body, headers={**officer, **CHINESE})
+    problem = refused(response, 422, "invalid_request")
+    assert field in [error["field"] for error in problem["errors"]], problem
+    assert "整数" in problem["detail"]
+    assert case_state(world.components, draft.id) == before
+    assert counts(world.components) == rows
+
+
+def test_numbers_in_the_query_and_the_path_may_still_be_written_as_text(
+    client: TestClient, draft: Case, officer: dict[str, str]
+) -> None:
+    assert client.get(f"/api/v1/cases/{draft.id}?", headers=officer).status_code == 200
+    assert client.get("/api/v1/cases?offset=0&limit=5", headers=officer).status_code == 200
+
+
+# ---- messages speak the domain's words ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        ("/api/v1/merchants", _merchant(code="SHOP-1"), "商户编号 SHOP-1"),
+        ("/api/v1/cameras", {"device_id": "{camera}", "name": "重复点位", "address": "示范路"}, "设备编号 {camera}"),
+        (
+            "/api/v1/cameras/{camera_id}/zones",
+            {"code": "Z-ROAD", "name": "重复区域", "subject": "public_space"},
+            "区域编号 Z-ROAD",
+        ),
+        (
+            "/api/v1/users",
+            {"username": "admin1", "display_name": "重复", "role": "officer", "password": "password-1234"},
+            "用户名 admin1",
+        ),
+        ("/api/v1/gateways", {"device_id": "gw-1", "name": "重复网关"}, "网关编号 gw-1"),
+    ],
+    ids=["merchant-code", "camera-device-id", "zone-code", "username", "gateway"],
+)
+def test_a_duplicate_names_the_field_in_domain_words_never_the_databases(
+    client: TestClient, world: World, admin: dict[str, str], path: str, body: dict[str, Any], named: str
+) -> None:
+    camera = world.cameras["main"]
+    fill = {"camera": camera.device_id, "camera_id": str(camera.id)}
+    sent = {name: value.format(**fill) if isinstance(value, str) else value for name, value in body.items()}
+    rows = counts(world.components)
+    response = client.post(path.format(**fill), json=sent, headers={**admin, **CHINESE})
+    problem = refused(response, 409, "already_exists")
+    assert named.format(**fill) in problem["detail"]
+    assert "constraint" not in problem["detail"].lower()
+    assert counts(world.components) == rows
+
+
+def test_a_party_naming_an_unknown_merchant_is_told_so_in_words(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str]
+) -> None:
+    before = case_state(world.components, draft.id)
+    body = {
+        "version": draft.version,
+        "kind": "individual",
+        "name": "张三",
+        "id_number": id_card(7),
+        "merchant_id": 999999,
+    }
+    response = client.post(f"/api/v1/cases/{draft.id}/party", json=body, headers={**officer, **CHINESE})
+    problem = refused(response, 404, "not_found")
+    assert "商户 999999 不存在" in problem["detail"]
+    assert case_state(world.components, draft.id) == before
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "body", "field", "listed"),
+    [
+        (
+            Role.ADMIN,
+            "/users",
+            {"username": "root1", "display_name": "根", "role": "root", "password": "password-1234"},
+            "body.role",
+            "operator、officer",
+        ),
+        (Role.OPERATOR, "/detections/1/review", _review(decision="maybe"), "body.decision", "confirm、reject"),
+        (
+            Role.OFFICER,
+            "/cases/{case}/delivery",
+            {"version": 1, "method": "pigeon", "delivered_on": "2026-03-02"},
+            "body.method",
+            "、",
+        ),
+    ],
+    ids=["role", "decision", "delivery-method"],
+)
+def test_an_unknown_choice_lists_the_allowed_values_plainly(
+    client: TestClient,
+    staff: Staff,
+    draft: Case,
+    role: Role,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+    listed: str,
+) -> None:
+    headers = {**staff.headers(role), **CHINESE}
+    response = client.post(f"/api/v1{path.format(case=draft.id)}", json=body, headers=headers)
+    problem = refused(response, 422, "invalid_request")
+    message = next(error["message"] for error in problem["errors"] if error["field"] == field)
+    assert listed in message
+    for leak in ("<", "Role.", "'", " or "):
+        assert leak not in message, message
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "body", "field", "wanted"),
+    [
+        (
+            Role.OFFICER,
+            "/cases/{case}/party",
+            {"version": 1, "kind": "individual", "name": "张三", "id_number": "123"},
+            "body.id_number",
+            "身份证号",
+        ),
+        (Role.ADMIN, "/merchants", _merchant(uscc="91310115MA1K0000"), "body.uscc", "统一社会信用代码"),
+        (Role.ADMIN, "/merchants", _merchant(mobile="12345"), "body.mobile", "手机号"),
+        (
+            Role.ADMIN,
+            "/cameras",
+            {"device_id": "cam-x", "name": "点位", "address": "示范路", "gbt28181_id": "12"},
+            "body.gbt28181_id",
+            "GB/T 28181",
+        ),
+        (Role.ADMIN, "/merchants", _merchant(code="SHOP 2"), "body.code", "字母、数字"),
+    ],
+    ids=["id-number", "uscc", "mobile", "gbt28181", "code"],
+)
+def test_a_format_error_says_in_words_what_is_wanted_never_the_pattern(
+    client: TestClient,
+    staff: Staff,
+    draft: Case,
+    role: Role,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+    wanted: str,
+) -> None:
+    headers = {**staff.headers(role), **CHINESE}
+    response = client.post(f"/api/v1{path.format(case=draft.id)}", json=body, headers=headers)
+    problem = refused(response, 422, "invalid_request")
+    message = next(error["message"] for error in problem["errors"] if error["field"] == field)
+    assert wanted in message
+    assert "^" not in message
+    assert "[0-9" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "chinese_title"),
+    [
+        ("/api/v1/cases?limit=0", "请求参数不符合要求"),
+        ("/api/v1/nowhere", "要查找的记录不存在"),
+        ("/api/v1/cases/999999", "要查找的记录不存在"),
+    ],
+    ids=["invalid-request", "no-such-route", "no-such-case"],
+)
+def test_a_problems_title_is_told_in_the_readers_language(
+    client: TestClient, officer: dict[str, str], path: str, chinese_title: str
+) -> None:
+    chinese = problem_of(client.get(path, headers={**officer, **CHINESE}))
+    english = problem_of(client.get(path, headers={**officer, "Accept-Language": "en"}))
+    assert chinese["title"] == chinese_title
+    assert english["title"] != chinese["title"]
+    assert english["title"].isascii()
+
+
+# ---- bodies that are not JSON -------------------------------------------------------------------------------------
+def test_a_json_body_sent_as_plain_text_is_an_unsupported_media_type(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str]
+) -> None:
+    before = case_state(world.components, draft.id)
+    headers = {**officer, "Content-Type": "text/plain"}
+    response = client.post(f"/api/v1/cases/{draft.id}/file", content=b'{"version": 1}', headers=headers)
+    assert "application/json" in refused(response, 415, "unsupported_media_type")["detail"]
+    assert case_state(world.components, draft.id) == before
+
+
+def test_a_json_body_that_is_not_utf8_is_told_as_such(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str]
+) -> None:
+    headers = {**officer, **CHINESE, "Content-Type": "application/json"}
+    response = client.post(f"/api/v1/cases/{draft.id}/file", content=b'{"version": "\xff\xfe"}', headers=headers)
+    assert response.status_code in (400, 422), response.text
+    detail = problem_of(response)["detail"]
+    assert "JSON" in detail
+    assert "表单" not in detail
+
+
+# ---- searches and pages -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("wildcard", ["%25", "_", "%5C"], ids=["percent", "underscore", "backslash"])
+def test_a_merchant_search_for_a_wildcard_character_finds_it_literally(
+    client: TestClient, world: World, admin: dict[str, str], wildcard: str
+) -> None:
+    listed = client.get(f"/api/v1/merchants?q={wildcard}", headers=admin).json()
+    assert listed["total"] == 0, listed
+
+
+def test_a_merchant_search_still_finds_by_part_of_a_name(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    assert client.get("/api/v1/merchants?q=小面", headers=admin).json()["total"] == 1
+
+
+@pytest.mark.parametrize("parameter", ["offset=9223372036854775808", "offset=2147483648"])
+def test_a_case_page_offset_beyond_what_the_database_counts_is_refused_naming_it(
+    client: TestClient, officer: dict[str, str], parameter: str
+) -> None:
+    problem = refused(client.get(f"/api/v1/cases?{parameter}", headers=officer), 422, "invalid_request")
+    assert [error["field"] for error in problem["errors"]] == ["query.offset"]
+
+
+# ---- accounts -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("password", [" " * 12, "\u3000" * 12, "\u200b" * 12])
+def test_a_blank_password_is_refused_naming_the_field(
+    client: TestClient, world: World, admin: dict[str, str], password: str
+) -> None:
+    rows = counts(world.components)
+    body = {"username": "blank", "display_name": "空白", "role": "officer", "password": password}
+    problem = refused(client.post("/api/v1/users", json=body, headers=admin), 422, "invalid_request")
+    assert "body.password" in [error["field"] for error in problem["errors"]]
+    change = {"current_password": "password-1234", "new_password": password}
+    problem = refused(client.post("/api/v1/auth/password", json=change, headers=admin), 422, "invalid_request")
+    assert "body.new_password" in [error["field"] for error in problem["errors"]]
+    assert counts(world.components) == rows
+
+
+@pytest.mark.parametrize("twin", ["Admin1", "ADMIN1"])
+def test_a_username_differing_only_in_case_already_exists(
+    client: TestClient, world: World, admin: dict[str, str], twin: str
+) -> None:
+    rows = counts(world.components)
+    body = {"username": twin, "display_name": "冒名", "role": "admin", "password": "password-1234"}
+    problem = refused(client.post("/api/v1/users", json=body, headers=admin), 409, "already_exists")
+    assert "admin1" in problem["detail"]
+    assert counts(world.components) == rows
+    signed_in = client.post("/api/v1/auth/token", data={"username": "admin1", "password": "password-1234"})
+    assert signed_in.status_code == 200, signed_in.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"name": "\u200b"}, "body.name"), ({"e_delivery_consent": "yes"}, "body.e_delivery_consent")],
+    ids=["invisible-name", "consent-not-bool"],
+)
+def test_a_patch_refusal_names_the_field_alone_never_the_schemas_branches(
+    client: TestClient, world: World, admin: dict[str, str], changes: dict[str, Any], field: str
+) -> None:
+    merchant = world.merchant
+    assert merchant is not None
+    body = {"version": merchant.version, **changes}
+    response = client.patch(f"/api/v1/merchants/{merchant.id}", json=body, headers=admin)
+    assert [error["field"] for error in refused(response, 422, "invalid_request")["errors"]] == [field]

@@ -270,7 +270,7 @@ EVENT = {"event_id": "e-1", "camera_id": "cam-1", "zone_id": "Z-1", "rule_id": "
     [
         (schemas.ViolationEventIn, EVENT | {"first_seen": "yesterday"}, "iso_time"),
         (schemas.ViolationEventIn, EVENT | {"first_seen": "2026-03-02T10:00:00"}, "timezone_aware"),
-        (schemas.ViolationEventIn, EVENT | {"confidence": "high"}, "float_parsing"),
+        (schemas.ViolationEventIn, EVENT | {"confidence": "high"}, "float_type"),
         (schemas.ViolationEventIn, EVENT | {"subject": "vendor"}, "model_type"),
         (schemas.ViolationEventIn, EVENT | {"subject": {"kind": "vendor"}}, "literal_error"),
         (schemas.ViolationEventIn, EVENT | {"camera_id": 7}, "string_type"),
@@ -279,6 +279,7 @@ EVENT = {"event_id": "e-1", "camera_id": "cam-1", "zone_id": "Z-1", "rule_id": "
         (schemas.OpenCaseIn, {"detection_ids": []}, "too_short"),
         (schemas.OpenCaseIn, {"detection_ids": "1,2"}, "list_type"),
         (schemas.OpenCaseIn, {"detection_ids": [1.5]}, "int_from_float"),
+        (schemas.OpenCaseIn, {"detection_ids": ["1"]}, "int_type"),
         (schemas.UserActiveIn, {}, "missing"),
     ],
 )
@@ -290,7 +291,10 @@ def test_a_schema_finding_is_told_in_chinese_from_its_own_entry(
     (finding,) = refused.value.errors()
     assert finding["type"] == kind
     chinese = api.errors.field_problem(finding, messages.CHINESE)
-    assert chinese == messages.render(f"invalid_request.{kind}", finding.get("ctx") or {}, messages.CHINESE)
+    context = dict(finding.get("ctx") or {})
+    if "expected" in context:  # choices are listed as plain values
+        context["expected"] = api.errors.plain_choices(context["expected"], messages.CHINESE)
+    assert chinese == messages.render(f"invalid_request.{kind}", context, messages.CHINESE)
     assert chinese != messages.entry("invalid_request", messages.CHINESE)
     assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
 
