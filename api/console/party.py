@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import LIMITS, TooLong, back, check_length, notice, page, told, yuan
+from api.console.web import LIMITS, Notice, back, check_length, notice, page, page_language, told, yuan
 from api.deps import client_address
 from api.services import ApiServices, services_of
 from cases.documents import DocumentKind, available
@@ -41,6 +43,9 @@ MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 ATTACHMENT_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "application/pdf": b"%PDF"}
 SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 FRAME_ROLES = {"first": "首次发现", "middle": "持续中", "confirming": "确认"}
+# the brackets a party types around a case number's year instead of 〔〕 (full-width ones are made ASCII first)
+CASE_NUMBER_BRACKETS = str.maketrans({"[": "〔", "]": "〕", "(": "〔", ")": "〕", "【": "〔", "】": "〕"})
+FULL_WIDTH_FORMS = re.compile(r"[\uff01-\uff5e]")  # full-width digits, letters and signs (an IME's full-width mode)
 
 
 def _secret(services: ApiServices) -> bytes:
@@ -90,8 +95,8 @@ async def open_case(request: Request) -> Response:
         error = notice("lookup_too_long", limit=LIMITS["case_number"])
         return page(request, "party_lookup.html", status_code=422, error=error, case_number=number)
     try:
-        case = await run_in_threadpool(services.party.open_case, number, code, client_address(request),
-                                       lambda n: party_access_code(services, n))  # fmt: skip
+        case = await run_in_threadpool(services.party.open_case, typed_case_number(number), typed_code(code),
+                                       client_address(request), lambda n: party_access_code(services, n))  # fmt: skip
     except TooManyAttempts as exc:
         refused = page(request, "party_lookup.html", status_code=429, error=exc, case_number=number)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
@@ -104,6 +109,23 @@ async def open_case(request: Request) -> Response:
                         httponly=True, samesite="strict", path="/party",
                         secure=services.settings.secure_cookies)  # fmt: skip
     return response
+
+
+def _half_width(text: str) -> str:
+    """Full-width digits, letters and signs as their ASCII; every other character (the bureau's prefix) as it is."""
+    return FULL_WIDTH_FORMS.sub(lambda found: unicodedata.normalize("NFKC", found.group()), text)
+
+
+def typed_case_number(text: str) -> str:
+    """A case number as the notices print it, however its brackets and digits were typed: 沪城管非现(２０２６)000123号
+    is 沪城管非现〔2026〕000123号. The lock-out counts the number so told, so that retyping it differently gains
+    nothing."""
+    return "".join(_half_width(text).translate(CASE_NUMBER_BRACKETS).split())
+
+
+def typed_code(text: str) -> str:
+    """The verification code without the spaces a party types to group its digits, its digits made ASCII."""
+    return "".join(_half_width(text).split())
 
 
 def _frames(services: ApiServices, case: Case) -> list[dict[str, Any]]:
@@ -120,7 +142,7 @@ def case_view(request: Request) -> Response:
     return _case_view(request)
 
 
-def _case_view(request: Request, typed_statement: str = "", error: str | None = None) -> Response:
+def _case_view(request: Request, typed_statement: str = "", error: Notice | None = None) -> Response:
     """The party's case page; after a refused statement, with the refusal and the statement as typed (422)."""
     case = _opened_case(request)
     if case is None:
@@ -161,7 +183,23 @@ def _case_view(request: Request, typed_statement: str = "", error: str | None = 
         party_csrf=_form_token(request),
         yuan=yuan,
         max_attachments=MAX_ATTACHMENTS,
+        max_attachment_bytes=MAX_ATTACHMENT_BYTES,
+        attachment_accept=",".join([*ATTACHMENT_TYPES, ".jpg", ".jpeg", ".png", ".pdf"]),
+        attachment_warnings=_attachment_warnings(page_language(request)),
     )
+
+
+def _attachment_warnings(language: str) -> dict[str, str]:
+    """The refusals of attachments, for the page's script to say before an upload (the server still decides):
+    ``{name}`` stands for the file's name, filled in by the script."""
+    refusals = {
+        "count": InvalidInput(variant="attachments_count", max_count=MAX_ATTACHMENTS),
+        "size": InvalidInput(
+            variant="attachment_too_large", name="{name}", max_mb=MAX_ATTACHMENT_BYTES // 1024 // 1024
+        ),
+        "type": InvalidInput(variant="attachment_type", name="{name}"),
+    }
+    return {kind: refusal.told(language) for kind, refusal in refusals.items()}
 
 
 @router.get("/party/evidence/{package_id}/{role}.jpg", response_model=None)
@@ -215,33 +253,45 @@ async def _party_form(request: Request) -> tuple[Case, Any] | None:
     if case is None:
         return None
     form = await request.form()
+    _check_form_token(request, form)
+    return case, form
+
+
+def _check_form_token(request: Request, form: Any) -> None:
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), _form_token(request).encode()):
         raise InvalidInput(variant="form_expired")
-    return case, form
 
 
 @router.post("/party/statement", response_model=None)
 async def statement(request: Request) -> Response:
+    """The party's statement, filed with its attachments; a refusal of any kind shows the page again with the
+    text as typed (a browser cannot keep the files chosen: the refusal asks for them again)."""
+    case = await run_in_threadpool(_opened_case, request)
+    if case is None:
+        return RedirectResponse("/party", status_code=303)
+    form = await request.form()
+    text = str(form.get("text", ""))
+    uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
     try:
-        opened = await _party_form(request)
-        if opened is None:
-            return RedirectResponse("/party", status_code=303)
-        case, form = opened
-        services = services_of(request)
-        assert case.id is not None
-        text = str(form.get("text", ""))
-        check_length(text, STATEMENT_MAX_CHARS, "陈述申辩内容")
-        services.party.check_statement(case, text)  # before anything is sealed: a refusal changes nothing
-        uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
-        attachments = [await _attachment(upload) for upload in uploads]
-        if len(attachments) > MAX_ATTACHMENTS:
-            raise InvalidInput(variant="attachments_count", max_count=MAX_ATTACHMENTS)
-        await run_in_threadpool(_file_statement, services, case, text, attachments, client_address(request))
-    except TooLong as exc:  # shown again as typed: a long statement is not lost to a redirect
-        return await run_in_threadpool(_case_view, request, text, told(request, exc))
+        _check_form_token(request, form)
+        await _file_statement_with(request, case, text, uploads)
     except OffsiteError as exc:
-        return back(request, "/party/case", error=exc)
+        refusal: Notice = notice("attachments_choose_again", problem=exc.term) if uploads else exc
+        return await run_in_threadpool(_case_view, request, text, refusal)
     return back(request, "/party/case", message=notice("statement_filed"))
+
+
+async def _file_statement_with(request: Request, case: Case, text: str, uploads: list[UploadFile]) -> None:
+    """Everything checked before anything is sealed, so that a refusal changes nothing; then sealed and filed."""
+    services = services_of(request)
+    check_length(text, STATEMENT_MAX_CHARS, "陈述申辩内容")
+    if "\x00" in text:  # refused by the database at filing, after the attachments were sealed: said first
+        raise InvalidInput(variant="form_nul", label="陈述申辩内容")
+    services.party.check_statement(case, text)
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise InvalidInput(variant="attachments_count", max_count=MAX_ATTACHMENTS)
+    attachments = [await _attachment(upload) for upload in uploads]
+    await run_in_threadpool(_file_statement, services, case, text, attachments, client_address(request))
 
 
 async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:

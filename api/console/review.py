@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import DETECTION_LABELS, TooLong, back, check_length, form_of, local, notice, page, permitted, told
+from api.console.web import DETECTION_LABELS, Notice, back, check_length, form_of, local, notice, page, permitted
 from api.roles import Permission, allows
 from api.services import ApiServices, services_of
 from cases.errors import InvalidInput, OffsiteError
@@ -139,8 +140,27 @@ def detection_page(request: Request, detection_id: int) -> Response:
     return _detection_view(request, detection_id)
 
 
-def _detection_view(request: Request, detection_id: int, typed_reason: str = "", error: str | None = None) -> Response:
-    """The detection page; after a refused review, with the refusal and the reason as it was typed (status 422)."""
+@dataclass(frozen=True)
+class TypedReview:
+    """What a reviewer ticked, chose and typed in the review form: shown again after a refusal."""
+
+    ticked: frozenset[str] = frozenset()
+    reason: str = ""
+    classified_as: str = ""
+
+
+def _typed_review(form: dict[str, Any]) -> TypedReview:
+    return TypedReview(
+        ticked=frozenset(name for name, _label in CHECKS if form.get(name) == "on"),
+        reason=str(form.get("reason", "")),
+        classified_as=str(form.get("classified_as", "")),
+    )
+
+
+def _detection_view(
+    request: Request, detection_id: int, typed: TypedReview | None = None, error: Notice | None = None
+) -> Response:
+    """The detection page; after a refused review, with the refusal and the form as it was filled in (status 422)."""
     user, _actor = permitted(request, Permission.READ_DETECTIONS)
     services = services_of(request)
     detection = services.detections.get(detection_id)
@@ -153,12 +173,13 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
     items = [item["name"] for item in manifest.get("items", [])]
     previous, following = _neighbours(services, detection)
     (row,) = _rows(services, [detection])
-    refused = {"error": error, "typed_reason": typed_reason} if error else {}
+    refused = {"error": error} if error else {}
     return page(
         request,
         "detection.html",
         422 if error else 200,
         **refused,
+        typed=typed or TypedReview(),
         row=row,
         items=items,
         context=manifest.get("context", {}),
@@ -185,27 +206,27 @@ def _detection_view(request: Request, detection_id: int, typed_reason: str = "",
 async def review(request: Request, detection_id: int) -> Response:
     _user, actor = await run_in_threadpool(permitted, request, Permission.REVIEW_DETECTIONS)
     form = await form_of(request)
-    here = f"/console/detections/{detection_id}"
+    typed = _typed_review(form)
     decision = form.get("decision")
-    if decision not in ("confirm", "reject"):
-        return back(request, here, error=notice("choose_decision"))
-    checklist = ReviewChecklist(**{name: form.get(name) == "on" for name, _label in CHECKS})
-    reason = str(form.get("reason", "")).strip() or None
     # the violation a review candidate is confirmed as; a rejection classifies nothing, whatever was chosen before
-    classified_as = (str(form.get("classified_as", "")).strip() or None) if decision == "confirm" else None
+    classified_as = (typed.classified_as.strip() or None) if decision == "confirm" else None
+    reason = typed.reason.strip() or None
+    if decision not in ("confirm", "reject"):
+        return await run_in_threadpool(_detection_view, request, detection_id, typed, notice("choose_decision"))
     try:
         check_length(reason or "", REASON_MAX_CHARS, "意见或驳回理由")
-    except TooLong as exc:
-        return await run_in_threadpool(_detection_view, request, detection_id, reason or "", told(request, exc))
-    try:
         following = await run_in_threadpool(
             _review, services_of(request), detection_id, actor, str(form.get("version", "")),
-            decision == "confirm", checklist, reason, classified_as,
+            decision == "confirm", _checklist(typed), reason, classified_as,
         )  # fmt: skip
-    except OffsiteError as exc:
-        return back(request, here, error=exc)
+    except OffsiteError as exc:  # shown again as filled in: nothing ticked or typed is lost to a redirect
+        return await run_in_threadpool(_detection_view, request, detection_id, typed, exc)
     done = notice("detection_confirmed" if decision == "confirm" else "detection_rejected", detection=detection_id)
     return back(request, f"/console/detections/{following}" if following else "/console/review", message=done)
+
+
+def _checklist(typed: TypedReview) -> ReviewChecklist:
+    return ReviewChecklist(**{name: name in typed.ticked for name, _label in CHECKS})
 
 
 def _review(

@@ -51,9 +51,9 @@ def login(
     try:
         user = services.accounts.sign_in(username, password, client_address(request))
     except SignInLocked as exc:
-        return _locked_out(request, exc, next)
-    if user is None or user.role not in HOME:
-        return page(request, "login.html", status_code=401, next=_safe_next(next) or "",
+        return _locked_out(request, exc, next, username)
+    if user is None or user.role not in HOME:  # the username stays in the form, the password never does
+        return page(request, "login.html", status_code=401, next=_safe_next(next) or "", username=username,
                     error=notice("sign_in_failed"))  # fmt: skip
     ttl = dt.timedelta(minutes=services.settings.token_ttl_minutes)
     token, _expires = services.accounts.issue_token(user, ttl)
@@ -63,9 +63,9 @@ def login(
     return response
 
 
-def _locked_out(request: Request, exc: SignInLocked, next: str) -> Response:
+def _locked_out(request: Request, exc: SignInLocked, next: str, username: str) -> Response:
     """Too many wrong passwords: the page says how long to wait, and so does ``Retry-After``."""
-    refused = page(request, "login.html", status_code=429, next=_safe_next(next) or "",
+    refused = page(request, "login.html", status_code=429, next=_safe_next(next) or "", username=username,
                    error=notice("sign_in_locked", minutes=exc.minutes))  # fmt: skip
     refused.headers["Retry-After"] = str(exc.retry_after_s)
     return refused

@@ -190,6 +190,18 @@ def term_teller(request: Request) -> Callable[[messages.Term | list[messages.Ter
     return tell
 
 
+def class_teller(language: str) -> Callable[[str], str]:
+    """How a page names one of the detector's classes (stall: 摊位): the catalogue's word, or the class's own name
+    for a class it has none for (a model trained with classes of its own)."""
+
+    def label(name: str) -> str:
+        key = f"term.detector_class.{name}"
+        told = messages.Term(key).told(language)
+        return name if told == key else told
+
+    return label
+
+
 def signed_in(request: Request) -> StaffUser:
     token = request.cookies.get(SESSION_COOKIE)
     user = services_of(request).accounts.user_for_token(token) if token else None
@@ -254,6 +266,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "menu": _menu(user),
         "tell_finding": finding_teller(request),
         "tell": term_teller(request),
+        "class_label": class_teller(language),
         "language": language,
     }
     return TEMPLATES.TemplateResponse(request, template, base | context | shown, status_code=status_code)

@@ -95,6 +95,22 @@ def test_a_wrong_password_is_refused_and_no_session_is_made(client: TestClient, 
     assert "offsite_console" not in response.cookies
 
 
+def test_a_wrong_password_shows_the_sign_in_page_again_with_the_username_kept_and_never_the_password(
+    client: TestClient, components: Components
+) -> None:
+    components.accounts.create_user("officer1", "办案人员", Role.OFFICER, PASSWORD)
+    refused = client.post("/console/login", data={"username": "officer1", "password": "wrong-<password>"})
+    assert refused.status_code == 401
+    username = re.search(r'<input name="username"[^>]*>', refused.text)
+    password = re.search(r'<input name="password"[^>]*>', refused.text)
+    assert username
+    assert password
+    assert 'value="officer1"' in username.group(0)
+    assert "value=" not in password.group(0)
+    assert "wrong-" not in refused.text
+    assert "autofocus" in password.group(0)  # the password is what is typed again
+
+
 def test_sign_in_never_redirects_to_another_site(client: TestClient, components: Components) -> None:
     components.accounts.create_user("officer1", "办案人员", Role.OFFICER, PASSWORD)
     for target in ("https://evil.example/", "//evil.example/console/", "/api/v1/users"):
@@ -149,6 +165,63 @@ def test_a_confirmation_with_a_failing_check_is_refused_and_changes_nothing(
     response = client.post(f"/console/detections/{detection_id}/review", data=form)
     assert "不能确认：证据未通过" in response.text
     assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
+
+
+def _review_form(page: str) -> str:
+    form = re.search(r'<form id="review-form".*?</form>', page, re.S)
+    assert form, "the review form is not on the page"
+    return form.group(0)
+
+
+def _ticked(form: str) -> set[str]:
+    return set(re.findall(r'<input type="checkbox" name="(\w+)"[^>]*\bchecked\b', form))
+
+
+def test_a_refused_confirmation_shows_the_page_again_with_the_boxes_ticked_and_the_opinion_as_typed(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    detail = client.get(f"/console/detections/{detection_id}")
+    assert _ticked(_review_form(detail.text)) == set()
+    form = {"csrf": csrf(detail.text), "version": version(detail.text), "decision": "confirm",
+            "authentic": "on", "complete": "on", "reason": "画面<偏暗>但可辨认"}  # fmt: skip
+    refused = client.post(f"/console/detections/{detection_id}/review", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "不能确认：证据未通过" in refused.text
+    shown = _review_form(refused.text)
+    assert _ticked(shown) == {"authentic", "complete"}
+    assert "画面&lt;偏暗&gt;但可辨认</textarea>" in shown
+    assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
+
+
+def test_a_rejection_without_a_reason_shows_the_page_again_with_the_boxes_ticked(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    detail = client.get(f"/console/detections/{detection_id}")
+    form = {"csrf": csrf(detail.text), "version": version(detail.text), "decision": "reject", "clear": "on",
+            "reason": "   "}  # fmt: skip
+    refused = client.post(f"/console/detections/{detection_id}/review", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert re.search(r'<p class="flash error" role="alert">[^<]*理由', refused.text), refused.text[-3000:]
+    assert _ticked(_review_form(refused.text)) == {"clear"}
+    assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
+
+
+def test_a_review_without_a_decision_shows_the_page_again_with_what_was_typed(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    detail = client.get(f"/console/detections/{detection_id}")
+    form = {"csrf": csrf(detail.text), "version": version(detail.text), "accurate": "on", "reason": "待定"}
+    refused = client.post(f"/console/detections/{detection_id}/review", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "请选择确认或驳回" in refused.text
+    assert _ticked(_review_form(refused.text)) == {"accurate"}
+    assert "待定</textarea>" in _review_form(refused.text)
 
 
 def test_a_rejected_detection_stays_searchable(

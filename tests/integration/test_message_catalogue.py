@@ -189,24 +189,30 @@ def test_a_console_notice_is_told_in_the_language_of_the_page_that_shows_it(
     client: TestClient, world: World, components: Components, tmp_path: Path
 ) -> None:
     """A flash keeps its catalogue entry, not its text: the page after the redirect tells it in the language chosen
-    by then, English when the reader chose English and Chinese otherwise."""
+    by then, English when the reader chose English and Chinese otherwise. A refused review is the page shown again
+    at once, in the language of the moment."""
     detection_id = pending(world, sealed_package(components, tmp_path))
     sign_in(client, components, Role.OPERATOR)
     here = f"/console/detections/{detection_id}"
     page = client.get(here).text
-    undecided = {"csrf": csrf(page), "version": version(page)}  # no decision chosen: refused, nothing changes
-    posted = client.post(f"{here}/review", data=undecided, follow_redirects=False)
+    nowhere = {"csrf": csrf(page), "frame": "nowhere", "boxes": "[]"}  # no such key frame: refused, nothing changes
+    posted = client.post(f"{here}/labels", data=nowhere, follow_redirects=False)
     assert posted.status_code == 303
     # the language changes between the post and the page it redirects to (the switch itself draws no page)
     assert client.get("/console/language/en", follow_redirects=False).status_code == 303
     english = client.get(posted.headers["location"]).text
-    assert '<p class="flash error" role="alert">choose confirm or reject</p>' in english
-    assert "请选择确认或驳回" not in english
+    assert re.search(r'<p class="flash error" role="alert">[^<]*nowhere[^<]* is not a key frame', english)
+    assert "不是关键帧" not in english
     client.get("/console/language/zh_CN")
+    undecided = {"csrf": csrf(page), "version": version(page)}  # no decision chosen: refused, nothing changes
     chinese = client.post(f"{here}/review", data=undecided).text
     assert '<p class="flash error" role="alert">请选择确认或驳回</p>' in chinese
     assert "choose confirm or reject" not in chinese
     client.get("/console/language/en")
+    assert (
+        '<p class="flash error" role="alert">choose confirm or reject</p>'
+        in client.post(f"{here}/review", data=undecided).text
+    )
     confirm = undecided | {"decision": "confirm", "authentic": "on", "clear": "on", "complete": "on", "accurate": "on"}
     done = client.post(f"{here}/review", data=confirm).text
     assert f'<p class="flash ok" role="status">detection {detection_id} confirmed</p>' in done

@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from cases.clock import ManualClock
 from cases.documents import DocumentKind
@@ -305,3 +307,114 @@ def test_codes_and_tokens_that_are_not_ascii_and_forged_cookies_are_refused_not_
     client.cookies.clear()
     client.cookies.set("offsite_party", "1.9999999999.not-a-signature")
     assert client.get("/party/case", follow_redirects=False).status_code == 303
+
+
+def _statement_form(page: str) -> str:
+    form = re.search(r'<section class="card" id="statement">(.*?)</section>', page, re.S)
+    assert form, "the statement form is not on the page"
+    return form.group(1)
+
+
+TYPED = "货架已于次日收回，<请求>从轻处罚。"
+TOO_LARGE = PNG + b"\x00" * (5 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("text", "attachments", "told"),
+    [
+        (TYPED, [("notes.txt", b"plain text", "text/plain")], "附件 notes.txt 不是 JPEG、PNG 或 PDF 文件"),
+        (TYPED, [(f"p{n}.png", PNG, "image/png") for n in range(4)], "最多上传 3 个附件"),
+        (TYPED, [("big.png", TOO_LARGE, "image/png")], "附件 big.png 超过 5 MB"),
+        (TYPED + "\x00", [("after.png", PNG, "image/png")], "“陈述申辩内容”含有空字符"),
+    ],
+    ids=["not-jpeg-png-pdf", "four-attachments", "over-5-mb", "nul-in-text"],
+)
+def test_a_refused_defence_shows_the_page_again_with_the_text_as_typed_and_asks_for_the_attachments_again(
+    client: TestClient, components: Components, case: Case, text: str, attachments: list[tuple[str, bytes, str]],
+    told: str,
+) -> None:  # fmt: skip
+    token = open_case(client, components, case)
+    before = set(components.evidence().package_ids())
+    files = [("attachments", attachment) for attachment in attachments]
+    refused = client.post("/party/statement", data={"csrf": token, "text": text}, files=files, follow_redirects=False)
+    assert refused.status_code == 422, refused.text[:300]
+    error = re.search(r'<p class="flash error" role="alert">(.*?)</p>', refused.text, re.S)
+    assert error, "the refusal is not shown"
+    assert told in error.group(1)
+    assert "请重新选择附件" in error.group(1)  # a browser cannot keep the files chosen
+    assert f"{escape(text)}</textarea>" in _statement_form(refused.text)  # as typed, NUL and all
+    assert set(components.evidence().package_ids()) == before
+    assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+
+
+def test_a_refused_defence_without_attachments_keeps_the_text_and_asks_for_none(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    open_case(client, components, case)
+    stale = client.post("/party/statement", data={"csrf": "0" * 64, "text": TYPED}, follow_redirects=False)
+    assert stale.status_code == 422
+    assert "表单已过期" in stale.text
+    assert "请重新选择附件" not in stale.text
+    assert "&lt;请求&gt;从轻处罚。</textarea>" in _statement_form(stale.text)
+    assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+
+
+def test_the_attachment_input_tells_the_browser_the_allowed_kinds_count_and_size(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    open_case(client, components, case)
+    form = _statement_form(client.get("/party/case").text)
+    file_input = re.search(r'<input type="file"[^>]*>', form)
+    assert file_input
+    assert 'accept="image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf"' in file_input.group(0)
+    assert 'data-max-count="3"' in file_input.group(0)
+    assert f'data-max-bytes="{5 * 1024 * 1024}"' in file_input.group(0)
+
+
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _brackets(number: str, opening: str, closing: str) -> str:
+    return number.replace("〔", opening).replace("〕", closing)
+
+
+@pytest.mark.parametrize(
+    ("typed_number", "typed_code"),
+    [
+        (lambda n: _brackets(n, "[", "]"), lambda c: c),
+        (lambda n: _brackets(n, "(", ")"), lambda c: c),
+        (lambda n: _brackets(n, "（", "）"), lambda c: c),
+        (lambda n: _brackets(n, "【", "】"), lambda c: c),
+        (lambda n: _brackets(n, "［", "］"), lambda c: c),
+        (lambda n: n.translate(FULL_WIDTH_DIGITS), lambda c: c.translate(FULL_WIDTH_DIGITS)),
+        (lambda n: f" {n}\u3000", lambda c: f"{c[:4]} {c[4:]}"),
+        (lambda n: n, lambda c: f"{c[:2]}\u3000{c[2:5]}  {c[5:]}"),
+    ],
+    ids=["square", "round", "full-width-round", "lenticular", "full-width-square", "full-width-digits",
+         "spaces", "spaces-in-code"],
+)  # fmt: skip
+def test_the_case_number_and_code_open_the_case_however_the_brackets_digits_and_spaces_are_typed(
+    client: TestClient, components: Components, case: Case, typed_number: Any, typed_code: Any
+) -> None:
+    number = case.number or ""
+    assert "〔" in number
+    assert "〕" in number
+    code = party_access_code(components, number)
+    response = client.post("/party", data={"case_number": typed_number(number), "code": typed_code(code)},
+                           follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303, response.text[-2000:]
+    assert number in client.get("/party/case").text
+
+
+def test_a_wrong_code_typed_in_another_way_still_counts_towards_the_lock_out(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    number = case.number or ""
+    for n in range(MAX_FAILURES_PER_CASE):
+        typed = _brackets(number, "(", ")") if n % 2 else number.translate(FULL_WIDTH_DIGITS)
+        wrong = client.post("/party", data={"case_number": typed, "code": "0000 0000"})
+        assert wrong.status_code == 422
+        assert "案件编号或查询码不正确" in wrong.text
+    right = party_access_code(components, number)
+    locked = client.post("/party", data={"case_number": number, "code": right}, follow_redirects=False)
+    assert locked.status_code == 429

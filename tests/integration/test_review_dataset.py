@@ -140,6 +140,9 @@ def test_an_operator_redraws_a_frames_boxes_in_the_console_and_the_export_takes_
     html = client.get(f"/console/detections/{ident}").text
     assert 'class="label-editor"' in html
     assert html.count('name="frame" value=') == 3
+    # the classes named for people, the model's names kept as the values the boxes are saved with
+    assert '<option value="stall">摊位</option>' in html
+    assert '<option value="bare_pile">裸土堆</option>' in html
     token = csrf(html)
     drawn = [{"class": "stall", "xyxy": [10, 20, 110, 120]}, {"class": "goods", "xyxy": [200.5, 50, 260, 90]}]
     saved = client.post(f"/console/detections/{ident}/labels",

@@ -17,6 +17,11 @@
     var selected = -1, drag = null;
     var scale = 1;
 
+    function labelOf(name) {  // the class as the chooser names it for people (摊位), else as the model does
+      var option = Array.prototype.find.call(chooser.options, function (o) { return o.value === name; });
+      return option ? option.textContent : name;
+    }
+
     function fit() {
       var shown = Math.min(width, form.clientWidth || width, 640);
       scale = shown / width;
@@ -35,7 +40,7 @@
         ctx.strokeRect(r[0], r[1], r[2] - r[0], r[3] - r[1]);
         ctx.fillStyle = ctx.strokeStyle;
         ctx.font = "12px sans-serif";
-        ctx.fillText(box["class"], r[0] + 2, Math.max(12, r[1] - 3));
+        ctx.fillText(labelOf(box["class"]), r[0] + 2, Math.max(12, r[1] - 3));
         if (i === selected) {
           [[r[0], r[1]], [r[2], r[1]], [r[0], r[3]], [r[2], r[3]]].forEach(function (p) {
             ctx.fillRect(p[0] - 3, p[1] - 3, 6, 6);
