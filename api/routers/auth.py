@@ -69,20 +69,29 @@ def sign_out(accounts: Accounts, _user: CurrentUser, token: Annotated[str | None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        422: {"description": "the current password is wrong, or the new one is refused (invalid_input)"},
+        429: {"description": "the account is locked after wrong passwords (sign_in_locked): retry after Retry-After"},
+    },
+)
 def change_password(
     accounts: Accounts,
     user: CurrentUser,
     token: Annotated[str | None, Depends(oauth2)],
     body: schemas.PasswordChangeIn,
+    client: ClientAddress,
 ) -> Response:
     """Change your own password: the current one, and a new one of at least 12 characters. 204 when done.
 
     A wrong current password is 422 ``invalid_input`` ("the current password is wrong"), not 401: the bearer
     token of the request is valid, and a 401 would tell a client to sign in again. Every other token of the
     account is revoked, so that a session opened elsewhere with the old password ends; the token this request
-    came with stays valid."""
-    accounts.change_password(user.id, body.current_password, body.new_password, keep_token=token)
+    came with stays valid. Wrong current passwords count towards the account's sign-in lock-out, as wrong sign-ins
+    do: once it is locked, the change is refused with 429 ``sign_in_locked`` and a ``Retry-After``."""
+    accounts.change_password(user.id, body.current_password, body.new_password, keep_token=token, client=client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -283,22 +283,31 @@ class AccountService(Service):
         log.warning("sign-in lock-out of account %r lifted by admin %r", username, admin)
         return user
 
-    def change_password(self, user_id: int, current_password: str, new_password: str, keep_token: str | None) -> None:
+    def change_password(
+        self, user_id: int, current_password: str, new_password: str, keep_token: str | None, client: str = "service"
+    ) -> None:
         """Replace a signed-in user's password, after checking the current one (a wrong one is InvalidInput).
 
-        Every other token of the account is revoked, so that a session opened elsewhere with the old password
-        ends; the token ``keep_token`` (the one the request came with) stays valid."""
+        A wrong current password is a guess at the account's password: it is recorded and counted with the wrong
+        sign-ins (from ``client``), so a stolen token is no way round the lock-out; while the account or the client
+        is locked out the change is refused with ``SignInLocked`` before any check, and a right one settles the
+        attempt as a sign-in does. Every other token of the account is revoked, so that a session opened elsewhere
+        with the old password ends; the token ``keep_token`` (the one the request came with) stays valid."""
         check_new_password(new_password)
         if new_password == current_password:
             raise InvalidInput(variant="new_password_same")
         with self.transaction() as session:
-            row = session.execute(select(U.password_hash, U.active).where(U.id == user_id)).one_or_none()
+            row = session.execute(select(U.username, U.password_hash, U.active).where(U.id == user_id)).one_or_none()
         if row is None or not row.active:
             raise NotFound(variant="user_disabled", ident=user_id)
+        admitted = self._admit(row.username, client)
         if not verify_password(current_password, row.password_hash):  # scrypt runs outside any transaction
+            with self.transaction() as session:
+                self._log_lock_out_set_off(AttemptLedger(session, Door.STAFF), row.username, client, admitted.at)
             raise InvalidInput(variant="current_password_wrong")
         new_hash = hash_password(new_password)
         with self.transaction() as session:
+            AttemptLedger(session, Door.STAFF).settle(admitted.attempt, Outcome.SUCCEEDED)
             result = session.execute(
                 update(tables.users)
                 .where(U.id == user_id, U.password_hash == row.password_hash, U.active.is_(True))

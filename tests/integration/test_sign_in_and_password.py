@@ -125,6 +125,37 @@ def test_a_wrong_current_password_is_invalid_input_and_changes_nothing(
     assert sign_in(client, NEW_PASSWORD).status_code == 401
 
 
+def test_guessing_the_current_password_counts_towards_the_accounts_lock_out(
+    client: TestClient, accounts: Components
+) -> None:
+    """A stolen token is no way round the lock-out: each wrong current password is a guess at the account's password,
+    counted with its wrong sign-ins, and once they lock the account, the right current password, changing it and
+    signing in are all refused (429, Retry-After) until the lock-out ends or an admin lifts it."""
+    here = bearer(client)
+    limit = accounts.settings.sign_in_max_failures
+    for n in range(limit):
+        assert change(client, here, f"guess-number-{n}", NEW_PASSWORD).status_code == 422
+    locked = change(client, here, PASSWORD, NEW_PASSWORD)
+    assert locked.status_code == 429, locked.text
+    assert problem_of(locked)["code"] == "sign_in_locked"
+    assert int(locked.headers["Retry-After"]) > 0
+    assert sign_in(client, PASSWORD).status_code == 429
+    assert "li" in accounts.accounts.locked_accounts()
+    accounts.accounts.unlock("li", "admin")
+    assert change(client, here, PASSWORD, NEW_PASSWORD).status_code == 204
+    assert sign_in(client, NEW_PASSWORD).status_code == 200
+
+
+def test_a_right_current_password_clears_the_guesses_before_it(client: TestClient, accounts: Components) -> None:
+    here = bearer(client)
+    limit = accounts.settings.sign_in_max_failures
+    for n in range(limit - 1):
+        assert change(client, here, f"guess-number-{n}", NEW_PASSWORD).status_code == 422
+    assert change(client, here, PASSWORD, NEW_PASSWORD).status_code == 204
+    assert change(client, here, "one-more-wrong-guess", PASSWORD + "-again").status_code == 422  # one, not the limit
+    assert sign_in(client, NEW_PASSWORD).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("body", "code", "named"),
     [
