@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 import re
 from dataclasses import dataclass, field
@@ -110,6 +111,20 @@ def check_stream_url(url: str) -> None:
                            schemes=", ".join(STREAM_SCHEMES))  # fmt: skip
     if not parts.hostname:
         raise InvalidInput(variant="stream_url_no_host", url=shown)
+    if _no_camera_there(parts.hostname):
+        raise InvalidInput(variant="stream_url_host", url=shown, host=parts.hostname)
+
+
+def _no_camera_there(host: str) -> bool:
+    """An address no camera answers at, that the service would pull from itself or its machine's surroundings: a
+    link-local one (a cloud's metadata service, 169.254.169.254), the unspecified, multicast or reserved ones.
+    Cameras' private addresses (10.x, 192.168.x) and a relay on this machine (127.0.0.1) are allowed; a name is
+    not resolved here (it is resolved when pulled)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_link_local or address.is_unspecified or address.is_multicast or address.is_reserved
 
 
 class CameraStatus(StrEnum):
