@@ -51,12 +51,23 @@ def _segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
     )
 
 
+MAX_POLYGON_POINTS = 100  # a zone drawn on a camera's picture: a street's outline, never thousands of points
+
+
 @dataclass(frozen=True)
 class PolygonZone:
     name: str
     points: tuple[Point, ...]
 
     def __post_init__(self) -> None:
+        if len(self.points) > MAX_POLYGON_POINTS:  # before the edges are compared pairwise
+            raise ZoneError(
+                "polygon_too_many_points",
+                f"zone {self.name}: a polygon has at most {MAX_POLYGON_POINTS} points, got {len(self.points)}",
+                zone=self.name,
+                count=len(self.points),
+                limit=MAX_POLYGON_POINTS,
+            )
         if len(self.points) < 3:
             raise ZoneError(
                 "polygon_too_few_points",

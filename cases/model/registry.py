@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cases.errors import InvalidInput
 from cases.messages import Term
+from vision.zones import PolygonZone, ZoneError
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -265,6 +266,15 @@ class Zone:
                 raise InvalidInput(variant="polygon_points")
             if any(len(p) != 2 or not all(0.0 <= c <= 1.0 for c in p) for p in self.polygon):
                 raise InvalidInput(variant="polygon_normalised")
+            self._check_shape(self.polygon)
+
+    def _check_shape(self, polygon: list[list[float]]) -> None:
+        """The polygon is one the camera's rules can use: at most MAX_POLYGON_POINTS points, some area, no edge
+        crossing another (the rules' own check, ``vision.zones.PolygonZone``)."""
+        try:
+            PolygonZone(self.code, tuple((p[0], p[1]) for p in polygon))
+        except ZoneError as exc:
+            raise InvalidInput(variant="polygon_shape", problem=Term(f"camera_config.{exc.key}", exc.params)) from None
 
 
 @dataclass

@@ -18,6 +18,7 @@ SQUARE = ((0.2, 0.2), (0.6, 0.2), (0.6, 0.6), (0.2, 0.6))
         (((0.1, 0.1), (1.2, 0.1), (0.5, 0.5)), "outside the frame"),
         (((0.1, 0.1), (0.5, 0.5), (0.9, 0.9)), "no area"),
         (((0.1, 0.1), (0.9, 0.9), (0.9, 0.1), (0.1, 0.9)), "edges 0 and 2 cross"),  # a bow tie
+        (((0.5, 0.5),) * 30_000, "at most 100 points, got 30000"),  # refused before its edges are compared
     ],
 )
 def test_a_zone_that_cannot_be_used_is_refused_naming_why(
