@@ -85,7 +85,8 @@ def test_an_extension_without_a_reason_or_beyond_the_rule_is_refused_and_changes
     assert (too_long.status_code, problem_of(too_long)["code"]) == (422, "invalid_input")
     assert "1 to 30 days" in problem_of(too_long)["detail"]
     blank = post(client, head, case.id or 0, "decision-extension", days=10, reason=" ")
-    assert (blank.status_code, problem_of(blank)["code"]) == (422, "invalid_input")
+    assert (blank.status_code, problem_of(blank)["code"]) == (422, "invalid_request")  # no visible character
+    assert "reason" in str(problem_of(blank)["errors"])
     assert world.components.cases.get(case.id or 0).decision_due == DECISION_DUE
 
 

@@ -394,7 +394,7 @@ def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_
     done = upload("market-2026", good, "labelstudio")
     assert done.status_code == 200
     assert "已导入数据集 market-2026：2 张图片" in done.text
-    assert "person 1" in done.text
+    assert "行人 1" in done.text  # the class named for people (person)
     refused = upload("trams", bad, "coco")
     assert refused.status_code == 422
     assert "数据集 trams 未导入：发现 1 处问题" in refused.text
@@ -407,7 +407,7 @@ def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_
     assert "类别映射应写成" in garbled.text
     mapped = upload("trams", bad, "coco", "tram=vehicle，person=-")
     assert "已导入数据集 trams：2 张图片" in mapped.text
-    assert "vehicle 1" in mapped.text
+    assert "车辆 1" in mapped.text
     assert "person" not in mapped.text.split('id="datasets"')[1].split("</table>")[0].split("trams")[1]
 
 
