@@ -924,13 +924,17 @@ def test_an_unknown_choice_lists_the_allowed_values_plainly(
     field: str,
     listed: str,
 ) -> None:
-    headers = {**staff.headers(role), **CHINESE}
-    response = client.post(f"/api/v1{path.format(case=draft.id)}", json=body, headers=headers)
-    problem = refused(response, 422, "invalid_request")
-    message = next(error["message"] for error in problem["errors"] if error["field"] == field)
+    message = field_refusal(client, staff, role, path.format(case=draft.id), body, field)
     assert listed in message
     for leak in ("<", "Role.", "'", " or "):
         assert leak not in message, message
+
+
+def field_refusal(client: TestClient, staff: Staff, role: Role, path: str, body: dict[str, Any], field: str) -> str:
+    """What a refused request's finding on ``field`` says, in Chinese."""
+    response = client.post(f"/api/v1{path}", json=body, headers={**staff.headers(role), **CHINESE})
+    problem = refused(response, 422, "invalid_request")
+    return str(next(error["message"] for error in problem["errors"] if error["field"] == field))
 
 
 @pytest.mark.parametrize(
@@ -966,10 +970,7 @@ def test_a_format_error_says_in_words_what_is_wanted_never_the_pattern(
     field: str,
     wanted: str,
 ) -> None:
-    headers = {**staff.headers(role), **CHINESE}
-    response = client.post(f"/api/v1{path.format(case=draft.id)}", json=body, headers=headers)
-    problem = refused(response, 422, "invalid_request")
-    message = next(error["message"] for error in problem["errors"] if error["field"] == field)
+    message = field_refusal(client, staff, role, path.format(case=draft.id), body, field)
     assert wanted in message
     assert "^" not in message
     assert "[0-9" not in message
