@@ -186,11 +186,22 @@ class CameraLeases:
         return Lease(camera_id, self.worker, epoch, revision)
 
     async def renew(self, lease: Lease) -> Lease | None:
-        """Keep the camera; None when it was lost (run out, or taken by another worker): stop it at once."""
+        """Keep the camera; None when it was lost (run out, or taken by another worker): stop it at once.
+
+        A renewal the server applied but whose answer was lost (a timeout while the broker restarted) moved the
+        key's revision past the one this worker knows. The key then still holds this worker's name and epoch
+        (another taker would have raised the epoch), and the lease is renewed on the revision found."""
+        key = key_of(lease.camera_id)
         try:
-            revision = await self.leases.update(key_of(lease.camera_id), self._value(lease.epoch), last=lease.revision)
+            revision = await self.leases.update(key, self._value(lease.epoch), last=lease.revision)
         except KeyWrongLastSequenceError:
-            return None
+            found = await self.holder(lease.camera_id)
+            if found is None or (found.worker, found.epoch) != (lease.worker, lease.epoch):
+                return None
+            try:
+                revision = await self.leases.update(key, self._value(lease.epoch), last=found.revision)
+            except KeyWrongLastSequenceError:
+                return None
         return Lease(lease.camera_id, lease.worker, lease.epoch, revision)
 
     async def release(self, lease: Lease) -> None:

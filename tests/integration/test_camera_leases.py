@@ -84,6 +84,31 @@ def test_a_lease_not_renewed_runs_out_and_the_next_holder_fences_the_old_one(nat
     assert not fence.sealable(3, 1)  # an epoch that has not begun
 
 
+def test_a_renewal_whose_answer_was_lost_leaves_the_lease_with_its_holder(nats_server: NatsServer) -> None:
+    """A renewal the server applied but whose answer never came back (the broker restarting under it: the client
+    timed out) moved the key's revision on: the holder's next renewal, on the revision it knows, still finds the
+    lease its own and keeps it. A lease another worker took meanwhile is lost as before."""
+
+    async def body(w1: CameraLeases, w2: CameraLeases) -> None:
+        held = await w1.acquire("cam-1", events_sequence=0)
+        assert held is not None
+        landed = await w1.renew(held)  # applied on the server; its answer, the new revision, is lost
+        assert landed is not None and landed.revision > held.revision
+        kept = await w1.renew(held)
+        assert kept is not None and (kept.worker, kept.epoch) == ("w1", 1) and kept.revision > landed.revision
+        holder = await w2.holder("cam-1")
+        assert holder is not None and holder.revision == kept.revision
+
+        await w1.release(kept)
+        taken = await w2.acquire("cam-1", events_sequence=0)
+        assert taken is not None and (taken.worker, taken.epoch) == ("w2", 2)
+        assert await w1.renew(kept) is None  # another worker's lease now: not renewed by the old holder
+        holder = await w1.holder("cam-1")
+        assert holder is not None and (holder.worker, holder.revision) == ("w2", taken.revision)
+
+    run(nats_server, body)
+
+
 def test_workers_come_and_go_and_cameras_follow_their_owner(nats_server: NatsServer) -> None:
     async def body(w1: CameraLeases, w2: CameraLeases, w3: CameraLeases) -> None:
         await w1.announce()
