@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from cases.clock import ManualClock
-from offsite.bootstrap import Components, build, web_app
-from offsite.demo import DEMO_PASSWORD, DemoSummary, demo_settings, run_demo
+from offsite.bootstrap import Components, web_app
+from offsite.demo import DEMO_PASSWORD, DemoSummary, run_demo
 from offsite.settings import PROJECT_ROOT
 from tests.support.serving import serving
+from tests.support.session_demos import learned_demo, open_demo, session_demo_folder
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTEFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
@@ -52,11 +50,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve(components, summary, behind)
 
 
-def serve_demo_with_learning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A demo of the module's own, run here with its learning loop."""
+def serve_learned_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The session's demo with its learning loop (`offsite demo --once --json`, whose output test_cli checks),
+    served from the folder it left. Its summary is the command's, without the learning loop's part."""
     require_chromium()
-    components, summary = run_demo(tmp_path_factory.mktemp("demo"), learning=True)
-    yield from serve(components, summary, clock_behind_s(components))
+    demo = learned_demo(tmp_path_factory)
+    printed = demo.summary()
+    printed.pop("learning")
+    components = open_demo(demo.folder)
+    yield from serve(components, DemoSummary(**printed), clock_behind_s(components))
 
 
 def serve(components: Components, summary: DemoSummary, behind: float) -> Iterator[Served]:
@@ -72,29 +74,20 @@ def clock_behind_s(components: Components) -> float:
 
 
 def copy_of_the_session_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Components, DemoSummary, float]:
-    """The demo (without learning) runs once a session, whichever pytest-xdist worker asks first, under a file lock;
-    each module gets a copy of its folder (the database and the evidence: nothing in them names the folder) with
-    its own components on a running clock, as `offsite serve` would open it. A demo takes a minute of both cores;
-    the browser modules ran one each."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the workers' folders sit side by side in the session's own
-    built, record = shared / "session-demo", shared / "session-demo.json"
-    with (shared / "session-demo.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not record.exists():
-            components, summary = run_demo(built, learning=False)
-            facts = {"summary": dataclasses.asdict(summary), "clock_behind_s": clock_behind_s(components)}
-            components.close()
-            record.write_text(json.dumps(facts), encoding="utf-8")
-    facts = json.loads(record.read_text(encoding="utf-8"))
+    """The demo without learning runs once a session; each module gets a copy of its folder (the database and the
+    evidence: nothing in them names the folder) with its own components on a running clock, as `offsite serve`
+    would open it."""
+
+    def run(folder: Path) -> dict[str, Any]:
+        components, summary = run_demo(folder, learning=False)
+        facts = {"summary": dataclasses.asdict(summary), "clock_behind_s": clock_behind_s(components)}
+        components.close()
+        return facts
+
+    built, facts = session_demo_folder(tmp_path_factory, run)
     mine = tmp_path_factory.mktemp("demo")
     shutil.copytree(built, mine, dirs_exist_ok=True)
-    settings = demo_settings(mine)
-    clock = ManualClock(settings.tz, dt.datetime.now(dt.UTC))
-    components = build(settings, clock=clock)
-    clock.run()
-    return components, DemoSummary(**facts["summary"]), facts["clock_behind_s"]
+    return open_demo(mine), DemoSummary(**facts["summary"]), facts["clock_behind_s"]
 
 
 @pytest.fixture(scope="module")

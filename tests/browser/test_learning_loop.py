@@ -18,13 +18,13 @@ import pytest
 from cases.model.detection import DetectionStatus
 from offsite import training_jobs
 from offsite.demo_learning import GOLDEN_SET, RECIPE
-from tests.browser.conftest import Served, serve_demo_with_learning, sign_in
+from tests.browser.conftest import Served, serve_learned_demo, sign_in
 
 
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The demo served after its learning loop."""
-    yield from serve_demo_with_learning(tmp_path_factory)
+    yield from serve_learned_demo(tmp_path_factory)
 
 
 def shot(page: Any, artefacts: Path, name: str) -> None:

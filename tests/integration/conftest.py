@@ -31,6 +31,7 @@ from cases.services.base import Actor
 from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings
 from tests.conftest import SHANGHAI
+from tests.integration.cluster import roles  # noqa: F401  (a fixture)
 from tests.integration.world import world  # noqa: F401  (a fixture)
 from tests.support.nats_server import NatsServer
 
@@ -82,13 +83,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 def _empty_all_tables(components: Components) -> None:
+    """Every table emptied, children first, and (PostgreSQL) every sequence set back to 1. Rows are deleted rather
+    than the tables truncated: TRUNCATE gives each table and index a new file that its commit must flush, 0.4 s a
+    test on two busy cores, for tables that hold a few rows."""
     names = [table.name for table in reversed(metadata.sorted_tables)]
     with components.engine.begin() as connection:
+        for name in names:
+            connection.execute(text(f"DELETE FROM {name}"))
         if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                connection.execute(text(f"DELETE FROM {name}"))
+            connection.execute(text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            ))  # fmt: skip
 
 
 @pytest.fixture

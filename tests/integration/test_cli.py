@@ -14,29 +14,19 @@ from pathlib import Path
 import pytest
 
 from offsite.settings import PROJECT_ROOT
+from tests.support.session_demos import learned_demo, offsite
 
-OFFSITE = str(Path(sys.executable).parent / "offsite")
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFSITE_")} | (env or {})
-    return subprocess.run(
-        [OFFSITE, *args], capture_output=True, text=True, env=environment, timeout=timeout, cwd=cwd or PROJECT_ROOT
-    )
+run = offsite  # the installed command in a subprocess, as a user runs it (other modules import it from here)
 
 
-def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path) -> None:
+def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path_factory: pytest.TempPathFactory) -> None:
     """`offsite demo --once --json`: generated videos through the real pipeline and model, checked against the
-    videos' own ground truth (read here from their sidecars, not from the demo's report)."""
+    videos' own ground truth (read here from their sidecars, not from the demo's report). The session runs the
+    command once: the browser's learning-loop test serves the folder it leaves."""
     from offsite.demo import EARLIER, FOOTAGE_CACHE, TODAY
 
-    # Two minutes alone on two cores (a short training among them), twice that beside the suite's other workers:
-    # the limit only catches a hang.
-    result = run("demo", "--once", "--json", "--dir", str(tmp_path), timeout=900)
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    demo = learned_demo(tmp_path_factory)
+    summary = demo.summary()
     truth: dict[str, int] = {}
     for footage in (*EARLIER, *TODAY):
         for violation in footage.true_violations(FOOTAGE_CACHE):
@@ -66,7 +56,7 @@ def test_the_demo_runs_the_cameras_and_finds_what_the_videos_hold(tmp_path: Path
     assert [login["party"] for login in summary["party_logins"]] == ["上海建工示例有限公司"]
     assert summary["notifications_sent"] > 0
     assert isinstance(summary["seconds"], float)
-    assert (tmp_path / "offsite-demo.db").exists()
+    assert (demo.folder / "offsite-demo.db").exists()
     # the learning loop: the reviews became labels, their validation side the exam, a two-epoch CPU training a
     # candidate, which the gate refused with its reasons (a few dozen images do not beat the shipped model)
     learned = summary["learning"]

@@ -33,12 +33,12 @@ from offsite import camera_configs
 from offsite.bootstrap import Components
 from offsite.evidence import open_evidence
 from offsite.settings import PROJECT_ROOT, Settings
-from tests.integration.test_cli import OFFSITE
-from tests.integration.test_cluster_processes import Roles, roles  # noqa: F401 (a fixture)
+from tests.integration.cluster import Roles
 from tests.integration.test_gateway_api import signed_headers
 from tests.integration.test_serve_cameras import until
 from tests.integration.world import World
 from tests.support.nats_server import free_port
+from tests.support.session_demos import OFFSITE
 from vision.synthetic import CLASS_NAMES
 
 ADMIN = Actor("admin1", Role.ADMIN)
@@ -52,7 +52,7 @@ PUSHED = {
 
 
 @pytest.fixture
-def api_node(roles: Roles, tmp_path: Path) -> Iterator[str]:  # noqa: F811 (the fixture above)
+def api_node(roles: Roles, tmp_path: Path) -> Iterator[str]:
     """`offsite serve --cluster` on a free port, started as the API unit starts it."""
     port = free_port()
     log = (tmp_path / "api.log").open("ab")
@@ -108,7 +108,7 @@ def answer_to(request: urllib.request.Request) -> Answer:
 def test_frames_pushed_to_an_api_node_reach_the_worker_holding_the_camera_and_a_new_version_reaches_it_too(
     world: World,
     settings: Settings,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     api_node: str,
     tmp_path: Path,
 ) -> None:
@@ -166,7 +166,7 @@ def call(base: str, method: str, path: str, token: str, body: dict[str, Any] | N
 def test_a_notice_issued_on_an_api_node_is_sealed_by_the_sealer_and_refused_while_none_seals(
     world: World,
     settings: Settings,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     api_node: str,
 ) -> None:
     components = world.components

@@ -14,8 +14,8 @@ from cases.model.staff import Role
 from cases.services.base import Actor
 from offsite import camera_configs, model_registry
 from offsite.settings import Settings
+from tests.integration.cluster import Roles
 from tests.integration.test_cluster_api_node import PUSHED
-from tests.integration.test_cluster_processes import Roles, roles  # noqa: F401 (a fixture)
 from tests.integration.test_model_registry import variant
 from tests.integration.test_serve_cameras import until
 from tests.integration.world import World
@@ -24,7 +24,7 @@ from vision.synthetic import CLASS_NAMES
 ADMIN = Actor("admin1", Role.ADMIN)
 
 
-def running_camera(world: World, roles: Roles, *options: str) -> subprocess.Popen[bytes]:  # noqa: F811 (the fixture)
+def running_camera(world: World, roles: Roles, *options: str) -> subprocess.Popen[bytes]:
     """Worker w1 (started with ``options``) holding a camera, looking at the registry every half second."""
     camera_configs.save_one(world.components, PUSHED, CLASS_NAMES, ADMIN, "网关推送画面")
     roles.env["OFFSITE_MODEL_POLL_S"] = "0.5"
@@ -37,7 +37,7 @@ def test_a_worker_takes_up_a_promoted_model_a_shadow_and_a_rollback_without_a_re
     world: World,
     clock: ManualClock,
     settings: Settings,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     tmp_path: Path,
 ) -> None:
     components = world.components
@@ -66,7 +66,7 @@ def test_a_worker_takes_up_a_promoted_model_a_shadow_and_a_rollback_without_a_re
 def test_a_worker_started_on_a_model_file_stays_on_it(
     world: World,
     settings: Settings,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     tmp_path: Path,
 ) -> None:
     components = world.components

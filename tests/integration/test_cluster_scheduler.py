@@ -29,8 +29,8 @@ from offsite.cluster.scheduler import Job, finish
 from offsite.cluster.sealing import SealAnswers, SealRequests, SealUnavailable
 from offsite.evidence import open_evidence
 from offsite.settings import SHIPPED_MODEL, Settings
+from tests.integration.cluster import Roles
 from tests.integration.test_automatic_recheck import noticed_stall, road_camera
-from tests.integration.test_cluster_processes import Roles
 from tests.integration.test_serve_cameras import until
 from tests.integration.world import World
 from tests.support.nats_server import NatsServer

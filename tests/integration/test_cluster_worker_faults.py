@@ -19,7 +19,7 @@ from cases.model.registry import Camera
 from offsite import camera_configs
 from offsite.bootstrap import Components
 from offsite.demo import FOOTAGE_CACHE, ROAD
-from tests.integration.test_cluster_processes import ADMIN, STALL, Roles, detections, roles  # noqa: F401 (a fixture)
+from tests.integration.cluster import ADMIN, STALL, Roles, detections
 from tests.integration.test_serve_cameras import until
 from tests.integration.test_stream_sources import RtspServer, gstreamer  # noqa: F401 (a fixture)
 from tests.support.nats_server import free_port
@@ -27,7 +27,7 @@ from vision.synthetic import CLASS_NAMES
 
 
 @contextlib.contextmanager
-def live_road(components: Components, roles: Roles, tmp_path: Path) -> Iterator[tuple[str, str, int]]:  # noqa: F811 (the fixture imported above)
+def live_road(components: Components, roles: Roles, tmp_path: Path) -> Iterator[tuple[str, str, int]]:
     """The road camera as a live RTSP stream of the demo's road (paced in real time, from its start for each
     connection), saved in the database; a sealer and two workers running. Yields the worker holding the camera
     once both have announced themselves, the other, and the holder's epoch."""
@@ -54,7 +54,7 @@ def live_road(components: Components, roles: Roles, tmp_path: Path) -> Iterator[
         camera.stop()
 
 
-def kill_and_take_over(roles: Roles, holder: str, other: str, epoch: int) -> float:  # noqa: F811 (the fixture imported above)
+def kill_and_take_over(roles: Roles, holder: str, other: str, epoch: int) -> float:
     """SIGKILL the holder; the seconds until the other worker took the camera (at most the lease time plus 5 s)."""
     roles.stop(holder, signal.SIGKILL)
     killed = time.monotonic()
@@ -65,7 +65,7 @@ def kill_and_take_over(roles: Roles, holder: str, other: str, epoch: int) -> flo
 @pytest.mark.usefixtures("gstreamer")
 def test_a_worker_killed_before_its_camera_confirmed_hands_it_over_within_the_lease_and_one_detection_results(
     components: Components,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     tmp_path: Path,
 ) -> None:
     """The worker holding the live road is killed before the stall it watches is confirmed: the other worker takes
@@ -83,7 +83,7 @@ def test_a_worker_killed_before_its_camera_confirmed_hands_it_over_within_the_le
 @pytest.mark.usefixtures("gstreamer")
 def test_a_worker_killed_after_its_camera_raised_a_stall_is_not_followed_by_the_same_stall_raised_again(
     components: Components,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     tmp_path: Path,
 ) -> None:
     """The holder raised the stall, then is killed. The other worker carries on from its state: watching the stall
@@ -101,7 +101,7 @@ def test_a_worker_killed_after_its_camera_raised_a_stall_is_not_followed_by_the_
 @pytest.mark.usefixtures("gstreamer")
 def test_a_worker_cut_off_finds_its_camera_lost_and_stops_it_and_the_stall_is_one_detection(
     components: Components,
-    roles: Roles,  # noqa: F811 (the fixture imported above)
+    roles: Roles,
     tmp_path: Path,
 ) -> None:
     """The holder is frozen (SIGSTOP: it renews nothing, as if cut off) while its camera's stall is in view. The other

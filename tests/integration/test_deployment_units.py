@@ -19,7 +19,8 @@ import pytest
 
 from offsite.bootstrap import Components
 from offsite.settings import PROJECT_ROOT, Settings
-from tests.integration.test_cluster_processes import configure_road, detections, until
+from tests.integration.cluster import configure_road, detections
+from tests.integration.test_serve_cameras import until
 from tests.support.nats_server import NatsServer
 
 UNITS = PROJECT_ROOT / "deploy" / "systemd"
