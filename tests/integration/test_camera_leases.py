@@ -93,18 +93,24 @@ def test_a_renewal_whose_answer_was_lost_leaves_the_lease_with_its_holder(nats_s
         held = await w1.acquire("cam-1", events_sequence=0)
         assert held is not None
         landed = await w1.renew(held)  # applied on the server; its answer, the new revision, is lost
-        assert landed is not None and landed.revision > held.revision
+        assert landed is not None
+        assert landed.revision > held.revision
         kept = await w1.renew(held)
-        assert kept is not None and (kept.worker, kept.epoch) == ("w1", 1) and kept.revision > landed.revision
+        assert kept is not None
+        assert (kept.worker, kept.epoch) == ("w1", 1)
+        assert kept.revision > landed.revision
         holder = await w2.holder("cam-1")
-        assert holder is not None and holder.revision == kept.revision
+        assert holder is not None
+        assert holder.revision == kept.revision
 
         await w1.release(kept)
         taken = await w2.acquire("cam-1", events_sequence=0)
-        assert taken is not None and (taken.worker, taken.epoch) == ("w2", 2)
+        assert taken is not None
+        assert (taken.worker, taken.epoch) == ("w2", 2)
         assert await w1.renew(kept) is None  # another worker's lease now: not renewed by the old holder
         holder = await w1.holder("cam-1")
-        assert holder is not None and (holder.worker, holder.revision) == ("w2", taken.revision)
+        assert holder is not None
+        assert (holder.worker, holder.revision) == ("w2", taken.revision)
 
     run(nats_server, body)
 
