@@ -127,10 +127,15 @@ def _fail(exc: OffsiteError) -> typer.Exit:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to the configured database (OFFSITE_DATABASE_URL)."""
+    from cases.persistence.migrate import MigrationRefused
     from offsite.bootstrap import prepare_database
 
     components = _unmigrated_components()
-    prepare_database(components)
+    try:
+        prepare_database(components)
+    except MigrationRefused as exc:
+        typer.secho(f"offsite: the database was not upgraded: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"database at {components.engine.url.render_as_string(hide_password=True)} is up to date")
 
 

@@ -15,6 +15,11 @@ from sqlalchemy import Connection, Engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class MigrationRefused(RuntimeError):
+    """A migration found data it cannot carry over (duplicates a new unique index forbids, say) and changed
+    nothing; the message names what to settle before upgrading again."""
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 from cases.model.case import (
@@ -255,6 +256,9 @@ detections = Table(
     Index("ix_detections_queue_status", "status", "first_seen", "id"),
     Index("ix_detections_queue_camera", "camera_id", "status", "first_seen", "id"),
     Index("ix_detections_queue_violation", "violation_code", "status", "first_seen", "id"),
+    # One sealed package backs one detection (migration 0016): what the intake checks, kept by the database too, so
+    # that two events racing with one package cannot both be stored.
+    Index("uq_detections_evidence_package_id", "evidence_package_id", unique=True),
 )
 
 notifications = Table(
@@ -286,6 +290,9 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+# A username is one account whatever the case of its letters (``Admin`` beside ``admin`` is refused; usernames are
+# ASCII, which lower() folds alike on SQLite and PostgreSQL): what create_user checks, kept by the database too.
+Index("uq_users_username_folded", func.lower(users.c.username), unique=True)
 
 api_tokens = Table(
     "api_tokens",

@@ -158,20 +158,25 @@ class AccountService(Service):
         check_new_password(password)
         if role in NOT_STAFF:
             raise InvalidInput(variant="staff_role", role=Term(f"term.role.{role.value}"), role_value=role.value)
-        with self.transaction() as session:
-            refuse_username_taken(session, username)
-            ident = session.execute(
-                insert(tables.users)
-                .values(
-                    username=username,
-                    display_name=display_name,
-                    role=role,
-                    password_hash=hash_password(password),
-                    active=True,
-                    created_at=self.clock.now(),
-                )
-                .returning(U.id)
-            ).scalar_one()
+        try:
+            with self.transaction() as session:
+                refuse_username_taken(session, username)
+                ident = session.execute(
+                    insert(tables.users)
+                    .values(
+                        username=username,
+                        display_name=display_name,
+                        role=role,
+                        password_hash=hash_password(password),
+                        active=True,
+                        created_at=self.clock.now(),
+                    )
+                    .returning(U.id)
+                ).scalar_one()
+        except AlreadyExists:  # the database's index: an account of that name was created meanwhile; name it
+            with self.transaction() as session:
+                refuse_username_taken(session, username)
+            raise
         return StaffUser(int(ident), username, display_name, role, True)
 
     def find_user(self, username: str) -> StaffUser | None:

@@ -15,6 +15,7 @@ from cases.clock import ManualClock
 from cases.model.case import Case
 from cases.model.staff import Role
 from cases.persistence import tables
+from cases.services import accounts as accounts_module
 from offsite.bootstrap import Components, build, web_app
 from offsite.settings import Settings
 from tests.integration.conftest import Staff, problem_of
@@ -1066,6 +1067,22 @@ def test_a_username_differing_only_in_case_already_exists(
     assert counts(world.components) == rows
     signed_in = client.post("/api/v1/auth/token", data={"username": "admin1", "password": "password-1234"})
     assert signed_in.status_code == 200, signed_in.text
+
+
+def test_a_username_differing_only_in_case_created_in_a_race_is_refused_by_the_database(
+    client: TestClient, world: World, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the service's check cannot see: ``Admin1`` checked before ``admin1`` was stored (made here by
+    passing its check once). The database's index refuses it, named as when the check sees it."""
+    rows = counts(world.components)
+    checks = iter([lambda session, username: None])
+    original = accounts_module.refuse_username_taken
+    monkeypatch.setattr(accounts_module, "refuse_username_taken", lambda s, u: next(checks, original)(s, u))
+    body = {"username": "Admin1", "display_name": "冒名", "role": "admin", "password": "password-1234"}
+    problem = refused(client.post("/api/v1/users", json=body, headers=admin), 409, "already_exists")
+    assert "admin1" in problem["detail"]
+    assert "Admin1" in problem["detail"]
+    assert counts(world.components) == rows
 
 
 @pytest.mark.parametrize(

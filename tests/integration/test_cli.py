@@ -204,6 +204,35 @@ def test_serve_refuses_an_unmigrated_database_and_db_upgrade_fixes_it(tmp_path: 
     assert current.stdout.count(head) == 2  # the database's revision and the code's
 
 
+def test_db_upgrade_refuses_accounts_named_alike_but_for_case_naming_them_and_changes_nothing(tmp_path: Path) -> None:
+    """A database from before usernames ignored case, holding ``Li`` and ``li``: migration 0016's unique index
+    cannot be made. The upgrade says which name to settle, without a traceback, and leaves the database as it was;
+    once one account is renamed it goes through."""
+    from cases.persistence import migrate
+    from cases.persistence.database import create_database_engine
+
+    url = f"sqlite:///{tmp_path / 'twins.db'}"
+    engine = create_database_engine(url)
+    migrate.upgrade(engine, "0015")
+    with engine.begin() as connection:
+        for name in ("li", "Li"):
+            connection.exec_driver_sql(
+                "INSERT INTO users (username, display_name, role, password_hash, active, created_at) "
+                f"VALUES ('{name}', '李强', 'officer', 'scrypt$x', 1, '2026-12-01 00:00:00.000000')"
+            )
+    env = {"OFFSITE_DATABASE_URL": url}
+    refused = run("db", "upgrade", env=env)
+    assert refused.returncode == 1
+    assert "'li'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert migrate.current_revision(engine) == "0015"
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE users SET username = 'li2' WHERE username = 'Li'")
+    engine.dispose()
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert "0016" in run("db", "current", env=env).stdout
+
+
 @pytest.mark.parametrize(
     "command",
     [
