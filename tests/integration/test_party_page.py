@@ -165,6 +165,13 @@ def test_the_officer_s_case_page_links_each_statement_attachment_to_its_sealed_i
     assert f'href="/console/evidence/{package}"' in listed.group(1)
     attachment = client.get(link)
     assert (attachment.status_code, attachment.content) == (200, PNG)
+    # the record names the party by the case's party name, not by its record key (party:<case id>)
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S)
+    assert timeline
+    stored = components.cases.get(case.id or 0)
+    assert stored.party_name
+    assert f"{stored.party_name}（当事人）" in timeline.group(1)
+    assert f"party:{case.id}" not in timeline.group(1)
 
 
 def test_a_refused_defence_seals_no_attachment(client: TestClient, components: Components, case: Case) -> None:
