@@ -55,6 +55,13 @@ class Term:
         return {"key": self.key, "params": {name: str(value) for name, value in self.params.items()}}
 
 
+def detector_class(name: str) -> Term | str:
+    """One of the detector's classes as people call it (stall: 摊位, in the reader's language), or the class's own
+    name for a class the catalogue has no word for (a model trained with classes of its own)."""
+    key = f"term.detector_class.{name}"
+    return Term(key) if entry(key, DEFAULT_LANGUAGE) is not None else name
+
+
 @functools.cache
 def catalogue(language: str) -> Catalog:
     with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cases.errors import Conflict, NotFound
-from cases.messages import Term
+from cases.messages import Term, detector_class
 from cases.model.detector_release import DetectorRelease, GateAction, ReleaseStatus
 from cases.services.base import Actor
 from offsite.parts import ReleaseParts
@@ -56,8 +56,11 @@ class NotInStore(RegistryError):
 
 
 def told(reason: Reason) -> Term:
-    """A gate's reason as the catalogue tells it, the exam named in the reader's language."""
-    return Term(reason.key, {**reason.params, "exam": Term(f"term.gate.exam.{reason.params['exam']}")})
+    """A gate's reason as the catalogue tells it, the exam and the class named in the reader's language."""
+    params = {**reason.params, "exam": Term(f"term.gate.exam.{reason.params['exam']}")}
+    if "class_name" in params:
+        params["class_name"] = detector_class(str(params["class_name"]))
+    return Term(reason.key, params)
 
 
 def store(model: Path, model_store: Path) -> tuple[str, str, ModelManifest]:

@@ -195,9 +195,8 @@ def class_teller(language: str) -> Callable[[str], str]:
     for a class it has none for (a model trained with classes of its own)."""
 
     def label(name: str) -> str:
-        key = f"term.detector_class.{name}"
-        told = messages.Term(key).told(language)
-        return name if told == key else told
+        named = messages.detector_class(name)
+        return named if isinstance(named, str) else named.told(language)
 
     return label
 

@@ -392,3 +392,20 @@ def test_a_flash_the_catalogue_cannot_tell_shows_nothing() -> None:
         {"key": "notice.step_done", "params": {"step": 7}},
     ):
         assert api.console.web._term_of(stored, messages.CHINESE) is None
+
+
+@pytest.mark.parametrize(
+    ("class_name", "chinese", "english"), [("dust", "扬尘", "dust plume"), ("cart", "cart", "cart")]
+)
+def test_a_gate_reason_names_the_class_as_people_call_it(class_name: str, chinese: str, english: str) -> None:
+    """The gate's reasons name a class by the catalogue's word for it (dust: 扬尘), not by the model's; a class the
+    catalogue has no word for (a model trained with classes of its own) keeps its own name."""
+    from offsite.model_registry import told
+    from vision.model_gate import Reason
+
+    params = {"exam": "golden", "class_name": class_name, "measure": "AP50", "candidate": "0.500", "active": "0.600",
+              "margin": "0.02"}  # fmt: skip
+    reason = told(Reason("term.gate.class_worse", params))
+    assert f"{chinese} 的 AP50 为 0.500" in reason.told("zh_CN")
+    assert f": {english} AP50 0.500" in reason.english
+    assert "term." not in reason.told("zh_CN") + reason.english
