@@ -313,6 +313,8 @@ def test_the_evidence_page_verifies_now_and_the_public_page_shows_no_pictures(
     public = client.get(f"/verify/{package}?now=1")
     assert "校验通过" in public.text
     assert "包含证明" in public.text
+    # the verdict first, above the hashes: on a phone it is what the reader came for, not below a long table
+    assert public.text.index('id="verification"') < public.text.index('<dl class="facts">')
     assert client.get(f"/console/evidence/{package}/items/frame-first.jpg", follow_redirects=False).status_code == 303
 
 
