@@ -485,10 +485,24 @@ def case_view(
         attachments=_statement_attachments(services, case, page_language(request)),
         officer_name=_display_name(services, case.officer),
         fine_limits=_fine_limits(services, case),
+        waits=_steps_waiting(services, case, page_language(request)),
         typed=typed or {},
         status_code=status_code,
         **shown,
     )
+
+
+# The steps that decide (or send the decision to legal review): the law lets them wait for the party's rights periods.
+AFTER_RIGHTS_PERIODS = ("request_legal_review", "decide_penalty")
+
+
+def _steps_waiting(services: ApiServices, case: Case, language: str) -> dict[str, str]:
+    """Each step the case's stage offers but the law makes wait today, with the reason and the day it may be taken
+    (the statement or hearing-request period running): said beside it, its button off, before anything is typed."""
+    running = case.rights_periods_running(services.clock.today())
+    if running is None:
+        return {}
+    return {name: running.told(language) for name in AFTER_RIGHTS_PERIODS}
 
 
 def _fine_limits(services: ApiServices, case: Case) -> dict[str, str]:

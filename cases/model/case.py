@@ -594,7 +594,7 @@ class Case:
     def request_legal_review(self, act: Act, law: Law, fine_fen: int) -> None:
         """Send the proposed decision to 法制审核 (第五十八条)."""
         before = self._require("request_legal_review")
-        self._require_rights_periods_over(act.today, before)
+        self._require_rights_periods_over(act.today)
         self._require_fine_allowed(law, fine_fen)
         self.review_fine_fen = fine_fen
         self.review_requested_by = act.actor
@@ -626,7 +626,7 @@ class Case:
     def decide_penalty(self, act: Act, law: Law, fine_fen: int) -> None:
         """行政处罚决定: within the ceiling, and after legal review where the law requires it."""
         before = self._require("decide_penalty")
-        self._require_rights_periods_over(act.today, before)
+        self._require_rights_periods_over(act.today)
         self._require_fine_allowed(law, fine_fen)
         if before is S.REVIEW_APPROVED:
             if fine_fen != self.review_fine_fen:
@@ -777,13 +777,20 @@ class Case:
         limit = threshold.individual_yuan if party is not None and party.is_individual else threshold.organisation_yuan
         return fine_fen >= limit * 100
 
-    def _require_rights_periods_over(self, today: dt.date, stage: CaseStatus) -> None:
-        """Before a decision, the statement period (unless a statement was answered) and any hearing-request
-        period must be over (第四十四条、第六十四条)."""
-        if stage is S.PENALTY_NOTICE_ISSUED and self.statement_deadline and today <= self.statement_deadline:
-            raise DeadlineNotReached(variant="statement", until=self.statement_deadline)
+    def rights_periods_running(self, today: dt.date) -> DeadlineNotReached | None:
+        """Why a decision (or its legal review) must wait today, or None: the statement period (unless a statement
+        was answered) and any hearing-request period must be over first (第四十四条、第六十四条). The case page
+        says so beside those steps before the officer fills them in."""
+        if self.status is S.PENALTY_NOTICE_ISSUED and self.statement_deadline and today <= self.statement_deadline:
+            return DeadlineNotReached(variant="statement", until=self.statement_deadline)
         if self.hearing_deadline and today <= self.hearing_deadline:
-            raise DeadlineNotReached(variant="hearing", until=self.hearing_deadline)
+            return DeadlineNotReached(variant="hearing", until=self.hearing_deadline)
+        return None
+
+    def _require_rights_periods_over(self, today: dt.date) -> None:
+        running = self.rights_periods_running(today)
+        if running is not None:
+            raise running
 
     def _require_fine_allowed(self, law: Law, fine_fen: int) -> None:
         violation: Violation = law.violation(self.violation_code)

@@ -83,3 +83,40 @@ def test_the_case_officer_is_shown_by_display_name_and_the_overdue_banner_names_
     banner = re.search(r'<p class="flash error">超期提醒：(.*?)</p>', listing)
     assert banner
     assert f"案件 #{case.id}（改正期限 2026-03-03 已超期）" in banner.group(1)
+
+
+def test_the_decision_steps_say_they_wait_for_the_statement_period_before_anything_is_typed(
+    client: TestClient, world: World, components: Components, clock: ManualClock
+) -> None:
+    """While the party's statement period runs, the page offers the decision and the legal review as the stage
+    allows, but says beside each that the law makes it wait, until when, with its button off; once the period is
+    over they may be taken."""
+    c = components
+    case = world.draft("dust")
+    case = c.cases.file(case.id or 0, OFFICER, case.version)
+    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
+    clock.advance(dt.timedelta(days=7))
+    case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
+                                  c.clock.today(), None, "仍有扬尘")  # fmt: skip
+    case = c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, 100000, DeliveryMethod.DIRECT)
+    assert case.statement_deadline is not None
+    sign_in(client, components, Role.OFFICER)
+    page = client.get(f"/console/cases/{case.id}").text
+    for step in ("decide_penalty", "request_legal_review"):
+        form = re.search(rf'<form class="step"[^>]*data-step="{step}">(.*?)</form>', page, re.S)
+        assert form, step
+        waits = re.search(rf'<p class="hint waits" data-waits="{step}">(.*?)</p>', form.group(1))
+        assert waits, step
+        assert f"当事人可在 {case.statement_deadline.isoformat()} 前陈述申辩" in waits.group(1)
+        assert re.search(r'<button type="submit" class="primary" disabled>', form.group(1))
+    record = re.search(r'<form class="step"[^>]*data-step="record_statement">(.*?)</form>', page, re.S)
+    assert record
+    assert "disabled" not in record.group(1)  # the statement itself is what the period is for
+
+    clock.advance(dt.timedelta(days=(case.statement_deadline - c.clock.today()).days + 1))
+    sign_in(client, components, Role.OFFICER)  # the session of days before has ended
+    page = client.get(f"/console/cases/{case.id}").text
+    assert "data-waits" not in page
+    form = re.search(r'<form class="step"[^>]*data-step="decide_penalty">(.*?)</form>', page, re.S)
+    assert form
+    assert "disabled" not in form.group(1)
