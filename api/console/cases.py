@@ -331,7 +331,7 @@ def _verified(services: ApiServices, package_id: str, tell: Callable[[Finding], 
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
 
-def _statement_attachments(services: ApiServices, case: Case, language: str) -> list[dict[str, Any]]:
+def statement_attachments(services: ApiServices, case: Case, language: str) -> list[dict[str, Any]]:
     """The party's statement attachments, sealed as evidence: each with the name the party gave it and the item
     the evidence viewer serves (to staff who may read cases); an unreadable package is named, not hidden."""
     attachments: list[dict[str, Any]] = []
@@ -482,7 +482,7 @@ def case_view(
         action_labels=ACTION_LABELS,
         decision_period=_decision_period(services, case),
         form_defaults=_form_defaults(case),
-        attachments=_statement_attachments(services, case, page_language(request)),
+        attachments=statement_attachments(services, case, page_language(request)),
         officer_name=_display_name(services, case.officer),
         fine_limits=_fine_limits(services, case),
         waits=_steps_waiting(services, case, page_language(request)),

@@ -22,7 +22,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.console.web import LIMITS, Notice, back, check_length, notice, page, page_language, told, yuan
+from api.console.cases import statement_attachments
+from api.console.web import LIMITS, Notice, back, check_length, local, notice, page, page_language, told, yuan
 from api.deps import client_address
 from api.services import ApiServices, services_of
 from cases.documents import DocumentKind, available
@@ -180,6 +181,7 @@ def _case_view(request: Request, typed_statement: str = "", error: Notice | None
         contact=mask_mobile(case.party_contact),
         payment=payment,
         statement_open=statement_open,
+        statement=_statement_receipt(services, case, page_language(request)),
         party_csrf=_form_token(request),
         yuan=yuan,
         max_attachments=MAX_ATTACHMENTS,
@@ -187,6 +189,21 @@ def _case_view(request: Request, typed_statement: str = "", error: Notice | None
         attachment_accept=",".join([*ATTACHMENT_TYPES, ".jpg", ".jpeg", ".png", ".pdf"]),
         attachment_warnings=_attachment_warnings(page_language(request)),
     )
+
+
+def _statement_receipt(services: ApiServices, case: Case, language: str) -> dict[str, Any] | None:
+    """What the party stated, as the case holds it: the text, when it was received, the attachments' names, and
+    whether the officer has answered it (adopted or not). None before a statement."""
+    filed = [event for event in case.events if event.action == "record_statement"]
+    if case.statement_text is None or not filed:
+        return None
+    return {
+        "text": case.statement_text,
+        "received": local(services, filed[-1].at),
+        "online": filed[-1].payload.get("channel") == "online",
+        "attachments": [a["name"] or a["problem"] for a in statement_attachments(services, case, language)],
+        "adopted": case.statement_adopted,
+    }
 
 
 def _attachment_warnings(language: str) -> dict[str, str]:

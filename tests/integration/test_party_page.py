@@ -147,6 +147,19 @@ def test_the_party_files_a_defence_with_attachments_sealed_as_evidence(
     assert components.evidence().verify(package).ok
     assert components.evidence().item(package, "attachment-1.png")[1] == PNG
 
+    # the party's receipt: the page shows what was filed, when, its attachments, and that it awaits review
+    receipt = re.search(
+        r'<section class="card" id="statement-receipt">(.*?)</section>', client.get("/party/case").text, re.S
+    )
+    assert receipt
+    assert "货架已于次日收回，请求从轻处罚。" in receipt.group(1)
+    assert "after.png" in receipt.group(1)
+    assert "（网上提交）" in receipt.group(1)
+    assert "承办人员将对您提出的事实、理由和证据进行复核" in receipt.group(1)
+    answered = components.cases.answer_statement(case.id or 0, OFFICER, stored.version, False, "理由不成立", None)
+    assert answered.statement_adopted is False
+    assert "经复核，您的陈述申辩未被采纳。" in client.get("/party/case").text
+
 
 def test_the_officer_s_case_page_links_each_statement_attachment_to_its_sealed_item(
     client: TestClient, components: Components, case: Case
