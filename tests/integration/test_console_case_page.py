@@ -18,8 +18,8 @@ from tests.integration.test_console import sign_in
 from tests.integration.world import OFFICER, World
 
 
-def dust_case_at_its_statement(world: World, clock: ManualClock, proposed_fen: int) -> Case:
-    """A construction-dust case told of a fine of ``proposed_fen``, whose party has filed a statement."""
+def dust_case_at_its_penalty_notice(world: World, clock: ManualClock, proposed_fen: int) -> Case:
+    """A construction-dust case whose party has been told of a fine of ``proposed_fen``: its statement period runs."""
     c = world.components
     case = world.draft("dust")
     case = c.cases.file(case.id or 0, OFFICER, case.version)
@@ -27,7 +27,13 @@ def dust_case_at_its_statement(world: World, clock: ManualClock, proposed_fen: i
     clock.advance(dt.timedelta(days=7))
     case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
                                   c.clock.today(), None, "仍有扬尘")  # fmt: skip
-    case = c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, proposed_fen, DeliveryMethod.DIRECT)
+    return c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, proposed_fen, DeliveryMethod.DIRECT)
+
+
+def dust_case_at_its_statement(world: World, clock: ManualClock, proposed_fen: int) -> Case:
+    """A construction-dust case told of a fine of ``proposed_fen``, whose party has filed a statement."""
+    c = world.components
+    case = dust_case_at_its_penalty_notice(world, clock, proposed_fen)
     party = c.party.party_actor(case)
     return c.cases.record_statement(case.id or 0, party, case.version, "已洒水降尘，请从轻处罚", "online")
 
@@ -92,13 +98,7 @@ def test_the_decision_steps_say_they_wait_for_the_statement_period_before_anythi
     allows, but says beside each that the law makes it wait, until when, with its button off; once the period is
     over they may be taken."""
     c = components
-    case = world.draft("dust")
-    case = c.cases.file(case.id or 0, OFFICER, case.version)
-    case = c.cases.issue_rectification_notice(case.id or 0, OFFICER, case.version, DeliveryMethod.DIRECT)
-    clock.advance(dt.timedelta(days=7))
-    case = c.cases.record_recheck(case.id or 0, OFFICER, case.version, RecheckOutcome.PERSISTING,
-                                  c.clock.today(), None, "仍有扬尘")  # fmt: skip
-    case = c.cases.issue_penalty_notice(case.id or 0, OFFICER, case.version, 100000, DeliveryMethod.DIRECT)
+    case = dust_case_at_its_penalty_notice(world, clock, 100000)
     assert case.statement_deadline is not None
     sign_in(client, components, Role.OFFICER)
     page = client.get(f"/console/cases/{case.id}").text
