@@ -256,9 +256,6 @@ detections = Table(
     Index("ix_detections_queue_status", "status", "first_seen", "id"),
     Index("ix_detections_queue_camera", "camera_id", "status", "first_seen", "id"),
     Index("ix_detections_queue_violation", "violation_code", "status", "first_seen", "id"),
-    # One sealed package backs one detection (migration 0016): what the intake checks, kept by the database too, so
-    # that two events racing with one package cannot both be stored.
-    Index("uq_detections_evidence_package_id", "evidence_package_id", unique=True),
 )
 
 notifications = Table(

@@ -260,20 +260,19 @@ class DetectionService(Service):
                 )
                 session.add(detection)
                 session.flush()
-        except AlreadyExists:  # raced with the same event, or with another citing its package
-            stored = self._by_event_id(event.event_id)
-            if stored is None:  # the package's unique index: another event's detection took it meanwhile
-                with self.transaction() as session:
-                    self._package_free(session, event)
-                raise
-            return self._same_occurrence(stored, event, registry), False
-        return detection, True
+        except AlreadyExists:
+            pass  # raced with the same event arriving concurrently; fall through to the stored one
+        else:
+            return detection, True
+        stored = self._by_event_id(event.event_id)
+        assert stored is not None
+        return self._same_occurrence(stored, event, registry), False
 
     @staticmethod
     def _package_free(session: Session, event: ViolationEvent) -> None:
         """One package backs one detection: an event from outside citing a package that another event's detection
         stands on is refused (a re-send of that event is answered before this, by its event id). The pipelines cite
-        each what they have just sealed. The database's unique index keeps it when two events race."""
+        each what they have just sealed."""
         holder = session.execute(
             select(D.id, D.event_id).where(D.evidence_package_id == event.evidence_package_id).limit(1)
         ).first()

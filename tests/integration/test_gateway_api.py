@@ -21,7 +21,6 @@ from cases.clock import ManualClock
 from cases.model.staff import Role
 from cases.persistence import tables
 from cases.services.accounts import gateway_secret, gateway_signature
-from cases.services.detections import DetectionService
 from offsite.bootstrap import Components
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.world import World, key_frame_items
@@ -507,25 +506,6 @@ def test_a_package_backs_one_detection_only(client: TestClient, world: World) ->
     assert body["event_id"] in detail
     assert detection_count(world.components) == 1
     assert push(client, world.components, body).status_code == 200  # the first event's re-send is still answered
-
-
-def test_two_events_racing_with_one_package_make_one_detection(
-    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The race the intake's check cannot see: the second event's check ran before the first was stored (made here
-    by passing its check once). The database's unique index refuses it, and the gateway is told which detection
-    holds the package, as when the check sees it."""
-    event = world.event()
-    body = event_body(world, event_id=event.event_id, evidence_package_id=package_for(world.components, event, event_id=None))  # fmt: skip
-    assert push(client, world.components, body).status_code == 201
-    checks = iter([lambda session, event: None])  # the racing event's check, run before the first was stored
-    original = DetectionService._package_free
-    monkeypatch.setattr(DetectionService, "_package_free", staticmethod(lambda s, e: next(checks, original)(s, e)))
-    again = body | {"event_id": "evt-racing-with-the-same-package"}
-    detail = assert_rejected(push(client, world.components, again), 409, "evidence_package_taken")["detail"]
-    assert body["evidence_package_id"] in detail
-    assert body["event_id"] in detail
-    assert detection_count(world.components) == 1
 
 
 @pytest.mark.parametrize(
