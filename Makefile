@@ -81,7 +81,7 @@ contracts: venv
 # longer import supervision at start brought the suite to 1021 s here (2026-12-07, 3325 tests); a busier day's four
 # runs of 3328 to 3356 tests took 1143 s to 1224 s here. CI took 2109 s on 2026-12-07 (the suite 1849 s here that day); the
 # demo with its learning loop then ran once instead of twice, PostgreSQL tests were emptied by DELETE, not TRUNCATE, and
-# the law's YAML read by libyaml (3657 tests: 1276 s before, 1418 s after on a slower hour; test time summed 3648 s
+# the law's YAML read by libyaml (3652 tests 1276 s before, 3662 tests 1418 s after on a slower hour; summed 3648 s
 # and 3956 s: the same machine varies by more than these changes save, which each measured on its own).
 PYTEST_WORKERS ?= 3
 pytest: venv chromium footage train-env
