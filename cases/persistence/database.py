@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.abc import PQGen
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -145,6 +145,16 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # Take the write lock at the start of a transaction, so that two writers queue instead of one failing
     # half-way with "database is locked"; the version column still refuses a stale write.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def take_turns(session: Session, *keys: str) -> None:
+    """Make concurrent transactions on the same keys take turns until the first commits (PostgreSQL: transaction
+    advisory locks, taken in the order given, so two callers that name keys in the same order cannot deadlock).
+    SQLite needs nothing: every transaction there begins IMMEDIATE and so holds the database's write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in keys:
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

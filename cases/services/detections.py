@@ -28,6 +28,7 @@ from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Zone
 from cases.persistence import tables
+from cases.persistence.database import take_turns
 from cases.services.base import Actor, Service, check_version, get_or_404
 from cases.services.registry import RegistryService, log_personal_data_read
 from vision.events import ViolationEvent
@@ -272,7 +273,9 @@ class DetectionService(Service):
     def _package_free(session: Session, event: ViolationEvent) -> None:
         """One package backs one detection: an event from outside citing a package that another event's detection
         stands on is refused (a re-send of that event is answered before this, by its event id). The pipelines cite
-        each what they have just sealed."""
+        each what they have just sealed. Two gateways citing one package at once take turns, so the second sees
+        the first's detection once it is stored."""
+        take_turns(session, f"evidence_package:{event.evidence_package_id}")
         holder = session.execute(
             select(D.id, D.event_id).where(D.evidence_package_id == event.evidence_package_id).limit(1)
         ).first()

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, text, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cases.persistence import tables
+from cases.persistence.database import take_turns
 
 A = tables.access_attempts.c
 SUBJECT_LENGTH = 64  # the column's width: longer subjects and client addresses are cut, never refused
@@ -81,13 +82,8 @@ class AttemptLedger:
         self.door = door
 
     def serialise_on(self, *keys: str) -> None:
-        """Make concurrent transactions on the same keys take turns (PostgreSQL: transaction advisory locks,
-        always taken in the order given, so two callers that name keys in the same order cannot deadlock).
-        SQLite needs nothing: every transaction there begins IMMEDIATE and so holds the database's write lock."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return
-        for key in keys:
-            self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{self.door}:{key}"})
+        """Make concurrent transactions on the same keys of this door take turns (``take_turns``)."""
+        take_turns(self.session, *(f"{self.door}:{key}" for key in keys))
 
     def record(self, at: dt.datetime, subject: str, client: str, outcome: Outcome) -> int:
         values = {"at": at, "door": self.door.value, "subject": subject[:SUBJECT_LENGTH],

@@ -10,6 +10,8 @@ import json
 import os
 import secrets
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cases.clock import ManualClock
+from cases.errors import EvidencePackageTaken
 from cases.model.staff import Role
 from cases.persistence import tables
 from cases.services.accounts import gateway_secret, gateway_signature
+from cases.services.detections import DetectionService
 from offsite.bootstrap import Components
+from offsite.intake import StoreEvidence
 from tests.integration.conftest import Staff, problem_of
 from tests.integration.world import World, key_frame_items
 from tests.unit.evidence.test_store import kill_a_seal_midway
@@ -506,6 +511,47 @@ def test_a_package_backs_one_detection_only(client: TestClient, world: World) ->
     assert body["event_id"] in detail
     assert detection_count(world.components) == 1
     assert push(client, world.components, body).status_code == 200  # the first event's re-send is still answered
+
+
+def test_two_gateways_citing_one_package_at_once_store_one_detection(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the intake's check alone cannot see: the first event's check passed, its detection not yet stored,
+    when the second event citing the same package is checked. They take turns: the second is refused once the
+    first is stored, on either database."""
+    components = world.components
+    first, second = world.event(), world.event()
+    package = package_for(components, first, event_id=None)
+    first, second = (ViolationEvent(**{**event.__dict__, "evidence_package_id": package}) for event in (first, second))
+    first_checked, second_started = threading.Event(), threading.Event()
+    check = DetectionService._package_free
+
+    def slow_first_check(session: Any, event: ViolationEvent) -> None:
+        check(session, event)
+        if event.event_id == first.event_id:
+            first_checked.set()
+            second_started.wait(10)
+            time.sleep(1)  # the second event's intake runs meanwhile, up to where it must wait its turn
+
+    monkeypatch.setattr(DetectionService, "_package_free", staticmethod(slow_first_check))
+    evidence = StoreEvidence(components.evidence_reader)
+    outcomes: dict[str, object] = {}
+
+    def intake(event: ViolationEvent) -> None:
+        try:
+            outcomes[event.event_id] = components.detections.intake(event, components.registry, evidence)[1]
+        except EvidencePackageTaken as refused:
+            outcomes[event.event_id] = refused
+
+    racing = threading.Thread(target=intake, args=(first,))
+    racing.start()
+    assert first_checked.wait(30)
+    second_started.set()
+    intake(second)
+    racing.join(30)
+    assert outcomes[first.event_id] is True
+    assert isinstance(outcomes[second.event_id], EvidencePackageTaken)
+    assert detection_count(components) == 1
 
 
 @pytest.mark.parametrize(
