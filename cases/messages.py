@@ -32,6 +32,7 @@ CHINESE = "zh_CN"
 ENGLISH = "en"
 LANGUAGES = (CHINESE, ENGLISH)
 DEFAULT_LANGUAGE = CHINESE
+LANGUAGE_NAMES = {CHINESE: "中文", ENGLISH: "English"}  # each in itself, as a reader looks for it on a page
 LOCALE_DIR = Path(__file__).parent / "locale"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -53,6 +54,31 @@ class Term:
 
     def as_json(self) -> dict[str, object]:
         return {"key": self.key, "params": {name: str(value) for name, value in self.params.items()}}
+
+
+PAGE = "page"  # the catalogue's context for the pages' own wording, whose message id is the Chinese itself
+
+
+def page_text(text: str, language: str) -> str:
+    """A page's own wording (a heading, a label, a button, written in Chinese where the page uses it) in the
+    reader's language: the catalogue's entry in the ``page`` context whose message id is that Chinese; the Chinese
+    itself for a reader of Chinese, or where the catalogue has no translation (a test holds it complete)."""
+    if language == DEFAULT_LANGUAGE:
+        return text
+    message = catalogue(language).get(text, context=PAGE)
+    if message is None or not isinstance(message.string, str) or not message.string:
+        return text
+    return message.string
+
+
+@dataclass(frozen=True)
+class Wording(Term):
+    """A page's own wording handed inside a message (a form field's label in a refusal of that field), told from
+    the catalogue's ``page`` context; its parameters fill its ``{name}`` placeholders."""
+
+    def told(self, language: str) -> str:
+        text = page_text(self.key, language)
+        return text.format_map({name: tell(value, language) for name, value in self.params.items()})
 
 
 def detector_class(name: str) -> Term | str:

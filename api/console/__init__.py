@@ -37,6 +37,7 @@ from api.console.web import (
     page,
     page_language,
     told,
+    wording,
 )
 from api.errors import (
     DATABASE_RETRY_AFTER_S,
@@ -53,6 +54,7 @@ from api.errors import (
 )
 from cases import messages
 from cases.errors import OffsiteError
+from cases.messages import page_text
 
 PAGES = ("/console", "/party", "/verify")
 # Each router with the prefix its pages are served under.
@@ -98,7 +100,7 @@ def install_console(app: FastAPI) -> None:
     # happen on the event loop (Starlette runs a plain handler in a worker thread).
     @app.exception_handler(PageForbidden)
     def _forbidden(request: Request, exc: PageForbidden) -> Response:
-        return page(request, "message.html", status_code=403, heading="无权操作", detail=told(request, exc))
+        return page(request, "message.html", status_code=403, heading=wording("无权操作"), detail=told(request, exc))
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError) -> Response:
@@ -108,9 +110,10 @@ def install_console(app: FastAPI) -> None:
         return database_error_problem(request, exc)
 
     @app.get("/console/language/{language}", include_in_schema=False)
-    def choose_language(language: str) -> RedirectResponse:
-        """The language messages are told in (zh_CN or en), kept in a cookie for a year; back to the console."""
-        chosen = RedirectResponse("/console/", status_code=303)
+    def choose_language(language: str, back: str = "/console/") -> RedirectResponse:
+        """The language the pages are told in (zh_CN or en), kept in a cookie for a year; back to the page the
+        reader chose it on (one of this service's pages, never another site), else to the console."""
+        chosen = RedirectResponse(back if _own_page(back) else "/console/", status_code=303)
         if language in messages.LANGUAGES:
             chosen.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
         return chosen
@@ -123,18 +126,20 @@ def install_console(app: FastAPI) -> None:
             return http_problem(request, exc)
         if exc.status_code == 404:
             return page(request, "not_found.html", status_code=404, what=request.url.path[:80],
-                        detail="没有这个页面，请从菜单进入")  # fmt: skip
-        return page(request, "message.html", status_code=exc.status_code, heading="无法完成",
-                    detail="请求未能完成，请返回上一页重试")  # fmt: skip
+                        detail=page_text("没有这个页面，请从菜单进入", page_language(request)))  # fmt: skip
+        return page(request, "message.html", status_code=exc.status_code, heading=wording("无法完成"),
+                    detail=page_text("请求未能完成，请返回上一页重试", page_language(request)))  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
         if not request.url.path.startswith(PAGES):
             return validation_problem(request, exc)
         language = page_language(request)
-        findings = [(_field_label(error["loc"]), field_problem(error, language)) for error in exc.errors()]
-        return page(request, "message.html", status_code=422, heading="填写的内容不符合要求",
-                    detail="；".join(f"“{field}”：{problem}" for field, problem in findings[:5]))  # fmt: skip
+        findings = [(_field_label(error["loc"], language), field_problem(error, language)) for error in exc.errors()]
+        finding = page_text("“{field}”：{problem}", language)
+        return page(request, "message.html", status_code=422, heading=wording("填写的内容不符合要求"),
+                    detail=messages.LIST_SEPARATOR[language].join(
+                        finding.format(field=field, problem=problem) for field, problem in findings[:5]))  # fmt: skip
 
     @app.exception_handler(OffsiteError)
     def _domain(request: Request, exc: OffsiteError) -> Response:
@@ -142,17 +147,26 @@ def install_console(app: FastAPI) -> None:
         status = domain_status(exc)
         headers = retry_after(exc)
         if request.url.path.startswith(PAGES):
-            shown = page(request, "message.html", status_code=status, heading="无法完成", detail=told(request, exc))
+            shown = page(request, "message.html", status_code=status, heading=wording("无法完成"),
+                         detail=told(request, exc))  # fmt: skip
             shown.headers.update(headers or {})
             return shown
         language = reader_language(request)
         return problem(status, exc.code, exc.told(language), request.url.path, headers=headers, language=language)
 
 
+def _own_page(path: str) -> bool:
+    """A path of one of this service's pages (``/console…``, ``/party…``, ``/verify…``): a path that begins with
+    one of them cannot name another site, as ``//host`` or ``/\\host`` would."""
+    return path.startswith(PAGES)
+
+
 def database_unavailable_page(request: Request) -> Response:
     """503 with Retry-After, rendered without the signed-in user (finding them needs the database)."""
-    detail = f"数据库暂时无法访问，请约 {DATABASE_RETRY_AFTER_S} 秒后刷新页面重试。如持续出现，请联系系统管理员。"
-    context: dict[str, Any] = {"user": None, "menu": [], "heading": "系统暂时不可用", "detail": detail}
+    language = page_language(request)
+    detail = page_text("数据库暂时无法访问，请约 {seconds} 秒后刷新页面重试。如持续出现，请联系系统管理员。", language)
+    context: dict[str, Any] = {"user": None, "menu": [], "heading": wording("系统暂时不可用"), "language": language,
+                               "detail": detail.format(seconds=DATABASE_RETRY_AFTER_S)}  # fmt: skip
     return TEMPLATES.TemplateResponse(
         request, "message.html", context, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
     )
@@ -160,17 +174,18 @@ def database_unavailable_page(request: Request) -> Response:
 
 # The names the console's and the party page's form fields are shown by, where a field fails the route's checks.
 FIELD_LABELS = {
-    "username": "用户名",
-    "password": "密码",
-    "next": "跳转地址",
-    "case_number": "案件编号",
-    "code": "查询码",
-    "text": "陈述申辩内容",
-    "csrf": "表单校验码",
+    "username": wording("用户名"),
+    "password": wording("密码"),
+    "next": wording("跳转地址"),
+    "case_number": wording("案件编号"),
+    "code": wording("查询码"),
+    "text": wording("陈述申辩内容"),
+    "csrf": wording("表单校验码"),
 }
 
 
-def _field_label(location: tuple[int | str, ...] | list[int | str]) -> str:
-    """A field as a person knows it: its label, else its name (the last part of pydantic's location)."""
+def _field_label(location: tuple[int | str, ...] | list[int | str], language: str) -> str:
+    """A field as a person knows it: its label in the page's language, else its name (the last part of pydantic's
+    location)."""
     name = str(location[-1]) if location else ""
-    return FIELD_LABELS.get(name, name)
+    return page_text(FIELD_LABELS[name], language) if name in FIELD_LABELS else name

@@ -31,6 +31,8 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.errors import LANGUAGE_COOKIE, Forbidden
@@ -71,65 +73,90 @@ LIMITS = {
     "year": 4,
 }
 TEMPLATES.env.globals["limits"] = LIMITS
+TEMPLATES.env.globals["language_names"] = messages.LANGUAGE_NAMES
+
+
+@pass_context
+def _page_gettext(context: Context, text: str) -> str:
+    return messages.page_text(text, context.get("language", messages.DEFAULT_LANGUAGE))
+
+
+@pass_context
+def _page_ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return _page_gettext(context, singular if count == 1 else plural)
+
+
+# A page's own wording is written in Chinese where the page uses it, ``{{ _("案件") }}`` (Jinja's i18n extension,
+# new style: ``_("共 %(n)s 件", n=count)`` fills and escapes its values), and told in the page's language from the
+# catalogue's ``page`` context (``messages.page_text``). Babel extracts these message ids from the templates.
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(_page_gettext, _page_ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def wording(text: str) -> str:
+    """Marks a page's own wording written in the code (a menu entry, a form's label) for the catalogue: a template
+    tells it in the page's language with ``_``; code tells it with ``messages.page_text``."""
+    return text
+
 
 STAGE_LABELS = {
-    CaseStatus.DRAFT: "草稿（待立案）",
-    CaseStatus.FILED: "已立案",
-    CaseStatus.NOTICE_ISSUED: "已责令改正",
-    CaseStatus.CORRECTED: "复查已改正",
-    CaseStatus.PERSISTING: "复查未改正",
-    CaseStatus.PENALTY_NOTICE_ISSUED: "已事先告知",
-    CaseStatus.STATEMENT_FILED: "已陈述申辩",
-    CaseStatus.STATEMENT_ANSWERED: "申辩已复核",
-    CaseStatus.UNDER_LEGAL_REVIEW: "法制审核中",
-    CaseStatus.REVIEW_APPROVED: "法制审核通过",
-    CaseStatus.REVIEW_RETURNED: "法制审核退回",
-    CaseStatus.DECIDED: "已作出决定",
-    CaseStatus.DELIVERED: "已送达",
-    CaseStatus.ENFORCEMENT_REQUESTED: "已申请强制执行",
-    CaseStatus.PAID: "已缴纳罚款",
-    CaseStatus.CLOSED: "已结案",
+    CaseStatus.DRAFT: wording("草稿（待立案）"),
+    CaseStatus.FILED: wording("已立案"),
+    CaseStatus.NOTICE_ISSUED: wording("已责令改正"),
+    CaseStatus.CORRECTED: wording("复查已改正"),
+    CaseStatus.PERSISTING: wording("复查未改正"),
+    CaseStatus.PENALTY_NOTICE_ISSUED: wording("已事先告知"),
+    CaseStatus.STATEMENT_FILED: wording("已陈述申辩"),
+    CaseStatus.STATEMENT_ANSWERED: wording("申辩已复核"),
+    CaseStatus.UNDER_LEGAL_REVIEW: wording("法制审核中"),
+    CaseStatus.REVIEW_APPROVED: wording("法制审核通过"),
+    CaseStatus.REVIEW_RETURNED: wording("法制审核退回"),
+    CaseStatus.DECIDED: wording("已作出决定"),
+    CaseStatus.DELIVERED: wording("已送达"),
+    CaseStatus.ENFORCEMENT_REQUESTED: wording("已申请强制执行"),
+    CaseStatus.PAID: wording("已缴纳罚款"),
+    CaseStatus.CLOSED: wording("已结案"),
 }
 DETECTION_LABELS = {
-    DetectionStatus.PENDING_REVIEW: "待审核",
-    DetectionStatus.CONFIRMED: "已确认",
-    DetectionStatus.REJECTED: "已驳回",
+    DetectionStatus.PENDING_REVIEW: wording("待审核"),
+    DetectionStatus.CONFIRMED: wording("已确认"),
+    DetectionStatus.REJECTED: wording("已驳回"),
 }
 ROLE_LABELS = {
-    Role.OPERATOR: "指挥中心值班员",
-    Role.OFFICER: "办案人员",
-    Role.LEGAL_REVIEWER: "法制审核人员",
-    Role.SUPERVISOR: "科室负责人",
-    Role.ADMIN: "系统管理员",
-    Role.MODEL_STEWARD: "模型管理员",
-    Role.SYSTEM: "系统",
-    Role.PARTY: "当事人",
+    Role.OPERATOR: wording("指挥中心值班员"),
+    Role.OFFICER: wording("办案人员"),
+    Role.LEGAL_REVIEWER: wording("法制审核人员"),
+    Role.SUPERVISOR: wording("科室负责人"),
+    Role.ADMIN: wording("系统管理员"),
+    Role.MODEL_STEWARD: wording("模型管理员"),
+    Role.SYSTEM: wording("系统"),
+    Role.PARTY: wording("当事人"),
 }
 DELIVERY_LABELS = {
-    DeliveryMethod.DIRECT: "直接送达",
-    DeliveryMethod.POSTAL: "邮寄送达",
-    DeliveryMethod.ELECTRONIC: "电子送达",
-    DeliveryMethod.PUBLIC_NOTICE: "公告送达",
+    DeliveryMethod.DIRECT: wording("直接送达"),
+    DeliveryMethod.POSTAL: wording("邮寄送达"),
+    DeliveryMethod.ELECTRONIC: wording("电子送达"),
+    DeliveryMethod.PUBLIC_NOTICE: wording("公告送达"),
 }
 GROUND_LABELS = {
-    NoPenaltyGround.FIRST_OFFENCE: "初次违法且危害后果轻微并及时改正",
-    NoPenaltyGround.MINOR_CORRECTED: "违法行为轻微并及时改正，没有造成危害后果",
-    NoPenaltyGround.NOT_ESTABLISHED: "违法事实不能成立",
+    NoPenaltyGround.FIRST_OFFENCE: wording("初次违法且危害后果轻微并及时改正"),
+    NoPenaltyGround.MINOR_CORRECTED: wording("违法行为轻微并及时改正，没有造成危害后果"),
+    NoPenaltyGround.NOT_ESTABLISHED: wording("违法事实不能成立"),
 }
-RECHECK_LABELS = {RecheckOutcome.CORRECTED: "已改正", RecheckOutcome.PERSISTING: "逾期未改正"}
+RECHECK_LABELS = {RecheckOutcome.CORRECTED: wording("已改正"), RecheckOutcome.PERSISTING: wording("逾期未改正")}
 PARTY_KIND_LABELS = {
-    PartyKind.INDIVIDUAL: "个人（身份证号）",
-    PartyKind.ORGANISATION: "单位（统一社会信用代码）",
-    PartyKind.MERCHANT: "登记商户",
-    PartyKind.SITE: "登记工地施工单位",
+    PartyKind.INDIVIDUAL: wording("个人（身份证号）"),
+    PartyKind.ORGANISATION: wording("单位（统一社会信用代码）"),
+    PartyKind.MERCHANT: wording("登记商户"),
+    PartyKind.SITE: wording("登记工地施工单位"),
 }
 DEADLINE_LABELS = {
-    "decision": "作出决定（九十日）",
-    "rectification": "改正期限",
-    "statement": "陈述申辩期限",
-    "delivery": "送达期限",
-    "payment": "缴款期限",
-    "publication": "公示期限",
+    "decision": wording("作出决定（九十日）"),
+    "rectification": wording("改正期限"),
+    "statement": wording("陈述申辩期限"),
+    "delivery": wording("送达期限"),
+    "payment": wording("缴款期限"),
+    "publication": wording("公示期限"),
 }
 
 
@@ -275,18 +302,18 @@ def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
     if user is None:
         return []
     entries = [
-        (Permission.REVIEW_DETECTIONS, "/console/review", "审核队列"),
-        (Permission.REVIEW_DETECTIONS, "/console/recent", "漏报标注"),
-        (Permission.READ_DETECTIONS, "/console/detections", "检测记录"),
-        (Permission.READ_CASES, "/console/cases", "案件"),
-        (Permission.LEGAL_REVIEW, "/console/legal", "法制审核"),
-        (Permission.READ_REGISTRY, "/console/registry/cameras", "登记库"),
-        (Permission.WATCH_CAMERAS, "/console/wall", "视频墙"),
-        (Permission.WATCH_CAMERAS, "/console/dashboard", "今日概况"),
-        (Permission.CONFIGURE_CAMERAS, "/console/cameras", "摄像头配置"),
-        (Permission.READ_CASES, "/console/statistics", "统计"),
-        (Permission.MANAGE_ACCOUNTS, "/console/users", "账号"),
-        (Permission.MANAGE_MODELS, "/console/models", "模型"),
+        (Permission.REVIEW_DETECTIONS, "/console/review", wording("审核队列")),
+        (Permission.REVIEW_DETECTIONS, "/console/recent", wording("漏报标注")),
+        (Permission.READ_DETECTIONS, "/console/detections", wording("检测记录")),
+        (Permission.READ_CASES, "/console/cases", wording("案件")),
+        (Permission.LEGAL_REVIEW, "/console/legal", wording("法制审核")),
+        (Permission.READ_REGISTRY, "/console/registry/cameras", wording("登记库")),
+        (Permission.WATCH_CAMERAS, "/console/wall", wording("视频墙")),
+        (Permission.WATCH_CAMERAS, "/console/dashboard", wording("今日概况")),
+        (Permission.CONFIGURE_CAMERAS, "/console/cameras", wording("摄像头配置")),
+        (Permission.READ_CASES, "/console/statistics", wording("统计")),
+        (Permission.MANAGE_ACCOUNTS, "/console/users", wording("账号")),
+        (Permission.MANAGE_MODELS, "/console/models", wording("模型")),
     ]
     return [(href, label) for permission, href, label in entries if allows(user.role, permission)]
 
@@ -326,7 +353,8 @@ def _stored(term: messages.Term, limit: int) -> dict[str, Any]:
             return [_stored(item, limit) for item in given]
         return str(given)[:limit]
 
-    return {"key": term.key, "params": {name: value(given) for name, given in term.params.items()}}
+    stored = {"key": term.key, "params": {name: value(given) for name, given in term.params.items()}}
+    return stored | {"wording": True} if isinstance(term, messages.Wording) else stored
 
 
 def _take_flash(request: Request, language: str) -> dict[str, str | None]:
@@ -345,6 +373,8 @@ def _term_of(stored: object, language: str) -> messages.Term | None:
     if not isinstance(stored, dict) or not isinstance(key := stored.get("key"), str):
         return None
     given = stored.get("params")
+    if stored.get("wording") is True and given == {}:
+        return messages.Wording(key)
     text = messages.entry(key, language)
     if text is None or not isinstance(given, dict) or not messages.placeholders(text) <= given.keys():
         return None

@@ -227,6 +227,44 @@ def test_a_failed_sign_in_is_told_in_english_when_the_reader_chose_english(clien
     assert "用户名或密码错误" not in refused.text
 
 
+def test_the_sign_in_page_is_in_english_when_the_reader_chose_english(client: TestClient) -> None:
+    chinese = client.get("/console/login").text
+    assert '<html lang="zh-CN">' in chinese
+    assert "<h1>工作人员登录</h1>" in chinese
+    client.get("/console/language/en")
+    english = client.get("/console/login").text
+    assert '<html lang="en">' in english
+    assert "<h1>Staff sign-in</h1>" in english
+    assert ">Username <input" in english
+    assert '<a href="/party">party lookup page</a>' in english
+    assert not re.search(r"[\u4e00-\u9fff]", english.replace("中文", "")), "Chinese left on the English page"
+
+
+def test_the_language_is_chosen_on_any_page_and_the_reader_returns_to_it(
+    client: TestClient, world: World, components: Components
+) -> None:
+    sign_in(client, components, Role.OFFICER)
+    chinese = client.get("/console/cases?status=filed").text
+    switch = re.search(r'<a href="(/console/language/en\?back=[^"]+)" lang="en">English</a>', chinese)
+    assert switch, "the Chinese page offers English"
+    chosen = client.get(switch.group(1).replace("&amp;", "&"), follow_redirects=False)
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/console/cases?status=filed"
+    english = client.get(chosen.headers["location"]).text
+    assert ">Cases</a>" in english
+    assert ">Sign out</button>" in english
+    assert "<strong>English</strong> · " not in english  # Chinese comes first in the switch
+    assert re.search(r'<a href="/console/language/zh_CN\?back=[^"]+" lang="zh-CN">中文</a> · <strong>English</strong>',
+                     english)  # fmt: skip
+
+
+@pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/api/v1/cases"])
+def test_the_language_switch_returns_to_no_other_site_and_no_other_part(client: TestClient, back: str) -> None:
+    chosen = client.get("/console/language/en", params={"back": back}, follow_redirects=False)
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/console/"
+
+
 def test_the_verify_page_lists_its_checks_in_chinese(client: TestClient, world: World) -> None:
     response = client.get(f"/verify/{world.package_id}?now=1")
     assert response.status_code == 200
