@@ -59,16 +59,23 @@ class Term:
 PAGE = "page"  # the catalogue's context for the pages' own wording, whose message id is the Chinese itself
 
 
-def page_text(text: str, language: str) -> str:
+def page_text(text: str, language: str, sense: str | None = None) -> str:
     """A page's own wording (a heading, a label, a button, written in Chinese where the page uses it) in the
     reader's language: the catalogue's entry in the ``page`` context whose message id is that Chinese; the Chinese
-    itself for a reader of Chinese, or where the catalogue has no translation (a test holds it complete)."""
+    itself for a reader of Chinese, or where the catalogue has no translation (a test holds it complete).
+
+    ``sense`` tells apart one Chinese that another language says in two ways (立案: the button "File the case", the
+    column "Filed"): its entry is in the context ``page:<sense>``."""
     if language == DEFAULT_LANGUAGE:
         return text
-    message = catalogue(language).get(text, context=PAGE)
+    message = catalogue(language).get(text, context=page_context(sense))
     if message is None or not isinstance(message.string, str) or not message.string:
         return text
     return message.string
+
+
+def page_context(sense: str | None) -> str:
+    return PAGE if sense is None else f"{PAGE}:{sense}"
 
 
 @dataclass(frozen=True)

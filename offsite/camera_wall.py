@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cases.messages import DEFAULT_LANGUAGE
 from cases.services.command_centre import LastDetection, WallCamera
 from offsite.parts import WallParts
 from vision import recent_frames
@@ -60,10 +61,13 @@ class Looks:
         return round((analysed - before[0]) / (now - before[1]), 2)
 
 
-def tiles(components: WallParts, district: str | None, street: str | None, looks: Looks) -> list[Tile]:
+def tiles(
+    components: WallParts, district: str | None, street: str | None, looks: Looks, language: str = DEFAULT_LANGUAGE
+) -> list[Tile]:
+    """Every camera's tile, its last detection's violation named in the reader's language."""
     cameras = components.command_centre.cameras(district, street)
     last = looks.detections(components)
-    names = components.statistics.violation_names()
+    names = components.statistics.violation_names(language)
     return [_tile(components, camera, last.get(camera.device_id), names, looks) for camera in cameras]
 
 

@@ -35,11 +35,12 @@ from api.console.web import (
     page,
     page_language,
     permitted,
+    wording,
     yuan,
 )
 from api.roles import Permission
 from api.services import ApiServices, services_of
-from cases import commands
+from cases import commands, messages
 from cases.commands import CaseCommand, CaseStep
 from cases.documents import DocumentKind
 from cases.documents import available as documents_available
@@ -114,172 +115,183 @@ def _party(form: dict[str, Any]) -> Party:
     )
 
 
-def _optional_date(form: dict[str, Any], name: str, what: str) -> Any:
+def _optional_date(form: dict[str, Any], name: str, what: messages.Term) -> Any:
     return date_of(form.get(name), what) if _text(form, name) else None
 
 
-METHOD = Field("method", "送达方式", "select", {m.value: label for m, label in DELIVERY_LABELS.items()})
-SERVED = Field("served_on", "送达日期（默认今天）", "date", required=False)
+METHOD = Field("method", wording("送达方式"), "select", {m.value: label for m, label in DELIVERY_LABELS.items()})
+SERVED = Field("served_on", wording("送达日期（默认今天）"), "date", required=False)
 S = CaseStatus
 STEPS: dict[str, Step] = {
-    "file": Step("立案", commands.FileCase, (), lambda i, v, f, today: commands.FileCase(i, v)),
+    "file": Step(wording("立案"), commands.FileCase, (), lambda i, v, f, today: commands.FileCase(i, v)),
     "confirm_party": Step(
-        "确认当事人身份",
+        wording("确认当事人身份"),
         commands.ConfirmParty,
         (
-            Field("kind", "当事人类型", "select", {k.value: v for k, v in PARTY_KIND_LABELS.items()}),
-            Field("name", "姓名或名称", max_length=LIMITS["name"]),
-            Field("id_number", "身份证号或统一社会信用代码", max_length=LIMITS["id_number"]),
-            Field("contact", "手机号", required=False, max_length=LIMITS["mobile"]),
-            Field("address", "地址", required=False, max_length=LIMITS["address"]),
-            Field("reason", "确认依据", "textarea"),
+            Field("kind", wording("当事人类型"), "select", {k.value: v for k, v in PARTY_KIND_LABELS.items()}),
+            Field("name", wording("姓名或名称"), max_length=LIMITS["name"]),
+            Field("id_number", wording("身份证号或统一社会信用代码"), max_length=LIMITS["id_number"]),
+            Field("contact", wording("手机号"), required=False, max_length=LIMITS["mobile"]),
+            Field("address", wording("地址"), required=False, max_length=LIMITS["address"]),
+            Field("reason", wording("确认依据"), "textarea"),
         ),
         lambda i, v, f, today: commands.ConfirmParty(i, v, _party(f), _text(f, "reason")),
     ),
     "withdraw": Step(
-        "不予立案",
+        wording("不予立案"),
         commands.Withdraw,
-        (Field("reason", "理由", "textarea"),),
+        (Field("reason", wording("理由"), "textarea"),),
         lambda i, v, f, today: commands.Withdraw(i, v, _text(f, "reason")),
     ),
     "issue_rectification_notice": Step(
-        "发出责令改正通知书",
+        wording("发出责令改正通知书"),
         commands.IssueRectificationNotice,
         (METHOD, SERVED),
         lambda i, v, f, today: commands.IssueRectificationNotice(
-            i, v, _delivery(f), _optional_date(f, "served_on", "送达日期")
+            i, v, _delivery(f), _optional_date(f, "served_on", messages.Wording("送达日期"))
         ),
     ),
     "record_recheck": Step(
-        "记录复查结果",
+        wording("记录复查结果"),
         commands.RecordRecheck,
         (
-            Field("outcome", "复查结果", "select", {o.value: label for o, label in RECHECK_LABELS.items()}),
-            Field("observed_on", "复查日期（默认今天）", "date", required=False),
-            Field("note", "复查记录", "textarea"),
+            Field("outcome", wording("复查结果"), "select", {o.value: label for o, label in RECHECK_LABELS.items()}),
+            Field("observed_on", wording("复查日期（默认今天）"), "date", required=False),
+            Field("note", wording("复查记录"), "textarea"),
         ),
         lambda i, v, f, today: commands.RecordRecheck(
             i,
             v,
             RecheckOutcome(_text(f, "outcome")),
-            date_of(f.get("observed_on"), "复查日期", today),
+            date_of(f.get("observed_on"), messages.Wording("复查日期"), today),
             None,
             _text(f, "note"),
         ),
     ),
     "decide_no_penalty": Step(
-        "作出不予行政处罚决定",
+        wording("作出不予行政处罚决定"),
         commands.DecideNoPenalty,
         (
-            Field("ground", "不予处罚理由", "select", {g.value: label for g, label in GROUND_LABELS.items()}),
-            Field("reason", "说明", "textarea"),
+            Field("ground", wording("不予处罚理由"), "select", {g.value: label for g, label in GROUND_LABELS.items()}),
+            Field("reason", wording("说明"), "textarea"),
         ),
         lambda i, v, f, today: commands.DecideNoPenalty(i, v, NoPenaltyGround(_text(f, "ground")), _text(f, "reason")),
     ),
     "issue_penalty_notice": Step(
-        "发出行政处罚事先告知书",
+        wording("发出行政处罚事先告知书"),
         commands.IssuePenaltyNotice,
-        (Field("fine", "拟罚款（元）", "money"), METHOD, SERVED),
+        (Field("fine", wording("拟罚款（元）"), "money"), METHOD, SERVED),
         lambda i, v, f, today: commands.IssuePenaltyNotice(
             i,
             v,
-            fen_of(f.get("fine"), "拟罚款"),
+            fen_of(f.get("fine"), messages.Wording("拟罚款")),
             _delivery(f),
-            _optional_date(f, "served_on", "送达日期"),
+            _optional_date(f, "served_on", messages.Wording("送达日期")),
         ),
     ),
     "record_statement": Step(
-        "登记陈述申辩",
+        wording("登记陈述申辩"),
         commands.RecordStatement,
         (
-            Field("text", "陈述申辩内容", "textarea", max_length=LIMITS["statement"]),
-            Field("channel", "方式", "select", {"in_person": "当面", "post": "邮寄", "phone": "电话记录"}),
-            Field("received_on", "收到日期（默认今天）", "date", required=False),
+            Field("text", wording("陈述申辩内容"), "textarea", max_length=LIMITS["statement"]),
+            Field(
+                "channel",
+                wording("方式"),
+                "select",
+                {"in_person": wording("当面"), "post": wording("邮寄"), "phone": wording("电话记录")},
+            ),
+            Field("received_on", wording("收到日期（默认今天）"), "date", required=False),
         ),
         lambda i, v, f, today: commands.RecordStatement(
             i,
             v,
             _text(f, "text"),
             _text(f, "channel"),
-            _optional_date(f, "received_on", "收到日期"),
+            _optional_date(f, "received_on", messages.Wording("收到日期")),
         ),
     ),
     "answer_statement": Step(
-        "复核陈述申辩",
+        wording("复核陈述申辩"),
         commands.AnswerStatement,
         (
-            Field("adopted", "采纳", "checkbox", required=False),
-            Field("reply", "复核意见", "textarea"),
-            Field("fine", "调整后罚款（元，可空）", "money", required=False),
+            Field("adopted", wording("采纳"), "checkbox", required=False),
+            Field("reply", wording("复核意见"), "textarea"),
+            Field("fine", wording("调整后罚款（元，可空）"), "money", required=False),
         ),
         lambda i, v, f, today: commands.AnswerStatement(
             i,
             v,
             f.get("adopted") == "on",
             _text(f, "reply"),
-            fen_of(f.get("fine"), "调整后罚款") if _text(f, "fine") else None,
+            fen_of(f.get("fine"), messages.Wording("调整后罚款")) if _text(f, "fine") else None,
         ),
     ),
     "request_legal_review": Step(
-        "提交法制审核",
+        wording("提交法制审核"),
         commands.RequestLegalReview,
-        (Field("fine", "拟决定罚款（元）", "money"),),
-        lambda i, v, f, today: commands.RequestLegalReview(i, v, fen_of(f.get("fine"), "罚款")),
+        (Field("fine", wording("拟决定罚款（元）"), "money"),),
+        lambda i, v, f, today: commands.RequestLegalReview(i, v, fen_of(f.get("fine"), messages.Wording("罚款"))),
     ),
     "approve_legal_review": Step(
-        "审核通过",
+        wording("审核通过"),
         commands.ApproveLegalReview,
-        (Field("opinion", "审核意见", "textarea"),),
+        (Field("opinion", wording("审核意见"), "textarea"),),
         lambda i, v, f, today: commands.ApproveLegalReview(i, v, _text(f, "opinion")),
     ),
     "return_legal_review": Step(
-        "退回",
+        wording("退回"),
         commands.ReturnLegalReview,
-        (Field("reason", "退回理由", "textarea"),),
+        (Field("reason", wording("退回理由"), "textarea"),),
         lambda i, v, f, today: commands.ReturnLegalReview(i, v, _text(f, "reason")),
     ),
     "decide_penalty": Step(
-        "作出行政处罚决定",
+        wording("作出行政处罚决定"),
         commands.DecidePenalty,
-        (Field("fine", "罚款（元）", "money"),),
-        lambda i, v, f, today: commands.DecidePenalty(i, v, fen_of(f.get("fine"), "罚款")),
+        (Field("fine", wording("罚款（元）"), "money"),),
+        lambda i, v, f, today: commands.DecidePenalty(i, v, fen_of(f.get("fine"), messages.Wording("罚款"))),
     ),
     "record_delivery": Step(
-        "登记送达",
+        wording("登记送达"),
         commands.RecordDelivery,
-        (METHOD, Field("delivered_on", "送达日期（默认今天）", "date", required=False)),
+        (METHOD, Field("delivered_on", wording("送达日期（默认今天）"), "date", required=False)),
         lambda i, v, f, today: commands.RecordDelivery(
-            i, v, _delivery(f), date_of(f.get("delivered_on"), "送达日期", today)
+            i, v, _delivery(f), date_of(f.get("delivered_on"), messages.Wording("送达日期"), today)
         ),
     ),
     "refer_for_enforcement": Step(
-        "申请人民法院强制执行",
+        wording("申请人民法院强制执行"),
         commands.ReferForEnforcement,
-        (Field("reason", "理由", "textarea"),),
+        (Field("reason", wording("理由"), "textarea"),),
         lambda i, v, f, today: commands.ReferForEnforcement(i, v, _text(f, "reason")),
     ),
     "record_payment": Step(
-        "登记缴款",
+        wording("登记缴款"),
         commands.RecordPayment,
-        (Field("amount", "缴纳金额（元）", "money"), Field("paid_on", "缴款日期（默认今天）", "date", required=False)),
+        (
+            Field("amount", wording("缴纳金额（元）"), "money"),
+            Field("paid_on", wording("缴款日期（默认今天）"), "date", required=False),
+        ),
         lambda i, v, f, today: commands.RecordPayment(
             i,
             v,
-            fen_of(f.get("amount"), "缴纳金额"),
-            date_of(f.get("paid_on"), "缴款日期", today),
+            fen_of(f.get("amount"), messages.Wording("缴纳金额")),
+            date_of(f.get("paid_on"), messages.Wording("缴款日期"), today),
         ),
     ),
     "close": Step(
-        "结案",
+        wording("结案"),
         commands.CloseCase,
-        (Field("reason", "结案理由", "textarea", required=False),),
+        (Field("reason", wording("结案理由"), "textarea", required=False),),
         lambda i, v, f, today: commands.CloseCase(i, v, _text(f, "reason") or None),
     ),
-    "publish": Step("公示决定", commands.Publish, (), lambda i, v, f, today: commands.Publish(i, v)),
+    "publish": Step(wording("公示决定"), commands.Publish, (), lambda i, v, f, today: commands.Publish(i, v)),
     "extend_decision_period": Step(
-        "批准延长办案期限",
+        wording("批准延长办案期限"),
         commands.ExtendDecisionPeriod,
-        (Field("days", "延长天数（日历日）", max_length=LIMITS["days"]), Field("reason", "延长理由", "textarea")),
+        (
+            Field("days", wording("延长天数（日历日）"), max_length=LIMITS["days"]),
+            Field("reason", wording("延长理由"), "textarea"),
+        ),
         lambda i, v, f, today: commands.ExtendDecisionPeriod(i, v, _days(f), _text(f, "reason")),
     ),
 }
@@ -295,11 +307,20 @@ def _days(form: dict[str, Any]) -> int:
 
 
 ACTION_LABELS = {name: step.label for name, step in STEPS.items()} | {
-    "open_draft": "生成案件草稿",
-    "automatic_recheck": "系统自动复查",
-    "issue_rectification_notice": "责令改正",
-    "e_delivery_consent": "当事人同意电子送达",
-    "extend_decision_period": "负责人批准延长办案期限",
+    "open_draft": wording("生成案件草稿"),
+    "automatic_recheck": wording("系统自动复查"),
+    "issue_rectification_notice": wording("责令改正"),
+    "e_delivery_consent": wording("当事人同意电子送达"),
+    "extend_decision_period": wording("负责人批准延长办案期限"),
+}
+
+
+# the documents' titles as the case page lists them (the documents themselves are in Chinese)
+DOCUMENT_TITLES = {
+    DocumentKind.RECTIFICATION_NOTICE: wording("责令改正通知书"),
+    DocumentKind.PENALTY_NOTICE: wording("行政处罚事先告知书"),
+    DocumentKind.PENALTY_DECISION: wording("行政处罚决定书"),
+    DocumentKind.NO_PENALTY_DECISION: wording("不予行政处罚决定书"),
 }
 
 
@@ -320,13 +341,17 @@ def _local_iso(services: ApiServices, moment: str | None) -> str:
     return local(services, dt.datetime.fromisoformat(moment)) if moment else ""
 
 
-def _verified(services: ApiServices, package_id: str, tell: Callable[[Finding], str]) -> dict[str, Any]:
+def _verified(services: ApiServices, package_id: str, tell: Callable[[Finding], str], language: str) -> dict[str, Any]:
     """The package verified now, what did not pass told in the reader's language; a store that cannot be read is
     a verification not made, named, not a crash."""
     try:
         report = services.evidence_reader().verify(package_id)
     except EvidenceError:
-        return {"ok": False, "outcome": "unavailable", "problems": ["证据存储当前无法读取"]}
+        return {
+            "ok": False,
+            "outcome": "unavailable",
+            "problems": [messages.page_text("证据存储当前无法读取", language)],
+        }
     notes = [tell(finding) for finding in report.findings if finding.outcome != "passed"]
     return {"ok": report.ok, "outcome": report.outcome, "problems": notes}
 
@@ -451,11 +476,12 @@ def case_view(
     """The case page; after a refused step, with the refusal (``error``) and the refused form as it was typed."""
     user, _actor = permitted(request, Permission.READ_CASES)
     services = services_of(request)
+    language = page_language(request)
     case = services.cases.get(case_id)
     detections = services.cases.detections_of(case_id)
     evidence = [
         {"d": d, "first_seen": local(services, d.first_seen)}
-        | _verified(services, d.evidence_package_id, finding_teller(request))
+        | _verified(services, d.evidence_package_id, finding_teller(request), language)
         for d in detections
     ]
     camera = services.registry.get_camera(case.camera_id)
@@ -473,7 +499,8 @@ def case_view(
         evidence=evidence,
         deadlines=_deadlines(services, case),
         steps=steps_for(case, user.role),
-        documents=documents_available(case) if case.number else [],
+        documents=[(kind, DOCUMENT_TITLES[kind]) for kind in documents_available(case)] if case.number else [],
+        list_separator=messages.LIST_SEPARATOR[language],
         events=[(event, local(services, event.at)) for event in masked_events(case.events)],
         automatic_recheck=case.automatic_recheck,
         automatic_recheck_at=_local_iso(services, (case.automatic_recheck or {}).get("at")),
@@ -482,10 +509,10 @@ def case_view(
         action_labels=ACTION_LABELS,
         decision_period=_decision_period(services, case),
         form_defaults=_form_defaults(case),
-        attachments=statement_attachments(services, case, page_language(request)),
+        attachments=statement_attachments(services, case, language),
         officer_name=_display_name(services, case.officer),
-        fine_limits=_fine_limits(services, case),
-        waits=_steps_waiting(services, case, page_language(request)),
+        fine_limits=_fine_limits(services, case, language),
+        waits=_steps_waiting(services, case, language),
         typed=typed or {},
         status_code=status_code,
         **shown,
@@ -505,26 +532,31 @@ def _steps_waiting(services: ApiServices, case: Case, language: str) -> dict[str
     return {name: running.told(language) for name in AFTER_RIGHTS_PERIODS}
 
 
-def _fine_limits(services: ApiServices, case: Case) -> dict[str, str]:
+def _fine_limits(services: ApiServices, case: Case, language: str) -> dict[str, str]:
     """What each fine field allows, shown beside it before submitting: the discretion band (裁量基准) for the
     penalty notice, the notified fine (the ceiling after a statement, 第四十五条) for the later steps."""
     if case.status not in ALLOWED_FROM["issue_penalty_notice"] and case.fine_ceiling_fen is None:
         return {}
     violation = services.law.violation(case.violation_code)
-    legal = f"法定幅度 {yuan(violation.fine_min_fen)}–{yuan(violation.fine_max_fen)} 元（{violation.penalty_basis}）"
+    legal = messages.page_text("法定幅度 {low}–{high} 元（{basis}）", language).format(
+        low=yuan(violation.fine_min_fen), high=yuan(violation.fine_max_fen), basis=violation.penalty_basis
+    )
     limits: dict[str, str] = {}
     if case.status in ALLOWED_FROM["issue_penalty_notice"]:
         band, priors = services.cases.fine_band(case.id or 0)
-        limits["issue_penalty_notice"] = (
-            f"裁量基准“{band.tier}”档：{yuan(band.min_fen)}–{yuan(band.max_fen)} 元"
-            f"（当事人此前同类违法 {priors} 次）；{legal}"
-        )
+        limits["issue_penalty_notice"] = messages.page_text(
+            "裁量基准“{tier}”档：{low}–{high} 元（当事人此前同类违法 {priors} 次）；{legal}", language
+        ).format(tier=band.tier, low=yuan(band.min_fen), high=yuan(band.max_fen), priors=priors, legal=legal)
     if case.fine_ceiling_fen is not None:
-        ceiling = f"不得高于事先告知的 {yuan(case.fine_ceiling_fen)} 元（行政处罚法第四十五条）；{legal}"
+        ceiling = messages.page_text("不得高于事先告知的 {fine} 元（行政处罚法第四十五条）；{legal}", language).format(
+            fine=yuan(case.fine_ceiling_fen), legal=legal
+        )
         for step in ("answer_statement", "request_legal_review", "decide_penalty"):
             limits[step] = ceiling
     if case.review_fine_fen is not None:
-        limits["decide_penalty"] = f"须为法制审核通过的 {yuan(case.review_fine_fen)} 元"
+        limits["decide_penalty"] = messages.page_text("须为法制审核通过的 {fine} 元", language).format(
+            fine=yuan(case.review_fine_fen)
+        )
     return limits
 
 
@@ -539,7 +571,7 @@ async def take_step(request: Request, case_id: int, action: str) -> Response:
         return back(request, here, error=notice("unknown_step", action=repr(action[:40])))
     services = services_of(request)
     try:
-        case = await run_in_threadpool(_take, services, step, case_id, actor, form)
+        case = await run_in_threadpool(_take, services, step, case_id, actor, form, page_language(request))
     except DocumentNotIssued as exc:  # the step was rolled back with its document
         error = notice("step_not_issued", step=Term(f"term.action.{action}"), reason=exc.term)
         return await run_in_threadpool(_refused, request, case_id, action, form, error, 503)
@@ -565,15 +597,16 @@ def _refused(request: Request, case_id: int, action: str, form: dict[str, Any], 
     return case_view(request, case_id, status_code=status, typed={"step": action, "values": typed}, error=error)
 
 
-def _take(services: ApiServices, step: Step, case_id: int, actor: Actor, form: dict[str, Any]) -> Case:
+def _take(services: ApiServices, step: Step, case_id: int, actor: Actor, form: dict[str, Any], language: str) -> Case:
     case = services.cases.get(case_id)
     if str(form.get("version", "")) != str(case.version):
         raise ConcurrentModification(variant="case_page")
     for f in step.fields:  # before anything: a refusal changes nothing
         if f.limit is not None:
-            check_length(_text(form, f.name), f.limit, f.label)
+            check_length(_text(form, f.name), f.limit, messages.Wording(f.label))
     missing = [f.label for f in step.fields if f.required and f.kind != "checkbox" and not _text(form, f.name)]
-    if missing:
-        raise InvalidInput(variant="form_missing", fields="、".join(missing))
+    if missing:  # the labels as the page that refuses shows them, named like things are (、 / ,)
+        fields = messages.SERIES_SEPARATOR[language].join(messages.page_text(label, language) for label in missing)
+        raise InvalidInput(variant="form_missing", fields=fields)
     command = step.command(case_id, case.version, form, services.clock.today())
     return services.cases.handle(command, actor)

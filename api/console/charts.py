@@ -7,9 +7,11 @@ import functools
 import io
 from collections import Counter
 
+from api.console.web import wording
+from cases import messages
 from cases.documents import FONT_PATH
 
-OUTCOME_NAMES = {"pending_review": "待审核", "confirmed": "已确认", "rejected": "已驳回"}
+OUTCOME_NAMES = {"pending_review": wording("待审核"), "confirmed": wording("已确认"), "rejected": wording("已驳回")}
 COLOURS = ("#1f5fae", "#a86200", "#1e7d45", "#b3261e", "#6b4fa0", "#00838f")
 
 
@@ -32,8 +34,9 @@ def _svg(figure: object) -> str:
     return text[text.index("<svg") :]  # inline: without the XML declaration and doctype
 
 
-def by_hour(counts: dict[str, list[int]], names: dict[str, str]) -> str | None:
-    """Today's detections in each local hour, stacked by violation; None when there are none."""
+def by_hour(counts: dict[str, list[int]], names: dict[str, str], language: str) -> str | None:
+    """Today's detections in each local hour, stacked by violation, labelled in the page's language; None when there
+    are none."""
     if not any(sum(hours) for hours in counts.values()):
         return None
     _matplotlib()
@@ -46,15 +49,16 @@ def by_hour(counts: dict[str, list[int]], names: dict[str, str]) -> str | None:
     for (code, hours), colour in zip(sorted(counts.items()), COLOURS * 4, strict=False):
         axes.bar(range(24), hours, bottom=bottom, color=colour, label=names.get(code, code), width=0.8)
         bottom = [b + h for b, h in zip(bottom, hours, strict=True)]
-    axes.set_xticks(range(0, 24, 2), [f"{h}时" for h in range(0, 24, 2)])
-    axes.set_ylabel("检出（条）")
+    hour = messages.page_text("{hour}时", language)
+    axes.set_xticks(range(0, 24, 2), [hour.format(hour=h) for h in range(0, 24, 2)])
+    axes.set_ylabel(messages.page_text("检出（条）", language))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))  # below: never on a bar
     return _svg(figure)
 
 
-def outcomes(counts: Counter[str]) -> str | None:
-    """Today's detections by review outcome, as bars; None when there are none."""
+def outcomes(counts: Counter[str], language: str) -> str | None:
+    """Today's detections by review outcome, as bars labelled in the page's language; None when there are none."""
     if not sum(counts.values()):
         return None
     _matplotlib()
@@ -63,7 +67,7 @@ def outcomes(counts: Counter[str]) -> str | None:
 
     figure = Figure(figsize=(4.5, 2.4))
     axes = figure.subplots()
-    labels = list(OUTCOME_NAMES.values())
+    labels = [messages.page_text(name, language) for name in OUTCOME_NAMES.values()]
     values = [counts.get(key, 0) for key in OUTCOME_NAMES]
     bars = axes.barh(labels, values, color=("#a86200", "#1e7d45", "#b3261e"))
     axes.bar_label(bars, padding=3)

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import form_of, page, permitted, signed_in, told
+from api.console.web import form_of, page, page_language, permitted, signed_in, told
 from api.roles import Permission, allows
 from api.services import services_of
+from cases import messages
 from cases.errors import NotFound
 from evidence_store.store import EvidenceError, EvidenceStore, check_package_id
 
@@ -79,8 +80,10 @@ def _show(request: Request, package_id: str, template: str, verify: bool, staff:
         store = _store(request)
         view = package_view(store, package_id)
     except (PackageMissing, EvidenceError):  # the store's own words are English: the page says it in Chinese
-        detail = "证据存储中没有这个证据包（编号有误，或尚未封存任何证据）"
-        return page(request, "not_found.html", status_code=404, what=f"证据包 {package_id[:16]}", detail=detail)
+        language = page_language(request)
+        detail = messages.page_text("证据存储中没有这个证据包（编号有误，或尚未封存任何证据）", language)
+        what = messages.page_text("证据包 {package}", language).format(package=package_id[:16])
+        return page(request, "not_found.html", status_code=404, what=what, detail=detail)
     if staff:
         may_read(request, view["manifest"])
     verification = store.verify(package_id) if verify else None

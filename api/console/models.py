@@ -17,7 +17,7 @@ from api.console.web import back, form_of, local, notice, page, page_language, p
 from api.roles import Permission
 from api.services import ApiServices, services_of
 from cases.errors import InvalidInput, OffsiteError
-from cases.messages import Term
+from cases.messages import Term, page_text
 from cases.model.training_job import TrainingJob
 from cases.services.base import Actor
 from offsite import model_registry, training_jobs
@@ -57,6 +57,7 @@ def _job(services: ApiServices, job: TrainingJob, language: str) -> dict[str, An
         "stage_told": Term(f"term.training_stage.{job.stage.value}").told(language) if job.stage else "",
         "epoch": job.epoch,
         "epochs": job.epochs,
+        "epoch_told": page_text("第 {epoch}/{epochs} 轮", language).format(epoch=job.epoch, epochs=job.epochs),
         "progress": round(job.progress, 4),
         "percent": f"{job.progress:.0%}",
         "device": job.device or "",

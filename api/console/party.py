@@ -23,9 +23,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.console.cases import statement_attachments
-from api.console.web import LIMITS, Notice, back, check_length, local, notice, page, page_language, told, yuan
+from api.console.web import (
+    LIMITS,
+    Notice,
+    back,
+    check_length,
+    local,
+    notice,
+    page,
+    page_language,
+    told,
+    wording,
+    yuan,
+)
 from api.deps import client_address
 from api.services import ApiServices, services_of
+from cases import messages
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
 from cases.model.case import Case, CaseStatus
@@ -43,7 +56,8 @@ MAX_ATTACHMENTS = 3  # of 5 MB: within the request body limit of 20 MB
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 ATTACHMENT_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "application/pdf": b"%PDF"}
 SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
-FRAME_ROLES = {"first": "首次发现", "middle": "持续中", "confirming": "确认"}
+FRAME_ROLES = {"first": wording("首次发现"), "middle": wording("持续中"), "confirming": wording("确认")}
+STATEMENT_LABEL = messages.Wording("陈述申辩内容")
 # the brackets a party types around a case number's year instead of 〔〕 (full-width ones are made ASCII first)
 CASE_NUMBER_BRACKETS = str.maketrans({"[": "〔", "]": "〕", "(": "〔", ")": "〕", "【": "〔", "】": "〕"})
 FULL_WIDTH_FORMS = re.compile(r"[\uff01-\uff5e]")  # full-width digits, letters and signs (an IME's full-width mode)
@@ -176,7 +190,7 @@ def _case_view(request: Request, typed_statement: str = "", error: Notice | None
         zone=zone,
         frames=_frames(services, case),
         roles_of_frames=FRAME_ROLES,
-        documents=[kind for kind in available(case) if served_to_party(case, kind)],
+        documents=[(kind, messages.Term(f"term.document.{kind.value}")) for kind in _served(case)],
         surcharge_percent=services.law.config.deadlines.late_surcharge.percent_per_day,
         contact=mask_mobile(case.party_contact),
         payment=payment,
@@ -191,17 +205,24 @@ def _case_view(request: Request, typed_statement: str = "", error: Notice | None
     )
 
 
+def _served(case: Case) -> list[DocumentKind]:
+    """The documents the party may open on the page: those served on them."""
+    return [kind for kind in available(case) if served_to_party(case, kind)]
+
+
 def _statement_receipt(services: ApiServices, case: Case, language: str) -> dict[str, Any] | None:
     """What the party stated, as the case holds it: the text, when it was received, the attachments' names, and
     whether the officer has answered it (adopted or not). None before a statement."""
     filed = [event for event in case.events if event.action == "record_statement"]
     if case.statement_text is None or not filed:
         return None
+    attachments = [a["name"] or a["problem"] for a in statement_attachments(services, case, language)]
     return {
         "text": case.statement_text,
         "received": local(services, filed[-1].at),
         "online": filed[-1].payload.get("channel") == "online",
-        "attachments": [a["name"] or a["problem"] for a in statement_attachments(services, case, language)],
+        "attachments": attachments,
+        "attachment_names": messages.SERIES_SEPARATOR[language].join(attachments),
         "adopted": case.statement_adopted,
     }
 
@@ -219,6 +240,11 @@ def _attachment_warnings(language: str) -> dict[str, str]:
     return {kind: refusal.told(language) for kind, refusal in refusals.items()}
 
 
+def _plain(text: str, status_code: int) -> Response:
+    """A short answer in plain text: a picture or a document the page cannot give."""
+    return Response(text, status_code=status_code, media_type="text/plain; charset=utf-8")
+
+
 @router.get("/party/evidence/{package_id}/{role}.jpg", response_model=None)
 def evidence_frame(request: Request, package_id: str, role: str) -> Response:
     case = _opened_case(request)
@@ -228,17 +254,17 @@ def evidence_frame(request: Request, package_id: str, role: str) -> Response:
     assert case.id is not None
     packages = {d.evidence_package_id for d in services.cases.detections_of(case.id)}
     if package_id not in packages or role not in FRAME_ROLES:
-        return Response("不是本案的证据", status_code=404, media_type="text/plain; charset=utf-8")
+        return _plain(messages.page_text("不是本案的证据", page_language(request)), 404)
     store = services.evidence_reader()
     try:
         _type, raw = store.item(package_id, f"frame-{role}.jpg")
         _type, marked = store.item(package_id, f"annotated-{role}.jpg")
     except EvidenceError:
-        return Response("证据图像暂时无法读取", status_code=404, media_type="text/plain; charset=utf-8")
+        return _plain(messages.page_text("证据图像暂时无法读取", page_language(request)), 404)
     try:
         redacted = redact_jpeg(raw, services_of(request).redaction_detector(), marked)
     except ValueError:  # the package's frames do not pair up: show nothing rather than an unredacted frame
-        return Response("证据图像无法打码，不予显示", status_code=422, media_type="text/plain; charset=utf-8")
+        return _plain(messages.page_text("证据图像无法打码，不予显示", page_language(request)), 422)
     services.party.log_view(case.id, client_address(request), f"evidence {package_id[:16]} {role}")
     return Response(redacted.jpeg, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Faces-Hidden": str(redacted.faces),
@@ -251,7 +277,7 @@ def document(request: Request, kind: str) -> Response:
     if case is None:
         return RedirectResponse("/party", status_code=303)
     if kind not in DocumentKind._value2member_map_ or not served_to_party(case, DocumentKind(kind)):
-        return Response("没有这份文书", status_code=404, media_type="text/plain; charset=utf-8")
+        return _plain(messages.page_text("没有这份文书", page_language(request)), 404)
     services = services_of(request)
     assert case.id is not None
     try:
@@ -259,7 +285,7 @@ def document(request: Request, kind: str) -> Response:
     except OffsiteError as exc:
         return Response(told(request, exc), status_code=422, media_type="text/plain; charset=utf-8")
     except RuntimeError:
-        return Response("文书暂时无法生成，请稍后再试", status_code=422, media_type="text/plain; charset=utf-8")
+        return _plain(messages.page_text("文书暂时无法生成，请稍后再试", page_language(request)), 422)
     services.party.log_view(case.id, client_address(request), f"document {kind}")
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})  # fmt: skip
@@ -301,9 +327,9 @@ async def statement(request: Request) -> Response:
 async def _file_statement_with(request: Request, case: Case, text: str, uploads: list[UploadFile]) -> None:
     """Everything checked before anything is sealed, so that a refusal changes nothing; then sealed and filed."""
     services = services_of(request)
-    check_length(text, STATEMENT_MAX_CHARS, "陈述申辩内容")
+    check_length(text, STATEMENT_MAX_CHARS, STATEMENT_LABEL)
     if "\x00" in text:  # refused by the database at filing, after the attachments were sealed: said first
-        raise InvalidInput(variant="form_nul", label="陈述申辩内容")
+        raise InvalidInput(variant="form_nul", label=STATEMENT_LABEL)
     services.party.check_statement(case, text)
     if len(uploads) > MAX_ATTACHMENTS:
         raise InvalidInput(variant="attachments_count", max_count=MAX_ATTACHMENTS)
@@ -315,7 +341,7 @@ async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
     """(name, media type, bytes) of an upload, its kind told by its content, its size bounded."""
     data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
     name = (upload.filename or "").replace("\x00", "")
-    check_length(name, ATTACHMENT_NAME_MAX_CHARS, "附件文件名")
+    check_length(name, ATTACHMENT_NAME_MAX_CHARS, messages.Wording("附件文件名"))
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise InvalidInput(variant="attachment_too_large", name=name, max_mb=MAX_ATTACHMENT_BYTES // 1024 // 1024)
     media_type = next((t for t, magic in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.console.web import csrf_token, page, page_language, permitted, told
+from api.console.web import csrf_token, page, page_language, permitted, told, wording
 from api.roles import Permission, allows
 from api.services import services_of
 from cases import messages
@@ -70,7 +70,7 @@ def _import(request: Request, form: FormData, content: bytes | None) -> Response
     """The import and its report, in a worker thread: both need the database."""
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_token(request).encode()):
         expired = told(request, InvalidInput(variant="form_expired"))
-        return page(request, "message.html", status_code=403, heading="无权操作", detail=expired)
+        return page(request, "message.html", status_code=403, heading=wording("无权操作"), detail=expired)
     kind = str(form.get("kind", ""))
     if kind not in KINDS or content is None:
         kinds = messages.SERIES_SEPARATOR[page_language(request)].join(KINDS)

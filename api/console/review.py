@@ -14,9 +14,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import DETECTION_LABELS, Notice, back, check_length, form_of, local, notice, page, permitted
+from api.console.web import (
+    DETECTION_LABELS,
+    Notice,
+    back,
+    check_length,
+    form_of,
+    local,
+    notice,
+    page,
+    permitted,
+    wording,
+)
 from api.roles import Permission, allows
 from api.services import ApiServices, services_of
+from cases import messages
 from cases.errors import InvalidInput, OffsiteError
 from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
@@ -27,7 +39,12 @@ from cases.services.detections import QueueFilter
 from evidence_store.store import EvidenceError
 
 router = APIRouter()
-CHECKS = (("authentic", "真实"), ("clear", "清晰"), ("complete", "完整"), ("accurate", "准确"))
+CHECKS = (
+    ("authentic", wording("真实")),
+    ("clear", wording("清晰")),
+    ("complete", wording("完整")),
+    ("accurate", wording("准确")),
+)
 
 
 def _cameras(services: ApiServices) -> dict[int, Camera]:
@@ -169,7 +186,7 @@ def _detection_view(
     try:
         manifest = services.evidence_reader().manifest(detection.evidence_package_id)
     except EvidenceError:
-        problem = "证据存储中没有该证据包，或暂时无法读取"
+        problem = wording("证据存储中没有该证据包，或暂时无法读取")  # the page tells it
     items = [item["name"] for item in manifest.get("items", [])]
     previous, following = _neighbours(services, detection)
     (row,) = _rows(services, [detection])
@@ -214,7 +231,7 @@ async def review(request: Request, detection_id: int) -> Response:
     if decision not in ("confirm", "reject"):
         return await run_in_threadpool(_detection_view, request, detection_id, typed, notice("choose_decision"))
     try:
-        check_length(reason or "", REASON_MAX_CHARS, "意见或驳回理由")
+        check_length(reason or "", REASON_MAX_CHARS, messages.Wording("意见或驳回理由"))
         following = await run_in_threadpool(
             _review, services_of(request), detection_id, actor, str(form.get("version", "")),
             decision == "confirm", _checklist(typed), reason, classified_as,
@@ -244,7 +261,7 @@ def _review(
 
 # -- the box editor (issue 15): what an operator draws on a key frame becomes its training label ------------------
 
-FRAME_LABELS = {"first": "首次发现", "middle": "中间", "confirming": "确认"}
+FRAME_LABELS = {"first": wording("首次发现"), "middle": wording("中间"), "confirming": wording("确认")}
 
 
 def _label_editors(services: ApiServices, detection: Detection) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from api.console import charts
-from api.console.web import page, permitted
+from api.console.web import page, page_language, permitted, wording
 from api.roles import Permission
 from api.services import services_of
 from cases.errors import NotFound
@@ -37,8 +37,8 @@ def wall(request: Request) -> Response:
     _user, actor = permitted(request, Permission.WATCH_CAMERAS)
     services = services_of(request)
     district, street = _place(request)
-    tiles = camera_wall.tiles(services, district, street, camera_wall.Looks())
-    shown = " · ".join(p for p in (district, street) if p) or "全部"
+    tiles = camera_wall.tiles(services, district, street, camera_wall.Looks(), page_language(request))
+    shown = " · ".join(p for p in (district, street) if p) or wording("全部")  # for the log: in Chinese
     services.command_centre.log_wall_opened(actor, shown, len(tiles))
     return page(request, "wall.html", tiles=tiles, places=camera_wall.places(services), district=district or "",
                 street=street or "", query=request.url.query, every_s=WALL_EVERY_S)  # fmt: skip
@@ -51,12 +51,13 @@ async def stream(request: Request) -> Response:
     await run_in_threadpool(permitted, request, Permission.WATCH_CAMERAS)
     services = services_of(request)
     district, street = _place(request)
+    language = page_language(request)
 
     async def events() -> AsyncIterator[str]:
         looks, sent, ends = camera_wall.Looks(), "", time.monotonic() + STREAM_S
         yield f"retry: {int(WALL_EVERY_S * 1000)}\n\n"
         while not await request.is_disconnected():
-            tiles = await run_in_threadpool(camera_wall.tiles, services, district, street, looks)
+            tiles = await run_in_threadpool(camera_wall.tiles, services, district, street, looks, language)
             body = json.dumps([t.as_json() for t in tiles], ensure_ascii=False)
             yield f"event: tiles\ndata: {body}\n\n" if body != sent else ": unchanged\n\n"
             sent = body
@@ -87,9 +88,11 @@ def dashboard(request: Request) -> Response:
     services = services_of(request)
     district, _street = _place(request)
     today = services.command_centre.today(district)
-    tiles = camera_wall.tiles(services, district, None, camera_wall.Looks())
-    names = services.statistics.violation_names()
+    language = page_language(request)
+    tiles = camera_wall.tiles(services, district, None, camera_wall.Looks(), language)
+    names = services.statistics.violation_names(language)
     states = {state: sum(1 for t in tiles if t.state == state) for state in ("online", "offline", "failed")}
     return page(request, "dashboard.html", today=today, names=names, states=states, cameras=len(tiles),
                 district=district or "", districts=sorted(camera_wall.places(services)),
-                by_hour=charts.by_hour(today.by_hour, names), outcomes=charts.outcomes(today.outcomes))  # fmt: skip
+                by_hour=charts.by_hour(today.by_hour, names, language),
+                outcomes=charts.outcomes(today.outcomes, language))  # fmt: skip

@@ -86,11 +86,24 @@ def _page_ngettext(context: Context, singular: str, plural: str, count: int) -> 
     return _page_gettext(context, singular if count == 1 else plural)
 
 
+@pass_context
+def _page_pgettext(context: Context, sense: str, text: str) -> str:
+    return messages.page_text(text, context.get("language", messages.DEFAULT_LANGUAGE), sense)
+
+
+@pass_context
+def _page_npgettext(context: Context, sense: str, singular: str, plural: str, count: int) -> str:
+    return _page_pgettext(context, sense, singular if count == 1 else plural)
+
+
 # A page's own wording is written in Chinese where the page uses it, ``{{ _("案件") }}`` (Jinja's i18n extension,
 # new style: ``_("共 %(n)s 件", n=count)`` fills and escapes its values), and told in the page's language from the
 # catalogue's ``page`` context (``messages.page_text``). Babel extracts these message ids from the templates.
+# ``pgettext("column", "立案")`` names the sense of a Chinese that English says in two ways (context ``page:column``).
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
-TEMPLATES.env.install_gettext_callables(_page_gettext, _page_ngettext, newstyle=True)  # type: ignore[attr-defined]
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    _page_gettext, _page_ngettext, newstyle=True, pgettext=_page_pgettext, npgettext=_page_npgettext
+)
 
 
 def wording(text: str) -> str:
@@ -265,7 +278,7 @@ class TooLong(InvalidInput):
     """A form field longer than its limit (a post the page's maxlength did not stop): the form is shown again."""
 
 
-def check_length(value: str, limit: int, label: str) -> None:
+def check_length(value: str, limit: int, label: str | messages.Term) -> None:
     if len(value) > limit:
         raise TooLong(variant="form_too_long", label=label, limit=limit, length=len(value))
 
@@ -286,7 +299,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "roles": ROLE_LABELS,
         "stages": STAGE_LABELS,
         "detection_labels": DETECTION_LABELS,
-        "violations": {kind.code: kind for kind in services.law.config.catalogue.kinds},  # names, candidates too
+        "violations": {kind.code: kind for kind in services.law.config.catalogue.kinds},  # candidates too
+        "violation_name": _violation_namer(services, language),
         **_take_flash(request, language),
         "today": services.clock.today(),
         "menu": _menu(user),
@@ -296,6 +310,17 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "language": language,
     }
     return TEMPLATES.TemplateResponse(request, template, base | context | shown, status_code=status_code)
+
+
+def _violation_namer(services: ApiServices, language: str) -> Callable[[str], str]:
+    """How a page names a violation or a review candidate by its code: its name in the page's language (the law's
+    Chinese name where the catalogue gives no English), or the code itself for a kind the law no longer lists."""
+    kinds = {kind.code: kind for kind in services.law.config.catalogue.kinds}
+
+    def name(code: str) -> str:
+        return kinds[code].named(language) if code in kinds else code
+
+    return name
 
 
 def _menu(user: StaffUser | None) -> list[tuple[str, str]]:
@@ -407,7 +432,7 @@ def yuan(fen: int | None) -> str:
     return "" if fen is None else f"{fen / 100:.2f}"
 
 
-def fen_of(value: Any, what: str) -> int:
+def fen_of(value: Any, what: str | messages.Term) -> int:
     """Yuan as typed into a form ("150" or "150.00") in fen; a clear error for anything else."""
     from decimal import Decimal, InvalidOperation
 
@@ -422,7 +447,7 @@ def fen_of(value: Any, what: str) -> int:
         raise InvalidInput(variant="not_yuan", what=what, text=repr(text[:40])) from exc
 
 
-def date_of(value: Any, what: str, default: dt.date | None = None) -> dt.date:
+def date_of(value: Any, what: str | messages.Term, default: dt.date | None = None) -> dt.date:
     from cases.errors import InvalidInput
 
     text = str(value or "").strip()

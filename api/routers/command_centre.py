@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import schemas
 from api.console.cameras import camera_classes
-from api.deps import CameraConfigs, CommandCentre, Registry, ServicesDep, require
+from api.deps import CameraConfigs, CommandCentre, ReaderLanguage, Registry, ServicesDep, require
 from api.roles import Permission
 from cases.errors import InvalidInput, NotFound
 from cases.services.base import Actor
@@ -69,12 +69,16 @@ async def save_configuration(
 
 @router.get("/wall", response_model=list[schemas.WallTileOut])
 def wall(
-    services: ServicesDep, _watcher: Watcher, district: PlaceQuery = None, street: PlaceQuery = None
+    services: ServicesDep,
+    _watcher: Watcher,
+    language: ReaderLanguage,
+    district: PlaceQuery = None,
+    street: PlaceQuery = None,
 ) -> list[schemas.WallTileOut]:
     """Every camera's tile on the command centre's wall, by district and street: its pipeline's state here, frames
     analysed and dropped, its newest recent frame, its last detection. The console's wall follows the same tiles as
-    server-sent events."""
-    tiles = camera_wall.tiles(services, district, street, camera_wall.Looks())
+    server-sent events. A tile names its last detection's violation in the reader's language (Accept-Language)."""
+    tiles = camera_wall.tiles(services, district, street, camera_wall.Looks(), language)
     return [schemas.WallTileOut.model_validate(t.as_json()) for t in tiles]
 
 

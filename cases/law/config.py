@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cases.messages import ENGLISH
+
 Yuan = Annotated[int, Field(ge=0, le=10_000_000, description="Amount in yuan")]
 LegalSource = Annotated[str, Field(min_length=2, max_length=300, description="Law, article, or document")]
 
@@ -39,9 +41,18 @@ class Period(_Strict):
     legal_source: LegalSource
 
 
+def named(kind: Violation | CandidateKind, language: str) -> str:
+    """A kind's name in the reader's language: its English name for a reader of English where the catalogue gives
+    one, else its Chinese name (the legal name, which every other language falls back to)."""
+    return kind.name_en if language == ENGLISH and kind.name_en else kind.name
+
+
 class Violation(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$", description="Stable code used by rules and cases")
     name: str = Field(min_length=2, max_length=40, description="Chinese name, e.g. 无序设摊")
+    name_en: str | None = Field(
+        default=None, min_length=2, max_length=80, description="English name for a reader who chose English"
+    )
     legal_basis: LegalSource = Field(description="The regulation and article the conduct violates")
     penalty_basis: LegalSource = Field(description="The regulation and article that sets the penalty")
     fine_min_yuan: Yuan
@@ -59,6 +70,9 @@ class Violation(_Strict):
             raise ValueError(f"fine_min_yuan {self.fine_min_yuan} exceeds fine_max_yuan {self.fine_max_yuan}")
         return self
 
+    def named(self, language: str) -> str:
+        return named(self, language)
+
     @property
     def fine_min_fen(self) -> int:
         return self.fine_min_yuan * 100
@@ -70,7 +84,7 @@ class Violation(_Strict):
 
 # What a violation has of its own and a review candidate has not: the candidate takes them from the violation the
 # operator who reviews it classifies it as.
-VIOLATION_ONLY = tuple(name for name in Violation.model_fields if name not in ("code", "name"))
+VIOLATION_ONLY = tuple(name for name in Violation.model_fields if name not in ("code", "name", "name_en"))
 
 
 class CandidateKind(_Strict):
@@ -81,6 +95,12 @@ class CandidateKind(_Strict):
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$", description="Stable code used by rules and detections")
     name: str = Field(min_length=2, max_length=40, description="Chinese name, e.g. 不明物体滞留")
+    name_en: str | None = Field(
+        default=None, min_length=2, max_length=80, description="English name for a reader who chose English"
+    )
+
+    def named(self, language: str) -> str:
+        return named(self, language)
 
     @model_validator(mode="before")
     @classmethod

@@ -42,6 +42,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.errors import InvalidInput
+from cases.messages import DEFAULT_LANGUAGE
 from cases.model.case import CaseStatus, DecisionKind
 from cases.model.detection import DetectionStatus
 from cases.persistence import tables
@@ -151,9 +152,10 @@ class StatisticsService(Service):
             places = session.execute(select(tables.cameras.c.address, tables.cameras.c.district)).all()
         return sorted({district_of(address, recorded) for address, recorded in places}, key=district_order)
 
-    def violation_names(self) -> dict[str, str]:
-        """Violation code -> name, in the catalogue's order: the columns ``to_csv`` and ``to_xlsx`` take."""
-        return {v.code: v.name for v in self.law.config.catalogue.violations}
+    def violation_names(self, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+        """Violation code -> name in the reader's language, in the catalogue's order: the columns ``to_csv`` and
+        ``to_xlsx`` take (in Chinese, the language of the bureau's reports)."""
+        return {v.code: v.named(language) for v in self.law.config.catalogue.violations}
 
     def report(self, year: int | None = None, district: str | None = None) -> list[StatisticsRow]:
         """The figures per (month, district), sorted by month then district; only pairs with any figure."""

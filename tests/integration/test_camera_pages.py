@@ -238,3 +238,31 @@ def test_the_api_saves_a_configuration_as_the_console_does_and_refuses_a_bad_one
     history = client.get("/api/v1/cameras/cam-1/configurations", headers=admin).json()
     assert [c["version"] for c in history] == [1]
     assert client.get(url, headers=staff.headers(Role.OPERATOR)).status_code == 403
+
+
+def test_an_administrator_who_chooses_english_reads_the_cameras_pages_in_english(
+    client: TestClient, components: Components, world: World, tmp_path: Path
+) -> None:
+    """The list, the editor and the words its drawing script shows come in English; the cameras' names and
+    addresses stay as they were registered."""
+    camera_configs.import_file(components, cameras_file(tmp_path, camera()), CLASS_NAMES, ADMIN, "from the file")
+    sign_in(client, components, Role.ADMIN)
+    client.get("/console/language/en")
+    listed = client.get("/console/cameras").text
+    for english in ("Device ID", "Configuration version", "Version 1", "Not configured", "Not running", "Edit"):
+        assert english in listed, english
+    assert "张杨路口" in listed  # the camera's registered name
+    for chinese in ("设备编号", "配置版本", "第 1 版", "未配置", "未在运行"):
+        assert chinese not in listed, chinese
+
+    page = client.get(PAGE).text
+    for english in ("Zones and shop-front lines", "New zone", "Save as a new version", "Configuration history",
+                    "No-vending zone", "Street stall", "Minimum dwell (s)", "Reason for the change"):  # fmt: skip
+        assert english in page, english
+    for chinese in ("区域与店门线", "新建区域", "保存为新版本", "配置历史", "禁止摆摊区域", "占道摆摊", "最短停留"):
+        assert chinese not in page, chinese
+    words = re.search(r'<script type="application/json" id="zone-words">(.*?)</script>', page, re.S)
+    assert words is not None
+    told = json.loads(words.group(1))
+    assert told["corners"] == "{n} corners"  # the script fills in the number
+    assert told["chooseZone"] == "Choose a zone first"

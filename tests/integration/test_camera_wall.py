@@ -161,6 +161,9 @@ def test_the_api_gives_the_wall_s_tiles_and_today_s_figures(
     assert [(t["device_id"], t["state"], t["event"]) for t in tiles] == [("cam-s1", "elsewhere", None)]
     (main,) = [t for t in client.get("/api/v1/wall", headers=watcher).json() if t["device_id"] == "cam-1"]
     assert main["event"]["code"] == "street_stall"
+    for language, name in (("zh-CN", "无序设摊"), ("en", "Street stall")):
+        told = client.get("/api/v1/wall", headers=watcher | {"Accept-Language": language}).json()
+        assert [t["event"]["name"] for t in told if t["device_id"] == "cam-1"] == [name]
     today = client.get("/api/v1/dashboard/today", headers=watcher).json()
     assert today["found"] == {"street_stall": 1}
     assert today["outcomes"] == {"pending_review": 1}
@@ -181,3 +184,29 @@ def test_an_open_wall_asks_only_for_new_detections_and_keeps_each_camera_s_lates
     assert (seen["cam-1"].detection_id, seen["cam-1"].violation_code) == (later.id, "cross_door")
     assert seen["cam-9"].detection_id == other.id
     assert components.command_centre.last_detections(after_id=max(later.id or 0, other.id or 0)) == {}
+
+
+def test_a_watcher_who_chooses_english_reads_the_wall_and_the_dashboard_in_english(
+    client: TestClient, components: Components, world: World, placed: None
+) -> None:
+    world.detection("stall", confirmed=False, hours_ago=0.5)
+    sign_in(client, components, Role.OPERATOR)
+    client.get("/console/language/en")
+    shown = client.get("/console/wall").text
+    for english in ("Video wall", "District", "Street (town)", "Filter", "Not run by this service"):
+        assert english in shown, english
+    assert "三林路口" in shown  # the camera's registered name
+    for chinese in ("街道（镇）", "筛选", "未在本服务运行", "今日尚无检出"):
+        assert chinese not in shown, chinese
+    words = re.search(r'<script type="application/json" id="wall-words">(.*?)</script>', shown, re.S)
+    assert words is not None
+    told = json.loads(words.group(1))
+    assert told["states"]["online"] == "Online"
+    assert told["online"] == "{online} / {total} online"  # the script fills in the counts
+
+    today = client.get("/console/dashboard").text
+    for english in ("Detected today", "Pending review", "Cases filed today", "Cameras online", "Detections by hour",
+                    "Review outcomes"):  # fmt: skip
+        assert english in today, english
+    for chinese in ("今日检出", "待审核", "今日立案", "摄像头在线", "各时段检出", "审核情况"):
+        assert chinese not in today, chinese

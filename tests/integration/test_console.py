@@ -347,6 +347,46 @@ def test_a_csv_import_reports_each_rejected_row_and_writes_nothing(
     assert "鲜果铺" not in client.get("/console/registry/merchants").text
 
 
+def test_the_registry_statistics_and_accounts_pages_read_in_english(
+    client: TestClient, components: Components, world: World
+) -> None:
+    def reads_in_english(html: str, english: tuple[str, ...], chinese: tuple[str, ...]) -> None:
+        for text in english:
+            assert text in html, text
+        for text in chinese:
+            assert text not in html, text
+
+    world.detection("stall")
+    sign_in(client, components, Role.ADMIN)
+    client.get("/console/language/en")
+    cameras = client.get("/console/registry/cameras").text
+    reads_in_english(cameras, ("Camera registry", "Legal review, technical review and publication", "Device ID",
+                               "Next maintenance", "CSV import", "Allow a partial import", "Monitored zone"),
+                     ("摄像头登记", "设备编号", "下次维护", "认证有效", "不可用于取证", "CSV 导入", "允许部分导入"))  # fmt: skip
+    assert "Certification valid" in cameras or "Not usable as evidence" in cameras
+    merchants = client.get("/console/registry/merchants").text
+    reads_in_english(merchants, ("Merchant registry", "Unified social credit code"), ("商户登记", "统一社会信用代码"))
+    sites = client.get("/console/registry/sites").text
+    reads_in_english(sites, ("Construction site registry", "Construction permit number"), ("工地登记", "施工许可证号"))
+
+    content = "code,name,address\nSHOP-7,鲜果铺,商城路 606 号\n,无编号,商城路 608 号\n".encode()
+    report = client.post("/console/registry/import", data={"csrf": csrf(cameras), "kind": "merchants"},
+                         files={"file": ("shops.csv", content, "text/csv")}).text  # fmt: skip
+    reads_in_english(report, ("CSV import result · merchants", "0 added, 0 updated, 1 rejected.",
+                              "Nothing was written.", "<th>Line</th>", "Back to the registry"),
+                     ("未写入任何数据", "返回登记库", "行号"))  # fmt: skip
+
+    accounts = client.get("/console/users").text
+    reads_in_english(accounts, ("Staff accounts", "No locked accounts", "Sign-in lock", "System administrator",
+                                "Enabled"), ("工作人员账号", "系统管理员", "启用", "登录锁定"))  # fmt: skip
+
+    sign_in(client, components, Role.SUPERVISOR)
+    client.get("/console/language/en")
+    statistics = client.get("/console/statistics").text
+    reads_in_english(statistics, ("Enforcement statistics", "By month and district", "Export CSV",
+                                  "Fines decided (yuan)", "Cases by stage"), ("执法统计", "各阶段案件", "罚款决定"))  # fmt: skip
+
+
 def test_an_unknown_or_malformed_package_is_a_page_saying_so(client: TestClient, components: Components) -> None:
     for package_id in ("0" * 64, "not-a-package"):
         response = client.get(f"/verify/{package_id}?now=1")
@@ -380,3 +420,55 @@ def test_a_form_token_that_is_not_ascii_is_refused_not_crashed_on(
                            data={"csrf": "令牌", "version": "1", "decision": "reject", "reason": "x"})  # fmt: skip
     assert response.status_code == 403
     assert components.detections.get(detection_id).status is DetectionStatus.PENDING_REVIEW
+
+
+# ---- the review, detection and evidence pages in English -----------------------------------------------------------
+def _reads(html: str, english: tuple[str, ...], chinese: tuple[str, ...]) -> None:
+    for text in english:
+        assert text in html, text
+    for text in chinese:
+        assert text not in html, text
+
+
+def test_the_review_detection_evidence_and_missed_pages_read_in_english(
+    client: TestClient, components: Components, world: World, package: str
+) -> None:
+    detection_id = pending(world, package)
+    sign_in(client, components, Role.OPERATOR)
+    client.get("/console/language/en")
+    queue = client.get("/console/review").text
+    _reads(queue, ("Review queue", "(authentic, clear, complete, accurate)", "<th>Confidence</th>",
+                   "Image (sharpness / brightness)", "Pending review", "<button type=\"submit\">Filter</button>",
+                   "Shortcuts: on a detection's page press 1–4"),
+           ("审核队列", "真实、清晰", "置信度", "待审核", "筛选", "快捷键", "首次发现"))  # fmt: skip
+    search = client.get("/console/detections?status=rejected").text
+    _reads(search, ("Detections", "(rejected ones included)", "No detections match"),
+           ("检测记录", "含已驳回", "没有符合条件的检测记录", "已驳回"))  # fmt: skip
+
+    detail = client.get(f"/console/detections/{detection_id}").text
+    _reads(detail, (f"Detection #{detection_id}", "What was found", "<h3>Image quality</h3>", "Confirming frame",
+                    "Video clip and key frames", "Checks (all must hold to confirm)", "1. Authentic", "4. Accurate",
+                    "Comments or reason for rejection", "Confirm (C)", "Reject (R)"),
+           ("发现情况", "画面质量", "确认帧", "核查项", "真实", "准确", "意见或驳回理由", "确认（C）", "驳回（R）"))  # fmt: skip
+    # a refusal names the field by the page's own English
+    too_long = {"csrf": csrf(detail), "version": version(detail), "decision": "reject", "reason": "x" * 5000}
+    refused = client.post(f"/console/detections/{detection_id}/review", data=too_long, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "“Comments or reason for rejection” holds at most" in refused.text
+
+    evidence = client.get(f"/console/evidence/{package}").text
+    _reads(evidence, ("<h1>Evidence package</h1>", "Evidence package ID", "Signature", "Inclusion proof", "Verify now"),
+           ("证据包编号", "签名", "包含证明", "立即校验"))  # fmt: skip
+    verified = client.post(f"/console/evidence/{package}/verify", data={"csrf": csrf(evidence)}).text
+    _reads(verified, ("<h3>Verified</h3>",), ("校验通过",))
+    missing = client.get("/console/evidence/" + "0" * 64)
+    assert missing.status_code == 404
+    _reads(missing.text, ("evidence package 0000", "The evidence store holds no such evidence package"),
+           ("证据存储中没有", "证据包 0000"))  # fmt: skip
+    public = client.get(f"/verify/{package}?now=1").text  # the public page follows the reader's choice too
+    _reads(public, ("Electronic evidence verification", "<h3>Verified</h3>", "it shows none of the pictures"),
+           ("电子证据校验", "校验通过", "不显示图像内容"))  # fmt: skip
+
+    recent = client.get("/console/recent").text
+    _reads(recent, ("Missed findings", "Labelled missed frames", "No camera has recent frames kept yet"),
+           ("漏报标注", "已标注漏报帧", "尚无摄像头保留的最近画面"))  # fmt: skip

@@ -120,3 +120,89 @@ def test_the_decision_steps_say_they_wait_for_the_statement_period_before_anythi
     form = re.search(r'<form class="step"[^>]*data-step="decide_penalty">(.*?)</form>', page, re.S)
     assert form
     assert "disabled" not in form.group(1)
+
+
+def test_the_case_pages_read_in_english_with_the_data_as_recorded(
+    client: TestClient, world: World, components: Components, clock: ManualClock
+) -> None:
+    """A reader who chose English reads the case list, the case with its facts, deadlines, steps, fine limits and
+    timeline, and the legal-review queue in English; what was recorded (the camera's address, the zone) stays as
+    it was recorded."""
+    c = components
+    case = dust_case_at_its_penalty_notice(world, clock, 100000)
+    sign_in(client, c, Role.OFFICER)
+    client.get("/console/language/en")
+    page = client.get(f"/console/cases/{case.id}").text
+    for english in (
+        f"Case #{case.id}",
+        "Penalty notice issued",  # the stage
+        "<h2>Case details</h2>",
+        "<dt>Violation</dt>",
+        "<dt>Fine proposed in the advance notice</dt><dd>1000.00 yuan</dd>",
+        "<h3>Deadlines</h3>",
+        "<h2>Evidence</h2>",
+        "<h3>Documents</h3>",
+        "Advance notice of administrative penalty (PDF)</a>",
+        "<h2>Case steps</h2>",
+        "<h3>Record a statement and defence</h3>",
+        "Statement and defence <textarea",
+        '<option value="in_person">In person</option>',
+        "No more than the 1000.00 yuan in the advance notice (Article 45 of the Administrative Penalty Law)",
+        "Statutory range",
+        "<h2>Case record</h2>",
+        "Issue the advance notice of administrative penalty",  # the timeline's step
+    ):
+        assert english in page, english
+    for chinese in (
+        "案件信息",
+        "办案操作",
+        "办案记录",
+        "登记陈述申辩",
+        "不得高于事先告知的",
+        "法定幅度",
+        "还有",
+        "（PDF）",
+    ):
+        assert chinese not in page, chinese
+    camera = c.registry.get_camera(case.camera_id)
+    assert camera.address in page  # the data as recorded
+
+    listing = client.get("/console/cases").text
+    for english in ("<h1>Cases <small>", "<th>Case number</th>", "<th>Officer in charge</th>", ">Filter</button>"):
+        assert english in listing, english
+    for chinese in ("筛选", "承办人", "阶段", "共 "):
+        assert chinese not in listing, chinese
+
+    sign_in(client, c, Role.LEGAL_REVIEWER)
+    client.get("/console/language/en")
+    queue = client.get("/console/legal").text
+    assert "<h1>Legal review <small>Penalty decisions awaiting review</small></h1>" in queue
+    assert "No cases" in queue
+    assert "法制审核" not in queue
+    assert "没有案件" not in queue
+
+
+def test_a_refused_step_names_its_fields_in_english(
+    client: TestClient, world: World, components: Components, clock: ManualClock
+) -> None:
+    """The fields a refusal names (what is missing, an amount that is not one) are the page's own labels, told in
+    the reader's language; the same refusal reads in Chinese as before."""
+    c = components
+    case = dust_case_at_its_penalty_notice(world, clock, 100000)
+    sign_in(client, c, Role.OFFICER)
+    client.get("/console/language/en")
+    page = client.get(f"/console/cases/{case.id}").text
+    token = re.search(r'name="csrf" value="([0-9a-f]{32})"', page)
+    assert token
+    form = {"csrf": token.group(1), "version": str(case.version)}
+    missing = client.post(f"/console/cases/{case.id}/steps/record_statement", data=form | {"channel": "post"})
+    assert missing.status_code == 422
+    assert "fill in: Statement and defence" in missing.text
+    not_yuan = client.post(
+        f"/console/cases/{case.id}/steps/answer_statement", data=form | {"reply": "ok", "fine": "abc"}
+    )
+    assert not_yuan.status_code == 422
+    assert "Adjusted fine: &#39;abc&#39; is not an amount in yuan" in not_yuan.text
+    client.get("/console/language/zh_CN")
+    chinese = client.post(f"/console/cases/{case.id}/steps/record_statement", data=form | {"channel": "post"})
+    assert "请填写：陈述申辩内容" in chinese.text

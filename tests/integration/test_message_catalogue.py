@@ -258,6 +258,25 @@ def test_the_language_is_chosen_on_any_page_and_the_reader_returns_to_it(
                      english)  # fmt: skip
 
 
+def test_a_violation_is_named_in_the_readers_language_where_the_law_gives_its_english(
+    client: TestClient, world: World, components: Components
+) -> None:
+    """The law's catalogue names each violation in Chinese (its legal name) and, for a reader of English, in English
+    (``name_en``); the legal provisions it cites stay as the law words them."""
+    case = world.draft("cross_door")
+    sign_in(client, components, Role.OFFICER)
+    chinese = client.get(f"/console/cases/{case.id}").text
+    assert "<dd>跨门经营</dd>" in chinese
+    client.get("/console/language/en")
+    english = client.get(f"/console/cases/{case.id}").text
+    assert "<dd>Cross-door operation</dd>" in english
+    assert "跨门经营" not in english
+    assert "上海市市容环境卫生管理条例 第二十五条第四款" in english
+    assert "<td>Cross-door operation</td>" in client.get("/console/cases").text
+    filters = client.get("/console/detections").text
+    assert re.search(r'<option value="cross_door"\s*>Cross-door operation</option>', filters)
+
+
 @pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/api/v1/cases"])
 def test_the_language_switch_returns_to_no_other_site_and_no_other_part(client: TestClient, back: str) -> None:
     chosen = client.get("/console/language/en", params={"back": back}, follow_redirects=False)

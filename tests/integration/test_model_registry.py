@@ -368,6 +368,31 @@ def test_the_console_page_shows_the_registry_and_its_rollback_button_brings_the_
     assert client.get("/console/models").status_code == 403
 
 
+def test_the_console_models_page_reads_in_english(client: TestClient, components: Components, tmp_path: Path) -> None:
+    model_registry.active_release(components, ADMIN)
+    keen, _ = model_registry.register(components, variant(tmp_path / "made", "keen", 11), ADMIN)
+    sign_in(client, components, Role.ADMIN)
+    client.get("/console/language/en")
+    html = client.get("/console/models").text
+    for english in ("Detection models", "Model registry: each model is registered by its file", "Candidate",
+                    "Shadow run", "Roll back to the previously active model", "Training jobs", "No training jobs yet",
+                    "Training datasets", "Class mapping", "YOLO (with data.yaml)", "Decisions", "Registered",
+                    'class="here">Models</a>'):  # fmt: skip
+        assert english in html, english
+    assert f'id="model-{keen.sha256[:12]}"' in html
+    for chinese in (
+        "检测模型",
+        "候选",
+        "影子运行",
+        "回退到上一个启用的模型",
+        "训练任务",
+        "尚无训练任务",
+        "决定记录",
+        "登记",
+    ):
+        assert chinese not in html, chinese
+
+
 def test_an_admin_uploads_a_labelled_set_in_the_console_and_a_bad_one_is_listed_problem_by_problem(
     client: TestClient, components: Components, tmp_path: Path
 ) -> None:

@@ -438,3 +438,39 @@ def test_a_wrong_code_typed_in_another_way_still_counts_towards_the_lock_out(
     right = party_access_code(components, number)
     locked = client.post("/party", data={"case_number": number, "code": right}, follow_redirects=False)
     assert locked.status_code == 429
+
+
+def test_a_party_who_chooses_english_reads_the_lookup_and_the_case_page_in_english(
+    client: TestClient, components: Components, case: Case
+) -> None:
+    """The party chooses English with the switch every page has; the case's own data (names, places) stays as it
+    was recorded."""
+    client.get("/console/language/en", params={"back": "/party"})
+    lookup = client.get("/party").text
+    for english in ("Case lookup for parties", "Lookup code", "Look up", "advance notice of administrative penalty"):
+        assert english in lookup
+    assert "当事人案件查询" not in lookup
+    assert "查询码" not in lookup
+
+    token = open_case(client, components, case)
+    page = client.get("/party/case").text
+    for english in ("Facts of the violation", "Provision violated", "Proposed fine", "150.00 yuan", "First seen",
+                    "Evidence package", "faces and the number plates", "No fine is due.", "Statement and defence",
+                    "Submit statement and defence", "Agree to electronic delivery", "Penalty notice issued"):  # fmt: skip
+        assert english in page, english
+    assert "浦东小面馆" in page  # the party's name, as recorded
+    for chinese in ("违法事实", "拟罚款", "陈述、申辩", "提交陈述申辩", "同意电子送达", "为保护他人个人信息", "首次发现"):  # fmt: skip
+        assert chinese not in page, chinese
+
+    nul = client.post("/party/statement", data={"csrf": token, "text": "a\x00b"}, follow_redirects=False)
+    assert nul.status_code == 422
+    assert "“Statement and defence” holds a NUL character" in nul.text  # the field's label told in English
+
+    client.post("/party/statement", data={"csrf": token, "text": "The stall was gone the next day."},
+                files=[("attachments", ("after.png", PNG, "image/png"))])  # fmt: skip
+    receipt = client.get("/party/case").text
+    assert "Your statement and defence" in receipt
+    assert "(submitted online)" in receipt
+    assert "Attachments: after.png (sealed as evidence)" in receipt
+    assert "The officer in charge will review" in receipt
+    assert client.get(f"/party/evidence/{'ab' * 32}/confirming.jpg").text == "Not evidence of this case"

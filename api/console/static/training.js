@@ -17,7 +17,7 @@
     row.querySelector("progress").value = job.progress;
     var words = [job.percent];
     if (job.stage_told) { words.push(job.stage_told); }
-    if (job.epochs) { words.push("第 " + job.epoch + "/" + job.epochs + " 轮"); }
+    if (job.epochs) { words.push(job.epoch_told); }  // told by the server in the page's language
     if (job.device) { words.push(job.device); }
     row.querySelector(".job-progress").textContent = words.join(" · ");
     var figures = row.querySelector(".job-figures");

@@ -6,7 +6,12 @@
   if (!wall || !window.EventSource) return;
   var summary = document.getElementById("wall-summary");
   var link = document.getElementById("wall-link");
-  var STATES = {online: "在线", offline: "离线", failed: "故障", waiting: "等待视频流", elsewhere: "未在本服务运行"};
+  var WORDS = JSON.parse(document.getElementById("wall-words").textContent); // the page's words, in its language
+  var STATES = WORDS.states;
+
+  function fill(words, values) {
+    return words.replace(/\{(\w+)\}/g, function (whole, name) { return name in values ? String(values[name]) : whole; });
+  }
 
   function text(tile, role, value) { tile.querySelector("[data-role=" + role + "]").textContent = value; }
 
@@ -15,12 +20,12 @@
     if (!tile) return;
     tile.className = "tile state-" + t.state;
     text(tile, "state", STATES[t.state] || t.state);
-    text(tile, "figures", t.analysed === null ? "" : "已分析 " + t.analysed + " 帧 · 丢弃 " + t.dropped + " 帧" +
-      (t.fps === null ? "" : " · " + t.fps + " 帧/秒"));
-    text(tile, "frame-at", t.frame_at ? "画面 " + t.frame_at : "");
+    text(tile, "figures", t.analysed === null ? "" : fill(WORDS.figures, {analysed: t.analysed, dropped: t.dropped}) +
+      (t.fps === null ? "" : " · " + fill(WORDS.fps, {fps: t.fps})));
+    text(tile, "frame-at", t.frame_at ? fill(WORDS.frameAt, {time: t.frame_at}) : "");
     var event = tile.querySelector("[data-role=event]");
     if (t.event) {
-      event.textContent = "最近检出：";
+      event.textContent = WORDS.lastEvent;
       var a = document.createElement("a");
       a.href = "/console/detections/" + t.event.id;
       a.textContent = t.event.name;
@@ -31,7 +36,7 @@
       tile.dataset.frame = t.frame;
       var picture = tile.querySelector(".picture");
       var img = picture.querySelector("img");
-      if (!img) { picture.textContent = ""; img = document.createElement("img"); img.alt = t.name + " 最新画面"; picture.appendChild(img); }
+      if (!img) { picture.textContent = ""; img = document.createElement("img"); img.alt = fill(WORDS.picture, {camera: t.name}); picture.appendChild(img); }
       img.src = "/console/wall/" + encodeURIComponent(t.device_id) + "/frame.jpg?frame=" + encodeURIComponent(t.frame);
     }
   }
@@ -41,9 +46,10 @@
     var tiles = JSON.parse(message.data);
     tiles.forEach(show);
     var online = tiles.filter(function (t) { return t.state === "online"; }).length;
-    summary.textContent = "在线 " + online + " / " + tiles.length + " 台";
-    link.textContent = "已连接 · " + new Date().toLocaleTimeString("zh-CN", {hour12: false});
+    summary.textContent = fill(WORDS.online, {online: online, total: tiles.length});
+    var now = new Date().toLocaleTimeString(document.documentElement.lang || "zh-CN", {hour12: false});
+    link.textContent = fill(WORDS.connected, {time: now});
     wall.dataset.updated = String(Date.now());
   });
-  source.onerror = function () { link.textContent = "连接中断，正在重连…"; };
+  source.onerror = function () { link.textContent = WORDS.reconnecting; };
 })();

@@ -13,6 +13,7 @@
   var rulesBox = document.getElementById("rules");
   var mode = form.querySelector("[data-role=mode]");
   var defaults = JSON.parse(form.dataset.defaults || "{}");
+  var WORDS = JSON.parse(document.getElementById("zone-words").textContent); // the page's words, in its language
   var HANDLE = 9; // canvas pixels around a corner that grab it
   var COLOURS = {no_vending: "#ff3b30", shop_strip: "#ff9500", site: "#ffd400"};
   var image = new Image();
@@ -40,7 +41,7 @@
   }
   function describe(row) {
     var n = polygon(row).length;
-    field(row, "geometry").textContent = n + " 个顶点" + (line(row) ? " · 已画店门线" : "");
+    field(row, "geometry").textContent = WORDS.corners.replace("{n}", n) + (line(row) ? " · " + WORDS.lineDrawn : "");
   }
 
   function fit() {
@@ -104,7 +105,7 @@
     ctx.fillStyle = "#2f7cff";
     [a, b, s].forEach(function (q) { ctx.beginPath(); ctx.arc(q[0], q[1], mine ? 5 : 3, 0, 2 * Math.PI); ctx.fill(); });
     ctx.font = "12px sans-serif";
-    ctx.fillText("街道侧", s[0] + 6, s[1] + 4);
+    ctx.fillText(WORDS.streetSide, s[0] + 6, s[1] + 4);
   }
 
   function say(text) { mode.textContent = text; }
@@ -129,7 +130,7 @@
   function finishDrawing() {
     drawing = false;
     var row = rows()[selected];
-    say(row && polygon(row).length < 3 ? "区域至少需要 3 个顶点" : "");
+    say(row && polygon(row).length < 3 ? WORDS.tooFewCorners : "");
     draw();
   }
 
@@ -141,7 +142,7 @@
       if (points.length >= 3 && near(points[0], p)) { finishDrawing(); return; }
       points.push(p);
       setPolygon(row, points);
-      say("已添加 " + points.length + " 个顶点：单击第一个点或按 Enter 完成");
+      say(WORDS.cornersAdded.replace("{n}", points.length));
       draw();
       return;
     }
@@ -152,7 +153,7 @@
       else { l.street_side = p; }
       setLine(row, l);
       lining = lining === 3 ? 0 : lining + 1;
-      say(lining === 2 ? "单击店门线的终点" : lining === 3 ? "单击街道一侧的任意一点" : "店门线已画好");
+      say(lining === 2 ? WORDS.lineEnd : lining === 3 ? WORDS.streetPoint : WORDS.lineDone);
       draw();
       return;
     }
@@ -234,7 +235,7 @@
       event.preventDefault();
       var points = polygon(row);
       if (points.length > 3) { points.splice(corner, 1); setPolygon(row, points); corner = -1; draw(); }
-      else say("区域至少需要 3 个顶点");
+      else say(WORDS.tooFewCorners);
     }
   });
 
@@ -277,16 +278,16 @@
     select(rows().length - 1);
     drawing = true;
     lining = 0;
-    say("在画面上依次单击区域的各个顶点");
+    say(WORDS.clickCorners);
     refreshRuleZones();
     canvas.focus();
   });
 
   form.querySelector("[data-action=draw-line]").addEventListener("click", function () {
-    if (!rows()[selected]) { say("请先选择一个区域"); return; }
+    if (!rows()[selected]) { say(WORDS.chooseZone); return; }
     drawing = false;
     lining = 1;
-    say("单击店门线的起点");
+    say(WORDS.lineStart);
     canvas.focus();
   });
 
@@ -328,7 +329,7 @@
   rows().forEach(describe);
   rulesBox.querySelectorAll(".rule-row").forEach(placeholders);
   image.onload = function () { aspect = image.naturalWidth / image.naturalHeight; fit(); };
-  image.onerror = function () { say("暂无画面：可先按 16:9 画区域，摄像头运行后刷新画面核对"); fit(); };
+  image.onerror = function () { say(WORDS.noPicture); fit(); };
   image.src = form.dataset.src;
   window.addEventListener("resize", fit);
   if (rows().length) select(0);
