@@ -46,6 +46,16 @@ def test_the_shipped_configs_load() -> None:
     ]
 
 
+def test_each_kind_is_named_in_english_where_the_catalogue_gives_it_and_in_chinese_otherwise(configs: Path) -> None:
+    shipped = {kind.code: kind for kind in load_law(CONFIGS).catalogue.kinds}
+    assert shipped["cross_door"].named("en") == "Cross-door operation"
+    assert shipped["cross_door"].named("zh_CN") == "跨门经营"
+    assert shipped["unknown_object"].named("en") == "Unknown object staying"
+    rewrite(configs, "violations.yaml", lambda data: data["violations"][1].pop("name_en"))
+    unnamed = next(kind for kind in load_law(configs).catalogue.violations if kind.code == "cross_door")
+    assert unnamed.named("en") == "跨门经营"
+
+
 def test_an_unchanged_copy_loads_like_the_original(configs: Path) -> None:
     rewrite(configs, "deadlines.yaml", lambda data: None)
     assert load_law(configs) == load_law(CONFIGS)
