@@ -6,35 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.console.web import page, page_language, permitted, wording, yuan
+from api.console.web import page, page_language, permitted, yuan
 from api.roles import Permission
 from api.services import services_of
 from cases.errors import InvalidInput
-from cases.model.case import CaseStatus
 from cases.services.statistics import STAGE_NAMES, StatisticsRow, to_csv, to_xlsx
 
 router = APIRouter()
-
-# The stages as the page names them: the report's own names (``STAGE_NAMES``, which the CSV and XLSX exports print),
-# marked for the catalogue so that a page in English names them in English.
-PAGE_STAGE_NAMES: dict[str, str] = {
-    CaseStatus.DRAFT.value: wording("待立案"),
-    CaseStatus.FILED.value: wording("已立案"),
-    CaseStatus.NOTICE_ISSUED.value: wording("责令改正中"),
-    CaseStatus.CORRECTED.value: wording("已改正"),
-    CaseStatus.PERSISTING.value: wording("逾期未改正"),
-    CaseStatus.PENALTY_NOTICE_ISSUED.value: wording("已事先告知"),
-    CaseStatus.STATEMENT_FILED.value: wording("已陈述申辩"),
-    CaseStatus.STATEMENT_ANSWERED.value: wording("已复核陈述申辩"),
-    CaseStatus.UNDER_LEGAL_REVIEW.value: wording("法制审核中"),
-    CaseStatus.REVIEW_APPROVED.value: wording("法制审核通过"),
-    CaseStatus.REVIEW_RETURNED.value: wording("法制审核退回"),
-    CaseStatus.DECIDED.value: wording("已作出决定"),
-    CaseStatus.DELIVERED.value: wording("已送达"),
-    CaseStatus.ENFORCEMENT_REQUESTED.value: wording("已申请强制执行"),
-    CaseStatus.PAID.value: wording("已缴纳罚款"),
-    CaseStatus.CLOSED.value: wording("已结案"),
-}
 
 
 def _report(request: Request) -> tuple[list[StatisticsRow], int | None, str | None]:
@@ -54,7 +32,7 @@ def statistics(request: Request) -> Response:
     rows, year, district = _report(request)
     service = services_of(request).statistics
     return page(request, "statistics.html", rows=rows, year=year or "", district=district or "",
-                districts=service.districts(), stage_names=STAGE_NAMES | PAGE_STAGE_NAMES,
+                districts=service.districts(), stage_names=STAGE_NAMES,
                 violation_names=service.violation_names(page_language(request)),
                 yuan=yuan, query=request.url.query)  # fmt: skip
 

@@ -41,6 +41,7 @@ from api.schemas import CODE_MAX, MOBILE_MAX, NAME_MAX, PASSWORD_MAX, chars
 from api.services import ApiServices, services_of
 from cases import messages
 from cases.errors import InvalidInput
+from cases.law.config import CandidateKind, Violation
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
@@ -74,6 +75,7 @@ LIMITS = {
 }
 TEMPLATES.env.globals["limits"] = LIMITS
 TEMPLATES.env.globals["language_names"] = messages.LANGUAGE_NAMES
+wording = messages.wording  # the console's modules mark their wording with it
 
 
 @pass_context
@@ -104,12 +106,6 @@ TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
     _page_gettext, _page_ngettext, newstyle=True, pgettext=_page_pgettext, npgettext=_page_npgettext
 )
-
-
-def wording(text: str) -> str:
-    """Marks a page's own wording written in the code (a menu entry, a form's label) for the catalogue: a template
-    tells it in the page's language with ``_``; code tells it with ``messages.page_text``."""
-    return text
 
 
 STAGE_LABELS = {
@@ -288,6 +284,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     token = request.cookies.get(SESSION_COOKIE)
     user = services.accounts.user_for_token(token) if token else None
     language = page_language(request)
+    kinds = {kind.code: kind for kind in services.law.config.catalogue.kinds}  # review candidates too
     # a notice or a refusal handed to the page (``error=``, ``message=``) is told in the page's language
     shown = {
         name: value.told(language) for name in ("message", "error") if isinstance(value := context.get(name), Notice)
@@ -299,8 +296,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "roles": ROLE_LABELS,
         "stages": STAGE_LABELS,
         "detection_labels": DETECTION_LABELS,
-        "violations": {kind.code: kind for kind in services.law.config.catalogue.kinds},  # candidates too
-        "violation_name": _violation_namer(services, language),
+        "violations": kinds,
+        "violation_name": _violation_namer(kinds, language),
         **_take_flash(request, language),
         "today": services.clock.today(),
         "menu": _menu(user),
@@ -312,10 +309,9 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     return TEMPLATES.TemplateResponse(request, template, base | context | shown, status_code=status_code)
 
 
-def _violation_namer(services: ApiServices, language: str) -> Callable[[str], str]:
+def _violation_namer(kinds: dict[str, Violation | CandidateKind], language: str) -> Callable[[str], str]:
     """How a page names a violation or a review candidate by its code: its name in the page's language (the law's
     Chinese name where the catalogue gives no English), or the code itself for a kind the law no longer lists."""
-    kinds = {kind.code: kind for kind in services.law.config.catalogue.kinds}
 
     def name(code: str) -> str:
         return kinds[code].named(language) if code in kinds else code

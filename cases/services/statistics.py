@@ -42,7 +42,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.errors import InvalidInput
-from cases.messages import DEFAULT_LANGUAGE
+from cases.messages import DEFAULT_LANGUAGE, wording
 from cases.model.case import CaseStatus, DecisionKind
 from cases.model.detection import DetectionStatus
 from cases.persistence import tables
@@ -55,22 +55,22 @@ TOTAL_LABEL = "合计"
 
 # Names of the stages as a report prints them; a caller may pass its own.
 STAGE_NAMES: dict[str, str] = {
-    CaseStatus.DRAFT.value: "待立案",
-    CaseStatus.FILED.value: "已立案",
-    CaseStatus.NOTICE_ISSUED.value: "责令改正中",
-    CaseStatus.CORRECTED.value: "已改正",
-    CaseStatus.PERSISTING.value: "逾期未改正",
-    CaseStatus.PENALTY_NOTICE_ISSUED.value: "已事先告知",
-    CaseStatus.STATEMENT_FILED.value: "已陈述申辩",
-    CaseStatus.STATEMENT_ANSWERED.value: "已复核陈述申辩",
-    CaseStatus.UNDER_LEGAL_REVIEW.value: "法制审核中",
-    CaseStatus.REVIEW_APPROVED.value: "法制审核通过",
-    CaseStatus.REVIEW_RETURNED.value: "法制审核退回",
-    CaseStatus.DECIDED.value: "已作出决定",
-    CaseStatus.DELIVERED.value: "已送达",
-    CaseStatus.ENFORCEMENT_REQUESTED.value: "已申请强制执行",
-    CaseStatus.PAID.value: "已缴纳罚款",
-    CaseStatus.CLOSED.value: "已结案",
+    CaseStatus.DRAFT.value: wording("待立案"),
+    CaseStatus.FILED.value: wording("已立案"),
+    CaseStatus.NOTICE_ISSUED.value: wording("责令改正中"),
+    CaseStatus.CORRECTED.value: wording("已改正"),
+    CaseStatus.PERSISTING.value: wording("逾期未改正"),
+    CaseStatus.PENALTY_NOTICE_ISSUED.value: wording("已事先告知"),
+    CaseStatus.STATEMENT_FILED.value: wording("已陈述申辩"),
+    CaseStatus.STATEMENT_ANSWERED.value: wording("已复核陈述申辩"),
+    CaseStatus.UNDER_LEGAL_REVIEW.value: wording("法制审核中"),
+    CaseStatus.REVIEW_APPROVED.value: wording("法制审核通过"),
+    CaseStatus.REVIEW_RETURNED.value: wording("法制审核退回"),
+    CaseStatus.DECIDED.value: wording("已作出决定"),
+    CaseStatus.DELIVERED.value: wording("已送达"),
+    CaseStatus.ENFORCEMENT_REQUESTED.value: wording("已申请强制执行"),
+    CaseStatus.PAID.value: wording("已缴纳罚款"),
+    CaseStatus.CLOSED.value: wording("已结案"),
 }
 
 # An optional city before the district (上海市, 上海, or another xx市), then the district: the shortest run of

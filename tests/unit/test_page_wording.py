@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "api" / "console"
 TEMPLATE_FILES = sorted((CONSOLE / "templates").glob("*.html"))
 CODE_FILES = sorted(CONSOLE.glob("*.py"))
+# the console's modules, and any other that marks a page's wording where it lives (a report's stage names)
+MARKING_FILES = sorted(
+    path
+    for package in ("api", "cases", "offsite")
+    for path in (ROOT / package).rglob("*.py")
+    if path.parent == CONSOLE or "wording(" in path.read_text(encoding="utf-8")
+)
 CODE_MARKERS = {"wording": None, "Wording": None, "page_text": (1,)}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PERCENT_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -46,8 +53,8 @@ def template_wording() -> Iterator[tuple[str, Wording]]:
 
 
 def code_wording() -> Iterator[tuple[str, Wording]]:
-    """(where, wording) for every literal text the console's code marks as a page's wording."""
-    for path in CODE_FILES:
+    """(where, wording) for every literal text the code marks as a page's wording."""
+    for path in MARKING_FILES:
         with path.open("rb") as source:
             for line, _function, marked, _comments in extract_python(source, CODE_MARKERS, [], {}):
                 for text in marked if isinstance(marked, tuple) else (marked,):
