@@ -33,6 +33,10 @@ class DetectorConfig:
     confidence: float | None = None  # None: each class's shipped threshold, from the manifest
     iou: float = 0.45
     threads: int = 0  # 0: ONNX Runtime chooses
+    # ONNX Runtime's threads spin on the CPU between runs by default, waiting for the next one. That buys a few
+    # milliseconds a frame on an idle machine, and costs the cores a camera service shares with its other cameras'
+    # decoding, tracking and sealing (decision 0039): off unless asked for.
+    spin: bool = False
     providers: tuple[str, ...] = field(default=("CPUExecutionProvider",))
 
     def __post_init__(self) -> None:
@@ -72,6 +76,7 @@ class OnnxDetector:
     def _session(config: DetectorConfig) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.intra_op_num_threads = config.threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spin else "0")
         available = set(ort.get_available_providers())
         providers = [p for p in config.providers if p in available] or ["CPUExecutionProvider"]
         try:

@@ -131,3 +131,15 @@ def test_each_class_counts_from_its_threshold_in_the_manifest(copy_of_model: Pat
     assert int(np.sum(shipped.class_id == stall)) == int(np.sum(everything.class_id == stall))  # down to 0.05
     others = ~np.isin(shipped.class_id, [person, stall])
     assert np.all(shipped.confidence[others] >= 0.25)  # classes without a threshold: the default
+
+
+def test_the_detector_s_threads_wait_without_spinning_unless_asked_to() -> None:
+    """Between two frames ONNX Runtime's threads sleep rather than spin: the cores they would spin on decode, track
+    and seal the other cameras (decision 0039). Spinning stays available to a caller that has the cores to spare."""
+
+    def spinning(config: DetectorConfig) -> str:
+        options = OnnxDetector(config).session.get_session_options()
+        return str(options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+    assert spinning(DetectorConfig(SHIPPED)) == "0"
+    assert spinning(DetectorConfig(SHIPPED, spin=True)) == "1"
