@@ -22,14 +22,17 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from cases.clock import ManualClock
+from cases.law.config import LawConfig
 from cases.model.staff import Role
 from cases.persistence import migrate
 from cases.persistence.database import create_database_engine
 from cases.persistence.tables import metadata
 from cases.services import accounts as accounts_module
 from cases.services.base import Actor
+from offsite import bootstrap
 from offsite.bootstrap import Components, build, web_app
-from offsite.settings import Settings
+from offsite.config_files import load_law
+from offsite.settings import PROJECT_ROOT, Settings
 from tests.conftest import SHANGHAI
 from tests.integration.cluster import roles  # noqa: F401  (a fixture)
 from tests.integration.world import world  # noqa: F401  (a fixture)
@@ -82,6 +85,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         admin.dispose()
 
 
+# scrypt is slow on purpose (40 ms a run here). The tests hash a handful of passwords thousands of times and sign in
+# with them as often: each result is kept for the whole session, once per worker.
+hash_password_once = functools.lru_cache(accounts_module.hash_password)
+verify_password_once = functools.lru_cache(accounts_module.verify_password)
+
+
+def memoise_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The accounts service hashes and checks passwords through the session's memos."""
+    monkeypatch.setattr(accounts_module, "hash_password", hash_password_once)
+    monkeypatch.setattr(accounts_module, "verify_password", verify_password_once)
+
+
+PROJECT_CONFIGS = PROJECT_ROOT / "configs"
+_project_law = functools.cache(lambda: load_law(PROJECT_CONFIGS))
+
+
+def law_read_once(config_dir: Path) -> LawConfig:
+    """The project's own law files (which no test changes) read once a session; a test's own folder every time."""
+    return _project_law() if config_dir == PROJECT_CONFIGS else load_law(config_dir)
+
+
 def _empty_all_tables(components: Components) -> None:
     """Every table emptied, children first, and (PostgreSQL) every sequence set back to 1. Rows are deleted rather
     than the tables truncated: TRUNCATE gives each table and index a new file that its commit must flush, 0.4 s a
@@ -119,8 +143,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def components(settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Components]:
-    """Wired components on an emptied database. Password hashing is memoised: scrypt is slow on purpose."""
-    monkeypatch.setattr(accounts_module, "hash_password", functools.lru_cache(accounts_module.hash_password))
+    """Wired components on an emptied database. Password hashing and checking are memoised for the session."""
+    memoise_password_hashing(monkeypatch)
+    monkeypatch.setattr(bootstrap, "load_law", law_read_once)
     built = build(settings, clock=clock)
     _empty_all_tables(built)
     yield built

@@ -6,7 +6,6 @@ with pg_ctl, or frozen with SIGSTOP (postmaster and backends), while the app ser
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -24,9 +23,9 @@ from api.errors import database_unavailable
 from cases.model.registry import Camera
 from cases.model.staff import Role
 from cases.persistence.database import REPLY_GRACE_S
-from cases.services import accounts as accounts_module
 from offsite.bootstrap import Components, build, prepare_database, web_app
 from offsite.settings import Settings
+from tests.integration.conftest import memoise_password_hashing
 from tests.integration.test_gateway_api import signed_headers
 from tests.support import private_postgres
 from tests.support.private_postgres import PrivateCluster, private_cluster
@@ -83,7 +82,7 @@ def outage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outage]:
         if os.environ.get("OFFSITE_REQUIRE_SERVICES") == "1":
             pytest.fail(f"no private PostgreSQL cluster: {reason}")
         pytest.skip(f"no private PostgreSQL cluster: {reason}")
-    monkeypatch.setattr(accounts_module, "hash_password", functools.lru_cache(accounts_module.hash_password))
+    memoise_password_hashing(monkeypatch)
     with private_cluster() as cluster:
         settings = Settings(
             environment="development",
