@@ -21,7 +21,6 @@ from cases.clock import Clock
 from cases.errors import OffsiteError
 from cases.model.staff import Role
 from cases.model.training_job import JobStatus
-from offsite import roles
 from offsite.config_files import ConfigError
 from offsite.settings import SHIPPED_MODEL, Settings
 
@@ -100,18 +99,24 @@ def _components() -> Components:
     """The parts a command works on, on a reachable and migrated database (``offsite.roles.ready_parts``): a
     configuration problem, a database that cannot be reached or one not migrated yet is told with exit code 2 and
     what to do, never a traceback from the first query."""
+    from offsite import roles
+
     configured = _configured()
     return _started(lambda: roles.ready_parts(configured))
 
 
 def _unmigrated_components() -> Components:
     """The parts, whatever the database's migration (``offsite db upgrade`` and ``offsite db current`` need them)."""
+    from offsite import roles
+
     configured = _configured()
     return _started(lambda: roles.parts(configured))
 
 
 def _started(start: Callable[[], T]) -> T:
     """What a role's assembly returns, or its reason for not starting, told with exit code 2."""
+    from offsite import roles
+
     try:
         return start()
     except roles.CannotStart as exc:
@@ -303,6 +308,8 @@ def serve(
     With --cluster it is one of a cluster's API nodes (docs/deployment.md): it runs no camera; a frame a gateway
     pushes goes to the `offsite worker` holding the camera's lease, through NATS (OFFSITE_NATS_URL), and is
     answered as that worker's pipeline answers it."""
+    from offsite import roles
+
     if cameras is not None and cameras_from_db:
         typer.secho("offsite: give --cameras FILE or --cameras-from-db, not both", fg="red", err=True)
         raise typer.Exit(2)
@@ -335,6 +342,7 @@ def worker(
     """Run camera pipelines as one worker of many (issue 16): take the cameras this worker owns by lease in NATS
     JetStream (OFFSITE_NATS_URL), run them as saved in the database, and send their events to the sealer. A
     worker that dies gives its cameras up to the others within the lease time (OFFSITE_LEASE_S)."""
+    from offsite import roles
     from offsite.cluster.worker import worker_id_default
 
     components = _components()
@@ -349,6 +357,7 @@ def sealer(
 ) -> None:
     """Seal what the camera workers send (issue 16): the evidence log's single writer. One sealer seals at a time;
     another started beside it waits and takes over within the lease time when the first stops."""
+    from offsite import roles
     from offsite.cluster.worker import worker_id_default
 
     components = _components()
@@ -366,6 +375,7 @@ def scheduler(
     notification dispatch. Re-checks run the registry's active model, a newly promoted one taken up between rounds.
     One scheduler works at a time; another started beside it waits and takes over within the lease time when the
     first stops."""
+    from offsite import roles
     from offsite.cluster.worker import worker_id_default
 
     components = _components()
@@ -418,6 +428,7 @@ def demo(
 ) -> None:
     """Build a fresh demo database (SQLite, var/demo/) with registries, detections and cases walked through the
     law's stages, then serve the API on it."""
+    from offsite import roles
     from offsite.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, run_demo
     from offsite.logs import configure_logging
 
@@ -750,6 +761,8 @@ def _release_sha(components: Components, given: str) -> str:
 
 def _cli_actor() -> Actor:
     """Who runs a command that the record must name: the machine account, acting as an administrator."""
+    from offsite import roles
+
     return roles.machine_actor()
 
 
@@ -1201,7 +1214,7 @@ def camera_run(
 
     Exit status: 0 every camera ran to its end, 1 a camera stopped on an error (its source could not be read: the
     summary names it), 2 nothing ran (a bad cameras file, model, database or evidence store)."""
-    from offsite import missed
+    from offsite import missed, roles
     from offsite.cameras import build_runner, camera_intake, intake_sink, registry_certification
     from vision.config import ConfigError as CameraConfigError
     from vision.config import load_cameras
