@@ -73,18 +73,15 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
-# The suite runs on three workers (pytest-xdist), a test file to a worker: most of its time is spent waiting on
-# servers, subprocesses, real-time streams and browsers. On two cores, two workers took 1611 s; three took 1375 s,
-# the CPUs busy 1.7 of 2 on average (CI, whose limit is 30 minutes, had reached 1770 s with two). Every test
-# makes its own databases, buckets, ports and folders; PYTEST_WORKERS=0 runs it in one process. CI took 1648 s on
-# 2026-12-05 (the suite 1214 s to 1346 s here); the browser modules' one shared demo and `offsite` commands that no
-# longer import supervision at start brought the suite to 1021 s here (2026-12-07, 3325 tests); a busier day's four
-# runs of 3328 to 3356 tests took 1143 s to 1224 s here. CI took 2109 s on 2026-12-07 (the suite 1849 s here that day); the
-# demo with its learning loop then ran once instead of twice, PostgreSQL tests were emptied by DELETE, not TRUNCATE, and
-# the law's YAML read by libyaml (3652 tests 1276 s before, 3662 tests 1418 s after on a slower hour; summed 3648 s
-# and 3956 s: the same machine varies by more than these changes save, which each measured on its own). CI took 1704 s
-# on that commit. On 2026-12-07 evening, 3749 tests took 1697 s here (summed 4699 s), on an hour when the same 201
-# tests of test_bad_input took 81.6 s against 69.5 s the evening before: the machine, not the new tests.
+# The suite runs on three workers (pytest-xdist), a test file to a worker: its tests wait on servers, subprocesses,
+# real-time streams and browsers, and three keep two cores busy (about 90 % of the run; two workers took 1611 s
+# where three took 1375 s). It is bound by CPU, so what shortens it is work not done: the detector's threads no
+# longer spin between frames (decision 0039), scrypt results and the law's files are kept for the session, and a
+# `--help` no longer imports the service. Measured with a per-test CPU probe, the suite used about 1,900 CPU-seconds
+# in 1,150 s to 1,250 s here (2026-12-08, 3,750 tests); the same machine has taken 1,700 s on a slower evening. CI,
+# whose limit is 30 minutes, adds about two minutes of building .venv and .venv-train to it (it took 1,804 s on
+# 2026-12-07). Every test makes its own databases, buckets, ports and folders; PYTEST_WORKERS=0 runs it in one
+# process.
 PYTEST_WORKERS ?= 3
 pytest: venv chromium footage train-env
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
