@@ -37,7 +37,6 @@ from api.console.web import (
     page,
     page_language,
     told,
-    wording,
 )
 from api.errors import (
     DATABASE_RETRY_AFTER_S,
@@ -54,7 +53,7 @@ from api.errors import (
 )
 from cases import messages
 from cases.errors import OffsiteError
-from cases.messages import page_text
+from cases.messages import page_text, wording
 
 PAGES = ("/console", "/party", "/verify")
 # Each router with the prefix its pages are served under.

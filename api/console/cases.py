@@ -35,7 +35,6 @@ from api.console.web import (
     page,
     page_language,
     permitted,
-    wording,
     yuan,
 )
 from api.roles import Permission
@@ -45,7 +44,7 @@ from cases.commands import CaseCommand, CaseStep
 from cases.documents import DocumentKind
 from cases.documents import available as documents_available
 from cases.errors import ConcurrentModification, DocumentNotIssued, InvalidInput, NotFound, OffsiteError
-from cases.messages import Term
+from cases.messages import Term, wording
 from cases.model.case import (
     ALLOWED_FROM,
     Case,

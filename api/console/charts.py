@@ -7,9 +7,9 @@ import functools
 import io
 from collections import Counter
 
-from api.console.web import wording
 from cases import messages
 from cases.documents import FONT_PATH
+from cases.messages import wording
 
 OUTCOME_NAMES = {"pending_review": wording("待审核"), "confirmed": wording("已确认"), "rejected": wording("已驳回")}
 COLOURS = ("#1f5fae", "#a86200", "#1e7d45", "#b3261e", "#6b4fa0", "#00838f")

@@ -7,12 +7,13 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.console.web import page, page_language, permitted, told, wording
+from api.console.web import page, page_language, permitted, told
 from api.roles import Permission
 from api.services import services_of
 from cases import messages
 from cases.documents import DocumentKind
 from cases.errors import DocumentNotIssued, OffsiteError
+from cases.messages import wording
 from offsite.issued import document as issued_document
 
 router = APIRouter()

@@ -33,7 +33,6 @@ from api.console.web import (
     page,
     page_language,
     told,
-    wording,
     yuan,
 )
 from api.deps import client_address
@@ -41,6 +40,7 @@ from api.services import ApiServices, services_of
 from cases import messages
 from cases.documents import DocumentKind, available
 from cases.errors import InvalidInput, OffsiteError, TooManyAttempts
+from cases.messages import wording
 from cases.model.case import Case, CaseStatus
 from cases.model.registry import mask_mobile
 from cases.persistence.limits import ATTACHMENT_NAME_MAX_CHARS, STATEMENT_MAX_CHARS

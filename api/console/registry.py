@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.console.web import csrf_token, page, page_language, permitted, told, wording
+from api.console.web import csrf_token, page, page_language, permitted, told
 from api.roles import Permission, allows
 from api.services import services_of
 from cases import messages
 from cases.errors import InvalidInput, OffsiteError
+from cases.messages import wording
 from cases.model.registry import mask_identifier, mask_mobile, mask_stream_url
 from cases.services.csv_import import KINDS
 

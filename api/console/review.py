@@ -24,13 +24,12 @@ from api.console.web import (
     notice,
     page,
     permitted,
-    wording,
 )
 from api.roles import Permission, allows
 from api.services import ApiServices, services_of
 from cases import messages
 from cases.errors import InvalidInput, OffsiteError
-from cases.messages import Term
+from cases.messages import Term, wording
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
 from cases.model.registry import Camera, Zone
 from cases.persistence.limits import REASON_MAX_CHARS

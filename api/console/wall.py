@@ -14,10 +14,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from api.console import charts
-from api.console.web import page, page_language, permitted, wording
+from api.console.web import page, page_language, permitted
 from api.roles import Permission
 from api.services import services_of
 from cases.errors import NotFound
+from cases.messages import wording
 from offsite import camera_wall, missed
 from vision import recent_frames
 

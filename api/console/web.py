@@ -42,6 +42,7 @@ from api.services import ApiServices, services_of
 from cases import messages
 from cases.errors import InvalidInput
 from cases.law.config import CandidateKind, Violation
+from cases.messages import wording
 from cases.model.case import CaseStatus, DeliveryMethod, NoPenaltyGround, PartyKind, RecheckOutcome
 from cases.model.detection import DetectionStatus
 from cases.model.staff import Role
@@ -75,7 +76,6 @@ LIMITS = {
 }
 TEMPLATES.env.globals["limits"] = LIMITS
 TEMPLATES.env.globals["language_names"] = messages.LANGUAGE_NAMES
-wording = messages.wording  # the console's modules mark their wording with it
 
 
 @pass_context
