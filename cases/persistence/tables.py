@@ -256,6 +256,8 @@ detections = Table(
     Index("ix_detections_queue_status", "status", "first_seen", "id"),
     Index("ix_detections_queue_camera", "camera_id", "status", "first_seen", "id"),
     Index("ix_detections_queue_violation", "violation_code", "status", "first_seen", "id"),
+    # One sealed package backs one detection, whoever sends the event (migration 0017).
+    Index("uq_detections_evidence_package", "evidence_package_id", unique=True),
 )
 
 notifications = Table(

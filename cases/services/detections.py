@@ -262,19 +262,23 @@ class DetectionService(Service):
                 session.add(detection)
                 session.flush()
         except AlreadyExists:
-            pass  # raced with the same event arriving concurrently; fall through to the stored one
-        else:
-            return detection, True
-        stored = self._by_event_id(event.event_id)
-        assert stored is not None
-        return self._same_occurrence(stored, event, registry), False
+            # raced with the same event arriving concurrently (answered with the stored detection), or with another
+            # event citing the same package: the database's own index refuses a second detection on one package
+            stored = self._by_event_id(event.event_id)
+            if stored is None:
+                with self.transaction() as session:
+                    self._package_free(session, event)  # EvidencePackageTaken: names the detection holding it
+                raise
+            return self._same_occurrence(stored, event, registry), False
+        return detection, True
 
     @staticmethod
     def _package_free(session: Session, event: ViolationEvent) -> None:
         """One package backs one detection: an event from outside citing a package that another event's detection
         stands on is refused (a re-send of that event is answered before this, by its event id). The pipelines cite
         each what they have just sealed. Two gateways citing one package at once take turns, so the second sees
-        the first's detection once it is stored."""
+        the first's detection once it is stored. Whatever path an event takes, the database's unique index on the
+        package (migration 0017) refuses a second detection; this check is what names the one that holds it."""
         take_turns(session, f"evidence_package:{event.evidence_package_id}")
         holder = session.execute(
             select(D.id, D.event_id).where(D.evidence_package_id == event.evidence_package_id).limit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.integration.conftest import Staff
 from tests.integration.world import ALL_PASS, OFFICER, OPERATOR, World, key_frame_items
 
 PASSWORD = "password-1234"
+SEALS = itertools.count(1)  # told apart in each package's context: the store names a package by what it seals
 
 
 def sign_in(client: TestClient, components: Components, role: Role) -> None:
@@ -57,8 +59,8 @@ def sealed_package(components: Components, tmp_path: Path) -> str:
     figures = {"sharpness": 812.5, "brightness": 120.0, "underexposed": 0.0, "overexposed": 0.0, "width": 160}
     quality.write_text(json.dumps({"confirming": figures | {"height": 90}, "clip_error": None}))
     items.append(ItemIn("quality.json", "application/json", quality))
-    context = {"camera_id": "cam-1", "zone_id": "Z-ROAD", "violation_code": "street_stall"}
-    return components.evidence().seal(items, context).package_id
+    context = {"camera_id": "cam-1", "zone_id": "Z-ROAD", "violation_code": "street_stall", "seal": next(SEALS)}
+    return components.evidence().seal(items, context).package_id  # no two alike: each backs its own detection
 
 
 @pytest.fixture

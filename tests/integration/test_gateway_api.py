@@ -513,6 +513,24 @@ def test_a_package_backs_one_detection_only(client: TestClient, world: World) ->
     assert push(client, world.components, body).status_code == 200  # the first event's re-send is still answered
 
 
+def test_the_database_refuses_a_second_detection_on_one_package_whatever_path_the_event_took(world: World) -> None:
+    """A pipeline's event is not checked against other detections' packages (it cites what it has just sealed):
+    should one ever cite a package already held, the database's own index (migration 0017) refuses it, and the
+    refusal names the detection that holds the package, as the gateway's check does. The re-send of the first is
+    still answered with its detection."""
+    c = world.components
+    first = world.event()
+    held, _ = c.detections.intake(first, c.registry)
+    second = ViolationEvent(**{**world.event().__dict__, "evidence_package_id": first.evidence_package_id})
+    with pytest.raises(EvidencePackageTaken) as refused:
+        c.detections.intake(second, c.registry)
+    assert first.evidence_package_id in str(refused.value)
+    assert repr(first.event_id) in str(refused.value)
+    assert detection_count(c) == 1
+    again, created = c.detections.intake(first, c.registry)
+    assert (again.id, created) == (held.id, False)
+
+
 def test_two_gateways_citing_one_package_at_once_store_one_detection(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,7 +95,7 @@ class Builder:
                 subject=SubjectRef(SubjectKind.UNKNOWN),
                 first_seen=first_seen,
                 last_seen=first_seen,
-                evidence_package_id=self.world.package_id,
+                evidence_package_id=self.world.seal_package(),
                 confidence=0.9,
             )
         event = dataclasses.replace(

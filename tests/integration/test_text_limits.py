@@ -46,7 +46,7 @@ class Targets:
 @pytest.fixture
 def targets(world: World, clock: ManualClock) -> Targets:
     return Targets(
-        world.detection("stall", confirmed=False), world.draft("stall"), penalty_notice_case(world, world.package_id,
+        world.detection("stall", confirmed=False), world.draft("stall"), penalty_notice_case(world, world.seal_package(),
                                                                                              clock)
     )  # fmt: skip
 

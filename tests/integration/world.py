@@ -65,7 +65,9 @@ class World:
     merchant: Merchant | None = None
     site: Site | None = None
     _package_id: str | None = None
+    _first_package_cited: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _seals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def build(self) -> World:
         c = self.components
@@ -109,17 +111,27 @@ class World:
 
     @property
     def package_id(self) -> str:
-        """Real evidence for the world's events, sealed when first cited: their notices and decisions hash it."""
+        """Real evidence of the world's, sealed when first asked for: the first event cites it, and a test may seal
+        it before a fault so that the events it makes meanwhile stand on evidence sealed before."""
         if self._package_id is None:
-            self._package_id = self._seal_key_frames()
+            self._package_id = self.seal_package()
         return self._package_id
 
-    def _seal_key_frames(self) -> str:
+    def seal_package(self) -> str:
+        """A new package of key frames: one package backs one detection, so each event cites its own."""
         image = np.full((48, 64, 3), 120, np.uint8)
         with tempfile.TemporaryDirectory() as folder:
             items = key_frame_items(Path(folder), image)
-            sealed = self.components.evidence().seal(items, {"camera_id": "cam-1", "purpose": "test world"})
+            context = {"camera_id": "cam-1", "purpose": "test world", "seal": next(self._seals)}  # no two alike
+            sealed = self.components.evidence().seal(items, context)
         return sealed.package_id
+
+    def _package_for_event(self) -> str:
+        """The world's first package for its first event, then a new one for each."""
+        if not self._first_package_cited:
+            self._first_package_cited = True
+            return self.package_id
+        return self.seal_package()
 
     def event(self, kind: str = "stall", hours_ago: float = 1.0, zone: str | None = None) -> ViolationEvent:
         code, zone_key = KINDS[kind]
@@ -141,7 +153,7 @@ class World:
             subject=subject,
             first_seen=first_seen,
             last_seen=first_seen + dt.timedelta(minutes=10),
-            evidence_package_id=self.package_id,
+            evidence_package_id=self._package_for_event(),
             confidence=0.9,
         )
 
