@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from cases.persistence import migrate
+from cases.persistence import migrate, tables
 from cases.persistence.database import create_database_engine
 from cases.persistence.tables import metadata
 from offsite.bootstrap import Components
+from tests.integration.world import World
 
 
 # SQLite's reflection cannot read an index on an expression (usernames folded to lower case), so Alembic leaves it
@@ -56,3 +57,30 @@ def test_a_username_twin_is_refused_by_the_database_itself(database_url: str) ->
             transaction.rollback()
     finally:
         engine.dispose()
+
+
+def test_an_upgrade_that_finds_two_detections_on_one_package_names_them_and_changes_nothing(world: World) -> None:
+    """A database from before migration 0017 holding two detections on one package: the unique index cannot be
+    made. The upgrade names the detections and the package, stays at 0016 with every row as it was, and goes
+    through once they are settled."""
+    c = world.components
+    first, _ = c.detections.intake(world.event(), c.registry)
+    engine = c.engine
+    columns = ", ".join(column.name for column in tables.detections.columns if column.name != "id")
+    copy = columns.replace("event_id", "'evt-a-copy'", 1)
+    try:
+        migrate.downgrade(engine, "0016")
+        with engine.begin() as connection:
+            connection.execute(text(f"INSERT INTO detections ({columns}) SELECT {copy} FROM detections"))
+            rows = connection.execute(text("SELECT id FROM detections ORDER BY id")).scalars().all()
+        with pytest.raises(migrate.MigrationRefused) as refused:
+            migrate.upgrade(engine)
+        assert f"detections {rows[0]}, {rows[1]} stand on package {first.evidence_package_id}" in str(refused.value)
+        assert migrate.current_revision(engine) == "0016"
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM detections")).scalar_one() == 2
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM detections WHERE event_id = 'evt-a-copy'"))
+        migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
