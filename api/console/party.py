@@ -317,6 +317,8 @@ async def statement(request: Request) -> Response:
     uploads = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
     try:
         _check_form_token(request, form)
+        if services_of(request).party.already_filed(case, text):  # sent again (a double click, a reload): as filed
+            return back(request, "/party/case", message=notice("statement_filed"))
         await _file_statement_with(request, case, text, uploads)
     except OffsiteError as exc:
         refusal: Notice = notice("attachments_choose_again", problem=exc.term) if uploads else exc
@@ -353,9 +355,12 @@ async def _attachment(upload: UploadFile) -> tuple[str, str, bytes]:
 def _file_statement(
     services: ApiServices, case: Case, text: str, attachments: list[tuple[str, str, bytes]], client: str
 ) -> None:
+    """The case's statement claimed for this filing, so that a second at once is refused before it seals anything;
+    then the attachments sealed and the statement recorded."""
     assert case.id is not None
-    package_id = _seal_attachments(services, case, attachments) if attachments else None
-    services.party.file_statement(case.id, text, package_id)
+    with services.party.filing_statement(case.id, text):
+        package_id = _seal_attachments(services, case, attachments) if attachments else None
+        services.party.file_statement(case.id, text, package_id)
     services.party.log_view(case.id, client, "statement filed")
 
 

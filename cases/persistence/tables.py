@@ -343,6 +343,15 @@ party_views = Table(
     Column("what", String(200), nullable=False),
 )
 
+# A statement being filed on the party page, claimed before its attachments are sealed: one filing at a time per
+# case, so that a second at once (a double click) is refused before it seals anything (migration 0018).
+statement_filings = Table(
+    "statement_filings",
+    metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True, autoincrement=False),
+    Column("started_at", UtcDateTime, nullable=False),
+)
+
 # Each document a case's step issued, sealed once as evidence: later opens serve the sealed bytes.
 case_documents = Table(
     "case_documents",

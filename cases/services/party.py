@@ -17,25 +17,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
-from cases.errors import DeadlinePassed, InvalidInput, NotFound, TooManyAttempts
+from cases.errors import Conflict, DeadlinePassed, InvalidInput, NotFound, TooManyAttempts
 from cases.law import Law
 from cases.model.case import Case, CaseStatus
 from cases.model.staff import Role
 from cases.persistence import tables
-from cases.services.base import Actor, Service
+from cases.persistence.database import take_turns
+from cases.services.base import Actor, Service, get_or_404
 from cases.services.cases import CaseService
 from cases.services.throttle import AttemptLedger, Door, Outcome
 
 A = tables.access_attempts.c
 V = tables.party_views.c
+SF = tables.statement_filings.c
+# A statement's filing claims its case this long at most: sealing five attachments of 5 MB takes seconds, even into
+# a slow object store; a claim older than this is of a filing that died, and the next one takes it over.
+STATEMENT_FILING_TIMEOUT = dt.timedelta(minutes=5)
 LOCKOUT = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_CASE = 5  # from one client
 MAX_FAILURES_PER_CASE_ALL_CLIENTS = 50  # from everyone: bounds a distributed guess without locking the party out
@@ -137,6 +143,34 @@ class PartyAccessService(Service):
             raise InvalidInput(variant="statement_empty")
         if case.statement_deadline is not None and self.clock.today() > case.statement_deadline:
             raise DeadlinePassed(variant="statement", deadline=case.statement_deadline)
+
+    @staticmethod
+    def already_filed(case: Case, text: str) -> bool:
+        """Whether this text is the statement the case holds, filed online: a second send of the same form (a double
+        click, a reload) is answered as filed, and nothing is sealed or recorded again."""
+        online = (e.payload.get("channel") == "online" for e in case.events if e.action == "record_statement")
+        return case.statement_text == text and any(online)
+
+    @contextmanager
+    def filing_statement(self, case_id: int, text: str) -> Iterator[None]:
+        """Holds the case's statement for one filing while its attachments are sealed and it is recorded. A second
+        filing at once (a double click, a second tab) is refused before it seals anything, so that no refused
+        filing leaves sealed attachments behind; the case is read afresh under the claim, so one filed meanwhile
+        is seen. A claim older than ``STATEMENT_FILING_TIMEOUT`` is of a filing that died, and is taken over."""
+        with self.transaction() as session:
+            take_turns(session, f"statement_filing:{case_id}")
+            self.check_statement(get_or_404(session, Case, case_id, "case"), text)
+            now = self.clock.now()
+            started = session.scalars(select(SF.started_at).where(SF.case_id == case_id)).one_or_none()
+            if started is not None and now - started < STATEMENT_FILING_TIMEOUT:
+                raise Conflict(variant="statement_in_progress")
+            session.execute(delete(tables.statement_filings).where(SF.case_id == case_id))
+            session.execute(insert(tables.statement_filings).values(case_id=case_id, started_at=now))
+        try:
+            yield
+        finally:
+            with self.transaction() as session:
+                session.execute(delete(tables.statement_filings).where(SF.case_id == case_id, SF.started_at == now))
 
     def file_statement(self, case_id: int, text: str, attachments_package_id: str | None) -> Case:
         """陈述、申辩 filed online by the party, before the statement deadline (the domain refuses a late one)."""

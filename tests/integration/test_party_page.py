@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,15 @@ import cv2
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from sqlalchemy import insert, select
 
 from cases.clock import ManualClock
 from cases.documents import DocumentKind
 from cases.errors import InvalidInput, TooManyAttempts
 from cases.model.case import Case, CaseStatus, DeliveryMethod, RecheckOutcome
 from cases.model.staff import Role
-from cases.services.party import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_ALL_CLIENTS
+from cases.persistence import tables
+from cases.services.party import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_ALL_CLIENTS, STATEMENT_FILING_TIMEOUT
 from offsite.bootstrap import Components
 from offsite.issued import document, party_access_code
 from tests.integration.test_console import sign_in
@@ -195,6 +198,68 @@ def test_a_refused_defence_seals_no_attachment(client: TestClient, components: C
     assert "陈述申辩内容为空" in response.text
     assert set(components.evidence().package_ids()) == before
     assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+
+
+def test_a_defence_sent_twice_at_once_is_filed_once_and_its_attachments_sealed_once(
+    client: TestClient, components: Components, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double click sends the form twice. The second send arrives while the first seals its attachments: it is
+    refused before it seals anything (the case's statement is being filed), not after, which would leave a sealed
+    package no case cites. Sent once more after the first is filed, it is answered as filed, and nothing is sealed
+    or recorded again."""
+    token = open_case(client, components, case)
+    body = {"csrf": token, "text": "货架已于次日收回，请求从轻处罚。"}
+    files = [("attachments", ("after.png", PNG, "image/png"))]
+    before = set(components.evidence().package_ids())
+    sealing, second_answered = threading.Event(), threading.Event()
+    store = components.evidence()
+    seal = store.seal
+
+    def slow_seal(*args: Any, **kwargs: Any) -> Any:
+        sealing.set()
+        second_answered.wait(10)  # the second send is answered while this one holds the filing
+        return seal(*args, **kwargs)
+
+    monkeypatch.setattr(store, "seal", slow_seal)
+    first: dict[str, Any] = {}
+    sending = threading.Thread(target=lambda: first.update(r=client.post("/party/statement", data=body, files=files,
+                                                                         follow_redirects=False)))  # fmt: skip
+    sending.start()
+    assert sealing.wait(10)
+    second = client.post("/party/statement", data=body, files=files, follow_redirects=False)
+    second_answered.set()
+    sending.join(10)
+    assert "本案的陈述申辩正在提交中，请稍后刷新本页查看" in second.text
+    assert first["r"].status_code == 303
+    stored = components.cases.get(case.id or 0)
+    assert stored.status is CaseStatus.STATEMENT_FILED
+    assert [e.action for e in stored.events].count("record_statement") == 1
+    assert set(components.evidence().package_ids()) - before == {stored.events[-1].payload["attachments_package_id"]}
+
+    again = client.post("/party/statement", data=body, files=files, follow_redirects=False)
+    assert again.status_code == 303
+    assert "陈述申辩已提交" in client.get(again.headers["location"]).text
+    assert len(set(components.evidence().package_ids()) - before) == 1
+    assert components.cases.get(case.id or 0).version == stored.version
+    other = client.post("/party/statement", data=body | {"text": "另一份申辩"}, follow_redirects=False)
+    assert "本案当前阶段不接受陈述申辩" in other.text  # a different statement is not a re-send
+
+
+def test_a_filing_that_died_holding_the_case_s_statement_does_not_block_the_next_one(
+    client: TestClient, components: Components, case: Case, clock: ManualClock
+) -> None:
+    """A filing whose process died while it sealed leaves its claim behind; after STATEMENT_FILING_TIMEOUT the
+    party's next send files the statement."""
+    with components.engine.begin() as connection:
+        connection.execute(insert(tables.statement_filings).values(case_id=case.id, started_at=clock.now()))
+    token = open_case(client, components, case)
+    body = {"csrf": token, "text": "货架已于次日收回。"}
+    assert "正在提交中" in client.post("/party/statement", data=body).text
+    clock.advance(STATEMENT_FILING_TIMEOUT)
+    assert client.post("/party/statement", data=body, follow_redirects=False).status_code == 303
+    assert components.cases.get(case.id or 0).status is CaseStatus.STATEMENT_FILED
+    with components.engine.connect() as connection:
+        assert connection.execute(select(tables.statement_filings)).all() == []
 
 
 def test_a_bad_attachment_is_refused_and_nothing_is_filed(
