@@ -34,6 +34,7 @@ from nats.js import api
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, NotFoundError
 
+from cases.errors import OffsiteError, RetryLater
 from evidence_store.backends import EvidenceBackend
 from evidence_store.store import EvidenceError, ItemIn, ItemsMissing, package_id_of, package_manifest, store_item
 from offsite.bootstrap import Components
@@ -196,6 +197,16 @@ class EventSealer:
             return
         except EvidenceError as exc:  # items missing or a malformed manifest: it will not seal later either
             log.error("camera %s: event %s refused: %s", event.camera_id, event.event_id, exc)
+            self.outcome.refused += 1
+            await message.term()
+            return
+        except RetryLater:  # the database or a store cannot answer now: the message comes back
+            log.warning("camera %s: event %s not recorded yet; it will be sent again", event.camera_id, event.event_id)
+            await message.nak(delay=2.0)
+            return
+        except OffsiteError as exc:  # the case system refuses the detection: it will refuse it again
+            log.error("camera %s: event %s sealed, its detection refused (%s): %s; the reconciliation of sealed "
+                      "packages tries it again", event.camera_id, event.event_id, exc.code, exc.message)  # fmt: skip
             self.outcome.refused += 1
             await message.term()
             return

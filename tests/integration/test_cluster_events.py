@@ -7,6 +7,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -190,6 +191,35 @@ def test_a_manifest_whose_items_were_never_stored_is_refused_and_nothing_is_seal
     assert (outcome.sealed, outcome.refused) == (0, 0)  # not refused for good: the items may still be on their way
     assert recorded(components) == []
     assert not components.evidence().backend.exists(f"packages/{event.evidence_package_id}.json")
+
+
+def test_an_event_whose_detection_the_case_system_refuses_is_sealed_refused_once_and_not_sent_again(
+    components: Components, world: World, nats_server: NatsServer, settings: Settings, tmp_path: Path
+) -> None:
+    """The worker's event reuses an event id the case system holds for another occurrence (a camera whose counter
+    was reset, say): the case system refuses it, and will every time. Its evidence is sealed and kept for the
+    reconciliation of sealed packages to report; the message is refused once, not sent back every two seconds for
+    ever."""
+    ((event, manifest),) = stored_events(components, world, settings, tmp_path / "items", 1)
+    other = dataclasses.replace(world.event(), event_id=event.event_id)  # the same id, another occurrence
+    components.detections.intake(other, components.registry)
+
+    async def body() -> tuple[Any, int]:
+        connection, stream, leases = await connected(nats_server)
+        lease = await leases.acquire("cam-1", 0)
+        assert lease is not None
+        await stream.publish(EventMessage(event, manifest, lease.epoch, "w1"))
+        sealer = EventSealer(components, stream, leases)
+        await sealer.open()
+        assert await sealer.take(timeout_s=0.5) == 1
+        again = await sealer.take(timeout_s=3.0)  # past the two seconds a message the sealer gives back waits
+        await connection.close()
+        return sealer.outcome, again
+
+    outcome, again = asyncio.run(body())
+    assert (outcome.sealed, outcome.already, outcome.refused, again) == (0, 0, 1, 0)
+    assert components.evidence().verify(event.evidence_package_id).ok  # the evidence is kept
+    assert recorded(components) == [(other.event_id, other.evidence_package_id)]
 
 
 def stored_events(
