@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
-from cases.errors import Conflict, DeadlinePassed, InvalidInput, NotFound, TooManyAttempts
+from cases.errors import Conflict, DeadlinePassed, InvalidInput, NotFound, OffsiteError, TooManyAttempts
 from cases.law import Law
 from cases.model.case import Case, CaseStatus
 from cases.model.staff import Role
@@ -36,6 +38,7 @@ from cases.services.base import Actor, Service, get_or_404
 from cases.services.cases import CaseService
 from cases.services.throttle import AttemptLedger, Door, Outcome
 
+log = logging.getLogger("offsite.party")
 A = tables.access_attempts.c
 V = tables.party_views.c
 SF = tables.statement_filings.c
@@ -169,8 +172,16 @@ class PartyAccessService(Service):
         try:
             yield
         finally:
+            self._release_statement(case_id, now)
+
+    def _release_statement(self, case_id: int, started: dt.datetime) -> None:
+        """The claim given back, filed or refused. A database that cannot answer now does not turn a filing into a
+        failure: the claim lapses after ``STATEMENT_FILING_TIMEOUT``, and once filed the case takes no other."""
+        try:
             with self.transaction() as session:
-                session.execute(delete(tables.statement_filings).where(SF.case_id == case_id, SF.started_at == now))
+                session.execute(delete(tables.statement_filings).where(SF.case_id == case_id, SF.started_at == started))
+        except (OffsiteError, SQLAlchemyError) as exc:
+            log.warning("case %s: the claim of its statement's filing was not given back (it lapses): %s", case_id, exc)
 
     def file_statement(self, case_id: int, text: str, attachments_package_id: str | None) -> Case:
         """陈述、申辩 filed online by the party, before the statement deadline (the domain refuses a late one)."""
