@@ -565,8 +565,11 @@ class Case:
             payload["attachments_package_id"] = attachments_package_id  # sealed as evidence
         self._record(act, "record_statement", before, CaseStatus.STATEMENT_FILED, None, payload)
 
-    def answer_statement(self, act: Act, adopted: bool, reply: str, revised_fine_fen: int | None = None) -> None:
-        """复核 of the statement: adopt it where it holds; the fine may never rise because of it (第四十五条)."""
+    def answer_statement(
+        self, act: Act, law: Law, adopted: bool, reply: str, revised_fine_fen: int | None = None
+    ) -> None:
+        """复核 of the statement: adopt it where it holds; the fine may never rise because of it (第四十五条), and a
+        revised fine stays within the legal range, or no decision could ever be made under it."""
         before = self._require("answer_statement")
         assert self.proposed_fine_fen is not None
         if not reply.strip():
@@ -579,6 +582,7 @@ class Case:
                 )
             if revised_fine_fen <= 0:
                 raise FineOutsideRange(variant="revised_not_positive")
+            self._require_fine_allowed(law, revised_fine_fen)
             ceiling = revised_fine_fen
         self.statement_adopted = adopted
         self.fine_ceiling_fen = ceiling

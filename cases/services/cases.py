@@ -418,7 +418,7 @@ class CaseService(Service):
             case_id,
             officer,
             version,
-            lambda case, act, _s: case.answer_statement(act, adopted, reply, revised_fine_fen),
+            lambda case, act, _s: case.answer_statement(act, self.law, adopted, reply, revised_fine_fen),
         )
 
     def request_legal_review(self, case_id: int, officer: Actor, version: int, fine_fen: int) -> Case:

@@ -127,7 +127,7 @@ def statement_filed(law: Law) -> Case:
 
 def statement_answered(law: Law, revised: int | None = None) -> Case:
     case = statement_filed(law)
-    case.answer_statement(officer(D(2026, 3, 6)), True, "当事人已改正，予以采纳", revised)
+    case.answer_statement(officer(D(2026, 3, 6)), law, True, "当事人已改正，予以采纳", revised)
     return case
 
 
@@ -450,7 +450,7 @@ ACTIONS: dict[str, Callable[[Case, Law], object]] = {
     ),
     "issue_penalty_notice": lambda c, law: c.issue_penalty_notice(officer(NOTICE_DAY), law, FINE, 0, DIRECT),
     "record_statement": lambda c, law: c.record_statement(officer(NOTICE_DAY), "申辩", "online"),
-    "answer_statement": lambda c, law: c.answer_statement(officer(NOTICE_DAY), True, "采纳"),
+    "answer_statement": lambda c, law: c.answer_statement(officer(NOTICE_DAY), law, True, "采纳"),
     "request_legal_review": lambda c, law: c.request_legal_review(officer(NOTICE_DAY), law, FINE),
     "approve_legal_review": lambda c, law: c.approve_legal_review(reviewer(NOTICE_DAY), "同意"),
     "return_legal_review": lambda c, law: c.return_legal_review(reviewer(NOTICE_DAY), "退回"),
@@ -628,7 +628,7 @@ def test_a_large_fine_gives_the_right_to_a_hearing(
 def test_no_decision_while_the_party_may_still_request_a_hearing(law: Law, day: dt.date, accepted: bool) -> None:
     case = penalty_noticed(law, 500_000, 0, "site_materials_outside_enclosure", vendor())
     case.record_statement(officer(D(2026, 3, 9)), "申辩", "online")
-    case.answer_statement(officer(D(2026, 3, 10)), False, "不予采纳")
+    case.answer_statement(officer(D(2026, 3, 10)), law, False, "不予采纳")
     if accepted:
         case.request_legal_review(officer(day), law, 500_000)
         assert case.status is S.UNDER_LEGAL_REVIEW
@@ -654,8 +654,20 @@ def test_a_statement_after_its_deadline_is_refused(law: Law) -> None:
 def test_a_fine_may_not_rise_because_of_a_defence(law: Law, revised: int) -> None:
     case = statement_filed(law)
     with pytest.raises(FineOutsideRange, match="may not rise because of a defence"):
-        case.answer_statement(officer(D(2026, 3, 6)), False, "不予采纳", revised)
+        case.answer_statement(officer(D(2026, 3, 6)), law, False, "不予采纳", revised)
     assert case.status is S.STATEMENT_FILED
+
+
+def test_a_defence_may_not_lower_the_fine_below_the_legal_range(law: Law) -> None:
+    """A ceiling under the legal minimum would leave no fine a decision could impose: the case could then only be
+    closed without penalty. Refused at the answer, the case unchanged."""
+    case = statement_filed(law)
+    minimum = law.violation(case.violation_code).fine_min_fen
+    with pytest.raises(FineOutsideRange, match="outside the legal range"):
+        case.answer_statement(officer(D(2026, 3, 6)), law, True, "部分采纳", minimum - 1)
+    assert (case.status, case.fine_ceiling_fen) == (S.STATEMENT_FILED, FINE)
+    case.answer_statement(officer(D(2026, 3, 6)), law, True, "部分采纳", minimum)
+    assert case.fine_ceiling_fen == minimum
 
 
 @pytest.mark.parametrize(("revised", "ceiling"), [(None, FINE), (FINE, FINE), (8_000, 8_000), (5_000, 5_000)])
@@ -668,12 +680,12 @@ def test_an_answered_defence_sets_the_ceiling_of_the_decision(law: Law, revised:
 @pytest.mark.parametrize("revised", [0, -100])
 def test_a_defence_cannot_revise_the_fine_to_nothing(law: Law, revised: int) -> None:
     with pytest.raises(FineOutsideRange, match="decide no penalty instead"):
-        statement_filed(law).answer_statement(officer(D(2026, 3, 6)), True, "采纳", revised)
+        statement_filed(law).answer_statement(officer(D(2026, 3, 6)), law, True, "采纳", revised)
 
 
 def test_an_answer_to_a_statement_needs_its_reasons(law: Law) -> None:
     with pytest.raises(InvalidInput, match="needs its reasons"):
-        statement_filed(law).answer_statement(officer(D(2026, 3, 6)), True, " ")
+        statement_filed(law).answer_statement(officer(D(2026, 3, 6)), law, True, " ")
 
 
 # ---- the fine of the decision -----------------------------------------------------------------------------------
@@ -688,7 +700,7 @@ def test_a_decision_may_not_exceed_what_the_party_was_told(law: Law, revised: in
 
 @pytest.mark.parametrize("fine", [4_999, 3_000, 1])
 def test_a_decision_must_lie_in_the_legal_range(law: Law, fine: int) -> None:
-    case = statement_answered(law, revised=3_000)  # a defence may lower the ceiling below the legal minimum
+    case = statement_answered(law)  # a defence never lowers the ceiling below the legal minimum (the test above)
     with pytest.raises(FineOutsideRange, match=r"outside the legal range 50\.00 元–500\.00 元"):
         case.request_legal_review(officer(D(2026, 3, 6)), law, fine)
 
@@ -1155,7 +1167,7 @@ def test_a_corrected_repeat_offence_with_an_adopted_defence_may_still_be_decided
     case = rechecked(law, RecheckOutcome.CORRECTED)
     case.issue_penalty_notice(officer(NOTICE_DAY), law, 20_000, 1, DIRECT)  # a repeat: 再次 band
     case.record_statement(officer(D(2026, 3, 5)), "已改正，情节轻微", "online")
-    case.answer_statement(officer(D(2026, 3, 6)), True, "采纳")
+    case.answer_statement(officer(D(2026, 3, 6)), law, True, "采纳")
     case.decide_no_penalty(officer(D(2026, 3, 6)), law, NoPenaltyGround.MINOR_CORRECTED, "轻微并及时改正", 1)
     assert (case.status, case.no_penalty_ground) == (S.DECIDED, NoPenaltyGround.MINOR_CORRECTED)
 
