@@ -374,6 +374,9 @@ class Case:
         assert self.rectification_deadline is not None
         if observed_on > act.today:
             raise InvalidInput(variant="recheck_in_future", observed_on=observed_on)
+        if self.rectification_served_on is not None and observed_on < self.rectification_served_on:
+            raise InvalidInput(variant="recheck_before_notice", observed_on=observed_on,
+                               served_on=self.rectification_served_on)  # fmt: skip
         if outcome is RecheckOutcome.PERSISTING and observed_on <= self.rectification_deadline:
             raise DeadlineNotReached(variant="recheck", until=self.rectification_deadline, observed_on=observed_on)
         self.recheck_outcome = outcome

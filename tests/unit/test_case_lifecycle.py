@@ -578,6 +578,15 @@ def test_a_recheck_cannot_be_observed_in_the_future(law: Law) -> None:
         notice_issued(law).record_recheck(officer(D(2026, 3, 4)), RecheckOutcome.PERSISTING, D(2026, 3, 5), "x")
 
 
+@pytest.mark.parametrize("observed_on", [D(1, 1, 1), D(2026, 3, 1)])
+def test_a_recheck_cannot_be_observed_before_the_notice_was_served(law: Law, observed_on: dt.date) -> None:
+    case = notice_issued(law)
+    assert case.rectification_served_on == D(2026, 3, 2)
+    with pytest.raises(InvalidInput, match="before the rectification notice was served"):
+        case.record_recheck(officer(D(2026, 3, 10)), RecheckOutcome.CORRECTED, observed_on, "x")
+    assert (case.status, case.recheck_on) == (S.NOTICE_ISSUED, None)
+
+
 # ---- the pre-penalty notice and the fine (裁量基准) -----------------------------------------------------------
 @pytest.mark.parametrize(
     ("priors", "fine", "accepted"),
