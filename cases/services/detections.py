@@ -26,12 +26,12 @@ from cases.errors import (
 )
 from cases.messages import Term
 from cases.model.detection import Detection, DetectionStatus, ReviewChecklist
-from cases.model.registry import Zone
+from cases.model.registry import Merchant, Site, Zone
 from cases.persistence import tables
 from cases.persistence.database import take_turns
 from cases.services.base import Actor, Service, check_version, get_or_404
 from cases.services.registry import RegistryService, log_personal_data_read
-from vision.events import ViolationEvent
+from vision.events import SubjectKind, ViolationEvent
 
 D = tables.detections.c
 FL = tables.frame_labels.c
@@ -242,6 +242,8 @@ class DetectionService(Service):
                 ).one_or_none()
                 if zone is None and not flag_unknown_zone:
                     raise NotFound(variant="camera_zone", camera=repr(event.camera_id), zone=repr(event.zone_id))
+                if evidence is not None and zone is not None:
+                    self._subject_watched(session, event, zone)
                 assert camera.id is not None
                 detection = Detection(
                     event_id=event.event_id,
@@ -271,6 +273,27 @@ class DetectionService(Service):
                 raise
             return self._same_occurrence(stored, event, registry), False
         return detection, True
+
+    @staticmethod
+    def _subject_watched(session: Session, event: ViolationEvent, zone: Zone) -> None:
+        """A gateway's event that names its subject names the one its zone watches: the shop's code or the site's
+        permit number as the registry holds them. A case takes its party from the zone, so another name would stand
+        on the record beside a party it does not name. An event that names none (a vendor not yet identified) is
+        taken as it is."""
+        if event.subject.ref is None:
+            return
+        watched: tuple[SubjectKind, str | None] = (SubjectKind.UNKNOWN, None)
+        if zone.merchant_id is not None:
+            watched = (SubjectKind.MERCHANT, get_or_404(session, Merchant, zone.merchant_id, "merchant").code)
+        elif zone.site_id is not None:
+            watched = (SubjectKind.SITE, get_or_404(session, Site, zone.site_id, "site").permit_number)
+        if (event.subject.kind, event.subject.ref) != watched:
+            raise InvalidInput(
+                variant="event_subject_not_watched",
+                subject=f"{event.subject.kind.value} {event.subject.ref!r}",
+                zone=repr(event.zone_id),
+                watched="—" if watched[1] is None else f"{watched[0].value} {watched[1]!r}",
+            )
 
     @staticmethod
     def _package_free(session: Session, event: ViolationEvent) -> None:

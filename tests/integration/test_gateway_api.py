@@ -498,6 +498,29 @@ def test_an_event_citing_a_package_sealed_for_another_finding_of_its_camera_is_r
     assert detection_count(world.components) == 0
 
 
+@pytest.mark.parametrize(
+    ("kind", "subject", "watched"),
+    [
+        ("cross_door", {"kind": "merchant", "ref": "NOPE"}, "merchant 'SHOP-1'"),  # a shop the registry lacks
+        ("dust", {"kind": "merchant", "ref": "SHOP-1"}, "site 'PERMIT-1'"),  # a real shop, but not this zone's
+        ("stall", {"kind": "site", "ref": "PERMIT-1"}, "—"),  # a road's zone watches no one in particular
+    ],
+    ids=["unknown-shop", "another-zone-s-shop", "named-on-a-road"],
+)
+def test_an_event_naming_a_subject_its_zone_does_not_watch_is_refused_and_stores_nothing(
+    client: TestClient, world: World, kind: str, subject: dict[str, str], watched: str
+) -> None:
+    """A case takes its party from the zone; an event naming another would put that name on the record beside a
+    party it does not name."""
+    body = event_body(world, kind, subject=subject)
+    detail = assert_rejected(push(client, world.components, body), 422, "invalid_input")["detail"]
+    assert repr(subject["ref"]) in detail
+    assert f"it watches {watched}" in detail
+    assert detection_count(world.components) == 0
+    named = event_body(world, kind)  # the zone's own subject, as the registry holds it
+    assert push(client, world.components, named).status_code == 201
+
+
 def test_a_package_backs_one_detection_only(client: TestClient, world: World) -> None:
     """The same package cited again under another event id (another zone's merchant, say) is refused: one sealed
     package, one finding, one detection, whatever its fields claim. (A package that names its event refuses any
