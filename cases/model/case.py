@@ -37,7 +37,7 @@ from cases.law import Law, Violation
 from cases.law.calendar import Deadline
 from cases.law.config import DayUnit, Period
 from cases.messages import Term
-from cases.model.registry import is_valid_id_card, is_valid_uscc, require_mobile
+from cases.model.registry import id_card_birth_date, is_valid_id_card, is_valid_uscc, require_mobile
 from cases.model.staff import Act, Role
 
 
@@ -341,6 +341,11 @@ class Case:
     def confirm_party(self, act: Act, party: Party, reason: str | None = None) -> None:
         """身份确认: record who the party is (a street vendor's identity, or a correction of the registry's)."""
         before = self._require("confirm_party")
+        if party.is_individual:
+            born = id_card_birth_date(party.id_number)
+            if born is None or born > act.today:
+                raise InvalidInput(variant="party_id_card_birth", id_number=party.id_number,
+                                   born=f"{party.id_number[6:10]}-{party.id_number[10:12]}-{party.id_number[12:14]}")  # fmt: skip
         previous = self.party
         self._set_party(party)
         self._record(

@@ -45,6 +45,16 @@ def is_valid_id_card(number: str) -> bool:
     return id_card_check_character(number[:17]) == number[17]
 
 
+def id_card_birth_date(number: str) -> dt.date | None:
+    """The date of birth a valid ID card number holds (its 7th to 14th digits), or None where those digits are no
+    calendar date from 1900 on (the numbers began in 1999; a 9999-12-31 or a 1900-02-29 is a typing error)."""
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born if born.year >= 1900 else None
+
+
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 

@@ -9,6 +9,7 @@ fine on 03-04 (statement until 03-09: three working days), statement 03-05, answ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from tests.unit.helpers import (
     OTHER_OFFICER,
     REVIEWER,
     contractor,
+    id_card,
     law_with_review_from,
     officer,
     reviewer,
@@ -497,6 +499,20 @@ def test_no_notice_without_a_confirmed_party(
     with pytest.raises(PartyNotConfirmed, match="party is not confirmed"):
         notice(case, law)
     assert case.status is status
+
+
+@pytest.mark.parametrize(
+    "birth", ["99991231", "20260303", "19000229", "00010101", "19851301"], ids=lambda b: f"born-{b}"
+)
+def test_a_vendor_s_id_card_number_must_hold_a_real_date_of_birth_before_today(law: Law, birth: str) -> None:
+    """The check character catches a digit typed wrong, not a number made up around a date that never was (or
+    has not come yet: FILED_ON is 2026-03-02)."""
+    case = draft("street_stall", party=None)
+    case.file(officer(FILED_ON), law, "沪城管非现〔2026〕0002号")
+    impossible = dataclasses.replace(vendor(), id_number=id_card(f"110101{birth}001"))
+    with pytest.raises(InvalidInput, match=r"date of birth .* does not exist or is after today"):
+        case.confirm_party(officer(FILED_ON), impossible)
+    assert (case.party, [e.action for e in case.events][-1]) == (None, "file")
 
 
 def test_a_street_vendor_once_identified_can_be_told_to_correct(law: Law) -> None:
