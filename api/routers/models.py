@@ -120,7 +120,7 @@ async def start_training(
     response_model=schemas.TrainingJobOut,
     responses={404: {"description": "no such job (not_found)"}},
 )
-def get_training_job(services: ServicesDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
+def get_training_job(services: ServicesDep, steward: ModelSteward, job_id: schemas.IdInPath) -> schemas.TrainingJobOut:
     """A job with the end of its log."""
     return _job_out(services.settings, services.training_jobs.get(job_id), with_log=True)
 
@@ -133,6 +133,8 @@ def get_training_job(services: ServicesDep, steward: ModelSteward, job_id: int) 
         409: {"description": "the job has ended (illegal_transition)"},
     },
 )
-def cancel_training_job(services: ServicesDep, steward: ModelSteward, job_id: int) -> schemas.TrainingJobOut:
+def cancel_training_job(
+    services: ServicesDep, steward: ModelSteward, job_id: schemas.IdInPath
+) -> schemas.TrainingJobOut:
     """Cancel a job: a queued one at once, a running one at its worker's next beat (seconds); recorded with who."""
     return _job_out(services.settings, services.training_jobs.cancel(job_id, steward))

@@ -203,7 +203,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         first_seen = dt.datetime.fromisoformat(stamp)
         if first_seen.tzinfo is None:
             raise ValueError("naive")
-        return first_seen, int(ident)
+        detection_id = int(ident)
+        if not 1 <= detection_id < 2**63:  # a record id the database can hold, or the cursor was made by hand
+            raise ValueError("out of range")
+        return first_seen, detection_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidCursor(variant="unknown", cursor=repr(cursor)) from exc
 

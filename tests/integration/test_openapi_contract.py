@@ -155,6 +155,18 @@ def test_the_document_offers_exactly_the_csv_imports_the_service_has() -> None:
     assert set(kind["schema"]["enum"]) == set(KINDS)
 
 
+def test_every_record_id_in_a_path_is_bounded_as_a_record_id() -> None:
+    """An id beyond what a record may have is refused by the document's own bounds, naming the parameter, instead of
+    reaching the database (2^63 and beyond: a generic "number out of range"; 0 or -1: a 404 for a record that
+    cannot exist)."""
+    for path, operations in DOCUMENT["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    bounds = (parameter["schema"].get("minimum"), parameter["schema"].get("maximum"))
+                    assert bounds == (1, schemas.MAX_RECORD_ID), (method, path, parameter["name"])
+
+
 def test_every_error_is_documented_as_a_problem() -> None:
     for path, operations in DOCUMENT["paths"].items():
         for method, operation in operations.items():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 
+import pytest
 from fastapi.testclient import TestClient
 
 from cases.model.staff import Role
@@ -49,8 +51,14 @@ def test_the_queue_filters_by_camera_violation_and_status(client: TestClient, wo
     assert ids(camera_id=world.cameras["uncertified"].id) == []
 
 
-def test_a_cursor_that_was_not_issued_here_is_refused(client: TestClient, world: World, staff: Staff) -> None:
-    response = client.get(
-        "/api/v1/detections", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=staff.headers(Role.OPERATOR)
-    )
+@pytest.mark.parametrize(
+    "raw",
+    [b"not-a-cursor", b"2026-12-08T01:46:22+00:00|9223372036854775808", b"2026-12-08T01:46:22+00:00|0"],
+    ids=["not-a-cursor", "an-id-beyond-2-to-the-63", "id-0"],
+)
+def test_a_cursor_that_was_not_issued_here_is_refused(
+    client: TestClient, world: World, staff: Staff, raw: bytes
+) -> None:
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    response = client.get("/api/v1/detections", params={"cursor": cursor}, headers=staff.headers(Role.OPERATOR))
     assert (response.status_code, problem_of(response)["code"]) == (422, "cursor_invalid")
