@@ -12,8 +12,10 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import secrets
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,25 +73,39 @@ def _sign(services: ApiServices, text: str) -> str:
     return hmac.new(_secret(services), b"party-session:" + text.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class PartySession:
+    """What the party cookie holds, signed: the case opened, until when, and the session's own random id (two
+    sign-ins are two sessions, and signing out ends the one signed out of)."""
+
+    case_id: int
+    expires: int  # a Unix time
+    session: str
+
+
 def _session_value(services: ApiServices, case_id: int) -> str:
     expires = int((services.clock.now() + SESSION).timestamp())
-    body = f"{case_id}.{expires}"
+    body = f"{case_id}.{expires}.{secrets.token_hex(16)}"
     return f"{body}.{_sign(services, body)}"
 
 
-def _opened_case(request: Request) -> Case | None:
+def _party_session(request: Request) -> PartySession | None:
+    """The cookie's session when its signature holds and its time has not run out."""
     services = services_of(request)
-    value = request.cookies.get(PARTY_COOKIE, "")
-    parts = value.split(".")
-    if len(parts) != 3 or not hmac.compare_digest(
-        parts[2].encode(), _sign(services, f"{parts[0]}.{parts[1]}").encode()
-    ):
+    parts = request.cookies.get(PARTY_COOKIE, "").split(".")
+    if len(parts) != 4 or not hmac.compare_digest(parts[3].encode(), _sign(services, ".".join(parts[:3])).encode()):
         return None
-    if not parts[0].isdigit() or not parts[1].isdigit():
+    if not parts[0].isdigit() or not parts[1].isdigit() or int(parts[1]) < services.clock.now().timestamp():
         return None
-    if int(parts[1]) < services.clock.now().timestamp():
+    return PartySession(int(parts[0]), int(parts[1]), parts[2])
+
+
+def _opened_case(request: Request) -> Case | None:
+    """The case the party opened, unless the session has expired or was signed out of."""
+    session = _party_session(request)
+    if session is None or services_of(request).party.signed_out(session.session):
         return None
-    return services.cases.get(int(parts[0]))
+    return services_of(request).cases.get(session.case_id)
 
 
 def _form_token(request: Request) -> str:
@@ -400,6 +416,10 @@ async def consent(request: Request) -> Response:
 
 @router.post("/party/logout", response_model=None)
 def leave(request: Request) -> Response:
+    """Signing out ends the session on the server too: a copy of the cookie (a shared terminal's) opens nothing."""
+    session = _party_session(request)
+    if session is not None:
+        services_of(request).party.sign_out(session.session, dt.datetime.fromtimestamp(session.expires, dt.UTC))
     response = RedirectResponse("/party", status_code=303)
     response.delete_cookie(PARTY_COOKIE, path="/party")
     return response

@@ -352,6 +352,15 @@ statement_filings = Table(
     Column("started_at", UtcDateTime, nullable=False),
 )
 
+# Party-page sessions their party signed out of, kept until the session would have expired: a copy of the signed
+# cookie (a shared terminal's, a stolen one) opens nothing after the sign-out (migration 0019).
+party_sign_outs = Table(
+    "party_sign_outs",
+    metadata,
+    Column("session", String(32), primary_key=True),
+    Column("until", UtcDateTime, nullable=False, index=True),
+)
+
 # Each document a case's step issued, sealed once as evidence: later opens serve the sealed bytes.
 case_documents = Table(
     "case_documents",

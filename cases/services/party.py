@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
-from cases.errors import Conflict, DeadlinePassed, InvalidInput, NotFound, OffsiteError, TooManyAttempts
+from cases.errors import AlreadyExists, Conflict, DeadlinePassed, InvalidInput, NotFound, OffsiteError, TooManyAttempts
 from cases.law import Law
 from cases.model.case import Case, CaseStatus
 from cases.model.staff import Role
@@ -42,6 +42,7 @@ log = logging.getLogger("offsite.party")
 A = tables.access_attempts.c
 V = tables.party_views.c
 SF = tables.statement_filings.c
+PS = tables.party_sign_outs.c
 # A statement's filing claims its case this long at most: sealing five attachments of 5 MB takes seconds, even into
 # a slow object store; a claim older than this is of a filing that died, and the next one takes it over.
 STATEMENT_FILING_TIMEOUT = dt.timedelta(minutes=5)
@@ -146,6 +147,22 @@ class PartyAccessService(Service):
             raise InvalidInput(variant="statement_empty")
         if case.statement_deadline is not None and self.clock.today() > case.statement_deadline:
             raise DeadlinePassed(variant="statement", deadline=case.statement_deadline)
+
+    def sign_out(self, session: str, until: dt.datetime) -> None:
+        """A party-page session ended by its party: refused from now until it would have expired. Sessions past
+        their time are dropped from the list meanwhile (an expired cookie is refused by its own time)."""
+        if self.signed_out(session):
+            return
+        try:
+            with self.transaction() as db:
+                db.execute(delete(tables.party_sign_outs).where(PS.until < self.clock.now()))
+                db.execute(insert(tables.party_sign_outs).values(session=session, until=until))
+        except AlreadyExists:
+            pass  # signed out at the same moment from another tab: once is enough
+
+    def signed_out(self, session: str) -> bool:
+        with self.transaction() as db:
+            return db.scalars(select(PS.session).where(PS.session == session)).first() is not None
 
     @staticmethod
     def already_filed(case: Case, text: str) -> bool:

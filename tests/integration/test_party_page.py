@@ -110,6 +110,30 @@ def test_a_party_session_ends_after_thirty_minutes(
     assert client.get("/party/case", follow_redirects=False).headers["location"] == "/party"
 
 
+def test_signing_out_ends_the_session_a_copy_of_its_cookie_opens_nothing_and_another_session_goes_on(
+    client: TestClient, components: Components, case: Case, clock: ManualClock
+) -> None:
+    """A party on a shared terminal signs out: the cookie that browser held (kept by whoever copied it) no longer
+    opens the case, though its signature and time still hold. Two sign-ins are two sessions, even within one
+    second: signing out of one leaves the other (the party's phone) open."""
+    open_case(client, components, case)
+    terminal = client.cookies["offsite_party"]
+    with TestClient(client.app) as phone:
+        open_case(phone, components, case)
+        assert phone.cookies["offsite_party"] != terminal  # the same second, another session
+        assert client.post("/party/logout", follow_redirects=False).headers["location"] == "/party"
+        client.cookies.set("offsite_party", terminal, path="/party")  # the copy, replayed
+        assert client.get("/party/case", follow_redirects=False).headers["location"] == "/party"
+        assert client.post("/party/statement", data={"text": "冒名申辩"}, follow_redirects=False).status_code == 303
+        assert components.cases.get(case.id or 0).status is CaseStatus.PENALTY_NOTICE_ISSUED
+        assert phone.get("/party/case").status_code == 200  # the other session goes on
+    clock.advance(dt.timedelta(minutes=31))  # the list forgets a session once its cookie has expired anyway
+    open_case(client, components, case)
+    assert client.post("/party/logout", follow_redirects=False).status_code == 303
+    with components.engine.connect() as connection:
+        assert len(connection.execute(select(tables.party_sign_outs)).all()) == 1
+
+
 def test_the_lock_out_ends_after_its_time(
     client: TestClient, components: Components, case: Case, clock: ManualClock
 ) -> None:
