@@ -290,6 +290,11 @@ def validation_problem(request: Request, exc: RequestValidationError) -> JSONRes
     if body_sent_as_other_than_json(request, list(exc.errors())):
         detail = told(request, "unsupported_media_type.json", {"media_type": media_type_of(request)})
         return problem(415, "unsupported_media_type", detail, request.url.path, language=language)
+    broken = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
+    if broken is not None:  # not JSON at all: no field is wrong (the loc holds a character's offset, not a name)
+        offset = broken["loc"][-1] if isinstance(broken["loc"][-1], int) else 0
+        detail = told(request, "malformed_request.json_syntax", {"position": offset + 1})
+        return problem(400, "malformed_request", detail, request.url.path, language=language)
     errors = [
         {"field": ".".join(str(p) for p in error["loc"]), "message": field_problem(error, language)}
         for error in field_findings(list(exc.errors()))

@@ -1018,6 +1018,30 @@ def test_a_json_body_that_is_not_utf8_is_told_as_such(
     assert "表单" not in detail
 
 
+@pytest.mark.parametrize(
+    ("content", "told"),
+    [
+        (b'{"version": 1', "第 14 个字符处有语法错误"),  # cut short: the end is where it breaks
+        (b"hello", "第 1 个字符处有语法错误"),
+        (b"[" * 50_000 + b"]" * 50_000, "嵌套不可过深"),
+        (b'{"version": ' + b"9" * 5_000 + b"}", "数字不可过长"),
+    ],
+    ids=["cut-short", "not-json", "nested-50000-deep", "a-5000-digit-number"],
+)
+def test_a_body_that_cannot_be_read_as_json_is_a_malformed_request_that_names_no_field(
+    client: TestClient, world: World, draft: Case, officer: dict[str, str], content: bytes, told: str
+) -> None:
+    """A body that is not JSON has no field to name: the answer says where the text breaks, or what JSON the
+    service cannot read, not that a field "body.13" is wrong."""
+    before = case_state(world.components, draft.id)
+    headers = {**officer, **CHINESE, "Content-Type": "application/json"}
+    response = client.post(f"/api/v1/cases/{draft.id}/file", content=content, headers=headers)
+    problem = refused(response, 400, "malformed_request")
+    assert told in problem["detail"]
+    assert "errors" not in problem
+    assert case_state(world.components, draft.id) == before
+
+
 # ---- searches and pages -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("wildcard", ["%25", "_", "%5C"], ids=["percent", "underscore", "backslash"])
 def test_a_merchant_search_for_a_wildcard_character_finds_it_literally(
