@@ -242,8 +242,11 @@ def _read(content: bytes, columns: Collection[str], required: Iterable[str]) -> 
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(variant="csv_not_utf8", byte=exc.start) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = list(reader.fieldnames or [])
+    reader = csv.DictReader(io.StringIO(text), strict=True)  # an unclosed quote is refused, not read to the end
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise InvalidInput(variant="csv_quotes", line=1) from exc
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in columns]
     if missing or unknown:
@@ -254,10 +257,13 @@ def _read(content: bytes, columns: Collection[str], required: Iterable[str]) -> 
             expected=", ".join(columns),
         )
     lines: list[_Line] = []
-    for number, raw in enumerate(reader, start=2):
-        if number - 1 > MAX_ROWS:
-            raise InvalidInput(variant="csv_rows", max_rows=MAX_ROWS)
-        lines.append(_Line(number, raw))
+    try:
+        for number, raw in enumerate(reader, start=2):
+            if number - 1 > MAX_ROWS:
+                raise InvalidInput(variant="csv_rows", max_rows=MAX_ROWS)
+            lines.append(_Line(number, raw))
+    except csv.Error as exc:  # the row after the last one read: numbered as the rows are
+        raise InvalidInput(variant="csv_quotes", line=len(lines) + 2) from exc
     return header, lines
 
 

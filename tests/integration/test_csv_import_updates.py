@@ -162,6 +162,23 @@ def test_a_row_with_more_cells_than_the_header_is_rejected_not_shifted(
     assert "M-1" not in stored(world.components)
 
 
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [(["M-1,甲店,一号", 'M-2,"乙店,二号'], 3), (['M-1,"甲"店,一号', "M-2,乙店,二号"], 2)],
+    ids=["a-quote-never-closed", "text-after-a-closing-quote"],
+)
+def test_a_file_whose_quotes_do_not_pair_is_refused_naming_the_line_and_nothing_is_written(
+    client: TestClient, world: World, admin: Headers, rows: list[str], line: int
+) -> None:
+    """An unclosed quote would swallow the rest of the file into one value (a spreadsheet cut short, a stray
+    quote): the file is refused, not read that way, whatever the allow_partial flag says."""
+    for params in ({}, {"allow_partial": "true"}):
+        response = upload(client, admin, csv_file("code,name,address", *rows), **params)
+        assert (response.status_code, problem_of(response)["code"]) == (422, "invalid_input"), response.text
+        assert f"line {line}: a quoted value is not closed" in problem_of(response)["detail"]
+        assert not {"M-1", "M-2"} & set(stored(world.components))
+
+
 # ---- the version read -----------------------------------------------------------------------------------------
 def test_a_record_changed_during_the_import_aborts_it_and_nothing_is_written(
     world: World, monkeypatch: pytest.MonkeyPatch
