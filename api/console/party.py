@@ -121,7 +121,7 @@ def lookup_page(request: Request) -> Response:
 async def open_case(request: Request) -> Response:
     services = services_of(request)
     form = await request.form()
-    number, code = str(form.get("case_number", "")), str(form.get("code", ""))
+    number, code = (_printable(str(form.get(name, ""))) for name in ("case_number", "code"))
     if len(number) > LIMITS["case_number"] or len(code) > LIMITS["case_number"]:  # no case has such a number
         error = notice("lookup_too_long", limit=LIMITS["case_number"])
         return page(request, "party_lookup.html", status_code=422, error=error, case_number=number)
@@ -145,6 +145,12 @@ async def open_case(request: Request) -> Response:
 def _half_width(text: str) -> str:
     """Full-width digits, letters and signs as their ASCII; every other character (the bureau's prefix) as it is."""
     return FULL_WIDTH_FORMS.sub(lambda found: unicodedata.normalize("NFKC", found.group()), text)
+
+
+def _printable(text: str) -> str:
+    """What a party typed, without control characters (a NUL, a stray escape): no case number or code holds one,
+    and the page that shows the number again must not carry one back into the browser."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")
 
 
 def typed_case_number(text: str) -> str:

@@ -416,6 +416,12 @@ def test_codes_and_tokens_that_are_not_ascii_and_forged_cookies_are_refused_not_
     client.cookies.clear()
     client.cookies.set("offsite_party", "1.9999999999.not-a-signature")
     assert client.get("/party/case", follow_redirects=False).status_code == 303
+    # control characters typed (or sent) are not shown back: the page offers the number again without them
+    nul = client.post("/party", data={"case_number": f"{case.number}\x00\x1b", "code": "\x00"})
+    assert nul.status_code == 422
+    assert "\x00" not in nul.text
+    assert "\x1b" not in nul.text
+    assert f'value="{case.number}"' in nul.text
 
 
 def _statement_form(page: str) -> str:
