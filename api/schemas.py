@@ -186,7 +186,7 @@ StaffRole = Literal[Role.OPERATOR, Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPER
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # JSON has no NaN; Python's reader takes one
 
 
 class Response(BaseModel):
