@@ -177,7 +177,9 @@ PATTERN_IN_WORDS = {
     ID_NUMBER_PATTERN: "format.id_number",
     NO_NUL: "nul",
 }
-Version = Annotated[int, Field(ge=1, description="the version you read: a stale one gets 409"), JsonInteger]
+Version = Annotated[
+    int, Field(ge=1, le=MAX_RECORD_ID, description="the version you read: a stale one gets 409"), JsonInteger
+]
 PackageId = Annotated[
     str, Field(pattern=r"^[0-9a-f]{64}$", description="an evidence package: its manifest's SHA-256, lowercase hex")
 ]

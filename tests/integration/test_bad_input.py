@@ -232,6 +232,7 @@ def test_an_unknown_field_is_refused_and_named(
             "body.outcome",
         ),
         ("POST", "/api/v1/cases/abc/file", {"version": 1}, "path.case_id"),
+        ("POST", "/api/v1/cases/{case}/file", {"version": 10**4000}, "body.version"),  # not echoed in a 409
         ("POST", "/api/v1/cases", {"detection_ids": "1"}, "body.detection_ids"),
         ("POST", "/api/v1/cases", {"detection_ids": []}, "body.detection_ids"),
         ("POST", "/api/v1/cases", {"detection_ids": ["first"]}, "body.detection_ids.0"),
@@ -250,6 +251,7 @@ def test_an_unknown_field_is_refused_and_named(
         "date-impossible",
         "recheck-outcome-unknown",
         "case-id-not-int",
+        "version-of-4000-digits",
         "detection-ids-not-list",
         "detection-ids-empty",
         "detection-id-not-int",
