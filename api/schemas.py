@@ -89,6 +89,12 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def _distinct(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("list_not_unique", "each value once")  # told from the catalogue
+    return values
+
+
 JsonInteger = BeforeValidator(_json_integer)
 JsonNumber = BeforeValidator(_json_number)
 Fen = Annotated[int, Field(ge=0, le=1_000_000_000, description="amount in fen (1/100 yuan)"), JsonInteger]
@@ -557,7 +563,9 @@ class IntakeOut(BaseModel):
 # ---- cases ------------------------------------------------------------------------------------------------
 class OpenCaseIn(Request):
     detection_ids: Annotated[
-        list[RecordId], Field(min_length=1, max_length=100, json_schema_extra={"uniqueItems": True})
+        list[RecordId],
+        Field(min_length=1, max_length=100, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_distinct),
     ]
 
 

@@ -235,6 +235,7 @@ def test_an_unknown_field_is_refused_and_named(
         ("POST", "/api/v1/cases/{case}/file", {"version": 10**4000}, "body.version"),  # not echoed in a 409
         ("POST", "/api/v1/cases", {"detection_ids": "1"}, "body.detection_ids"),
         ("POST", "/api/v1/cases", {"detection_ids": []}, "body.detection_ids"),
+        ("POST", "/api/v1/cases", {"detection_ids": [1, 1]}, "body.detection_ids"),
         ("POST", "/api/v1/cases", {"detection_ids": ["first"]}, "body.detection_ids.0"),
         ("GET", "/api/v1/cases?status=bogus", None, "query.status"),
         ("GET", "/api/v1/cases?limit=0", None, "query.limit"),
@@ -254,6 +255,7 @@ def test_an_unknown_field_is_refused_and_named(
         "version-of-4000-digits",
         "detection-ids-not-list",
         "detection-ids-empty",
+        "detection-ids-twice-the-same",
         "detection-id-not-int",
         "status-unknown",
         "limit-zero",
