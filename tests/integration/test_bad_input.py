@@ -1059,6 +1059,18 @@ def test_a_number_that_is_not_finite_is_refused_as_such(
         world.components.registry.find_camera("cam-nan")
 
 
+def test_a_text_holding_a_lone_surrogate_is_refused_naming_the_field_and_why(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    """JSON may escape half of a UTF-16 pair alone ("\\ud800"); no text can hold it. Told so, not in general terms."""
+    content = '{"device_id": "cam-x", "name": "\\ud800", "address": "示范路"}'.encode()
+    headers = {**admin, **CHINESE, "Content-Type": "application/json"}
+    problem = refused(client.post("/api/v1/cameras", content=content, headers=headers), 422, "invalid_request")
+    assert problem["errors"] == [
+        {"field": "body.name", "message": "含有无法编码的字符（单独的代理项 \\ud800–\\udfff）"}
+    ]
+
+
 # ---- searches and pages -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("wildcard", ["%25", "_", "%5C"], ids=["percent", "underscore", "backslash"])
 def test_a_merchant_search_for_a_wildcard_character_finds_it_literally(
