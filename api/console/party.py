@@ -102,10 +102,10 @@ def _party_session(request: Request) -> PartySession | None:
 
 def _opened_case(request: Request) -> Case | None:
     """The case the party opened, unless the session has expired or was signed out of."""
-    session = _party_session(request)
-    if session is None or services_of(request).party.signed_out(session.session):
+    services, session = services_of(request), _party_session(request)
+    if session is None or services.party.signed_out(session.session):
         return None
-    return services_of(request).cases.get(session.case_id)
+    return services.cases.get(session.case_id)
 
 
 def _form_token(request: Request) -> str:

@@ -151,14 +151,12 @@ class PartyAccessService(Service):
     def sign_out(self, session: str, until: dt.datetime) -> None:
         """A party-page session ended by its party: refused from now until it would have expired. Sessions past
         their time are dropped from the list meanwhile (an expired cookie is refused by its own time)."""
-        if self.signed_out(session):
-            return
         try:
             with self.transaction() as db:
                 db.execute(delete(tables.party_sign_outs).where(PS.until < self.clock.now()))
                 db.execute(insert(tables.party_sign_outs).values(session=session, until=until))
         except AlreadyExists:
-            pass  # signed out at the same moment from another tab: once is enough
+            pass  # signed out before (a second tab, a resent form): once is enough
 
     def signed_out(self, session: str) -> bool:
         with self.transaction() as db:
